@@ -1,0 +1,53 @@
+"""ras: indicative budgets from self-assessments, and the plan that pays for them.
+
+The Python API for analysts::
+
+    import ras
+    table = ras.load_table("adult.yaml")
+    run = ras.score(["assessments/"], table)
+    frame = run.to_frame()          # the Allocations sheet as a DataFrame
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+try:
+    __version__ = version("ras")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ras.models.table import PointTable
+    from ras.pipeline import ScoreRun
+
+__all__ = ["__version__", "load_table", "score", "score_frame"]
+
+
+def load_table(path: str | Path) -> PointTable:
+    """Load a point table from YAML or xlsx (raises ``ras.errors.ConfigError``)."""
+    from ras.tables import load_table as _load
+
+    return _load(path)
+
+
+def score(inputs: list[str | Path] | str | Path, table: PointTable | str | Path,
+          jobs: int | None = None) -> ScoreRun:
+    """Score workbooks, folders or bulk tables; the same numbers as ``ras score``."""
+    from ras.pipeline import score_inputs
+
+    if not isinstance(inputs, list):
+        inputs = [inputs]
+    if not hasattr(table, "domains"):
+        table = load_table(table)  # type: ignore[arg-type]
+    return score_inputs(inputs, table, jobs=jobs)  # type: ignore[arg-type]
+
+
+def score_frame(inputs: list[str | Path] | str | Path, table: PointTable | str | Path,
+                jobs: int | None = None) -> pd.DataFrame:
+    """Score INPUTs and return the Allocations sheet as a pandas DataFrame."""
+    return score(inputs, table, jobs=jobs).to_frame()

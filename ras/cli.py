@@ -1,0 +1,344 @@
+"""The ``ras`` command line: each command parses options, calls one library function,
+and maps ras's errors to exit codes (SPEC §2). No scoring or optimisation lives here.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ras import __version__
+from ras.errors import ExitCode, Issue, RasError
+
+F = TypeVar("F", bound=Callable[..., Any])
+MAX_PRINTED_PROBLEMS = 50
+
+
+class Ui:
+    """Output for one command: messages to stderr, JSON to stdout."""
+
+    def __init__(self, quiet: bool, as_json: bool, debug: bool) -> None:
+        self.quiet, self.as_json, self.debug = quiet, as_json, debug
+        self._progress: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def say(self, message: str) -> None:
+        """A message for people (stderr, unless --quiet)."""
+        if not self.quiet:
+            click.echo(message, err=True)
+
+    def problems(self, issues: list[Issue]) -> None:
+        """Print problems one per line (stderr), the first few only."""
+        if self.quiet:
+            return
+        for issue in issues[:MAX_PRINTED_PROBLEMS]:
+            label = "warning" if issue.severity == "warning" else "error"
+            click.echo(f"{label}: {issue.one_line()}", err=True)
+        if len(issues) > MAX_PRINTED_PROBLEMS:
+            click.echo(f"... and {len(issues) - MAX_PRINTED_PROBLEMS} more", err=True)
+
+    def emit(self, data: dict[str, Any]) -> None:
+        """The --json summary on stdout."""
+        if self.as_json:
+            click.echo(json.dumps(data, indent=2, default=str))
+
+    def progress(self, label: str, done: int, total: int) -> None:
+        """Progress bar on stderr for runs of more than a few files."""
+        if self.quiet or total < 20 or not sys.stderr.isatty() and not os.environ.get("RAS_PROGRESS"):
+            return
+        from rich.console import Console
+        from rich.progress import Progress
+
+        if self._progress is None:
+            self._progress = Progress(console=Console(stderr=True), transient=True)
+            self._progress.start()
+        if label not in self._tasks:
+            self._tasks[label] = self._progress.add_task(label, total=total)
+        self._progress.update(self._tasks[label], completed=done)
+
+    def close(self) -> None:
+        """Stop the progress bar."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def common(func: F) -> F:
+    """Add --quiet, --json and --debug, and map errors to exit codes."""
+
+    @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+    @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+    @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors and --json.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, quiet: bool, as_json: bool, debug: bool, **kwargs: Any) -> Any:
+        ui = Ui(quiet, as_json, debug)
+        try:
+            code = func(*args, ui=ui, **kwargs)
+        except RasError as exc:
+            ui.close()
+            if debug:
+                traceback.print_exc()
+            for line in str(exc).splitlines() or [type(exc).__name__]:
+                click.echo(f"error: {line}", err=True)
+            ui.emit({"error": str(exc), "exit_code": int(exc.exit_code)})
+            sys.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            ui.close()
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            ui.close()
+            if debug:
+                raise
+            click.echo(f"error: internal error ({type(exc).__name__}: {exc}); "
+                       "run again with --debug and report it", err=True)
+            sys.exit(int(ExitCode.INVALID_INPUT))
+        ui.close()
+        sys.exit(int(code or 0))
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ras")
+def main() -> None:
+    """ras: indicative budgets from self-assessments, and the plan that pays for them.
+
+    Read self-assessment workbooks, score them with a point table into indicative
+    budgets (every figure explained), and write the results back to Excel.
+    """
+
+
+# --------------------------------------------------------------------------- template
+
+
+@main.group()
+def template() -> None:
+    """Write blank workbooks: assessments, point tables, registers, scenarios."""
+
+
+@template.command("assessment")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--table", "-t", "table_path", required=True, type=click.Path(path_type=Path),
+              help="Point table (YAML or xlsx) the assessment is made from.")
+@common
+def template_assessment(out: Path, table_path: Path, ui: Ui) -> int:
+    """Blank self-assessment workbook generated from a point table."""
+    from ras.tables import load_table
+    from ras.templates import write_assessment_template
+
+    table = load_table(table_path)
+    write_assessment_template(table, out, deterministic=False)
+    ui.say(f"wrote {out} (table {table.name!r} version {table.version})")
+    ui.emit({"written": [str(out)]})
+    return 0
+
+
+@template.command("table")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--example", type=click.Choice(["adult-social-care", "mental-health-phb"]),
+              default="adult-social-care", show_default=True, help="Which example to start from.")
+@common
+def template_table(out: Path, example: str, ui: Ui) -> int:
+    """Starter point table (.yaml or .xlsx, by the file's extension)."""
+    from ras.templates import write_table_template
+
+    write_table_template(out, example)
+    ui.say(f"wrote {out}")
+    ui.emit({"written": [str(out)]})
+    return 0
+
+
+@template.command("registers")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@common
+def template_registers(folder: Path, ui: Ui) -> int:
+    """Blank placements.xlsx and contracts.xlsx registers with drop-downs."""
+    from ras.templates import write_register_templates
+
+    written = write_register_templates(folder, deterministic=False)
+    for p in written:
+        ui.say(f"wrote {p}")
+    ui.emit({"written": [str(p) for p in written]})
+    return 0
+
+
+@template.command("scenario")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@common
+def template_scenario(out: Path, ui: Ui) -> int:
+    """Starter scenario YAML for the transfer plan."""
+    from ras.templates import write_scenario_template
+
+    write_scenario_template(out)
+    ui.say(f"wrote {out}")
+    ui.emit({"written": [str(out)]})
+    return 0
+
+
+# --------------------------------------------------------------------------- table
+
+
+@main.group()
+def table() -> None:
+    """Convert and check point tables."""
+
+
+@table.command("convert")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@common
+def table_convert(source: Path, dest: Path, ui: Ui) -> int:
+    """Convert a point table between YAML and xlsx (by extension)."""
+    from ras.tables import fingerprint, load_table, save_table
+
+    t = load_table(source)
+    save_table(t, dest)
+    fp = fingerprint(t)
+    ui.say(f"wrote {dest} (fingerprint {fp})")
+    ui.emit({"written": [str(dest)], "fingerprint": fp})
+    return 0
+
+
+@table.command("check")
+@click.argument("source", type=click.Path(path_type=Path))
+@common
+def table_check(source: Path, ui: Ui) -> int:
+    """Validate a point table and print its fingerprint."""
+    from ras.tables import fingerprint, load_table
+
+    t = load_table(source)
+    fp = fingerprint(t)
+    if not ui.as_json:
+        click.echo(fp)
+    ui.say(f"{source}: valid table {t.name!r} version {t.version}: {len(t.domains)} domains, "
+           f"{len(t.questions())} questions, method {t.allocation.method}")
+    ui.emit({"table": t.name, "version": t.version, "fingerprint": fp,
+             "domains": len(t.domains), "questions": len(t.questions())})
+    return 0
+
+
+# --------------------------------------------------------------------------- validate / score
+
+
+def _table_option(func: F) -> F:
+    return click.option("--table", "-t", "table_path", required=True,
+                        type=click.Path(path_type=Path),
+                        help="Point table (YAML or xlsx).")(func)
+
+
+def _jobs_option(func: F) -> F:
+    return click.option("--jobs", "-j", type=click.IntRange(0), default=None,
+                        help="Worker processes (default: one per core; 0 = none).")(func)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_table_option
+@_jobs_option
+@common
+def validate(inputs: tuple[Path, ...], table_path: Path, jobs: int | None, ui: Ui) -> int:
+    """Read and check INPUTs against a table; report every problem, write nothing.
+
+    INPUT is a workbook, a folder (scanned recursively) or a bulk table (.xlsx/.csv).
+    """
+    from ras.pipeline import run_score
+    from ras.tables import load_table
+
+    t = load_table(table_path)
+    outcome = run_score(list(inputs), t, None, jobs=jobs, progress=ui.progress)
+    ui.close()
+    run = outcome.run
+    ui.problems(run.issues)
+    ui.say(f"{len(run.files)} files: {len(run.scored)} assessments valid, "
+           f"{run.rejected()} rejected, {len(run.warnings)} warnings")
+    ui.emit(outcome.summary())
+    return ExitCode.INVALID_INPUT if run.exceptions else ExitCode.OK
+
+
+def _pseudonym_key(key_file: Path | None) -> bytes:
+    from ras.errors import UsageError
+
+    if key_file is not None:
+        try:
+            key = key_file.read_bytes().strip()
+        except OSError as exc:
+            raise UsageError(f"{key_file}: cannot read the key file ({exc.strerror})") from exc
+    else:
+        key = os.environ.get("RAS_PSEUDONYMISE_KEY", "").encode()
+    if len(key) < 16:
+        raise UsageError(
+            "--pseudonymise needs a secret key of at least 16 characters: set "
+            "RAS_PSEUDONYMISE_KEY or pass --key-file; keep the same key for stable pseudonyms"
+        )
+    return key
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_table_option
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="allocations.xlsx to write.")
+@click.option("--budget-sheets", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for one indicative budget workbook per person.")
+@click.option("--in-place", is_flag=True,
+              help="Write the Indicative budget sheet into each input workbook (after a backup).")
+@click.option("--pseudonymise", is_flag=True,
+              help="Replace Person IDs and file names with stable keyed hashes.")
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Secret key for --pseudonymise (default: $RAS_PSEUDONYMISE_KEY).")
+@_jobs_option
+@common
+def score(inputs: tuple[Path, ...], table_path: Path, out: Path, budget_sheets: Path | None,
+          in_place: bool, pseudonymise: bool, key_file: Path | None, jobs: int | None,
+          ui: Ui) -> int:
+    """Score INPUTs into indicative budgets: allocations.xlsx and budget sheets."""
+    from ras.pipeline import run_score
+    from ras.tables import load_table
+
+    key = _pseudonym_key(key_file) if pseudonymise else None
+    t = load_table(table_path)
+    options = {"table": str(table_path), "out": str(out), "budget_sheets": budget_sheets,
+               "in_place": in_place, "pseudonymise": pseudonymise}
+    outcome = run_score(list(inputs), t, out, budget_sheets=budget_sheets, in_place=in_place,
+                        pseudonymise_key=key, jobs=jobs, progress=ui.progress, options=options)
+    ui.close()
+    run = outcome.run
+    ui.problems(run.issues)
+    ui.say(f"{len(run.files)} files: {len(run.scored)} people scored, {run.rejected()} rejected "
+           f"(see the Exceptions sheet), {len(run.warnings)} warnings")
+    ui.say(f"wrote {out}" + (f" and {len(outcome.sheets)} budget sheets in {budget_sheets}"
+                             if budget_sheets else ""))
+    for p in outcome.alongside:
+        ui.say(f"wrote {p} (more rows than an Excel sheet holds)")
+    ui.emit(outcome.summary())
+    return ExitCode.INVALID_INPUT if run.exceptions else ExitCode.OK
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@main.command()
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("ras-demo"), show_default=True, help="Folder to write into.")
+@click.option("--people", type=click.IntRange(1, 100_000), default=150, show_default=True,
+              help="How many assessment workbooks to generate.")
+@_jobs_option
+@common
+def demo(out: Path, people: int, jobs: int | None, ui: Ui) -> int:
+    """Run the whole pipeline on generated example data."""
+    from ras.demo import run_demo
+
+    result = run_demo(out, people=people, jobs=jobs, progress=ui.progress)
+    ui.close()
+    ui.say(result.describe())
+    ui.emit(result.summary())
+    return 0

@@ -1,0 +1,159 @@
+"""Strict, safe YAML and the mapping from validation errors back to lines.
+
+ras reads its YAML (point tables, scenarios) through the composer of
+``ruamel.yaml``: nothing is ever constructed from tags, YAML 1.2 rules apply
+(``Yes``, ``No``, ``On`` and ``01`` stay text), duplicate keys are errors, and
+every key path remembers the line it came from so that a problem found later
+by the pydantic models can name the file, the key path and the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from ras.errors import ConfigError, Issue, KeyPath, ModelProblem
+
+M = TypeVar("M", bound="BaseModel")
+Locator = dict[KeyPath, str]
+
+#: Most nodes a YAML document may expand to (aliases included): a guard against
+#: "billion laughs" documents.
+MAX_NODES = 200_000
+
+
+def format_path(path: KeyPath) -> str:
+    """Format a key path as ``domains[0].questions[2].answers``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _convert(node: Node, path: KeyPath, where: Locator, budget: list[int]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ConfigError("the document expands to too many values (an alias bomb?)")
+    where.setdefault(path, f"line {node.start_mark.line + 1}")
+    if isinstance(node, ScalarNode):
+        tag = node.tag.value if hasattr(node.tag, "value") else str(node.tag)
+        if node.style is None or node.style == "":
+            if tag.endswith(":null"):
+                return None
+            if tag.endswith(":bool"):
+                return node.value.lower() == "true"
+        return str(node.value)
+    if isinstance(node, SequenceNode):
+        return [_convert(item, (*path, i), where, budget) for i, item in enumerate(node.value)]
+    if isinstance(node, MappingNode):
+        out: dict[str, Any] = {}
+        lines: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = _convert(key_node, path, {}, budget)
+            key = "null" if key is None else str(key).lower() if isinstance(key, bool) else key
+            line = key_node.start_mark.line + 1
+            if key in out:
+                raise ConfigError(
+                    f"line {line}: duplicate key {key!r} at {format_path(path)} "
+                    f"(first given on line {lines[key]}); keep one of them"
+                )
+            lines[key] = line
+            where[(*path, key)] = f"line {line}"
+            out[key] = _convert(value_node, (*path, key), where, budget)
+        return out
+    raise ConfigError(f"line {node.start_mark.line + 1}: unsupported YAML node")
+
+
+def parse_yaml_text(text: str) -> tuple[Any, Locator]:
+    """Parse YAML text into plain data (str, bool, None, list, dict) and a locator.
+
+    Scalars stay text; the pydantic models turn numbers into ``Decimal`` or ``int``.
+    """
+    yaml = YAML(typ="rt", pure=True)
+    yaml.version = (1, 2)
+    try:
+        node = yaml.compose(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ConfigError(f"{line}not valid YAML: {exc.problem or exc.context}") from exc
+    except YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}") from exc
+    if node is None:
+        return {}, {}
+    where: Locator = {}
+    data = _convert(node, (), where, [MAX_NODES])
+    return data, where
+
+
+def read_yaml(path: Path) -> tuple[Any, Locator]:
+    """Read a YAML file; errors are :class:`ConfigError` naming the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    try:
+        return parse_yaml_text(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def locate(where: Mapping[KeyPath, str], path: KeyPath) -> str:
+    """Return the location of the deepest known prefix of ``path``."""
+    for n in range(len(path), -1, -1):
+        if path[:n] in where:
+            return where[path[:n]]
+    return ""
+
+
+def validation_issues(
+    exc: ValidationError, source: str, where: Mapping[KeyPath, str]
+) -> list[Issue]:
+    """Turn a pydantic error into issues naming the key path and its location."""
+    issues: list[Issue] = []
+    for err in exc.errors():
+        ctx_error = (err.get("ctx") or {}).get("error")
+        loc: KeyPath = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
+        if isinstance(ctx_error, ModelProblem):
+            pairs = [((*loc, *p), m) for p, m in ctx_error.problems]
+        else:
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key; check the spelling against docs/formats.md"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            pairs = [(loc, msg)]
+        for path, msg in pairs:
+            place = locate(where, path)
+            cell = place
+            issues.append(
+                Issue(source=source, problem=f"{format_path(path)}: {msg}", cell=cell)
+            )
+    return issues
+
+
+def build_model(
+    model: type[M], data: Any, source: str, where: Mapping[KeyPath, str]
+) -> M:
+    """Validate ``data`` into ``model``; raise :class:`ConfigError` listing every problem."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        issues = validation_issues(exc, source, where)
+        lines = [
+            f"{source}: {i.cell + ': ' if i.cell else ''}{i.problem}" for i in issues
+        ]
+        raise ConfigError("\n".join(lines), issues) from exc

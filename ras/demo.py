@@ -1,0 +1,179 @@
+"""``ras demo``: the whole pipeline on generated, deterministic example data."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ras.budgets import compute_budget
+from ras.models.table import PointTable
+from ras.pipeline import ScoreOutcome, run_score
+from ras.templates import example_table, example_table_path, write_assessment_template
+
+CLIENT_GROUPS = (
+    ("learning_disability", 0.35), ("mental_health", 0.2), ("physical_disability", 0.2),
+    ("older_people", 0.25),
+)
+LIVING = (("own_home", 0.4), ("family_home", 0.3), ("supported_living", 0.2), ("residential", 0.1))
+
+
+def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
+    return rng.choices([w[0] for w in weighted], [w[1] for w in weighted])[0]
+
+
+def make_person(table: PointTable, rng: random.Random, number: int,
+                prefix: str = "ASC") -> tuple[dict[str, Any], dict[str, str]]:
+    """A plausible, made-up person: Person sheet values and answers (no names)."""
+    need = rng.betavariate(2, 2.5)  # 0 = little need, 1 = very high
+    answers: dict[str, str] = {}
+    for _, q in table.questions():
+        labels = list(q.answers)
+        if q.id == "FS1":
+            answers[q.id] = rng.choice(labels)
+            continue
+        if q.id == "FS2":
+            answers[q.id] = "Yes" if rng.random() < 0.7 else "No"
+            continue
+        if not q.required and rng.random() < 0.3:
+            continue
+        pos = min(len(labels) - 1, max(0, round(need * (len(labels) - 1) + rng.gauss(0, 0.6))))
+        answers[q.id] = labels[pos]
+    values: dict[str, Any] = {"person_id": f"{prefix}-{number:04d}"}
+    for f in table.person_fields:
+        if f.id == "client_group" and f.options:
+            options = tuple((o, w) for o, w in CLIENT_GROUPS if o in f.options) or tuple(
+                (o, 1.0) for o in f.options
+            )
+            values[f.id] = _pick(rng, options)
+        elif f.id == "living_situation":
+            values[f.id] = _pick(rng, LIVING)
+    cost_field = table.field("current_annual_cost")
+    if cost_field is not None:
+        b = compute_budget(table, answers, values, explain=False)
+        noise = rng.lognormvariate(0, 0.2)
+        cost = (b.annual * Decimal(str(round(1.05 * noise, 4)))).quantize(Decimal(1))
+        values["current_annual_cost"] = float(cost) if cost > 0 else None
+    return values, answers
+
+
+def write_assessments(table: PointTable, folder: Path, people: int, seed: int = 2026,
+                      prefix: str = "ASC") -> list[Path]:
+    """Write ``people`` filled-in assessment workbooks (deterministic for a seed)."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for n in range(1, people + 1):
+        values, answers = make_person(table, rng, n, prefix)
+        path = folder / f"assessment-{values['person_id']}.xlsx"
+        write_assessment_template(table, path, deterministic=True, values=values, answers=answers)
+        written.append(path)
+    return written
+
+
+def write_faulty(table: PointTable, folder: Path) -> dict[str, str]:
+    """A few deliberately faulty inputs, each teaching one exception."""
+    rng = random.Random(7)
+    faulty: dict[str, str] = {}
+    values, answers = make_person(table, rng, 9001)
+    first_q = table.questions()[0][1].id
+    answers[first_q] = "Quite a lot"
+    write_assessment_template(table, folder / "faulty-unknown-answer.xlsx", values=values,
+                              answers=answers)
+    faulty["faulty-unknown-answer.xlsx"] = f"an answer to {first_q} that is not on the list"
+    values, answers = make_person(table, rng, 9002)
+    values["person_id"] = None
+    write_assessment_template(table, folder / "faulty-no-person-id.xlsx", values=values,
+                              answers=answers)
+    faulty["faulty-no-person-id.xlsx"] = "no Person ID"
+    values, answers = make_person(table, rng, 1)  # same ID as the first generated person
+    write_assessment_template(table, folder / "faulty-duplicate-id.xlsx", values=values,
+                              answers=answers)
+    faulty["faulty-duplicate-id.xlsx"] = "a Person ID already used by another assessment"
+    values, answers = make_person(table, rng, 9003)
+    required = [q.id for _, q in table.questions() if q.required]
+    answers.pop(required[-1], None)
+    write_assessment_template(table, folder / "faulty-unanswered.xlsx", values=values,
+                              answers=answers)
+    faulty["faulty-unanswered.xlsx"] = f"required question {required[-1]} left blank"
+    good = (folder / "faulty-unanswered.xlsx").read_bytes()
+    (folder / "faulty-damaged.xlsx").write_bytes(good[: len(good) // 2])
+    faulty["faulty-damaged.xlsx"] = "a damaged (truncated) file"
+    (folder / "faulty-csv-renamed.xlsx").write_text("Person ID,PC1\nASC-9005,Some support\n",
+                                                    encoding="utf-8")
+    faulty["faulty-csv-renamed.xlsx"] = "a CSV file renamed .xlsx"
+    (folder / "~$assessment-ASC-0001.xlsx").write_bytes(b"lock")
+    faulty["~$assessment-ASC-0001.xlsx"] = "an Excel lock file (skipped)"
+    return faulty
+
+
+@dataclass
+class DemoResult:
+    """What the demo wrote."""
+
+    folder: Path
+    table: Path
+    assessments: Path
+    faulty: dict[str, str]
+    score: ScoreOutcome
+    extra: dict[str, Path] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """Machine-readable summary."""
+        data = self.score.summary()
+        data.update({"folder": str(self.folder), "table_file": str(self.table),
+                     "extra": {k: str(v) for k, v in self.extra.items()}})
+        return data
+
+    def describe(self) -> str:
+        """What was made and where to look, for the terminal."""
+        run = self.score.run
+        total = sum((s.budget.annual for s in run.scored), Decimal(0))
+        lines = [
+            f"ras demo wrote everything into {self.folder}/",
+            f"  {self.table.relative_to(self.folder)}    the example point table "
+            f"({run.table.name}, version {run.table.version})",
+            f"  {self.assessments.relative_to(self.folder)}/    {len(run.files)} assessment "
+            f"workbooks, {len(self.faulty) - 1} of them deliberately faulty",
+            f"  allocations.xlsx    {len(run.scored)} people scored, total £{total:,.0f} a year; "
+            f"{run.rejected()} inputs rejected (Exceptions sheet)",
+            f"  budget-sheets/    {len(self.score.sheets)} one-page indicative budget sheets",
+        ]
+        for name, path in self.extra.items():
+            lines.append(f"  {path.relative_to(self.folder)}    {name}")
+        lines += [
+            "",
+            "Where to look:",
+            "  open allocations.xlsx: Summary, then Allocations (one row per person),",
+            "  Explanations (every step of every budget) and Exceptions (what was rejected and why);",
+            f"  open budget-sheets/{run.scored[0].assessment.person_id}.xlsx for one person's sheet."
+            if run.scored else "",
+            "Try it on your own table: ras template assessment my.xlsx --table "
+            f"{self.table}",
+        ]
+        return "\n".join(lines)
+
+
+def run_demo(out: Path, people: int = 150, jobs: int | None = None,
+             progress: Callable[[str, int, int], None] | None = None) -> DemoResult:
+    """Generate example data into ``out`` and run the pipeline on it."""
+    out.mkdir(parents=True, exist_ok=True)
+    table = example_table("adult-social-care")
+    table_file = out / "adult-social-care.yaml"
+    shutil.copyfile(example_table_path("adult-social-care"), table_file)
+    assessments = out / "assessments"
+    if assessments.exists():
+        shutil.rmtree(assessments)
+    write_assessments(table, assessments, people)
+    faulty = write_faulty(table, assessments)
+    sheets = out / "budget-sheets"
+    if sheets.exists():
+        shutil.rmtree(sheets)
+    outcome = run_score([assessments], table, out / "allocations.xlsx", budget_sheets=sheets,
+                        jobs=jobs, progress=progress,
+                        options={"table": str(table_file), "demo": True})
+    return DemoResult(out, table_file, assessments, faulty, outcome)

@@ -1,0 +1,320 @@
+"""Writing ``allocations.xlsx`` (SPEC §5). The headers are a contract other tools read."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ras.budgets import pence
+from ras.io.guard import col_letters
+from ras.io.xlsx import EXCEL_MAX_ROWS, Book, atomic_output
+from ras.models.table import PointTable
+
+if TYPE_CHECKING:
+    from ras.pipeline import ScoreRun
+
+FIXED_HEAD = ("Person ID", "Source")
+MONEY_COLUMNS = (
+    "Base (£)", "Adjustments (£)", "Top-ups (£)", "Indicative budget (£/year)", "Weekly (£)",
+    "Range low (£)", "Range high (£)",
+)
+TAIL = ("Flags", "Current annual cost (£)", "Difference (£)")
+EXPLANATION_HEADERS = ("Person ID", "Step", "Item", "Points", "Amount (£)", "Note")
+EXCEPTION_HEADERS = ("Source", "Sheet", "Cell", "Person ID", "Problem", "How to fix")
+COST_FIELD = "current_annual_cost"
+
+
+def _unique(headers: list[str]) -> list[str]:
+    out: list[str] = []
+    for h in headers:
+        name, n = h, 1
+        while name in out:
+            n += 1
+            name = f"{h} ({n})"
+        out.append(name)
+    return out
+
+
+def funding_header(stream: str) -> str:
+    """Column heading of a funding stream."""
+    return f"Funding: {stream} (£)"
+
+
+def allocation_headers(table: PointTable) -> list[str]:
+    """The Allocations columns, in the contract's order."""
+    return _unique([
+        *FIXED_HEAD,
+        *(f.label for f in table.person_fields),
+        *(d.label for d in table.domains),
+        "Total points",
+        *MONEY_COLUMNS,
+        *(funding_header(s) for s in table.streams()),
+        *TAIL,
+    ])
+
+
+def _num(value: Decimal | None) -> Decimal | None:
+    return value
+
+
+def allocation_rows(run: ScoreRun) -> Iterator[list[Any]]:
+    """One row per scored person, values in :func:`allocation_headers` order."""
+    t = run.table
+    has_cost = t.field(COST_FIELD) is not None
+    for s in run.scored:
+        a, b = s.assessment, s.budget
+        cost = a.fields.get(COST_FIELD) if has_cost else None
+        cost_d = cost if isinstance(cost, Decimal) else None
+        yield [
+            a.person_id,
+            a.source + (f" (row {a.row})" if a.row else ""),
+            *(a.fields.get(f.id) for f in t.person_fields),
+            *(b.domain_points[d.id] for d in t.domains),
+            b.total_points,
+            pence(b.base),
+            pence(b.adjustments_total),
+            pence(b.top_ups_total),
+            b.annual,
+            b.weekly,
+            b.range_low,
+            b.range_high,
+            *(b.funding[st] for st in t.streams()),
+            "; ".join(s.flags),
+            cost_d,
+            (b.annual - cost_d) if cost_d is not None else None,
+        ]
+
+
+def explanation_rows(run: ScoreRun) -> Iterator[list[Any]]:
+    """The audit trail: one row per step per person."""
+    for s in run.scored:
+        pid = s.assessment.person_id
+        for st in s.budget.steps:
+            yield [pid, st.step, st.item, st.points,
+                   None if st.amount is None else pence(st.amount), st.note]
+
+
+def exception_rows(run: ScoreRun, severity: str = "error") -> list[list[Any]]:
+    """Rejected inputs (or warnings), one row per problem."""
+    return [[i.source, i.sheet, i.cell, i.person_id, i.problem, i.fix]
+            for i in run.issues if i.severity == severity]
+
+
+def group_field(table: PointTable) -> str | None:
+    """The person field used for 'totals by client group'."""
+    if table.field("client_group") is not None:
+        return "client_group"
+    if table.allocation.rates_by:
+        return table.allocation.rates_by
+    for f in table.person_fields:
+        if f.options:
+            return f.id
+    return None
+
+
+def _bins(values: Sequence[Decimal], n: int = 10) -> list[tuple[Decimal, Decimal]]:
+    if not values:
+        return []
+    top = max(values)
+    if top <= 0:
+        return [(Decimal(0), Decimal(0))]
+    raw = float(top) / n
+    magnitude = 10 ** max(0, int(math.floor(math.log10(raw))) if raw > 0 else 0)
+    width = Decimal(math.ceil(raw / magnitude) * magnitude)
+    bins = []
+    lo = Decimal(0)
+    while lo <= top:
+        bins.append((lo, lo + width))
+        lo += width
+    return bins
+
+
+def _write_csv(path: Path, headers: Sequence[str], rows: Iterator[list[Any]]) -> None:
+    with atomic_output(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(headers)
+        for row in rows:
+            w.writerow(["" if v is None else v for v in row])
+
+
+def write_allocations(run: ScoreRun, out: Path) -> list[Path]:
+    """Write ``allocations.xlsx``; returns any CSV files written alongside for huge sheets."""
+    t = run.table
+    headers = allocation_headers(t)
+    n = len(run.scored)
+    n_expl = sum(len(s.budget.steps) for s in run.scored)
+    extra: list[Path] = []
+    alongside: dict[str, Path] = {}
+    limit = EXCEL_MAX_ROWS - 1
+    if n > limit:
+        alongside["Allocations"] = out.with_name(out.stem + ".allocations.csv")
+    if n_expl > limit:
+        alongside["Explanations"] = out.with_name(out.stem + ".explanations.csv")
+    for sheet, path in alongside.items():
+        if sheet == "Allocations":
+            _write_csv(path, headers, allocation_rows(run))
+        else:
+            _write_csv(path, EXPLANATION_HEADERS, explanation_rows(run))
+        extra.append(path)
+    big = n > 50_000 or n_expl > 200_000
+    with atomic_output(out) as tmp:
+        book = Book(tmp, constant_memory=big)
+        _summary(book, run, headers, alongside)
+        money = {h: book.money for h in headers if h.endswith("(£)") or h.endswith("(£/year)")}
+        if "Allocations" in alongside:
+            _pointer(book, "Allocations", alongside["Allocations"])
+        else:
+            book.write_table("Allocations", headers, allocation_rows(run), formats=money,
+                             widths={"Source": 30, "Flags": 30})
+        if "Explanations" in alongside:
+            _pointer(book, "Explanations", alongside["Explanations"])
+        else:
+            book.write_table("Explanations", EXPLANATION_HEADERS, explanation_rows(run),
+                             formats={"Amount (£)": book.money},
+                             widths={"Item": 28, "Note": 60})
+        book.write_table("Exceptions", EXCEPTION_HEADERS, exception_rows(run),
+                         widths={"Source": 40, "Problem": 60, "How to fix": 50})
+        book.write_table("Warnings", EXCEPTION_HEADERS, exception_rows(run, "warning"),
+                         widths={"Source": 40, "Problem": 60, "How to fix": 30})
+        _run_sheet(book, run)
+        book.close()
+    return extra
+
+
+def _pointer(book: Book, sheet: str, path: Path) -> None:
+    ws = book.wb.add_worksheet(sheet)
+    ws.write_string(0, 0, f"This sheet has more rows than Excel allows; it was written to {path.name}")
+
+
+def _summary(book: Book, run: ScoreRun, headers: list[str], alongside: dict[str, Path]) -> None:
+    ws = book.wb.add_worksheet("Summary")
+    ws.set_column(0, 0, 38)
+    ws.set_column(1, 2, 20)
+    t = run.table
+    n = len(run.scored)
+    last = n + 1  # last data row (1-based) on Allocations
+    col = {h: col_letters(i) for i, h in enumerate(headers)}
+    budget_col = col["Indicative budget (£/year)"]
+    rng = f"Allocations!${budget_col}$2:${budget_col}${max(last, 2)}"
+    ws.write_string(0, 0, "Indicative budgets", book.title)
+    rows: list[tuple[str, Any, Any]] = [
+        ("Point table", f"{t.name} (version {t.version})", None),
+        ("Files read", len(run.files), None),
+        ("People scored", n, None),
+        ("Exceptions (inputs rejected)", run.rejected(), None),
+        ("Warnings", len(run.warnings), None),
+        ("Lock files skipped", len(run.skipped), None),
+    ]
+    r = 2
+    for label, value, _ in rows:
+        ws.write_string(r, 0, label, book.bold)
+        book.put(ws, r, 1, value)
+        r += 1
+    total = sum((s.budget.annual for s in run.scored), Decimal(0))
+    ws.write_string(r, 0, "Total indicative budgets (£/year)", book.bold)
+    if "Allocations" in alongside or n == 0:
+        ws.write_number(r, 1, float(total), book.bold_money)
+    else:
+        ws.write_formula(r, 1, f"=SUM({rng})", book.bold_money, float(total))
+    r += 2
+    gf = group_field(t)
+    if gf is not None:
+        f = t.field(gf)
+        assert f is not None
+        ws.write_string(r, 0, f"By {f.label.lower()}", book.header)
+        ws.write_string(r, 1, "People", book.header)
+        ws.write_string(r, 2, "Total (£/year)", book.header)
+        r += 1
+        groups: dict[str, list[Decimal]] = {}
+        for s in run.scored:
+            key = str(s.assessment.fields.get(gf) or "")
+            groups.setdefault(key, []).append(s.budget.annual)
+        order = list(f.options or []) + sorted(k for k in groups if k not in (f.options or []))
+        gcol = col[f.label]
+        grng = f"Allocations!${gcol}$2:${gcol}${max(last, 2)}"
+        for key in order:
+            if key not in groups:
+                continue
+            ws.write_string(r, 0, key or "(not given)")
+            vals = groups[key]
+            if "Allocations" in alongside or not key:
+                ws.write_number(r, 1, len(vals))
+                ws.write_number(r, 2, float(sum(vals, Decimal(0))), book.money)
+            else:
+                ws.write_formula(r, 1, f"=COUNTIF({grng},A{r + 1})", None, len(vals))
+                ws.write_formula(r, 2, f"=SUMIF({grng},A{r + 1},{rng})", book.money,
+                                 float(sum(vals, Decimal(0))))
+            r += 1
+        r += 1
+    ws.write_string(r, 0, "By funding stream", book.header)
+    ws.write_string(r, 1, "", book.header)
+    ws.write_string(r, 2, "Total (£/year)", book.header)
+    r += 1
+    for st in t.streams():
+        amount = sum((s.budget.funding[st] for s in run.scored), Decimal(0))
+        ws.write_string(r, 0, st)
+        fcol = col[funding_header(st)]
+        if "Allocations" in alongside or n == 0:
+            ws.write_number(r, 2, float(amount), book.money)
+        else:
+            ws.write_formula(r, 2, f"=SUM(Allocations!${fcol}$2:${fcol}${last})", book.money,
+                             float(amount))
+        r += 1
+    r += 1
+    for sheet, path in alongside.items():
+        ws.write_string(r, 0, f"{sheet} has more rows than Excel allows: see {path.name}", book.bold)
+        r += 1
+    # Distribution of budgets, with a chart.
+    values = [s.budget.annual for s in run.scored]
+    bins = _bins(values)
+    if bins:
+        ws.write_string(r, 0, "Budget from (£)", book.header)
+        ws.write_string(r, 1, "Budget below (£)", book.header)
+        ws.write_string(r, 2, "People", book.header)
+        first = r + 1
+        r += 1
+        for lo, hi in bins:
+            ws.write_number(r, 0, float(lo), book.money0)
+            ws.write_number(r, 1, float(hi), book.money0)
+            count = sum(1 for v in values if lo <= v < hi)
+            if "Allocations" in alongside:
+                ws.write_number(r, 2, count)
+            else:
+                ws.write_formula(r, 2, f'=COUNTIFS({rng},">="&A{r + 1},{rng},"<"&B{r + 1})',
+                                 None, count)
+            r += 1
+        chart = book.wb.add_chart({"type": "column"})
+        chart.add_series({
+            "name": "People",
+            "categories": ["Summary", first, 0, r - 1, 0],
+            "values": ["Summary", first, 2, r - 1, 2],
+            "gap": 10,
+        })
+        chart.set_title({"name": "Distribution of indicative budgets"})
+        chart.set_x_axis({"name": "Budget from (£)", "num_format": "£#,##0"})
+        chart.set_y_axis({"name": "People"})
+        chart.set_legend({"none": True})
+        ws.insert_chart(1, 4, chart, {"x_scale": 1.4, "y_scale": 1.3})
+
+
+def _run_sheet(book: Book, run: ScoreRun) -> None:
+    t = run.table
+    rows: list[list[Any]] = [
+        ["ras version", run.version, ""],
+        ["Table name", t.name, ""],
+        ["Table version", t.version, ""],
+        ["Table fingerprint", run.fingerprint, ""],
+        ["Run started", run.started.isoformat(timespec="seconds"), ""],
+    ]
+    for k, v in run.options.items():
+        rows.append([f"Option {k}", str(v), ""])
+    for f in run.files:
+        rows.append([f"Input ({f.kind})", f.path, f.sha256])
+    for s in run.skipped:
+        rows.append(["Skipped (lock file)", s, ""])
+    book.write_table("Run", ["Item", "Value", "sha256"], rows,
+                     widths={"Item": 24, "Value": 60, "sha256": 66})

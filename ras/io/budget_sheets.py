@@ -1,0 +1,293 @@
+"""One-page indicative budget sheets (SPEC §6), written with live formulas.
+
+Each person's workbook holds their original sheets (for workbook inputs) and an
+``Indicative budget`` sheet whose arithmetic is shown as formulas a reader can
+audit; recalculated, each formula gives the figure ras computed, which stands
+beside it in the ``ras figure`` column.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ras.budgets import gbp
+from ras.errors import Issue
+from ras.io.xlsx import atomic_output
+from ras.models.assessment import Assessment
+from ras.models.base import decimal_text
+from ras.models.result import Budget
+from ras.models.table import PointTable
+
+SHEET = "Indicative budget"
+MONEY = '"£"#,##0.00'
+POINTS = "#,##0.##"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
+def safe_name(person_id: str) -> str:
+    """A file name made from a Person ID: safe on Windows, macOS and Linux."""
+    name = _UNSAFE.sub("_", person_id).strip("._") or "person"
+    if name.casefold() in _RESERVED:
+        name = "_" + name
+    return name[:100]
+
+
+@dataclass(frozen=True)
+class SheetJob:
+    """Everything a worker needs to write one budget sheet workbook."""
+
+    out: str
+    source: str  # the input workbook to copy sheets from ("" for bulk rows)
+    table: PointTable
+    fingerprint: str
+    assessment: Assessment
+    budget: Budget
+    in_place: bool = False
+
+
+def _text(ws: Worksheet, ref: str, value: str, **style: Any) -> None:
+    """Write text as text: a value like ``=HYPERLINK(...)`` never becomes a formula."""
+    cell = ws[ref]
+    cell.value = value
+    cell.data_type = "s"
+    for k, v in style.items():
+        setattr(cell, k, v)
+
+
+def _paragraph(table: PointTable, a: Assessment, b: Budget) -> str:
+    parts = [f"Your answers scored {decimal_text(b.total_points)} points."]
+    method = table.allocation.method
+    if method == "rate" and b.rate is not None:
+        parts.append(
+            f"Under the {table.name} (version {table.version}) each point is worth {gbp(b.rate)} "
+            f"a year, which gives {gbp(b.base)}."
+        )
+    elif method == "bands":
+        parts.append(f"Under the {table.name} (version {table.version}) that band of points "
+                     f"converts to {gbp(b.base)} a year.")
+    else:
+        parts.append(f"Under the {table.name} (version {table.version}) the points convert "
+                     f"along a curve to {gbp(b.base)} a year.")
+    for adj in b.adjustments:
+        word = "reduced" if adj.value < 0 else "increased"
+        parts.append(f"It was {word} by {decimal_text(abs(adj.value))}% ({adj.id}).")
+    for tu in b.top_ups:
+        parts.append(f"A top-up of {gbp(tu.value)} was added ({tu.id}).")
+    if "floor" in b.flags:
+        parts.append(f"It was raised to the minimum of {gbp(b.floor)}.")
+    if any(f.startswith("ceiling") for f in b.flags):
+        parts.append(f"It was limited to the maximum of {gbp(b.ceiling or Decimal(0))}, "
+                     "so the funding panel will look at it.")
+    parts.append(
+        f"Your indicative budget is {gbp(b.annual)} a year ({gbp(b.weekly)} a week), "
+        f"within a range of {gbp(b.range_low)} to {gbp(b.range_high)}."
+    )
+    parts.append(
+        "This is a starting point for support planning, not a final amount: the support plan "
+        "you agree sets the budget you actually receive."
+    )
+    return " ".join(parts)
+
+
+def fill_sheet(ws: Worksheet, job: SheetJob) -> dict[str, Decimal]:  # noqa: C901
+    """Lay out the budget sheet; returns cell -> the figure ras computed (for tests)."""
+    t, a, b = job.table, job.assessment, job.budget
+    expected: dict[str, Decimal] = {}
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="DDEBF7")
+    ws.column_dimensions["A"].width = 44
+    ws.column_dimensions["B"].width = 12
+    ws.column_dimensions["C"].width = 16
+    ws.column_dimensions["D"].width = 50
+    ws.column_dimensions["E"].width = 14
+    _text(ws, "A1", "Indicative budget", font=Font(bold=True, size=14))
+    _text(ws, "A2", "Person ID")
+    _text(ws, "B2", a.person_id, font=bold)
+    _text(ws, "A3", "Point table")
+    _text(ws, "B3", f"{t.name}, version {t.version}")
+    _text(ws, "A4", "Table fingerprint")
+    _text(ws, "B4", job.fingerprint[:16])
+    row = 6
+    for c, h in zip("ABCDE", ("Item", "Points", "Amount (£)", "How", "ras figure"), strict=True):
+        _text(ws, f"{c}{row}", h, font=bold, fill=head_fill)
+    row += 1
+
+    def line(label: str, points: Any = None, amount: Any = None, how: str = "",
+             figure: Decimal | None = None, money: bool = True, strong: bool = False) -> int:
+        nonlocal row
+        r = row
+        _text(ws, f"A{r}", label, font=Font(bold=strong))
+        if points is not None:
+            ws[f"B{r}"] = points if not isinstance(points, Decimal) else float(points)
+            ws[f"B{r}"].number_format = POINTS
+        if amount is not None:
+            ws[f"C{r}"] = amount if not isinstance(amount, Decimal) else float(amount)
+            ws[f"C{r}"].number_format = MONEY if money else POINTS
+            if strong:
+                ws[f"C{r}"].font = bold
+        if how:
+            _text(ws, f"D{r}", how)
+        if figure is not None:
+            ws[f"E{r}"] = float(figure)
+            ws[f"E{r}"].number_format = MONEY if money and amount is not None else POINTS
+            expected[f"C{r}" if amount is not None else f"B{r}"] = figure
+        row += 1
+        return r
+
+    domain_rows: dict[str, int] = {}
+    for d in t.domains:
+        how = f"capped at {decimal_text(d.cap)}" if b.domain_capped[d.id] and d.cap is not None else ""
+        domain_rows[d.id] = line(d.label, points=b.domain_points[d.id], how=how)
+    first, last = min(domain_rows.values()), max(domain_rows.values())
+    total_r = line("Total points", points=f"=SUM(B{first}:B{last})",
+                   figure=b.total_points, strong=True)
+    alloc = t.allocation
+    if alloc.method == "rate":
+        rate_r = line("Rate per point (£)", amount=b.rate, how="from the table")
+        base_r = line("Base: points x rate", amount=f"=B{total_r}*C{rate_r}", figure=b.base)
+    elif alloc.method == "bands":
+        band = alloc.bands[0]
+        for bd in alloc.bands:
+            if bd.min <= b.total_points:
+                band = bd
+        base_r = line("Base: amount for the band", amount=b.base,
+                      how=f"band {decimal_text(band.min)} to {decimal_text(band.max)} points",
+                      figure=b.base)
+    else:
+        knots = alloc.curve
+        if b.total_points >= knots[-1][0]:
+            base_r = line("Base: amount at the last knot", amount=b.base, figure=b.base)
+        else:
+            x0, y0, x1, y1 = knots[0][0], knots[0][1], knots[1][0], knots[1][1]
+            for (p0, q0), (p1, q1) in zip(knots, knots[1:], strict=False):
+                if p0 <= b.total_points <= p1:
+                    x0, y0, x1, y1 = p0, q0, p1, q1
+                    break
+            base_r = line(
+                "Base: along the curve",
+                amount=f"={float(y0)}+(B{total_r}-{float(x0)})*({float(y1)}-{float(y0)})/"
+                f"({float(x1)}-{float(x0)})",
+                how=f"between ({decimal_text(x0)}, {gbp(y0)}) and ({decimal_text(x1)}, {gbp(y1)})",
+                figure=b.base,
+            )
+    prev = base_r
+    for adj in b.adjustments:
+        pr = row
+        _text(ws, f"A{pr}", f"Adjustment: {adj.id}")
+        ws[f"B{pr}"] = float(adj.value / 100)
+        ws[f"B{pr}"].number_format = "0.0%"
+        ws[f"C{pr}"] = f"=C{prev}*(1+B{pr})"
+        ws[f"C{pr}"].number_format = MONEY
+        _text(ws, f"D{pr}", f"{decimal_text(adj.value)}% because its conditions hold")
+        row += 1
+        prev = pr
+    adjusted_r = prev
+    top_rows = [line(f"Top-up: {tu.id}", amount=tu.value, how="fixed amount") for tu in b.top_ups]
+    tops = "+".join(f"C{r}" for r in top_rows)
+    before_r = line("Before limits", amount=f"=C{adjusted_r}" + (f"+{tops}" if tops else ""),
+                    figure=b.before_limits)
+    floor_r = line("Floor (£)", amount=b.floor)
+    if b.ceiling is not None:
+        ceil_r = line("Ceiling (£)", amount=b.ceiling)
+        limited = f"=MIN(MAX(C{before_r},C{floor_r}),C{ceil_r})"
+    else:
+        limited = f"=MAX(C{before_r},C{floor_r})"
+    lim_r = line("After floor and ceiling", amount=limited, figure=b.clamped)
+    round_r = line("Round to the nearest (£)", amount=t.rounding)
+    annual_r = line("Indicative budget (£/year)", amount=f"=ROUND(C{lim_r}/C{round_r},0)*C{round_r}",
+                    figure=b.annual, strong=True, how="rounded half-up")
+    weeks_r = line("Weeks per year", amount=t.weeks_per_year, money=False)
+    ws[f"C{weeks_r}"].number_format = "0.000"
+    line("Weekly (£)", amount=f"=ROUND(C{annual_r}/C{weeks_r},2)", figure=b.weekly, strong=True)
+    range_r = row
+    _text(ws, f"A{range_r}", "Indicative range")
+    ws[f"B{range_r}"] = float(t.range)
+    ws[f"B{range_r}"].number_format = "0%"
+    row += 1
+    line("Range low (£)", amount=f"=ROUND(C{annual_r}*(1-B{range_r}),0)", figure=b.range_low)
+    line("Range high (£)", amount=f"=ROUND(C{annual_r}*(1+B{range_r}),0)", figure=b.range_high)
+    row += 1
+    _text(ws, f"A{row}", "Funding stream", font=bold, fill=head_fill)
+    _text(ws, f"B{row}", "Points", font=bold, fill=head_fill)
+    _text(ws, f"C{row}", "Amount (£)", font=bold, fill=head_fill)
+    row += 1
+    streams = t.streams()
+    if b.total_points == 0:
+        residual = streams[0]
+    else:
+        residual = max(streams, key=lambda s: (b.stream_points[s], -streams.index(s)))
+    stream_rows: dict[str, int] = {}
+    for s in streams:
+        stream_rows[s] = row
+        row += 1
+    for s, r in stream_rows.items():
+        _text(ws, f"A{r}", s)
+        ws[f"B{r}"] = float(b.stream_points[s])
+        ws[f"B{r}"].number_format = POINTS
+        if s == residual:
+            others = [f"C{x}" for t2, x in stream_rows.items() if t2 != s]
+            ws[f"C{r}"] = f"=C{annual_r}" + (f"-({'+'.join(others)})" if others else "")
+            _text(ws, f"D{r}", "the remainder, so the streams add up to the budget")
+        elif b.total_points == 0:
+            ws[f"C{r}"] = 0
+        else:
+            ws[f"C{r}"] = f"=ROUND(C{annual_r}*B{r}/B{total_r},2)"
+            _text(ws, f"D{r}", "share of the points, to the penny")
+        ws[f"C{r}"].number_format = MONEY
+        ws[f"E{r}"] = float(b.funding[s])
+        ws[f"E{r}"].number_format = MONEY
+        expected[f"C{r}"] = b.funding[s]
+    row += 1
+    flags = "; ".join(b.flags + a.warnings) or "none"
+    _text(ws, f"A{row}", "Flags", font=bold)
+    _text(ws, f"B{row}", flags)
+    row += 2
+    _text(ws, f"A{row}", _paragraph(t, a, b),
+          alignment=Alignment(wrap_text=True, vertical="top"))
+    ws.merge_cells(f"A{row}:E{row + 5}")
+    ws.print_area = f"A1:E{row + 5}"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 1
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    return expected
+
+
+def write_budget_sheet(job: SheetJob) -> list[Issue]:
+    """Write one person's budget workbook; problems come back as issues."""
+    out = Path(job.out)
+    src = Path(job.source) if job.source else None
+    try:
+        if src is not None and src.suffix.lower() in (".xlsx", ".xlsm"):
+            wb = load_workbook(src, keep_vba=False, keep_links=False, rich_text=False)
+            if SHEET in wb.sheetnames:
+                del wb[SHEET]
+        else:
+            wb = Workbook()
+            assert wb.active is not None
+            wb.remove(wb.active)
+        ws = wb.create_sheet(SHEET, 0)
+        fill_sheet(ws, job)
+        wb.active = 0
+        for other in wb.worksheets[1:]:
+            other.sheet_view.tabSelected = False
+        wb.calculation.fullCalcOnLoad = True
+        if job.in_place and src is not None:
+            backup = src.with_name(src.stem + ".backup" + src.suffix)
+            shutil.copy2(src, backup)
+            out = src
+        with atomic_output(out) as tmp:
+            wb.save(tmp)
+    except Exception as exc:  # one person's sheet failing must not stop the others
+        return [Issue(job.source or job.out, f"the budget sheet could not be written ({exc})",
+                      "check the output folder", person_id=job.assessment.person_id)]
+    return []

@@ -1,0 +1,60 @@
+"""Turning cell values (as python-calamine or csv give them) into text and money."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+
+def is_blank(value: Any) -> bool:
+    """Whether a cell is empty (None, '' or only spaces)."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def to_text(value: Any) -> str:
+    """Text of a cell as a person would read it: ``3.0`` -> ``3``, dates as ISO."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return str(value).strip()
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    """A number from a cell: numbers as they are, text like ``£12,000.50`` parsed.
+
+    Returns None when the value is not a number.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None
+        return Decimal(repr(value))
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, str):
+        text = value.strip().replace(",", "").replace("£", "").replace(" ", "")
+        if not text:
+            return None
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            return None
+        return number if number.is_finite() else None
+    return None

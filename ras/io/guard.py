@@ -1,0 +1,283 @@
+"""Checks made on an untrusted file before any parser touches it (SPEC §12).
+
+The checks look at bytes only: the file's signature, the zip directory (member
+count, uncompressed size, compression ratio), XML document type declarations
+(entity bombs), and the real extent of the cells in the sheets that will be read.
+Each failure is an :class:`~ras.errors.InputError` with a one-line reason and a fix.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from defusedxml import ElementTree as SafeET
+
+from ras.errors import InputError
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+
+#: Most members a workbook zip may have.
+MAX_MEMBERS = 10_000
+#: Most bytes all members may expand to.
+MAX_UNCOMPRESSED = 1024 * 1024 * 1024
+#: Highest compression ratio allowed for a member larger than ``RATIO_FLOOR`` bytes.
+MAX_RATIO = 200
+RATIO_FLOOR = 1024 * 1024
+#: Most cells (rows x columns of the used extent) a sheet that ras reads may span.
+MAX_CELLS = 25_000_000
+EXCEL_ROWS = 1_048_576
+EXCEL_COLS = 16_384
+
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_CELL_REF = re.compile(rb' r="([A-Z]{1,3})([0-9]{1,8})"')
+_BIG_REF = re.compile(rb' r="(?:[A-Z]{3}[0-9]+|[A-Z]{1,2}[0-9]{6,})"')
+_TWO_LETTER_REF = re.compile(rb' r="([A-Z]{2})[0-9]+"')
+_LAST_ROW = re.compile(rb'<(?:\w+:)?row [^>]*?r="([0-9]+)"')
+_FORMULA_CELL = re.compile(rb'<(?:\w+:)?c r="([A-Z]+[0-9]+)"[^>]*?>(?:(?!</(?:\w+:)?c>).){0,400}?<(?:\w+:)?f[ >/]', re.S)
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
+
+
+@dataclass(frozen=True)
+class SheetInfo:
+    """A worksheet of an inspected workbook."""
+
+    name: str
+    member: str
+    state: str = "visible"
+
+
+@dataclass
+class WorkbookInfo:
+    """What the guard learned about a workbook without parsing its cells."""
+
+    path: Path
+    macros: bool = False
+    sheets: dict[str, SheetInfo] = field(default_factory=dict)
+
+
+def col_letters(index: int) -> str:
+    """Column letters for a 0-based column index (0 -> A)."""
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def col_index(letters: str) -> int:
+    """0-based column index of column letters (A -> 0)."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def cell_ref(row: int, col: int) -> str:
+    """A1-style reference for 0-based row and column."""
+    return f"{col_letters(col)}{row + 1}"
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text = head.decode("latin-1")
+        except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes anything
+            return False
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+    return bool(text) and printable / len(text) > 0.95
+
+
+def sniff(path: Path) -> str:
+    """Say what a file really is: ``zip``, ``csv`` or raise with the reason.
+
+    Raises:
+        InputError: for empty files, legacy ``.xls``, encrypted workbooks, CSV
+            renamed ``.xlsx`` and unknown formats.
+    """
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    if size == 0:
+        raise InputError(f"{path}: the file is empty; save the workbook again from Excel")
+    suffix = path.suffix.lower()
+    if head.startswith(OLE_MAGIC):
+        with path.open("rb") as fh:
+            blob = fh.read(4 * 1024 * 1024)
+        if "EncryptedPackage".encode("utf-16-le") in blob:
+            raise InputError(
+                f"{path}: the workbook is encrypted (password-protected); remove the password "
+                "in Excel (File > Info > Protect Workbook) and save it again"
+            )
+        raise InputError(
+            f"{path}: this is an old Excel 97-2003 (.xls) file, which ras does not read; "
+            "open it in Excel or LibreOffice and save it as .xlsx"
+        )
+    if head.startswith(ZIP_MAGIC) or head.startswith(b"PK\x05\x06"):
+        return "zip"
+    if suffix == ".csv":
+        return "csv"
+    if _looks_like_text(head):
+        raise InputError(
+            f"{path}: this is a text (CSV) file with an {suffix or 'unknown'} name; "
+            "rename it to .csv or save it from Excel as .xlsx"
+        )
+    raise InputError(f"{path}: not an Excel workbook (unknown file format); save it as .xlsx")
+
+
+def _zip_checks(path: Path, zf: zipfile.ZipFile) -> None:
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise InputError(f"{path}: the workbook has {len(infos)} parts (a zip bomb?), refused; ask for a copy saved normally from Excel")
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if info.file_size > RATIO_FLOOR:
+            ratio = info.file_size / max(info.compress_size, 1)
+            if ratio > MAX_RATIO:
+                raise InputError(
+                    f"{path}: part {info.filename} expands {ratio:.0f} times "
+                    "(a zip bomb?), refused; ask for a copy saved normally from Excel"
+                )
+    if total > MAX_UNCOMPRESSED:
+        raise InputError(
+            f"{path}: the workbook expands to {total / 2**20:.0f} MiB (a zip bomb?), refused; ask for a copy saved normally from Excel"
+        )
+
+
+def _no_dtd(path: Path, zf: zipfile.ZipFile) -> None:
+    for info in zf.infolist():
+        name = info.filename.lower()
+        if not (name.endswith(".xml") or name.endswith(".rels")) or info.file_size == 0:
+            continue
+        with zf.open(info) as fh:
+            head = fh.read(4096)
+        if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+            raise InputError(
+                f"{path}: part {info.filename} declares XML entities (an XML bomb?), "
+                "refused; save the workbook again from Excel"
+            )
+
+
+def _parse_xml(path: Path, zf: zipfile.ZipFile, member: str) -> SafeET.Element:  # type: ignore[name-defined]
+    try:
+        data = zf.read(member)
+    except KeyError as exc:
+        raise InputError(f"{path}: not an Excel workbook (no {member}); save it as .xlsx") from exc
+    try:
+        return SafeET.fromstring(data)
+    except Exception as exc:  # defusedxml raises several kinds
+        raise InputError(f"{path}: {member} is damaged or unsafe XML; save the workbook again") from exc
+
+
+def inspect_workbook(path: Path) -> tuple[WorkbookInfo, zipfile.ZipFile]:
+    """Check a workbook zip and list its sheets. The caller closes the returned zip.
+
+    Raises:
+        InputError: the file is damaged, a bomb, or not an Excel workbook.
+    """
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise InputError(
+            f"{path}: the file is damaged (not a readable zip); save the workbook again"
+        ) from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    try:
+        _zip_checks(path, zf)
+        _no_dtd(path, zf)
+        info = WorkbookInfo(path=path)
+        names = set(zf.namelist())
+        info.macros = any(n.lower().endswith("vbaproject.bin") for n in names)
+        wb = _parse_xml(path, zf, "xl/workbook.xml")
+        rels = _parse_xml(path, zf, "xl/_rels/workbook.xml.rels")
+        targets: dict[str, str] = {}
+        for rel in rels.iter(f"{_NS_PKG_REL}Relationship"):
+            target = rel.get("Target", "")
+            if target.startswith("/"):
+                member = target.lstrip("/")
+            else:
+                member = str(PurePosixPath("xl") / target)
+            targets[rel.get("Id", "")] = member
+        for sheet in wb.iter(f"{_NS_MAIN}sheet"):
+            name = sheet.get("name", "")
+            rid = sheet.get(f"{_NS_REL}id", "")
+            info.sheets[name] = SheetInfo(
+                name=name, member=targets.get(rid, ""), state=sheet.get("state", "visible")
+            )
+        return info, zf
+    except BaseException:
+        zf.close()
+        raise
+
+
+@dataclass(frozen=True)
+class SheetScan:
+    """Facts about one sheet's XML: its extent, formula cells and merged ranges."""
+
+    rows: int
+    cols: int
+    formula_cells: frozenset[str]
+    merged: tuple[str, ...]
+
+
+def scan_sheet(path: Path, zf: zipfile.ZipFile, sheet: SheetInfo, detail: bool) -> SheetScan:
+    """Measure a sheet's real cell extent before it is parsed.
+
+    With ``detail``, also list formula cells and merged ranges (for small sheets).
+
+    Raises:
+        InputError: the sheet spans more cells than ras will read.
+    """
+    try:
+        data = zf.read(sheet.member)
+    except KeyError as exc:
+        raise InputError(
+            f"{path}: sheet {sheet.name!r} is missing from the file; save the workbook again"
+        ) from exc
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise InputError(f"{path}: sheet {sheet.name!r} is damaged; save the workbook again") from exc
+    max_row, max_col, far = 0, 0, ""
+    for m in _BIG_REF.finditer(data):
+        ref = m.group(0)[4:-1].decode()
+        letters = ref.rstrip("0123456789")
+        row, col = int(ref[len(letters):]), col_index(letters) + 1
+        if row * max(col, 1) > max_row * max(max_col, 1):
+            far = ref
+        max_row, max_col = max(max_row, row), max(max_col, col)
+    for m in _TWO_LETTER_REF.finditer(data):
+        max_col = max(max_col, col_index(m.group(1).decode()) + 1)
+    last = data.rfind(b"<row ")
+    if last < 0:
+        last = data.rfind(b":row ")
+    if last >= 0:
+        m = _LAST_ROW.search(data, max(0, last - 10))
+        if m:
+            max_row = max(max_row, int(m.group(1)))
+    if max_col == 0:
+        max_col = 26 if data.find(b' r="') >= 0 else 0
+    if max_row > EXCEL_ROWS or max_col > EXCEL_COLS or max_row * max_col > MAX_CELLS:
+        where = f" (a cell at {far})" if far else ""
+        raise InputError(
+            f"{path}: sheet {sheet.name!r} spans {max_row:,} rows x {max_col:,} columns{where}, "
+            f"more than ras reads ({MAX_CELLS:,} cells); delete the stray cells far from the data"
+        )
+    formulas: frozenset[str] = frozenset()
+    merged: tuple[str, ...] = ()
+    if detail:
+        if b"<f" in data or b":f" in data:
+            formulas = frozenset(m.group(1).decode() for m in _FORMULA_CELL.finditer(data))
+        merged = tuple(m.group(1).decode() for m in _MERGE.finditer(data))
+    return SheetScan(rows=max_row, cols=max_col, formula_cells=formulas, merged=merged)

@@ -1,0 +1,339 @@
+"""Reading untrusted input files into raw values (runs inside worker processes).
+
+Nothing here knows the point table: the reader finds the Person and
+Questionnaire sheets by their names, rows by their labels and columns by their
+headers (SPEC §4.2), and hands back values with the cells they came from.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from python_calamine import CalamineWorkbook
+
+from ras.errors import InputError, Issue
+from ras.io.cells import is_blank, to_text
+from ras.io.guard import (
+    SheetScan,
+    cell_ref,
+    col_index,
+    inspect_workbook,
+    scan_sheet,
+    sniff,
+)
+from ras.models.assessment import Cell, FileResult, RawBulk, RawWorkbook
+from ras.models.table import norm
+
+PERSON_SHEET = "Person"
+QUESTIONNAIRE_SHEET = "Questionnaire"
+META_SHEET = "ras"
+MAX_CSV_BYTES = 1024 * 1024 * 1024
+#: How many rows from the top a header row may be looked for.
+HEADER_SEARCH_ROWS = 50
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _find_sheet(names: Iterable[str], wanted: str) -> str | None:
+    for n in names:
+        if norm(n) == norm(wanted):
+            return n
+    return None
+
+
+def read_sheets(
+    path: Path, names: Iterable[str], required: Iterable[str] = ()
+) -> dict[str, list[list[Any]]]:
+    """Read named sheets of a trusted-format workbook (tables, registers), guarded.
+
+    Sheet names match ignoring case. Missing optional sheets are left out.
+
+    Raises:
+        InputError: the file is unsafe or damaged, or a required sheet is missing.
+    """
+    if sniff(path) != "zip":
+        raise InputError(f"{path}: expected an Excel workbook (.xlsx)")
+    info, zf = inspect_workbook(path)
+    out: dict[str, list[list[Any]]] = {}
+    try:
+        found = {n: _find_sheet(info.sheets, n) for n in names}
+        missing = [n for n in required if found.get(n) is None]
+        if missing:
+            raise InputError(
+                f"{path}: no sheet named {', '.join(repr(m) for m in missing)} "
+                f"(the sheets are: {', '.join(info.sheets) or 'none'})"
+            )
+        for n, actual in found.items():
+            if actual is not None:
+                scan_sheet(path, zf, info.sheets[actual], detail=False)
+    finally:
+        zf.close()
+    wb = _open_calamine(path)
+    try:
+        for n, actual in found.items():
+            if actual is not None:
+                out[n] = wb.get_sheet_by_name(actual).to_python(skip_empty_area=False)
+    finally:
+        wb.close()
+    return out
+
+
+def _open_calamine(path: Path) -> CalamineWorkbook:
+    try:
+        return CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types
+        raise InputError(f"{path}: the workbook cannot be read ({_short(exc)}); save it again") from exc
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:160]
+
+
+def _merged_lookup(merged: tuple[str, ...]) -> dict[str, str]:
+    """Cells inside merged ranges that are not the top-left cell -> the range."""
+    out: dict[str, str] = {}
+    for rng in merged:
+        a, b = rng.split(":")
+        la, lb = a.rstrip("0123456789"), b.rstrip("0123456789")
+        r0, r1 = int(a[len(la):]), int(b[len(lb):])
+        c0, c1 = col_index(la), col_index(lb)
+        if (r1 - r0 + 1) * (c1 - c0 + 1) > 10_000:
+            continue
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                if (r, c) != (r0, c0):
+                    out[cell_ref(r - 1, c)] = rng
+    return out
+
+
+def _cell(rows: list[list[Any]], r: int, c: int, scan: SheetScan, merged: dict[str, str]) -> Cell:
+    value = rows[r][c] if r < len(rows) and c < len(rows[r]) else None
+    ref = cell_ref(r, c)
+    return Cell(
+        value=None if is_blank(value) else value,
+        cell=ref,
+        formula=ref in scan.formula_cells,
+        merged_into=merged.get(ref, ""),
+    )
+
+
+def _header_row(rows: list[list[Any]], needed: tuple[str, ...]) -> tuple[int, dict[str, int]] | None:
+    for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        cols = {norm(v): c for c, v in enumerate(row) if isinstance(v, str) and v.strip()}
+        if all(norm(n) in cols for n in needed):
+            return r, cols
+    return None
+
+
+def _read_person(
+    path: Path, sheet: str, rows: list[list[Any]], scan: SheetScan, merged: dict[str, str]
+) -> dict[str, Cell]:
+    head = _header_row(rows, ("Field", "Value"))
+    if head is not None:
+        start, cols = head
+        label_col, value_col = cols[norm("Field")], cols[norm("Value")]
+        start += 1
+    else:
+        found = None
+        for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+            for c, v in enumerate(row):
+                if isinstance(v, str) and norm(v) == norm("Person ID"):
+                    found = (r, c)
+                    break
+            if found:
+                break
+        if found is None:
+            raise InputError(
+                f"{path}: sheet {sheet!r}: no 'Field | Value' header and no 'Person ID' row; "
+                "use the sheet from `ras template assessment`"
+            )
+        start, label_col = found
+        value_col = label_col + 1
+    fields: dict[str, Cell] = {}
+    for r in range(start, len(rows)):
+        row = rows[r]
+        label = row[label_col] if label_col < len(row) else None
+        if is_blank(label):
+            continue
+        key = norm(to_text(label))
+        if key not in fields:
+            fields[key] = _cell(rows, r, value_col, scan, merged)
+    return fields
+
+
+def _read_questionnaire(
+    path: Path, sheet: str, rows: list[list[Any]], scan: SheetScan, merged: dict[str, str]
+) -> dict[str, Cell]:
+    head = _header_row(rows, ("Question ID", "Answer"))
+    if head is None:
+        raise InputError(
+            f"{path}: sheet {sheet!r}: no header row with 'Question ID' and 'Answer'; "
+            "use the sheet from `ras template assessment`"
+        )
+    start, cols = head
+    qcol, acol = cols[norm("Question ID")], cols[norm("Answer")]
+    answers: dict[str, Cell] = {}
+    for r in range(start + 1, len(rows)):
+        row = rows[r]
+        qid = row[qcol] if qcol < len(row) else None
+        if is_blank(qid):
+            continue
+        key = norm(to_text(qid))
+        if key in answers:
+            raise InputError(
+                f"{path}: sheet {sheet!r}, cell {cell_ref(r, qcol)}: question "
+                f"{to_text(qid)!r} appears twice; keep one row per question"
+            )
+        answers[key] = _cell(rows, r, acol, scan, merged)
+    return answers
+
+
+def _read_meta(rows: list[list[Any]]) -> dict[str, str]:
+    meta: dict[str, str] = {}
+    for row in rows:
+        if len(row) >= 2 and not is_blank(row[0]):
+            meta[to_text(row[0]).casefold()] = to_text(row[1])
+    return meta
+
+
+def _bulk_from_rows(sheet: str, rows: list[list[Any]]) -> RawBulk:
+    for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if any(not is_blank(v) for v in row):
+            header = [to_text(v) for v in row]
+            return RawBulk(sheet=sheet, header=header, header_row=r + 1, rows=rows[r + 1:])
+    return RawBulk(sheet=sheet, header=[], header_row=1, rows=[])
+
+
+def _read_csv(path: Path) -> RawBulk:
+    if path.stat().st_size > MAX_CSV_BYTES:
+        raise InputError(f"{path}: the CSV file is larger than 1 GiB; split it")
+    raw = path.read_bytes()
+    if b"\x00" in raw[:65536]:
+        raise InputError(f"{path}: this is not a text CSV file (binary content); save it as CSV")
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - cp1252 decodes nearly anything
+        raise InputError(f"{path}: cannot decode the CSV text; save it as UTF-8")
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    rows: list[list[Any]] = list(csv.reader(io.StringIO(text, newline=""), dialect))
+    return _bulk_from_rows("", rows)
+
+
+def read_input_file(path_text: str) -> FileResult:
+    """Read one input file: an assessment workbook, a bulk table (.xlsx) or a CSV.
+
+    Never raises for a bad file: problems come back as issues on the result.
+    """
+    path = Path(path_text)
+    result = FileResult(source=path_text)
+    try:
+        result.sha256 = sha256_file(path)
+        kind = sniff(path)
+        if kind == "csv":
+            result.bulk = _read_csv(path)
+            return result
+        _read_workbook(path, result)
+    except InputError as exc:
+        problem, _, fix = _strip_path(str(exc), path).rpartition("; ")
+        if not problem:
+            problem, fix = fix, ""
+        result.issues.append(Issue(source=path_text, problem=problem, fix=fix))
+    except MemoryError:
+        result.issues.append(
+            Issue(source=path_text, problem="the file needs more memory than ras allows; refused")
+        )
+    except Exception as exc:  # a parser failed on a damaged file: one file lost, not the run
+        result.issues.append(
+            Issue(
+                source=path_text,
+                problem=f"the file cannot be read ({type(exc).__name__}: {_short(exc)})",
+                fix="open it in Excel, check it, and save it again",
+            )
+        )
+    return result
+
+
+def _strip_path(message: str, path: Path) -> str:
+    prefix = f"{path}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
+
+
+def _read_workbook(path: Path, result: FileResult) -> None:
+    info, zf = inspect_workbook(path)
+    try:
+        result.macros = info.macros
+        names = list(info.sheets)
+        person = _find_sheet(names, PERSON_SHEET)
+        quest = _find_sheet(names, QUESTIONNAIRE_SHEET)
+        meta = _find_sheet(names, META_SHEET)
+        if person is None and quest is None:
+            visible = [n for n in names if info.sheets[n].state == "visible"] or names
+            if not visible:
+                raise InputError(f"{path}: the workbook has no sheets")
+            first = visible[0]
+            scan_sheet(path, zf, info.sheets[first], detail=False)
+            mode = "bulk"
+        else:
+            missing = [n for n, s in ((PERSON_SHEET, person), (QUESTIONNAIRE_SHEET, quest)) if s is None]
+            if missing:
+                raise InputError(
+                    f"{path}: no {' or '.join(repr(m) for m in missing)} sheet "
+                    f"(the sheets are: {', '.join(names)}); use a workbook from "
+                    "`ras template assessment`"
+                )
+            assert person is not None and quest is not None
+            pscan = scan_sheet(path, zf, info.sheets[person], detail=True)
+            qscan = scan_sheet(path, zf, info.sheets[quest], detail=True)
+            if meta is not None:
+                scan_sheet(path, zf, info.sheets[meta], detail=False)
+            mode = "workbook"
+    finally:
+        zf.close()
+    wb = _open_calamine(path)
+    try:
+        if mode == "bulk":
+            rows = wb.get_sheet_by_name(first).to_python(skip_empty_area=False)
+            bulk = _bulk_from_rows(first, rows)
+            if not any(norm(h) == norm("Person ID") for h in bulk.header):
+                raise InputError(
+                    f"{path}: neither an assessment workbook (no 'Person' and 'Questionnaire' "
+                    f"sheets) nor a bulk table (no 'Person ID' column on sheet {first!r})"
+                )
+            result.bulk = bulk
+            return
+        prows = wb.get_sheet_by_name(person).to_python(skip_empty_area=False)
+        qrows = wb.get_sheet_by_name(quest).to_python(skip_empty_area=False)
+        fields = _read_person(path, person, prows, pscan, _merged_lookup(pscan.merged))
+        answers = _read_questionnaire(path, quest, qrows, qscan, _merged_lookup(qscan.merged))
+        meta_values: dict[str, str] = {}
+        if meta is not None:
+            meta_values = _read_meta(wb.get_sheet_by_name(meta).to_python(skip_empty_area=False))
+        result.workbook = RawWorkbook(
+            person_sheet=person,
+            questionnaire_sheet=quest,
+            fields=fields,
+            answers=answers,
+            meta=meta_values,
+        )
+    finally:
+        wb.close()

@@ -1,0 +1,189 @@
+"""Writing workbooks: atomic outputs, Excel tables, £ formats, text kept as text."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from ras.errors import OutputError
+
+#: Excel's last row; a data sheet longer than this is split (see ``write_table``).
+EXCEL_MAX_ROWS = 1_048_576
+FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
+
+
+def lock_file(path: Path) -> Path:
+    """The lock file Excel and LibreOffice keep beside an open workbook."""
+    return path.with_name("~$" + path.name)
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it into place on success.
+
+    Nothing is left behind on failure, and an existing output is replaced only
+    when the new one is complete.
+
+    Raises:
+        OutputError: the folder cannot be written or the file is open elsewhere.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path()
+    for lock in (lock_file(path), path.with_name(".~lock." + path.name + "#")):
+        if lock.exists():
+            raise OutputError(
+                f"{path}: the file is open in another program (lock file {lock.name}); "
+                "close it and run again, or choose another output name"
+            )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=".ras-", suffix=path.suffix, dir=folder)
+        os.close(fd)
+    except OSError as exc:
+        raise OutputError(
+            f"{path}: cannot write to the folder {folder} ({exc.strerror}); "
+            "choose a folder you can write to"
+        ) from exc
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise OutputError(
+                f"{path}: cannot replace the file ({exc.strerror}); "
+                "it may be open in another program: close it and run again"
+            ) from exc
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+class Book:
+    """An XlsxWriter workbook with ras's formats."""
+
+    def __init__(self, path: Path, *, deterministic: bool = False, constant_memory: bool = False):
+        options: dict[str, Any] = {"strings_to_formulas": False, "strings_to_urls": False}
+        if constant_memory:
+            options["constant_memory"] = True
+        self.wb: Workbook = xlsxwriter.Workbook(str(path), options)
+        if deterministic:
+            self.wb.set_properties({"created": FIXED_TIME})
+        else:
+            self.wb.set_properties({"created": dt.datetime.now()})
+        f = self.wb.add_format
+        self.header = f({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+        self.money = f({"num_format": "£#,##0.00"})
+        self.money0 = f({"num_format": "£#,##0"})
+        self.number = f({"num_format": "#,##0.##"})
+        self.percent = f({"num_format": "0.0%"})
+        self.bold = f({"bold": True})
+        self.title = f({"bold": True, "font_size": 14})
+        self.wrap = f({"text_wrap": True, "valign": "top"})
+        self.text = f({"num_format": "@"})
+        self.unlocked = f({"locked": False})
+        self.unlocked_money = f({"locked": False, "num_format": "£#,##0.00"})
+        self.bold_money = f({"bold": True, "num_format": "£#,##0.00"})
+        self._table_names: set[str] = set()
+
+    def close(self) -> None:
+        """Write the workbook to disk."""
+        self.wb.close()
+
+    def put(self, ws: Worksheet, row: int, col: int, value: Any, fmt: Any = None) -> None:
+        """Write one value: text always as text, numbers and money as numbers."""
+        if value is None or value == "":
+            ws.write_blank(row, col, None, fmt)
+        elif isinstance(value, bool):
+            ws.write_boolean(row, col, value, fmt)
+        elif isinstance(value, (int, float, Decimal)):
+            ws.write_number(row, col, float(value), fmt)
+        elif isinstance(value, (dt.datetime, dt.date)):
+            ws.write_datetime(row, col, value, fmt)
+        else:
+            ws.write_string(row, col, str(value), fmt)
+
+    def table_name(self, sheet: str) -> str:
+        """A unique Excel table name derived from a sheet name."""
+        base = "".join(ch for ch in sheet.title() if ch.isalnum()) or "Table"
+        name, n = base, 1
+        while name in self._table_names:
+            n += 1
+            name = f"{base}{n}"
+        self._table_names.add(name)
+        return name
+
+    def write_table(
+        self,
+        sheet: str,
+        headers: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        formats: dict[str, Any] | None = None,
+        widths: dict[str, float] | None = None,
+        max_rows: int = EXCEL_MAX_ROWS - 1,
+    ) -> list[str]:
+        """Write rows as an Excel table with a frozen header and filters.
+
+        A table longer than Excel allows is continued on sheets ``<sheet> (2)``,
+        ``<sheet> (3)``, ...; the names of every sheet written are returned.
+        """
+        formats = formats or {}
+        col_fmts = [formats.get(h) for h in headers]
+        names: list[str] = []
+        it = iter(rows)
+        part = 1
+        while True:
+            name = sheet if part == 1 else f"{sheet} ({part})"
+            ws = self.wb.add_worksheet(name)
+            names.append(name)
+            ws.freeze_panes(1, 0)
+            for c, h in enumerate(headers):
+                width = (widths or {}).get(h, max(10.0, min(40.0, len(h) * 1.1 + 2)))
+                ws.set_column(c, c, width)
+            n = 0
+            more = False
+            for values in it:
+                n += 1
+                for c, v in enumerate(values):
+                    self.put(ws, n, c, v, col_fmts[c])
+                if n >= max_rows:
+                    more = True
+                    break
+            if n == 0:
+                for c, h in enumerate(headers):
+                    ws.write_string(0, c, h, self.header)
+                ws.autofilter(0, 0, 0, max(len(headers) - 1, 0))
+            else:
+                ws.add_table(
+                    0, 0, n, len(headers) - 1,
+                    {
+                        "name": self.table_name(name),
+                        "columns": [{"header": h, "header_format": self.header} for h in headers],
+                        "style": "Table Style Light 9",
+                    },
+                )
+            if not more:
+                break
+            # Peek: stop if the iterator is exhausted exactly at the limit.
+            try:
+                first = next(it)
+            except StopIteration:
+                break
+            it = _chain_one(first, it)
+            part += 1
+        return names
+
+
+def _chain_one(first: Sequence[Any], rest: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+    yield first
+    yield from rest

@@ -1,0 +1,65 @@
+"""Assessments as read from files, and as validated against a point table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from ras.errors import Issue
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """A value read from a sheet, with where it was found."""
+
+    value: Any
+    cell: str
+    formula: bool = False
+    merged_into: str = ""  # the merged range this cell lies inside, if not its top-left
+
+
+@dataclass
+class RawWorkbook:
+    """An assessment workbook's values, found by header and label (SPEC §4.1-4.2)."""
+
+    person_sheet: str
+    questionnaire_sheet: str
+    fields: dict[str, Cell]  # normalised label on the Person sheet -> value
+    answers: dict[str, Cell]  # normalised question ID -> Answer cell
+    meta: dict[str, str]  # from the very hidden `ras` sheet: name, version, fingerprint
+
+
+@dataclass
+class RawBulk:
+    """A bulk table: a header row and the rows under it (SPEC §4.3)."""
+
+    sheet: str  # "" for CSV
+    header: list[str]
+    header_row: int  # 1-based row number of the header
+    rows: list[list[Any]]
+
+
+@dataclass
+class FileResult:
+    """What a worker read from one input file."""
+
+    source: str
+    sha256: str = ""
+    workbook: RawWorkbook | None = None
+    bulk: RawBulk | None = None
+    macros: bool = False
+    issues: list[Issue] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A validated assessment: every answer is one of the table's labels."""
+
+    person_id: str
+    source: str
+    fields: dict[str, str | Decimal | None]  # person field id -> value
+    answers: dict[str, str]  # question id -> canonical answer label (answered only)
+    sheet: str = ""
+    row: int = 0  # bulk rows: 1-based row number; 0 for workbooks
+    warnings: tuple[str, ...] = ()

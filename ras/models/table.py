@@ -1,0 +1,324 @@
+"""The point table (SPEC §3): questions, points and how points become money."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ras.errors import KeyPath, ModelProblem
+from ras.models.base import Dec, Frozen
+
+
+def norm(text: object) -> str:
+    """Normalise a label for matching: trimmed, case-folded, inner spaces collapsed."""
+    return " ".join(str(text).split()).casefold()
+
+
+class PersonField(Frozen):
+    """A field asked on the Person sheet, after ``Person ID``."""
+
+    id: str = Field(description="Identifier used in conditions and bulk tables.")
+    label: str = Field(description="Label shown on the Person sheet.")
+    type: Literal["text", "money", "number"] = Field(
+        default="text", description="text (with optional options), money (£) or number."
+    )
+    options: tuple[str, ...] | None = Field(
+        default=None, description="Allowed values, offered as a drop-down."
+    )
+    required: bool = Field(default=True, description="Whether an assessment must give it.")
+
+
+class Question(Frozen):
+    """One question and the points each answer scores."""
+
+    id: str = Field(description="Question ID, unique across the table.")
+    text: str = Field(description="The question as the person reads it.")
+    answers: dict[str, Dec] = Field(description="Answer label -> points, in drop-down order.")
+    required: bool = Field(default=True, description="Unanswered required question = exception.")
+
+    @field_validator("answers")
+    @classmethod
+    def _some_answers(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        if not value:
+            raise ValueError("a question needs at least one answer")
+        return value
+
+
+class Domain(Frozen):
+    """A group of questions whose points may be capped and funded by one stream."""
+
+    id: str = Field(description="Domain identifier.")
+    label: str = Field(description="Domain label (column heading in Allocations).")
+    funding: str | None = Field(default=None, description="Funding stream, e.g. health.")
+    cap: Dec | None = Field(default=None, description="Most points the domain can give.")
+    questions: tuple[Question, ...] = Field(description="The domain's questions, in order.")
+
+
+class Band(Frozen):
+    """Points from ``min`` to ``max`` inclusive convert to ``amount``."""
+
+    min: Dec
+    max: Dec
+    amount: Dec
+
+
+class Allocation(Frozen):
+    """How total points convert to a base amount (SPEC §3.1 step 4)."""
+
+    method: Literal["rate", "bands", "curve"] = Field(description="rate, bands or curve.")
+    rate: Dec | None = Field(default=None, description="£ per point per year.")
+    rates_by: str | None = Field(default=None, description="Person field that picks the rate.")
+    rates: dict[str, Dec] = Field(default_factory=dict, description="Rate per field value.")
+    bands: tuple[Band, ...] = Field(default=(), description="Inclusive, contiguous, from 0.")
+    curve: tuple[tuple[Dec, Dec], ...] = Field(
+        default=(), description="Knots [points, amount]; linear between, flat after the last."
+    )
+
+
+class Condition(Frozen):
+    """``{question, answer}`` or ``{field, equals}``: true when the assessment matches."""
+
+    question: str | None = None
+    answer: str | None = None
+    field: str | None = None
+    equals: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Condition:
+        is_q = self.question is not None and self.answer is not None
+        is_f = self.field is not None and self.equals is not None
+        if is_q == is_f or (is_q and (self.field or self.equals)) or (
+            is_f and (self.question or self.answer)
+        ):
+            raise ValueError("a condition is either {question, answer} or {field, equals}")
+        return self
+
+
+class Adjustment(Frozen):
+    """A percentage applied to the base when every condition holds."""
+
+    id: str
+    when: tuple[Condition, ...] = Field(description="Conditions that must all hold.")
+    percent: Dec = Field(description="Percentage change, e.g. -15.")
+
+
+class TopUp(Frozen):
+    """A fixed amount added when every condition holds."""
+
+    id: str
+    when: tuple[Condition, ...]
+    amount: Dec
+
+
+class CeilingsBy(Frozen):
+    """A ceiling chosen by the value of a person field."""
+
+    field: str
+    values: dict[str, Dec]
+
+
+class Limits(Frozen):
+    """Floor and ceiling on the annual budget."""
+
+    floor: Dec = Decimal(0)
+    ceiling: Dec | None = None
+    ceilings_by: CeilingsBy | None = None
+
+
+class PointTable(Frozen):
+    """A complete point table (SPEC §3)."""
+
+    ras_table: int = Field(description="Format version; must be 1.")
+    name: str
+    version: str
+    currency: str = "GBP"
+    weeks_per_year: Dec = Decimal("52.143")
+    person_fields: tuple[PersonField, ...] = ()
+    domains: tuple[Domain, ...]
+    allocation: Allocation
+    adjustments: tuple[Adjustment, ...] = ()
+    top_ups: tuple[TopUp, ...] = ()
+    limits: Limits = Limits()
+    rounding: Dec = Decimal(1)
+    range: Dec = Decimal("0.10")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PointTable:
+        problems = table_problems(self)
+        if problems:
+            raise ModelProblem(problems)
+        return self
+
+    # Convenience look-ups (not part of the serialised form).
+    def questions(self) -> list[tuple[Domain, Question]]:
+        """Every question with its domain, in table order."""
+        return [(d, q) for d in self.domains for q in d.questions]
+
+    def question(self, qid: str) -> Question | None:
+        """The question with this ID, or None."""
+        for _, q in self.questions():
+            if q.id == qid:
+                return q
+        return None
+
+    def field(self, fid: str) -> PersonField | None:
+        """The person field with this ID, or None."""
+        for f in self.person_fields:
+            if f.id == fid:
+                return f
+        return None
+
+    def streams(self) -> list[str]:
+        """Funding streams in first-seen order (``unassigned`` for domains without one)."""
+        out: list[str] = []
+        for d in self.domains:
+            s = d.funding or "unassigned"
+            if s not in out:
+                out.append(s)
+        return out
+
+
+def _dupes(items: list[str]) -> set[str]:
+    seen: set[str] = set()
+    dup: set[str] = set()
+    for i in items:
+        (dup if i in seen else seen).add(i)
+    return dup
+
+
+def _check_conditions(
+    table: PointTable, conds: tuple[Condition, ...], base: KeyPath
+) -> list[tuple[KeyPath, str]]:
+    out: list[tuple[KeyPath, str]] = []
+    for i, c in enumerate(conds):
+        if c.question is not None:
+            q = table.question(c.question)
+            if q is None:
+                out.append(((*base, i, "question"), f"unknown question {c.question!r}"))
+            elif norm(c.answer) not in {norm(a) for a in q.answers}:
+                out.append(
+                    (
+                        (*base, i, "answer"),
+                        f"question {c.question!r} has no answer {c.answer!r}; "
+                        f"its answers are {', '.join(q.answers)}",
+                    )
+                )
+        elif c.field is not None:
+            f = table.field(c.field)
+            if f is None:
+                out.append(((*base, i, "field"), f"unknown person field {c.field!r}"))
+            elif f.options is not None and norm(c.equals) not in {norm(o) for o in f.options}:
+                out.append(
+                    ((*base, i, "equals"), f"field {c.field!r} has no option {c.equals!r}")
+                )
+    return out
+
+
+def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
+    """Every semantic problem in a table, each with its key path."""
+    out: list[tuple[KeyPath, str]] = []
+    if t.ras_table != 1:
+        out.append((("ras_table",), "this version of ras reads point tables of format 1"))
+    if t.weeks_per_year <= 0:
+        out.append((("weeks_per_year",), "must be above 0"))
+    if t.rounding <= 0:
+        out.append((("rounding",), "must be above 0 (1 rounds to the nearest pound)"))
+    if not 0 <= t.range < 1:
+        out.append((("range",), "must be from 0 up to (not including) 1, e.g. 0.10"))
+    if not t.domains:
+        out.append((("domains",), "a table needs at least one domain"))
+    for fid in _dupes(["person_id", *[f.id for f in t.person_fields]]):
+        out.append((("person_fields",), f"duplicate person field id {fid!r}"))
+    for i, f in enumerate(t.person_fields):
+        if f.options is not None:
+            if f.type != "text":
+                out.append((("person_fields", i, "options"), "only text fields take options"))
+            for o in _dupes([norm(o) for o in f.options]):
+                out.append((("person_fields", i, "options"), f"duplicate option {o!r}"))
+    for did in _dupes([d.id for d in t.domains]):
+        out.append((("domains",), f"duplicate domain id {did!r}"))
+    for qid in _dupes([q.id for _, q in t.questions()]):
+        out.append((("domains",), f"duplicate question id {qid!r}"))
+    for di, d in enumerate(t.domains):
+        if d.cap is not None and d.cap < 0:
+            out.append((("domains", di, "cap"), "a cap cannot be negative"))
+        if not d.questions:
+            out.append((("domains", di, "questions"), "a domain needs at least one question"))
+        for qi, q in enumerate(d.questions):
+            path: KeyPath = ("domains", di, "questions", qi, "answers")
+            for a in _dupes([norm(a) for a in q.answers]):
+                out.append((path, f"duplicate answer {a!r}"))
+            for a, pts in q.answers.items():
+                if pts < 0:
+                    out.append(((*path, a), "points cannot be negative"))
+    a = t.allocation
+    if a.method == "rate":
+        if a.rate is None:
+            out.append((("allocation", "rate"), "method rate needs a rate (£ per point)"))
+        elif a.rate < 0:
+            out.append((("allocation", "rate"), "a rate cannot be negative"))
+        if a.rates_by is not None:
+            f = t.field(a.rates_by)
+            if f is None:
+                out.append((("allocation", "rates_by"), f"unknown person field {a.rates_by!r}"))
+            elif f.options is not None:
+                for v in a.rates:
+                    if norm(v) not in {norm(o) for o in f.options}:
+                        out.append((("allocation", "rates", v), f"{v!r} is not an option"))
+        elif a.rates:
+            out.append((("allocation", "rates"), "rates need rates_by (the field that picks)"))
+        for v, r in a.rates.items():
+            if r < 0:
+                out.append((("allocation", "rates", v), "a rate cannot be negative"))
+    if a.method == "bands":
+        if not a.bands:
+            out.append((("allocation", "bands"), "method bands needs at least one band"))
+        expected = Decimal(0)
+        for i, b in enumerate(a.bands):
+            if b.min != expected:
+                kind = "a gap" if b.min > expected else "an overlap"
+                out.append(
+                    (
+                        ("allocation", "bands", i, "min"),
+                        f"{kind}: this band starts at {b.min} but should start at {expected}",
+                    )
+                )
+            if b.max < b.min:
+                out.append((("allocation", "bands", i, "max"), "max is below min"))
+            if b.amount < 0:
+                out.append((("allocation", "bands", i, "amount"), "cannot be negative"))
+            expected = b.max + 1
+    if a.method == "curve":
+        if len(a.curve) < 2:
+            out.append((("allocation", "curve"), "a curve needs at least two knots"))
+        for i in range(1, len(a.curve)):
+            if a.curve[i][0] <= a.curve[i - 1][0]:
+                out.append((("allocation", "curve", i), "knots must rise in points"))
+        if a.curve and a.curve[0][0] != 0:
+            out.append((("allocation", "curve", 0), "the first knot must be at 0 points"))
+    for i, adj in enumerate(t.adjustments):
+        out += _check_conditions(t, adj.when, ("adjustments", i, "when"))
+        if adj.percent <= -100:
+            out.append((("adjustments", i, "percent"), "must be above -100"))
+    for i, tu in enumerate(t.top_ups):
+        out += _check_conditions(t, tu.when, ("top_ups", i, "when"))
+    for aid in _dupes([x.id for x in t.adjustments] + [x.id for x in t.top_ups]):
+        out.append((("adjustments",), f"duplicate adjustment or top-up id {aid!r}"))
+    lim = t.limits
+    if lim.floor < 0:
+        out.append((("limits", "floor"), "a floor cannot be negative"))
+    if lim.ceiling is not None and lim.ceiling < lim.floor:
+        out.append((("limits", "ceiling"), "the ceiling is below the floor"))
+    if lim.ceilings_by is not None:
+        f = t.field(lim.ceilings_by.field)
+        if f is None:
+            out.append(
+                (("limits", "ceilings_by", "field"), f"unknown field {lim.ceilings_by.field!r}")
+            )
+        elif f.options is not None:
+            for v in lim.ceilings_by.values:
+                if norm(v) not in {norm(o) for o in f.options}:
+                    out.append((("limits", "ceilings_by", "values", v), f"{v!r} is not an option"))
+    return out

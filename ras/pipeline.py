@@ -1,0 +1,367 @@
+"""The order of the stages for scoring: read -> validate -> score. No maths of its own."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ras import __version__
+from ras.budgets import compute_budget
+from ras.errors import Issue
+from ras.io.pool import run_parallel
+from ras.io.reader import read_input_file
+from ras.models.assessment import Assessment, FileResult
+from ras.models.result import Budget
+from ras.models.table import PointTable
+from ras.tables import fingerprint
+from ras.validate import TableIndex, validate_file
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+INPUT_SUFFIXES = (*WORKBOOK_SUFFIXES, ".csv")
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One scored person: the validated assessment and its budget."""
+
+    assessment: Assessment
+    budget: Budget
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """Budget flags and the assessment's warnings."""
+        return self.budget.flags + self.assessment.warnings
+
+
+@dataclass
+class InputFile:
+    """An input file as recorded on the Run sheet."""
+
+    path: str
+    sha256: str
+    kind: str  # workbook, bulk, csv, unreadable
+
+
+@dataclass
+class ScoreRun:
+    """Everything a scoring run produced."""
+
+    table: PointTable
+    fingerprint: str
+    files: list[InputFile]
+    scored: list[Scored]
+    issues: list[Issue]
+    skipped: list[str] = field(default_factory=list)
+    started: dt.datetime = field(default_factory=dt.datetime.now)
+    options: dict[str, Any] = field(default_factory=dict)
+    version: str = __version__
+
+    @property
+    def exceptions(self) -> list[Issue]:
+        """Errors: the rejected inputs."""
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        """Warnings: inputs scored with a caveat."""
+        return [i for i in self.issues if i.severity == "warning"]
+
+    def rejected(self) -> int:
+        """How many assessments (or whole files) were rejected."""
+        keys = {(i.source, i.person_id, i.sheet if i.cell.startswith("row") else "", _row(i.cell))
+                for i in self.exceptions}
+        return len(keys)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The Allocations sheet as a pandas DataFrame (exact decimals kept)."""
+        from ras.io.allocations import allocation_headers, allocation_rows
+
+        import pandas as pd
+
+        return pd.DataFrame(allocation_rows(self), columns=allocation_headers(self.table))
+
+
+def _row(cell: str) -> str:
+    return "".join(ch for ch in cell if ch.isdigit())
+
+
+class Pseudonymiser:
+    """Stable keyed hashes for Person IDs and file names (``--pseudonymise``)."""
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    def _h(self, text: str) -> str:
+        return hmac.new(self.key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def person(self, person_id: str) -> str:
+        """Pseudonym for a Person ID."""
+        return "P-" + self._h("person:" + person_id)[:12].upper() if person_id else ""
+
+    def source(self, source: str) -> str:
+        """Pseudonym for an input file name (keeps the extension)."""
+        return "input-" + self._h("file:" + source)[:10] + Path(source).suffix.lower()
+
+
+def collect_inputs(inputs: Iterable[Path | str]) -> tuple[list[Path], list[Issue], list[str]]:
+    """Expand INPUT arguments into files: folders recursively, lock and hidden files skipped."""
+    files: list[Path] = []
+    issues: list[Issue] = []
+    skipped: list[str] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                rel = f.relative_to(p)
+                if any(part.startswith(".") for part in rel.parts):
+                    continue
+                if not f.is_file() or f.suffix.lower() not in WORKBOOK_SUFFIXES:
+                    continue
+                if f.name.startswith("~$"):
+                    skipped.append(str(f))
+                    continue
+                files.append(f)
+        elif p.exists():
+            if p.name.startswith("~$"):
+                skipped.append(str(p))
+            else:
+                files.append(p)
+        else:
+            issues.append(Issue(str(p), "file or folder not found", "check the path"))
+    seen: set[Path] = set()
+    unique = []
+    for f in files:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique, issues, skipped
+
+
+def _crashed(path: str) -> FileResult:
+    return FileResult(
+        source=path,
+        issues=[Issue(path, "the reader process crashed on this file (damaged or hostile?); "
+                      "it was skipped", "open it in Excel, check it and save it again")],
+    )
+
+
+def read_inputs(
+    files: Sequence[Path], jobs: int | None = None, progress: Callable[[int], None] | None = None
+) -> list[FileResult]:
+    """Read every file in worker processes (SPEC §12); results in input order."""
+    return run_parallel(read_input_file, [str(f) for f in files], _crashed, jobs, progress)
+
+
+def score_results(
+    results: Sequence[FileResult], table: PointTable, explain: bool = True
+) -> tuple[list[Scored], list[Issue], list[InputFile]]:
+    """Validate and score what the readers returned; duplicates are exceptions."""
+    fp = fingerprint(table)
+    index = TableIndex.build(table, fp)
+    scored: list[Scored] = []
+    issues: list[Issue] = []
+    files: list[InputFile] = []
+    first_seen: dict[str, str] = {}
+    for res in results:
+        kind = "workbook" if res.workbook else "bulk" if res.bulk else "unreadable"
+        files.append(InputFile(res.source, res.sha256, kind))
+        issues.extend(res.issues)
+        if res.workbook is None and res.bulk is None:
+            continue
+        assessments, problems = validate_file(res, index)
+        issues.extend(problems)
+        for a in assessments:
+            where = a.source + (f" row {a.row}" if a.row else "")
+            if a.person_id in first_seen:
+                issues.append(Issue(
+                    a.source, f"duplicate Person ID {a.person_id!r}: first seen in {first_seen[a.person_id]}",
+                    "give each person one assessment; remove or correct this copy",
+                    a.sheet, f"row {a.row}" if a.row else "", a.person_id,
+                ))
+                continue
+            first_seen[a.person_id] = where
+            budget = compute_budget(table, a.answers, a.fields, explain=explain)
+            scored.append(Scored(a, budget))
+    return scored, issues, files
+
+
+def pseudonymise_run(run: ScoreRun, p: Pseudonymiser) -> ScoreRun:
+    """A copy of the run with Person IDs and file names replaced by keyed hashes."""
+    scored = [
+        Scored(replace(s.assessment, person_id=p.person(s.assessment.person_id),
+                       source=p.source(s.assessment.source)), s.budget)
+        for s in run.scored
+    ]
+    issues = [replace(i, person_id=p.person(i.person_id), source=p.source(i.source),
+                      problem=i.problem.replace(i.person_id, p.person(i.person_id))
+                      if i.person_id else i.problem)
+              for i in run.issues]
+    files = [InputFile(p.source(f.path), f.sha256, f.kind) for f in run.files]
+    return replace(run, scored=scored, issues=issues, files=files,
+                   skipped=[p.source(s) for s in run.skipped])
+
+
+def score_inputs(
+    inputs: Iterable[Path | str],
+    table: PointTable,
+    *,
+    jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    explain: bool = True,
+) -> ScoreRun:
+    """Read, validate and score INPUTs (files, folders, bulk tables) with a table."""
+    started = dt.datetime.now()
+    files, issues, skipped = collect_inputs(inputs)
+    done = [0]
+
+    def tick(n: int) -> None:
+        done[0] += n
+        if progress:
+            progress(done[0], len(files))
+
+    results = read_inputs(files, jobs, tick)
+    scored, problems, infos = score_results(results, table, explain=explain)
+    return ScoreRun(
+        table=table, fingerprint=fingerprint(table), files=infos, scored=scored,
+        issues=issues + problems, skipped=skipped, started=started,
+    )
+
+
+@dataclass
+class ScoreOutcome:
+    """What ``ras score`` wrote."""
+
+    run: ScoreRun
+    allocations: Path | None = None
+    alongside: list[Path] = field(default_factory=list)
+    sheets: list[Path] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """A machine-readable summary (``--json``)."""
+        run = self.run
+        return {
+            "table": {"name": run.table.name, "version": run.table.version,
+                      "fingerprint": run.fingerprint},
+            "files_read": len(run.files),
+            "people_scored": len(run.scored),
+            "exceptions": len(run.exceptions),
+            "rejected": run.rejected(),
+            "warnings": len(run.warnings),
+            "lock_files_skipped": len(run.skipped),
+            "total_indicative": str(sum((s.budget.annual for s in run.scored), Decimal(0))),
+            "allocations": str(self.allocations) if self.allocations else None,
+            "alongside": [str(p) for p in self.alongside],
+            "budget_sheets": len(self.sheets),
+            "problems": [i.one_line() for i in run.exceptions],
+        }
+
+
+def write_budget_sheets(
+    run: ScoreRun,
+    folder: Path | None,
+    *,
+    in_place: bool = False,
+    copy_sources: bool = True,
+    jobs: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[Path], list[Issue]]:
+    """Write one budget workbook per scored person (in worker processes)."""
+    from ras.io.budget_sheets import SheetJob, safe_name, write_budget_sheet
+
+    jobs_list: list[SheetJob] = []
+    used: set[str] = set()
+    issues: list[Issue] = []
+    for s in run.scored:
+        a = s.assessment
+        is_workbook = a.row == 0 and Path(a.source).suffix.lower() in WORKBOOK_SUFFIXES
+        src = a.source if (copy_sources and is_workbook) else ""
+        if in_place:
+            if not src:
+                continue
+            if Path(src).suffix.lower() == ".xlsm":
+                issues.append(Issue(a.source, "not written in place: ras never writes into a "
+                                    "macro-enabled workbook", "use --budget-sheets DIR instead",
+                                    person_id=a.person_id, severity="warning"))
+                continue
+            out = Path(src)
+        else:
+            assert folder is not None
+            base = safe_name(a.person_id)
+            name, n = base, 1
+            while name.casefold() in used:
+                n += 1
+                name = f"{base}-{n}"
+            used.add(name.casefold())
+            out = folder / f"{name}.xlsx"
+        jobs_list.append(SheetJob(str(out), src, run.table, run.fingerprint, a, s.budget, in_place))
+    if folder is not None and not in_place:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from ras.errors import OutputError
+
+            raise OutputError(f"{folder}: cannot create the folder ({exc.strerror})") from exc
+
+    def crashed(job: SheetJob) -> list[Issue]:
+        return [Issue(job.source or job.out, "the sheet writer crashed on this person",
+                      person_id=job.assessment.person_id)]
+
+    results = run_parallel(write_budget_sheet, jobs_list, crashed, jobs, progress)
+    written = [Path(j.out) for j, r in zip(jobs_list, results, strict=True) if not r]
+    for r in results:
+        issues.extend(r)
+    return written, issues
+
+
+def run_score(
+    inputs: Sequence[Path | str],
+    table: PointTable,
+    out: Path | None,
+    *,
+    budget_sheets: Path | None = None,
+    in_place: bool = False,
+    pseudonymise_key: bytes | None = None,
+    jobs: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    options: dict[str, Any] | None = None,
+) -> ScoreOutcome:
+    """``ras score``: read, validate, score, then write allocations and budget sheets."""
+    from ras.io.allocations import write_allocations
+
+    def reading(done: int, total: int) -> None:
+        if progress:
+            progress("Reading", done, total)
+
+    run = score_inputs(inputs, table, jobs=jobs, progress=reading, explain=out is not None)
+    run.options = dict(options or {})
+    if pseudonymise_key is not None:
+        run = pseudonymise_run(run, Pseudonymiser(pseudonymise_key))
+    outcome = ScoreOutcome(run)
+    if budget_sheets is not None or in_place:
+        count = [0]
+
+        def writing(n: int) -> None:
+            count[0] += n
+            if progress:
+                progress("Budget sheets", count[0], len(run.scored))
+
+        sheets, problems = write_budget_sheets(
+            run, budget_sheets, in_place=in_place, copy_sources=pseudonymise_key is None,
+            jobs=jobs, progress=writing,
+        )
+        outcome.sheets = sheets
+        run.issues.extend(problems)
+    if out is not None:
+        outcome.alongside = write_allocations(run, out)
+        outcome.allocations = out
+    return outcome
