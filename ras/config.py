@@ -135,6 +135,8 @@ def validation_issues(
                 msg = "unknown key; check the spelling against docs/formats.md"
             elif err["type"] == "missing":
                 msg = "required key is missing"
+            elif err.get("input", "") is None:
+                msg = "no value given"
             pairs = [(loc, msg)]
         for path, msg in pairs:
             place = locate(where, path)

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+#: Found in folders so that they are reported (ras reads only .xlsx/.xlsm/.csv).
+OTHER_SPREADSHEETS = (".xls", ".xlsb", ".ods")
 INPUT_SUFFIXES = (*WORKBOOK_SUFFIXES, ".csv")
 
 
@@ -124,7 +126,8 @@ def collect_inputs(inputs: Iterable[Path | str]) -> tuple[list[Path], list[Issue
                 rel = f.relative_to(p)
                 if any(part.startswith(".") for part in rel.parts):
                     continue
-                if not f.is_file() or f.suffix.lower() not in WORKBOOK_SUFFIXES:
+                suffix = f.suffix.lower()
+                if not f.is_file() or suffix not in WORKBOOK_SUFFIXES + OTHER_SPREADSHEETS:
                     continue
                 if f.name.startswith("~$"):
                     skipped.append(str(f))

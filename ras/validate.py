@@ -165,6 +165,9 @@ def validate_workbook(result: FileResult, index: TableIndex) -> tuple[list[Asses
     pid_cell = raw.fields.get(norm(PERSON_ID))
     pid = "" if pid_cell is None or is_blank(pid_cell.value) else _person_id(pid_cell.value)
     rec = _Record(result.source, pid)
+    if pid_cell is not None and (pid_cell.formula or pid_cell.merged_into):
+        if _cell_value(rec, raw.person_sheet, pid_cell, "the Person ID") is None:
+            return [], rec.issues
     if result.macros:
         rec.warn("", "", "macro-enabled workbook: values were read, macros were ignored")
     if not pid:

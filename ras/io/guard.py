@@ -112,6 +112,10 @@ def sniff(path: Path) -> str:
     if size == 0:
         raise InputError(f"{path}: the file is empty; save the workbook again from Excel")
     suffix = path.suffix.lower()
+    if suffix in (".xlsb", ".ods", ".numbers"):
+        raise InputError(
+            f"{path}: ras does not read {suffix} files; open it and save it as .xlsx"
+        )
     if head.startswith(OLE_MAGIC):
         with path.open("rb") as fh:
             blob = fh.read(4 * 1024 * 1024)

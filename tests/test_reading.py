@@ -1,0 +1,220 @@
+"""Reading real and hostile inputs: every input is scored or an exception (SPEC §4, §12)."""
+
+from __future__ import annotations
+
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+from click.testing import CliRunner
+from python_calamine import CalamineWorkbook
+
+from ras.cli import main
+from ras.models.table import PointTable
+from ras.pipeline import score_inputs
+from tests import hostile
+from tests.helpers import write_assessment
+from tests.hostile import GOOD_ANSWERS, good, person
+
+
+def test_every_hostile_file_is_an_exception_and_good_ones_score(
+    tmp_path: Path, adult: PointTable, adult_path: Path
+) -> None:
+    folder = tmp_path / "in"
+    expect = hostile.build(folder)
+    good(folder / "ok-1.xlsx", "OK-1")
+    (folder / "sub").mkdir()
+    good(folder / "sub" / "ok-2.xlsx", "OK-2")
+    (folder / "~$ok-1.xlsx").write_bytes(b"lock")
+    (folder / ".hidden.xlsx").write_bytes(b"junk")
+    out = tmp_path / "allocations.xlsx"
+    result = CliRunner().invoke(main, ["score", str(folder), "--table", str(adult_path),
+                                       "--out", str(out), "--jobs", "2"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    wb = CalamineWorkbook.from_path(str(out))
+    alloc = wb.get_sheet_by_name("Allocations").to_python()
+    ids = sorted(r[0] for r in alloc[1:])
+    assert ids == ["DUP-1", "OK-1", "OK-2"]
+    exc = wb.get_sheet_by_name("Exceptions").to_python()
+    assert exc[0] == ["Source", "Sheet", "Cell", "Person ID", "Problem", "How to fix"]
+    rows = exc[1:]
+    for name, words in expect.items():
+        hits = [r for r in rows if Path(str(r[0])).name == name]
+        assert hits, f"{name} is not in Exceptions"
+        assert any(words in str(r[4]) or words in str(r[5]) for r in hits), (name, hits)
+        # One line on stderr names the file.
+        assert any(name in line for line in result.output.splitlines()), name
+    cells = {Path(str(r[0])).name: (r[1], r[2]) for r in rows}
+    assert cells["unknown-answer.xlsx"] == ("Questionnaire", "D2")
+    assert cells["missing-answer.xlsx"] == ("Questionnaire", "D12")
+    assert cells["no-id.xlsx"] == ("Person", "B2")
+    assert cells["formula-nocache.xlsx"] == ("Questionnaire", "D2")
+    # Lock and hidden files are skipped, not reported as exceptions.
+    assert not any(Path(str(r[0])).name.startswith(("~$", ".")) for r in rows)
+    run_rows = wb.get_sheet_by_name("Run").to_python()
+    assert any(r[0] == "Skipped (lock file)" for r in run_rows)
+
+
+def test_inputs_are_never_modified(tmp_path: Path, adult_path: Path) -> None:
+    p = good(tmp_path / "a.xlsx", "A-1")
+    before = p.read_bytes(), p.stat().st_mtime_ns
+    CliRunner().invoke(main, ["score", str(p), "-t", str(adult_path), "-o", str(tmp_path / "o.xlsx"),
+                              "--budget-sheets", str(tmp_path / "sheets")])
+    assert (p.read_bytes(), p.stat().st_mtime_ns) == before
+
+
+def test_formula_with_cached_value_is_used_with_a_warning(tmp_path: Path, adult: PointTable) -> None:
+    path = tmp_path / "cached.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Person")
+    ws.write_row(0, 0, ["Field", "Value"])
+    ws.write_row(1, 0, ["Person ID", "FC-1"])
+    ws.write_row(2, 0, ["Client group", "older_people"])
+    q = wb.add_worksheet("Questionnaire")
+    q.write_row(0, 0, ["Domain", "Question ID", "Question", "Answer"])
+    for r, (qid, ans) in enumerate(GOOD_ANSWERS.items(), start=1):
+        q.write(r, 1, qid)
+        if qid == "PC1":
+            q.write_formula(r, 3, '="Lots of support"', None, "Lots of support")
+        else:
+            q.write(r, 3, ans)
+    wb.close()
+    run = score_inputs([path], adult, jobs=0)
+    assert len(run.scored) == 1
+    assert run.scored[0].assessment.answers["PC1"] == "Lots of support"
+    assert any("formula" in w.problem and w.cell == "D2" for w in run.warnings)
+
+
+def test_macro_enabled_workbook_is_read_with_warning(tmp_path: Path, adult: PointTable) -> None:
+    src = good(tmp_path / "m.xlsx", "MAC-1")
+    dest = tmp_path / "m.xlsm"
+    hostile.rewrite_member(src, dest, "", b"", extra={"xl/vbaProject.bin": b"\x00VBA" * 100})
+    run = score_inputs([dest], adult, jobs=0)
+    assert [s.assessment.person_id for s in run.scored] == ["MAC-1"]
+    assert any("macro" in w.problem for w in run.warnings)
+
+
+def test_labels_trimmed_case_insensitive_numbers_and_reordered_rows(
+    tmp_path: Path, adult: PointTable
+) -> None:
+    answers = {k: f"  {v.upper()} " for k, v in GOOD_ANSWERS.items()}
+    write_assessment(tmp_path / "a.xlsx", {"Person ID": 1001, " client GROUP ": "Older_People",
+                                           "Current annual cost": "£12,500.50"},
+                     answers, extra_sheet=True, shuffle=True)
+    run = score_inputs([tmp_path / "a.xlsx"], adult, jobs=0)
+    assert not run.exceptions, run.exceptions
+    a = run.scored[0].assessment
+    assert a.person_id == "1001"
+    assert a.fields["client_group"] == "older_people"
+    assert a.fields["current_annual_cost"] == Decimal("12500.50")
+    assert a.answers["PC1"] == "Some support"
+
+
+def test_number_typed_for_numeric_label(tmp_path: Path) -> None:
+    from ras.tables import load_table
+
+    t = tmp_path / "t.yaml"
+    t.write_text(
+        'ras_table: 1\nname: N\nversion: "1"\ndomains:\n  - id: d\n    label: D\n    questions:\n'
+        '      - {id: Q1, text: q, answers: {"0": 0, "1": 5, "2": 10}}\n'
+        "allocation: {method: rate, rate: 100}\n", encoding="utf-8")
+    table = load_table(t)
+    write_assessment(tmp_path / "n.xlsx", {"Person ID": "N1"}, {"Q1": 2})
+    write_assessment(tmp_path / "m.xlsx", {"Person ID": "N2"}, {"Q1": "1"})
+    run = score_inputs([tmp_path / "n.xlsx", tmp_path / "m.xlsx"], table, jobs=0)
+    assert [s.budget.annual for s in run.scored] == [Decimal(1000), Decimal(500)]
+
+
+def test_bulk_csv_and_xlsx_name_row_and_column(tmp_path: Path, adult: PointTable) -> None:
+    header = ["Person ID", "client_group", "Current annual cost", *GOOD_ANSWERS]
+    rows = [
+        ["B-1", "mental_health", "9000", *GOOD_ANSWERS.values()],
+        ["B-2", "mental_health", "", *GOOD_ANSWERS.values()],
+        ["B-3", "nobody", "", *GOOD_ANSWERS.values()],
+    ]
+    rows[1][header.index("KS1")] = "Sometimes?"
+    csv_path = tmp_path / "bulk.csv"
+    csv_path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+    run = score_inputs([csv_path], adult, jobs=0)
+    assert [s.assessment.person_id for s in run.scored] == ["B-1"]
+    problems = {(i.person_id, i.cell): i.problem for i in run.exceptions}
+    ks1 = header.index("KS1")
+    assert ("B-2", f"{chr(65 + ks1)}3") in problems
+    assert ("B-3", "B4") in problems
+    assert run.scored[0].assessment.row == 2
+    # The same table as xlsx (first sheet) gives the same result.
+    xlsx = tmp_path / "bulk.xlsx"
+    wb = xlsxwriter.Workbook(str(xlsx))
+    ws = wb.add_worksheet("People")
+    for r, row in enumerate([header, *rows]):
+        ws.write_row(r, 0, row)
+    wb.close()
+    run2 = score_inputs([xlsx], adult, jobs=0)
+    assert [s.budget.annual for s in run2.scored] == [s.budget.annual for s in run.scored]
+    assert {(i.person_id, i.cell) for i in run2.exceptions} == set(problems)
+
+
+def test_worker_crash_loses_one_file_not_the_run(tmp_path: Path) -> None:
+    from ras.io.pool import run_parallel
+    from tests.crashy import read_or_crash
+
+    files = [str(good(tmp_path / f"p{i}.xlsx", f"P{i}")) for i in range(6)]
+    files.insert(3, str(tmp_path / "CRASH.xlsx"))
+    results = run_parallel(read_or_crash, files, lambda f: f"crashed:{Path(f).name}", jobs=2)
+    assert results[3] == "crashed:CRASH.xlsx"
+    assert [r for i, r in enumerate(results) if i != 3] == [f"read:p{i}.xlsx" for i in range(6)]
+
+
+def test_text_from_inputs_is_written_as_text(tmp_path: Path, adult_path: Path) -> None:
+    pid = '=HYPERLINK("http://x","y")'
+    write_assessment(tmp_path / "h.xlsx", person(pid), GOOD_ANSWERS)
+    out = tmp_path / "o.xlsx"
+    result = CliRunner().invoke(main, ["score", str(tmp_path / "h.xlsx"), "-t", str(adult_path),
+                                       "-o", str(out), "--budget-sheets", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as z:
+        sheet = z.read("xl/worksheets/sheet2.xml").decode()  # Allocations
+        shared = z.read("xl/sharedStrings.xml").decode()
+    assert "<f>" not in sheet and "HYPERLINK" in shared
+    rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Allocations").to_python()
+    assert rows[1][0] == pid
+    sheets = list((tmp_path / "s").glob("*.xlsx"))
+    assert len(sheets) == 1
+    from openpyxl import load_workbook
+
+    ws = load_workbook(sheets[0])["Indicative budget"]
+    assert ws["B2"].value == pid and ws["B2"].data_type == "s"
+
+
+def test_read_only_output_folder(tmp_path: Path, adult_path: Path) -> None:
+    import os
+
+    p = good(tmp_path / "a.xlsx", "A-1")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    os.chmod(ro, 0o500)
+    try:
+        # As root, permissions do not bind: /proc is a read-only file system instead.
+        target = ro if not os.access(ro, os.W_OK) else Path("/proc/ras-test")
+        r = CliRunner().invoke(main, ["score", str(p), "-t", str(adult_path),
+                                      "-o", str(target / "o.xlsx")])
+        assert r.exit_code == 1 and "cannot write to the folder" in r.output, r.output
+        assert "Traceback" not in r.output
+        assert not list(ro.iterdir())
+    finally:
+        os.chmod(ro, 0o700)
+
+
+def test_locked_output_file_is_not_touched(tmp_path: Path, adult_path: Path) -> None:
+    p = good(tmp_path / "a.xlsx", "A-1")
+    out = tmp_path / "o.xlsx"
+    out.write_bytes(b"previous")
+    (tmp_path / "~$o.xlsx").write_bytes(b"lock")
+    r = CliRunner().invoke(main, ["score", str(p), "-t", str(adult_path), "-o", str(out)])
+    assert r.exit_code == 1
+    assert "open in another program" in r.output and "Traceback" not in r.output
+    assert out.read_bytes() == b"previous"
+    assert not list(tmp_path.glob(".ras-*"))

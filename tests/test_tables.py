@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from ras.errors import ConfigError
+from ras.models.table import PointTable
+from ras.tables import fingerprint, load_table, save_table, table_to_yaml
+
+MINIMAL = """\
+ras_table: 1
+name: Tiny
+version: "1"
+domains:
+  - id: d
+    label: D
+    questions:
+      - id: Q1
+        text: Q one
+        answers: {Yes: 5, No: 0, On: 1, "01": 2}
+allocation: {method: rate, rate: 10}
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "t.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_yaml_12_keeps_words_as_text(tmp_path: Path) -> None:
+    t = load_table(write(tmp_path, MINIMAL))
+    q = t.question("Q1")
+    assert q is not None
+    assert list(q.answers) == ["Yes", "No", "On", "01"]
+    assert q.answers["Yes"] == Decimal(5)
+    assert t.weeks_per_year == Decimal("52.143")
+
+
+def test_unknown_key_names_path_and_line(tmp_path: Path) -> None:
+    text = MINIMAL.replace("allocation:", "allocaton: {method: rate}\nallocation:")
+    with pytest.raises(ConfigError) as err:
+        load_table(write(tmp_path, text))
+    msg = str(err.value)
+    assert "t.yaml" in msg and "line 11" in msg and "allocaton" in msg and "unknown key" in msg
+
+
+def test_duplicate_key_names_both_lines(tmp_path: Path) -> None:
+    text = MINIMAL.replace('version: "1"', 'version: "1"\nname: Again')
+    with pytest.raises(ConfigError) as err:
+        load_table(write(tmp_path, text))
+    assert "line 4: duplicate key 'name'" in str(err.value)
+    assert "first given on line 2" in str(err.value)
+
+
+def test_answer_without_points_is_an_error(tmp_path: Path) -> None:
+    text = MINIMAL.replace("No: 0", "No: ")
+    with pytest.raises(ConfigError) as err:
+        load_table(write(tmp_path, text))
+    assert "domains[0].questions[0].answers.No" in str(err.value)
+    assert "line 10" in str(err.value) and "no value given" in str(err.value)
+
+
+def test_bands_with_gap_and_overlap(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "allocation: {method: rate, rate: 10}",
+        "allocation:\n  method: bands\n  bands:\n    - {min: 0, max: 9, amount: 0}\n"
+        "    - {min: 11, max: 20, amount: 100}\n    - {min: 15, max: 30, amount: 200}\n",
+    )
+    with pytest.raises(ConfigError) as err:
+        load_table(write(tmp_path, text))
+    msg = str(err.value)
+    assert "allocation.bands[1].min: a gap" in msg and "line 15" in msg
+    assert "allocation.bands[2].min: an overlap" in msg and "line 16" in msg
+
+
+def test_condition_naming_unknown_answer(tmp_path: Path) -> None:
+    text = MINIMAL + "adjustments:\n  - {id: a, when: [{question: Q1, answer: Maybe}], percent: 5}\n"
+    with pytest.raises(ConfigError) as err:
+        load_table(write(tmp_path, text))
+    assert "adjustments[0].when[0].answer" in str(err.value)
+    assert "has no answer 'Maybe'" in str(err.value)
+
+
+def test_duplicate_question_ids(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "allocation:",
+        "  - id: e\n    label: E\n    questions:\n      - {id: Q1, text: again, answers: {x: 1}}\n"
+        "allocation:",
+    )
+    with pytest.raises(ConfigError, match="duplicate question id 'Q1'"):
+        load_table(write(tmp_path, text))
+
+
+def test_alias_bomb_is_refused(tmp_path: Path) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    with pytest.raises(ConfigError, match="too many values"):
+        load_table(write(tmp_path, "\n".join(lines) + "\n"))
+
+
+@pytest.mark.parametrize("name", ["adult-social-care", "mental-health-phb"])
+def test_round_trip_yaml_xlsx_yaml_keeps_fingerprint(
+    tmp_path: Path, name: str, adult: PointTable, mh: PointTable
+) -> None:
+    t = adult if name.startswith("adult") else mh
+    save_table(t, tmp_path / "t.xlsx")
+    t2 = load_table(tmp_path / "t.xlsx")
+    save_table(t2, tmp_path / "t.yaml")
+    t3 = load_table(tmp_path / "t.yaml")
+    assert fingerprint(t) == fingerprint(t2) == fingerprint(t3)
+    assert t3 == t
+    wb = load_workbook(tmp_path / "t.xlsx")
+    assert wb.sheetnames == ["Table", "Person fields", "Questions", "Rates", "Bands", "Curve",
+                             "Adjustments", "Top-ups", "Ceilings"]
+    header = [c.value for c in wb["Questions"][1]]
+    assert header == ["Domain ID", "Domain", "Funding", "Cap", "Question ID", "Question",
+                      "Required", "Answer", "Points"]
+
+
+def test_fingerprint_changes_with_content(adult: PointTable) -> None:
+    changed = adult.model_copy(update={"rounding": Decimal(10)})
+    assert fingerprint(changed) != fingerprint(adult)
+
+
+def test_yaml_output_quotes_ambiguous_words(tmp_path: Path) -> None:
+    t = load_table(write(tmp_path, MINIMAL))
+    text = table_to_yaml(t)
+    assert '"Yes": 5' in text and '"01": 2' in text
+    assert load_table(write(tmp_path, text, "again.yaml")) == t
+
+
+def test_xlsx_table_error_names_sheet_and_cell(tmp_path: Path, adult: PointTable) -> None:
+    save_table(adult, tmp_path / "t.xlsx")
+    wb = load_workbook(tmp_path / "t.xlsx")
+    ws = wb["Questions"]
+    ws["I3"] = "lots"  # points of the second answer of PC1
+    wb.save(tmp_path / "bad.xlsx")
+    with pytest.raises(ConfigError) as err:
+        load_table(tmp_path / "bad.xlsx")
+    assert "bad.xlsx" in str(err.value)
+    assert "sheet 'Questions', cell I3" in str(err.value)
+
+
+def test_unknown_rates_by_field(tmp_path: Path) -> None:
+    text = MINIMAL.replace("{method: rate, rate: 10}", "{method: rate, rate: 10, rates_by: nope}")
+    with pytest.raises(ConfigError, match="allocation.rates_by: unknown person field 'nope'"):
+        load_table(write(tmp_path, text))
+
+
+def test_table_model_is_frozen(adult: PointTable) -> None:
+    with pytest.raises(Exception, match="frozen"):
+        adult.name = "x"  # type: ignore[misc]
+    assert isinstance(adult, PointTable)
