@@ -35,19 +35,22 @@ def load_table(path: str | Path) -> PointTable:
     return _load(path)
 
 
-def score(inputs: list[str | Path] | str | Path, table: PointTable | str | Path,
-          jobs: int | None = None) -> ScoreRun:
+def score(
+    inputs: list[str | Path] | str | Path, table: PointTable | str | Path, jobs: int | None = None
+) -> ScoreRun:
     """Score workbooks, folders or bulk tables; the same numbers as ``ras score``."""
+    from ras.models.table import PointTable
     from ras.pipeline import score_inputs
 
     if not isinstance(inputs, list):
         inputs = [inputs]
-    if not hasattr(table, "domains"):
-        table = load_table(table)  # type: ignore[arg-type]
-    return score_inputs(inputs, table, jobs=jobs)  # type: ignore[arg-type]
+    if not isinstance(table, PointTable):
+        table = load_table(table)
+    return score_inputs(inputs, table, jobs=jobs)
 
 
-def score_frame(inputs: list[str | Path] | str | Path, table: PointTable | str | Path,
-                jobs: int | None = None) -> pd.DataFrame:
+def score_frame(
+    inputs: list[str | Path] | str | Path, table: PointTable | str | Path, jobs: int | None = None
+) -> pd.DataFrame:
     """Score INPUTs and return the Allocations sheet as a pandas DataFrame."""
     return score(inputs, table, jobs=jobs).to_frame()

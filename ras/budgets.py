@@ -169,8 +169,13 @@ def compute_budget(  # noqa: C901 - one function follows the nine normative step
             applied.append(Applied(adj.id, adj.percent, adjusted - before))
             if explain:
                 steps.append(
-                    Step("Adjustment", adj.id, None, adjusted - before,
-                         f"{decimal_text(adj.percent)}% applied: {gbp(before)} -> {gbp(adjusted)}")
+                    Step(
+                        "Adjustment",
+                        adj.id,
+                        None,
+                        adjusted - before,
+                        f"{decimal_text(adj.percent)}% applied: {gbp(before)} -> {gbp(adjusted)}",
+                    )
                 )
     total = adjusted
     tops: list[Applied] = []
@@ -204,12 +209,22 @@ def compute_budget(  # noqa: C901 - one function follows the nine normative step
     if explain:
         steps.append(Step("Limits", "floor and ceiling", None, clamped, limit_note))
         steps.append(
-            Step("Rounding", f"nearest £{decimal_text(table.rounding)}", None, annual,
-                 f"{gbp(clamped)} rounded half-up: indicative annual budget")
+            Step(
+                "Rounding",
+                f"nearest £{decimal_text(table.rounding)}",
+                None,
+                annual,
+                f"{gbp(clamped)} rounded half-up: indicative annual budget",
+            )
         )
         steps.append(
-            Step("Weekly", "annual / weeks per year", None, weekly,
-                 f"{gbp(annual)} / {decimal_text(table.weeks_per_year)}")
+            Step(
+                "Weekly",
+                "annual / weeks per year",
+                None,
+                weekly,
+                f"{gbp(annual)} / {decimal_text(table.weeks_per_year)}",
+            )
         )
         pct = decimal_text(table.range * HUNDRED)
         steps.append(Step("Range", "low", None, low, f"-{pct}%"))

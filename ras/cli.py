@@ -1,5 +1,7 @@
-"""The ``ras`` command line: each command parses options, calls one library function,
-and maps ras's errors to exit codes (SPEC §2). No scoring or optimisation lives here.
+"""The ``ras`` command line.
+
+Each command parses options, calls one library function, and maps ras's errors to
+exit codes (SPEC §2). No scoring or optimisation lives here.
 """
 
 from __future__ import annotations
@@ -52,7 +54,12 @@ class Ui:
 
     def progress(self, label: str, done: int, total: int) -> None:
         """Progress bar on stderr for runs of more than a few files."""
-        if self.quiet or total < 20 or not sys.stderr.isatty() and not os.environ.get("RAS_PROGRESS"):
+        if (
+            self.quiet
+            or total < 20
+            or not sys.stderr.isatty()
+            and not os.environ.get("RAS_PROGRESS")
+        ):
             return
         from rich.console import Console
         from rich.progress import Progress
@@ -75,7 +82,9 @@ def common(func: F) -> F:
     """Add --quiet, --json and --debug, and map errors to exit codes."""
 
     @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
-    @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+    @click.option(
+        "--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout."
+    )
     @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors and --json.")
     @functools.wraps(func)
     def wrapper(*args: Any, quiet: bool, as_json: bool, debug: bool, **kwargs: Any) -> Any:
@@ -98,8 +107,11 @@ def common(func: F) -> F:
             ui.close()
             if debug:
                 raise
-            click.echo(f"error: internal error ({type(exc).__name__}: {exc}); "
-                       "run again with --debug and report it", err=True)
+            click.echo(
+                f"error: internal error ({type(exc).__name__}: {exc}); "
+                "run again with --debug and report it",
+                err=True,
+            )
             sys.exit(int(ExitCode.INVALID_INPUT))
         ui.close()
         sys.exit(int(code or 0))
@@ -127,8 +139,14 @@ def template() -> None:
 
 @template.command("assessment")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--table", "-t", "table_path", required=True, type=click.Path(path_type=Path),
-              help="Point table (YAML or xlsx) the assessment is made from.")
+@click.option(
+    "--table",
+    "-t",
+    "table_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Point table (YAML or xlsx) the assessment is made from.",
+)
 @common
 def template_assessment(out: Path, table_path: Path, ui: Ui) -> int:
     """Blank self-assessment workbook generated from a point table."""
@@ -144,8 +162,13 @@ def template_assessment(out: Path, table_path: Path, ui: Ui) -> int:
 
 @template.command("table")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--example", type=click.Choice(["adult-social-care", "mental-health-phb"]),
-              default="adult-social-care", show_default=True, help="Which example to start from.")
+@click.option(
+    "--example",
+    type=click.Choice(["adult-social-care", "mental-health-phb"]),
+    default="adult-social-care",
+    show_default=True,
+    help="Which example to start from.",
+)
 @common
 def template_table(out: Path, example: str, ui: Ui) -> int:
     """Starter point table (.yaml or .xlsx, by the file's extension)."""
@@ -219,10 +242,19 @@ def table_check(source: Path, ui: Ui) -> int:
     fp = fingerprint(t)
     if not ui.as_json:
         click.echo(fp)
-    ui.say(f"{source}: valid table {t.name!r} version {t.version}: {len(t.domains)} domains, "
-           f"{len(t.questions())} questions, method {t.allocation.method}")
-    ui.emit({"table": t.name, "version": t.version, "fingerprint": fp,
-             "domains": len(t.domains), "questions": len(t.questions())})
+    ui.say(
+        f"{source}: valid table {t.name!r} version {t.version}: {len(t.domains)} domains, "
+        f"{len(t.questions())} questions, method {t.allocation.method}"
+    )
+    ui.emit(
+        {
+            "table": t.name,
+            "version": t.version,
+            "fingerprint": fp,
+            "domains": len(t.domains),
+            "questions": len(t.questions()),
+        }
+    )
     return 0
 
 
@@ -230,14 +262,24 @@ def table_check(source: Path, ui: Ui) -> int:
 
 
 def _table_option(func: F) -> F:
-    return click.option("--table", "-t", "table_path", required=True,
-                        type=click.Path(path_type=Path),
-                        help="Point table (YAML or xlsx).")(func)
+    return click.option(
+        "--table",
+        "-t",
+        "table_path",
+        required=True,
+        type=click.Path(path_type=Path),
+        help="Point table (YAML or xlsx).",
+    )(func)
 
 
 def _jobs_option(func: F) -> F:
-    return click.option("--jobs", "-j", type=click.IntRange(0), default=None,
-                        help="Worker processes (default: one per core; 0 = none).")(func)
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(0),
+        default=None,
+        help="Worker processes (default: one per core; 0 = none).",
+    )(func)
 
 
 @main.command()
@@ -258,8 +300,10 @@ def validate(inputs: tuple[Path, ...], table_path: Path, jobs: int | None, ui: U
     ui.close()
     run = outcome.run
     ui.problems(run.issues)
-    ui.say(f"{len(run.files)} files: {len(run.scored)} assessments valid, "
-           f"{run.rejected()} rejected, {len(run.warnings)} warnings")
+    ui.say(
+        f"{len(run.files)} files: {len(run.scored)} assessments valid, "
+        f"{run.rejected()} rejected, {len(run.warnings)} warnings"
+    )
     ui.emit(outcome.summary())
     return ExitCode.INVALID_INPUT if run.exceptions else ExitCode.OK
 
@@ -285,38 +329,81 @@ def _pseudonym_key(key_file: Path | None) -> bytes:
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_table_option
-@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="allocations.xlsx to write.")
-@click.option("--budget-sheets", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for one indicative budget workbook per person.")
-@click.option("--in-place", is_flag=True,
-              help="Write the Indicative budget sheet into each input workbook (after a backup).")
-@click.option("--pseudonymise", is_flag=True,
-              help="Replace Person IDs and file names with stable keyed hashes.")
-@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Secret key for --pseudonymise (default: $RAS_PSEUDONYMISE_KEY).")
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="allocations.xlsx to write.",
+)
+@click.option(
+    "--budget-sheets",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for one indicative budget workbook per person.",
+)
+@click.option(
+    "--in-place",
+    is_flag=True,
+    help="Write the Indicative budget sheet into each input workbook (after a backup).",
+)
+@click.option(
+    "--pseudonymise",
+    is_flag=True,
+    help="Replace Person IDs and file names with stable keyed hashes.",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Secret key for --pseudonymise (default: $RAS_PSEUDONYMISE_KEY).",
+)
 @_jobs_option
 @common
-def score(inputs: tuple[Path, ...], table_path: Path, out: Path, budget_sheets: Path | None,
-          in_place: bool, pseudonymise: bool, key_file: Path | None, jobs: int | None,
-          ui: Ui) -> int:
+def score(
+    inputs: tuple[Path, ...],
+    table_path: Path,
+    out: Path,
+    budget_sheets: Path | None,
+    in_place: bool,
+    pseudonymise: bool,
+    key_file: Path | None,
+    jobs: int | None,
+    ui: Ui,
+) -> int:
     """Score INPUTs into indicative budgets: allocations.xlsx and budget sheets."""
     from ras.pipeline import run_score
     from ras.tables import load_table
 
     key = _pseudonym_key(key_file) if pseudonymise else None
     t = load_table(table_path)
-    options = {"table": str(table_path), "out": str(out), "budget_sheets": budget_sheets,
-               "in_place": in_place, "pseudonymise": pseudonymise}
-    outcome = run_score(list(inputs), t, out, budget_sheets=budget_sheets, in_place=in_place,
-                        pseudonymise_key=key, jobs=jobs, progress=ui.progress, options=options)
+    options = {
+        "table": str(table_path),
+        "out": str(out),
+        "budget_sheets": budget_sheets,
+        "in_place": in_place,
+        "pseudonymise": pseudonymise,
+    }
+    outcome = run_score(
+        list(inputs),
+        t,
+        out,
+        budget_sheets=budget_sheets,
+        in_place=in_place,
+        pseudonymise_key=key,
+        jobs=jobs,
+        progress=ui.progress,
+        options=options,
+    )
     ui.close()
     run = outcome.run
     ui.problems(run.issues)
-    ui.say(f"{len(run.files)} files: {len(run.scored)} people scored, {run.rejected()} rejected "
-           f"(see the Exceptions sheet), {len(run.warnings)} warnings")
-    ui.say(f"wrote {out}" + (f" and {len(outcome.sheets)} budget sheets in {budget_sheets}"
-                             if budget_sheets else ""))
+    ui.say(
+        f"{len(run.files)} files: {len(run.scored)} people scored, {run.rejected()} rejected "
+        f"(see the Exceptions sheet), {len(run.warnings)} warnings"
+    )
+    ui.say(
+        f"wrote {out}"
+        + (f" and {len(outcome.sheets)} budget sheets in {budget_sheets}" if budget_sheets else "")
+    )
     for p in outcome.alongside:
         ui.say(f"wrote {p} (more rows than an Excel sheet holds)")
     ui.emit(outcome.summary())
@@ -327,10 +414,21 @@ def score(inputs: tuple[Path, ...], table_path: Path, out: Path, budget_sheets: 
 
 
 @main.command()
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("ras-demo"), show_default=True, help="Folder to write into.")
-@click.option("--people", type=click.IntRange(1, 100_000), default=150, show_default=True,
-              help="How many assessment workbooks to generate.")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("ras-demo"),
+    show_default=True,
+    help="Folder to write into.",
+)
+@click.option(
+    "--people",
+    type=click.IntRange(1, 100_000),
+    default=150,
+    show_default=True,
+    help="How many assessment workbooks to generate.",
+)
 @_jobs_option
 @common
 def demo(out: Path, people: int, jobs: int | None, ui: Ui) -> int:

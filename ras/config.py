@@ -45,7 +45,7 @@ def _convert(node: Node, path: KeyPath, where: Locator, budget: list[int]) -> An
         raise ConfigError("the document expands to too many values (an alias bomb?)")
     where.setdefault(path, f"line {node.start_mark.line + 1}")
     if isinstance(node, ScalarNode):
-        tag = node.tag.value if hasattr(node.tag, "value") else str(node.tag)
+        tag = str(getattr(node.tag, "value", node.tag) or "")
         if node.style is None or node.style == "":
             if tag.endswith(":null"):
                 return None
@@ -141,21 +141,15 @@ def validation_issues(
         for path, msg in pairs:
             place = locate(where, path)
             cell = place
-            issues.append(
-                Issue(source=source, problem=f"{format_path(path)}: {msg}", cell=cell)
-            )
+            issues.append(Issue(source=source, problem=f"{format_path(path)}: {msg}", cell=cell))
     return issues
 
 
-def build_model(
-    model: type[M], data: Any, source: str, where: Mapping[KeyPath, str]
-) -> M:
+def build_model(model: type[M], data: Any, source: str, where: Mapping[KeyPath, str]) -> M:
     """Validate ``data`` into ``model``; raise :class:`ConfigError` listing every problem."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         issues = validation_issues(exc, source, where)
-        lines = [
-            f"{source}: {i.cell + ': ' if i.cell else ''}{i.problem}" for i in issues
-        ]
+        lines = [f"{source}: {i.cell + ': ' if i.cell else ''}{i.problem}" for i in issues]
         raise ConfigError("\n".join(lines), issues) from exc

@@ -16,7 +16,9 @@ from ras.pipeline import ScoreOutcome, run_score
 from ras.templates import example_table, example_table_path, write_assessment_template
 
 CLIENT_GROUPS = (
-    ("learning_disability", 0.35), ("mental_health", 0.2), ("physical_disability", 0.2),
+    ("learning_disability", 0.35),
+    ("mental_health", 0.2),
+    ("physical_disability", 0.2),
     ("older_people", 0.25),
 )
 LIVING = (("own_home", 0.4), ("family_home", 0.3), ("supported_living", 0.2), ("residential", 0.1))
@@ -26,8 +28,9 @@ def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
     return rng.choices([w[0] for w in weighted], [w[1] for w in weighted])[0]
 
 
-def make_person(table: PointTable, rng: random.Random, number: int,
-                prefix: str = "ASC") -> tuple[dict[str, Any], dict[str, str]]:
+def make_person(
+    table: PointTable, rng: random.Random, number: int, prefix: str = "ASC"
+) -> tuple[dict[str, Any], dict[str, str]]:
     """A plausible, made-up person: Person sheet values and answers (no names)."""
     need = rng.betavariate(2, 2.5)  # 0 = little need, 1 = very high
     answers: dict[str, str] = {}
@@ -61,8 +64,9 @@ def make_person(table: PointTable, rng: random.Random, number: int,
     return values, answers
 
 
-def write_assessments(table: PointTable, folder: Path, people: int, seed: int = 2026,
-                      prefix: str = "ASC") -> list[Path]:
+def write_assessments(
+    table: PointTable, folder: Path, people: int, seed: int = 2026, prefix: str = "ASC"
+) -> list[Path]:
     """Write ``people`` filled-in assessment workbooks (deterministic for a seed)."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -82,29 +86,34 @@ def write_faulty(table: PointTable, folder: Path) -> dict[str, str]:
     values, answers = make_person(table, rng, 9001)
     first_q = table.questions()[0][1].id
     answers[first_q] = "Quite a lot"
-    write_assessment_template(table, folder / "faulty-unknown-answer.xlsx", values=values,
-                              answers=answers)
+    write_assessment_template(
+        table, folder / "faulty-unknown-answer.xlsx", values=values, answers=answers
+    )
     faulty["faulty-unknown-answer.xlsx"] = f"an answer to {first_q} that is not on the list"
     values, answers = make_person(table, rng, 9002)
     values["person_id"] = None
-    write_assessment_template(table, folder / "faulty-no-person-id.xlsx", values=values,
-                              answers=answers)
+    write_assessment_template(
+        table, folder / "faulty-no-person-id.xlsx", values=values, answers=answers
+    )
     faulty["faulty-no-person-id.xlsx"] = "no Person ID"
     values, answers = make_person(table, rng, 1)  # same ID as the first generated person
-    write_assessment_template(table, folder / "faulty-duplicate-id.xlsx", values=values,
-                              answers=answers)
+    write_assessment_template(
+        table, folder / "faulty-duplicate-id.xlsx", values=values, answers=answers
+    )
     faulty["faulty-duplicate-id.xlsx"] = "a Person ID already used by another assessment"
     values, answers = make_person(table, rng, 9003)
     required = [q.id for _, q in table.questions() if q.required]
     answers.pop(required[-1], None)
-    write_assessment_template(table, folder / "faulty-unanswered.xlsx", values=values,
-                              answers=answers)
+    write_assessment_template(
+        table, folder / "faulty-unanswered.xlsx", values=values, answers=answers
+    )
     faulty["faulty-unanswered.xlsx"] = f"required question {required[-1]} left blank"
     good = (folder / "faulty-unanswered.xlsx").read_bytes()
     (folder / "faulty-damaged.xlsx").write_bytes(good[: len(good) // 2])
     faulty["faulty-damaged.xlsx"] = "a damaged (truncated) file"
-    (folder / "faulty-csv-renamed.xlsx").write_text("Person ID,PC1\nASC-9005,Some support\n",
-                                                    encoding="utf-8")
+    (folder / "faulty-csv-renamed.xlsx").write_text(
+        "Person ID,PC1\nASC-9005,Some support\n", encoding="utf-8"
+    )
     faulty["faulty-csv-renamed.xlsx"] = "a CSV file renamed .xlsx"
     (folder / "~$assessment-ASC-0001.xlsx").write_bytes(b"lock")
     faulty["~$assessment-ASC-0001.xlsx"] = "an Excel lock file (skipped)"
@@ -125,8 +134,13 @@ class DemoResult:
     def summary(self) -> dict[str, Any]:
         """Machine-readable summary."""
         data = self.score.summary()
-        data.update({"folder": str(self.folder), "table_file": str(self.table),
-                     "extra": {k: str(v) for k, v in self.extra.items()}})
+        data.update(
+            {
+                "folder": str(self.folder),
+                "table_file": str(self.table),
+                "extra": {k: str(v) for k, v in self.extra.items()},
+            }
+        )
         return data
 
     def describe(self) -> str:
@@ -149,17 +163,22 @@ class DemoResult:
             "",
             "Where to look:",
             "  open allocations.xlsx: Summary, then Allocations (one row per person),",
-            "  Explanations (every step of every budget) and Exceptions (what was rejected and why);",
-            f"  open budget-sheets/{run.scored[0].assessment.person_id}.xlsx for one person's sheet."
-            if run.scored else "",
-            "Try it on your own table: ras template assessment my.xlsx --table "
-            f"{self.table}",
+            "  Explanations (every step of every budget) and Exceptions (what was rejected",
+            "  and why);",
+            f"  open budget-sheets/{run.scored[0].assessment.person_id}.xlsx: one person's sheet."
+            if run.scored
+            else "",
+            f"Try it on your own table: ras template assessment my.xlsx --table {self.table}",
         ]
         return "\n".join(lines)
 
 
-def run_demo(out: Path, people: int = 150, jobs: int | None = None,
-             progress: Callable[[str, int, int], None] | None = None) -> DemoResult:
+def run_demo(
+    out: Path,
+    people: int = 150,
+    jobs: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> DemoResult:
     """Generate example data into ``out`` and run the pipeline on it."""
     out.mkdir(parents=True, exist_ok=True)
     table = example_table("adult-social-care")
@@ -173,7 +192,13 @@ def run_demo(out: Path, people: int = 150, jobs: int | None = None,
     sheets = out / "budget-sheets"
     if sheets.exists():
         shutil.rmtree(sheets)
-    outcome = run_score([assessments], table, out / "allocations.xlsx", budget_sheets=sheets,
-                        jobs=jobs, progress=progress,
-                        options={"table": str(table_file), "demo": True})
+    outcome = run_score(
+        [assessments],
+        table,
+        out / "allocations.xlsx",
+        budget_sheets=sheets,
+        jobs=jobs,
+        progress=progress,
+        options={"table": str(table_file), "demo": True},
+    )
     return DemoResult(out, table_file, assessments, faulty, outcome)

@@ -79,15 +79,17 @@ class ScoreRun:
 
     def rejected(self) -> int:
         """How many assessments (or whole files) were rejected."""
-        keys = {(i.source, i.person_id, i.sheet if i.cell.startswith("row") else "", _row(i.cell))
-                for i in self.exceptions}
+        keys = {
+            (i.source, i.person_id, i.sheet if i.cell.startswith("row") else "", _row(i.cell))
+            for i in self.exceptions
+        }
         return len(keys)
 
     def to_frame(self) -> pd.DataFrame:
         """The Allocations sheet as a pandas DataFrame (exact decimals kept)."""
-        from ras.io.allocations import allocation_headers, allocation_rows
-
         import pandas as pd
+
+        from ras.io.allocations import allocation_headers, allocation_rows
 
         return pd.DataFrame(allocation_rows(self), columns=allocation_headers(self.table))
 
@@ -153,8 +155,13 @@ def collect_inputs(inputs: Iterable[Path | str]) -> tuple[list[Path], list[Issue
 def _crashed(path: str) -> FileResult:
     return FileResult(
         source=path,
-        issues=[Issue(path, "the reader process crashed on this file (damaged or hostile?); "
-                      "it was skipped", "open it in Excel, check it and save it again")],
+        issues=[
+            Issue(
+                path,
+                "the reader process crashed on this file (damaged or hostile?); it was skipped",
+                "open it in Excel, check it and save it again",
+            )
+        ],
     )
 
 
@@ -186,11 +193,17 @@ def score_results(
         for a in assessments:
             where = a.source + (f" row {a.row}" if a.row else "")
             if a.person_id in first_seen:
-                issues.append(Issue(
-                    a.source, f"duplicate Person ID {a.person_id!r}: first seen in {first_seen[a.person_id]}",
-                    "give each person one assessment; remove or correct this copy",
-                    a.sheet, f"row {a.row}" if a.row else "", a.person_id,
-                ))
+                issues.append(
+                    Issue(
+                        a.source,
+                        f"duplicate Person ID {a.person_id!r}: "
+                        f"first seen in {first_seen[a.person_id]}",
+                        "give each person one assessment; remove or correct this copy",
+                        a.sheet,
+                        f"row {a.row}" if a.row else "",
+                        a.person_id,
+                    )
+                )
                 continue
             first_seen[a.person_id] = where
             budget = compute_budget(table, a.answers, a.fields, explain=explain)
@@ -201,17 +214,31 @@ def score_results(
 def pseudonymise_run(run: ScoreRun, p: Pseudonymiser) -> ScoreRun:
     """A copy of the run with Person IDs and file names replaced by keyed hashes."""
     scored = [
-        Scored(replace(s.assessment, person_id=p.person(s.assessment.person_id),
-                       source=p.source(s.assessment.source)), s.budget)
+        Scored(
+            replace(
+                s.assessment,
+                person_id=p.person(s.assessment.person_id),
+                source=p.source(s.assessment.source),
+            ),
+            s.budget,
+        )
         for s in run.scored
     ]
-    issues = [replace(i, person_id=p.person(i.person_id), source=p.source(i.source),
-                      problem=i.problem.replace(i.person_id, p.person(i.person_id))
-                      if i.person_id else i.problem)
-              for i in run.issues]
+    issues = [
+        replace(
+            i,
+            person_id=p.person(i.person_id),
+            source=p.source(i.source),
+            problem=i.problem.replace(i.person_id, p.person(i.person_id))
+            if i.person_id
+            else i.problem,
+        )
+        for i in run.issues
+    ]
     files = [InputFile(p.source(f.path), f.sha256, f.kind) for f in run.files]
-    return replace(run, scored=scored, issues=issues, files=files,
-                   skipped=[p.source(s) for s in run.skipped])
+    return replace(
+        run, scored=scored, issues=issues, files=files, skipped=[p.source(s) for s in run.skipped]
+    )
 
 
 def score_inputs(
@@ -235,8 +262,13 @@ def score_inputs(
     results = read_inputs(files, jobs, tick)
     scored, problems, infos = score_results(results, table, explain=explain)
     return ScoreRun(
-        table=table, fingerprint=fingerprint(table), files=infos, scored=scored,
-        issues=issues + problems, skipped=skipped, started=started,
+        table=table,
+        fingerprint=fingerprint(table),
+        files=infos,
+        scored=scored,
+        issues=issues + problems,
+        skipped=skipped,
+        started=started,
     )
 
 
@@ -253,8 +285,11 @@ class ScoreOutcome:
         """A machine-readable summary (``--json``)."""
         run = self.run
         return {
-            "table": {"name": run.table.name, "version": run.table.version,
-                      "fingerprint": run.fingerprint},
+            "table": {
+                "name": run.table.name,
+                "version": run.table.version,
+                "fingerprint": run.fingerprint,
+            },
             "files_read": len(run.files),
             "people_scored": len(run.scored),
             "exceptions": len(run.exceptions),
@@ -292,9 +327,15 @@ def write_budget_sheets(
             if not src:
                 continue
             if Path(src).suffix.lower() == ".xlsm":
-                issues.append(Issue(a.source, "not written in place: ras never writes into a "
-                                    "macro-enabled workbook", "use --budget-sheets DIR instead",
-                                    person_id=a.person_id, severity="warning"))
+                issues.append(
+                    Issue(
+                        a.source,
+                        "not written in place: ras never writes into a macro-enabled workbook",
+                        "use --budget-sheets DIR instead",
+                        person_id=a.person_id,
+                        severity="warning",
+                    )
+                )
                 continue
             out = Path(src)
         else:
@@ -316,8 +357,13 @@ def write_budget_sheets(
             raise OutputError(f"{folder}: cannot create the folder ({exc.strerror})") from exc
 
     def crashed(job: SheetJob) -> list[Issue]:
-        return [Issue(job.source or job.out, "the sheet writer crashed on this person",
-                      person_id=job.assessment.person_id)]
+        return [
+            Issue(
+                job.source or job.out,
+                "the sheet writer crashed on this person",
+                person_id=job.assessment.person_id,
+            )
+        ]
 
     results = run_parallel(write_budget_sheet, jobs_list, crashed, jobs, progress)
     written = [Path(j.out) for j, r in zip(jobs_list, results, strict=True) if not r]
@@ -359,8 +405,12 @@ def run_score(
                 progress("Budget sheets", count[0], len(run.scored))
 
         sheets, problems = write_budget_sheets(
-            run, budget_sheets, in_place=in_place, copy_sources=pseudonymise_key is None,
-            jobs=jobs, progress=writing,
+            run,
+            budget_sheets,
+            in_place=in_place,
+            copy_sources=pseudonymise_key is None,
+            jobs=jobs,
+            progress=writing,
         )
         outcome.sheets = sheets
         run.issues.extend(problems)

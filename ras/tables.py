@@ -20,16 +20,40 @@ from ras.models.base import decimal_text
 from ras.models.table import PointTable
 
 TABLE_SHEETS = (
-    "Table", "Person fields", "Questions", "Rates", "Bands", "Curve",
-    "Adjustments", "Top-ups", "Ceilings",
+    "Table",
+    "Person fields",
+    "Questions",
+    "Rates",
+    "Bands",
+    "Curve",
+    "Adjustments",
+    "Top-ups",
+    "Ceilings",
 )
 TABLE_KEYS = (
-    "ras_table", "name", "version", "currency", "weeks_per_year", "method", "rate",
-    "rates_by", "floor", "ceiling", "rounding", "range",
+    "ras_table",
+    "name",
+    "version",
+    "currency",
+    "weeks_per_year",
+    "method",
+    "rate",
+    "rates_by",
+    "floor",
+    "ceiling",
+    "rounding",
+    "range",
 )
 PERSON_FIELD_COLUMNS = ("ID", "Label", "Type", "Required", "Option")
 QUESTION_COLUMNS = (
-    "Domain ID", "Domain", "Funding", "Cap", "Question ID", "Question", "Required", "Answer",
+    "Domain ID",
+    "Domain",
+    "Funding",
+    "Cap",
+    "Question ID",
+    "Question",
+    "Required",
+    "Answer",
     "Points",
 )
 CONDITION_COLUMNS = ("Question", "Answer", "Field", "Equals")
@@ -138,13 +162,25 @@ def write_table_workbook(table: PointTable, path: Path, deterministic: bool = Fa
         book = Book(tmp, deterministic=deterministic)
         a, lim = table.allocation, table.limits
         values: dict[str, Any] = {
-            "ras_table": table.ras_table, "name": table.name, "version": table.version,
-            "currency": table.currency, "weeks_per_year": table.weeks_per_year,
-            "method": a.method, "rate": a.rate, "rates_by": a.rates_by, "floor": lim.floor,
-            "ceiling": lim.ceiling, "rounding": table.rounding, "range": table.range,
+            "ras_table": table.ras_table,
+            "name": table.name,
+            "version": table.version,
+            "currency": table.currency,
+            "weeks_per_year": table.weeks_per_year,
+            "method": a.method,
+            "rate": a.rate,
+            "rates_by": a.rates_by,
+            "floor": lim.floor,
+            "ceiling": lim.ceiling,
+            "rounding": table.rounding,
+            "range": table.range,
         }
-        book.write_table("Table", ["Key", "Value"], [[k, values[k]] for k in TABLE_KEYS],
-                         widths={"Key": 18, "Value": 40})
+        book.write_table(
+            "Table",
+            ["Key", "Value"],
+            [[k, values[k]] for k in TABLE_KEYS],
+            widths={"Key": 18, "Value": 40},
+        )
         rows: list[list[Any]] = []
         for f in table.person_fields:
             for opt in f.options if f.options is not None else (None,):
@@ -154,14 +190,28 @@ def write_table_workbook(table: PointTable, path: Path, deterministic: bool = Fa
         for d in table.domains:
             for q in d.questions:
                 for ans, pts in q.answers.items():
-                    rows.append([d.id, d.label, d.funding, d.cap, q.id, q.text, q.required, ans, pts])
+                    rows.append(
+                        [d.id, d.label, d.funding, d.cap, q.id, q.text, q.required, ans, pts]
+                    )
         book.write_table("Questions", QUESTION_COLUMNS, rows, widths={"Question": 50, "Answer": 28})
-        book.write_table("Rates", ["Value", "Rate"], [[k, v] for k, v in a.rates.items()],
-                         formats={"Rate": book.money})
-        book.write_table("Bands", ["Min", "Max", "Amount"],
-                         [[b.min, b.max, b.amount] for b in a.bands], formats={"Amount": book.money})
-        book.write_table("Curve", ["Points", "Amount"], [list(k) for k in a.curve],
-                         formats={"Amount": book.money})
+        book.write_table(
+            "Rates",
+            ["Value", "Rate"],
+            [[k, v] for k, v in a.rates.items()],
+            formats={"Rate": book.money},
+        )
+        book.write_table(
+            "Bands",
+            ["Min", "Max", "Amount"],
+            [[b.min, b.max, b.amount] for b in a.bands],
+            formats={"Amount": book.money},
+        )
+        book.write_table(
+            "Curve",
+            ["Points", "Amount"],
+            [list(k) for k in a.curve],
+            formats={"Amount": book.money},
+        )
         rows = []
         for adj in table.adjustments:
             for c in adj.when:
@@ -171,13 +221,15 @@ def write_table_workbook(table: PointTable, path: Path, deterministic: bool = Fa
         for tu in table.top_ups:
             for c in tu.when:
                 rows.append([tu.id, tu.amount, c.question, c.answer, c.field, c.equals])
-        book.write_table("Top-ups", ["ID", "Amount", *CONDITION_COLUMNS], rows,
-                         formats={"Amount": book.money})
+        book.write_table(
+            "Top-ups", ["ID", "Amount", *CONDITION_COLUMNS], rows, formats={"Amount": book.money}
+        )
         rows = []
         if lim.ceilings_by is not None:
             rows = [[lim.ceilings_by.field, k, v] for k, v in lim.ceilings_by.values.items()]
-        book.write_table("Ceilings", ["Field", "Value", "Ceiling"], rows,
-                         formats={"Ceiling": book.money})
+        book.write_table(
+            "Ceilings", ["Field", "Value", "Ceiling"], rows, formats={"Ceiling": book.money}
+        )
         book.close()
 
 
@@ -200,7 +252,9 @@ class _Sheet:
         self.rows = rows
         self.header: dict[str, int] = {}
         if rows:
-            self.header = {to_text(v).casefold(): i for i, v in enumerate(rows[0]) if not is_blank(v)}
+            self.header = {
+                to_text(v).casefold(): i for i, v in enumerate(rows[0]) if not is_blank(v)
+            }
 
     def records(self, columns: tuple[str, ...]) -> list[tuple[int, dict[str, Any]]]:
         missing = [c for c in columns if c.casefold() not in self.header]
@@ -211,8 +265,10 @@ class _Sheet:
             )
         out = []
         for r, row in enumerate(self.rows[1:], start=1):
-            rec = {c: row[self.header[c.casefold()]] if self.header[c.casefold()] < len(row) else None
-                   for c in columns}
+            rec = {
+                c: row[self.header[c.casefold()]] if self.header[c.casefold()] < len(row) else None
+                for c in columns
+            }
             if all(is_blank(v) for v in rec.values()):
                 continue
             out.append((r, rec))
@@ -316,7 +372,9 @@ def _read_table_workbook(path: Path) -> tuple[dict[str, Any], Locator]:  # noqa:
             if _bool(rec["Required"]) is not None:
                 qu["required"] = _bool(rec["Required"])
             dom["questions"].append(qu)
-            where[("domains", di, "questions", len(dom["questions"]) - 1)] = q.cell(r, "Question ID")
+            where[("domains", di, "questions", len(dom["questions"]) - 1)] = q.cell(
+                r, "Question ID"
+            )
         qi = len(dom["questions"]) - 1
         ans = to_text(rec["Answer"])
         answers = dom["questions"][-1]["answers"]
@@ -346,8 +404,10 @@ def _read_table_workbook(path: Path) -> tuple[dict[str, Any], Locator]:  # noqa:
             alloc.setdefault("curve", []).append([_num(rec["Points"]), _num(rec["Amount"])])
             where[("allocation", "curve", len(alloc["curve"]) - 1)] = curve.cell(r, "Points")
     data["allocation"] = alloc
-    for sheet_name, key, value_col in (("Adjustments", "adjustments", "Percent"),
-                                       ("Top-ups", "top_ups", "Amount")):
+    for sheet_name, key, value_col in (
+        ("Adjustments", "adjustments", "Percent"),
+        ("Top-ups", "top_ups", "Amount"),
+    ):
         s = sheet(sheet_name)
         items: list[dict[str, Any]] = []
         for r, rec in s.records(("ID", value_col, *CONDITION_COLUMNS)) if s.rows else []:
@@ -368,7 +428,9 @@ def _read_table_workbook(path: Path) -> tuple[dict[str, Any], Locator]:  # noqa:
             where[("limits", "ceilings_by")] = c.cell(recs[0][0], "Field")
             for r, rec in recs:
                 limits["ceilings_by"]["values"][to_text(rec["Value"])] = _num(rec["Ceiling"])
-                where[("limits", "ceilings_by", "values", to_text(rec["Value"]))] = c.cell(r, "Ceiling")
+                where[("limits", "ceilings_by", "values", to_text(rec["Value"]))] = c.cell(
+                    r, "Ceiling"
+                )
     if limits:
         data["limits"] = limits
     return data, where

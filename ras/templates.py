@@ -81,17 +81,34 @@ def write_assessment_template(
             v = values.get(f.id)
             if f.options is not None:
                 book.put(person, r, 1, v, book.unlocked)
-                person.data_validation(r, 1, r, 1, {
-                    "validate": "list", "source": list_range(f.options, f.label),
-                    "error_title": "Not on the list",
-                    "error_message": "Choose a value from the drop-down list.",
-                })
+                person.data_validation(
+                    r,
+                    1,
+                    r,
+                    1,
+                    {
+                        "validate": "list",
+                        "source": list_range(f.options, f.label),
+                        "error_title": "Not on the list",
+                        "error_message": "Choose a value from the drop-down list.",
+                    },
+                )
             elif f.type in ("money", "number"):
-                book.put(person, r, 1, v, book.unlocked_money if f.type == "money" else book.unlocked)
-                person.data_validation(r, 1, r, 1, {
-                    "validate": "decimal", "criteria": ">=", "value": 0,
-                    "error_message": "Type an amount, for example 12500.",
-                })
+                book.put(
+                    person, r, 1, v, book.unlocked_money if f.type == "money" else book.unlocked
+                )
+                person.data_validation(
+                    r,
+                    1,
+                    r,
+                    1,
+                    {
+                        "validate": "decimal",
+                        "criteria": ">=",
+                        "value": 0,
+                        "error_message": "Type an amount, for example 12500.",
+                    },
+                )
             else:
                 book.put(person, r, 1, v, book.unlocked)
         person.freeze_panes(1, 0)
@@ -110,19 +127,34 @@ def write_assessment_template(
             quest.write_string(r, 2, q.text + ("" if q.required else " (optional)"), book.wrap)
             book.put(quest, r, 3, answers.get(q.id), book.unlocked)
             quest.write_blank(r, 4, None, book.unlocked)
-            quest.data_validation(r, 3, r, 3, {
-                "validate": "list", "source": list_range(list(q.answers), q.id),
-                "error_title": "Not an allowed answer",
-                "error_message": "Choose an answer from the drop-down list.",
-            })
+            quest.data_validation(
+                r,
+                3,
+                r,
+                3,
+                {
+                    "validate": "list",
+                    "source": list_range(list(q.answers), q.id),
+                    "error_title": "Not an allowed answer",
+                    "error_message": "Choose an answer from the drop-down list.",
+                },
+            )
             r += 1
-        quest.write_string(r + 1, 0, "Choose each answer from the drop-down list. Notes stay "
-                           "with you and your planner; ras never reads them.", intro)
+        quest.write_string(
+            r + 1,
+            0,
+            "Choose each answer from the drop-down list. Notes stay "
+            "with you and your planner; ras never reads them.",
+            intro,
+        )
         lists.hide()
         meta.write_string(0, 0, "Key", book.bold)
         meta.write_string(0, 1, "Value", book.bold)
-        meta_rows = (("table", table.name), ("version", table.version),
-                     ("fingerprint", fingerprint(table)))
+        meta_rows = (
+            ("table", table.name),
+            ("version", table.version),
+            ("fingerprint", fingerprint(table)),
+        )
         for i, (k, v) in enumerate(meta_rows, start=1):
             meta.write_string(i, 0, k)
             meta.write_string(i, 1, v)
@@ -131,8 +163,9 @@ def write_assessment_template(
         book.close()
 
 
-def write_register_templates(folder: Path, deterministic: bool = True,
-                             rows: Mapping[str, list[list[Any]]] | None = None) -> list[Path]:
+def write_register_templates(
+    folder: Path, deterministic: bool = True, rows: Mapping[str, list[list[Any]]] | None = None
+) -> list[Path]:
     """Write blank ``placements.xlsx`` and ``contracts.xlsx`` with drop-downs."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -183,8 +216,16 @@ def _register_help(book: Book, schemas: tuple[SheetSchema, ...]) -> None:
             ws.write_string(r, c, h, book.header)
         r += 1
         for col in schema.columns:
-            for c, v in enumerate((col.name, col.type, "yes" if col.required else "no",
-                                   col.default, ", ".join(col.choices), col.description)):
+            for c, v in enumerate(
+                (
+                    col.name,
+                    col.type,
+                    "yes" if col.required else "no",
+                    col.default,
+                    ", ".join(col.choices),
+                    col.description,
+                )
+            ):
                 ws.write_string(r, c, v)
             r += 1
         r += 1
@@ -208,7 +249,7 @@ capacity: {moves_per_year: 10}       # a number, or a list with one number per y
 priority: {inpatient: 3, out_of_area: 2, residential: 1.5, block: 1}
 savings:
   kind: year_on_year              # year_on_year | vs_baseline | absolute
-  rate: 0.03                      # year_on_year: rate; vs_baseline: rates list; absolute: amounts list
+  rate: 0.03                      # year_on_year: rate; vs_baseline: rates; absolute: amounts
 objective: personalise            # personalise | save
 variants:
   stretch: {savings: {rate: 0.05}}
@@ -231,8 +272,8 @@ def template_files() -> dict[str, Any]:
     """Every committed template: relative path -> a function writing it to a path."""
     out: dict[str, Any] = {}
     for name in EXAMPLE_TABLES:
-        out[f"xlsx/assessment-{name}.xlsx"] = (
-            lambda p, n=name: write_assessment_template(example_table(n), p)
+        out[f"xlsx/assessment-{name}.xlsx"] = lambda p, n=name: write_assessment_template(
+            example_table(n), p
         )
         out[f"xlsx/table-{name}.xlsx"] = lambda p, n=name: write_table_template(p, n)
     for filename in REGISTERS:

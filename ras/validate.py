@@ -38,7 +38,9 @@ class TableIndex:
                     m.setdefault("#" + str(d.normalize()), label)
             answers[q.id] = m
         options = {
-            f.id: {norm(o): o for o in f.options} for f in table.person_fields if f.options is not None
+            f.id: {norm(o): o for o in f.options}
+            for f in table.person_fields
+            if f.options is not None
         }
         required = frozenset(q.id for _, q in table.questions() if q.required)
         return cls(table, fingerprint, answers, options, required)
@@ -80,20 +82,34 @@ class _Record:
 def _cell_value(rec: _Record, sheet: str, c: Cell, what: str) -> Any:
     """The usable value of a cell, or None (problems recorded)."""
     if c.merged_into:
-        rec.error(sheet, c.cell, f"{what} is inside merged cells {c.merged_into}",
-                  "unmerge the cells and fill each one")
+        rec.error(
+            sheet,
+            c.cell,
+            f"{what} is inside merged cells {c.merged_into}",
+            "unmerge the cells and fill each one",
+        )
         return None
     if c.formula:
         if c.value is None:
-            rec.error(sheet, c.cell, f"{what} holds a formula with no calculated value",
-                      "type the value instead of a formula")
+            rec.error(
+                sheet,
+                c.cell,
+                f"{what} holds a formula with no calculated value",
+                "type the value instead of a formula",
+            )
             return None
         rec.warn(sheet, c.cell, f"{what} holds a formula; its calculated value was used")
     return c.value
 
 
-def _check_field(rec: _Record, f: PersonField, index: TableIndex, sheet: str, c: Cell | None,
-                 out: dict[str, str | Decimal | None]) -> None:
+def _check_field(
+    rec: _Record,
+    f: PersonField,
+    index: TableIndex,
+    sheet: str,
+    c: Cell | None,
+    out: dict[str, str | Decimal | None],
+) -> None:
     value = None if c is None else _cell_value(rec, sheet, c, f"'{f.label}'")
     cell = c.cell if c is not None else ""
     if c is not None and c.merged_into or (c is not None and c.formula and c.value is None):
@@ -101,31 +117,50 @@ def _check_field(rec: _Record, f: PersonField, index: TableIndex, sheet: str, c:
     if is_blank(value):
         out[f.id] = None
         if f.required:
-            rec.error(sheet, cell, f"'{f.label}' is missing",
-                      "fill it in" + (f" with one of {_allowed(index.options[f.id])}"
-                                      if f.id in index.options else ""))
+            rec.error(
+                sheet,
+                cell,
+                f"'{f.label}' is missing",
+                "fill it in"
+                + (
+                    f" with one of {_allowed(index.options[f.id])}" if f.id in index.options else ""
+                ),
+            )
         return
     if f.id in index.options:
         hit = _match(value, index.options[f.id])
         if hit is None:
-            rec.error(sheet, cell, f"'{f.label}' is {to_text(value)!r}, which is not allowed",
-                      f"choose one of {_allowed(index.options[f.id])}")
+            rec.error(
+                sheet,
+                cell,
+                f"'{f.label}' is {to_text(value)!r}, which is not allowed",
+                f"choose one of {_allowed(index.options[f.id])}",
+            )
             return
         out[f.id] = hit
     elif f.type in ("money", "number"):
         d = to_decimal(value)
         if d is None or (f.type == "money" and d < 0):
             kind = "an amount of money" if f.type == "money" else "a number"
-            rec.error(sheet, cell, f"'{f.label}' is {to_text(value)!r}, which is not {kind}",
-                      "type a number such as 12500.00")
+            rec.error(
+                sheet,
+                cell,
+                f"'{f.label}' is {to_text(value)!r}, which is not {kind}",
+                "type a number such as 12500.00",
+            )
             return
         out[f.id] = d
     else:
         out[f.id] = to_text(value)
 
 
-def _check_answers(rec: _Record, index: TableIndex, sheet: str,
-                   cells: dict[str, Cell | None], skip: frozenset[str] = frozenset()) -> dict[str, str]:
+def _check_answers(
+    rec: _Record,
+    index: TableIndex,
+    sheet: str,
+    cells: dict[str, Cell | None],
+    skip: frozenset[str] = frozenset(),
+) -> dict[str, str]:
     answers: dict[str, str] = {}
     for _, q in index.table.questions():
         if q.id in skip:
@@ -139,16 +174,22 @@ def _check_answers(rec: _Record, index: TableIndex, sheet: str,
             value = None if c is None else c.value
         if is_blank(value):
             if q.required:
-                rec.error(sheet, c.cell if c is not None else "",
-                          f"question {q.id} is not answered",
-                          f"choose one of {_allowed(index.answers[q.id])}")
+                rec.error(
+                    sheet,
+                    c.cell if c is not None else "",
+                    f"question {q.id} is not answered",
+                    f"choose one of {_allowed(index.answers[q.id])}",
+                )
             continue
         hit = _match(value, index.answers[q.id])
         if hit is None:
             assert c is not None
-            rec.error(sheet, c.cell,
-                      f"the answer to {q.id} is {to_text(value)!r}, which is not allowed",
-                      f"choose one of {_allowed(index.answers[q.id])}")
+            rec.error(
+                sheet,
+                c.cell,
+                f"the answer to {q.id} is {to_text(value)!r}, which is not allowed",
+                f"choose one of {_allowed(index.answers[q.id])}",
+            )
             continue
         answers[q.id] = hit
     return answers
@@ -158,7 +199,9 @@ def _person_id(value: Any) -> str:
     return to_text(value)
 
 
-def validate_workbook(result: FileResult, index: TableIndex) -> tuple[list[Assessment], list[Issue]]:
+def validate_workbook(
+    result: FileResult, index: TableIndex
+) -> tuple[list[Assessment], list[Issue]]:
     """Validate one assessment workbook: one assessment, or its exceptions."""
     raw = result.workbook
     assert raw is not None
@@ -171,28 +214,45 @@ def validate_workbook(result: FileResult, index: TableIndex) -> tuple[list[Asses
     if result.macros:
         rec.warn("", "", "macro-enabled workbook: values were read, macros were ignored")
     if not pid:
-        rec.error(raw.person_sheet, pid_cell.cell if pid_cell else "", "the Person ID is missing",
-                  "type the person's ID next to 'Person ID' on the Person sheet")
+        rec.error(
+            raw.person_sheet,
+            pid_cell.cell if pid_cell else "",
+            "the Person ID is missing",
+            "type the person's ID next to 'Person ID' on the Person sheet",
+        )
     fields: dict[str, str | Decimal | None] = {}
     for f in index.table.person_fields:
         c = raw.fields.get(norm(f.label)) or raw.fields.get(norm(f.id))
         _check_field(rec, f, index, raw.person_sheet, c, fields)
-    cells: dict[str, Cell | None] = {q.id: raw.answers.get(norm(q.id)) for _, q in index.table.questions()}
+    cells: dict[str, Cell | None] = {
+        q.id: raw.answers.get(norm(q.id)) for _, q in index.table.questions()
+    }
     missing_rows = [q.id for _, q in index.table.questions() if cells[q.id] is None and q.required]
     for qid in missing_rows:
-        rec.error(raw.questionnaire_sheet, "", f"question {qid} has no row on the sheet",
-                  "use a workbook made by `ras template assessment` for this table")
+        rec.error(
+            raw.questionnaire_sheet,
+            "",
+            f"question {qid} has no row on the sheet",
+            "use a workbook made by `ras template assessment` for this table",
+        )
     answers = _check_answers(rec, index, raw.questionnaire_sheet, cells, frozenset(missing_rows))
     if any(i.severity == "error" for i in rec.issues):
         return [], rec.issues
     fp = raw.meta.get("fingerprint", "")
     if fp and fp != index.fingerprint:
-        rec.warn("ras", "", (
-            f"made from table {raw.meta.get('table', '?')!r} version {raw.meta.get('version', '?')}; "
-            f"scored with version {index.table.version} (every answer is valid)"
-        ))
+        rec.warn(
+            "ras",
+            "",
+            (
+                f"made from table {raw.meta.get('table', '?')!r} "
+                f"version {raw.meta.get('version', '?')}; "
+                f"scored with version {index.table.version} (every answer is valid)"
+            ),
+        )
     return [
-        Assessment(pid, result.source, fields, answers, raw.questionnaire_sheet, 0, tuple(rec.warnings))
+        Assessment(
+            pid, result.source, fields, answers, raw.questionnaire_sheet, 0, tuple(rec.warnings)
+        )
     ], rec.issues
 
 
@@ -208,8 +268,15 @@ def validate_bulk(result: FileResult, index: TableIndex) -> tuple[list[Assessmen
     issues: list[Issue] = []
     pid_col = cols.get(norm(PERSON_ID))
     if pid_col is None:
-        issues.append(Issue(result.source, "no 'Person ID' column in the header row",
-                            "add a 'Person ID' column", sheet, f"A{bulk.header_row}"))
+        issues.append(
+            Issue(
+                result.source,
+                "no 'Person ID' column in the header row",
+                "add a 'Person ID' column",
+                sheet,
+                f"A{bulk.header_row}",
+            )
+        )
         return [], issues
     field_cols: dict[str, int | None] = {}
     for f in index.table.person_fields:
@@ -228,33 +295,49 @@ def validate_bulk(result: FileResult, index: TableIndex) -> tuple[list[Assessmen
             if col is None:
                 return None
             v = row[col] if col < len(row) else None
-            return Cell(None if is_blank(v) else v, f"{letters.get(col) or col_letters(col)}{rownum}")
+            return Cell(
+                None if is_blank(v) else v, f"{letters.get(col) or col_letters(col)}{rownum}"
+            )
 
         pcell = cell(pid_col)
         pid = "" if pcell is None or pcell.value is None else _person_id(pcell.value)
         rec = _Record(result.source, pid)
         if not pid:
-            rec.error(sheet, f"{letters[pid_col]}{rownum}", "the Person ID is missing",
-                      "fill in the 'Person ID' column")
+            rec.error(
+                sheet,
+                f"{letters[pid_col]}{rownum}",
+                "the Person ID is missing",
+                "fill in the 'Person ID' column",
+            )
         fields: dict[str, str | Decimal | None] = {}
         for f in index.table.person_fields:
-            c = cell(field_cols[f.id])
-            if c is None and f.required:
-                rec.error(sheet, f"row {rownum}", f"no column for '{f.label}' ({f.id})",
-                          f"add a column headed {f.id!r}")
+            fc = cell(field_cols[f.id])
+            if fc is None and f.required:
+                rec.error(
+                    sheet,
+                    f"row {rownum}",
+                    f"no column for '{f.label}' ({f.id})",
+                    f"add a column headed {f.id!r}",
+                )
                 continue
-            _check_field(rec, f, index, sheet, c, fields)
+            _check_field(rec, f, index, sheet, fc, fields)
         cells = {qid: cell(col) for qid, col in q_cols.items()}
         no_column = frozenset(q for q, col in q_cols.items() if col is None and q in index.required)
         for qid in sorted(no_column):
-            rec.error(sheet, f"row {rownum}", f"no column for question {qid}",
-                      f"add a column headed {qid!r}")
+            rec.error(
+                sheet,
+                f"row {rownum}",
+                f"no column for question {qid}",
+                f"add a column headed {qid!r}",
+            )
         answers = _check_answers(rec, index, sheet, cells, no_column)
         if any(i.severity == "error" for i in rec.issues):
             issues.extend(rec.issues)
             continue
         issues.extend(rec.issues)
-        out.append(Assessment(pid, result.source, fields, answers, sheet, rownum, tuple(rec.warnings)))
+        out.append(
+            Assessment(pid, result.source, fields, answers, sheet, rownum, tuple(rec.warnings))
+        )
     return out, issues
 
 

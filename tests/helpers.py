@@ -13,8 +13,13 @@ from typing import Any
 from openpyxl import Workbook
 
 
-def write_assessment(path: Path, person: dict[str, Any], answers: dict[str, Any],
-                     extra_sheet: bool = False, shuffle: bool = False) -> Path:
+def write_assessment(
+    path: Path,
+    person: dict[str, Any],
+    answers: dict[str, Any],
+    extra_sheet: bool = False,
+    shuffle: bool = False,
+) -> Path:
     """An assessment workbook written with openpyxl, not by ras (rows found by label)."""
     wb = Workbook()
     ws = wb.active
@@ -72,9 +77,17 @@ def recalculate(files: list[Path], outdir: Path) -> list[Path]:
         encoding="utf-8",
     )
     outdir.mkdir(parents=True, exist_ok=True)
-    cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-           "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(outdir),
-           *[str(f) for f in files]]
+    cmd = [
+        exe,
+        f"-env:UserInstallation=file://{profile}",
+        "--headless",
+        "--norestore",
+        "--convert-to",
+        "xlsx:Calc MS Excel 2007 XML",
+        "--outdir",
+        str(outdir),
+        *[str(f) for f in files],
+    ]
     env = dict(os.environ, HOME=str(profile))
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     shutil.rmtree(profile, ignore_errors=True)

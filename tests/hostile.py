@@ -11,14 +11,25 @@ from openpyxl import Workbook, load_workbook
 from tests.helpers import write_assessment
 
 GOOD_ANSWERS = {
-    "PC1": "Some support", "PC2": "No support", "PC3": "No support", "PC4": "Nobody",
-    "DL1": "Some support", "DL2": "No support", "DL3": "No support", "CO1": "Some support",
-    "CO2": "No support", "KS1": "Some support", "KS2": "Never",
-    "FS1": "No support from family", "FS2": "No",
+    "PC1": "Some support",
+    "PC2": "No support",
+    "PC3": "No support",
+    "PC4": "Nobody",
+    "DL1": "Some support",
+    "DL2": "No support",
+    "DL3": "No support",
+    "CO1": "Some support",
+    "CO2": "No support",
+    "KS1": "Some support",
+    "KS2": "Never",
+    "FS1": "No support from family",
+    "FS2": "No",
 }
 
 
-def person(pid: object, group: str = "learning_disability", cost: object = None) -> dict[str, object]:
+def person(
+    pid: object, group: str = "learning_disability", cost: object = None
+) -> dict[str, object]:
     out: dict[str, object] = {"Person ID": pid, "Client group": group}
     if cost is not None:
         out["Current annual cost"] = cost
@@ -29,8 +40,9 @@ def good(path: Path, pid: str, **answers: str) -> Path:
     return write_assessment(path, person(pid), {**GOOD_ANSWERS, **answers})
 
 
-def rewrite_member(src: Path, dest: Path, member: str, data: bytes,
-                   extra: dict[str, bytes] | None = None) -> Path:
+def rewrite_member(
+    src: Path, dest: Path, member: str, data: bytes, extra: dict[str, bytes] | None = None
+) -> Path:
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
         for item in zin.infolist():
             zout.writestr(item, data if item.filename == member else zin.read(item.filename))
@@ -58,11 +70,13 @@ def build(folder: Path) -> dict[str, str]:
     (folder / "zipbomb.xlsx").write_bytes(bomb.getvalue())
     expect["zipbomb.xlsx"] = "zip bomb"
 
-    laughs = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-              b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
-              b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-              b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol2;</t></is></c></row>'
-              b"</sheetData></worksheet>")
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol2;</t></is></c></row>'
+        b"</sheetData></worksheet>"
+    )
     rewrite_member(base, folder / "xmlbomb.xlsx", "xl/worksheets/sheet2.xml", laughs)
     expect["xmlbomb.xlsx"] = "XML bomb"
 

@@ -17,31 +17,53 @@ D = Decimal
 
 def table(**over: Any) -> PointTable:
     data: dict[str, Any] = {
-        "ras_table": 1, "name": "T", "version": "1",
+        "ras_table": 1,
+        "name": "T",
+        "version": "1",
         "person_fields": [
             {"id": "group", "label": "Group", "options": ["a", "b"]},
             {"id": "home", "label": "Home", "options": ["own", "care_home"], "required": False},
         ],
         "domains": [
-            {"id": "care", "label": "Care", "funding": "social_care", "cap": "30", "questions": [
-                {"id": "C1", "text": "c1", "answers": {"None": 0, "Some": 10, "Lots": 25}},
-                {"id": "C2", "text": "c2", "answers": {"None": 0, "Some": 7, "Lots": 15}},
-            ]},
-            {"id": "health", "label": "Health", "funding": "health", "questions": [
-                {"id": "H1", "text": "h1", "answers": {"None": 0, "Some": 5, "Lots": 11}},
-            ]},
-            {"id": "family", "label": "Family", "questions": [
-                {"id": "F1", "text": "f1", "answers": {"Yes": 0, "No": 0}, "required": False},
-            ]},
+            {
+                "id": "care",
+                "label": "Care",
+                "funding": "social_care",
+                "cap": "30",
+                "questions": [
+                    {"id": "C1", "text": "c1", "answers": {"None": 0, "Some": 10, "Lots": 25}},
+                    {"id": "C2", "text": "c2", "answers": {"None": 0, "Some": 7, "Lots": 15}},
+                ],
+            },
+            {
+                "id": "health",
+                "label": "Health",
+                "funding": "health",
+                "questions": [
+                    {"id": "H1", "text": "h1", "answers": {"None": 0, "Some": 5, "Lots": 11}},
+                ],
+            },
+            {
+                "id": "family",
+                "label": "Family",
+                "questions": [
+                    {"id": "F1", "text": "f1", "answers": {"Yes": 0, "No": 0}, "required": False},
+                ],
+            },
         ],
         "allocation": {"method": "rate", "rate": "250", "rates_by": "group", "rates": {"b": "230"}},
         "adjustments": [
             {"id": "family", "when": [{"question": "F1", "answer": "Yes"}], "percent": "-15"},
             {"id": "rural", "when": [{"field": "home", "equals": "own"}], "percent": "5"},
         ],
-        "top_ups": [{"id": "two", "when": [{"question": "C2", "answer": "Lots"}], "amount": "8000"}],
-        "limits": {"floor": "1000", "ceiling": "30000",
-                   "ceilings_by": {"field": "home", "values": {"care_home": "12000"}}},
+        "top_ups": [
+            {"id": "two", "when": [{"question": "C2", "answer": "Lots"}], "amount": "8000"}
+        ],
+        "limits": {
+            "floor": "1000",
+            "ceiling": "30000",
+            "ceilings_by": {"field": "home", "values": {"care_home": "12000"}},
+        },
         "rounding": "1",
         "range": "0.10",
     }
@@ -74,7 +96,9 @@ def test_rate_cap_adjustments_topup_by_hand() -> None:
 
 def test_rate_by_group_and_ceiling_by_field_flags_panel() -> None:
     t = table()
-    b = compute_budget(t, {"C1": "Lots", "C2": "Lots", "H1": "Lots"}, {"group": "b", "home": "care_home"})
+    b = compute_budget(
+        t, {"C1": "Lots", "C2": "Lots", "H1": "Lots"}, {"group": "b", "home": "care_home"}
+    )
     # 30 + 11 = 41 points x £230 = 9430, + 8000 = 17430 > care_home ceiling 12000.
     assert b.base == D(9430)
     assert b.clamped == D(12000) and b.annual == D(12000)
@@ -94,8 +118,13 @@ def test_floor_raises_small_budgets() -> None:
 def test_rounding_is_half_up_not_bankers() -> None:
     t = table(adjustments=[], top_ups=[], rounding="10", limits={"floor": 0})
     # 1 point at £25 -> 25, to the nearest £10 half-up -> 30 (banker's would give 20).
-    t = t.model_copy(update={"allocation": t.allocation.model_copy(update={"rate": D(25), "rates": {},
-                                                                            "rates_by": None})})
+    t = t.model_copy(
+        update={
+            "allocation": t.allocation.model_copy(
+                update={"rate": D(25), "rates": {}, "rates_by": None}
+            )
+        }
+    )
     b = compute_budget(t, {"C1": "None", "C2": "None", "H1": "None"}, {})
     assert b.annual == D(0)
     assert round_half_up(D(25), D(10)) == D(30)
@@ -105,10 +134,17 @@ def test_rounding_is_half_up_not_bankers() -> None:
 
 def test_bands_including_above_last_band() -> None:
     t = table(
-        allocation={"method": "bands", "bands": [
-            {"min": 0, "max": 9, "amount": 0}, {"min": 10, "max": 19, "amount": 5000},
-            {"min": 20, "max": 29, "amount": 9000}]},
-        adjustments=[], top_ups=[], limits={"floor": 0},
+        allocation={
+            "method": "bands",
+            "bands": [
+                {"min": 0, "max": 9, "amount": 0},
+                {"min": 10, "max": 19, "amount": 5000},
+                {"min": 20, "max": 29, "amount": 9000},
+            ],
+        },
+        adjustments=[],
+        top_ups=[],
+        limits={"floor": 0},
     )
     assert compute_budget(t, {"C1": "Some", "C2": "None", "H1": "None"}, {}).annual == D(5000)
     assert compute_budget(t, {"C1": "Some", "C2": "None", "H1": "Lots"}, {}).annual == D(9000)
@@ -120,7 +156,10 @@ def test_bands_including_above_last_band() -> None:
 def test_curve_interpolates_and_is_flat_after_last_knot() -> None:
     t = table(
         allocation={"method": "curve", "curve": [[0, 0], [20, 4000], [40, 12000]]},
-        adjustments=[], top_ups=[], limits={"floor": 0}, rounding="0.01",
+        adjustments=[],
+        top_ups=[],
+        limits={"floor": 0},
+        rounding="0.01",
     )
     b = compute_budget(t, {"C1": "Lots", "C2": "None", "H1": "None"}, {})  # 25 points
     assert b.base == D(6000)  # 4000 + 5 x (8000 / 20)
@@ -131,11 +170,25 @@ def test_curve_interpolates_and_is_flat_after_last_knot() -> None:
 
 
 def test_explanations_cover_every_step() -> None:
-    b = compute_budget(table(), {"C1": "Lots", "C2": "Lots", "H1": "Some", "F1": "Yes"},
-                       {"group": "a", "home": "own"})
+    b = compute_budget(
+        table(),
+        {"C1": "Lots", "C2": "Lots", "H1": "Some", "F1": "Yes"},
+        {"group": "a", "home": "own"},
+    )
     steps = [s.step for s in b.steps]
-    for expected in ("Answer", "Domain", "Total points", "Conversion", "Adjustment", "Top-up",
-                     "Limits", "Rounding", "Weekly", "Range", "Funding"):
+    for expected in (
+        "Answer",
+        "Domain",
+        "Total points",
+        "Conversion",
+        "Adjustment",
+        "Top-up",
+        "Limits",
+        "Rounding",
+        "Weekly",
+        "Range",
+        "Funding",
+    ):
         assert expected in steps
     care = next(s for s in b.steps if s.step == "Domain" and s.item == "Care")
     assert "capped at 30" in care.note
@@ -160,8 +213,12 @@ def answer_sets(draw: st.DrawFn) -> dict[str, str]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(answer_sets(), st.sampled_from(["C1", "C2", "H1"]), st.sampled_from(["a", "b"]),
-       st.sampled_from(["own", "care_home", None]))
+@given(
+    answer_sets(),
+    st.sampled_from(["C1", "C2", "H1"]),
+    st.sampled_from(["a", "b"]),
+    st.sampled_from(["own", "care_home", None]),
+)
 def test_budget_never_falls_when_an_answer_rises(
     answers: dict[str, str], q: str, group: str, home: str | None
 ) -> None:
@@ -198,8 +255,12 @@ def test_bands_monotone_amounts_give_monotone_budgets(widths: list[int], pts: in
     for i, w in enumerate(widths):
         bands.append({"min": lo, "max": lo + w, "amount": 1000 * i})
         lo += w + 1
-    t = table(allocation={"method": "bands", "bands": bands}, adjustments=[], top_ups=[],
-              limits={"floor": 0})
+    t = table(
+        allocation={"method": "bands", "bands": bands},
+        adjustments=[],
+        top_ups=[],
+        limits={"floor": 0},
+    )
     from ras.budgets import convert
 
     a, _, _ = convert(t, D(pts), {})
@@ -207,7 +268,9 @@ def test_bands_monotone_amounts_give_monotone_budgets(widths: list[int], pts: in
     assert b >= a
 
 
-@pytest.mark.parametrize(("value", "expected"), [(D("0.5"), D(1)), (D("1.5"), D(2)),
-                                                 (D("2.5"), D(3)), (D("-0.5"), D(-1))])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(D("0.5"), D(1)), (D("1.5"), D(2)), (D("2.5"), D(3)), (D("-0.5"), D(-1))],
+)
 def test_round_half_up_table(value: Decimal, expected: Decimal) -> None:
     assert round_half_up(value, D(1)) == expected

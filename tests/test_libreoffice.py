@@ -15,16 +15,28 @@ from tests.hostile import GOOD_ANSWERS
 
 CASES = {
     # id: (fields, answer overrides)
-    "adj-top": ({"Client group": "learning_disability", "Living situation": "own_home"},
-                {"PC1": "Exceptional support", "PC2": "Lots of support", "PC4": "Two people needed",
-                 "FS1": "Substantial support from family", "FS2": "Yes", "KS1": "Constant supervision"}),
-    "ceiling": ({"Client group": "learning_disability", "Living situation": "residential"},
-                {k: "Lots of support" for k in ("PC1", "PC2", "PC3", "DL1", "DL2", "DL3", "CO1", "CO2")}
-                | {"KS1": "Constant supervision", "KS2": "Waking night support"}),
+    "adj-top": (
+        {"Client group": "learning_disability", "Living situation": "own_home"},
+        {
+            "PC1": "Exceptional support",
+            "PC2": "Lots of support",
+            "PC4": "Two people needed",
+            "FS1": "Substantial support from family",
+            "FS2": "Yes",
+            "KS1": "Constant supervision",
+        },
+    ),
+    "ceiling": (
+        {"Client group": "learning_disability", "Living situation": "residential"},
+        {k: "Lots of support" for k in ("PC1", "PC2", "PC3", "DL1", "DL2", "DL3", "CO1", "CO2")}
+        | {"KS1": "Constant supervision", "KS2": "Waking night support"},
+    ),
     "mh-rate": ({"Client group": "mental_health"}, {"DL2": "Some support"}),
-    "zero": ({"Client group": "older_people"},
-             {k: v for k, v in GOOD_ANSWERS.items()} | {"PC1": "No support", "DL1": "No support",
-                                                        "CO1": "No support", "KS1": "No support"}),
+    "zero": (
+        {"Client group": "older_people"},
+        {k: v for k, v in GOOD_ANSWERS.items()}
+        | {"PC1": "No support", "DL1": "No support", "CO1": "No support", "KS1": "No support"},
+    ),
 }
 
 
@@ -34,26 +46,39 @@ def test_budget_sheets_and_summary_recalculate_to_ras_figures(
 ) -> None:
     (tmp_path / "in").mkdir()
     inputs = [
-        write_assessment(tmp_path / "in" / f"{pid}.xlsx", {"Person ID": pid, **fields},
-                         {**GOOD_ANSWERS, **over})
+        write_assessment(
+            tmp_path / "in" / f"{pid}.xlsx", {"Person ID": pid, **fields}, {**GOOD_ANSWERS, **over}
+        )
         for pid, (fields, over) in CASES.items()
     ]
     out = tmp_path / "allocations.xlsx"
     outcome = run_score(inputs, adult, out, budget_sheets=tmp_path / "sheets", jobs=0)
     assert len(outcome.sheets) == len(CASES)
     # A bands table with two funding streams, too.
-    mh_in = write_assessment(tmp_path / "mh.xlsx", {"Person ID": "mh-1", "Client group": "section_117"},
-                             {"MW1": "A lot", "MW2": "Monthly", "RS1": "Some", "RS2": "Prompting",
-                              "DA1": "Some", "DA2": "None", "RH1": "Some", "RH2": "Yes"})
-    mh_out = run_score([mh_in], mh, tmp_path / "mh-alloc.xlsx", budget_sheets=tmp_path / "mh-sheets",
-                       jobs=0)
+    mh_in = write_assessment(
+        tmp_path / "mh.xlsx",
+        {"Person ID": "mh-1", "Client group": "section_117"},
+        {
+            "MW1": "A lot",
+            "MW2": "Monthly",
+            "RS1": "Some",
+            "RS2": "Prompting",
+            "DA1": "Some",
+            "DA2": "None",
+            "RH1": "Some",
+            "RH2": "Yes",
+        },
+    )
+    mh_out = run_score(
+        [mh_in], mh, tmp_path / "mh-alloc.xlsx", budget_sheets=tmp_path / "mh-sheets", jobs=0
+    )
     files = [*outcome.sheets, *mh_out.sheets, out]
     recalced = recalculate(files, tmp_path / "lo")
     checked = 0
     for path in recalced[:-1]:
         rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(SHEET).to_python()
         header = next(i for i, r in enumerate(rows) if r[:1] == ["Item"])
-        for r in rows[header + 1:]:
+        for r in rows[header + 1 :]:
             if len(r) > 4 and isinstance(r[4], float):
                 got = r[2] if isinstance(r[2], float) else r[1]
                 assert isinstance(got, float), ("not recalculated", path.name, r)

@@ -6,7 +6,6 @@ import zipfile
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 import xlsxwriter
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
@@ -30,8 +29,9 @@ def test_every_hostile_file_is_an_exception_and_good_ones_score(
     (folder / "~$ok-1.xlsx").write_bytes(b"lock")
     (folder / ".hidden.xlsx").write_bytes(b"junk")
     out = tmp_path / "allocations.xlsx"
-    result = CliRunner().invoke(main, ["score", str(folder), "--table", str(adult_path),
-                                       "--out", str(out), "--jobs", "2"])
+    result = CliRunner().invoke(
+        main, ["score", str(folder), "--table", str(adult_path), "--out", str(out), "--jobs", "2"]
+    )
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     wb = CalamineWorkbook.from_path(str(out))
@@ -61,12 +61,25 @@ def test_every_hostile_file_is_an_exception_and_good_ones_score(
 def test_inputs_are_never_modified(tmp_path: Path, adult_path: Path) -> None:
     p = good(tmp_path / "a.xlsx", "A-1")
     before = p.read_bytes(), p.stat().st_mtime_ns
-    CliRunner().invoke(main, ["score", str(p), "-t", str(adult_path), "-o", str(tmp_path / "o.xlsx"),
-                              "--budget-sheets", str(tmp_path / "sheets")])
+    CliRunner().invoke(
+        main,
+        [
+            "score",
+            str(p),
+            "-t",
+            str(adult_path),
+            "-o",
+            str(tmp_path / "o.xlsx"),
+            "--budget-sheets",
+            str(tmp_path / "sheets"),
+        ],
+    )
     assert (p.read_bytes(), p.stat().st_mtime_ns) == before
 
 
-def test_formula_with_cached_value_is_used_with_a_warning(tmp_path: Path, adult: PointTable) -> None:
+def test_formula_with_cached_value_is_used_with_a_warning(
+    tmp_path: Path, adult: PointTable
+) -> None:
     path = tmp_path / "cached.xlsx"
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet("Person")
@@ -101,9 +114,13 @@ def test_labels_trimmed_case_insensitive_numbers_and_reordered_rows(
     tmp_path: Path, adult: PointTable
 ) -> None:
     answers = {k: f"  {v.upper()} " for k, v in GOOD_ANSWERS.items()}
-    write_assessment(tmp_path / "a.xlsx", {"Person ID": 1001, " client GROUP ": "Older_People",
-                                           "Current annual cost": "£12,500.50"},
-                     answers, extra_sheet=True, shuffle=True)
+    write_assessment(
+        tmp_path / "a.xlsx",
+        {"Person ID": 1001, " client GROUP ": "Older_People", "Current annual cost": "£12,500.50"},
+        answers,
+        extra_sheet=True,
+        shuffle=True,
+    )
     run = score_inputs([tmp_path / "a.xlsx"], adult, jobs=0)
     assert not run.exceptions, run.exceptions
     a = run.scored[0].assessment
@@ -120,7 +137,9 @@ def test_number_typed_for_numeric_label(tmp_path: Path) -> None:
     t.write_text(
         'ras_table: 1\nname: N\nversion: "1"\ndomains:\n  - id: d\n    label: D\n    questions:\n'
         '      - {id: Q1, text: q, answers: {"0": 0, "1": 5, "2": 10}}\n'
-        "allocation: {method: rate, rate: 100}\n", encoding="utf-8")
+        "allocation: {method: rate, rate: 100}\n",
+        encoding="utf-8",
+    )
     table = load_table(t)
     write_assessment(tmp_path / "n.xlsx", {"Person ID": "N1"}, {"Q1": 2})
     write_assessment(tmp_path / "m.xlsx", {"Person ID": "N2"}, {"Q1": "1"})
@@ -172,8 +191,19 @@ def test_text_from_inputs_is_written_as_text(tmp_path: Path, adult_path: Path) -
     pid = '=HYPERLINK("http://x","y")'
     write_assessment(tmp_path / "h.xlsx", person(pid), GOOD_ANSWERS)
     out = tmp_path / "o.xlsx"
-    result = CliRunner().invoke(main, ["score", str(tmp_path / "h.xlsx"), "-t", str(adult_path),
-                                       "-o", str(out), "--budget-sheets", str(tmp_path / "s")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "score",
+            str(tmp_path / "h.xlsx"),
+            "-t",
+            str(adult_path),
+            "-o",
+            str(out),
+            "--budget-sheets",
+            str(tmp_path / "s"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(out) as z:
         sheet = z.read("xl/worksheets/sheet2.xml").decode()  # Allocations
@@ -195,17 +225,18 @@ def test_read_only_output_folder(tmp_path: Path, adult_path: Path) -> None:
     p = good(tmp_path / "a.xlsx", "A-1")
     ro = tmp_path / "ro"
     ro.mkdir()
-    os.chmod(ro, 0o500)
+    ro.chmod(0o500)
     try:
         # As root, permissions do not bind: /proc is a read-only file system instead.
         target = ro if not os.access(ro, os.W_OK) else Path("/proc/ras-test")
-        r = CliRunner().invoke(main, ["score", str(p), "-t", str(adult_path),
-                                      "-o", str(target / "o.xlsx")])
+        r = CliRunner().invoke(
+            main, ["score", str(p), "-t", str(adult_path), "-o", str(target / "o.xlsx")]
+        )
         assert r.exit_code == 1 and "cannot write to the folder" in r.output, r.output
         assert "Traceback" not in r.output
         assert not list(ro.iterdir())
     finally:
-        os.chmod(ro, 0o700)
+        ro.chmod(0o700)
 
 
 def test_locked_output_file_is_not_touched(tmp_path: Path, adult_path: Path) -> None:

@@ -78,7 +78,9 @@ def test_bands_with_gap_and_overlap(tmp_path: Path) -> None:
 
 
 def test_condition_naming_unknown_answer(tmp_path: Path) -> None:
-    text = MINIMAL + "adjustments:\n  - {id: a, when: [{question: Q1, answer: Maybe}], percent: 5}\n"
+    text = (
+        MINIMAL + "adjustments:\n  - {id: a, when: [{question: Q1, answer: Maybe}], percent: 5}\n"
+    )
     with pytest.raises(ConfigError) as err:
         load_table(write(tmp_path, text))
     assert "adjustments[0].when[0].answer" in str(err.value)
@@ -115,11 +117,29 @@ def test_round_trip_yaml_xlsx_yaml_keeps_fingerprint(
     assert fingerprint(t) == fingerprint(t2) == fingerprint(t3)
     assert t3 == t
     wb = load_workbook(tmp_path / "t.xlsx")
-    assert wb.sheetnames == ["Table", "Person fields", "Questions", "Rates", "Bands", "Curve",
-                             "Adjustments", "Top-ups", "Ceilings"]
+    assert wb.sheetnames == [
+        "Table",
+        "Person fields",
+        "Questions",
+        "Rates",
+        "Bands",
+        "Curve",
+        "Adjustments",
+        "Top-ups",
+        "Ceilings",
+    ]
     header = [c.value for c in wb["Questions"][1]]
-    assert header == ["Domain ID", "Domain", "Funding", "Cap", "Question ID", "Question",
-                      "Required", "Answer", "Points"]
+    assert header == [
+        "Domain ID",
+        "Domain",
+        "Funding",
+        "Cap",
+        "Question ID",
+        "Question",
+        "Required",
+        "Answer",
+        "Points",
+    ]
 
 
 def test_fingerprint_changes_with_content(adult: PointTable) -> None:

@@ -23,9 +23,12 @@ def workbook_content(path: Path) -> dict[str, Any]:
     for ws in wb.worksheets:
         out[ws.title] = {
             "state": ws.sheet_state,
-            "cells": {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value is not None},
+            "cells": {
+                c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value is not None
+            },
             "validations": sorted(
-                (dv.type or "", dv.formula1 or "", str(dv.sqref)) for dv in ws.data_validations.dataValidation
+                (dv.type or "", dv.formula1 or "", str(dv.sqref))
+                for dv in ws.data_validations.dataValidation
             ),
         }
     return out
@@ -88,7 +91,9 @@ def test_template_filled_by_another_program_scores(tmp_path: Path, adult: PointT
 
 
 @pytest.mark.libreoffice
-def test_drop_downs_survive_libreoffice(tmp_path: Path, adult: PointTable, need_soffice: str) -> None:
+def test_drop_downs_survive_libreoffice(
+    tmp_path: Path, adult: PointTable, need_soffice: str
+) -> None:
     path = tmp_path / "a.xlsx"
     write_assessment_template(adult, path)
     (out,) = recalculate([path], tmp_path / "lo")
@@ -99,5 +104,7 @@ def test_drop_downs_survive_libreoffice(tmp_path: Path, adult: PointTable, need_
     with zipfile.ZipFile(out) as z:
         names = z.namelist()
     assert any("sheet" in n for n in names)
-    formula = next(dv.formula1 for dv in q.data_validations.dataValidation if "D2" in str(dv.sqref).split())
+    formula = next(
+        dv.formula1 for dv in q.data_validations.dataValidation if "D2" in str(dv.sqref).split()
+    )
     assert "Lists" in formula

@@ -1,0 +1,1 @@
+"""Reading and writing files: guarded readers, schemas, workbook writers."""

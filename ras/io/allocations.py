@@ -19,8 +19,13 @@ if TYPE_CHECKING:
 
 FIXED_HEAD = ("Person ID", "Source")
 MONEY_COLUMNS = (
-    "Base (£)", "Adjustments (£)", "Top-ups (£)", "Indicative budget (£/year)", "Weekly (£)",
-    "Range low (£)", "Range high (£)",
+    "Base (£)",
+    "Adjustments (£)",
+    "Top-ups (£)",
+    "Indicative budget (£/year)",
+    "Weekly (£)",
+    "Range low (£)",
+    "Range high (£)",
 )
 TAIL = ("Flags", "Current annual cost (£)", "Difference (£)")
 EXPLANATION_HEADERS = ("Person ID", "Step", "Item", "Points", "Amount (£)", "Note")
@@ -46,15 +51,17 @@ def funding_header(stream: str) -> str:
 
 def allocation_headers(table: PointTable) -> list[str]:
     """The Allocations columns, in the contract's order."""
-    return _unique([
-        *FIXED_HEAD,
-        *(f.label for f in table.person_fields),
-        *(d.label for d in table.domains),
-        "Total points",
-        *MONEY_COLUMNS,
-        *(funding_header(s) for s in table.streams()),
-        *TAIL,
-    ])
+    return _unique(
+        [
+            *FIXED_HEAD,
+            *(f.label for f in table.person_fields),
+            *(d.label for d in table.domains),
+            "Total points",
+            *MONEY_COLUMNS,
+            *(funding_header(s) for s in table.streams()),
+            *TAIL,
+        ]
+    )
 
 
 def _num(value: Decimal | None) -> Decimal | None:
@@ -94,14 +101,23 @@ def explanation_rows(run: ScoreRun) -> Iterator[list[Any]]:
     for s in run.scored:
         pid = s.assessment.person_id
         for st in s.budget.steps:
-            yield [pid, st.step, st.item, st.points,
-                   None if st.amount is None else pence(st.amount), st.note]
+            yield [
+                pid,
+                st.step,
+                st.item,
+                st.points,
+                None if st.amount is None else pence(st.amount),
+                st.note,
+            ]
 
 
 def exception_rows(run: ScoreRun, severity: str = "error") -> list[list[Any]]:
     """Rejected inputs (or warnings), one row per problem."""
-    return [[i.source, i.sheet, i.cell, i.person_id, i.problem, i.fix]
-            for i in run.issues if i.severity == severity]
+    return [
+        [i.source, i.sheet, i.cell, i.person_id, i.problem, i.fix]
+        for i in run.issues
+        if i.severity == severity
+    ]
 
 
 def group_field(table: PointTable) -> str | None:
@@ -168,18 +184,35 @@ def write_allocations(run: ScoreRun, out: Path) -> list[Path]:
         if "Allocations" in alongside:
             _pointer(book, "Allocations", alongside["Allocations"])
         else:
-            book.write_table("Allocations", headers, allocation_rows(run), formats=money,
-                             widths={"Source": 30, "Flags": 30})
+            book.write_table(
+                "Allocations",
+                headers,
+                allocation_rows(run),
+                formats=money,
+                widths={"Source": 30, "Flags": 30},
+            )
         if "Explanations" in alongside:
             _pointer(book, "Explanations", alongside["Explanations"])
         else:
-            book.write_table("Explanations", EXPLANATION_HEADERS, explanation_rows(run),
-                             formats={"Amount (£)": book.money},
-                             widths={"Item": 28, "Note": 60})
-        book.write_table("Exceptions", EXCEPTION_HEADERS, exception_rows(run),
-                         widths={"Source": 40, "Problem": 60, "How to fix": 50})
-        book.write_table("Warnings", EXCEPTION_HEADERS, exception_rows(run, "warning"),
-                         widths={"Source": 40, "Problem": 60, "How to fix": 30})
+            book.write_table(
+                "Explanations",
+                EXPLANATION_HEADERS,
+                explanation_rows(run),
+                formats={"Amount (£)": book.money},
+                widths={"Item": 28, "Note": 60},
+            )
+        book.write_table(
+            "Exceptions",
+            EXCEPTION_HEADERS,
+            exception_rows(run),
+            widths={"Source": 40, "Problem": 60, "How to fix": 50},
+        )
+        book.write_table(
+            "Warnings",
+            EXCEPTION_HEADERS,
+            exception_rows(run, "warning"),
+            widths={"Source": 40, "Problem": 60, "How to fix": 30},
+        )
         _run_sheet(book, run)
         book.close()
     return extra
@@ -187,7 +220,9 @@ def write_allocations(run: ScoreRun, out: Path) -> list[Path]:
 
 def _pointer(book: Book, sheet: str, path: Path) -> None:
     ws = book.wb.add_worksheet(sheet)
-    ws.write_string(0, 0, f"This sheet has more rows than Excel allows; it was written to {path.name}")
+    ws.write_string(
+        0, 0, f"This sheet has more rows than Excel allows; it was written to {path.name}"
+    )
 
 
 def _summary(book: Book, run: ScoreRun, headers: list[str], alongside: dict[str, Path]) -> None:
@@ -246,8 +281,9 @@ def _summary(book: Book, run: ScoreRun, headers: list[str], alongside: dict[str,
                 ws.write_number(r, 2, float(sum(vals, Decimal(0))), book.money)
             else:
                 ws.write_formula(r, 1, f"=COUNTIF({grng},A{r + 1})", None, len(vals))
-                ws.write_formula(r, 2, f"=SUMIF({grng},A{r + 1},{rng})", book.money,
-                                 float(sum(vals, Decimal(0))))
+                ws.write_formula(
+                    r, 2, f"=SUMIF({grng},A{r + 1},{rng})", book.money, float(sum(vals, Decimal(0)))
+                )
             r += 1
         r += 1
     ws.write_string(r, 0, "By funding stream", book.header)
@@ -261,12 +297,15 @@ def _summary(book: Book, run: ScoreRun, headers: list[str], alongside: dict[str,
         if "Allocations" in alongside or n == 0:
             ws.write_number(r, 2, float(amount), book.money)
         else:
-            ws.write_formula(r, 2, f"=SUM(Allocations!${fcol}$2:${fcol}${last})", book.money,
-                             float(amount))
+            ws.write_formula(
+                r, 2, f"=SUM(Allocations!${fcol}$2:${fcol}${last})", book.money, float(amount)
+            )
         r += 1
     r += 1
     for sheet, path in alongside.items():
-        ws.write_string(r, 0, f"{sheet} has more rows than Excel allows: see {path.name}", book.bold)
+        ws.write_string(
+            r, 0, f"{sheet} has more rows than Excel allows: see {path.name}", book.bold
+        )
         r += 1
     # Distribution of budgets, with a chart.
     values = [s.budget.annual for s in run.scored]
@@ -284,16 +323,19 @@ def _summary(book: Book, run: ScoreRun, headers: list[str], alongside: dict[str,
             if "Allocations" in alongside:
                 ws.write_number(r, 2, count)
             else:
-                ws.write_formula(r, 2, f'=COUNTIFS({rng},">="&A{r + 1},{rng},"<"&B{r + 1})',
-                                 None, count)
+                ws.write_formula(
+                    r, 2, f'=COUNTIFS({rng},">="&A{r + 1},{rng},"<"&B{r + 1})', None, count
+                )
             r += 1
         chart = book.wb.add_chart({"type": "column"})
-        chart.add_series({
-            "name": "People",
-            "categories": ["Summary", first, 0, r - 1, 0],
-            "values": ["Summary", first, 2, r - 1, 2],
-            "gap": 10,
-        })
+        chart.add_series(
+            {
+                "name": "People",
+                "categories": ["Summary", first, 0, r - 1, 0],
+                "values": ["Summary", first, 2, r - 1, 2],
+                "gap": 10,
+            }
+        )
         chart.set_title({"name": "Distribution of indicative budgets"})
         chart.set_x_axis({"name": "Budget from (£)", "num_format": "£#,##0"})
         chart.set_y_axis({"name": "People"})
@@ -316,5 +358,6 @@ def _run_sheet(book: Book, run: ScoreRun) -> None:
         rows.append([f"Input ({f.kind})", f.path, f.sha256])
     for s in run.skipped:
         rows.append(["Skipped (lock file)", s, ""])
-    book.write_table("Run", ["Item", "Value", "sha256"], rows,
-                     widths={"Item": 24, "Value": 60, "sha256": 66})
+    book.write_table(
+        "Run", ["Item", "Value", "sha256"], rows, widths={"Item": 24, "Value": 60, "sha256": 66}
+    )

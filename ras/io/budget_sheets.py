@@ -31,7 +31,14 @@ SHEET = "Indicative budget"
 MONEY = '"£"#,##0.00'
 POINTS = "#,##0.##"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+_RESERVED = {
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    *(f"com{i}" for i in range(10)),
+    *(f"lpt{i}" for i in range(10)),
+}
 
 
 def safe_name(person_id: str) -> str:
@@ -73,11 +80,15 @@ def _paragraph(table: PointTable, a: Assessment, b: Budget) -> str:
             f"a year, which gives {gbp(b.base)}."
         )
     elif method == "bands":
-        parts.append(f"Under the {table.name} (version {table.version}) that band of points "
-                     f"converts to {gbp(b.base)} a year.")
+        parts.append(
+            f"Under the {table.name} (version {table.version}) that band of points "
+            f"converts to {gbp(b.base)} a year."
+        )
     else:
-        parts.append(f"Under the {table.name} (version {table.version}) the points convert "
-                     f"along a curve to {gbp(b.base)} a year.")
+        parts.append(
+            f"Under the {table.name} (version {table.version}) the points convert "
+            f"along a curve to {gbp(b.base)} a year."
+        )
     for adj in b.adjustments:
         word = "reduced" if adj.value < 0 else "increased"
         parts.append(f"It was {word} by {decimal_text(abs(adj.value))}% ({adj.id}).")
@@ -86,8 +97,10 @@ def _paragraph(table: PointTable, a: Assessment, b: Budget) -> str:
     if "floor" in b.flags:
         parts.append(f"It was raised to the minimum of {gbp(b.floor)}.")
     if any(f.startswith("ceiling") for f in b.flags):
-        parts.append(f"It was limited to the maximum of {gbp(b.ceiling or Decimal(0))}, "
-                     "so the funding panel will look at it.")
+        parts.append(
+            f"It was limited to the maximum of {gbp(b.ceiling or Decimal(0))}, "
+            "so the funding panel will look at it."
+        )
     parts.append(
         f"Your indicative budget is {gbp(b.annual)} a year ({gbp(b.weekly)} a week), "
         f"within a range of {gbp(b.range_low)} to {gbp(b.range_high)}."
@@ -122,8 +135,15 @@ def fill_sheet(ws: Worksheet, job: SheetJob) -> dict[str, Decimal]:  # noqa: C90
         _text(ws, f"{c}{row}", h, font=bold, fill=head_fill)
     row += 1
 
-    def line(label: str, points: Any = None, amount: Any = None, how: str = "",
-             figure: Decimal | None = None, money: bool = True, strong: bool = False) -> int:
+    def line(
+        label: str,
+        points: Any = None,
+        amount: Any = None,
+        how: str = "",
+        figure: Decimal | None = None,
+        money: bool = True,
+        strong: bool = False,
+    ) -> int:
         nonlocal row
         r = row
         _text(ws, f"A{r}", label, font=Font(bold=strong))
@@ -146,11 +166,16 @@ def fill_sheet(ws: Worksheet, job: SheetJob) -> dict[str, Decimal]:  # noqa: C90
 
     domain_rows: dict[str, int] = {}
     for d in t.domains:
-        how = f"capped at {decimal_text(d.cap)}" if b.domain_capped[d.id] and d.cap is not None else ""
+        how = (
+            f"capped at {decimal_text(d.cap)}"
+            if b.domain_capped[d.id] and d.cap is not None
+            else ""
+        )
         domain_rows[d.id] = line(d.label, points=b.domain_points[d.id], how=how)
     first, last = min(domain_rows.values()), max(domain_rows.values())
-    total_r = line("Total points", points=f"=SUM(B{first}:B{last})",
-                   figure=b.total_points, strong=True)
+    total_r = line(
+        "Total points", points=f"=SUM(B{first}:B{last})", figure=b.total_points, strong=True
+    )
     alloc = t.allocation
     if alloc.method == "rate":
         rate_r = line("Rate per point (£)", amount=b.rate, how="from the table")
@@ -160,9 +185,12 @@ def fill_sheet(ws: Worksheet, job: SheetJob) -> dict[str, Decimal]:  # noqa: C90
         for bd in alloc.bands:
             if bd.min <= b.total_points:
                 band = bd
-        base_r = line("Base: amount for the band", amount=b.base,
-                      how=f"band {decimal_text(band.min)} to {decimal_text(band.max)} points",
-                      figure=b.base)
+        base_r = line(
+            "Base: amount for the band",
+            amount=b.base,
+            how=f"band {decimal_text(band.min)} to {decimal_text(band.max)} points",
+            figure=b.base,
+        )
     else:
         knots = alloc.curve
         if b.total_points >= knots[-1][0]:
@@ -194,8 +222,11 @@ def fill_sheet(ws: Worksheet, job: SheetJob) -> dict[str, Decimal]:  # noqa: C90
     adjusted_r = prev
     top_rows = [line(f"Top-up: {tu.id}", amount=tu.value, how="fixed amount") for tu in b.top_ups]
     tops = "+".join(f"C{r}" for r in top_rows)
-    before_r = line("Before limits", amount=f"=C{adjusted_r}" + (f"+{tops}" if tops else ""),
-                    figure=b.before_limits)
+    before_r = line(
+        "Before limits",
+        amount=f"=C{adjusted_r}" + (f"+{tops}" if tops else ""),
+        figure=b.before_limits,
+    )
     floor_r = line("Floor (£)", amount=b.floor)
     if b.ceiling is not None:
         ceil_r = line("Ceiling (£)", amount=b.ceiling)
@@ -204,8 +235,13 @@ def fill_sheet(ws: Worksheet, job: SheetJob) -> dict[str, Decimal]:  # noqa: C90
         limited = f"=MAX(C{before_r},C{floor_r})"
     lim_r = line("After floor and ceiling", amount=limited, figure=b.clamped)
     round_r = line("Round to the nearest (£)", amount=t.rounding)
-    annual_r = line("Indicative budget (£/year)", amount=f"=ROUND(C{lim_r}/C{round_r},0)*C{round_r}",
-                    figure=b.annual, strong=True, how="rounded half-up")
+    annual_r = line(
+        "Indicative budget (£/year)",
+        amount=f"=ROUND(C{lim_r}/C{round_r},0)*C{round_r}",
+        figure=b.annual,
+        strong=True,
+        how="rounded half-up",
+    )
     weeks_r = line("Weeks per year", amount=t.weeks_per_year, money=False)
     ws[f"C{weeks_r}"].number_format = "0.000"
     line("Weekly (£)", amount=f"=ROUND(C{annual_r}/C{weeks_r},2)", figure=b.weekly, strong=True)
@@ -252,13 +288,13 @@ def fill_sheet(ws: Worksheet, job: SheetJob) -> dict[str, Decimal]:  # noqa: C90
     _text(ws, f"A{row}", "Flags", font=bold)
     _text(ws, f"B{row}", flags)
     row += 2
-    _text(ws, f"A{row}", _paragraph(t, a, b),
-          alignment=Alignment(wrap_text=True, vertical="top"))
+    _text(ws, f"A{row}", _paragraph(t, a, b), alignment=Alignment(wrap_text=True, vertical="top"))
     ws.merge_cells(f"A{row}:E{row + 5}")
     ws.print_area = f"A1:E{row + 5}"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 1
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if ws.sheet_properties.pageSetUpPr is not None:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
     return expected
 
 
@@ -288,6 +324,12 @@ def write_budget_sheet(job: SheetJob) -> list[Issue]:
         with atomic_output(out) as tmp:
             wb.save(tmp)
     except Exception as exc:  # one person's sheet failing must not stop the others
-        return [Issue(job.source or job.out, f"the budget sheet could not be written ({exc})",
-                      "check the output folder", person_id=job.assessment.person_id)]
+        return [
+            Issue(
+                job.source or job.out,
+                f"the budget sheet could not be written ({exc})",
+                "check the output folder",
+                person_id=job.assessment.person_id,
+            )
+        ]
     return []

@@ -30,6 +30,7 @@ RATIO_FLOOR = 1024 * 1024
 #: Most cells (rows x columns of the used extent) a sheet that ras reads may span.
 MAX_CELLS = 25_000_000
 EXCEL_ROWS = 1_048_576
+_ASK = "ask for a copy saved normally from Excel"
 EXCEL_COLS = 16_384
 
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -39,7 +40,9 @@ _CELL_REF = re.compile(rb' r="([A-Z]{1,3})([0-9]{1,8})"')
 _BIG_REF = re.compile(rb' r="(?:[A-Z]{3}[0-9]+|[A-Z]{1,2}[0-9]{6,})"')
 _TWO_LETTER_REF = re.compile(rb' r="([A-Z]{2})[0-9]+"')
 _LAST_ROW = re.compile(rb'<(?:\w+:)?row [^>]*?r="([0-9]+)"')
-_FORMULA_CELL = re.compile(rb'<(?:\w+:)?c r="([A-Z]+[0-9]+)"[^>]*?>(?:(?!</(?:\w+:)?c>).){0,400}?<(?:\w+:)?f[ >/]', re.S)
+_FORMULA_CELL = re.compile(
+    rb'<(?:\w+:)?c r="([A-Z]+[0-9]+)"[^>]*?>(?:(?!</(?:\w+:)?c>).){0,400}?<(?:\w+:)?f[ >/]', re.S
+)
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
 
 
@@ -113,9 +116,7 @@ def sniff(path: Path) -> str:
         raise InputError(f"{path}: the file is empty; save the workbook again from Excel")
     suffix = path.suffix.lower()
     if suffix in (".xlsb", ".ods", ".numbers"):
-        raise InputError(
-            f"{path}: ras does not read {suffix} files; open it and save it as .xlsx"
-        )
+        raise InputError(f"{path}: ras does not read {suffix} files; open it and save it as .xlsx")
     if head.startswith(OLE_MAGIC):
         with path.open("rb") as fh:
             blob = fh.read(4 * 1024 * 1024)
@@ -143,7 +144,9 @@ def sniff(path: Path) -> str:
 def _zip_checks(path: Path, zf: zipfile.ZipFile) -> None:
     infos = zf.infolist()
     if len(infos) > MAX_MEMBERS:
-        raise InputError(f"{path}: the workbook has {len(infos)} parts (a zip bomb?), refused; ask for a copy saved normally from Excel")
+        raise InputError(
+            f"{path}: the workbook has {len(infos)} parts (a zip bomb?), refused; " + _ASK
+        )
     total = 0
     for info in infos:
         total += info.file_size
@@ -152,11 +155,12 @@ def _zip_checks(path: Path, zf: zipfile.ZipFile) -> None:
             if ratio > MAX_RATIO:
                 raise InputError(
                     f"{path}: part {info.filename} expands {ratio:.0f} times "
-                    "(a zip bomb?), refused; ask for a copy saved normally from Excel"
+                    "(a zip bomb?), refused; " + _ASK
                 )
     if total > MAX_UNCOMPRESSED:
         raise InputError(
-            f"{path}: the workbook expands to {total / 2**20:.0f} MiB (a zip bomb?), refused; ask for a copy saved normally from Excel"
+            f"{path}: the workbook expands to {total / 2**20:.0f} MiB (a zip bomb?), refused; "
+            + _ASK
         )
 
 
@@ -182,7 +186,9 @@ def _parse_xml(path: Path, zf: zipfile.ZipFile, member: str) -> SafeET.Element: 
     try:
         return SafeET.fromstring(data)
     except Exception as exc:  # defusedxml raises several kinds
-        raise InputError(f"{path}: {member} is damaged or unsafe XML; save the workbook again") from exc
+        raise InputError(
+            f"{path}: {member} is damaged or unsafe XML; save the workbook again"
+        ) from exc
 
 
 def inspect_workbook(path: Path) -> tuple[WorkbookInfo, zipfile.ZipFile]:
@@ -252,12 +258,14 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, sheet: SheetInfo, detail: bool) 
             f"{path}: sheet {sheet.name!r} is missing from the file; save the workbook again"
         ) from exc
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise InputError(f"{path}: sheet {sheet.name!r} is damaged; save the workbook again") from exc
+        raise InputError(
+            f"{path}: sheet {sheet.name!r} is damaged; save the workbook again"
+        ) from exc
     max_row, max_col, far = 0, 0, ""
     for m in _BIG_REF.finditer(data):
         ref = m.group(0)[4:-1].decode()
         letters = ref.rstrip("0123456789")
-        row, col = int(ref[len(letters):]), col_index(letters) + 1
+        row, col = int(ref[len(letters) :]), col_index(letters) + 1
         if row * max(col, 1) > max_row * max(max_col, 1):
             far = ref
         max_row, max_col = max(max_row, row), max(max_col, col)
@@ -267,9 +275,9 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, sheet: SheetInfo, detail: bool) 
     if last < 0:
         last = data.rfind(b":row ")
     if last >= 0:
-        m = _LAST_ROW.search(data, max(0, last - 10))
-        if m:
-            max_row = max(max_row, int(m.group(1)))
+        row_match = _LAST_ROW.search(data, max(0, last - 10))
+        if row_match:
+            max_row = max(max_row, int(row_match.group(1)))
     if max_col == 0:
         max_col = 26 if data.find(b' r="') >= 0 else 0
     if max_row > EXCEL_ROWS or max_col > EXCEL_COLS or max_row * max_col > MAX_CELLS:

@@ -28,7 +28,11 @@ def _limit_memory() -> None:
         import resource
 
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        limit = WORKER_MEMORY_LIMIT if hard == resource.RLIM_INFINITY else min(hard, WORKER_MEMORY_LIMIT)
+        limit = (
+            WORKER_MEMORY_LIMIT
+            if hard == resource.RLIM_INFINITY
+            else min(hard, WORKER_MEMORY_LIMIT)
+        )
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     except (ImportError, ValueError, OSError):  # pragma: no cover - not on every platform
         pass

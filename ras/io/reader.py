@@ -75,7 +75,7 @@ def read_sheets(
                 f"{path}: no sheet named {', '.join(repr(m) for m in missing)} "
                 f"(the sheets are: {', '.join(info.sheets) or 'none'})"
             )
-        for n, actual in found.items():
+        for actual in found.values():
             if actual is not None:
                 scan_sheet(path, zf, info.sheets[actual], detail=False)
     finally:
@@ -94,7 +94,9 @@ def _open_calamine(path: Path) -> CalamineWorkbook:
     try:
         return CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types
-        raise InputError(f"{path}: the workbook cannot be read ({_short(exc)}); save it again") from exc
+        raise InputError(
+            f"{path}: the workbook cannot be read ({_short(exc)}); save it again"
+        ) from exc
 
 
 def _short(exc: BaseException) -> str:
@@ -108,7 +110,7 @@ def _merged_lookup(merged: tuple[str, ...]) -> dict[str, str]:
     for rng in merged:
         a, b = rng.split(":")
         la, lb = a.rstrip("0123456789"), b.rstrip("0123456789")
-        r0, r1 = int(a[len(la):]), int(b[len(lb):])
+        r0, r1 = int(a[len(la) :]), int(b[len(lb) :])
         c0, c1 = col_index(la), col_index(lb)
         if (r1 - r0 + 1) * (c1 - c0 + 1) > 10_000:
             continue
@@ -130,7 +132,9 @@ def _cell(rows: list[list[Any]], r: int, c: int, scan: SheetScan, merged: dict[s
     )
 
 
-def _header_row(rows: list[list[Any]], needed: tuple[str, ...]) -> tuple[int, dict[str, int]] | None:
+def _header_row(
+    rows: list[list[Any]], needed: tuple[str, ...]
+) -> tuple[int, dict[str, int]] | None:
     for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         cols = {norm(v): c for c, v in enumerate(row) if isinstance(v, str) and v.strip()}
         if all(norm(n) in cols for n in needed):
@@ -213,7 +217,7 @@ def _bulk_from_rows(sheet: str, rows: list[list[Any]]) -> RawBulk:
     for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         if any(not is_blank(v) for v in row):
             header = [to_text(v) for v in row]
-            return RawBulk(sheet=sheet, header=header, header_row=r + 1, rows=rows[r + 1:])
+            return RawBulk(sheet=sheet, header=header, header_row=r + 1, rows=rows[r + 1 :])
     return RawBulk(sheet=sheet, header=[], header_row=1, rows=[])
 
 
@@ -275,7 +279,7 @@ def read_input_file(path_text: str) -> FileResult:
 
 def _strip_path(message: str, path: Path) -> str:
     prefix = f"{path}: "
-    return message[len(prefix):] if message.startswith(prefix) else message
+    return message[len(prefix) :] if message.startswith(prefix) else message
 
 
 def _read_workbook(path: Path, result: FileResult) -> None:
@@ -294,7 +298,9 @@ def _read_workbook(path: Path, result: FileResult) -> None:
             scan_sheet(path, zf, info.sheets[first], detail=False)
             mode = "bulk"
         else:
-            missing = [n for n, s in ((PERSON_SHEET, person), (QUESTIONNAIRE_SHEET, quest)) if s is None]
+            missing = [
+                n for n, s in ((PERSON_SHEET, person), (QUESTIONNAIRE_SHEET, quest)) if s is None
+            ]
             if missing:
                 raise InputError(
                     f"{path}: no {' or '.join(repr(m) for m in missing)} sheet "
@@ -321,6 +327,7 @@ def _read_workbook(path: Path, result: FileResult) -> None:
                 )
             result.bulk = bulk
             return
+        assert person is not None and quest is not None
         prows = wb.get_sheet_by_name(person).to_python(skip_empty_area=False)
         qrows = wb.get_sheet_by_name(quest).to_python(skip_empty_area=False)
         fields = _read_person(path, person, prows, pscan, _merged_lookup(pscan.merged))

@@ -58,7 +58,7 @@ def atomic_output(path: Path) -> Iterator[Path]:
     try:
         yield tmp
         try:
-            os.replace(tmp, path)
+            tmp.replace(path)
         except OSError as exc:
             raise OutputError(
                 f"{path}: cannot replace the file ({exc.strerror}); "
@@ -165,7 +165,10 @@ class Book:
                 ws.autofilter(0, 0, 0, max(len(headers) - 1, 0))
             else:
                 ws.add_table(
-                    0, 0, n, len(headers) - 1,
+                    0,
+                    0,
+                    n,
+                    len(headers) - 1,
                     {
                         "name": self.table_name(name),
                         "columns": [{"header": h, "header_format": self.header} for h in headers],

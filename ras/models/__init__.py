@@ -1,0 +1,1 @@
+"""Domain types: point tables, assessments, results."""

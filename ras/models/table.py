@@ -89,8 +89,10 @@ class Condition(Frozen):
     def _one_kind(self) -> Condition:
         is_q = self.question is not None and self.answer is not None
         is_f = self.field is not None and self.equals is not None
-        if is_q == is_f or (is_q and (self.field or self.equals)) or (
-            is_f and (self.question or self.answer)
+        if (
+            is_q == is_f
+            or (is_q and (self.field or self.equals))
+            or (is_f and (self.question or self.answer))
         ):
             raise ValueError("a condition is either {question, answer} or {field, equals}")
         return self
@@ -210,9 +212,7 @@ def _check_conditions(
             if f is None:
                 out.append(((*base, i, "field"), f"unknown person field {c.field!r}"))
             elif f.options is not None and norm(c.equals) not in {norm(o) for o in f.options}:
-                out.append(
-                    ((*base, i, "equals"), f"field {c.field!r} has no option {c.equals!r}")
-                )
+                out.append(((*base, i, "equals"), f"field {c.field!r} has no option {c.equals!r}"))
     return out
 
 
@@ -253,30 +253,30 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
             for a, pts in q.answers.items():
                 if pts < 0:
                     out.append(((*path, a), "points cannot be negative"))
-    a = t.allocation
-    if a.method == "rate":
-        if a.rate is None:
+    alloc = t.allocation
+    if alloc.method == "rate":
+        if alloc.rate is None:
             out.append((("allocation", "rate"), "method rate needs a rate (£ per point)"))
-        elif a.rate < 0:
+        elif alloc.rate < 0:
             out.append((("allocation", "rate"), "a rate cannot be negative"))
-        if a.rates_by is not None:
-            f = t.field(a.rates_by)
-            if f is None:
-                out.append((("allocation", "rates_by"), f"unknown person field {a.rates_by!r}"))
-            elif f.options is not None:
-                for v in a.rates:
-                    if norm(v) not in {norm(o) for o in f.options}:
+        if alloc.rates_by is not None:
+            rb_field = t.field(alloc.rates_by)
+            if rb_field is None:
+                out.append((("allocation", "rates_by"), f"unknown person field {alloc.rates_by!r}"))
+            elif rb_field.options is not None:
+                for v in alloc.rates:
+                    if norm(v) not in {norm(o) for o in rb_field.options}:
                         out.append((("allocation", "rates", v), f"{v!r} is not an option"))
-        elif a.rates:
+        elif alloc.rates:
             out.append((("allocation", "rates"), "rates need rates_by (the field that picks)"))
-        for v, r in a.rates.items():
+        for v, r in alloc.rates.items():
             if r < 0:
                 out.append((("allocation", "rates", v), "a rate cannot be negative"))
-    if a.method == "bands":
-        if not a.bands:
+    if alloc.method == "bands":
+        if not alloc.bands:
             out.append((("allocation", "bands"), "method bands needs at least one band"))
         expected = Decimal(0)
-        for i, b in enumerate(a.bands):
+        for i, b in enumerate(alloc.bands):
             if b.min != expected:
                 kind = "a gap" if b.min > expected else "an overlap"
                 out.append(
@@ -290,13 +290,13 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
             if b.amount < 0:
                 out.append((("allocation", "bands", i, "amount"), "cannot be negative"))
             expected = b.max + 1
-    if a.method == "curve":
-        if len(a.curve) < 2:
+    if alloc.method == "curve":
+        if len(alloc.curve) < 2:
             out.append((("allocation", "curve"), "a curve needs at least two knots"))
-        for i in range(1, len(a.curve)):
-            if a.curve[i][0] <= a.curve[i - 1][0]:
+        for i in range(1, len(alloc.curve)):
+            if alloc.curve[i][0] <= alloc.curve[i - 1][0]:
                 out.append((("allocation", "curve", i), "knots must rise in points"))
-        if a.curve and a.curve[0][0] != 0:
+        if alloc.curve and alloc.curve[0][0] != 0:
             out.append((("allocation", "curve", 0), "the first knot must be at 0 points"))
     for i, adj in enumerate(t.adjustments):
         out += _check_conditions(t, adj.when, ("adjustments", i, "when"))
@@ -312,13 +312,13 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
     if lim.ceiling is not None and lim.ceiling < lim.floor:
         out.append((("limits", "ceiling"), "the ceiling is below the floor"))
     if lim.ceilings_by is not None:
-        f = t.field(lim.ceilings_by.field)
-        if f is None:
+        cb_field = t.field(lim.ceilings_by.field)
+        if cb_field is None:
             out.append(
                 (("limits", "ceilings_by", "field"), f"unknown field {lim.ceilings_by.field!r}")
             )
-        elif f.options is not None:
+        elif cb_field.options is not None:
             for v in lim.ceilings_by.values:
-                if norm(v) not in {norm(o) for o in f.options}:
+                if norm(v) not in {norm(o) for o in cb_field.options}:
                     out.append((("limits", "ceilings_by", "values", v), f"{v!r} is not an option"))
     return out

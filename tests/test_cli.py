@@ -1,0 +1,210 @@
+"""The command line through click's CliRunner, the README, and the Python API."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from python_calamine import CalamineWorkbook
+
+import ras
+from ras.cli import main
+from ras.io.allocations import allocation_headers
+from ras.models.table import PointTable
+from tests.conftest import ROOT
+from tests.hostile import good
+
+
+def all_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    out = []
+    for name, cmd in group.commands.items():
+        full = f"{prefix} {name}".strip()
+        if isinstance(cmd, click.Group):
+            out += all_commands(cmd, full)
+        else:
+            out.append((full, cmd))
+    return out
+
+
+@pytest.mark.parametrize(("name", "cmd"), all_commands(main))
+def test_every_command_has_help_and_is_in_the_readme(name: str, cmd: click.Command) -> None:
+    assert cmd.help and len(cmd.help) > 20
+    result = CliRunner().invoke(main, [*name.split(), "--help"])
+    assert result.exit_code == 0
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"ras {name}" in readme, f"`ras {name}` is not documented in README.md"
+
+
+def test_table_check_prints_fingerprint_and_convert_round_trips(
+    tmp_path: Path, adult_path: Path
+) -> None:
+    r = CliRunner().invoke(main, ["table", "check", str(adult_path)])
+    assert r.exit_code == 0
+    fp = r.stdout.strip().splitlines()[0]
+    assert len(fp) == 64
+    r = CliRunner().invoke(main, ["table", "convert", str(adult_path), str(tmp_path / "t.xlsx")])
+    assert r.exit_code == 0
+    r = CliRunner().invoke(main, ["table", "check", str(tmp_path / "t.xlsx"), "--json"])
+    assert json.loads(r.stdout)["fingerprint"] == fp
+
+
+def test_bad_table_is_exit_1_with_line_and_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("ras_table: 1\nname: x\nname: y\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["table", "check", str(bad)])
+    assert r.exit_code == 1
+    assert "bad.yaml: line 3: duplicate key 'name'" in r.output
+    assert "Traceback" not in r.output
+
+
+def test_usage_error_is_exit_2(adult_path: Path) -> None:
+    r = CliRunner().invoke(main, ["score", "x.xlsx", "-t", str(adult_path)])
+    assert r.exit_code == 2
+
+
+def test_validate_writes_nothing(tmp_path: Path, adult_path: Path) -> None:
+    good(tmp_path / "a.xlsx", "A-1")
+    good(tmp_path / "b.xlsx", "B-1", PC1="Nope")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    r = CliRunner().invoke(main, ["validate", str(tmp_path), "-t", str(adult_path), "--json"])
+    assert r.exit_code == 1
+    summary = json.loads(r.stdout)
+    assert summary["people_scored"] == 1 and summary["rejected"] == 1
+    assert "'Nope', which is not allowed" in summary["problems"][0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_score_json_and_headers(tmp_path: Path, adult: PointTable, adult_path: Path) -> None:
+    good(tmp_path / "a.xlsx", "A-1")
+    out = tmp_path / "allocations.xlsx"
+    r = CliRunner().invoke(
+        main,
+        ["score", str(tmp_path / "a.xlsx"), "-t", str(adult_path), "-o", str(out), "--json", "-q"],
+    )
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["people_scored"] == 1
+    wb = CalamineWorkbook.from_path(str(out))
+    assert wb.sheet_names == [
+        "Summary",
+        "Allocations",
+        "Explanations",
+        "Exceptions",
+        "Warnings",
+        "Run",
+    ]
+    alloc = wb.get_sheet_by_name("Allocations").to_python()
+    assert alloc[0] == allocation_headers(adult)
+    assert alloc[0][:5] == [
+        "Person ID",
+        "Source",
+        "Client group",
+        "Living situation",
+        "Current annual cost",
+    ]
+    assert alloc[0][-3:] == ["Flags", "Current annual cost (£)", "Difference (£)"]
+    assert Decimal(summary["total_indicative"]) == Decimal(
+        str(alloc[1][alloc[0].index("Indicative budget (£/year)")])
+    ).quantize(Decimal(1))
+    expl = wb.get_sheet_by_name("Explanations").to_python()
+    assert expl[0] == ["Person ID", "Step", "Item", "Points", "Amount (£)", "Note"]
+    run_rows = {r[0]: r[1] for r in wb.get_sheet_by_name("Run").to_python()[1:]}
+    assert run_rows["Table fingerprint"] == summary["table"]["fingerprint"]
+
+
+def test_pseudonymise_is_stable_and_hides_ids(
+    tmp_path: Path, adult_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "in").mkdir()
+    good(tmp_path / "in" / "mary-smith.xlsx", "NHS-123")
+    monkeypatch.setenv("RAS_PSEUDONYMISE_KEY", "a-long-secret-key-for-tests")
+    ids = []
+    for n in (1, 2):
+        out = tmp_path / f"o{n}.xlsx"
+        r = CliRunner().invoke(
+            main,
+            [
+                "score",
+                str(tmp_path / "in"),
+                "-t",
+                str(adult_path),
+                "-o",
+                str(out),
+                "--pseudonymise",
+                "--budget-sheets",
+                str(tmp_path / f"s{n}"),
+            ],
+        )
+        assert r.exit_code == 0, r.output
+        wb = CalamineWorkbook.from_path(str(out))
+        text = str([wb.get_sheet_by_name(s).to_python() for s in wb.sheet_names])
+        assert "NHS-123" not in text and "mary-smith" not in text
+        ids.append(wb.get_sheet_by_name("Allocations").to_python()[1][0])
+        assert "NHS-123" not in r.output
+        assert [p.stem for p in (tmp_path / f"s{n}").iterdir()] == [ids[-1]]
+    assert ids[0] == ids[1] and ids[0].startswith("P-")
+    monkeypatch.delenv("RAS_PSEUDONYMISE_KEY")
+    r = CliRunner().invoke(
+        main,
+        [
+            "score",
+            str(tmp_path / "in"),
+            "-t",
+            str(adult_path),
+            "-o",
+            str(tmp_path / "o3.xlsx"),
+            "--pseudonymise",
+        ],
+    )
+    assert r.exit_code == 2 and "RAS_PSEUDONYMISE_KEY" in r.output
+
+
+def test_python_api_matches_cli(tmp_path: Path, adult_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    levels = ["No support", "Some support", "Lots of support", "Exceptional support"]
+    for i in range(4):
+        good(tmp_path / "in" / f"{i}.xlsx", f"API-{i}", PC1=levels[i])
+    frame = ras.score_frame(tmp_path / "in", ras.load_table(adult_path), jobs=0)
+    out = tmp_path / "o.xlsx"
+    CliRunner().invoke(main, ["score", str(tmp_path / "in"), "-t", str(adult_path), "-o", str(out)])
+    rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Allocations").to_python()
+    col = rows[0].index("Indicative budget (£/year)")
+    assert [Decimal(str(r[col])) for r in rows[1:]] == list(frame["Indicative budget (£/year)"])
+    assert list(frame["Person ID"]) == [f"API-{i}" for i in range(4)]
+
+
+def test_demo_writes_everything(tmp_path: Path) -> None:
+    r = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / "d"), "--people", "12"])
+    assert r.exit_code == 0, r.output
+    assert "allocations.xlsx" in r.output and "Where to look" in r.output
+    wb = CalamineWorkbook.from_path(str(tmp_path / "d" / "allocations.xlsx"))
+    alloc = wb.get_sheet_by_name("Allocations").to_python()
+    assert len(alloc) == 13
+    exc = wb.get_sheet_by_name("Exceptions").to_python()
+    assert len({r[0] for r in exc[1:]}) == 6
+    assert len(list((tmp_path / "d" / "budget-sheets").glob("*.xlsx"))) == 12
+
+
+def test_template_commands(tmp_path: Path, adult_path: Path) -> None:
+    runner = CliRunner()
+    assert (
+        runner.invoke(
+            main, ["template", "assessment", str(tmp_path / "a.xlsx"), "-t", str(adult_path)]
+        ).exit_code
+        == 0
+    )
+    assert runner.invoke(main, ["template", "table", str(tmp_path / "t.yaml")]).exit_code == 0
+    assert ras.load_table(tmp_path / "t.yaml") == ras.load_table(adult_path)
+    assert runner.invoke(main, ["template", "registers", str(tmp_path / "reg")]).exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "reg").iterdir()) == [
+        "contracts.xlsx",
+        "placements.xlsx",
+    ]
+    wb = CalamineWorkbook.from_path(str(tmp_path / "reg" / "contracts.xlsx"))
+    assert wb.sheet_names[:2] == ["Contracts", "Members"]
+    assert runner.invoke(main, ["template", "scenario", str(tmp_path / "s.yaml")]).exit_code == 0
+    assert "ras_scenario: 1" in (tmp_path / "s.yaml").read_text()
