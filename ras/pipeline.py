@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Sequence
@@ -16,7 +18,7 @@ from ras.budgets import compute_budget
 from ras.errors import Issue
 from ras.io.pool import run_parallel
 from ras.io.reader import read_input_file
-from ras.models.assessment import Assessment, FileResult
+from ras.models.assessment import Assessment
 from ras.models.result import Budget
 from ras.models.table import PointTable
 from ras.tables import fingerprint
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 #: Found in folders so that they are reported (ras reads only .xlsx/.xlsm/.csv).
 OTHER_SPREADSHEETS = (".xls", ".xlsb", ".ods")
+SCANNED = WORKBOOK_SUFFIXES + OTHER_SPREADSHEETS
 INPUT_SUFFIXES = (*WORKBOOK_SUFFIXES, ".csv")
 
 
@@ -124,17 +127,17 @@ def collect_inputs(inputs: Iterable[Path | str]) -> tuple[list[Path], list[Issue
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                rel = f.relative_to(p)
-                if any(part.startswith(".") for part in rel.parts):
-                    continue
-                suffix = f.suffix.lower()
-                if not f.is_file() or suffix not in WORKBOOK_SUFFIXES + OTHER_SPREADSHEETS:
-                    continue
-                if f.name.startswith("~$"):
-                    skipped.append(str(f))
-                    continue
-                files.append(f)
+            found: list[Path] = []
+            for root, dirs, names in os.walk(p):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                for name in names:
+                    if name.startswith(".") or not name.lower().endswith(SCANNED):
+                        continue
+                    if name.startswith("~$"):
+                        skipped.append(os.path.join(root, name))
+                    else:
+                        found.append(Path(root, name))
+            files.extend(sorted(found))
         elif p.exists():
             if p.name.startswith("~$"):
                 skipped.append(str(p))
@@ -142,55 +145,72 @@ def collect_inputs(inputs: Iterable[Path | str]) -> tuple[list[Path], list[Issue
                 files.append(p)
         else:
             issues.append(Issue(str(p), "file or folder not found", "check the path"))
-    seen: set[Path] = set()
+    seen: set[str] = set()
     unique = []
     for f in files:
-        key = f.resolve()
+        key = os.path.normcase(os.path.abspath(f))
         if key not in seen:
             seen.add(key)
             unique.append(f)
     return unique, issues, skipped
 
 
-def _crashed(path: str) -> FileResult:
-    return FileResult(
-        source=path,
-        issues=[
-            Issue(
-                path,
-                "the reader process crashed on this file (damaged or hostile?); it was skipped",
-                "open it in Excel, check it and save it again",
-            )
-        ],
+@dataclass
+class Validated:
+    """One input file read and validated in a worker: assessments and issues."""
+
+    source: str
+    sha256: str
+    kind: str  # workbook, bulk, unreadable
+    assessments: list[Assessment]
+    issues: list[Issue]
+
+
+def read_and_validate(path: str, index: TableIndex) -> Validated:
+    """Read one file and validate it against the table (runs in a worker process)."""
+    res = read_input_file(path)
+    kind = "workbook" if res.workbook else "bulk" if res.bulk else "unreadable"
+    assessments: list[Assessment] = []
+    issues = list(res.issues)
+    if kind != "unreadable":
+        assessments, problems = validate_file(res, index)
+        issues.extend(problems)
+    return Validated(res.source, res.sha256, kind, assessments, issues)
+
+
+def _crashed(path: str) -> Validated:
+    issue = Issue(
+        path,
+        "the reader process crashed on this file (damaged or hostile?); it was skipped",
+        "open it in Excel, check it and save it again",
     )
+    return Validated(path, "", "unreadable", [], [issue])
 
 
 def read_inputs(
-    files: Sequence[Path], jobs: int | None = None, progress: Callable[[int], None] | None = None
-) -> list[FileResult]:
-    """Read every file in worker processes (SPEC §12); results in input order."""
-    return run_parallel(read_input_file, [str(f) for f in files], _crashed, jobs, progress)
+    files: Sequence[Path],
+    table: PointTable,
+    jobs: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[Validated]:
+    """Read and validate every file in worker processes (SPEC §12); in input order."""
+    index = TableIndex.build(table, fingerprint(table))
+    func = functools.partial(read_and_validate, index=index)
+    return run_parallel(func, [str(f) for f in files], _crashed, jobs, progress)
 
 
 def score_results(
-    results: Sequence[FileResult], table: PointTable, explain: bool = True
+    results: Sequence[Validated], table: PointTable, explain: bool = True
 ) -> tuple[list[Scored], list[Issue], list[InputFile]]:
-    """Validate and score what the readers returned; duplicates are exceptions."""
-    fp = fingerprint(table)
-    index = TableIndex.build(table, fp)
+    """Score validated assessments in input order; a repeated Person ID is an exception."""
     scored: list[Scored] = []
     issues: list[Issue] = []
     files: list[InputFile] = []
     first_seen: dict[str, str] = {}
     for res in results:
-        kind = "workbook" if res.workbook else "bulk" if res.bulk else "unreadable"
-        files.append(InputFile(res.source, res.sha256, kind))
+        files.append(InputFile(res.source, res.sha256, res.kind))
         issues.extend(res.issues)
-        if res.workbook is None and res.bulk is None:
-            continue
-        assessments, problems = validate_file(res, index)
-        issues.extend(problems)
-        for a in assessments:
+        for a in res.assessments:
             where = a.source + (f" row {a.row}" if a.row else "")
             if a.person_id in first_seen:
                 issues.append(
@@ -259,7 +279,7 @@ def score_inputs(
         if progress:
             progress(done[0], len(files))
 
-    results = read_inputs(files, jobs, tick)
+    results = read_inputs(files, table, jobs, tick)
     scored, problems, infos = score_results(results, table, explain=explain)
     return ScoreRun(
         table=table,

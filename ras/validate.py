@@ -24,6 +24,8 @@ class TableIndex:
     answers: dict[str, dict[str, str]]  # question id -> normalised label -> label
     options: dict[str, dict[str, str]]  # field id -> normalised option -> option
     required: frozenset[str]
+    question_keys: tuple[tuple[str, str], ...]  # (question id, normalised id)
+    field_keys: tuple[tuple[str, str, str], ...]  # (field id, normalised label, normalised id)
 
     @classmethod
     def build(cls, table: PointTable, fingerprint: str) -> TableIndex:
@@ -33,17 +35,20 @@ class TableIndex:
             m: dict[str, str] = {}
             for label in q.answers:
                 m[norm(label)] = label
+                m.setdefault(label, label)  # exact text: no normalising needed
                 d = to_decimal(label)
                 if d is not None:  # a number typed for a numeric label: 3 == "3" == "3.0"
                     m.setdefault("#" + str(d.normalize()), label)
             answers[q.id] = m
         options = {
-            f.id: {norm(o): o for o in f.options}
+            f.id: {**{norm(o): o for o in f.options}, **{o: o for o in f.options}}
             for f in table.person_fields
             if f.options is not None
         }
         required = frozenset(q.id for _, q in table.questions() if q.required)
-        return cls(table, fingerprint, answers, options, required)
+        qkeys = tuple((q.id, norm(q.id)) for _, q in table.questions())
+        fkeys = tuple((f.id, norm(f.label), norm(f.id)) for f in table.person_fields)
+        return cls(table, fingerprint, answers, options, required, qkeys, fkeys)
 
 
 def _allowed(labels: dict[str, str]) -> str:
@@ -53,7 +58,7 @@ def _allowed(labels: dict[str, str]) -> str:
 
 def _match(value: Any, labels: dict[str, str]) -> str | None:
     text = to_text(value)
-    hit = labels.get(norm(text))
+    hit = labels.get(text) or labels.get(norm(text))
     if hit is None:
         d = to_decimal(value) if not isinstance(value, str) or text[:1].isdigit() else None
         if d is not None:
@@ -221,12 +226,10 @@ def validate_workbook(
             "type the person's ID next to 'Person ID' on the Person sheet",
         )
     fields: dict[str, str | Decimal | None] = {}
-    for f in index.table.person_fields:
-        c = raw.fields.get(norm(f.label)) or raw.fields.get(norm(f.id))
+    for f, (_, label_key, id_key) in zip(index.table.person_fields, index.field_keys, strict=True):
+        c = raw.fields.get(label_key) or raw.fields.get(id_key)
         _check_field(rec, f, index, raw.person_sheet, c, fields)
-    cells: dict[str, Cell | None] = {
-        q.id: raw.answers.get(norm(q.id)) for _, q in index.table.questions()
-    }
+    cells: dict[str, Cell | None] = {qid: raw.answers.get(key) for qid, key in index.question_keys}
     missing_rows = [q.id for _, q in index.table.questions() if cells[q.id] is None and q.required]
     for qid in missing_rows:
         rec.error(

@@ -8,12 +8,11 @@ Each failure is an :class:`~ras.errors.InputError` with a one-line reason and a 
 
 from __future__ import annotations
 
+import html
 import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-
-from defusedxml import ElementTree as SafeET
 
 from ras.errors import InputError
 
@@ -33,16 +32,12 @@ EXCEL_ROWS = 1_048_576
 _ASK = "ask for a copy saved normally from Excel"
 EXCEL_COLS = 16_384
 
-_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _CELL_REF = re.compile(rb' r="([A-Z]{1,3})([0-9]{1,8})"')
 _BIG_REF = re.compile(rb' r="(?:[A-Z]{3}[0-9]+|[A-Z]{1,2}[0-9]{6,})"')
 _TWO_LETTER_REF = re.compile(rb' r="([A-Z]{2})[0-9]+"')
 _LAST_ROW = re.compile(rb'<(?:\w+:)?row [^>]*?r="([0-9]+)"')
-_FORMULA_CELL = re.compile(
-    rb'<(?:\w+:)?c r="([A-Z]+[0-9]+)"[^>]*?>(?:(?!</(?:\w+:)?c>).){0,400}?<(?:\w+:)?f[ >/]', re.S
-)
+_F_TAG = re.compile(rb"<(?:\w+:)?f[ >/]")
+_C_REF = re.compile(rb' r="([A-Z]+[0-9]+)"')
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
 
 
@@ -164,31 +159,48 @@ def _zip_checks(path: Path, zf: zipfile.ZipFile) -> None:
         )
 
 
+#: Parts the value reader parses besides the workbook, its relationships and the sheets
+#: (those are checked as they are read). openpyxl, used for budget sheets, parses every
+#: part through defusedxml, which refuses entity declarations itself.
+_PARSED_PARTS = ("xl/sharedStrings.xml", "xl/styles.xml", "[Content_Types].xml")
+
+
+def _check_dtd(path: Path, member: str, head: bytes) -> None:
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        raise InputError(
+            f"{path}: part {member} declares XML entities (an XML bomb?), "
+            "refused; save the workbook again from Excel"
+        )
+
+
 def _no_dtd(path: Path, zf: zipfile.ZipFile) -> None:
-    for info in zf.infolist():
-        name = info.filename.lower()
-        if not (name.endswith(".xml") or name.endswith(".rels")) or info.file_size == 0:
-            continue
-        with zf.open(info) as fh:
-            head = fh.read(4096)
-        if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-            raise InputError(
-                f"{path}: part {info.filename} declares XML entities (an XML bomb?), "
-                "refused; save the workbook again from Excel"
-            )
+    names = set(zf.namelist())
+    for member in _PARSED_PARTS:
+        if member in names:
+            with zf.open(member) as fh:
+                _check_dtd(path, member, fh.read(4096))
 
 
-def _parse_xml(path: Path, zf: zipfile.ZipFile, member: str) -> SafeET.Element:  # type: ignore[name-defined]
+_ELEMENT = re.compile(rb"<(?:\w+:)?(sheet|Relationship)\s([^>]*?)/?>")
+_ATTRIBUTE = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"|([\w:]+)\s*=\s*\'([^\']*)\'')
+
+
+def _attributes(raw: bytes) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for m in _ATTRIBUTE.finditer(raw.decode("utf-8", "replace")):
+        key = m.group(1) or m.group(3)
+        value = m.group(2) if m.group(1) else m.group(4)
+        out[key] = html.unescape(value)
+    return out
+
+
+def _read_part(path: Path, zf: zipfile.ZipFile, member: str) -> bytes:
     try:
         data = zf.read(member)
     except KeyError as exc:
         raise InputError(f"{path}: not an Excel workbook (no {member}); save it as .xlsx") from exc
-    try:
-        return SafeET.fromstring(data)
-    except Exception as exc:  # defusedxml raises several kinds
-        raise InputError(
-            f"{path}: {member} is damaged or unsafe XML; save the workbook again"
-        ) from exc
+    _check_dtd(path, member, data[:4096])
+    return data
 
 
 def inspect_workbook(path: Path) -> tuple[WorkbookInfo, zipfile.ZipFile]:
@@ -211,22 +223,32 @@ def inspect_workbook(path: Path) -> tuple[WorkbookInfo, zipfile.ZipFile]:
         info = WorkbookInfo(path=path)
         names = set(zf.namelist())
         info.macros = any(n.lower().endswith("vbaproject.bin") for n in names)
-        wb = _parse_xml(path, zf, "xl/workbook.xml")
-        rels = _parse_xml(path, zf, "xl/_rels/workbook.xml.rels")
+        # Two small parts, read with patterns rather than a parser: no entities are ever
+        # expanded, and a damaged part simply lists no sheets.
+        wb = _read_part(path, zf, "xl/workbook.xml")
+        rels = _read_part(path, zf, "xl/_rels/workbook.xml.rels")
         targets: dict[str, str] = {}
-        for rel in rels.iter(f"{_NS_PKG_REL}Relationship"):
-            target = rel.get("Target", "")
+        for m in _ELEMENT.finditer(rels):
+            if m.group(1) != b"Relationship":
+                continue
+            attrs = _attributes(m.group(2))
+            target = attrs.get("Target", "")
             if target.startswith("/"):
                 member = target.lstrip("/")
             else:
                 member = str(PurePosixPath("xl") / target)
-            targets[rel.get("Id", "")] = member
-        for sheet in wb.iter(f"{_NS_MAIN}sheet"):
-            name = sheet.get("name", "")
-            rid = sheet.get(f"{_NS_REL}id", "")
+            targets[attrs.get("Id", "")] = member
+        for m in _ELEMENT.finditer(wb):
+            if m.group(1) != b"sheet":
+                continue
+            attrs = _attributes(m.group(2))
+            name = attrs.get("name", "")
+            rid = next((v for k, v in attrs.items() if k.endswith(":id")), "")
             info.sheets[name] = SheetInfo(
-                name=name, member=targets.get(rid, ""), state=sheet.get("state", "visible")
+                name=name, member=targets.get(rid, ""), state=attrs.get("state", "visible")
             )
+        if not info.sheets:
+            raise InputError(f"{path}: the workbook lists no sheets (damaged?); save it again")
         return info, zf
     except BaseException:
         zf.close()
@@ -261,6 +283,7 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, sheet: SheetInfo, detail: bool) 
         raise InputError(
             f"{path}: sheet {sheet.name!r} is damaged; save the workbook again"
         ) from exc
+    _check_dtd(path, sheet.member, data[:4096])
     max_row, max_col, far = 0, 0, ""
     for m in _BIG_REF.finditer(data):
         ref = m.group(0)[4:-1].decode()
@@ -289,7 +312,13 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, sheet: SheetInfo, detail: bool) 
     formulas: frozenset[str] = frozenset()
     merged: tuple[str, ...] = ()
     if detail:
-        if b"<f" in data or b":f" in data:
-            formulas = frozenset(m.group(1).decode() for m in _FORMULA_CELL.finditer(data))
+        found = set()
+        for m in _F_TAG.finditer(data):
+            # The nearest ` r="` before the formula is its cell's reference.
+            at = data.rfind(b' r="', 0, m.start())
+            ref = _C_REF.match(data, at) if at >= 0 else None
+            if ref is not None:
+                found.add(ref.group(1).decode())
+        formulas = frozenset(found)
         merged = tuple(m.group(1).decode() for m in _MERGE.finditer(data))
     return SheetScan(rows=max_row, cols=max_col, formula_cells=formulas, merged=merged)

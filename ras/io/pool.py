@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -47,11 +48,23 @@ def default_jobs() -> int:
 
 
 def _context() -> mp.context.BaseContext:
+    """fork where it is safe (Linux, no other threads: fast to start); else forkserver."""
     if sys.platform.startswith("linux"):
+        if threading.active_count() == 1:
+            return mp.get_context("fork")
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["ras.io.reader"])
         return ctx
     return mp.get_context("spawn")  # pragma: no cover
+
+
+def _apply_chunk(func: Callable[[T], R], chunk: Sequence[T]) -> list[R]:
+    return [func(item) for item in chunk]
+
+
+def chunk_size(n_items: int, n_jobs: int) -> int:
+    """Items per task: a few tasks per worker, at most 64 items each."""
+    return max(1, min(64, -(-n_items // (n_jobs * 8))))
 
 
 def run_parallel(
@@ -63,9 +76,8 @@ def run_parallel(
 ) -> list[R]:
     """Apply ``func`` to every item in worker processes; results in item order.
 
-    ``on_crash(item)`` makes the result for an item whose worker died twice.
-    With one job or one item, work still runs in a worker process (a crash must
-    not take the run down), unless ``jobs`` is 0, which runs in this process.
+    Items go to workers in small chunks. ``on_crash(item)`` makes the result for an
+    item whose worker died twice. ``jobs=0`` runs everything in this process.
     """
     results: dict[int, R] = {}
     if jobs == 0:
@@ -76,24 +88,31 @@ def run_parallel(
         return [results[i] for i in range(len(items))]
     n_jobs = min(jobs or default_jobs(), max(len(items), 1))
     ctx = _context()
-    pending = list(range(len(items)))
-    if pending:
+    size = chunk_size(len(items), n_jobs)
+    chunks = [list(range(i, min(i + size, len(items)))) for i in range(0, len(items), size)]
+    if chunks:
         with ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_limit_memory) as pool:
-            futures: dict[Future[R], int] = {pool.submit(func, items[i]): i for i in pending}
+            futures: dict[Future[list[R]], list[int]] = {
+                pool.submit(_apply_chunk, func, [items[i] for i in chunk]): chunk
+                for chunk in chunks
+            }
             try:
                 for fut in as_completed(futures):
-                    results[futures[fut]] = fut.result()
+                    for i, r in zip(futures[fut], fut.result(), strict=True):
+                        results[i] = r
                     if progress:
-                        progress(1)
+                        progress(len(futures[fut]))
             except BrokenProcessPool:
-                for fut, i in futures.items():
-                    if i not in results and fut.done() and not fut.cancelled():
-                        try:
-                            results[i] = fut.result()
-                            if progress:
-                                progress(1)
-                        except BrokenProcessPool:
-                            pass
+                for fut, chunk in futures.items():
+                    if chunk[0] in results or not fut.done() or fut.cancelled():
+                        continue
+                    try:
+                        for i, r in zip(chunk, fut.result(), strict=True):
+                            results[i] = r
+                        if progress:
+                            progress(len(chunk))
+                    except BrokenProcessPool:
+                        pass
     for i in range(len(items)):
         if i in results:
             continue

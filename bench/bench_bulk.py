@@ -1,0 +1,83 @@
+"""A 100,000-row bulk table: `ras score` vs reading it with pandas + calamine.
+
+python bench/bench_bulk.py [--rows 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import pandas as pd  # noqa: E402
+import xlsxwriter  # noqa: E402
+from common import OUT, report, timed  # noqa: E402
+
+from ras.demo import make_person  # noqa: E402
+from ras.io.allocations import write_allocations  # noqa: E402
+from ras.pipeline import ScoreRun, read_inputs, run_score, score_results  # noqa: E402
+from ras.tables import fingerprint  # noqa: E402
+from ras.templates import example_table  # noqa: E402
+
+
+def generate(path: Path, rows: int) -> None:
+    table = example_table()
+    rng = random.Random(11)
+    questions = [q.id for _, q in table.questions()]
+    header = ["Person ID", "client_group", "living_situation", "current_annual_cost", *questions]
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    ws = wb.add_worksheet("People")
+    ws.write_row(0, 0, header)
+    for r in range(1, rows + 1):
+        values, answers = make_person(table, rng, r, prefix="BULK")
+        ws.write_row(
+            r,
+            0,
+            [
+                values["person_id"],
+                values.get("client_group"),
+                values.get("living_situation"),
+                values.get("current_annual_cost"),
+            ]
+            + [answers.get(q, "") for q in questions],
+        )
+    wb.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+    table = example_table()
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"bulk-{args.rows}.xlsx"
+    if not path.exists():
+        print(f"generating {path} ...")
+        generate(path, args.rows)
+    t_base, frame = timed(lambda: pd.read_excel(path, engine="calamine"), repeat=2)
+    assert len(frame) == args.rows
+    t_read, results = timed(lambda: read_inputs([path], table))
+    t_score, (scored, issues, infos) = timed(lambda: score_results(results, table))
+    run = ScoreRun(table, fingerprint(table), infos, scored, issues)
+    out = OUT / "bulk-allocations.xlsx"
+    t_write, _ = timed(lambda: write_allocations(run, out))
+    t_total, outcome = timed(lambda: run_score([path], table, out))
+    assert len(outcome.run.scored) == args.rows
+    report(
+        f"ras score: a {args.rows:,}-row bulk table",
+        t_base,
+        {
+            "read and validate (worker)": t_read,
+            "score and explain": t_score,
+            "write allocations": t_write,
+        },
+        t_total,
+        6,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""`ras score` over 2,000 generated workbooks vs a bare python-calamine loop.
+
+    python bench/bench_score.py [--people 2000] [--sheets]
+
+Prints where the time goes (read, validate and score, write) and the ratio of the
+whole run to the baseline, both measured in this process on the same files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import OUT, report, timed  # noqa: E402
+from python_calamine import CalamineWorkbook  # noqa: E402
+
+from ras.demo import write_assessments  # noqa: E402
+from ras.io.allocations import write_allocations  # noqa: E402
+from ras.pipeline import (  # noqa: E402
+    ScoreRun,
+    collect_inputs,
+    read_inputs,
+    run_score,
+    score_results,
+)
+from ras.tables import fingerprint  # noqa: E402
+from ras.templates import example_table  # noqa: E402
+
+
+def baseline(files: list[Path]) -> int:
+    cells = 0
+    for f in files:
+        wb = CalamineWorkbook.from_path(str(f))
+        for name in ("Person", "Questionnaire"):
+            cells += sum(len(r) for r in wb.get_sheet_by_name(name).to_python())
+        wb.close()
+    return cells
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=2000)
+    parser.add_argument("--sheets", action="store_true", help="also time --budget-sheets")
+    args = parser.parse_args()
+    table = example_table()
+    folder = OUT / f"workbooks-{args.people}"
+    if not folder.exists() or len(list(folder.glob("*.xlsx"))) != args.people:
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"generating {args.people} workbooks in {folder} ...")
+        write_assessments(table, folder, args.people)
+    files, _, _ = collect_inputs([folder])
+    baseline(files[:50])  # warm the file cache
+    t_base, _ = timed(lambda: baseline(files), repeat=2)
+    t_read, results = timed(lambda: read_inputs(files, table))
+    t_score, (scored, issues, infos) = timed(lambda: score_results(results, table))
+    run = ScoreRun(table, fingerprint(table), infos, scored, issues)
+    out = OUT / "allocations.xlsx"
+    t_write, _ = timed(lambda: write_allocations(run, out))
+    t_total, outcome = timed(lambda: run_score([folder], table, out))
+    assert len(outcome.run.scored) == args.people, "every workbook must score"
+    report(
+        f"ras score: {args.people} workbooks",
+        t_base,
+        {
+            "read and validate (workers)": t_read,
+            "score and explain": t_score,
+            "write allocations.xlsx": t_write,
+        },
+        t_total,
+        5,
+    )
+    if args.sheets:
+        sheets = OUT / "sheets"
+        shutil.rmtree(sheets, ignore_errors=True)
+        t_sheets, _ = timed(lambda: run_score([folder], table, out, budget_sheets=sheets))
+        print(f"  with --budget-sheets         {t_sheets:8.2f} s   {t_sheets / t_base:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()
