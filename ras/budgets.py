@@ -7,12 +7,13 @@ final figures are rounded, half-up, exactly as the specification orders.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from ras.models.base import decimal_text
 from ras.models.result import Applied, Budget, Step
-from ras.models.table import PointTable, norm
-from ras.scoring import Points, all_hold, score_points
+from ras.models.table import Condition, PointTable, norm
+from ras.scoring import Points, score_points
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -38,71 +39,178 @@ def gbp(value: Decimal) -> str:
     return f"£{value:,.2f}"
 
 
+class Prepared:
+    """Look-ups made once per table so that scoring a person does no searching.
+
+    Caches the explanation steps that repeat from person to person (an answer and
+    its points, a domain's total), which are immutable and so safely shared.
+    """
+
+    def __init__(self, table: PointTable) -> None:
+        self.table = table
+        alloc = table.allocation
+        self.rates = {norm(k): v for k, v in alloc.rates.items()}
+        cb = table.limits.ceilings_by
+        self.ceilings = {norm(k): v for k, v in cb.values.items()} if cb else {}
+        self.streams = table.streams()
+        self.domain_stream = {d.id: d.funding or "unassigned" for d in table.domains}
+        self.answer_steps: dict[tuple[str, str | None], Step] = {}
+        self.domain_steps: dict[tuple[str, Decimal, bool], Step] = {}
+        self._shared: set[int] = set()  # ids of the cached steps (kept alive by the caches)
+        self.pct = decimal_text(table.range * HUNDRED)
+        self.adjustments = [(a, self._conditions(a.when)) for a in table.adjustments]
+        self.top_ups = [(t, self._conditions(t.when)) for t in table.top_ups]
+
+    def _conditions(self, conds: tuple[Condition, ...]) -> list[tuple[bool, str, str, bool]]:
+        """(is a question, key, canonical value, compare normalised) per condition."""
+        out = []
+        for c in conds:
+            if c.question is not None:
+                q = self.table.question(c.question)
+                labels = {norm(a): a for a in (q.answers if q else {})}
+                out.append((True, c.question, labels.get(norm(c.answer), str(c.answer)), False))
+            else:
+                f = self.table.field(c.field or "")
+                options = {norm(o): o for o in (f.options or ())} if f else {}
+                target = options.get(norm(c.equals))
+                if target is None:
+                    out.append((False, c.field or "", norm(c.equals), True))
+                else:
+                    out.append((False, c.field or "", target, False))
+        return out
+
+    @staticmethod
+    def holds(
+        conds: list[tuple[bool, str, str, bool]],
+        answers: Mapping[str, str],
+        fields: Mapping[str, object],
+    ) -> bool:
+        """Whether every prepared condition holds for a validated assessment."""
+        for is_q, key, target, loose in conds:
+            value = answers.get(key) if is_q else fields.get(key)
+            if value is None:
+                return False
+            if loose:
+                if norm(value) != target:
+                    return False
+            elif value != target:
+                return False
+        return True
+
+    def share(self, step: Step) -> Step:
+        """Mark a cached step as shared between people (see :meth:`is_shared`)."""
+        self._shared.add(id(step))
+        return step
+
+    def is_shared(self, step: Step) -> bool:
+        """Whether a step is a cached one, the same object for every person it fits.
+
+        Safe by identity: cached steps live as long as this object, so no other step
+        can have the same id meanwhile.
+        """
+        return id(step) in self._shared
+
+    def rate(self, fields: Mapping[str, object]) -> Decimal:
+        """The £ per point for a person: by ``rates_by`` where their value is listed."""
+        alloc = self.table.allocation
+        if alloc.rates_by is not None:
+            value = fields.get(alloc.rates_by)
+            if value is not None:
+                hit = self.rates.get(norm(value))
+                if hit is not None:
+                    return hit
+        assert alloc.rate is not None  # guaranteed by the table's validation
+        return alloc.rate
+
+    def ceiling(self, fields: Mapping[str, object]) -> Decimal | None:
+        """The ceiling that applies to a person (``ceilings_by`` first)."""
+        lim = self.table.limits
+        if lim.ceilings_by is not None:
+            value = fields.get(lim.ceilings_by.field)
+            if value is not None:
+                hit = self.ceilings.get(norm(value))
+                if hit is not None:
+                    return hit
+        return lim.ceiling
+
+
+_PREPARED: dict[int, Prepared] = {}
+
+
+def prepared(table: PointTable) -> Prepared:
+    """The (cached) look-ups for a table."""
+    hit = _PREPARED.get(id(table))
+    if hit is None or hit.table is not table:
+        if len(_PREPARED) > 32:
+            _PREPARED.clear()
+        hit = _PREPARED[id(table)] = Prepared(table)
+    return hit
+
+
 def pick_rate(table: PointTable, fields: Mapping[str, object]) -> Decimal:
     """The £ per point for a person: by ``rates_by`` where their value is listed."""
-    alloc = table.allocation
-    if alloc.rates_by is not None:
-        value = fields.get(alloc.rates_by)
-        if value is not None:
-            for key, r in alloc.rates.items():
-                if norm(key) == norm(value):
-                    return r
-    assert alloc.rate is not None  # guaranteed by the table's validation
-    return alloc.rate
+    return prepared(table).rate(fields)
+
+
+def person_ceiling(table: PointTable, fields: Mapping[str, object]) -> Decimal | None:
+    """The ceiling that applies to a person (``ceilings_by`` first)."""
+    return prepared(table).ceiling(fields)
 
 
 def convert(
-    table: PointTable, total: Decimal, fields: Mapping[str, object], scale: Decimal = ONE
+    table: PointTable,
+    total: Decimal,
+    fields: Mapping[str, object],
+    scale: Decimal = ONE,
+    how: bool = True,
 ) -> tuple[Decimal, Decimal | None, str]:
     """Base amount for total points (step 4): the amount, the rate used, and how.
 
     ``scale`` multiplies every rate, band amount or curve amount (used by calibration).
+    With ``how=False`` the explanation text is not made.
     """
     alloc = table.allocation
     if alloc.method == "rate":
         rate = pick_rate(table, fields) * scale
-        how = f"{decimal_text(total)} points x {gbp(rate)} per point"
-        if alloc.rates_by is not None:
-            how += f" ({alloc.rates_by}: {fields.get(alloc.rates_by) or 'not given'})"
-        return total * rate, rate, how
+        text = ""
+        if how:
+            text = f"{decimal_text(total)} points x {gbp(rate)} per point"
+            if alloc.rates_by is not None:
+                text += f" ({alloc.rates_by}: {fields.get(alloc.rates_by) or 'not given'})"
+        return total * rate, rate, text
     if alloc.method == "bands":
         chosen = alloc.bands[0]
         for band in alloc.bands:
             if band.min <= total:
                 chosen = band
         amount = chosen.amount * scale
-        above = " (above the last band)" if total > chosen.max else ""
-        how = (
-            f"{decimal_text(total)} points fall in band {decimal_text(chosen.min)}-"
-            f"{decimal_text(chosen.max)}{above}: {gbp(amount)}"
-        )
-        return amount, None, how
+        text = ""
+        if how:
+            above = " (above the last band)" if total > chosen.max else ""
+            text = (
+                f"{decimal_text(total)} points fall in band {decimal_text(chosen.min)}-"
+                f"{decimal_text(chosen.max)}{above}: {gbp(amount)}"
+            )
+        return amount, None, text
     knots = alloc.curve
     if total >= knots[-1][0]:
         amount = knots[-1][1] * scale
-        return amount, None, f"{decimal_text(total)} points at or past the last knot: {gbp(amount)}"
+        text = (
+            f"{decimal_text(total)} points at or past the last knot: {gbp(amount)}" if how else ""
+        )
+        return amount, None, text
     for (x0, y0), (x1, y1) in zip(knots, knots[1:], strict=False):
         if x0 <= total <= x1:
             amount = (y0 + (total - x0) * (y1 - y0) / (x1 - x0)) * scale
-            how = (
-                f"{decimal_text(total)} points between ({decimal_text(x0)}, {gbp(y0 * scale)}) "
-                f"and ({decimal_text(x1)}, {gbp(y1 * scale)}): {gbp(amount)}"
-            )
-            return amount, None, how
+            text = ""
+            if how:
+                text = (
+                    f"{decimal_text(total)} points between ({decimal_text(x0)}, "
+                    f"{gbp(y0 * scale)}) and ({decimal_text(x1)}, {gbp(y1 * scale)}): {gbp(amount)}"
+                )
+            return amount, None, text
     amount = knots[0][1] * scale  # below the first knot (only for negative points)
     return amount, None, f"{decimal_text(total)} points below the first knot: {gbp(amount)}"
-
-
-def person_ceiling(table: PointTable, fields: Mapping[str, object]) -> Decimal | None:
-    """The ceiling that applies to a person (``ceilings_by`` first)."""
-    lim = table.limits
-    if lim.ceilings_by is not None:
-        value = fields.get(lim.ceilings_by.field)
-        if value is not None:
-            for key, ceiling in lim.ceilings_by.values.items():
-                if norm(key) == norm(value):
-                    return ceiling
-    return lim.ceiling
 
 
 def split_funding(
@@ -115,14 +223,17 @@ def split_funding(
     so the streams always add up to the budget exactly. With no points at all the
     whole budget goes to the first stream.
     """
-    stream_points: dict[str, Decimal] = {s: ZERO for s in table.streams()}
-    for d in table.domains:
-        stream_points[d.funding or "unassigned"] += points.domain[d.id]
-    streams = list(stream_points)
+    prep = prepared(table)
+    streams = prep.streams
+    stream_points: dict[str, Decimal] = dict.fromkeys(streams, ZERO)
+    for did, stream in prep.domain_stream.items():
+        stream_points[stream] += points.domain[did]
     if points.total == 0:
-        shares = {s: ZERO for s in streams}
+        shares = dict.fromkeys(streams, ZERO)
         shares[streams[0]] = annual
         return shares, stream_points
+    if len(streams) == 1:
+        return {streams[0]: annual}, stream_points
     residual = max(streams, key=lambda s: (stream_points[s], -streams.index(s)))
     shares = {}
     for s in streams:
@@ -132,106 +243,50 @@ def split_funding(
     return {s: shares[s] for s in streams}, stream_points
 
 
-def compute_budget(  # noqa: C901 - one function follows the nine normative steps
+def compute_budget(
     table: PointTable,
     answers: Mapping[str, str],
     fields: Mapping[str, object],
     scale: Decimal = ONE,
     explain: bool = True,
 ) -> Budget:
-    """Compute one person's indicative budget, following SPEC §3.1 in order."""
-    steps: list[Step] = []
-    pts = score_points(table, answers)
-    if explain:
-        for d in table.domains:
-            for q in d.questions:
-                a = answers.get(q.id)
-                note = a if a is not None else "not answered (optional question: 0 points)"
-                steps.append(Step("Answer", q.id, pts.question[q.id], None, note))
-            note = ""
-            if pts.capped[d.id]:
-                note = (
-                    f"capped at {decimal_text(d.cap or ZERO)} "
-                    f"({decimal_text(pts.domain_raw[d.id])} before the cap)"
-                )
-            steps.append(Step("Domain", d.label, pts.domain[d.id], None, note))
-        steps.append(Step("Total points", "all domains", pts.total, None, ""))
-    base, rate, how = convert(table, pts.total, fields, scale)
-    if explain:
-        steps.append(Step("Conversion", table.allocation.method, pts.total, base, how))
+    """Compute one person's indicative budget, following SPEC §3.1 in order.
 
+    With ``explain`` the budget carries its audit trail (``steps``); without, the
+    steps can be made later with :func:`explain_budget`, giving the same rows.
+    """
+    prep = prepared(table)
+    pts = score_points(table, answers)
+    base, rate, _ = convert(table, pts.total, fields, scale, how=False)
     adjusted = base
     applied: list[Applied] = []
-    for adj in table.adjustments:
-        if all_hold(adj.when, answers, fields):
+    for adj, conds in prep.adjustments:
+        if prep.holds(conds, answers, fields):
             before = adjusted
             adjusted = adjusted * (ONE + adj.percent / HUNDRED)
             applied.append(Applied(adj.id, adj.percent, adjusted - before))
-            if explain:
-                steps.append(
-                    Step(
-                        "Adjustment",
-                        adj.id,
-                        None,
-                        adjusted - before,
-                        f"{decimal_text(adj.percent)}% applied: {gbp(before)} -> {gbp(adjusted)}",
-                    )
-                )
     total = adjusted
     tops: list[Applied] = []
-    for tu in table.top_ups:
-        if all_hold(tu.when, answers, fields):
+    for tu, conds in prep.top_ups:
+        if prep.holds(conds, answers, fields):
             total += tu.amount
             tops.append(Applied(tu.id, tu.amount, tu.amount))
-            if explain:
-                steps.append(Step("Top-up", tu.id, None, tu.amount, f"+{gbp(tu.amount)}"))
-
     floor = table.limits.floor
-    ceiling = person_ceiling(table, fields)
-    flags: list[str] = []
+    ceiling = prep.ceiling(fields)
+    flags: tuple[str, ...] = ()
     clamped = total
     if clamped < floor:
         clamped = floor
-        flags.append("floor")
-        limit_note = f"raised to the floor of {gbp(floor)}"
+        flags = ("floor",)
     elif ceiling is not None and clamped > ceiling:
         clamped = ceiling
-        flags.append("ceiling: refer to funding panel")
-        limit_note = f"reduced to the ceiling of {gbp(ceiling)}: refer to the funding panel"
-    else:
-        top = f" to {gbp(ceiling)}" if ceiling is not None else " (no ceiling)"
-        limit_note = f"within the limits {gbp(floor)}{top}"
+        flags = ("ceiling: refer to funding panel",)
     annual = round_half_up(clamped, table.rounding)
     weekly = pence(annual / table.weeks_per_year)
     low = round_half_up(annual * (ONE - table.range), ONE)
     high = round_half_up(annual * (ONE + table.range), ONE)
     funding, stream_points = split_funding(table, pts, annual)
-    if explain:
-        steps.append(Step("Limits", "floor and ceiling", None, clamped, limit_note))
-        steps.append(
-            Step(
-                "Rounding",
-                f"nearest £{decimal_text(table.rounding)}",
-                None,
-                annual,
-                f"{gbp(clamped)} rounded half-up: indicative annual budget",
-            )
-        )
-        steps.append(
-            Step(
-                "Weekly",
-                "annual / weeks per year",
-                None,
-                weekly,
-                f"{gbp(annual)} / {decimal_text(table.weeks_per_year)}",
-            )
-        )
-        pct = decimal_text(table.range * HUNDRED)
-        steps.append(Step("Range", "low", None, low, f"-{pct}%"))
-        steps.append(Step("Range", "high", None, high, f"+{pct}%"))
-        for s, amount in funding.items():
-            steps.append(Step("Funding", s, stream_points[s], amount, "share by points"))
-    return Budget(
+    budget = Budget(
         question_points=pts.question,
         domain_points=pts.domain,
         domain_capped=pts.capped,
@@ -251,6 +306,94 @@ def compute_budget(  # noqa: C901 - one function follows the nine normative step
         range_high=high,
         funding=funding,
         stream_points=stream_points,
-        flags=tuple(flags),
-        steps=tuple(steps),
+        flags=flags,
+        steps=(),
     )
+    if explain:
+        return replace(budget, steps=explain_budget(table, answers, fields, budget, scale))
+    return budget
+
+
+def explain_budget(
+    table: PointTable,
+    answers: Mapping[str, str],
+    fields: Mapping[str, object],
+    b: Budget,
+    scale: Decimal = ONE,
+) -> tuple[Step, ...]:
+    """The audit trail of a computed budget: one step per line of SPEC §3.1."""
+    prep = prepared(table)
+    steps: list[Step] = []
+    add = steps.append
+    for d in table.domains:
+        for q in d.questions:
+            a = answers.get(q.id)
+            step = prep.answer_steps.get((q.id, a))
+            if step is None:
+                note = a if a is not None else "not answered (optional question: 0 points)"
+                step = prep.answer_steps[(q.id, a)] = prep.share(
+                    Step("Answer", q.id, q.answers[a] if a is not None else ZERO, None, note)
+                )
+            add(step)
+        key = (d.id, b.domain_points[d.id], b.domain_capped[d.id])
+        step = prep.domain_steps.get(key)
+        if step is None:
+            note = ""
+            if b.domain_capped[d.id]:
+                raw = sum((b.question_points[q.id] for q in d.questions), ZERO)
+                note = (
+                    f"capped at {decimal_text(d.cap or ZERO)} ({decimal_text(raw)} before the cap)"
+                )
+            step = prep.domain_steps[key] = prep.share(Step("Domain", d.label, key[1], None, note))
+        add(step)
+    add(Step("Total points", "all domains", b.total_points, None, ""))
+    _, _, how = convert(table, b.total_points, fields, scale)
+    add(Step("Conversion", table.allocation.method, b.total_points, b.base, how))
+    running = b.base
+    for adj in b.adjustments:
+        after = running + adj.effect
+        add(
+            Step(
+                "Adjustment",
+                adj.id,
+                None,
+                adj.effect,
+                f"{decimal_text(adj.value)}% applied: {gbp(running)} -> {gbp(after)}",
+            )
+        )
+        running = after
+    for tu in b.top_ups:
+        add(Step("Top-up", tu.id, None, tu.effect, f"+{gbp(tu.effect)}"))
+    if "floor" in b.flags:
+        limit_note = f"raised to the floor of {gbp(b.floor)}"
+    elif b.flags and b.flags[0].startswith("ceiling"):
+        limit_note = (
+            f"reduced to the ceiling of {gbp(b.ceiling or ZERO)}: refer to the funding panel"
+        )
+    else:
+        top = f" to {gbp(b.ceiling)}" if b.ceiling is not None else " (no ceiling)"
+        limit_note = f"within the limits {gbp(b.floor)}{top}"
+    add(Step("Limits", "floor and ceiling", None, b.clamped, limit_note))
+    add(
+        Step(
+            "Rounding",
+            f"nearest £{decimal_text(table.rounding)}",
+            None,
+            b.annual,
+            f"{gbp(b.clamped)} rounded half-up: indicative annual budget",
+        )
+    )
+    add(
+        Step(
+            "Weekly",
+            "annual / weeks per year",
+            None,
+            b.weekly,
+            f"{gbp(b.annual)} / {decimal_text(table.weeks_per_year)}",
+        )
+    )
+    add(Step("Range", "low", None, b.range_low, f"-{prep.pct}%"))
+    add(Step("Range", "high", None, b.range_high, f"+{prep.pct}%"))
+    for s, amount in b.funding.items():
+        add(Step("Funding", s, b.stream_points[s], amount, "share by points"))
+    return tuple(steps)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 import hashlib
 import hmac
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ras import __version__
-from ras.budgets import compute_budget
+from ras.budgets import compute_budget, explain_budget
 from ras.errors import Issue
 from ras.io.pool import run_parallel
 from ras.io.reader import read_input_file
 from ras.models.assessment import Assessment
-from ras.models.result import Budget
+from ras.models.result import Budget, Step
 from ras.models.table import PointTable
 from ras.tables import fingerprint
 from ras.validate import TableIndex, validate_file
@@ -40,6 +40,13 @@ class Scored:
 
     assessment: Assessment
     budget: Budget
+
+    def steps(self, table: PointTable) -> tuple[Step, ...]:
+        """The audit trail (made on demand when the budget was scored without it)."""
+        if self.budget.steps:
+            return self.budget.steps
+        a = self.assessment
+        return explain_budget(table, a.answers, a.fields, self.budget)
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -134,7 +141,7 @@ def collect_inputs(inputs: Iterable[Path | str]) -> tuple[list[Path], list[Issue
                     if name.startswith(".") or not name.lower().endswith(SCANNED):
                         continue
                     if name.startswith("~$"):
-                        skipped.append(os.path.join(root, name))
+                        skipped.append(str(Path(root, name)))
                     else:
                         found.append(Path(root, name))
             files.extend(sorted(found))
@@ -148,7 +155,7 @@ def collect_inputs(inputs: Iterable[Path | str]) -> tuple[list[Path], list[Issue
     seen: set[str] = set()
     unique = []
     for f in files:
-        key = os.path.normcase(os.path.abspath(f))
+        key = os.path.normcase(os.path.abspath(f))  # noqa: PTH100 - no symlink resolving
         if key not in seen:
             seen.add(key)
             unique.append(f)
@@ -411,7 +418,7 @@ def run_score(
         if progress:
             progress("Reading", done, total)
 
-    run = score_inputs(inputs, table, jobs=jobs, progress=reading, explain=out is not None)
+    run = score_inputs(inputs, table, jobs=jobs, progress=reading, explain=False)
     run.options = dict(options or {})
     if pseudonymise_key is not None:
         run = pseudonymise_run(run, Pseudonymiser(pseudonymise_key))

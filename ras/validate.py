@@ -259,6 +259,75 @@ def validate_workbook(
     ], rec.issues
 
 
+class _FastRow:
+    """The common case of a bulk row, checked without building cells.
+
+    Every value is present and exactly as written in the table. Anything else takes
+    the full path, which names the cell of each problem.
+    """
+
+    def __init__(
+        self,
+        index: TableIndex,
+        pid_col: int,
+        field_cols: dict[str, int | None],
+        q_cols: dict[str, int | None],
+    ) -> None:
+        self.pid_col = pid_col
+        self.usable = all(c is not None for c in q_cols.values()) and all(
+            c is not None for c in field_cols.values()
+        )
+        self.questions = [
+            (qid, col, index.answers[qid], qid in index.required) for qid, col in q_cols.items()
+        ]
+        self.fields = [
+            (f, field_cols[f.id], index.options.get(f.id)) for f in index.table.person_fields
+        ]
+
+    def try_row(
+        self, row: list[Any]
+    ) -> tuple[str, dict[str, str | Decimal | None], dict[str, str]] | None:
+        if not self.usable:
+            return None
+        n = len(row)
+        pid = row[self.pid_col] if self.pid_col < n else None
+        if type(pid) is not str or not pid or pid != pid.strip():
+            return None
+        answers: dict[str, str] = {}
+        for qid, col, labels, required in self.questions:
+            v = row[col] if col is not None and col < n else None
+            if v is None or v == "":
+                if required:
+                    return None
+                continue
+            hit = labels.get(v) if type(v) is str else None
+            if hit is None:
+                return None
+            answers[qid] = hit
+        fields: dict[str, str | Decimal | None] = {}
+        for f, col, options in self.fields:
+            v = row[col] if col is not None and col < n else None
+            if v is None or v == "":
+                if f.required:
+                    return None
+                fields[f.id] = None
+            elif options is not None:
+                hit = options.get(v) if type(v) is str else None
+                if hit is None:
+                    return None
+                fields[f.id] = hit
+            elif f.type == "text":
+                if type(v) is not str:
+                    return None
+                fields[f.id] = v.strip()
+            else:
+                d = to_decimal(v)
+                if d is None or (f.type == "money" and d < 0):
+                    return None
+                fields[f.id] = d
+        return pid, fields, answers
+
+
 def validate_bulk(result: FileResult, index: TableIndex) -> tuple[list[Assessment], list[Issue]]:
     """Validate a bulk table: one assessment or exception(s) per non-empty row."""
     bulk = result.bulk
@@ -289,7 +358,13 @@ def validate_bulk(result: FileResult, index: TableIndex) -> tuple[list[Assessmen
     out: list[Assessment] = []
     first = bulk.header_row + 1
     width = len(bulk.header)
+    fast = _FastRow(index, pid_col, field_cols, q_cols)
     for r, row in enumerate(bulk.rows):
+        quick = fast.try_row(row)
+        if quick is not None:
+            pid, fields_q, answers_q = quick
+            out.append(Assessment(pid, result.source, fields_q, answers_q, sheet, first + r))
+            continue
         if not any(not is_blank(v) for v in row[:width] if v is not None):
             continue
         rownum = first + r

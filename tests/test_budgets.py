@@ -274,3 +274,25 @@ def test_bands_monotone_amounts_give_monotone_budgets(widths: list[int], pts: in
 )
 def test_round_half_up_table(value: Decimal, expected: Decimal) -> None:
     assert round_half_up(value, D(1)) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(answer_sets(), st.sampled_from(["a", "b"]), st.booleans(), st.sampled_from(["own", None]))
+def test_lazy_explanations_equal_eager_ones_and_their_count(
+    answers: dict[str, str], group: str, fam: bool, home: str | None
+) -> None:
+    from ras.budgets import explain_budget
+    from ras.io.allocations import _explanation_count
+    from ras.models.assessment import Assessment
+    from ras.pipeline import Scored
+
+    if fam:
+        answers = dict(answers, F1="Yes")
+    t = table()
+    fields = {"group": group, "home": home}
+    eager = compute_budget(t, answers, fields, explain=True)
+    lazy = compute_budget(t, answers, fields, explain=False)
+    assert lazy.steps == ()
+    assert explain_budget(t, answers, fields, lazy) == eager.steps
+    scored = Scored(Assessment("x", "s", fields, answers), lazy)
+    assert _explanation_count(t, scored) == len(eager.steps)

@@ -208,3 +208,48 @@ def test_template_commands(tmp_path: Path, adult_path: Path) -> None:
     assert wb.sheet_names[:2] == ["Contracts", "Members"]
     assert runner.invoke(main, ["template", "scenario", str(tmp_path / "s.yaml")]).exit_code == 0
     assert "ras_scenario: 1" in (tmp_path / "s.yaml").read_text()
+
+
+def test_large_tables_are_spliced_and_huge_sheets_go_to_csv(
+    tmp_path: Path, adult: PointTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import csv
+
+    from openpyxl import load_workbook
+
+    import ras.io.allocations as allocations
+    from ras.pipeline import run_score
+
+    header = ["Person ID", "client_group", *[q.id for _, q in adult.questions()]]
+    rows = [
+        [
+            f"R-{i}",
+            "mental_health",
+            *[list(q.answers)[i % len(q.answers)] for _, q in adult.questions()],
+        ]
+        for i in range(40)
+    ]
+    bulk = tmp_path / "bulk.csv"
+    bulk.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+    out = tmp_path / "a.xlsx"
+    outcome = run_score([bulk], adult, out, jobs=0)
+    assert len(outcome.run.scored) == 40
+    wb = load_workbook(out)
+    ws = wb["Explanations"]
+    n_steps = sum(len(s.steps(adult)) for s in outcome.run.scored)
+    assert ws.max_row == n_steps + 1
+    assert ws.tables["Explanations"].ref == f"A1:F{n_steps + 1}"
+    assert wb["Allocations"].tables["Allocations"].ref.endswith(str(41))
+    values = [[c.value for c in r] for r in ws.iter_rows(min_row=2, max_row=3)]
+    assert values[0][0] == "R-0" and values[0][1] == "Answer"
+    # Over Excel's row limit, a sheet is written alongside as CSV and Summary says where.
+    monkeypatch.setattr(allocations, "EXCEL_MAX_ROWS", 100)
+    outcome = run_score([bulk], adult, tmp_path / "b.xlsx", jobs=0)
+    csv_path = tmp_path / "b.explanations.csv"
+    assert outcome.alongside == [csv_path]
+    with csv_path.open(encoding="utf-8-sig") as fh:
+        lines = list(csv.reader(fh))
+    assert lines[0] == ["Person ID", "Step", "Item", "Points", "Amount (£)", "Note"]
+    assert len(lines) == n_steps + 1
+    summary = CalamineWorkbook.from_path(str(tmp_path / "b.xlsx")).get_sheet_by_name("Summary")
+    assert any("b.explanations.csv" in str(v) for r in summary.to_python() for v in r)

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
+import multiprocessing as mp
+import sys
+import threading
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ras.budgets import pence
+from ras.budgets import pence, prepared
+from ras.errors import OutputError
 from ras.io.guard import col_letters
 from ras.io.xlsx import EXCEL_MAX_ROWS, Book, atomic_output
 from ras.models.table import PointTable
 
 if TYPE_CHECKING:
-    from ras.pipeline import ScoreRun
+    from ras.pipeline import Scored, ScoreRun
 
 FIXED_HEAD = ("Person ID", "Source")
 MONEY_COLUMNS = (
@@ -100,7 +105,7 @@ def explanation_rows(run: ScoreRun) -> Iterator[list[Any]]:
     """The audit trail: one row per step per person."""
     for s in run.scored:
         pid = s.assessment.person_id
-        for st in s.budget.steps:
+        for st in s.steps(run.table):
             yield [
                 pid,
                 st.step,
@@ -109,6 +114,22 @@ def explanation_rows(run: ScoreRun) -> Iterator[list[Any]]:
                 None if st.amount is None else pence(st.amount),
                 st.note,
             ]
+
+
+def _explanation_count(table: PointTable, s: Scored) -> int:
+    """Rows a person's audit trail takes (without making it)."""
+    if s.budget.steps:
+        return len(s.budget.steps)
+    b = s.budget
+    return (
+        len(b.question_points)
+        + len(table.domains)
+        + 2
+        + len(b.adjustments)
+        + len(b.top_ups)
+        + 5
+        + len(b.funding)
+    )
 
 
 def exception_rows(run: ScoreRun, severity: str = "error") -> list[list[Any]]:
@@ -150,11 +171,81 @@ def _bins(values: Sequence[Decimal], n: int = 10) -> list[tuple[Decimal, Decimal
 
 
 def _write_csv(path: Path, headers: Sequence[str], rows: Iterator[list[Any]]) -> None:
-    with atomic_output(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_output(path) as tmp, tmp.open("w", newline="", encoding="utf-8-sig") as fh:
         w = csv.writer(fh)
         w.writerow(headers)
-        for row in rows:
-            w.writerow(["" if v is None else v for v in row])
+        w.writerows(rows)  # None is written as an empty field
+
+
+def _explanations_csv(run: ScoreRun, path: Path) -> None:
+    """The Explanations sheet as CSV, fast.
+
+    The steps shared between people (an answer and its points, a domain total) are
+    formatted once and reused.
+    """
+    prep = prepared(run.table)
+    suffixes: dict[int, str] = {}
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    with atomic_output(path) as tmp, tmp.open("w", newline="", encoding="utf-8-sig") as fh:
+        w.writerow(EXPLANATION_HEADERS)
+        lines: list[str] = [buf.getvalue()]
+        for s in run.scored:
+            buf.seek(0)
+            buf.truncate()
+            w.writerow([s.assessment.person_id])
+            pid = buf.getvalue()[:-1]
+            for st in s.steps(run.table):
+                key = id(st)
+                suffix = suffixes.get(key)
+                if suffix is None:
+                    buf.seek(0)
+                    buf.truncate()
+                    amount = None if st.amount is None else pence(st.amount)
+                    w.writerow(["", st.step, st.item, st.points, amount, st.note])
+                    suffix = buf.getvalue()
+                    if prep.is_shared(st):
+                        suffixes[key] = suffix
+                lines.append(pid + suffix)
+            if len(lines) > 50_000:
+                fh.write("".join(lines))
+                lines.clear()
+        fh.write("".join(lines))
+
+
+def _csv_job(run: ScoreRun, sheet: str, path: Path) -> None:
+    if sheet == "Allocations":
+        _write_csv(path, allocation_headers(run.table), allocation_rows(run))
+    else:
+        _explanations_csv(run, path)
+
+
+def _start_csv_jobs(run: ScoreRun, alongside: dict[str, Path]) -> list[Any]:
+    """Write huge sheets as CSV.
+
+    In forked children (no copying of the run) where that is safe, so that they are
+    written while this process writes the workbook.
+    """
+    if not alongside:
+        return []
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        ctx = mp.get_context("fork")
+        procs = []
+        for sheet, path in alongside.items():
+            proc = ctx.Process(target=_csv_job, args=(run, sheet, path), daemon=True)
+            proc.start()
+            procs.append((proc, path))
+        return procs
+    for sheet, path in alongside.items():
+        _csv_job(run, sheet, path)
+    return []
+
+
+def _finish_csv_jobs(procs: list[Any]) -> None:
+    for proc, path in procs:
+        proc.join()
+        if proc.exitcode != 0:
+            raise OutputError(f"{path}: the CSV could not be written (exit {proc.exitcode})")
 
 
 def write_allocations(run: ScoreRun, out: Path) -> list[Path]:
@@ -162,23 +253,17 @@ def write_allocations(run: ScoreRun, out: Path) -> list[Path]:
     t = run.table
     headers = allocation_headers(t)
     n = len(run.scored)
-    n_expl = sum(len(s.budget.steps) for s in run.scored)
-    extra: list[Path] = []
+    n_expl = sum(_explanation_count(run.table, s) for s in run.scored)
     alongside: dict[str, Path] = {}
     limit = EXCEL_MAX_ROWS - 1
     if n > limit:
         alongside["Allocations"] = out.with_name(out.stem + ".allocations.csv")
     if n_expl > limit:
         alongside["Explanations"] = out.with_name(out.stem + ".explanations.csv")
-    for sheet, path in alongside.items():
-        if sheet == "Allocations":
-            _write_csv(path, headers, allocation_rows(run))
-        else:
-            _write_csv(path, EXPLANATION_HEADERS, explanation_rows(run))
-        extra.append(path)
-    big = n > 50_000 or n_expl > 200_000
+    extra = list(alongside.values())
+    procs = _start_csv_jobs(run, alongside)
     with atomic_output(out) as tmp:
-        book = Book(tmp, constant_memory=big)
+        book = Book(tmp)
         _summary(book, run, headers, alongside)
         money = {h: book.money for h in headers if h.endswith("(£)") or h.endswith("(£/year)")}
         if "Allocations" in alongside:
@@ -215,6 +300,7 @@ def write_allocations(run: ScoreRun, out: Path) -> list[Path]:
         )
         _run_sheet(book, run)
         book.close()
+    _finish_csv_jobs(procs)
     return extra
 
 

@@ -313,12 +313,12 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, sheet: SheetInfo, detail: bool) 
     merged: tuple[str, ...] = ()
     if detail:
         found = set()
-        for m in _F_TAG.finditer(data):
+        for tag in _F_TAG.finditer(data):
             # The nearest ` r="` before the formula is its cell's reference.
-            at = data.rfind(b' r="', 0, m.start())
-            ref = _C_REF.match(data, at) if at >= 0 else None
-            if ref is not None:
-                found.add(ref.group(1).decode())
+            at = data.rfind(b' r="', 0, tag.start())
+            cell = _C_REF.match(data, at) if at >= 0 else None
+            if cell is not None:
+                found.add(cell.group(1).decode())
         formulas = frozenset(found)
         merged = tuple(m.group(1).decode() for m in _MERGE.finditer(data))
     return SheetScan(rows=max_row, cols=max_col, formula_cells=formulas, merged=merged)

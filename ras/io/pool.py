@@ -48,7 +48,7 @@ def default_jobs() -> int:
 
 
 def _context() -> mp.context.BaseContext:
-    """fork where it is safe (Linux, no other threads: fast to start); else forkserver."""
+    """Fork where it is safe (Linux, no other threads: fast to start); else forkserver."""
     if sys.platform.startswith("linux"):
         if threading.active_count() == 1:
             return mp.get_context("fork")

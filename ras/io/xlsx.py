@@ -264,6 +264,14 @@ def col_letters_fast(index: int) -> str:
     return out
 
 
+def _widen(data: bytes, pattern: bytes, last_row: int, count: int = 0) -> bytes:
+    """Set the last row of the ``A1:F2``-style ranges that ``pattern`` matches."""
+    tail = str(last_row).encode()
+    return re.sub(
+        pattern, lambda m: m.group(1) + b":" + m.group(2) + tail + b'"', data, count=count
+    )
+
+
 def splice_rows(
     path: Path,
     splices: list[tuple[int, list[Sequence[Any]], list[int | None]]],
@@ -273,7 +281,7 @@ def splice_rows(
 
     XlsxWriter costs several microseconds a cell; a table of a few hundred thousand
     cells is written here instead, after XlsxWriter has written the header, the first
-    data row (so the formats have ids) and the table definition over the full range.
+    data row (so the formats have ids) and the table definition over its first rows.
     """
     members: dict[int, tuple[list[Sequence[Any]], list[int | None]]] = {
         index: (rows, xf) for index, rows, xf in splices
@@ -285,42 +293,20 @@ def splice_rows(
     ):
         for info in zin.infolist():
             data = zin.read(info.filename)
-            m = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
-            if m and int(m.group(1)) - 1 in members:
-                rows, xf = members[int(m.group(1)) - 1]
+            sheet = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
+            if sheet and int(sheet.group(1)) - 1 in members:
+                rows, xf = members[int(sheet.group(1)) - 1]
                 extra = rows_xml(rows, 3, xf).encode("utf-8")
                 at = data.rindex(b"</sheetData>")
                 data = data[:at] + extra + data[at:]
-                last = 2 + len(rows)
-                data = re.sub(
-                    rb'<dimension ref="([A-Z]+[0-9]+):([A-Z]+)[0-9]+"/>',
-                    lambda mm: (
-                        b'<dimension ref="'
-                        + mm.group(1)
-                        + b":"
-                        + mm.group(2)
-                        + str(last).encode()
-                        + b'"/>'
-                    ),
-                    data,
-                    count=1,
+                data = _widen(
+                    data, rb'(<dimension ref="[A-Z]+[0-9]+):([A-Z]+)[0-9]+"', 2 + len(rows), count=1
                 )
             elif info.filename.startswith("xl/tables/"):
-                m = re.search(rb'displayName="([^"]+)"', data)
-                last_row = table_rows.get(m.group(1).decode()) if m else None
+                name = re.search(rb'displayName="([^"]+)"', data)
+                last_row = table_rows.get(name.group(1).decode()) if name else None
                 if last_row is not None:
-                    data = re.sub(
-                        rb'ref="([A-Z]+[0-9]+):([A-Z]+)[0-9]+"',
-                        lambda mm: (
-                            b'ref="'
-                            + mm.group(1)
-                            + b":"
-                            + mm.group(2)
-                            + str(last_row).encode()
-                            + b'"'
-                        ),
-                        data,
-                    )
+                    data = _widen(data, rb'(ref="[A-Z]+[0-9]+):([A-Z]+)[0-9]+"', last_row)
             zout.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
     tmp.replace(path)
 

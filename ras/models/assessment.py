@@ -63,3 +63,18 @@ class Assessment:
     sheet: str = ""
     row: int = 0  # bulk rows: 1-based row number; 0 for workbooks
     warnings: tuple[str, ...] = ()
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Compact pickling: workers send hundreds of thousands of these."""
+        return (
+            Assessment,
+            (
+                self.person_id,
+                self.source,
+                self.fields,
+                self.answers,
+                self.sheet,
+                self.row,
+                self.warnings,
+            ),
+        )
