@@ -7,7 +7,6 @@ import io
 import math
 import multiprocessing as mp
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ras.budgets import pence, prepared
 from ras.errors import OutputError
 from ras.io.guard import col_letters
+from ras.io.pool import single_threaded
 from ras.io.xlsx import EXCEL_MAX_ROWS, Book, atomic_output
 from ras.models.table import PointTable
 
@@ -228,7 +228,7 @@ def _start_csv_jobs(run: ScoreRun, alongside: dict[str, Path]) -> list[Any]:
     """
     if not alongside:
         return []
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
+    if sys.platform.startswith("linux") and single_threaded():
         ctx = mp.get_context("fork")
         procs = []
         for sheet, path in alongside.items():

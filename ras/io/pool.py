@@ -47,10 +47,20 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def single_threaded() -> bool:
+    """Whether this process has one OS thread (so that fork cannot deadlock a child)."""
+    if threading.active_count() != 1:
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:  # pragma: no cover - no /proc
+        return False
+
+
 def _context() -> mp.context.BaseContext:
     """Fork where it is safe (Linux, no other threads: fast to start); else forkserver."""
     if sys.platform.startswith("linux"):
-        if threading.active_count() == 1:
+        if single_threaded():
             return mp.get_context("fork")
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["ras.io.reader"])
