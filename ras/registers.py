@@ -25,8 +25,9 @@ _NO = {"n", "no", "false", "0", ""}
 class _Rows:
     """Typed rows of one register sheet; problems gathered as issues."""
 
-    def __init__(self, path: Path, schema: SheetSchema, rows: list[list[Any]],
-                 issues: list[Issue]) -> None:
+    def __init__(
+        self, path: Path, schema: SheetSchema, rows: list[list[Any]], issues: list[Issue]
+    ) -> None:
         self.path, self.schema, self.issues = path, schema, issues
         self.rows = rows
         self.cols: dict[str, int] = {}
@@ -36,12 +37,17 @@ class _Rows:
                 self.cols.setdefault(norm(to_text(v)), c)
         for col in schema.columns:
             if col.required and norm(col.name) not in self.cols:
-                self.error(0, 0, f"no column {col.name!r} in the header row",
-                           f"add it; the columns are {', '.join(c.name for c in schema.columns)}")
+                self.error(
+                    0,
+                    0,
+                    f"no column {col.name!r} in the header row",
+                    f"add it; the columns are {', '.join(c.name for c in schema.columns)}",
+                )
 
     def error(self, r: int, c: int, problem: str, fix: str = "", person_id: str = "") -> None:
-        self.issues.append(Issue(str(self.path), problem, fix, self.schema.sheet, cell_ref(r, c),
-                                 person_id))
+        self.issues.append(
+            Issue(str(self.path), problem, fix, self.schema.sheet, cell_ref(r, c), person_id)
+        )
 
     def where(self, r: int) -> str:
         return f"{self.path.name}, sheet {self.schema.sheet!r}, row {r + 1}"
@@ -72,8 +78,12 @@ class _Rows:
         if col.type == "choice":
             hit = {norm(x): x for x in col.choices}.get(norm(to_text(raw)))
             if hit is None:
-                self.error(r, c, f"{col.name} is {to_text(raw)!r}, which is not allowed",
-                           f"choose one of {', '.join(col.choices)}")
+                self.error(
+                    r,
+                    c,
+                    f"{col.name} is {to_text(raw)!r}, which is not allowed",
+                    f"choose one of {', '.join(col.choices)}",
+                )
             return hit
         if col.type == "yes_no":
             t = norm(to_text(raw))
@@ -85,16 +95,21 @@ class _Rows:
             return False
         d = to_decimal(raw)
         if d is None:
-            self.error(r, c, f"{col.name} is {to_text(raw)!r}, which is not a number",
-                       "type a number")
+            self.error(
+                r, c, f"{col.name} is {to_text(raw)!r}, which is not a number", "type a number"
+            )
             return None
         if d < 0:
             self.error(r, c, f"{col.name} is negative ({to_text(raw)})", "use 0 or more")
             return None
         if col.type == "integer":
             if d != d.to_integral_value():
-                self.error(r, c, f"{col.name} must be a whole number, not {to_text(raw)}",
-                           "use a whole number")
+                self.error(
+                    r,
+                    c,
+                    f"{col.name} must be a whole number, not {to_text(raw)}",
+                    "use a whole number",
+                )
                 return None
             return int(d)
         return d
@@ -125,27 +140,49 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
             pid = rec["Person ID"] or ""
             weekly, annual = rec["Weekly cost (£)"], rec["Annual cost (£)"]
             if weekly is None and annual is None:
-                rows.error(r, rows.cols.get(norm("Weekly cost (£)"), 0),
-                           "neither a weekly nor an annual cost is given",
-                           "give Weekly cost (£) or Annual cost (£)", pid)
+                rows.error(
+                    r,
+                    rows.cols.get(norm("Weekly cost (£)"), 0),
+                    "neither a weekly nor an annual cost is given",
+                    "give Weekly cost (£) or Annual cost (£)",
+                    pid,
+                )
                 continue
             if pid in seen:
-                rows.error(r, 0, f"Person ID {pid!r} appears twice (first at {seen[pid]})",
-                           "keep one row per person", pid)
+                rows.error(
+                    r,
+                    0,
+                    f"Person ID {pid!r} appears twice (first at {seen[pid]})",
+                    "keep one row per person",
+                    pid,
+                )
                 continue
             year = rec["Earliest move year"]
             if year is not None and year < 1:
-                rows.error(r, rows.cols.get(norm("Earliest move year"), 0),
-                           "Earliest move year must be 1 or later", "1 = the first plan year", pid)
+                rows.error(
+                    r,
+                    rows.cols.get(norm("Earliest move year"), 0),
+                    "Earliest move year must be 1 or later",
+                    "1 = the first plan year",
+                    pid,
+                )
             if not pid or rec["Setting"] is None or rec["Provider"] is None:
                 continue
             seen[pid] = rows.where(r)
             cost = annual if annual is not None else weekly * weeks_per_year
-            places.append(Placement(
-                person_id=pid, provider=rec["Provider"], setting=rec["Setting"],
-                annual_cost=cost, earliest_year=year or 1, setup_cost=rec["Set-up cost (£)"],
-                priority=rec["Priority"], stay=bool(rec["Stay"]), where=rows.where(r),
-            ))
+            places.append(
+                Placement(
+                    person_id=pid,
+                    provider=rec["Provider"],
+                    setting=rec["Setting"],
+                    annual_cost=cost,
+                    earliest_year=year or 1,
+                    setup_cost=rec["Set-up cost (£)"],
+                    priority=rec["Priority"],
+                    stay=bool(rec["Stay"]),
+                    where=rows.where(r),
+                )
+            )
     blocks: list[Contract] = []
     members: list[Member] = []
     if csheets:
@@ -162,52 +199,94 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
                 rows.error(r, rows.cols.get(norm("Units"), 0), "Units must be at least 1", "")
                 continue
             if units is not None and minimum is not None and minimum > units:
-                rows.error(r, rows.cols.get(norm("Minimum units"), 0),
-                           f"Minimum units ({minimum}) is above Units ({units})",
-                           "Minimum units must be at most Units")
+                rows.error(
+                    r,
+                    rows.cols.get(norm("Minimum units"), 0),
+                    f"Minimum units ({minimum}) is above Units ({units})",
+                    "Minimum units must be at most Units",
+                )
                 continue
-            if any(rec[k] is None for k in ("Provider", "Service", "Annual value (£)", "Units",
-                                             "Minimum units", "Notice (months)",
-                                             "Decommission cost per unit (£)")) or not cid:
+            if (
+                any(
+                    rec[k] is None
+                    for k in (
+                        "Provider",
+                        "Service",
+                        "Annual value (£)",
+                        "Units",
+                        "Minimum units",
+                        "Notice (months)",
+                        "Decommission cost per unit (£)",
+                    )
+                )
+                or not cid
+            ):
                 continue
             ids[cid] = r
-            blocks.append(Contract(
-                contract_id=cid, provider=rec["Provider"], service=rec["Service"],
-                annual_value=rec["Annual value (£)"], units=units, minimum_units=minimum,
-                notice_months=rec["Notice (months)"],
-                decommission_cost=rec["Decommission cost per unit (£)"],
-                release_step=max(1, step), where=rows.where(r),
-            ))
+            blocks.append(
+                Contract(
+                    contract_id=cid,
+                    provider=rec["Provider"],
+                    service=rec["Service"],
+                    annual_value=rec["Annual value (£)"],
+                    units=units,
+                    minimum_units=minimum,
+                    notice_months=rec["Notice (months)"],
+                    decommission_cost=rec["Decommission cost per unit (£)"],
+                    release_step=max(1, step),
+                    where=rows.where(r),
+                )
+            )
         mrows = _Rows(contracts, MEMBERS, csheets["Members"], issues)
         count: dict[str, int] = {}
         for r, rec in mrows.records():
             cid, pid = rec["Contract ID"] or "", rec["Person ID"] or ""
             if cid not in ids:
-                mrows.error(r, 0, f"Contract ID {cid!r} is not on the Contracts sheet",
-                            "add the contract or correct the ID", pid)
+                mrows.error(
+                    r,
+                    0,
+                    f"Contract ID {cid!r} is not on the Contracts sheet",
+                    "add the contract or correct the ID",
+                    pid,
+                )
                 continue
             if pid in seen:
-                mrows.error(r, mrows.cols.get(norm("Person ID"), 1),
-                            f"Person ID {pid!r} is already registered ({seen[pid]})",
-                            "a person may appear once across both registers", pid)
+                mrows.error(
+                    r,
+                    mrows.cols.get(norm("Person ID"), 1),
+                    f"Person ID {pid!r} is already registered ({seen[pid]})",
+                    "a person may appear once across both registers",
+                    pid,
+                )
                 continue
             if not pid:
                 continue
             seen[pid] = mrows.where(r)
             count[cid] = count.get(cid, 0) + 1
             year = rec["Earliest move year"]
-            members.append(Member(
-                contract_id=cid, person_id=pid, earliest_year=max(1, year or 1),
-                setup_cost=rec["Set-up cost (£)"], priority=rec["Priority"],
-                stay=bool(rec["Stay"]), where=mrows.where(r),
-            ))
+            members.append(
+                Member(
+                    contract_id=cid,
+                    person_id=pid,
+                    earliest_year=max(1, year or 1),
+                    setup_cost=rec["Set-up cost (£)"],
+                    priority=rec["Priority"],
+                    stay=bool(rec["Stay"]),
+                    where=mrows.where(r),
+                )
+            )
         for c in blocks:
             if count.get(c.contract_id, 0) > c.units:
-                issues.append(Issue(
-                    str(contracts), f"contract {c.contract_id!r} has {count[c.contract_id]} "
-                    f"members but only {c.units} units", "check the Members sheet or the Units",
-                    "Contracts", cell_ref(ids[c.contract_id], rows.cols.get(norm("Units"), 0)),
-                ))
+                issues.append(
+                    Issue(
+                        str(contracts),
+                        f"contract {c.contract_id!r} has {count[c.contract_id]} "
+                        f"members but only {c.units} units",
+                        "check the Members sheet or the Units",
+                        "Contracts",
+                        cell_ref(ids[c.contract_id], rows.cols.get(norm("Units"), 0)),
+                    )
+                )
     errors = [i for i in issues if i.severity == "error"]
     if errors:
         raise InputError("\n".join(i.one_line() for i in errors), errors)

@@ -105,8 +105,10 @@ def load_scenario(
             raise UsageError(f"{path}: no variant {variant!r} (the variants are: {names})")
         over = variants[variant]
         if not isinstance(over, dict):
-            raise ConfigError(f"{path}: {where.get(('variants', variant), '')}: "
-                              f"variant {variant!r} must be a mapping of keys")
+            raise ConfigError(
+                f"{path}: {where.get(('variants', variant), '')}: "
+                f"variant {variant!r} must be a mapping of keys"
+            )
         merged = _merge(merged, over)
         for key, value in _flatten("", over):
             keypath = tuple(key.split("."))
@@ -129,9 +131,13 @@ def load_scenario(
         if not isinstance(body, dict):
             raise ConfigError(f"{path}: variant {name!r} must be a mapping of keys")
         try:  # a variant with an unknown key is an error even when it is not the one run
-            build_model(Scenario, _merge(data, body), str(path), {
-                k[2:]: v for k, v in where.items() if k[:2] == ("variants", name)
-            } | {k: v for k, v in where.items() if k[:1] != ("variants",)})
+            build_model(
+                Scenario,
+                _merge(data, body),
+                str(path),
+                {k[2:]: v for k, v in where.items() if k[:2] == ("variants", name)}
+                | {k: v for k, v in where.items() if k[:1] != ("variants",)},
+            )
         except ConfigError as exc:
             raise ConfigError(f"{exc} (in variant {name!r})", exc.issues) from exc
     return LoadedScenario(scenario, path, variant, tuple(overrides), merged)

@@ -300,23 +300,44 @@ def test_lazy_explanations_equal_eager_ones_and_their_count(
 
 def test_worked_example_in_docs_budgets_md(adult: PointTable) -> None:
     answers = {
-        "PC1": "Exceptional support", "PC2": "Lots of support", "PC3": "Some support",
-        "PC4": "Two people needed", "DL1": "Some support", "DL2": "Some support",
-        "DL3": "No support", "CO1": "Lots of support", "CO2": "Some support",
-        "KS1": "Lots of support", "KS2": "Most nights",
-        "FS1": "Substantial support from family", "FS2": "Yes",
+        "PC1": "Exceptional support",
+        "PC2": "Lots of support",
+        "PC3": "Some support",
+        "PC4": "Two people needed",
+        "DL1": "Some support",
+        "DL2": "Some support",
+        "DL3": "No support",
+        "CO1": "Lots of support",
+        "CO2": "Some support",
+        "KS1": "Lots of support",
+        "KS2": "Most nights",
+        "FS1": "Substantial support from family",
+        "FS2": "Yes",
     }
-    b = compute_budget(adult, answers, {"client_group": "learning_disability",
-                                         "living_situation": "own_home"})
+    b = compute_budget(
+        adult, answers, {"client_group": "learning_disability", "living_situation": "own_home"}
+    )
     assert b.domain_points["personal_care"] == 40 and b.total_points == 89
     assert (b.base, b.adjusted, b.before_limits) == (D(22250), D("18912.50"), D("26912.50"))
-    assert (b.annual, b.weekly, b.range_low, b.range_high) == (D(26913), D("516.14"), D(24222),
-                                                               D(29604))
+    assert (b.annual, b.weekly, b.range_low, b.range_high) == (
+        D(26913),
+        D("516.14"),
+        D(24222),
+        D(29604),
+    )
     from tests.conftest import ROOT
 
     text = (ROOT / "docs" / "budgets.md").read_text(encoding="utf-8")
-    for figure in ("89 points", "£22,250.00", "£18,912.50", "£26,912.50", "£26,913 a year",
-                   "£516.14", "£24,222", "£29,604"):
+    for figure in (
+        "89 points",
+        "£22,250.00",
+        "£18,912.50",
+        "£26,912.50",
+        "£26,913 a year",
+        "£516.14",
+        "£24,222",
+        "£29,604",
+    ):
         assert figure in text
 
 
@@ -324,7 +345,12 @@ def test_funding_example_in_docs(mh: PointTable) -> None:
     from ras.budgets import split_funding
     from ras.scoring import Points
 
-    pts = Points({}, {}, {"wellbeing": D(20), "risk": D(10), "daily_life": D(10),
-                          "relationships": D(4)}, {}, D(44))
+    pts = Points(
+        {},
+        {},
+        {"wellbeing": D(20), "risk": D(10), "daily_life": D(10), "relationships": D(4)},
+        {},
+        D(44),
+    )
     shares, _ = split_funding(mh, pts, D(26000))
     assert shares == {"health": D("17727.27"), "social_care": D("8272.73")}

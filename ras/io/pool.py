@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import TypeVar
 
 R = TypeVar("R")
@@ -52,7 +53,7 @@ def single_threaded() -> bool:
     if threading.active_count() != 1:
         return False
     try:
-        return len(os.listdir("/proc/self/task")) == 1
+        return len(list(Path("/proc/self/task").iterdir())) == 1
     except OSError:  # pragma: no cover - no /proc
         return False
 

@@ -93,8 +93,10 @@ class Scenario(Frozen):
         if isinstance(cap, tuple):
             if len(cap) != self.horizon:
                 problems.append(
-                    (("capacity", "moves_per_year"),
-                     f"give one number per plan year ({self.horizon}), not {len(cap)}")
+                    (
+                        ("capacity", "moves_per_year"),
+                        f"give one number per plan year ({self.horizon}), not {len(cap)}",
+                    )
                 )
             if any(c < 0 for c in cap):
                 problems.append((("capacity", "moves_per_year"), "cannot be negative"))
