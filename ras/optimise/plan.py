@@ -1,0 +1,249 @@
+"""The plan: decisions turned into exact money, year by year (SPEC §9.1).
+
+Every figure here is recomputed in Decimal from the chosen moves and releases, so the
+plan is correct to the penny whatever the solver's floating-point tolerances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from ras.optimise.data import ZERO, PlanData
+from ras.optimise.solve import Solution, SolveStatus
+
+#: Savings within this many pounds of the target count as met (solver tolerances).
+MET_TOLERANCE = Decimal("1.00")
+
+
+@dataclass(frozen=True)
+class YearRow:
+    """One plan year."""
+
+    year: int
+    baseline: Decimal
+    placements: Decimal
+    budgets: Decimal
+    overheads: Decimal
+    transition: Decimal
+    contracts: Decimal
+    decommissioning: Decimal
+    target: Decimal  # savings required
+    moves: int
+    in_budgets: int
+    units_released: int
+
+    @property
+    def spend(self) -> Decimal:
+        """Total spend."""
+        return (self.placements + self.budgets + self.overheads + self.transition
+                + self.contracts + self.decommissioning)
+
+    @property
+    def savings(self) -> Decimal:
+        """Baseline - spend."""
+        return self.baseline - self.spend
+
+    @property
+    def shortfall(self) -> Decimal:
+        """How far savings fall short of the target (0 when met)."""
+        short = self.target - self.savings
+        return short if short > MET_TOLERANCE else ZERO
+
+    @property
+    def met(self) -> bool:
+        """Whether the year's target is met (within £1)."""
+        return self.shortfall == 0
+
+
+@dataclass(frozen=True)
+class MoveRow:
+    """One move."""
+
+    person_id: str
+    source: str
+    setting: str
+    year: int
+    current_cost: Decimal
+    budget: Decimal
+    transition_cost: Decimal
+    annual_saving: Decimal  # year-0 prices
+
+
+@dataclass(frozen=True)
+class ContractRow:
+    """One contract in one year."""
+
+    contract_id: str
+    provider: str
+    year: int
+    units_start: int
+    released: int
+    retained: int
+    annual_value: Decimal
+    decommission_cost: Decimal
+
+
+@dataclass
+class Plan:
+    """Everything plan.xlsx shows."""
+
+    data: PlanData
+    solution: Solution
+    years: list[YearRow]
+    moves: list[MoveRow]
+    contracts: list[ContractRow]
+    people: list[tuple[str, str, str]]  # (person id, setting, status)
+    person_years: Decimal
+    total_savings: Decimal
+    binding: list[str] = field(default_factory=list)
+
+    @property
+    def target_met(self) -> bool:
+        """Whether every year's target is met."""
+        return all(y.met for y in self.years)
+
+    @property
+    def status(self) -> str:
+        """OPTIMAL, TARGET NOT MET, or TIME LIMIT (gap x %)."""
+        if not self.target_met:
+            return "TARGET NOT MET"
+        primary = self.solution.primary
+        if primary.status is SolveStatus.FEASIBLE:
+            gap = primary.gap
+            return f"TIME LIMIT (gap {gap * 100:.2f} %)" if gap is not None else "TIME LIMIT"
+        return "OPTIMAL"
+
+
+def make_plan(data: PlanData, solution: Solution) -> Plan:  # noqa: C901
+    """Compute the plan's figures exactly from the solution's decisions."""
+    movable = data.movable
+    move_year = {movable[i].person_id: t for i, t in solution.moves.items()}
+    released: dict[tuple[int, int], int] = {}
+    for (j, t), steps in solution.releases.items():
+        released[j, t] = steps * data.contracts[j].contract.release_step
+    years: list[YearRow] = []
+    previous_spend = data.baseline[0]
+    for t in data.years:
+        placements = budgets = overheads = transition = ZERO
+        moves = in_budgets = 0
+        for p in data.people:
+            y = move_year.get(p.person_id)
+            moved = y is not None and y <= t
+            if p.in_placement and not moved:
+                placements += p.annual_cost * data.f_pl[t]
+            if moved:
+                assert p.budget is not None
+                in_budgets += 1
+                budgets += p.budget * data.f_b[t]
+                overheads += data.overhead * data.f_b[t]
+            if y == t:
+                moves += 1
+                transition += data.transition_cost(p, t)
+        contracts = decommissioning = ZERO
+        units_released = 0
+        for j, c in enumerate(data.contracts):
+            total_released = sum(released.get((j, tau), 0) for tau in range(1, t + 1))
+            now = released.get((j, t), 0)
+            units_released += now
+            contracts += (c.contract.units - total_released) * c.contract.unit_price * data.f_c[t]
+            decommissioning += c.contract.decommission_cost * now
+        row = YearRow(t, data.baseline[t], placements, budgets, overheads, transition, contracts,
+                      decommissioning, ZERO, moves, in_budgets, units_released)
+        target = data.baseline[t] - data.allowed_spend(t, previous_spend)
+        row = replace(row, target=target)
+        years.append(row)
+        previous_spend = row.spend
+    move_rows: list[MoveRow] = []
+    for p in data.people:
+        y = move_year.get(p.person_id)
+        if y is None:
+            continue
+        assert p.budget is not None
+        saving = p.annual_cost - p.budget - data.overhead
+        move_rows.append(MoveRow(p.person_id, p.source, p.setting, y, p.annual_cost, p.budget,
+                                 data.transition_cost(p, y), saving))
+    move_rows.sort(key=lambda m: (m.year, m.person_id))
+    contract_rows: list[ContractRow] = []
+    for j, c in enumerate(data.contracts):
+        held = c.contract.units
+        for t in data.years:
+            now = released.get((j, t), 0)
+            contract_rows.append(ContractRow(
+                c.cid, c.contract.provider, t, held, now, held - now,
+                (held - now) * c.contract.unit_price * data.f_c[t],
+                c.contract.decommission_cost * now,
+            ))
+            held -= now
+    people: list[tuple[str, str, str]] = []
+    for p in data.people:
+        y = move_year.get(p.person_id)
+        if y is not None:
+            status = f"moves in year {y}"
+        elif p.reason:
+            status = p.reason
+        else:
+            status = "not chosen"
+        people.append((p.person_id, p.setting, status))
+    h = data.horizon
+    weights = {p.person_id: p.weight for p in movable}
+    person_years = sum((weights[pid] * (h - y + 1) for pid, y in move_year.items()), ZERO)
+    total_savings = sum((r.savings for r in years), ZERO)
+    plan = Plan(data, solution, years, move_rows, contract_rows, people, person_years,
+                total_savings)
+    if not plan.target_met:
+        plan.binding = binding_limits(plan)
+    return plan
+
+
+def binding_limits(plan: Plan) -> list[str]:  # noqa: C901
+    """The limits that stop the target being met, in plain words."""
+    data = plan.data
+    out: list[str] = []
+    short_years = [r.year for r in plan.years if not r.met]
+    full = [r.year for r in plan.years if r.moves >= data.capacity[r.year - 1]]
+    if full:
+        out.append(
+            "capacity: the team's capacity to plan moves is fully used in year(s) "
+            + ", ".join(map(str, full))
+        )
+    for c in data.contracts:
+        if c.earliest_release > 1 and any(y < c.earliest_release for y in short_years):
+            out.append(
+                f"notice period: contract {c.cid} cannot release places before year "
+                f"{c.earliest_release} ({c.contract.notice_months} months' notice)"
+            )
+        released = sum(r.released for r in plan.contracts if r.contract_id == c.cid)
+        if c.contract.units - released <= c.contract.minimum_units:
+            out.append(
+                f"minimum units: contract {c.cid} is held at its minimum of "
+                f"{c.contract.minimum_units} units"
+            )
+    moved = {m.person_id for m in plan.moves}
+    later = [p for p in data.movable if p.person_id not in moved
+             and any(y < p.earliest_year for y in short_years)]
+    if later:
+        out.append(f"people not ready: {len(later)} people cannot move before their earliest "
+                   "move year")
+    not_within = [p for p in data.people if p.reason == "not ready within horizon"]
+    if not_within:
+        out.append(f"people not ready: {len(not_within)} people are not ready within the "
+                   "horizon")
+    dearer = [p for p in data.movable if p.person_id not in moved and p.in_placement
+              and p.budget is not None and p.budget + data.overhead >= p.annual_cost]
+    members_dearer = [p for p in data.movable if p.person_id not in moved
+                      and not p.in_placement]
+    if dearer:
+        out.append(f"moves that cost more than they save: {len(dearer)} people's individual "
+                   "budgets cost as much as or more than their placements")
+    if members_dearer:
+        out.append(f"block places: {len(members_dearer)} contract members not moved; their "
+                   "moves save money only when whole release steps of places can be released")
+    stay = [p for p in data.people if p.reason == "stay"]
+    if stay:
+        out.append(f"stay: {len(stay)} people are marked Stay and never move")
+    missing = [p for p in data.people if p.reason == "no assessment"]
+    if missing:
+        out.append(f"no assessment: {len(missing)} registered people have no indicative "
+                   "budget in the allocations workbook")
+    return out
