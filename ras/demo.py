@@ -202,3 +202,145 @@ def run_demo(
         options={"table": str(table_file), "demo": True},
     )
     return DemoResult(out, table_file, assessments, faulty, outcome)
+
+
+def example_registers(seed: int = 2026) -> dict[str, list[list[Any]]]:
+    """Made-up registers for the demo people: 40 in placements, 60 in 3 block contracts.
+
+    ``ASC-0001`` to ``ASC-0040`` are in out-of-area, inpatient and residential
+    placements; ``ASC-0041`` to ``ASC-0100`` hold places in three block contracts;
+    two registered people (``ASC-0201``, ``ASC-0202``) have no assessment.
+    """
+    rng = random.Random(seed)
+    providers = {
+        "inpatient": ["Riverside Hospital", "Hillview Assessment Unit"],
+        "out_of_area": ["Coastal Care Ltd", "Northfield Homes", "Meadow Lodge"],
+        "residential": ["Oakwood House", "Elm Court"],
+    }
+    weekly = {"inpatient": (3800, 5200), "out_of_area": (2100, 3600), "residential": (500, 900)}
+    placements: list[list[Any]] = []
+    for n in range(1, 41):
+        setting = "inpatient" if n <= 10 else "out_of_area" if n <= 32 else "residential"
+        lo, hi = weekly[setting]
+        cost = rng.randrange(lo, hi, 25)
+        earliest = 1 if n % 7 else 3
+        stay = "Y" if n in (5, 23) else "N"
+        placements.append(
+            [
+                f"ASC-{n:04d}",
+                rng.choice(providers[setting]),
+                setting,
+                cost,
+                None,
+                earliest,
+                None,
+                None,
+                stay,
+                None,
+            ]
+        )
+    placements.append(
+        ["ASC-0201", "Coastal Care Ltd", "out_of_area", 2950, None, 1, None, None, "N", None]
+    )
+    placements.append(
+        ["ASC-0202", "Riverside Hospital", "inpatient", None, 231000, 2, 3500, 4, "N", None]
+    )
+    contracts = [
+        ["BLK-SL", "Brookside Support", "Supported living", 1_050_000, 25, 8, 6, 1500, 1],
+        ["BLK-DAY", "Horizon Day Services", "Day opportunities", 520_000, 20, 6, 12, 400, 2],
+        ["BLK-RES", "Greenacres Care", "Residential respite", 1_296_000, 24, 10, 18, 2500, 1],
+    ]
+    members: list[list[Any]] = []
+    sizes = (("BLK-SL", 22), ("BLK-DAY", 18), ("BLK-RES", 20))
+    n = 41
+    for cid, size in sizes:
+        for _ in range(size):
+            earliest = 2 if n % 9 == 0 else 1
+            members.append([cid, f"ASC-{n:04d}", earliest, None, None, "Y" if n == 77 else "N"])
+            n += 1
+    return {"Placements": placements, "Contracts": contracts, "Members": members}
+
+
+EXAMPLE_SCENARIO = """\
+# Worked example: moving 40 people out of placements and 60 out of block contracts
+# into individual budgets over five years (see docs/model.md and the README).
+ras_scenario: 1
+name: Five-year transformation (example)
+base_year: 2026                 # year 0 = 2026/27, the year the registers describe
+horizon: 5
+data:
+  allocations: {allocations}
+  placements: {placements}
+  contracts: {contracts}
+weeks_per_year: 52.143
+inflation: {{placements: 0.03, contracts: 0.02, budgets: 0.025}}
+transition: {{overlap_weeks: 4, setup_cost: 2000}}
+overheads: {{per_budget_per_year: 1200}}
+capacity: {{moves_per_year: 12}}
+priority: {{inpatient: 3, out_of_area: 2, residential: 1.5, block: 1}}
+savings:
+  kind: year_on_year
+  rate: 0.03
+objective: personalise
+variants:
+  stretch: {{savings: {{rate: 0.06}}}}
+  slow_market: {{capacity: {{moves_per_year: 6}}}}
+  save_first: {{objective: save}}
+"""
+
+
+def write_example(scenario: Path, allocations: Path, registers: Path) -> Path:
+    """Write the example registers into ``registers`` and the scenario file ``scenario``.
+
+    The scenario's data paths are written relative to the scenario file.
+    """
+    import os
+
+    from ras.templates import write_register_templates
+
+    write_register_templates(registers, deterministic=True, rows=example_registers())
+    base = scenario.parent
+
+    def rel(p: Path) -> str:
+        return Path(os.path.relpath(p, base)).as_posix()
+
+    scenario.write_text(
+        EXAMPLE_SCENARIO.format(
+            allocations=rel(allocations),
+            placements=rel(registers / "placements.xlsx"),
+            contracts=rel(registers / "contracts.xlsx"),
+        ),
+        encoding="utf-8",
+    )
+    return scenario
+
+
+def regenerate_example(scenarios: Path) -> list[Path]:
+    """Regenerate ``scenarios/example.yaml`` and ``scenarios/example/``.
+
+    The registers and the demo's allocations, as committed in the repository.
+    """
+    import tempfile
+
+    folder = scenarios / "example"
+    folder.mkdir(parents=True, exist_ok=True)
+    table = example_table("adult-social-care")
+    with tempfile.TemporaryDirectory() as tmp:
+        write_assessments(table, Path(tmp), 150)
+        run_score(
+            [Path(tmp)], table, folder / "allocations.xlsx", jobs=0, options={"example": True}
+        )
+    scenario = write_example(scenarios / "example.yaml", folder / "allocations.xlsx", folder)
+    return [
+        scenario,
+        folder / "allocations.xlsx",
+        folder / "placements.xlsx",
+        folder / "contracts.xlsx",
+    ]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    for p in regenerate_example(Path(sys.argv[1] if len(sys.argv) > 1 else "scenarios")):
+        print(p)

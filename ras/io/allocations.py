@@ -447,3 +447,39 @@ def _run_sheet(book: Book, run: ScoreRun) -> None:
     book.write_table(
         "Run", ["Item", "Value", "sha256"], rows, widths={"Item": 24, "Value": 60, "sha256": 66}
     )
+
+
+def read_budgets(path: Path) -> dict[str, Decimal]:
+    """Person ID -> indicative budget from an allocations workbook (``ras score``).
+
+    Raises:
+        InputError: the workbook or its Allocations sheet cannot be used (file, cell).
+    """
+    from ras.errors import InputError
+    from ras.io.cells import is_blank, to_decimal, to_text
+    from ras.io.reader import read_sheets
+
+    rows = read_sheets(path, ["Allocations"], required=["Allocations"])["Allocations"]
+    if not rows:
+        raise InputError(f"{path}: sheet 'Allocations' is empty; run `ras score` to make it")
+    header = [to_text(v) for v in rows[0]]
+    try:
+        pid_col = header.index("Person ID")
+        budget_col = header.index("Indicative budget (£/year)")
+    except ValueError as exc:
+        raise InputError(
+            f"{path}: sheet 'Allocations', row 1: needs the columns 'Person ID' and "
+            "'Indicative budget (£/year)'; use the allocations.xlsx written by `ras score`"
+        ) from exc
+    budgets: dict[str, Decimal] = {}
+    for r, row in enumerate(rows[1:], start=2):
+        if len(row) <= max(pid_col, budget_col) or is_blank(row[pid_col]):
+            continue
+        value = to_decimal(row[budget_col])
+        if value is None or value < 0:
+            raise InputError(
+                f"{path}: sheet 'Allocations', cell {col_letters(budget_col)}{r}: "
+                f"{to_text(row[budget_col])!r} is not a budget; use the workbook `ras score` wrote"
+            )
+        budgets[to_text(row[pid_col])] = value.quantize(Decimal("0.01"))
+    return budgets

@@ -66,7 +66,7 @@ def add_variables(b: Built) -> None:
 
 def add_one_move_constraints(b: Built) -> None:
     """1. Σ_t x_{p,t} <= 1: each person moves at most once."""
-    for i, p in enumerate(b.data.movable):
+    for i in range(len(b.data.movable)):
         terms = [(b.x[i, t], 1.0) for t in b.data.years if (i, t) in b.x]
         if len(terms) > 1:
             b.prob += linear(terms) <= 1, f"one_move_{b.person_names[i]}"
@@ -91,7 +91,8 @@ def add_empty_places_constraints(b: Built) -> None:
         for t in b.data.years:
             terms: list[tuple[Any, float]] = [
                 (b.k[j, tau], float(c.contract.release_step))
-                for tau in range(1, t + 1) if (j, tau) in b.k
+                for tau in range(1, t + 1)
+                if (j, tau) in b.k
             ]
             if not terms:
                 continue
@@ -162,9 +163,7 @@ def add_objectives(b: Built) -> None:
     d = b.data
     h = d.horizon
     weights = {i: p.weight for i, p in enumerate(d.movable)}
-    b.person_years = linear(
-        [(var, float(weights[i] * (h - t + 1))) for (i, t), var in b.x.items()]
-    )
+    b.person_years = linear([(var, float(weights[i] * (h - t + 1))) for (i, t), var in b.x.items()])
     total_baseline = float(sum(d.baseline[1:]))
     b.total_savings = total_baseline - pulp.lpSum(b.spend[t] for t in d.years)
     b.total_shortfall = pulp.lpSum(b.shortfall.values()) if b.shortfall else None
@@ -181,8 +180,9 @@ def build(data: PlanData, with_shortfall: bool = False) -> Built:
     add_capacity_constraints(b)
     add_savings_constraints(b, with_shortfall)
     add_objectives(b)
-    prob.setObjective(b.person_years if data.scenario.objective == "personalise"
-                      else b.total_savings)
+    prob.setObjective(
+        b.person_years if data.scenario.objective == "personalise" else b.total_savings
+    )
     return b
 
 

@@ -36,8 +36,14 @@ class YearRow:
     @property
     def spend(self) -> Decimal:
         """Total spend."""
-        return (self.placements + self.budgets + self.overheads + self.transition
-                + self.contracts + self.decommissioning)
+        return (
+            self.placements
+            + self.budgets
+            + self.overheads
+            + self.transition
+            + self.contracts
+            + self.decommissioning
+        )
 
     @property
     def savings(self) -> Decimal:
@@ -148,8 +154,20 @@ def make_plan(data: PlanData, solution: Solution) -> Plan:  # noqa: C901
             units_released += now
             contracts += (c.contract.units - total_released) * c.contract.unit_price * data.f_c[t]
             decommissioning += c.contract.decommission_cost * now
-        row = YearRow(t, data.baseline[t], placements, budgets, overheads, transition, contracts,
-                      decommissioning, ZERO, moves, in_budgets, units_released)
+        row = YearRow(
+            t,
+            data.baseline[t],
+            placements,
+            budgets,
+            overheads,
+            transition,
+            contracts,
+            decommissioning,
+            ZERO,
+            moves,
+            in_budgets,
+            units_released,
+        )
         target = data.baseline[t] - data.allowed_spend(t, previous_spend)
         row = replace(row, target=target)
         years.append(row)
@@ -161,19 +179,36 @@ def make_plan(data: PlanData, solution: Solution) -> Plan:  # noqa: C901
             continue
         assert p.budget is not None
         saving = p.annual_cost - p.budget - data.overhead
-        move_rows.append(MoveRow(p.person_id, p.source, p.setting, y, p.annual_cost, p.budget,
-                                 data.transition_cost(p, y), saving))
+        move_rows.append(
+            MoveRow(
+                p.person_id,
+                p.source,
+                p.setting,
+                y,
+                p.annual_cost,
+                p.budget,
+                data.transition_cost(p, y),
+                saving,
+            )
+        )
     move_rows.sort(key=lambda m: (m.year, m.person_id))
     contract_rows: list[ContractRow] = []
     for j, c in enumerate(data.contracts):
         held = c.contract.units
         for t in data.years:
             now = released.get((j, t), 0)
-            contract_rows.append(ContractRow(
-                c.cid, c.contract.provider, t, held, now, held - now,
-                (held - now) * c.contract.unit_price * data.f_c[t],
-                c.contract.decommission_cost * now,
-            ))
+            contract_rows.append(
+                ContractRow(
+                    c.cid,
+                    c.contract.provider,
+                    t,
+                    held,
+                    now,
+                    held - now,
+                    (held - now) * c.contract.unit_price * data.f_c[t],
+                    c.contract.decommission_cost * now,
+                )
+            )
             held -= now
     people: list[tuple[str, str, str]] = []
     for p in data.people:
@@ -189,8 +224,9 @@ def make_plan(data: PlanData, solution: Solution) -> Plan:  # noqa: C901
     weights = {p.person_id: p.weight for p in movable}
     person_years = sum((weights[pid] * (h - y + 1) for pid, y in move_year.items()), ZERO)
     total_savings = sum((r.savings for r in years), ZERO)
-    plan = Plan(data, solution, years, move_rows, contract_rows, people, person_years,
-                total_savings)
+    plan = Plan(
+        data, solution, years, move_rows, contract_rows, people, person_years, total_savings
+    )
     if not plan.target_met:
         plan.binding = binding_limits(plan)
     return plan
@@ -220,30 +256,44 @@ def binding_limits(plan: Plan) -> list[str]:  # noqa: C901
                 f"{c.contract.minimum_units} units"
             )
     moved = {m.person_id for m in plan.moves}
-    later = [p for p in data.movable if p.person_id not in moved
-             and any(y < p.earliest_year for y in short_years)]
+    later = [
+        p
+        for p in data.movable
+        if p.person_id not in moved and any(y < p.earliest_year for y in short_years)
+    ]
     if later:
-        out.append(f"people not ready: {len(later)} people cannot move before their earliest "
-                   "move year")
+        out.append(
+            f"people not ready: {len(later)} people cannot move before their earliest move year"
+        )
     not_within = [p for p in data.people if p.reason == "not ready within horizon"]
     if not_within:
-        out.append(f"people not ready: {len(not_within)} people are not ready within the "
-                   "horizon")
-    dearer = [p for p in data.movable if p.person_id not in moved and p.in_placement
-              and p.budget is not None and p.budget + data.overhead >= p.annual_cost]
-    members_dearer = [p for p in data.movable if p.person_id not in moved
-                      and not p.in_placement]
+        out.append(f"people not ready: {len(not_within)} people are not ready within the horizon")
+    dearer = [
+        p
+        for p in data.movable
+        if p.person_id not in moved
+        and p.in_placement
+        and p.budget is not None
+        and p.budget + data.overhead >= p.annual_cost
+    ]
+    members_dearer = [p for p in data.movable if p.person_id not in moved and not p.in_placement]
     if dearer:
-        out.append(f"moves that cost more than they save: {len(dearer)} people's individual "
-                   "budgets cost as much as or more than their placements")
+        out.append(
+            f"moves that cost more than they save: {len(dearer)} people's individual "
+            "budgets cost as much as or more than their placements"
+        )
     if members_dearer:
-        out.append(f"block places: {len(members_dearer)} contract members not moved; their "
-                   "moves save money only when whole release steps of places can be released")
+        out.append(
+            f"block places: {len(members_dearer)} contract members not moved; their "
+            "moves save money only when whole release steps of places can be released"
+        )
     stay = [p for p in data.people if p.reason == "stay"]
     if stay:
         out.append(f"stay: {len(stay)} people are marked Stay and never move")
     missing = [p for p in data.people if p.reason == "no assessment"]
     if missing:
-        out.append(f"no assessment: {len(missing)} registered people have no indicative "
-                   "budget in the allocations workbook")
+        out.append(
+            f"no assessment: {len(missing)} registered people have no indicative "
+            "budget in the allocations workbook"
+        )
     return out

@@ -121,7 +121,9 @@ def make_solver(options: SolveOptions) -> Any:
         bundled = getattr(pulp, "PULP_CBC_CMD", None)
         if bundled is not None and bundled(msg=False).available():
             return bundled(**kwargs)
-        raise UsageError("CBC is not installed here (apt-get install coinor-cbc); use --solver highs")
+        raise UsageError(
+            "CBC is not installed here (apt-get install coinor-cbc); use --solver highs"
+        )
     raise UsageError(f"unknown solver {options.solver!r}; use highs or cbc")
 
 
@@ -198,8 +200,9 @@ def _map_status(prob: Any, result: Any, options: SolveOptions) -> tuple[SolveSta
     return SolveStatus.NO_SOLUTION, None
 
 
-def run_stage(built: Built, stage: str, objective: Any, maximise: bool,
-              options: SolveOptions) -> StageResult:
+def run_stage(
+    built: Built, stage: str, objective: Any, maximise: bool, options: SolveOptions
+) -> StageResult:
     """Solve with one objective; the problem keeps the variable values."""
     prob = built.prob
     prob.sense = pulp.LpMaximize if maximise else pulp.LpMinimize
@@ -221,8 +224,9 @@ def run_stage(built: Built, stage: str, objective: Any, maximise: bool,
             gap = min(gap, options.gap)
         elif bound is not None:
             gap = _gap(value, bound)
-    return StageResult(stage, status, value, bound, gap, seconds,
-                       prob.numVariables(), prob.numConstraints())
+    return StageResult(
+        stage, status, value, bound, gap, seconds, prob.numVariables(), prob.numConstraints()
+    )
 
 
 def _gap(value: float, bound: float) -> float:
@@ -242,8 +246,11 @@ def _snapshot(built: Built) -> tuple[dict[int, int], dict[tuple[int, int], int],
     for (i, t), var in built.x.items():
         if (var.varValue or 0) > 0.5:
             moves[i] = t
-    releases = {key: round(var.varValue or 0) for key, var in built.k.items()
-                if round(var.varValue or 0) > 0}
+    releases = {
+        key: round(var.varValue or 0)
+        for key, var in built.k.items()
+        if round(var.varValue or 0) > 0
+    }
     shortfall = {t: max(0.0, var.varValue or 0.0) for t, var in built.shortfall.items()}
     return moves, releases, shortfall
 
@@ -267,8 +274,12 @@ def _stages(built: Built, options: SolveOptions, solution: Solution) -> None:
                 raise SolverError("the model became infeasible while holding an optimum")
             raise SolverError(
                 f"the solver found no plan ({result.status.value}"
-                + (f" within the time limit of {options.time_limit:g} s" if options.time_limit
-                   else "") + "); allow more time with --time-limit"
+                + (
+                    f" within the time limit of {options.time_limit:g} s"
+                    if options.time_limit
+                    else ""
+                )
+                + "); allow more time with --time-limit"
             )
         # A later stage that fails keeps the previous stage's plan.
 
@@ -279,8 +290,9 @@ def solve(built: Built, options: SolveOptions) -> Solution:
     Raises:
         SolverError: no usable solution (time limit without an incumbent, failure).
     """
-    solution = Solution({}, {}, {}, solver_name=options.solver,
-                        solver_version=solver_version(options))
+    solution = Solution(
+        {}, {}, {}, solver_name=options.solver, solver_version=solver_version(options)
+    )
     first = run_stage(built, "feasibility", built.person_years, True, options)
     if first.status is SolveStatus.INFEASIBLE:
         solution.stages.append(first)
@@ -292,8 +304,9 @@ def solve(built: Built, options: SolveOptions) -> Solution:
         result = run_stage(relaxed, "shortfall", relaxed.total_shortfall, False, options)
         solution.stages.append(result)
         if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
-            raise SolverError(f"the solver found no plan even with a shortfall "
-                              f"({result.status.value})")
+            raise SolverError(
+                f"the solver found no plan even with a shortfall ({result.status.value})"
+            )
         assert result.objective is not None
         _hold(relaxed, "shortfall", relaxed.total_shortfall, result.objective, False)
         _stages(relaxed, options, solution)
@@ -301,8 +314,8 @@ def solve(built: Built, options: SolveOptions) -> Solution:
     if first.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
         raise SolverError(
             f"the solver found no plan ({first.status.value}"
-            + (f" within the time limit of {options.time_limit:g} s" if options.time_limit
-               else "") + "); allow more time with --time-limit"
+            + (f" within the time limit of {options.time_limit:g} s" if options.time_limit else "")
+            + "); allow more time with --time-limit"
         )
     # The first solve already optimised the first objective when it is personalise.
     if built.data.scenario.objective == "personalise":

@@ -1,0 +1,301 @@
+"""Writing ``plan.xlsx`` (SPEC §9.1). The headers are a contract other tools read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ras.io.xlsx import Book, atomic_output
+
+if TYPE_CHECKING:
+    from ras.transfer import PlanOutcome
+
+YEAR_HEADERS = (
+    "Year",
+    "Baseline (£)",
+    "Spend (£)",
+    "Savings (£)",
+    "Target",
+    "Met",
+    "Shortfall (£)",
+    "Moves",
+    "People in individual budgets",
+    "Units released",
+)
+MOVE_HEADERS = (
+    "Person ID",
+    "From",
+    "Setting",
+    "Year",
+    "Current annual cost (£)",
+    "Indicative budget (£/year)",
+    "Transition cost (£)",
+    "Annual saving (£)",
+)
+CONTRACT_HEADERS = (
+    "Contract ID",
+    "Provider",
+    "Year",
+    "Units at start",
+    "Units released",
+    "Units retained",
+    "Annual value (£)",
+    "Decommission cost (£)",
+)
+PEOPLE_HEADERS = ("Person ID", "Setting", "Status")
+SPEND_HEADERS = (
+    "Year",
+    "Placements (£)",
+    "Individual budgets (£)",
+    "Overheads (£)",
+    "Transition (£)",
+    "Contracts (£)",
+    "Decommissioning (£)",
+    "Total (£)",
+)
+SOLVER_HEADERS = (
+    "Stage",
+    "Solver",
+    "Status",
+    "Objective",
+    "Bound",
+    "Gap",
+    "Time (s)",
+    "Variables",
+    "Constraints",
+)
+
+
+def pence(value: Decimal) -> Decimal:
+    """Money to the penny for display (exact figures are kept until here)."""
+    return value.quantize(Decimal("0.01"))
+
+
+def year_rows(outcome: PlanOutcome) -> list[list[Any]]:
+    """The per-year table of the Summary sheet."""
+    return [
+        [
+            r.year,
+            pence(r.baseline),
+            pence(r.spend),
+            pence(r.savings),
+            pence(r.target),
+            "yes" if r.met else "no",
+            pence(r.shortfall),
+            r.moves,
+            r.in_budgets,
+            r.units_released,
+        ]
+        for r in outcome.plan.years
+    ]
+
+
+def _money_formats(book: Book, headers: Sequence[str]) -> dict[str, Any]:
+    return {h: book.money for h in headers if "(£" in h or h == "Target"}
+
+
+def write_plan(outcome: PlanOutcome, out: Path) -> None:
+    """Write plan.xlsx atomically."""
+    plan = outcome.plan
+    with atomic_output(out) as tmp:
+        book = Book(tmp)
+        _summary(book, outcome)
+        book.write_table(
+            "Moves",
+            MOVE_HEADERS,
+            [
+                [
+                    m.person_id,
+                    m.source,
+                    m.setting,
+                    m.year,
+                    pence(m.current_cost),
+                    pence(m.budget),
+                    pence(m.transition_cost),
+                    pence(m.annual_saving),
+                ]
+                for m in plan.moves
+            ],
+            formats=_money_formats(book, MOVE_HEADERS),
+        )
+        book.write_table(
+            "Contracts",
+            CONTRACT_HEADERS,
+            [
+                [
+                    c.contract_id,
+                    c.provider,
+                    c.year,
+                    c.units_start,
+                    c.released,
+                    c.retained,
+                    pence(c.annual_value),
+                    pence(c.decommission_cost),
+                ]
+                for c in plan.contracts
+            ],
+            formats=_money_formats(book, CONTRACT_HEADERS),
+        )
+        book.write_table(
+            "People", PEOPLE_HEADERS, [list(p) for p in plan.people], widths={"Status": 30}
+        )
+        book.write_table(
+            "Spend",
+            SPEND_HEADERS,
+            [
+                [
+                    r.year,
+                    pence(r.placements),
+                    pence(r.budgets),
+                    pence(r.overheads),
+                    pence(r.transition),
+                    pence(r.contracts),
+                    pence(r.decommissioning),
+                    pence(r.spend),
+                ]
+                for r in plan.years
+            ],
+            formats=_money_formats(book, SPEND_HEADERS),
+        )
+        rows: list[list[Any]] = [[k, v, ""] for k, v in outcome.loaded.assumptions()]
+        for key, value, source in outcome.loaded.overrides:
+            rows.append([f"override {key}", value, source])
+        for path, sha in outcome.files.items():
+            rows.append(["input file", path, sha])
+        book.write_table(
+            "Assumptions",
+            ["Key", "Value", "sha256"],
+            rows,
+            widths={"Key": 36, "Value": 50, "sha256": 66},
+        )
+        sol = plan.solution
+        book.write_table(
+            "Solver",
+            SOLVER_HEADERS,
+            [
+                [
+                    s.stage,
+                    sol.solver_version,
+                    s.status.value,
+                    s.objective,
+                    s.bound,
+                    s.gap,
+                    round(s.seconds, 3),
+                    s.variables,
+                    s.constraints,
+                ]
+                for s in sol.stages
+            ]
+            + [
+                [
+                    "build",
+                    sol.solver_version,
+                    "",
+                    None,
+                    None,
+                    None,
+                    round(outcome.build_seconds, 3),
+                    None,
+                    None,
+                ]
+            ],
+            formats={"Gap": book.percent},
+            widths={"Solver": 40},
+        )
+        book.close()
+
+
+def _summary(book: Book, outcome: PlanOutcome) -> None:  # noqa: C901
+    plan = outcome.plan
+    sc = outcome.loaded.scenario
+    ws = book.wb.add_worksheet("Summary")
+    ws.set_column(0, 0, 34)
+    ws.set_column(1, 9, 16)
+    ws.write_string(0, 0, f"Transfer plan: {sc.name}", book.title)
+    status_fmt = (
+        book.wb.add_format({"bold": True, "font_color": "#C00000"})
+        if not plan.target_met
+        else book.bold
+    )
+    facts: list[tuple[str, Any]] = [
+        ("Scenario", sc.name),
+        ("Variant", outcome.loaded.variant or "base"),
+        ("Status", plan.status),
+        ("Objective", sc.objective),
+        ("Weighted person-years in individual budgets", float(plan.person_years)),
+        ("Total savings over the plan (£)", pence(plan.total_savings)),
+        ("People moved", len(plan.moves)),
+        ("Year 1 is", f"{sc.base_year + 1}/{(sc.base_year + 2) % 100:02d}"),
+    ]
+    r = 2
+    for label, value in facts:
+        ws.write_string(r, 0, label, book.bold)
+        fmt = status_fmt if label == "Status" else (book.money if "(£)" in label else None)
+        book.put(ws, r, 1, value, fmt)
+        r += 1
+    r += 1
+    first = r
+    rows = year_rows(outcome)
+    ws.add_table(
+        r,
+        0,
+        r + len(rows),
+        len(YEAR_HEADERS) - 1,
+        {
+            "name": "Years",
+            "columns": [{"header": h, "header_format": book.header} for h in YEAR_HEADERS],
+            "style": "Table Style Light 9",
+        },
+    )
+    for i, row in enumerate(rows, start=1):  # money as exact numbers, text as text
+        for c, v in enumerate(row):
+            book.put(
+                ws,
+                r + i,
+                c,
+                v,
+                book.money if ("(£" in YEAR_HEADERS[c] or YEAR_HEADERS[c] == "Target") else None,
+            )
+    last = r + len(rows)
+    r = last + 2
+    if plan.binding:
+        ws.write_string(r, 0, "TARGET NOT MET: the limits that bind", status_fmt)
+        r += 1
+        for line in plan.binding:
+            ws.write_string(r, 0, line)
+            r += 1
+        r += 1
+    chart = book.wb.add_chart({"type": "line"})
+    for col, name in ((1, "Baseline"), (2, "Spend")):
+        chart.add_series(
+            {
+                "name": name,
+                "categories": ["Summary", first + 1, 0, last, 0],
+                "values": ["Summary", first + 1, col, last, col],
+                "marker": {"type": "circle"},
+            }
+        )
+    chart.set_title({"name": "Baseline against spend"})
+    chart.set_x_axis({"name": "Plan year"})
+    chart.set_y_axis({"name": "£ a year", "num_format": "£#,##0"})
+    ws.insert_chart(r, 0, chart, {"x_scale": 1.3})
+    moved = book.wb.add_chart({"type": "column"})
+    moved.add_series(
+        {
+            "name": "People moved",
+            "categories": ["Summary", first + 1, 0, last, 0],
+            "values": ["Summary", first + 1, 7, last, 7],
+        }
+    )
+    moved.add_series(
+        {
+            "name": "People in individual budgets",
+            "categories": ["Summary", first + 1, 0, last, 0],
+            "values": ["Summary", first + 1, 8, last, 8],
+        }
+    )
+    moved.set_title({"name": "People moved"})
+    moved.set_x_axis({"name": "Plan year"})
+    ws.insert_chart(r, 6, moved, {"x_scale": 1.1})

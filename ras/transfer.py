@@ -1,0 +1,109 @@
+"""The order of the stages for the transfer plan (SPEC §7-§9).
+
+Scenario -> registers and budgets -> build -> solve -> plan. No maths of its own.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ras.io.allocations import read_budgets
+from ras.io.reader import sha256_file
+from ras.optimise.data import PlanData, build_data
+from ras.optimise.formulation import build
+from ras.optimise.plan import Plan, make_plan
+from ras.optimise.solve import SolveOptions, solve
+from ras.registers import read_registers
+from ras.scenario import LoadedScenario, load_scenario
+
+
+@dataclass
+class PlanOutcome:
+    """A solved plan and what it was made from."""
+
+    loaded: LoadedScenario
+    data: PlanData
+    plan: Plan
+    build_seconds: float
+    files: dict[str, str] = field(default_factory=dict)  # path -> sha256
+    out: Path | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """Machine-readable summary (``--json``)."""
+        p = self.plan
+        sol = p.solution.primary
+        return {
+            "scenario": self.loaded.scenario.name,
+            "variant": self.loaded.variant or "base",
+            "status": p.status,
+            "target_met": p.target_met,
+            "person_years": str(p.person_years),
+            "total_savings": str(p.total_savings.quantize(Decimal("0.01"))),
+            "people_moved": len(p.moves),
+            "gap": sol.gap,
+            "years": [
+                {
+                    "year": r.year,
+                    "baseline": str(r.baseline.quantize(Decimal("0.01"))),
+                    "spend": str(r.spend.quantize(Decimal("0.01"))),
+                    "savings": str(r.savings.quantize(Decimal("0.01"))),
+                    "target": str(r.target.quantize(Decimal("0.01"))),
+                    "met": r.met,
+                    "shortfall": str(r.shortfall.quantize(Decimal("0.01"))),
+                    "moves": r.moves,
+                    "in_budgets": r.in_budgets,
+                    "units_released": r.units_released,
+                }
+                for r in p.years
+            ],
+            "binding": p.binding,
+            "plan": str(self.out) if self.out else None,
+        }
+
+
+def load_inputs(loaded: LoadedScenario) -> tuple[PlanData, dict[str, str]]:
+    """Read the registers and the budgets a scenario names; derive the model's data."""
+    sc = loaded.scenario
+    allocations = loaded.resolve(sc.data.allocations)
+    registers = read_registers(
+        loaded.resolve(sc.data.placements), loaded.resolve(sc.data.contracts), sc.weeks_per_year
+    )
+    budgets = read_budgets(allocations)
+    files = dict(registers.files)
+    files[str(allocations)] = sha256_file(allocations)
+    return build_data(sc, registers, budgets), files
+
+
+def plan_scenario(loaded: LoadedScenario, options: SolveOptions) -> PlanOutcome:
+    """Build and solve one (loaded) scenario."""
+    data, files = load_inputs(loaded)
+    start = time.perf_counter()
+    built = build(data)
+    build_seconds = time.perf_counter() - start
+    solution = solve(built, options)
+    solution.build_seconds += build_seconds
+    plan = make_plan(data, solution)
+    return PlanOutcome(loaded, data, plan, solution.build_seconds, files)
+
+
+def run_optimise(
+    scenario: Path | str,
+    out: Path | None,
+    *,
+    variant: str | None = None,
+    sets: tuple[str, ...] | list[str] = (),
+    options: SolveOptions | None = None,
+) -> PlanOutcome:
+    """``ras optimise``: the plan for a scenario, written to ``out`` (plan.xlsx)."""
+    from ras.io.plan_writer import write_plan
+
+    loaded = load_scenario(scenario, variant, sets)
+    outcome = plan_scenario(loaded, options or SolveOptions())
+    if out is not None:
+        write_plan(outcome, out)
+        outcome.out = out
+    return outcome
