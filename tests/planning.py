@@ -1,0 +1,52 @@
+"""Helpers for transfer-plan tests: tiny registers, allocations and scenarios on disk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+from ras.templates import write_register_templates
+
+
+def placement(pid: str, setting: str, annual: float, *, earliest: int = 1, setup: float | None = None,
+              priority: float | None = None, stay: bool = False, provider: str = "Prov") -> list[Any]:
+    return [pid, provider, setting, None, annual, earliest, setup, priority, "Y" if stay else "N", None]
+
+
+def contract(cid: str, value: float, units: int, minimum: int, notice: int, decommission: float,
+             step: int = 1) -> list[Any]:
+    return [cid, "Block Ltd", "Service", value, units, minimum, notice, decommission, step]
+
+
+def member(cid: str, pid: str, *, earliest: int = 1, stay: bool = False) -> list[Any]:
+    return [cid, pid, earliest, None, None, "Y" if stay else "N"]
+
+
+def write_case(folder: Path, *, budgets: dict[str, float], placements: list[list[Any]] = (),  # type: ignore[assignment]
+               contracts: list[list[Any]] = (), members: list[list[Any]] = (),  # type: ignore[assignment]
+               **scenario: Any) -> Path:
+    """Registers, an allocations workbook and scenario.yaml in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_register_templates(folder, rows={"Placements": list(placements),
+                                           "Contracts": list(contracts), "Members": list(members)})
+    wb = xlsxwriter.Workbook(str(folder / "allocations.xlsx"))
+    ws = wb.add_worksheet("Allocations")
+    ws.write_row(0, 0, ["Person ID", "Source", "Indicative budget (£/year)"])
+    for r, (pid, b) in enumerate(budgets.items(), start=1):
+        ws.write_row(r, 0, [pid, "test", b])
+    wb.close()
+    base: dict[str, Any] = {
+        "ras_scenario": 1, "name": "case", "base_year": 2026, "horizon": 1,
+        "data": {"allocations": "allocations.xlsx", "placements": "placements.xlsx",
+                 "contracts": "contracts.xlsx"},
+        "weeks_per_year": 52, "capacity": {"moves_per_year": 10},
+        "transition": {"overlap_weeks": 0, "setup_cost": 0},
+        "savings": {"kind": "vs_baseline", "rates": [0]},
+    }
+    base.update(scenario)
+    path = folder / "scenario.yaml"
+    path.write_text(json.dumps(base, indent=1), encoding="utf-8")  # JSON is YAML 1.2
+    return path
