@@ -50,3 +50,14 @@ def write_case(folder: Path, *, budgets: dict[str, float], placements: list[list
     path = folder / "scenario.yaml"
     path.write_text(json.dumps(base, indent=1), encoding="utf-8")  # JSON is YAML 1.2
     return path
+
+
+def golden_case(folder: Path) -> Path:
+    """The tiny model whose LP file is kept in tests/golden/transfer_tiny.lp."""
+    return write_case(
+        folder, budgets={"A": 60000, "M1": 20000}, horizon=2,
+        placements=[placement("A", "out_of_area", 100000)],
+        contracts=[contract("C1", 200000, 4, 1, 6, 500)], members=[member("C1", "M1")],
+        capacity={"moves_per_year": 1}, savings={"kind": "year_on_year", "rate": "0.05"},
+        transition={"overlap_weeks": 2, "setup_cost": 1000},
+    )

@@ -172,3 +172,27 @@ def test_cbc_agrees_with_highs(tmp_path: Path) -> None:
     cbc = run_optimise(scenario, None, options=SolveOptions(solver="cbc"))
     assert highs.plan.person_years == cbc.plan.person_years
     assert highs.plan.total_savings.quantize(D(1)) == cbc.plan.total_savings.quantize(D(1))
+
+
+def test_golden_lp_file(tmp_path: Path) -> None:
+    """The formulation of a tiny model, line by line (regenerate on purpose only:
+    RAS_UPDATE_GOLDEN=1 pytest tests/test_optimise.py -k golden)."""
+    import os
+
+    from ras.optimise.formulation import build
+    from ras.scenario import load_scenario
+    from ras.transfer import load_inputs
+    from tests.conftest import ROOT
+    from tests.planning import golden_case
+
+    data, _ = load_inputs(load_scenario(golden_case(tmp_path)))
+    lp = tmp_path / "tiny.lp"
+    build(data).prob.writeLP(str(lp))
+    golden = ROOT / "tests" / "golden" / "transfer_tiny.lp"
+    if os.environ.get("RAS_UPDATE_GOLDEN"):
+        golden.write_text(lp.read_text())
+    assert lp.read_text() == golden.read_text()
+    # The savings row of year 1, worked by hand: A saves 40,000 less the transition
+    # (1,000 set-up + 2 weeks of 100,000 / 52); M1 costs 20,000 + 1,000 set-up;
+    # the target is 5% of 300,000.
+    assert "savings_y1: - 35153.8461538 move_A_y1 + 21000 move_M1_y1 <= -15000" in lp.read_text()
