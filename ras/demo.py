@@ -162,6 +162,8 @@ class DemoResult:
         lines += [
             "",
             "Where to look:",
+            "  open plan.xlsx: Summary (each year's spend against the target), Moves (who moves",
+            "  when), Contracts (block places released), People (why others do not move);",
             "  open allocations.xlsx: Summary, then Allocations (one row per person),",
             "  Explanations (every step of every budget) and Exceptions (what was rejected",
             "  and why);",
@@ -201,7 +203,17 @@ def run_demo(
         progress=progress,
         options={"table": str(table_file), "demo": True},
     )
-    return DemoResult(out, table_file, assessments, faulty, outcome)
+    result = DemoResult(out, table_file, assessments, faulty, outcome)
+    from ras.transfer import run_optimise
+
+    scenario = write_example(out / "scenario.yaml", out / "allocations.xlsx", out / "registers")
+    planned = run_optimise(scenario, out / "plan.xlsx")
+    result.extra["registers for the transfer plan (placements, contracts)"] = out / "registers"
+    result.extra["the scenario: five years, savings of 3% a year, three variants"] = scenario
+    result.extra[
+        f"the transfer plan: {planned.plan.status}, {len(planned.plan.moves)} people move"
+    ] = out / "plan.xlsx"
+    return result
 
 
 def example_registers(seed: int = 2026) -> dict[str, list[list[Any]]]:

@@ -11,13 +11,40 @@ import xlsxwriter
 from ras.templates import write_register_templates
 
 
-def placement(pid: str, setting: str, annual: float, *, earliest: int = 1, setup: float | None = None,
-              priority: float | None = None, stay: bool = False, provider: str = "Prov") -> list[Any]:
-    return [pid, provider, setting, None, annual, earliest, setup, priority, "Y" if stay else "N", None]
+def placement(
+    pid: str,
+    setting: str,
+    annual: float,
+    *,
+    earliest: int = 1,
+    setup: float | None = None,
+    priority: float | None = None,
+    stay: bool = False,
+    provider: str = "Prov",
+) -> list[Any]:
+    return [
+        pid,
+        provider,
+        setting,
+        None,
+        annual,
+        earliest,
+        setup,
+        priority,
+        "Y" if stay else "N",
+        None,
+    ]
 
 
-def contract(cid: str, value: float, units: int, minimum: int, notice: int, decommission: float,
-             step: int = 1) -> list[Any]:
+def contract(
+    cid: str,
+    value: float,
+    units: int,
+    minimum: int,
+    notice: int,
+    decommission: float,
+    step: int = 1,
+) -> list[Any]:
     return [cid, "Block Ltd", "Service", value, units, minimum, notice, decommission, step]
 
 
@@ -25,13 +52,25 @@ def member(cid: str, pid: str, *, earliest: int = 1, stay: bool = False) -> list
     return [cid, pid, earliest, None, None, "Y" if stay else "N"]
 
 
-def write_case(folder: Path, *, budgets: dict[str, float], placements: list[list[Any]] = (),  # type: ignore[assignment]
-               contracts: list[list[Any]] = (), members: list[list[Any]] = (),  # type: ignore[assignment]
-               **scenario: Any) -> Path:
+def write_case(
+    folder: Path,
+    *,
+    budgets: dict[str, float],
+    placements: list[list[Any]] = (),  # type: ignore[assignment]
+    contracts: list[list[Any]] = (),
+    members: list[list[Any]] = (),  # type: ignore[assignment]
+    **scenario: Any,
+) -> Path:
     """Registers, an allocations workbook and scenario.yaml in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    write_register_templates(folder, rows={"Placements": list(placements),
-                                           "Contracts": list(contracts), "Members": list(members)})
+    write_register_templates(
+        folder,
+        rows={
+            "Placements": list(placements),
+            "Contracts": list(contracts),
+            "Members": list(members),
+        },
+    )
     wb = xlsxwriter.Workbook(str(folder / "allocations.xlsx"))
     ws = wb.add_worksheet("Allocations")
     ws.write_row(0, 0, ["Person ID", "Source", "Indicative budget (£/year)"])
@@ -39,10 +78,17 @@ def write_case(folder: Path, *, budgets: dict[str, float], placements: list[list
         ws.write_row(r, 0, [pid, "test", b])
     wb.close()
     base: dict[str, Any] = {
-        "ras_scenario": 1, "name": "case", "base_year": 2026, "horizon": 1,
-        "data": {"allocations": "allocations.xlsx", "placements": "placements.xlsx",
-                 "contracts": "contracts.xlsx"},
-        "weeks_per_year": 52, "capacity": {"moves_per_year": 10},
+        "ras_scenario": 1,
+        "name": "case",
+        "base_year": 2026,
+        "horizon": 1,
+        "data": {
+            "allocations": "allocations.xlsx",
+            "placements": "placements.xlsx",
+            "contracts": "contracts.xlsx",
+        },
+        "weeks_per_year": 52,
+        "capacity": {"moves_per_year": 10},
         "transition": {"overlap_weeks": 0, "setup_cost": 0},
         "savings": {"kind": "vs_baseline", "rates": [0]},
     }
@@ -55,9 +101,13 @@ def write_case(folder: Path, *, budgets: dict[str, float], placements: list[list
 def golden_case(folder: Path) -> Path:
     """The tiny model whose LP file is kept in tests/golden/transfer_tiny.lp."""
     return write_case(
-        folder, budgets={"A": 60000, "M1": 20000}, horizon=2,
+        folder,
+        budgets={"A": 60000, "M1": 20000},
+        horizon=2,
         placements=[placement("A", "out_of_area", 100000)],
-        contracts=[contract("C1", 200000, 4, 1, 6, 500)], members=[member("C1", "M1")],
-        capacity={"moves_per_year": 1}, savings={"kind": "year_on_year", "rate": "0.05"},
+        contracts=[contract("C1", 200000, 4, 1, 6, 500)],
+        members=[member("C1", "M1")],
+        capacity={"moves_per_year": 1},
+        savings={"kind": "year_on_year", "rate": "0.05"},
         transition={"overlap_weeks": 2, "setup_cost": 1000},
     )

@@ -23,10 +23,13 @@ def solve_case(tmp_path: Path, **kw: object) -> object:
 
 
 def test_a_move_that_saves_money(tmp_path: Path) -> None:
-    out = solve_case(tmp_path, budgets={"A": 60000},
-                     placements=[placement("A", "out_of_area", 100000)],
-                     transition={"overlap_weeks": 2, "setup_cost": 1500},
-                     savings={"kind": "vs_baseline", "rates": ["0.1"]})
+    out = solve_case(
+        tmp_path,
+        budgets={"A": 60000},
+        placements=[placement("A", "out_of_area", 100000)],
+        transition={"overlap_weeks": 2, "setup_cost": 1500},
+        savings={"kind": "vs_baseline", "rates": ["0.1"]},
+    )
     plan = out.plan  # type: ignore[attr-defined]
     assert [(m.person_id, m.year) for m in plan.moves] == [("A", 1)]
     y1 = plan.years[0]
@@ -43,20 +46,27 @@ def test_costly_move_happens_only_when_the_target_allows(tmp_path: Path) -> None
     tight = solve_case(tmp_path / "tight", **case, savings={"kind": "vs_baseline", "rates": [0]})
     assert tight.plan.moves == []  # type: ignore[attr-defined]
     assert tight.plan.people == [("B", "inpatient", "not chosen")]  # type: ignore[attr-defined]
-    loose = solve_case(tmp_path / "loose", **case,
-                       savings={"kind": "absolute", "amounts": [-20000]})
+    loose = solve_case(
+        tmp_path / "loose", **case, savings={"kind": "absolute", "amounts": [-20000]}
+    )
     assert [m.person_id for m in loose.plan.moves] == ["B"]  # type: ignore[attr-defined]
     assert loose.plan.years[0].savings == D(-20000)  # type: ignore[attr-defined]
     # The same slack with objective save: money first, so B stays.
-    saver = solve_case(tmp_path / "save", **case, objective="save",
-                       savings={"kind": "absolute", "amounts": [-20000]})
+    saver = solve_case(
+        tmp_path / "save",
+        **case,
+        objective="save",
+        savings={"kind": "absolute", "amounts": [-20000]},
+    )
     assert saver.plan.moves == []  # type: ignore[attr-defined]
 
 
 def test_notice_period_delays_release(tmp_path: Path) -> None:
     # 4 units at £100k, 2 members, 2 vacancies; 13 months' notice: first release in year 3.
     out = solve_case(
-        tmp_path, budgets={"M1": 20000, "M2": 20000}, horizon=3,
+        tmp_path,
+        budgets={"M1": 20000, "M2": 20000},
+        horizon=3,
         contracts=[contract("C1", 400000, 4, 0, 13, 0)],
         members=[member("C1", "M1"), member("C1", "M2")],
         savings={"kind": "vs_baseline", "rates": [0, 0, "0.5"]},
@@ -68,8 +78,11 @@ def test_notice_period_delays_release(tmp_path: Path) -> None:
     assert sum(n for _, n in released) >= 2
     # A target in year 2 that only a release could meet cannot be met: exit 3 and why.
     scenario = write_case(
-        tmp_path / "early", budgets={"M1": 20000}, horizon=3,
-        contracts=[contract("C1", 400000, 4, 0, 13, 0)], members=[member("C1", "M1")],
+        tmp_path / "early",
+        budgets={"M1": 20000},
+        horizon=3,
+        contracts=[contract("C1", 400000, 4, 0, 13, 0)],
+        members=[member("C1", "M1")],
         savings={"kind": "vs_baseline", "rates": [0, "0.25", 0]},
     )
     r = CliRunner().invoke(main, ["optimise", str(scenario), "--out", str(tmp_path / "p.xlsx")])
@@ -83,7 +96,9 @@ def test_notice_period_delays_release(tmp_path: Path) -> None:
 def test_minimum_units_floor_and_exact_shortfall(tmp_path: Path) -> None:
     # 10 empty units at £10k each; at least 8 kept; half the cost must go in year 1.
     out = solve_case(
-        tmp_path, budgets={}, contracts=[contract("C1", 100000, 10, 8, 0, 0)],
+        tmp_path,
+        budgets={},
+        contracts=[contract("C1", 100000, 10, 8, 0, 0)],
         savings={"kind": "vs_baseline", "rates": ["0.5"]},
     )
     plan = out.plan  # type: ignore[attr-defined]
@@ -97,10 +112,16 @@ def test_minimum_units_floor_and_exact_shortfall(tmp_path: Path) -> None:
 
 def test_capacity_limits_moves_and_weights_order_them(tmp_path: Path) -> None:
     out = solve_case(
-        tmp_path, budgets={"I": 10000, "O": 10000, "R": 10000}, horizon=3,
-        placements=[placement("R", "residential", 90000), placement("O", "out_of_area", 90000),
-                    placement("I", "inpatient", 90000)],
-        capacity={"moves_per_year": 1}, savings={"kind": "vs_baseline", "rates": [0, 0, 0]},
+        tmp_path,
+        budgets={"I": 10000, "O": 10000, "R": 10000},
+        horizon=3,
+        placements=[
+            placement("R", "residential", 90000),
+            placement("O", "out_of_area", 90000),
+            placement("I", "inpatient", 90000),
+        ],
+        capacity={"moves_per_year": 1},
+        savings={"kind": "vs_baseline", "rates": [0, 0, 0]},
     )
     plan = out.plan  # type: ignore[attr-defined]
     assert [(m.person_id, m.year) for m in plan.moves] == [("I", 1), ("O", 2), ("R", 3)]
@@ -118,14 +139,21 @@ def test_capacity_limits_moves_and_weights_order_them(tmp_path: Path) -> None:
         ({"kind": "absolute", "amounts": [5000, 15000]}, [D(5000), D(15000)]),
     ],
 )
-def test_each_savings_kind(tmp_path: Path, savings: dict[str, object],
-                           targets: list[Decimal] | None) -> None:
+def test_each_savings_kind(
+    tmp_path: Path, savings: dict[str, object], targets: list[Decimal] | None
+) -> None:
     # A costs £20k more in a budget; B saves £10k; C saves £5k. One move a year.
     out = solve_case(
-        tmp_path, budgets={"A": 70000, "B": 40000, "C": 45000}, horizon=2,
-        placements=[placement("A", "out_of_area", 50000), placement("B", "out_of_area", 50000),
-                    placement("C", "out_of_area", 50000)],
-        capacity={"moves_per_year": 1}, savings=savings,
+        tmp_path,
+        budgets={"A": 70000, "B": 40000, "C": 45000},
+        horizon=2,
+        placements=[
+            placement("A", "out_of_area", 50000),
+            placement("B", "out_of_area", 50000),
+            placement("C", "out_of_area", 50000),
+        ],
+        capacity={"moves_per_year": 1},
+        savings=savings,
     )
     plan = out.plan  # type: ignore[attr-defined]
     years = plan.years
@@ -143,10 +171,14 @@ def test_each_savings_kind(tmp_path: Path, savings: dict[str, object],
 
 def test_stay_no_assessment_and_not_ready_are_explained(tmp_path: Path) -> None:
     out = solve_case(
-        tmp_path, budgets={"S": 1000, "L": 1000}, horizon=2,
-        placements=[placement("S", "inpatient", 90000, stay=True),
-                    placement("N", "inpatient", 90000),
-                    placement("L", "inpatient", 90000, earliest=3)],
+        tmp_path,
+        budgets={"S": 1000, "L": 1000},
+        horizon=2,
+        placements=[
+            placement("S", "inpatient", 90000, stay=True),
+            placement("N", "inpatient", 90000),
+            placement("L", "inpatient", 90000, earliest=3),
+        ],
         savings={"kind": "vs_baseline", "rates": [0, 0]},
     )
     statuses = {pid: s for pid, _, s in out.plan.people}  # type: ignore[attr-defined]
@@ -158,14 +190,19 @@ def test_cbc_agrees_with_highs(tmp_path: Path) -> None:
 
     if not cbc_available():
         pytest.skip("CBC is not installed")
-    kw = dict(budgets={"I": 10000, "O": 30000, "R": 95000}, horizon=3,
-              placements=[placement("R", "residential", 90000),
-                          placement("O", "out_of_area", 90000),
-                          placement("I", "inpatient", 90000)],
-              contracts=[contract("C1", 300000, 6, 2, 6, 1000)],
-              members=[member("C1", "M1"), member("C1", "M2")],
-              capacity={"moves_per_year": 2},
-              savings={"kind": "year_on_year", "rate": "0.05"})
+    kw = dict(
+        budgets={"I": 10000, "O": 30000, "R": 95000},
+        horizon=3,
+        placements=[
+            placement("R", "residential", 90000),
+            placement("O", "out_of_area", 90000),
+            placement("I", "inpatient", 90000),
+        ],
+        contracts=[contract("C1", 300000, 6, 2, 6, 1000)],
+        members=[member("C1", "M1"), member("C1", "M2")],
+        capacity={"moves_per_year": 2},
+        savings={"kind": "year_on_year", "rate": "0.05"},
+    )
     kw["budgets"] = {**kw["budgets"], "M1": 15000, "M2": 15000}  # type: ignore[dict-item]
     scenario = write_case(tmp_path, **kw)  # type: ignore[arg-type]
     highs = run_optimise(scenario, None, options=SolveOptions(solver="highs"))
@@ -196,3 +233,19 @@ def test_golden_lp_file(tmp_path: Path) -> None:
     # (1,000 set-up + 2 weeks of 100,000 / 52); M1 costs 20,000 + 1,000 set-up;
     # the target is 5% of 300,000.
     assert "savings_y1: - 35153.8461538 move_A_y1 + 21000 move_M1_y1 <= -15000" in lp.read_text()
+
+
+def test_worked_example_in_docs_model_md(tmp_path: Path) -> None:
+    from tests.conftest import ROOT
+    from tests.planning import golden_case
+
+    out = run_optimise(golden_case(tmp_path), None)
+    plan = out.plan
+    assert [(m.person_id, m.year) for m in plan.moves] == [("A", 1), ("M1", 2)]
+    assert [(c.year, c.released) for c in plan.contracts] == [(1, 0), (2, 3)]
+    assert plan.years[0].spend.quantize(D("0.01")) == D("264846.15")
+    assert plan.years[1].spend == D(132500)
+    assert plan.person_years == 5
+    text = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
+    for figure in ("132,500", "264,846.15", "person-years: A 2 × 2 + M1 1 × 1 = 5"):
+        assert figure in text

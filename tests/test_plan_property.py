@@ -24,37 +24,65 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
     horizon = draw(st.integers(1, 3))
     people: list[dict[str, Any]] = []
     for n in range(draw(st.integers(1, 4))):
-        people.append({
-            "pid": f"P{n}", "setting": draw(st.sampled_from(SETTINGS)),
-            "cost": draw(st.integers(20, 200)) * 1000, "earliest": draw(st.integers(1, 3)),
-            "stay": draw(st.booleans()) and draw(st.booleans()),
-            "budget": draw(st.one_of(st.none(), st.integers(5, 150).map(lambda k: k * 1000))),
-        })
+        people.append(
+            {
+                "pid": f"P{n}",
+                "setting": draw(st.sampled_from(SETTINGS)),
+                "cost": draw(st.integers(20, 200)) * 1000,
+                "earliest": draw(st.integers(1, 3)),
+                "stay": draw(st.booleans()) and draw(st.booleans()),
+                "budget": draw(st.one_of(st.none(), st.integers(5, 150).map(lambda k: k * 1000))),
+            }
+        )
     blocks: list[dict[str, Any]] = []
     for c in range(draw(st.integers(0, 2))):
         units = draw(st.integers(2, 6))
-        members = [{"pid": f"C{c}M{m}", "earliest": draw(st.integers(1, 2)),
-                    "budget": draw(st.integers(5, 60)) * 1000}
-                   for m in range(draw(st.integers(0, units)))]
-        blocks.append({"cid": f"C{c}", "units": units, "minimum": draw(st.integers(0, units)),
-                       "value": units * draw(st.integers(20, 80)) * 1000,
-                       "notice": draw(st.sampled_from([0, 6, 12, 13, 24])),
-                       "decommission": draw(st.sampled_from([0, 500, 3000])),
-                       "step": draw(st.integers(1, 2)), "members": members})
+        members = [
+            {
+                "pid": f"C{c}M{m}",
+                "earliest": draw(st.integers(1, 2)),
+                "budget": draw(st.integers(5, 60)) * 1000,
+            }
+            for m in range(draw(st.integers(0, units)))
+        ]
+        blocks.append(
+            {
+                "cid": f"C{c}",
+                "units": units,
+                "minimum": draw(st.integers(0, units)),
+                "value": units * draw(st.integers(20, 80)) * 1000,
+                "notice": draw(st.sampled_from([0, 6, 12, 13, 24])),
+                "decommission": draw(st.sampled_from([0, 500, 3000])),
+                "step": draw(st.integers(1, 2)),
+                "members": members,
+            }
+        )
     kind = draw(st.sampled_from(["year_on_year", "vs_baseline", "absolute"]))
     if kind == "year_on_year":
-        savings: dict[str, Any] = {"kind": kind, "rate": str(draw(st.sampled_from(
-            ["0", "0.02", "0.05", "0.1"])))}
+        savings: dict[str, Any] = {
+            "kind": kind,
+            "rate": str(draw(st.sampled_from(["0", "0.02", "0.05", "0.1"]))),
+        }
     elif kind == "vs_baseline":
-        savings = {"kind": kind, "rates": [str(draw(st.sampled_from(["0", "0.05", "0.2"])))
-                                           for _ in range(horizon)]}
+        savings = {
+            "kind": kind,
+            "rates": [str(draw(st.sampled_from(["0", "0.05", "0.2"]))) for _ in range(horizon)],
+        }
     else:
-        savings = {"kind": kind, "amounts": [draw(st.integers(-20, 60)) * 1000
-                                             for _ in range(horizon)]}
-    return {"horizon": horizon, "people": people, "blocks": blocks, "savings": savings,
-            "capacity": draw(st.integers(1, 3)), "setup": draw(st.sampled_from([0, 1500])),
-            "overlap": draw(st.sampled_from([0, 4])),
-            "objective": draw(st.sampled_from(["personalise", "save"]))}
+        savings = {
+            "kind": kind,
+            "amounts": [draw(st.integers(-20, 60)) * 1000 for _ in range(horizon)],
+        }
+    return {
+        "horizon": horizon,
+        "people": people,
+        "blocks": blocks,
+        "savings": savings,
+        "capacity": draw(st.integers(1, 3)),
+        "setup": draw(st.sampled_from([0, 1500])),
+        "overlap": draw(st.sampled_from([0, 4])),
+        "objective": draw(st.sampled_from(["personalise", "save"])),
+    }
 
 
 def _rows(wb: CalamineWorkbook, sheet: str) -> list[dict[str, Any]]:
@@ -62,23 +90,44 @@ def _rows(wb: CalamineWorkbook, sheet: str) -> list[dict[str, Any]]:
     return [dict(zip(rows[0], r, strict=False)) for r in rows[1:]]
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(cases())
-def test_written_plans_satisfy_every_constraint(tmp_path_factory: Any, case: dict[str, Any]) -> None:
+def test_written_plans_satisfy_every_constraint(
+    tmp_path_factory: Any, case: dict[str, Any]
+) -> None:
     folder: Path = tmp_path_factory.mktemp("case")
     budgets = {p["pid"]: p["budget"] for p in case["people"] if p["budget"] is not None}
     for c in case["blocks"]:
         budgets.update({m["pid"]: m["budget"] for m in c["members"]})
     scenario = write_case(
-        folder, budgets=budgets, horizon=case["horizon"],
-        placements=[placement(p["pid"], p["setting"], p["cost"], earliest=p["earliest"],
-                              stay=p["stay"]) for p in case["people"]],
-        contracts=[contract(c["cid"], c["value"], c["units"], c["minimum"], c["notice"],
-                            c["decommission"], c["step"]) for c in case["blocks"]],
-        members=[member(c["cid"], m["pid"], earliest=m["earliest"])
-                 for c in case["blocks"] for m in c["members"]],
-        capacity={"moves_per_year": case["capacity"]}, savings=case["savings"],
+        folder,
+        budgets=budgets,
+        horizon=case["horizon"],
+        placements=[
+            placement(p["pid"], p["setting"], p["cost"], earliest=p["earliest"], stay=p["stay"])
+            for p in case["people"]
+        ],
+        contracts=[
+            contract(
+                c["cid"],
+                c["value"],
+                c["units"],
+                c["minimum"],
+                c["notice"],
+                c["decommission"],
+                c["step"],
+            )
+            for c in case["blocks"]
+        ],
+        members=[
+            member(c["cid"], m["pid"], earliest=m["earliest"])
+            for c in case["blocks"]
+            for m in c["members"]
+        ],
+        capacity={"moves_per_year": case["capacity"]},
+        savings=case["savings"],
         transition={"overlap_weeks": case["overlap"], "setup_cost": case["setup"]},
         objective=case["objective"],
     )
@@ -90,13 +139,24 @@ def test_written_plans_satisfy_every_constraint(tmp_path_factory: Any, case: dic
     h = case["horizon"]
     info: dict[str, dict[str, Any]] = {}
     for p in case["people"]:
-        info[p["pid"]] = {"earliest": p["earliest"], "stay": p["stay"],
-                          "budget": p["budget"], "cost": p["cost"], "placement": True,
-                          "weight": WEIGHT[p["setting"]]}
+        info[p["pid"]] = {
+            "earliest": p["earliest"],
+            "stay": p["stay"],
+            "budget": p["budget"],
+            "cost": p["cost"],
+            "placement": True,
+            "weight": WEIGHT[p["setting"]],
+        }
     for c in case["blocks"]:
         for m in c["members"]:
-            info[m["pid"]] = {"earliest": m["earliest"], "stay": False, "budget": m["budget"],
-                              "cost": 0, "placement": False, "weight": WEIGHT["block"]}
+            info[m["pid"]] = {
+                "earliest": m["earliest"],
+                "stay": False,
+                "budget": m["budget"],
+                "cost": 0,
+                "placement": False,
+                "weight": WEIGHT["block"],
+            }
     for pid, year in moves.items():
         p = info[pid]
         assert p["budget"] is not None and not p["stay"]
@@ -104,8 +164,7 @@ def test_written_plans_satisfy_every_constraint(tmp_path_factory: Any, case: dic
     for t in range(1, h + 1):  # 4. capacity
         assert sum(1 for y in moves.values() if y == t) <= case["capacity"]
     released: dict[tuple[str, int], int] = {
-        (r["Contract ID"], int(r["Year"])): int(r["Units released"])
-        for r in _rows(wb, "Contracts")
+        (r["Contract ID"], int(r["Year"])): int(r["Units released"]) for r in _rows(wb, "Contracts")
     }
     for c in case["blocks"]:
         n_c = 1 + -(-c["notice"] // 12)
@@ -124,11 +183,14 @@ def test_written_plans_satisfy_every_constraint(tmp_path_factory: Any, case: dic
     wpy = D(52)
     summary = wb.get_sheet_by_name("Summary").to_python()
     header_at = next(i for i, r in enumerate(summary) if r[:1] == ["Year"])
-    years = [dict(zip(summary[header_at], r, strict=False))
-             for r in summary[header_at + 1: header_at + 1 + h]]
+    years = [
+        dict(zip(summary[header_at], r, strict=False))
+        for r in summary[header_at + 1 : header_at + 1 + h]
+    ]
     status = next(r[1] for r in summary if r[:1] == ["Status"])
-    baseline = sum(D(p["cost"]) for p in case["people"]) + sum(D(c["value"])
-                                                               for c in case["blocks"])
+    baseline = sum(D(p["cost"]) for p in case["people"]) + sum(
+        D(c["value"]) for c in case["blocks"]
+    )
     previous = baseline
     for t in range(1, h + 1):
         spend = D(0)

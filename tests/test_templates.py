@@ -108,3 +108,31 @@ def test_drop_downs_survive_libreoffice(
         dv.formula1 for dv in q.data_validations.dataValidation if "D2" in str(dv.sqref).split()
     )
     assert "Lists" in formula
+
+
+def test_committed_example_scenario_is_fresh(tmp_path: Path) -> None:
+    from ras.demo import regenerate_example
+    from ras.io.allocations import read_budgets
+
+    regenerate_example(tmp_path)
+    committed = ROOT / "scenarios"
+    assert (committed / "example.yaml").read_text() == (tmp_path / "example.yaml").read_text()
+    for name in ("placements.xlsx", "contracts.xlsx"):
+        assert workbook_content(committed / "example" / name) == workbook_content(
+            tmp_path / "example" / name
+        ), f"scenarios/example/{name} is stale: python -m ras.demo"
+    assert read_budgets(committed / "example" / "allocations.xlsx") == read_budgets(
+        tmp_path / "example" / "allocations.xlsx"
+    )
+
+
+def test_example_scenario_runs_from_the_repository(tmp_path: Path) -> None:
+    from ras.transfer import run_optimise
+
+    out = run_optimise(ROOT / "scenarios" / "example.yaml", tmp_path / "plan.xlsx")
+    data = out.data
+    assert len(data.placements) == 42 and len(data.contracts) == 3
+    assert sum(len(c.members) for c in data.contracts) == 60
+    assert data.horizon == 5
+    assert out.plan.target_met
+    assert {p[2] for p in out.plan.people} >= {"no assessment", "stay"}

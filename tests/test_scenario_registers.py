@@ -1,0 +1,202 @@
+"""Scenarios (variants, --set, strict YAML) and registers (validation with locations)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
+
+from ras.cli import main
+from ras.errors import ConfigError, InputError, UsageError
+from ras.registers import read_registers
+from ras.scenario import load_scenario
+from tests.planning import contract, member, placement, write_case
+
+
+def base_case(tmp_path: Path) -> Path:
+    return write_case(
+        tmp_path,
+        budgets={"A": 60000},
+        placements=[placement("A", "out_of_area", 100000)],
+        horizon=2,
+        savings={"kind": "vs_baseline", "rates": ["0.03", "0.03"]},
+        capacity={"moves_per_year": 3},
+        variants={
+            "stretch": {"savings": {"rates": ["0.05", "0.3"]}},
+            "slow": {"capacity": {"moves_per_year": 1}},
+        },
+    )
+
+
+def test_precedence_set_over_variant_over_file(tmp_path: Path) -> None:
+    path = base_case(tmp_path)
+    assert [str(r) for r in load_scenario(path).scenario.savings.rates or ()] == ["0.03", "0.03"]
+    stretch = load_scenario(path, "stretch").scenario.savings.rates or ()
+    assert [str(r) for r in stretch] == ["0.05", "0.3"]
+    loaded = load_scenario(
+        path, "stretch", ["savings.rates=[0.07, 0.08]", "capacity.moves_per_year=[1,2]"]
+    )
+    assert [str(r) for r in loaded.scenario.savings.rates or ()] == ["0.07", "0.08"]
+    assert loaded.scenario.capacity.moves_per_year == (1, 2)
+    assumptions = dict(loaded.assumptions())
+    assert assumptions["savings.rates"] == "0.07, 0.08"
+    assert assumptions["capacity.moves_per_year"] == "1, 2"
+    assert ("savings.rates", "['0.05', '0.3']", "variant stretch") in loaded.overrides
+    assert ("savings.rates", "['0.07', '0.08']", "--set") in loaded.overrides
+
+
+def test_unknown_and_duplicate_keys_name_the_line(tmp_path: Path) -> None:
+    path = base_case(tmp_path)
+    data = json.loads(path.read_text())
+    bad = tmp_path / "bad.yaml"
+    lines = ["ras_scenario: 1", "name: x", "horizon: 2", "horizn: 3"]
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_scenario(bad)
+    assert "bad.yaml: line 4: horizn: unknown key" in str(err.value)
+    dup = tmp_path / "dup.yaml"
+    dup.write_text("ras_scenario: 1\nname: x\nname: y\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="line 3: duplicate key 'name'"):
+        load_scenario(dup)
+    data["variants"]["typo"] = {"savngs": {"rate": 0.1}}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match="savngs: unknown key.*variant 'typo'"):
+        load_scenario(path)
+
+
+def test_bad_set_and_unknown_variant(tmp_path: Path) -> None:
+    path = base_case(tmp_path)
+    with pytest.raises(UsageError, match="no variant 'nope'.*stretch, slow"):
+        load_scenario(path, "nope")
+    with pytest.raises(UsageError, match="KEY=VALUE"):
+        load_scenario(path, None, ["savings.rate"])
+    with pytest.raises(ConfigError, match="--set savings.ratee=1"):
+        load_scenario(path, None, ["savings.ratee=1"])
+    r = CliRunner().invoke(
+        main, ["optimise", str(path), "-o", str(tmp_path / "p.xlsx"), "--variant", "nope"]
+    )
+    assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+def test_variant_run_echoes_assumptions_and_files(tmp_path: Path) -> None:
+    path = base_case(tmp_path)
+    out = tmp_path / "plan.xlsx"
+    r = CliRunner().invoke(
+        main,
+        [
+            "optimise",
+            str(path),
+            "-o",
+            str(out),
+            "--variant",
+            "slow",
+            "--set",
+            "savings.rates=[0.01, 0.02]",
+            "--json",
+            "-q",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["variant"] == "slow"
+    wb = CalamineWorkbook.from_path(str(out))
+    assert wb.sheet_names == [
+        "Summary",
+        "Moves",
+        "Contracts",
+        "People",
+        "Spend",
+        "Assumptions",
+        "Solver",
+    ]
+    rows = {r[0]: r[1] for r in wb.get_sheet_by_name("Assumptions").to_python()[1:]}
+    assert rows["capacity.moves_per_year"] == "1"
+    assert rows["savings.rates"] == "0.01, 0.02"
+    assert rows["override savings.rates"] == "['0.01', '0.02']"
+    files = [r for r in wb.get_sheet_by_name("Assumptions").to_python() if r[0] == "input file"]
+    assert len(files) == 3 and all(len(r[2]) == 64 for r in files)
+    headers = wb.get_sheet_by_name("Moves").to_python()[0]
+    assert headers == [
+        "Person ID",
+        "From",
+        "Setting",
+        "Year",
+        "Current annual cost (£)",
+        "Indicative budget (£/year)",
+        "Transition cost (£)",
+        "Annual saving (£)",
+    ]
+    summary = wb.get_sheet_by_name("Summary").to_python()
+    year_header = next(r for r in summary if r[:1] == ["Year"])
+    assert year_header == [
+        "Year",
+        "Baseline (£)",
+        "Spend (£)",
+        "Savings (£)",
+        "Target",
+        "Met",
+        "Shortfall (£)",
+        "Moves",
+        "People in individual budgets",
+        "Units released",
+    ]
+    ws = load_workbook(out)["Summary"]
+    assert len(ws._charts) == 2  # baseline against spend; people moved
+
+
+def test_register_problems_name_file_sheet_and_cell(tmp_path: Path) -> None:
+    write_case(
+        tmp_path,
+        budgets={},
+        placements=[
+            placement("A", "hospital", 1000),
+            placement("B", "inpatient", -5),
+            placement("X", "inpatient", 1000),
+        ],
+        contracts=[contract("C1", 100000, 2, 3, 0, 0), contract("C2", 100000, 1, 0, 0, 0)],
+        members=[member("C9", "Z"), member("C2", "X"), member("C2", "Y1"), member("C2", "Y2")],
+    )
+    with pytest.raises(InputError) as err:
+        read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
+    text = str(err.value)
+    assert "placements.xlsx, sheet 'Placements', cell C2: Setting is 'hospital'" in text
+    assert "cell E3: Annual cost (£) is negative" in text
+    assert "sheet 'Contracts', cell F2: Minimum units (3) is above Units (2)" in text
+    assert "sheet 'Members', cell A2: Contract ID 'C9' is not on the Contracts sheet" in text
+    assert "Person ID 'X' is already registered" in text
+    assert "contract 'C2' has 2 members but only 1 units" in text
+    r = CliRunner().invoke(
+        main, ["optimise", str(tmp_path / "scenario.yaml"), "-o", str(tmp_path / "p.xlsx")]
+    )
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert not (tmp_path / "p.xlsx").exists()
+
+
+def test_paths_are_relative_to_the_scenario(tmp_path: Path) -> None:
+    path = base_case(tmp_path / "deep" / "folder")
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    r = CliRunner().invoke(main, ["optimise", str(path), "-o", str(elsewhere / "p.xlsx")])
+    assert r.exit_code == 0, r.output
+
+
+def test_no_incumbent_exits_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ras.optimise import solve as solve_module
+
+    path = base_case(tmp_path)
+
+    def no_solution(*args: object, **kwargs: object) -> solve_module.StageResult:
+        return solve_module.StageResult(
+            "feasibility", solve_module.SolveStatus.NO_SOLUTION, None, None, None, 0.1, 1, 1
+        )
+
+    monkeypatch.setattr(solve_module, "run_stage", no_solution)
+    r = CliRunner().invoke(
+        main, ["optimise", str(path), "-o", str(tmp_path / "p.xlsx"), "--time-limit", "1"]
+    )
+    assert r.exit_code == 4
+    assert "no plan" in r.output and "--time-limit" in r.output
+    assert not (tmp_path / "p.xlsx").exists()
