@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -408,6 +409,107 @@ def score(
         ui.say(f"wrote {p} (more rows than an Excel sheet holds)")
     ui.emit(outcome.summary())
     return ExitCode.INVALID_INPUT if run.exceptions else ExitCode.OK
+
+
+# --------------------------------------------------------------------------- calibrate
+
+
+@main.command()
+@click.argument("allocations", type=click.Path(dir_okay=False, path_type=Path))
+@_table_option
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="calibration.xlsx to write.",
+)
+@click.option("--budget", type=str, help="The money available (£ a year) for every budget.")
+@click.option(
+    "--contingency",
+    type=str,
+    default="0.05",
+    show_default=True,
+    help="Share of --budget held back.",
+)
+@click.option(
+    "--tolerance",
+    type=str,
+    default="0.5",
+    show_default=True,
+    help="Error (share of cost) beyond which a person is an outlier.",
+)
+@click.option(
+    "--write-table",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the calibrated table here (.yaml or .xlsx) with a new version.",
+)
+@common
+def calibrate(
+    allocations: Path,
+    table_path: Path,
+    out: Path,
+    budget: str | None,
+    contingency: str,
+    tolerance: str,
+    write_table: Path | None,
+    ui: Ui,
+) -> int:
+    """Fit the point table to current costs and to an affordable total.
+
+    ALLOCATIONS is the allocations.xlsx written by `ras score` (people with a current
+    annual cost form the sample).
+    """
+    from ras.calibration_run import run_calibrate
+    from ras.tables import load_table
+
+    t = load_table(table_path)
+    outcome = run_calibrate(
+        allocations,
+        t,
+        out,
+        budget=_money(budget, "--budget") if budget else None,
+        contingency=_money(contingency, "--contingency"),
+        tolerance=_money(tolerance, "--tolerance"),
+        write_table=write_table,
+    )
+    fit = outcome.fit
+    ui.say(f"sample: {len(fit.sample)} of {len(outcome.people)} people have a current cost")
+    if fit.rate is not None:
+        ui.say(f"fitted rate: £{fit.rate:,.4f} a point (table: £{t.allocation.rate})")
+    for g, r in fit.group_rates.items():
+        ui.say(f"  {g}: £{r:,.4f} a point")
+    if fit.method != "rate" and fit.factor is not None:
+        ui.say(f"fitted scale on the table's amounts: {fit.factor:.6f}")
+    if fit.r_squared is not None:
+        ui.say(
+            f"R² {fit.r_squared:.3f}; mean error {fit.mape:.1%}, median {fit.median_ape:.1%}; "
+            f"{fit.inside_range:.0%} of costs inside the range; {len(fit.outliers)} outliers"
+        )
+    a = outcome.affordability
+    if a is not None:
+        what = f"rate £{a.rate:,.4f} a point" if a.rate is not None else f"scale {a.factor:.6f}"
+        ui.say(f"affordable: {what}, total £{a.total:,.2f}: {a.message}")
+    if outcome.written_table is not None:
+        version = outcome.new_table.version if outcome.new_table else ""
+        ui.say(f"wrote {outcome.written_table} (version {version})")
+    ui.say(f"wrote {out}")
+    ui.emit(outcome.summary())
+    return 0
+
+
+def _money(text: str, option: str) -> Decimal:
+    from decimal import InvalidOperation
+
+    from ras.errors import UsageError
+
+    try:
+        value = Decimal(text.replace(",", "").replace("£", "").strip())
+    except InvalidOperation as exc:
+        raise UsageError(f"{option} {text!r}: not a number") from exc
+    if not value.is_finite() or value < 0:
+        raise UsageError(f"{option} {text!r}: must be 0 or more")
+    return value
 
 
 # --------------------------------------------------------------------------- optimise

@@ -483,3 +483,87 @@ def read_budgets(path: Path) -> dict[str, Decimal]:
             )
         budgets[to_text(row[pid_col])] = value.quantize(Decimal("0.01"))
     return budgets
+
+
+def read_scored_people(path: Path, table: PointTable) -> list[Any]:
+    """The scored people of an allocations workbook, for calibration.
+
+    Person fields come from the Allocations columns (by label) and answers from the
+    Explanations sheet (its ``Answer`` rows; or the CSV written beside a huge workbook).
+
+    Raises:
+        InputError: the workbook does not fit the table (file, sheet, cell).
+    """
+    from ras.calibrate import Person
+    from ras.errors import InputError
+    from ras.io.cells import is_blank, to_decimal, to_text
+    from ras.io.reader import read_sheets
+
+    sheets = read_sheets(
+        path, ["Allocations", "Explanations"], required=["Allocations", "Explanations"]
+    )
+    alloc = sheets["Allocations"]
+    if not alloc:
+        raise InputError(f"{path}: sheet 'Allocations' is empty; run `ras score` to make it")
+    header = [to_text(v) for v in alloc[0]]
+    if "Person ID" not in header:
+        raise InputError(
+            f"{path}: sheet 'Allocations', row 1: no 'Person ID' column; use the "
+            "allocations.xlsx written by `ras score`"
+        )
+    pid_col = header.index("Person ID")
+    cost_col = (
+        header.index("Current annual cost (£)") if "Current annual cost (£)" in header else None
+    )
+    field_cols = {f.id: header.index(f.label) for f in table.person_fields if f.label in header}
+    options = {f.id: {o.casefold(): o for o in f.options or ()} for f in table.person_fields}
+    expl = sheets["Explanations"]
+    rows: list[list[Any]]
+    if expl and expl[0] and "rows than Excel allows" in to_text(expl[0][0]):
+        csv_path = path.with_name(to_text(expl[0][0]).rsplit(" ", 1)[-1])
+        with csv_path.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.reader(fh))
+    else:
+        rows = expl
+    answers: dict[str, dict[str, str]] = {}
+    for r, row in enumerate(rows[1:], start=2):
+        if len(row) < 6 or to_text(row[1]) != "Answer":
+            continue
+        qid, answer = to_text(row[2]), to_text(row[5])
+        q = table.question(qid)
+        if q is None:
+            raise InputError(
+                f"{path}: sheet 'Explanations', cell C{r}: question {qid!r} is not "
+                "in the table; calibrate with the table the workbook was scored with"
+            )
+        if answer.startswith("not answered"):
+            continue
+        if answer not in q.answers:
+            raise InputError(
+                f"{path}: sheet 'Explanations', cell F{r}: {answer!r} is not an "
+                f"answer to {qid} in this table; use the table it was scored with"
+            )
+        answers.setdefault(to_text(row[0]), {})[qid] = answer
+    people = []
+    for r, row in enumerate(alloc[1:], start=2):
+        if len(row) <= pid_col or is_blank(row[pid_col]):
+            continue
+        pid = to_text(row[pid_col])
+        fields: dict[str, object] = {}
+        for fid, c in field_cols.items():
+            v = row[c] if c < len(row) else None
+            f = table.field(fid)
+            if is_blank(v) or f is None:
+                fields[fid] = None
+            elif f.type in ("money", "number"):
+                fields[fid] = to_decimal(v)
+            else:
+                fields[fid] = options[fid].get(to_text(v).casefold(), to_text(v))
+        cost = to_decimal(row[cost_col]) if cost_col is not None and cost_col < len(row) else None
+        if pid not in answers:
+            raise InputError(
+                f"{path}: sheet 'Explanations': no answers for Person ID {pid!r} "
+                f"(Allocations row {r}); use the workbook `ras score` wrote"
+            )
+        people.append(Person(pid, fields, answers[pid], cost))
+    return people
