@@ -20,6 +20,7 @@ import click
 
 from ras import __version__
 from ras.errors import ExitCode, Issue, RasError
+from ras.models.base import decimal_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_PRINTED_PROBLEMS = 50
@@ -596,6 +597,73 @@ def optimise(
     ui.say(f"wrote {out}")
     ui.emit(outcome.summary())
     return ExitCode.OK if plan.target_met else ExitCode.INFEASIBLE
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="comparison.xlsx to write.",
+)
+@click.option(
+    "--frontier",
+    metavar="START:STOP:STEP",
+    help="Re-solve the base across savings rates, e.g. 0:0.08:0.01.",
+)
+@click.option(
+    "--solver",
+    type=click.Choice(["highs", "cbc"]),
+    default="highs",
+    show_default=True,
+    help="MILP solver.",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds per solver stage, per run.",
+)
+@_jobs_option
+@common
+def compare(
+    scenario: Path,
+    out: Path,
+    frontier: str | None,
+    solver: str,
+    time_limit: float | None,
+    jobs: int | None,
+    ui: Ui,
+) -> int:
+    """Put the base scenario and every variant side by side (and a savings frontier).
+
+    Runs in parallel across the cores; a run that fails is reported in the workbook and
+    does not stop the others.
+    """
+    from ras.compare import run_compare
+    from ras.optimise.solve import SolveOptions
+
+    outcome = run_compare(
+        scenario,
+        out,
+        frontier=frontier,
+        jobs=jobs,
+        progress=ui.progress,
+        options=SolveOptions(solver=solver, time_limit=time_limit),
+    )
+    ui.close()
+    for r in outcome.runs + outcome.frontier:
+        if r.error:
+            ui.say(f"  {r.name}: FAILED: {r.error}")
+        else:
+            ui.say(
+                f"  {r.name}: {r.status}; {r.moves} people move; weighted person-years "
+                f"{decimal_text(r.person_years)}; savings £{r.total_savings:,.2f}"
+            )
+    ui.say(f"wrote {out}")
+    ui.emit(outcome.summary())
+    return outcome.exit_code
 
 
 # --------------------------------------------------------------------------- demo

@@ -162,6 +162,8 @@ class DemoResult:
         lines += [
             "",
             "Where to look:",
+            "  open comparison.xlsx: the variants side by side and the Frontier (people-years",
+            "  given up for each extra point of savings); calibration.xlsx: the fit to costs;",
             "  open plan.xlsx: Summary (each year's spend against the target), Moves (who moves",
             "  when), Contracts (block places released), People (why others do not move);",
             "  open allocations.xlsx: Summary, then Allocations (one row per person),",
@@ -213,6 +215,25 @@ def run_demo(
     result.extra[
         f"the transfer plan: {planned.plan.status}, {len(planned.plan.moves)} people move"
     ] = out / "plan.xlsx"
+    from ras.calibration_run import run_calibrate
+    from ras.compare import run_compare
+
+    total = sum((s.budget.annual for s in outcome.run.scored), Decimal(0))
+    affordable = (total * Decimal("0.95")).quantize(Decimal("1E3"))
+    cal = run_calibrate(
+        out / "allocations.xlsx",
+        table,
+        out / "calibration.xlsx",
+        budget=affordable,
+        write_table=out / "calibrated-table.yaml",
+    )
+    result.extra[
+        f"calibration: fitted rate £{cal.fit.rate:,.2f} a point; affordable within "
+        f"£{affordable:,.0f}"
+    ] = out / "calibration.xlsx"
+    result.extra["the calibrated point table"] = out / "calibrated-table.yaml"
+    run_compare(scenario, out / "comparison.xlsx", frontier="0:0.3:0.05", jobs=jobs)
+    result.extra["base and variants side by side, and a savings frontier"] = out / "comparison.xlsx"
     return result
 
 

@@ -1,0 +1,136 @@
+"""Writing ``comparison.xlsx`` (SPEC §11)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ras.io.xlsx import Book, atomic_output
+
+if TYPE_CHECKING:
+    from ras.compare import CompareOutcome, RunSummary
+    from ras.optimise.plan import YearRow
+
+RUN_HEADERS = (
+    "Run",
+    "Status",
+    "Target met",
+    "People moved",
+    "Weighted person-years",
+    "Total savings (£)",
+    "Problem",
+)
+FRONTIER_HEADERS = (
+    "Savings rate",
+    "Status",
+    "Weighted person-years",
+    "People moved",
+    "Total savings (£)",
+)
+MEASURES: dict[str, tuple[Callable[[YearRow], Any], bool]] = {  # sheet -> (value, money)
+    "Savings": (lambda y: y.savings.quantize(Decimal("0.01")), True),
+    "Spend": (lambda y: y.spend.quantize(Decimal("0.01")), True),
+    "Moves": (lambda y: y.moves, False),
+    "In budgets": (lambda y: y.in_budgets, False),
+}
+
+
+def write_comparison(outcome: CompareOutcome, out: Path) -> None:
+    """Write comparison.xlsx atomically."""
+    runs = outcome.runs
+    with atomic_output(out) as tmp:
+        book = Book(tmp)
+        book.write_table(
+            "Runs",
+            RUN_HEADERS,
+            [
+                [
+                    r.name,
+                    r.status,
+                    "yes" if r.target_met else "no",
+                    r.moves,
+                    float(r.person_years),
+                    r.total_savings.quantize(Decimal("0.01")),
+                    r.error,
+                ]
+                for r in runs
+            ],
+            formats={"Total savings (£)": book.money},
+            widths={"Problem": 60, "Status": 22},
+        )
+        ok = [r for r in runs if r.years]
+        horizon = max((len(r.years) for r in ok), default=0)
+        for sheet, (get, money) in MEASURES.items():
+            rows = [
+                [t, *[get(r.years[t - 1]) if t <= len(r.years) else None for r in ok]]
+                for t in range(1, horizon + 1)
+            ]
+            headers = ["Year", *[r.name for r in ok]]
+            fmts = {h: book.money for h in headers[1:]} if money else {}
+            book.write_table(sheet, headers, rows, formats=fmts)
+            if ok and horizon:
+                chart = book.wb.add_chart({"type": "line" if money else "column"})
+                for c, r in enumerate(ok, start=1):
+                    chart.add_series(
+                        {
+                            "name": r.name,
+                            "categories": [sheet, 1, 0, horizon, 0],
+                            "values": [sheet, 1, c, horizon, c],
+                        }
+                    )
+                label = {"In budgets": "People in individual budgets"}.get(sheet, sheet)
+                chart.set_title({"name": f"{label} by year"})
+                chart.set_x_axis({"name": "Plan year"})
+                if money:
+                    chart.set_y_axis({"num_format": "£#,##0"})
+                book.wb.get_worksheet_by_name(sheet).insert_chart(1, len(headers) + 1, chart)
+        _frontier(book, outcome.frontier)
+        book.close()
+
+
+def _frontier(book: Book, points: list[RunSummary]) -> None:
+    rows = [
+        [
+            float(p.rate) if p.rate is not None else None,
+            p.status,
+            float(p.person_years) if p.years else None,
+            p.moves if p.years else None,
+            p.total_savings.quantize(Decimal("0.01")) if p.years else None,
+        ]
+        for p in points
+    ]
+    book.write_table(
+        "Frontier",
+        FRONTIER_HEADERS,
+        rows,
+        formats={"Total savings (£)": book.money, "Savings rate": book.percent},
+    )
+    if not points:
+        return
+    n = len(points)
+    ws = book.wb.get_worksheet_by_name("Frontier")
+    chart = book.wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
+    chart.add_series(
+        {
+            "name": "Weighted person-years",
+            "categories": ["Frontier", 1, 0, n, 0],
+            "values": ["Frontier", 1, 2, n, 2],
+        }
+    )
+    chart.set_title({"name": "What each extra point of savings costs in person-years"})
+    chart.set_x_axis({"name": "Savings rate", "num_format": "0%"})
+    chart.set_y_axis({"name": "Weighted person-years in individual budgets"})
+    ws.insert_chart(1, len(FRONTIER_HEADERS) + 1, chart, {"x_scale": 1.3})
+    moved = book.wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
+    moved.add_series(
+        {
+            "name": "People moved",
+            "categories": ["Frontier", 1, 0, n, 0],
+            "values": ["Frontier", 1, 3, n, 3],
+        }
+    )
+    moved.set_title({"name": "People moved against the savings rate"})
+    moved.set_x_axis({"name": "Savings rate", "num_format": "0%"})
+    ws.insert_chart(18, len(FRONTIER_HEADERS) + 1, moved, {"x_scale": 1.3})
