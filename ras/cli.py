@@ -412,6 +412,16 @@ def score(
     return ExitCode.INVALID_INPUT if run.exceptions else ExitCode.OK
 
 
+def _solver_option(func: F) -> F:
+    return click.option(
+        "--solver",
+        type=click.Choice(["highs", "cbc"]),
+        default="highs",
+        show_default=True,
+        help="MILP solver.",
+    )(func)
+
+
 # --------------------------------------------------------------------------- calibrate
 
 
@@ -533,13 +543,7 @@ def _money(text: str, option: str) -> Decimal:
     metavar="KEY=VALUE",
     help="Override a scenario value, e.g. --set savings.rate=0.05 (repeatable).",
 )
-@click.option(
-    "--solver",
-    type=click.Choice(["highs", "cbc"]),
-    default="highs",
-    show_default=True,
-    help="MILP solver.",
-)
+@_solver_option
 @click.option(
     "--time-limit",
     type=click.FloatRange(min=0, min_open=True),
@@ -613,13 +617,7 @@ def optimise(
     metavar="START:STOP:STEP",
     help="Re-solve the base across savings rates, e.g. 0:0.08:0.01.",
 )
-@click.option(
-    "--solver",
-    type=click.Choice(["highs", "cbc"]),
-    default="highs",
-    show_default=True,
-    help="MILP solver.",
-)
+@_solver_option
 @click.option(
     "--time-limit",
     type=click.FloatRange(min=0, min_open=True),

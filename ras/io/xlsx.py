@@ -18,6 +18,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from ras.errors import OutputError
+from ras.io.guard import col_letters
 
 #: Excel's last row; a data sheet longer than this is split (see ``write_table``).
 EXCEL_MAX_ROWS = 1_048_576
@@ -227,7 +228,7 @@ def _text_xml(text: str) -> str:
 
 def rows_xml(rows: Sequence[Sequence[Any]], first_row: int, xf: Sequence[int | None]) -> str:
     """SpreadsheetML for data rows: numbers as numbers, text as inline strings (never formulas)."""
-    letters = [col_letters_fast(c) for c in range(max((len(r) for r in rows), default=0))]
+    letters = [col_letters(c) for c in range(max((len(r) for r in rows), default=0))]
     style = [f' s="{x}"' if x else "" for x in xf] + [""] * len(letters)
     cache: dict[str, str] = {}
     out: list[str] = []
@@ -252,16 +253,6 @@ def rows_xml(rows: Sequence[Sequence[Any]], first_row: int, xf: Sequence[int | N
         parts.append("</row>")
         out.append("".join(parts))
     return "".join(out)
-
-
-def col_letters_fast(index: int) -> str:
-    """Column letters for a 0-based index."""
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 def _widen(data: bytes, pattern: bytes, last_row: int, count: int = 0) -> bytes:
