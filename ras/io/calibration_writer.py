@@ -31,8 +31,8 @@ def write_calibration(outcome: CalibrationOutcome, out: Path) -> None:
     with atomic_output(out) as tmp:
         book = Book(tmp)
         ws = book.wb.add_worksheet("Summary")
-        ws.set_column(0, 0, 46)
-        ws.set_column(1, 2, 22)
+        ws.set_column(0, 0, 58)
+        ws.set_column(1, 1, 34)
         ws.write_string(
             0,
             0,
