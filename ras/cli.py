@@ -263,6 +263,17 @@ def table_check(source: Path, ui: Ui) -> int:
 # --------------------------------------------------------------------------- validate / score
 
 
+def _out_option(what: str) -> Callable[[F], F]:
+    """The required ``--out`` option of a command that writes ``what``."""
+    return click.option(
+        "--out",
+        "-o",
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"{what} to write.",
+    )
+
+
 def _table_option(func: F) -> F:
     return click.option(
         "--table",
@@ -331,13 +342,7 @@ def _pseudonym_key(key_file: Path | None) -> bytes:
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_table_option
-@click.option(
-    "--out",
-    "-o",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="allocations.xlsx to write.",
-)
+@_out_option("allocations.xlsx")
 @click.option(
     "--budget-sheets",
     type=click.Path(file_okay=False, path_type=Path),
@@ -428,13 +433,7 @@ def _solver_option(func: F) -> F:
 @main.command()
 @click.argument("allocations", type=click.Path(dir_okay=False, path_type=Path))
 @_table_option
-@click.option(
-    "--out",
-    "-o",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="calibration.xlsx to write.",
-)
+@_out_option("calibration.xlsx")
 @click.option("--budget", type=str, help="The money available (£ a year) for every budget.")
 @click.option(
     "--contingency",
@@ -528,13 +527,7 @@ def _money(text: str, option: str) -> Decimal:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    "-o",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="plan.xlsx to write.",
-)
+@_out_option("plan.xlsx")
 @click.option("--variant", help="A variant named in the scenario file.")
 @click.option(
     "--set",
@@ -605,13 +598,7 @@ def optimise(
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    "-o",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="comparison.xlsx to write.",
-)
+@_out_option("comparison.xlsx")
 @click.option(
     "--frontier",
     metavar="START:STOP:STEP",
