@@ -73,11 +73,37 @@ class Ui:
             self._tasks[label] = self._progress.add_task(label, total=total)
         self._progress.update(self._tasks[label], completed=done)
 
+    def solver_progress(self, p: Any) -> None:
+        """A line of solver progress on stderr (stage, incumbent, bound, gap, elapsed)."""
+        if self.quiet:
+            return
+
+        def figure(v: float | None) -> str:
+            return "-" if v is None else f"{v:,.2f}"
+
+        gap = "-" if p.gap is None else f"{p.gap * 100:.3g} %"
+        click.echo(
+            f"  solving {p.stage}: best {figure(p.incumbent)}, bound {figure(p.bound)}, "
+            f"gap {gap}, {p.elapsed:.0f} s",
+            err=True,
+        )
+
     def close(self) -> None:
         """Stop the progress bar."""
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def _progress_every() -> float:
+    """Seconds between solver progress lines: 2 on a terminal, 5 in a log.
+
+    The environment variable RAS_PROGRESS_EVERY sets another interval.
+    """
+    try:
+        return float(os.environ["RAS_PROGRESS_EVERY"])
+    except (KeyError, ValueError):
+        return 2.0 if sys.stderr.isatty() else 5.0
 
 
 def common(func: F) -> F:
@@ -102,9 +128,13 @@ def common(func: F) -> F:
             ui.emit({"error": str(exc), "exit_code": int(exc.exit_code)})
             sys.exit(int(exc.exit_code))
         except KeyboardInterrupt:
+            # Every ``finally`` on the way here has run (temporary files removed); exit
+            # at once, without waiting for solver or worker threads to wind down.
             ui.close()
             click.echo("interrupted", err=True)
-            sys.exit(130)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         except Exception as exc:
             ui.close()
             if debug:
@@ -539,8 +569,11 @@ def _money(text: str, option: str) -> Decimal:
 @_solver_option
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Seconds per solver stage; the plan reports its gap when it stops early.",
+    type=click.FloatRange(min=0),
+    default=600,
+    show_default=True,
+    help="Seconds for the whole solve (0: none). At the limit the best plan so far is "
+    "written, marked TIME LIMIT (gap x %), exit 4.",
 )
 @click.option(
     "--gap",
@@ -574,7 +607,13 @@ def optimise(
         out,
         variant=variant,
         sets=sets,
-        options=SolveOptions(solver=solver, time_limit=time_limit, gap=gap),
+        options=SolveOptions(
+            solver=solver,
+            time_limit=time_limit or None,
+            gap=gap,
+            progress=ui.solver_progress,
+            progress_every=_progress_every(),
+        ),
     )
     plan = outcome.plan
     ui.say(f"{outcome.loaded.scenario.name} ({outcome.loaded.variant or 'base'}): {plan.status}")
@@ -593,6 +632,8 @@ def optimise(
         ui.say(f"  binding: {line}")
     ui.say(f"wrote {out}")
     ui.emit(outcome.summary())
+    if plan.stopped:
+        return ExitCode.SOLVER
     return ExitCode.OK if plan.target_met else ExitCode.INFEASIBLE
 
 

@@ -35,7 +35,6 @@ class PlanOutcome:
     def summary(self) -> dict[str, Any]:
         """Machine-readable summary (``--json``)."""
         p = self.plan
-        sol = p.solution.primary
         return {
             "scenario": self.loaded.scenario.name,
             "variant": self.loaded.variant or "base",
@@ -44,7 +43,20 @@ class PlanOutcome:
             "person_years": str(p.person_years),
             "total_savings": str(p.total_savings.quantize(Decimal("0.01"))),
             "people_moved": len(p.moves),
-            "gap": sol.gap,
+            "stopped": p.stopped or None,
+            "gap": p.solution.gap,
+            "stages": [
+                {
+                    "stage": s.stage,
+                    "status": s.status.value,
+                    "stopped": s.stopped or None,
+                    "objective": s.objective,
+                    "bound": s.bound,
+                    "gap": s.gap,
+                    "seconds": round(s.seconds, 3),
+                }
+                for s in p.solution.stages
+            ],
             "years": [
                 {
                     "year": r.year,

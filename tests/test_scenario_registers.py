@@ -181,22 +181,3 @@ def test_paths_are_relative_to_the_scenario(tmp_path: Path) -> None:
     elsewhere.mkdir()
     r = CliRunner().invoke(main, ["optimise", str(path), "-o", str(elsewhere / "p.xlsx")])
     assert r.exit_code == 0, r.output
-
-
-def test_no_incumbent_exits_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ras.optimise import solve as solve_module
-
-    path = base_case(tmp_path)
-
-    def no_solution(*args: object, **kwargs: object) -> solve_module.StageResult:
-        return solve_module.StageResult(
-            "feasibility", solve_module.SolveStatus.NO_SOLUTION, None, None, None, 0.1, 1, 1
-        )
-
-    monkeypatch.setattr(solve_module, "run_stage", no_solution)
-    r = CliRunner().invoke(
-        main, ["optimise", str(path), "-o", str(tmp_path / "p.xlsx"), "--time-limit", "1"]
-    )
-    assert r.exit_code == 4
-    assert "no plan" in r.output and "--time-limit" in r.output
-    assert not (tmp_path / "p.xlsx").exists()

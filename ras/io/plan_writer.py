@@ -171,6 +171,7 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
             widths={"Key": 36, "Value": 50, "sha256": 66},
         )
         sol = plan.solution
+        limit = sol.time_limit
         book.write_table(
             "Solver",
             SOLVER_HEADERS,
@@ -178,7 +179,7 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
                 [
                     s.stage,
                     sol.solver_version,
-                    s.status.value,
+                    s.status.value + (f" ({s.stopped})" if s.stopped else ""),
                     s.objective,
                     s.bound,
                     s.gap,
@@ -199,7 +200,18 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
                     round(outcome.build_seconds, 3),
                     None,
                     None,
-                ]
+                ],
+                [
+                    "whole run",
+                    f"time limit {limit:g} s" if limit else "no time limit",
+                    plan.status,
+                    None,
+                    None,
+                    sol.gap,
+                    round(sum(s.seconds for s in sol.stages) + outcome.build_seconds, 3),
+                    None,
+                    None,
+                ],
             ],
             formats={"Gap": book.percent},
             widths={"Solver": 40},

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from ras.optimise.data import ZERO, PlanData
-from ras.optimise.solve import Solution, SolveStatus
+from ras.optimise.solve import Solution
 
 #: Savings within this many pounds of the target count as met (solver tolerances).
 MET_TOLERANCE = Decimal("1.00")
@@ -110,14 +110,25 @@ class Plan:
         return all(y.met for y in self.years)
 
     @property
+    def stopped(self) -> str:
+        """``interrupted`` or ``time limit`` when the solver was stopped early, else ""."""
+        return self.solution.stopped
+
+    @property
     def status(self) -> str:
-        """OPTIMAL, TARGET NOT MET, or TIME LIMIT (gap x %)."""
+        """OPTIMAL, TARGET NOT MET, TIME LIMIT (gap x %) or INTERRUPTED (gap x %).
+
+        The gap is the worst of the stages that ran, so a plan is OPTIMAL only when
+        every stage reached its gap.
+        """
+        if self.stopped:
+            label = "INTERRUPTED" if self.stopped == "interrupted" else "TIME LIMIT"
+            gap = self.solution.gap
+            shown = "unknown" if gap is None else f"{gap * 100:.3g} %"
+            text = f"{label} (gap {shown})"
+            return text if self.target_met else f"{text}; TARGET NOT MET"
         if not self.target_met:
             return "TARGET NOT MET"
-        primary = self.solution.primary
-        if primary.status is SolveStatus.FEASIBLE:
-            gap = primary.gap
-            return f"TIME LIMIT (gap {gap * 100:.2f} %)" if gap is not None else "TIME LIMIT"
         return "OPTIMAL"
 
 

@@ -1,42 +1,58 @@
-"""Solve a built transfer model: solvers, typed outcomes and the lexicographic stages.
+"""Solve a built transfer model: the lexicographic stages of SPEC §9, within a time limit.
 
 Solver status, objective, bound and gap are mapped to ras's own types here and only
-here (PuLP 3.x returns an int and sets ``prob.status``; PuLP 4.x returns
-``LpSolveStats``). HiGHS (through ``highspy``) is the default and is passed to PuLP
-explicitly; CBC is used where a ``cbc`` binary (or PuLP's bundled one) exists.
+here. HiGHS (the default) is driven through highspy on the matrix PuLP built
+(``highs.py``): one model for every stage, each stage warm-started from the previous
+plan, progress reported, Ctrl-C honoured. CBC goes through PuLP's own interface.
+
+The stages:
+1. the scenario's objective (person-years for ``personalise``, savings for ``save``);
+   when it is infeasible, the least total shortfall comes first (then 1 and 2 on that
+   model, holding it);
+2. the other objective, holding the first one's optimum.
+The weighted person-years are a multiple of 1/m for a small m (weights like 1.5 give
+m = 2), so they are solved scaled by m: an integral objective that HiGHS proves
+optimal exactly, and holds exactly in the next stage.
+
+The whole run shares one time limit (SPEC §16). A stage stopped by the limit or by
+Ctrl-C keeps its best plan; later stages are not started; the solution says so.
 """
 
 from __future__ import annotations
 
-import contextlib
-import math
-import os
 import shutil
-import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+import numpy as np
 import pulp
 
 from ras.errors import SolverError, UsageError
-from ras.optimise.compat import PULP_4, pulp_version
+from ras.optimise import highs
+from ras.optimise.compat import Matrix, matrix_of, pulp_version
 from ras.optimise.formulation import Built, build
+from ras.optimise.highs import Progress
 
-#: Relative slack when an earlier stage's optimum is held in a later stage.
+#: Relative slack when an earlier stage's money optimum is held in a later stage.
 HOLD_TOLERANCE = 1e-7
 #: Relative gap of the least-shortfall stage: its relaxation is weak, and proving the last
 #: 0.1 % can take HiGHS minutes on a model that otherwise solves in seconds.
 SHORTFALL_GAP = 1e-3
+#: Default limit on the whole solve, in seconds (SPEC §16).
+DEFAULT_TIME_LIMIT = 600.0
+#: The largest multiplier tried to make the person-years objective integral.
+MAX_SCALE = 1000
 
 
 class SolveStatus(Enum):
     """What a solve achieved."""
 
     OPTIMAL = "optimal"
-    FEASIBLE = "feasible"  # stopped (time limit) with an incumbent
+    FEASIBLE = "feasible"  # stopped (time limit, Ctrl-C) with an incumbent
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"
     NO_SOLUTION = "no solution"  # stopped or failed without an incumbent
@@ -54,6 +70,12 @@ class StageResult:
     seconds: float
     variables: int
     constraints: int
+    stopped: str = ""  # "" | "time limit" | "interrupted"
+
+    @property
+    def has_plan(self) -> bool:
+        """Whether the stage ended with a plan."""
+        return self.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
 
 
 @dataclass
@@ -61,15 +83,17 @@ class SolveOptions:
     """Solver choice and limits."""
 
     solver: str = "highs"  # highs | cbc
-    time_limit: float | None = None  # seconds, per stage
-    gap: float = 1e-4  # relative MIP gap
+    time_limit: float | None = DEFAULT_TIME_LIMIT  # seconds for the whole solve; None: none
+    gap: float = 1e-4  # relative MIP gap of the money stages
     threads: int | None = None
     msg: bool = False
+    progress: Callable[[Progress], None] | None = None
+    progress_every: float = 5.0  # seconds between progress reports
 
 
 @dataclass
 class Solution:
-    """The decisions of the final stage and every stage's outcome."""
+    """The decisions of the last stage that found a plan, and every stage's outcome."""
 
     moves: dict[int, int]  # movable index -> year
     releases: dict[tuple[int, int], int]  # (contract index, year) -> steps (k)
@@ -79,17 +103,31 @@ class Solution:
     solver_name: str = ""
     solver_version: str = ""
     build_seconds: float = 0.0
+    time_limit: float | None = None
 
     @property
-    def primary(self) -> StageResult:
-        """The stage of the main objective (for status, gap and bound)."""
-        named = [s for s in self.stages if s.stage in ("personalise", "save")]
-        return named[0] if named else self.stages[-1]
+    def stopped(self) -> str:
+        """``interrupted``, ``time limit`` or "" (every stage ran to its gap)."""
+        reasons = {s.stopped for s in self.stages}
+        if "interrupted" in reasons:
+            return "interrupted"
+        return "time limit" if "time limit" in reasons else ""
 
     @property
-    def timed_out(self) -> bool:
-        """Whether any stage stopped at its time limit with an incumbent."""
-        return any(s.status is SolveStatus.FEASIBLE for s in self.stages)
+    def gap(self) -> float | None:
+        """The worst relative gap of the stages that found a plan (None: not known)."""
+        gaps = [s.gap for s in self.stages if s.has_plan]
+        if not gaps or any(g is None for g in gaps):
+            return None
+        return max(g for g in gaps if g is not None)
+
+    @property
+    def status(self) -> SolveStatus:
+        """OPTIMAL when every stage ran to its gap; FEASIBLE when any was stopped."""
+        return SolveStatus.FEASIBLE if self.stopped else SolveStatus.OPTIMAL
+
+
+# ---------------------------------------------------------------------------- solvers
 
 
 def cbc_available() -> bool:
@@ -100,243 +138,363 @@ def cbc_available() -> bool:
     return bool(bundled is not None and bundled(msg=False).available())
 
 
-def make_solver(options: SolveOptions) -> Any:
-    """The PuLP solver object for the options (HiGHS passed explicitly)."""
-    if options.solver == "highs":
-        kwargs: dict[str, Any] = {"msg": options.msg, "gapRel": options.gap}
-        if options.time_limit is not None:
-            kwargs["timeLimit"] = options.time_limit
-        if options.threads is not None:
-            kwargs["threads"] = options.threads
-        solver = pulp.HiGHS(**kwargs)
-        if not solver.available():
-            raise SolverError("HiGHS (highspy) is not installed; pip install highspy")
-        return solver
-    if options.solver == "cbc":
-        kwargs = {"msg": options.msg, "gapRel": options.gap}
-        if options.time_limit is not None:
-            kwargs["timeLimit"] = options.time_limit
-        if options.threads is not None:
-            kwargs["threads"] = options.threads
-        path = shutil.which("cbc")
-        if path:
-            return pulp.COIN_CMD(path=path, **kwargs)
-        bundled = getattr(pulp, "PULP_CBC_CMD", None)
-        if bundled is not None and bundled(msg=False).available():
-            return bundled(**kwargs)
-        raise UsageError(
-            "CBC is not installed here (apt-get install coinor-cbc); use --solver highs"
-        )
-    raise UsageError(f"unknown solver {options.solver!r}; use highs or cbc")
+def _cbc(options: SolveOptions, time_limit: float | None, gap: float) -> Any:
+    kwargs: dict[str, Any] = {"msg": options.msg, "gapRel": gap}
+    if time_limit is not None:
+        kwargs["timeLimit"] = max(1, round(time_limit))
+    if options.threads is not None:
+        kwargs["threads"] = options.threads
+    path = shutil.which("cbc")
+    if path:
+        return pulp.COIN_CMD(path=path, **kwargs)
+    bundled = getattr(pulp, "PULP_CBC_CMD", None)
+    if bundled is not None and bundled(msg=False).available():
+        return bundled(**kwargs)
+    raise UsageError("CBC is not installed here (apt-get install coinor-cbc); use --solver highs")
 
 
 def solver_version(options: SolveOptions) -> str:
     """Name and version of the solver, for the Solver sheet."""
     if options.solver == "highs":
-        try:
-            import highspy
-
-            with _quiet_stdout(True):
-                version = highspy.Highs().version()
-            return f"HiGHS {version} (highspy), PuLP {pulp_version()}"
-        except Exception:  # pragma: no cover - version call missing in old highspy
-            return f"HiGHS (highspy), PuLP {pulp_version()}"
+        return f"HiGHS {highs.version()} (highspy), PuLP {pulp_version()}"
     return f"CBC ({shutil.which('cbc') or 'bundled'}), PuLP {pulp_version()}"
 
 
-@contextlib.contextmanager
-def _quiet_stdout(enabled: bool) -> Iterator[None]:
-    """Keep solver banners (printed by C code) off stdout, which carries --json."""
-    if not enabled:
-        yield
-        return
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError):  # no real stdout (e.g. captured by a test runner)
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
+def _check_solver(options: SolveOptions) -> None:
+    if options.solver == "highs":
+        if not highs.available():
+            raise SolverError("HiGHS (highspy) is not installed; pip install highspy")
+    elif options.solver == "cbc":
+        if not cbc_available():
+            raise UsageError(
+                "CBC is not installed here (apt-get install coinor-cbc); use --solver highs"
+            )
+    else:
+        raise UsageError(f"unknown solver {options.solver!r}; use highs or cbc")
 
 
-def _map_status(prob: Any, result: Any, options: SolveOptions) -> tuple[SolveStatus, float | None]:
-    """(status, bound) from either PuLP generation."""
-    if PULP_4 and not isinstance(result, int):
+# ---------------------------------------------------------------------------- objectives
+
+
+def integral_scale(weights: list[Decimal]) -> int | None:
+    """The smallest m <= MAX_SCALE making every weight times m whole (None: no such m)."""
+    for m in range(1, MAX_SCALE + 1):
+        if all((w * m) == (w * m).to_integral_value() for w in weights):
+            return m
+    return None
+
+
+@dataclass(frozen=True)
+class _Objective:
+    name: str  # personalise | save | shortfall
+    expr: Any
+    maximise: bool
+    scale: int | None  # integral with this multiplier; None: money
+    gap: float | None = None  # relative gap for this objective (None: the options' gap)
+
+
+def _objectives(built: Built) -> list[_Objective]:
+    scale = integral_scale([p.weight for p in built.data.movable])
+    people = _Objective("personalise", built.person_years, True, scale)
+    money = _Objective("save", built.total_savings, True, None)
+    if built.data.scenario.objective == "save":
+        return [money, people]
+    return [people, money]
+
+
+class _Clock:
+    def __init__(self, limit: float | None) -> None:
+        self.start = time.perf_counter()
+        self.limit = limit
+
+    def remaining(self) -> float | None:
+        if self.limit is None:
+            return None
+        return max(0.0, self.limit - (time.perf_counter() - self.start))
+
+    def expired(self) -> bool:
+        left = self.remaining()
+        return left is not None and left <= 0
+
+
+# ---------------------------------------------------------------------------- HiGHS
+
+
+class _HighsStages:
+    """The stages on one HiGHS model of a built problem."""
+
+    def __init__(self, built: Built, options: SolveOptions, clock: _Clock) -> None:
+        self.built = built
+        self.options = options
+        self.clock = clock
+        self.matrix: Matrix = matrix_of(built.prob)
+        self.model = highs.HighsModel(self.matrix, threads=options.threads, msg=options.msg)
+        self.x: np.ndarray | None = None  # the latest plan
+
+    def run(self, objective: _Objective, gap: float) -> StageResult:
+        cost, _ = self.matrix.vector(objective.expr)
+        scale = float(objective.scale or 1)
+        left = self.clock.remaining()
+        if left is not None and left <= 0:
+            return self._skipped(objective.name)
+        out = self.model.solve(
+            objective.name,
+            cost,
+            maximise=objective.maximise,
+            scale=scale,
+            rel_gap=0.0 if objective.scale else gap,
+            abs_gap=0.999 if objective.scale else None,
+            time_limit=left,
+            start=self.x,
+            progress=self.options.progress,
+            progress_every=self.options.progress_every,
+            run_start=self.clock.start,
+        )
+        status = {
+            "optimal": SolveStatus.OPTIMAL,
+            "feasible": SolveStatus.FEASIBLE,
+            "infeasible": SolveStatus.INFEASIBLE,
+            "unbounded": SolveStatus.UNBOUNDED,
+        }.get(out.status, SolveStatus.NO_SOLUTION)
+        if out.x is not None:
+            self.x = out.x
+        value, bound, stage_gap = out.objective, out.bound, out.gap
+        if objective.scale and value is not None:
+            value = round(value * scale) / scale  # integral: remove float noise
+        if status is SolveStatus.OPTIMAL and stage_gap is not None and objective.scale:
+            stage_gap = 0.0 if bound is None or abs(bound - (value or 0)) * scale < 1 else stage_gap
+        return StageResult(
+            objective.name,
+            status,
+            value,
+            bound,
+            stage_gap,
+            out.seconds,
+            self.matrix.num_cols,
+            self.matrix.num_rows,
+            out.stopped,
+        )
+
+    def hold(self, objective: _Objective, value: float) -> None:
+        cost, _ = self.matrix.vector(objective.expr)
+        if objective.scale:
+            slack = 0.5 / objective.scale  # whole units: holds the optimum exactly
+        else:
+            slack = HOLD_TOLERANCE * max(abs(value), 1.0)
+        if objective.maximise:
+            self.model.add_row(cost, value - slack, np.inf)
+        else:
+            self.model.add_row(cost, -np.inf, value + slack)
+
+    def snapshot(self) -> tuple[dict[int, int], dict[tuple[int, int], int], dict[int, float]]:
+        assert self.x is not None
+        x, col = self.x, self.matrix.column
+        moves = {i: t for (i, t), var in self.built.x.items() if x[col(var.name)] > 0.5}
+        releases = {
+            key: round(x[col(var.name)])
+            for key, var in self.built.k.items()
+            if round(x[col(var.name)]) > 0
+        }
+        shortfall = {t: max(0.0, float(x[col(v.name)])) for t, v in self.built.shortfall.items()}
+        return moves, releases, shortfall
+
+    def _skipped(self, name: str) -> StageResult:
+        return StageResult(
+            name,
+            SolveStatus.NO_SOLUTION,
+            None,
+            None,
+            None,
+            0.0,
+            self.matrix.num_cols,
+            self.matrix.num_rows,
+            "time limit",
+        )
+
+
+# ---------------------------------------------------------------------------- CBC (PuLP)
+
+
+class _PulpStages:
+    """The stages through PuLP's own solver interface (CBC)."""
+
+    def __init__(self, built: Built, options: SolveOptions, clock: _Clock) -> None:
+        self.built = built
+        self.options = options
+        self.clock = clock
+
+    def run(self, objective: _Objective, gap: float) -> StageResult:
+        prob = self.built.prob
+        left = self.clock.remaining()
+        if left is not None and left <= 0:
+            return StageResult(
+                objective.name,
+                SolveStatus.NO_SOLUTION,
+                None,
+                None,
+                None,
+                0.0,
+                prob.numVariables(),
+                prob.numConstraints(),
+                "time limit",
+            )
+        prob.sense = pulp.LpMaximize if objective.maximise else pulp.LpMinimize
+        prob.setObjective(objective.expr)
+        solver = _cbc(self.options, left, 0.0 if objective.scale else gap)
+        start = time.perf_counter()
+        with highs.quiet_stdout():
+            try:
+                result = prob.solve(solver)
+            except pulp.PulpSolverError as exc:
+                raise SolverError(f"the solver failed: {exc}") from exc
+        seconds = time.perf_counter() - start
+        status = _pulp_status(prob, result)
+        value = pulp.value(objective.expr) if status in _WITH_PLAN else None
+        stopped = ""
+        if status is SolveStatus.FEASIBLE or (
+            status is SolveStatus.NO_SOLUTION and self.clock.expired()
+        ):
+            stopped = "time limit"
+        stage_gap = 0.0 if status is SolveStatus.OPTIMAL else None
+        if status is SolveStatus.OPTIMAL and not objective.scale:
+            stage_gap = gap  # CBC reports no bound through PuLP: the gap it was asked for
+        return StageResult(
+            objective.name,
+            status,
+            value,
+            None,
+            stage_gap,
+            seconds,
+            prob.numVariables(),
+            prob.numConstraints(),
+            stopped,
+        )
+
+    def hold(self, objective: _Objective, value: float) -> None:
+        slack = 0.5 / objective.scale if objective.scale else HOLD_TOLERANCE * max(abs(value), 1.0)
+        name = f"hold_{objective.name}"
+        if objective.maximise:
+            self.built.prob += objective.expr >= value - slack, name
+        else:
+            self.built.prob += objective.expr <= value + slack, name
+
+    def snapshot(self) -> tuple[dict[int, int], dict[tuple[int, int], int], dict[int, float]]:
+        b = self.built
+        moves = {i: t for (i, t), var in b.x.items() if (var.varValue or 0) > 0.5}
+        releases = {
+            key: round(var.varValue or 0) for key, var in b.k.items() if round(var.varValue or 0)
+        }
+        shortfall = {t: max(0.0, var.varValue or 0.0) for t, var in b.shortfall.items()}
+        return moves, releases, shortfall
+
+
+_WITH_PLAN = (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+
+
+def _pulp_status(prob: Any, result: Any) -> SolveStatus:
+    """Either PuLP generation's status, as ras's own."""
+    if not isinstance(result, int) and hasattr(result, "status"):  # PuLP 4
         s = pulp.LpSolveStatus
-        status = result.status
-        if status == s.Optimal:
-            return SolveStatus.OPTIMAL, result.best_bound
-        if status == s.Infeasible:
-            return SolveStatus.INFEASIBLE, None
-        if status == s.Unbounded:
-            return SolveStatus.UNBOUNDED, None
-        if result.has_solution:
-            return SolveStatus.FEASIBLE, result.best_bound
-        return SolveStatus.NO_SOLUTION, None
+        if result.status == s.Optimal:
+            return SolveStatus.OPTIMAL
+        if result.status == s.Infeasible:
+            return SolveStatus.INFEASIBLE
+        if result.status == s.Unbounded:
+            return SolveStatus.UNBOUNDED
+        return SolveStatus.FEASIBLE if result.has_solution else SolveStatus.NO_SOLUTION
     status, sol = prob.status, getattr(prob, "sol_status", None)
-    bound: float | None = None
-    if options.solver == "highs" and getattr(prob, "solverModel", None) is not None:
-        info = prob.solverModel.getInfo()
-        raw = getattr(info, "mip_dual_bound", None)
-        if raw is not None and math.isfinite(raw):
-            bound = -raw if prob.sense == pulp.LpMaximize else raw
     if status == pulp.LpStatusInfeasible or sol == pulp.LpSolutionInfeasible:
-        return SolveStatus.INFEASIBLE, None
+        return SolveStatus.INFEASIBLE
     if status == pulp.LpStatusUnbounded:
-        return SolveStatus.UNBOUNDED, None
+        return SolveStatus.UNBOUNDED
     if sol == pulp.LpSolutionOptimal:
-        return SolveStatus.OPTIMAL, bound
+        return SolveStatus.OPTIMAL
     if sol == pulp.LpSolutionIntegerFeasible:
-        if options.solver == "highs" and getattr(prob, "solverModel", None) is not None:
-            import highspy
-
-            if prob.solverModel.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-                return SolveStatus.OPTIMAL, bound
-        return SolveStatus.FEASIBLE, bound
-    return SolveStatus.NO_SOLUTION, None
+        return SolveStatus.FEASIBLE
+    return SolveStatus.NO_SOLUTION
 
 
-def run_stage(
-    built: Built, stage: str, objective: Any, maximise: bool, options: SolveOptions
-) -> StageResult:
-    """Solve with one objective; the problem keeps the variable values."""
-    prob = built.prob
-    prob.sense = pulp.LpMaximize if maximise else pulp.LpMinimize
-    prob.setObjective(objective)
-    solver = make_solver(options)
-    start = time.perf_counter()
-    with _quiet_stdout(not options.msg):
-        try:
-            result = prob.solve(solver)
-        except pulp.PulpSolverError as exc:
-            raise SolverError(f"the solver failed: {exc}") from exc
-    seconds = time.perf_counter() - start
-    status, bound = _map_status(prob, result, options)
-    value = pulp.value(objective) if status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE) else None
-    gap = None
-    if value is not None:
-        if status is SolveStatus.OPTIMAL:
-            gap = 0.0 if bound is None else _gap(value, bound)
-            gap = min(gap, options.gap)
-        elif bound is not None:
-            gap = _gap(value, bound)
-    return StageResult(
-        stage, status, value, bound, gap, seconds, prob.numVariables(), prob.numConstraints()
+# ---------------------------------------------------------------------------- stages
+
+
+def _no_plan(result: StageResult, options: SolveOptions) -> SolverError:
+    if result.stopped == "interrupted":
+        return SolverError("interrupted before the solver found any plan; nothing was written")
+    limit = options.time_limit
+    within = f" within the time limit of {limit:g} s" if result.stopped and limit else ""
+    return SolverError(
+        f"the solver found no plan{within} ({result.status.value}); nothing was written; "
+        "allow more time with --time-limit (0 for none)"
     )
 
 
-def _gap(value: float, bound: float) -> float:
-    return abs(bound - value) / max(abs(value), 1e-9)
+def _lexicographic(
+    stages: Any,
+    objectives: list[_Objective],
+    options: SolveOptions,
+    solution: Solution,
+    *,
+    need_first: bool,
+) -> None:
+    """Each objective in turn, holding the ones before; stop at the first stop.
 
-
-def _hold(built: Built, name: str, objective: Any, value: float, maximise: bool) -> None:
-    slack = HOLD_TOLERANCE * max(abs(value), 1.0)
-    if maximise:
-        built.prob += objective >= value - slack, f"hold_{name}"
-    else:
-        built.prob += objective <= value + slack, f"hold_{name}"
-
-
-def _snapshot(built: Built) -> tuple[dict[int, int], dict[tuple[int, int], int], dict[int, float]]:
-    moves: dict[int, int] = {}
-    for (i, t), var in built.x.items():
-        if (var.varValue or 0) > 0.5:
-            moves[i] = t
-    releases = {
-        key: round(var.varValue or 0)
-        for key, var in built.k.items()
-        if round(var.varValue or 0) > 0
-    }
-    shortfall = {t: max(0.0, var.varValue or 0.0) for t, var in built.shortfall.items()}
-    return moves, releases, shortfall
-
-
-def _stages(built: Built, options: SolveOptions, solution: Solution) -> None:
-    """The lexicographic objective of §9, on a built (maybe shortfall) model."""
-    objective = built.data.scenario.objective
-    order = [("personalise", built.person_years), ("save", built.total_savings)]
-    if objective == "save":
-        order.reverse()
-    for n, (name, expr) in enumerate(order):
-        result = run_stage(built, name, expr, True, options)
+    A stage without a plan keeps the previous stage's plan, except a first stage that
+    ``need_first`` (nothing to keep): then no plan exists.
+    """
+    for n, objective in enumerate(objectives):
+        result = stages.run(objective, objective.gap or options.gap)
         solution.stages.append(result)
-        if result.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
-            solution.moves, solution.releases, solution.shortfall = _snapshot(built)
-            if n == 0:
-                assert result.objective is not None
-                _hold(built, name, expr, result.objective, True)
-        elif n == 0:
-            if result.status is SolveStatus.INFEASIBLE:
-                raise SolverError("the model became infeasible while holding an optimum")
-            raise SolverError(
-                f"the solver found no plan ({result.status.value}"
-                + (
-                    f" within the time limit of {options.time_limit:g} s"
-                    if options.time_limit
-                    else ""
-                )
-                + "); allow more time with --time-limit"
-            )
-        # A later stage that fails keeps the previous stage's plan.
+        if result.has_plan:
+            solution.moves, solution.releases, solution.shortfall = stages.snapshot()
+        elif n == 0 and need_first:
+            raise _no_plan(result, options)
+        if result.stopped or not result.has_plan or n == len(objectives) - 1:
+            return
+        assert result.objective is not None
+        stages.hold(objective, result.objective)
 
 
 def solve(built: Built, options: SolveOptions) -> Solution:
     """Solve the plan: the target as given, else the plan with the least shortfall.
 
     Raises:
-        SolverError: no usable solution (time limit without an incumbent, failure).
+        SolverError: no usable plan (stopped before any plan was found, solver failure).
+        KeyboardInterrupt: a second Ctrl-C while the first was being honoured.
     """
+    _check_solver(options)
+    clock = _Clock(options.time_limit)
     solution = Solution(
-        {}, {}, {}, solver_name=options.solver, solver_version=solver_version(options)
+        {},
+        {},
+        {},
+        solver_name=options.solver,
+        solver_version=solver_version(options),
+        time_limit=options.time_limit,
     )
-    first = run_stage(built, "feasibility", built.person_years, True, options)
-    if first.status is SolveStatus.INFEASIBLE:
+    factory = _HighsStages if options.solver == "highs" else _PulpStages
+    stages = factory(built, options, clock)
+    objectives = _objectives(built)
+    first = stages.run(objectives[0], options.gap)
+    if first.status is not SolveStatus.INFEASIBLE:
         solution.stages.append(first)
-        solution.target_met = False
-        start = time.perf_counter()
-        relaxed = build(built.data, with_shortfall=True)
-        solution.build_seconds += time.perf_counter() - start
-        assert relaxed.total_shortfall is not None
-        result = run_stage(
-            relaxed,
-            "shortfall",
-            relaxed.total_shortfall,
-            False,
-            replace(options, gap=max(options.gap, SHORTFALL_GAP)),
-        )
-        solution.stages.append(result)
-        if result.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
-            raise SolverError(
-                f"the solver found no plan even with a shortfall ({result.status.value})"
-            )
-        assert result.objective is not None
-        _hold(relaxed, "shortfall", relaxed.total_shortfall, result.objective, False)
-        _stages(relaxed, options, solution)
+        if not first.has_plan:
+            raise _no_plan(first, options)
+        solution.moves, solution.releases, solution.shortfall = stages.snapshot()
+        if not first.stopped:
+            assert first.objective is not None
+            stages.hold(objectives[0], first.objective)
+            _lexicographic(stages, objectives[1:], options, solution, need_first=False)
         return solution
-    if first.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
-        raise SolverError(
-            f"the solver found no plan ({first.status.value}"
-            + (f" within the time limit of {options.time_limit:g} s" if options.time_limit else "")
-            + "); allow more time with --time-limit"
-        )
-    # The first solve already optimised the first objective when it is personalise.
-    if built.data.scenario.objective == "personalise":
-        first = replace(first, stage="personalise")
-        solution.stages.append(first)
-        solution.moves, solution.releases, solution.shortfall = _snapshot(built)
-        assert first.objective is not None
-        _hold(built, "personalise", built.person_years, first.objective, True)
-        result = run_stage(built, "save", built.total_savings, True, options)
-        solution.stages.append(result)
-        if result.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
-            solution.moves, solution.releases, solution.shortfall = _snapshot(built)
-        return solution
-    _stages(built, options, solution)
+    # The target cannot be met: the least total shortfall first, then the objectives.
+    solution.stages.append(first)
+    solution.target_met = False
+    start = time.perf_counter()
+    relaxed = build(built.data, with_shortfall=True)
+    solution.build_seconds += time.perf_counter() - start
+    assert relaxed.total_shortfall is not None
+    stages = factory(relaxed, options, clock)
+    shortfall = _Objective(
+        "shortfall", relaxed.total_shortfall, False, None, max(options.gap, SHORTFALL_GAP)
+    )
+    _lexicographic(stages, [shortfall, *_objectives(relaxed)], options, solution, need_first=True)
     return solution

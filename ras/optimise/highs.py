@@ -1,0 +1,282 @@
+"""HiGHS through highspy, on the matrix PuLP built: one model for every stage.
+
+PuLP builds the problem (``formulation.py``); :func:`ras.optimise.compat.matrix_of`
+turns it into arrays once, and a :class:`HighsModel` keeps one ``highspy.Highs`` for
+the whole lexicographic solve, so that each stage only changes the objective, adds the
+row that holds the previous optimum, and starts from the previous stage's plan
+(PuLP's own HiGHS interface rebuilds the model for every solve and cannot warm-start,
+report progress or be interrupted).
+
+The solve runs in highspy's solver thread; this thread waits on it, reports progress,
+and turns Ctrl-C into a request to stop that HiGHS honours at its next check (well
+under a second). A second Ctrl-C is not caught here: it reaches the caller at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ras.optimise.compat import Matrix
+
+#: How often the waiting thread wakes to report progress and check for Ctrl-C.
+POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A solve's state, as progress lines show it (objective in the stage's own units)."""
+
+    stage: str
+    incumbent: float | None
+    bound: float | None
+    gap: float | None
+    elapsed: float  # seconds since the whole run started
+
+
+@dataclass(frozen=True)
+class HighsOutcome:
+    """How one stage ended, in the stage's own units (scale removed)."""
+
+    status: str  # optimal | feasible | infeasible | unbounded | no solution
+    stopped: str  # "" | "time limit" | "interrupted"
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    seconds: float
+    x: np.ndarray | None  # column values, when there is a solution
+
+
+def _import_highspy() -> Any:
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - a dependency of ras
+        return None
+    return highspy
+
+
+def available() -> bool:
+    """Whether highspy is installed."""
+    return _import_highspy() is not None
+
+
+def version() -> str:
+    """HiGHS's version string."""
+    hs = _import_highspy()
+    with quiet_stdout():
+        return str(hs.Highs().version())
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Keep HiGHS's banner (printed by C++ code) off stdout, which carries --json."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no real stdout (e.g. captured by a test runner)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+class HighsModel:
+    """One HiGHS model for all the stages of a solve."""
+
+    def __init__(self, matrix: Matrix, *, threads: int | None = None, msg: bool = False) -> None:
+        hs = _import_highspy()
+        self._hs = hs
+        self.matrix = matrix
+        with quiet_stdout():
+            h = hs.Highs()
+        h.setOptionValue("output_flag", bool(msg))
+        if threads is not None:
+            h.setOptionValue("threads", int(threads))
+        lp = hs.HighsLp()
+        lp.num_col_ = matrix.num_cols
+        lp.num_row_ = matrix.num_rows
+        lp.col_cost_ = np.zeros(matrix.num_cols)
+        lp.col_lower_ = matrix.col_lower
+        lp.col_upper_ = matrix.col_upper
+        lp.row_lower_ = matrix.row_lower
+        lp.row_upper_ = matrix.row_upper
+        lp.a_matrix_.format_ = hs.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = matrix.row_start
+        lp.a_matrix_.index_ = matrix.col_index
+        lp.a_matrix_.value_ = matrix.value
+        lp.a_matrix_.num_col_ = matrix.num_cols
+        lp.a_matrix_.num_row_ = matrix.num_rows
+        lp.integrality_ = [
+            hs.HighsVarType.kInteger if i else hs.HighsVarType.kContinuous for i in matrix.integer
+        ]
+        h.passModel(lp)
+        self.h = h
+        self._lock = threading.Lock()
+        self._latest: dict[str, float] = {}
+        self._stop = threading.Event()
+        h.cbMipInterrupt.subscribe(self._on_interrupt_check)
+        h.cbSimplexInterrupt.subscribe(self._on_interrupt_check)
+        h.cbIpmInterrupt.subscribe(self._on_interrupt_check)
+
+    # ------------------------------------------------------------------ callbacks
+    def _on_interrupt_check(self, event: Any) -> None:
+        out = event.data_out
+        if event.callback_type == self._hs.cb.HighsCallbackType.kCallbackMipInterrupt:
+            with self._lock:
+                self._latest = {
+                    "primal": float(out.mip_primal_bound),
+                    "dual": float(out.mip_dual_bound),
+                    "gap": float(out.mip_gap),
+                }
+        if self._stop.is_set():
+            event.interrupt()
+
+    # ------------------------------------------------------------------ changes
+    def add_row(self, coefficients: np.ndarray, lower: float, upper: float) -> None:
+        """Add a row ``lower <= coefficients . x <= upper`` (dense coefficients)."""
+        idx = np.flatnonzero(coefficients).astype(np.int32)
+        inf = self._hs.kHighsInf
+        lo = -inf if lower == -np.inf else lower
+        up = inf if upper == np.inf else upper
+        self.h.addRow(lo, up, len(idx), idx, coefficients[idx])
+
+    # ------------------------------------------------------------------ solving
+    def solve(
+        self,
+        stage: str,
+        cost: np.ndarray,
+        *,
+        maximise: bool,
+        scale: float = 1.0,
+        rel_gap: float = 1e-4,
+        abs_gap: float | None = None,
+        time_limit: float | None = None,
+        start: np.ndarray | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        progress_every: float = 5.0,
+        run_start: float | None = None,
+    ) -> HighsOutcome:
+        """Optimise ``cost . x`` (times ``scale``) from ``start``; stop at the limits.
+
+        Raises:
+            KeyboardInterrupt: a second Ctrl-C while the first was being honoured.
+        """
+        hs, h = self._hs, self.h
+        n = self.matrix.num_cols
+        h.changeObjectiveSense(hs.ObjSense.kMaximize if maximise else hs.ObjSense.kMinimize)
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), cost * scale)
+        h.setOptionValue("mip_rel_gap", float(rel_gap))
+        h.setOptionValue("mip_abs_gap", float(abs_gap) if abs_gap is not None else 1e-6)
+        limit = float(time_limit) if time_limit is not None else hs.kHighsInf
+        h.setOptionValue("time_limit", limit)
+        if start is not None:
+            solution = hs.HighsSolution()
+            solution.col_value = start
+            solution.value_valid = True
+            h.setSolution(solution)
+        self._stop.clear()
+        with self._lock:
+            self._latest = {}
+        began = time.perf_counter()
+        origin = run_start if run_start is not None else began
+        interrupted = False
+        thread = h.startSolve()
+        last_report = began
+        try:
+            while True:
+                try:
+                    done, _ = h.wait(POLL_SECONDS)
+                except KeyboardInterrupt:
+                    if interrupted:
+                        raise
+                    interrupted = True
+                    self._stop.set()
+                    continue
+                if done:
+                    break
+                now = time.perf_counter()
+                if progress is not None and now - last_report >= progress_every:
+                    last_report = now
+                    progress(self._progress(stage, scale, now - origin))
+        finally:
+            if thread.is_alive() and not h.wait(0)[0]:
+                self._stop.set()
+        seconds = time.perf_counter() - began
+        outcome = self._outcome(scale, seconds, interrupted)
+        if progress is not None:
+            progress(
+                Progress(
+                    stage,
+                    outcome.objective,
+                    outcome.bound,
+                    outcome.gap,
+                    time.perf_counter() - origin,
+                )
+            )
+        return outcome
+
+    def _progress(self, stage: str, scale: float, elapsed: float) -> Progress:
+        with self._lock:
+            latest = dict(self._latest)
+        inf = self._hs.kHighsInf
+
+        def unscaled(key: str) -> float | None:
+            v = latest.get(key)
+            return None if v is None or abs(v) >= inf else v / scale
+
+        gap = latest.get("gap")
+        return Progress(
+            stage,
+            unscaled("primal"),
+            unscaled("dual"),
+            None if gap is None or gap >= inf or unscaled("primal") is None else gap,
+            elapsed,
+        )
+
+    def _outcome(self, scale: float, seconds: float, interrupted: bool) -> HighsOutcome:
+        hs, h = self._hs, self.h
+        model_status = h.getModelStatus()
+        info = h.getInfo()
+        ms = hs.HighsModelStatus
+        if model_status == ms.kModelEmpty:  # nothing to decide: the empty plan
+            if np.all(self.matrix.row_lower <= 0) and np.all(self.matrix.row_upper >= 0):
+                return HighsOutcome("optimal", "", 0.0, 0.0, 0.0, seconds, np.zeros(0))
+            return HighsOutcome("infeasible", "", None, None, None, seconds, None)
+        has_solution = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
+        x = np.array(h.getSolution().col_value) if has_solution else None
+        value = float(info.objective_function_value) / scale if has_solution else None
+        raw_bound = float(info.mip_dual_bound)
+        bound = raw_bound / scale if abs(raw_bound) < hs.kHighsInf else None
+        gap = float(info.mip_gap) if has_solution and abs(info.mip_gap) < hs.kHighsInf else None
+        stopped = ""
+        if model_status == ms.kOptimal:
+            status = "optimal"
+            if bound is None:
+                bound, gap = value, 0.0
+        elif model_status in (ms.kInfeasible,):
+            status = "infeasible"
+        elif model_status in (ms.kUnbounded, ms.kUnboundedOrInfeasible):
+            status = "unbounded" if model_status == ms.kUnbounded else "infeasible"
+        else:
+            status = "feasible" if has_solution else "no solution"
+            if model_status == ms.kInterrupt or interrupted:
+                stopped = "interrupted"
+            elif model_status in (ms.kTimeLimit, ms.kIterationLimit, ms.kSolutionLimit):
+                stopped = "time limit"
+        if interrupted and status in ("feasible", "optimal") and model_status != ms.kOptimal:
+            stopped = "interrupted"
+        return HighsOutcome(status, stopped, value, bound, gap, seconds, x)

@@ -1,0 +1,229 @@
+"""Runs that stop early (SPEC §16) and a status that tells the truth (issue 7)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from bench.county import write_case as write_county
+from ras.optimise.solve import SolveOptions, SolveStatus, StageResult
+from ras.transfer import run_optimise
+from tests.planning import placement, write_case
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _summary_status(path: Path) -> str:
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Summary").to_python()
+    return next(str(r[1]) for r in rows if r and r[0] == "Status")
+
+
+def _solver_rows(path: Path) -> list[list[object]]:
+    return CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Solver").to_python()
+
+
+def test_status_and_gap_are_the_worst_of_the_stages(tmp_path: Path) -> None:
+    """Stage 1 optimal, stage 2 stopped at 4.2e-4: TIME LIMIT everywhere, never OPTIMAL."""
+    from ras.io.plan_writer import write_plan
+    from ras.optimise.plan import make_plan
+
+    scenario = write_case(
+        tmp_path,
+        budgets={"A": 60000, "B": 50000},
+        placements=[placement("A", "out_of_area", 100000), placement("B", "inpatient", 90000)],
+        savings={"kind": "vs_baseline", "rates": ["0.1"]},
+    )
+    outcome = run_optimise(scenario, None)
+    solution = outcome.plan.solution
+    assert [s.stage for s in solution.stages] == ["personalise", "save"]
+    assert outcome.plan.status == "OPTIMAL" and solution.gap is not None
+    first, second = solution.stages
+    solution.stages = [
+        replace(first, gap=0.0),
+        replace(second, status=SolveStatus.FEASIBLE, gap=4.2e-4, stopped="time limit"),
+    ]
+    outcome.plan = make_plan(outcome.data, solution)
+    assert outcome.plan.status == "TIME LIMIT (gap 0.042 %)"
+    summary = outcome.summary()
+    assert summary["status"] == "TIME LIMIT (gap 0.042 %)"
+    assert summary["gap"] == pytest.approx(4.2e-4)
+    assert summary["stopped"] == "time limit"
+    out = tmp_path / "plan.xlsx"
+    write_plan(outcome, out)
+    assert _summary_status(out) == "TIME LIMIT (gap 0.042 %)"
+    whole = [r for r in _solver_rows(out) if r[0] == "whole run"][0]
+    assert whole[2] == "TIME LIMIT (gap 0.042 %)" and whole[5] == pytest.approx(4.2e-4)
+    # Interrupted wins over a time limit, and the worst gap is the one shown.
+    solution.stages = [
+        replace(first, status=SolveStatus.FEASIBLE, gap=1e-3, stopped="interrupted"),
+        replace(second, status=SolveStatus.NO_SOLUTION, gap=None, stopped="time limit"),
+    ]
+    assert make_plan(outcome.data, solution).status == "INTERRUPTED (gap 0.1 %)"
+
+
+def test_stages_of_save_and_an_infeasible_target(tmp_path: Path) -> None:
+    out = run_optimise(
+        write_case(
+            tmp_path / "save",
+            budgets={"A": 60000},
+            placements=[placement("A", "out_of_area", 100000)],
+            objective="save",
+        ),
+        None,
+    )
+    assert [s.stage for s in out.plan.solution.stages] == ["save", "personalise"]
+    short = run_optimise(
+        write_case(
+            tmp_path / "short",
+            budgets={"A": 60000},
+            placements=[placement("A", "out_of_area", 100000)],
+            savings={"kind": "vs_baseline", "rates": ["0.9"]},
+        ),
+        None,
+    )
+    stages = short.plan.solution.stages
+    assert [(s.stage, s.status) for s in stages][:2] == [
+        ("personalise", SolveStatus.INFEASIBLE),
+        ("shortfall", SolveStatus.OPTIMAL),
+    ]
+    assert short.plan.status == "TARGET NOT MET"
+
+
+def test_the_person_years_stage_is_solved_whole(tmp_path: Path) -> None:
+    """Weights 1.5 and 2.5 make person-years a multiple of 0.5: proven optimal, gap 0."""
+    out = run_optimise(
+        write_case(
+            tmp_path,
+            budgets={"A": 60000, "B": 70000, "C": 50000},
+            horizon=3,
+            placements=[
+                placement("A", "residential", 65000, priority=1.5),
+                placement("B", "out_of_area", 90000, priority=2.5),
+                placement("C", "inpatient", 52000),
+            ],
+            capacity={"moves_per_year": 1},
+            savings={"kind": "vs_baseline", "rates": ["0.01", "0.02", "0.03"]},
+        ),
+        None,
+    )
+    first = out.plan.solution.stages[0]
+    assert first.stage == "personalise" and first.status is SolveStatus.OPTIMAL
+    assert first.gap == 0.0
+    assert first.objective == float(out.plan.person_years)
+
+
+def _county(tmp_path: Path, people: int = 1000) -> Path:
+    return write_county(tmp_path / "county", people)
+
+
+def _ras(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ras", *args]
+
+
+def test_time_limit_stops_the_whole_run(tmp_path: Path) -> None:
+    scenario = _county(tmp_path)
+    out = tmp_path / "plan.xlsx"
+    began = time.monotonic()
+    r = subprocess.run(
+        _ras("optimise", str(scenario), "-o", str(out), "--time-limit", "1.5", "--json"),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    elapsed = time.monotonic() - began
+    assert r.returncode == 4, r.stderr
+    assert elapsed < 1.5 + 8  # reading, building and writing come on top of the limit
+    if out.exists():
+        summary = json.loads(r.stdout)
+        assert summary["status"].startswith("TIME LIMIT (gap ")
+        assert summary["stopped"] == "time limit"
+        assert _summary_status(out) == summary["status"]
+    else:
+        assert "found no plan within the time limit of 1.5 s" in r.stderr
+        assert "nothing was written" in r.stderr
+
+
+def _wait_for(proc: subprocess.Popen[str], text: str, timeout: float) -> list[str]:
+    """Read stderr lines until one contains ``text``."""
+    assert proc.stderr is not None
+    seen: list[str] = []
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return seen
+    raise AssertionError(f"{text!r} not seen in {seen}")
+
+
+def _start(tmp_path: Path, out: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "RAS_PROGRESS_EVERY": "0.5"}
+    return subprocess.Popen(
+        _ras("optimise", str(_county(tmp_path)), "-o", str(out), "--time-limit", "0"),
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+
+
+def test_ctrl_c_writes_the_best_plan_so_far(tmp_path: Path) -> None:
+    out = tmp_path / "plan.xlsx"
+    proc = _start(tmp_path, out)
+    try:
+        _wait_for(proc, "solving personalise: best ", 60)  # a progress line: solving now
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        _, err = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    assert took < 2.0 + 1.5, took  # stop within 2 s; writing the plan comes on top
+    assert proc.returncode == 4, err
+    assert not list(tmp_path.glob(".ras-*"))
+    if out.exists():
+        status = _summary_status(out)
+        assert status.startswith("INTERRUPTED (gap ") or status.startswith("INTERRUPTED"), status
+    else:
+        assert "interrupted before the solver found any plan" in err
+
+
+def test_a_second_ctrl_c_exits_at_once(tmp_path: Path) -> None:
+    out = tmp_path / "plan.xlsx"
+    proc = _start(tmp_path, out)
+    try:
+        _wait_for(proc, "solving personalise", 60)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    assert took < 2.0, took
+    # Either the second Ctrl-C came while the first was honoured (130, nothing written)
+    # or the plan was already written whole (4): never a partial or temporary file.
+    assert proc.returncode in (130, 4)
+    if proc.returncode == 130:
+        assert not out.exists()
+    assert not list(tmp_path.glob(".ras-*"))
+
+
+def test_solve_options_default_to_a_bounded_run() -> None:
+    assert SolveOptions().time_limit == 600
+    assert StageResult("s", SolveStatus.FEASIBLE, 1.0, 2.0, 1.0, 0.0, 1, 1).has_plan
