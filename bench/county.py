@@ -74,9 +74,18 @@ def scenario_dict(
 
 
 def generate(
-    people: int, seed: int = 7, objective: str = "personalise", kind: str = "year_on_year"
+    people: int,
+    seed: int = 7,
+    objective: str = "personalise",
+    kind: str = "year_on_year",
+    mode: float = 0.7,
 ) -> tuple[Scenario, Registers, dict[str, Decimal]]:
-    """A case with ``people`` movable-or-not registered people."""
+    """A case with ``people`` registered people.
+
+    Budgets are a share of the placement cost (or the contract's unit price) drawn from a
+    triangular distribution from 0.25 to 1.3 peaking at ``mode``: the higher the mode, the
+    fewer moves save money and the tighter the target.
+    """
     rng = random.Random(seed)
     n_placed = round(people * 0.63)
     n_members = people - n_placed
@@ -118,7 +127,7 @@ def generate(
             stay,
         )
         placements.append(previous)
-        share = rng.triangular(0.25, 1.3, 0.7)
+        share = rng.triangular(0.25, 1.3, mode)
         budgets[pid] = (annual * Decimal(str(round(share, 4)))).quantize(Decimal("0.01"))
     n_contracts = max(1, round(people / 50))
     contracts: list[Contract] = []
@@ -146,7 +155,7 @@ def generate(
             pid = f"{cid}M{m:03d}"
             priority = Decimal(rng.choice(["1.5", "2"])) if rng.random() < 0.1 else None
             members.append(Member(cid, pid, rng.choices([1, 2, 3], [80, 15, 5])[0], None, priority))
-            share = rng.triangular(0.25, 1.3, 0.7)
+            share = rng.triangular(0.25, 1.3, mode)
             budgets[pid] = (unit_price * Decimal(str(round(share, 4)))).quantize(Decimal("0.01"))
     scenario = Scenario.model_validate(scenario_dict(people, objective, kind, seed))
     return scenario, Registers(tuple(placements), tuple(contracts), tuple(members)), budgets

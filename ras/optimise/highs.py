@@ -165,6 +165,7 @@ class HighsModel:
         rel_gap: float = 1e-4,
         abs_gap: float | None = None,
         time_limit: float | None = None,
+        heuristic_effort: float | None = None,
         start: np.ndarray | None = None,
         progress: Callable[[Progress], None] | None = None,
         progress_every: float = 5.0,
@@ -183,6 +184,9 @@ class HighsModel:
         h.setOptionValue("mip_abs_gap", float(abs_gap) if abs_gap is not None else 1e-6)
         limit = float(time_limit) if time_limit is not None else hs.kHighsInf
         h.setOptionValue("time_limit", limit)
+        h.setOptionValue(
+            "mip_heuristic_effort", 0.05 if heuristic_effort is None else float(heuristic_effort)
+        )
         if start is not None:
             solution = hs.HighsSolution()
             solution.col_value = start
