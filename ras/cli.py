@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from ras import __version__
-from ras.errors import ExitCode, Issue, RasError
+from ras.errors import ExitCode, Issue, RasError, quote
 from ras.models.base import decimal_text
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -546,9 +546,9 @@ def _money(text: str, option: str) -> Decimal:
     try:
         value = Decimal(text.replace(",", "").replace("£", "").strip())
     except InvalidOperation as exc:
-        raise UsageError(f"{option} {text!r}: not a number") from exc
+        raise UsageError(f"{option} {quote(text)}: not a number") from exc
     if not value.is_finite() or value < 0:
-        raise UsageError(f"{option} {text!r}: must be 0 or more")
+        raise UsageError(f"{option} {quote(text)}: must be 0 or more")
     return value
 
 

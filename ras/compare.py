@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from ras.errors import ExitCode, RasError, UsageError
+from ras.errors import ExitCode, RasError, UsageError, quote
 from ras.io.pool import run_parallel
 from ras.optimise.plan import YearRow
 from ras.optimise.solve import SolveOptions
@@ -99,9 +99,11 @@ def parse_frontier(text: str) -> list[Decimal]:
     try:
         start, stop, step = (Decimal(part) for part in text.split(":"))
     except (ValueError, InvalidOperation) as exc:
-        raise UsageError(f"--frontier {text!r}: write START:STOP:STEP, e.g. 0:0.08:0.01") from exc
+        raise UsageError(
+            f"--frontier {quote(text)}: write START:STOP:STEP, e.g. 0:0.08:0.01"
+        ) from exc
     if step <= 0 or stop < start or start < 0 or stop >= 1:
-        raise UsageError(f"--frontier {text!r}: need 0 <= START <= STOP < 1 and STEP > 0")
+        raise UsageError(f"--frontier {quote(text)}: need 0 <= START <= STOP < 1 and STEP > 0")
     rates: list[Decimal] = []
     r = start
     while r <= stop and len(rates) < 1000:

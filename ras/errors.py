@@ -22,6 +22,24 @@ class ExitCode(IntEnum):
     SOLVER = 4
 
 
+#: The most characters of any input value that ras quotes in a message (SPEC §16).
+QUOTE_LIMIT = 80
+#: The most characters of any text field of an :class:`Issue` (a safety net: values
+#: inside are quoted with :func:`quote` and are at most ``QUOTE_LIMIT`` already).
+ISSUE_FIELD_LIMIT = 600
+
+
+def clip(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters (with an ellipsis when cut), on one line."""
+    text = text.replace("\r", " ").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quote(value: object) -> str:
+    """An input value quoted for a message: at most 80 characters of it, then ``…``."""
+    return repr(clip(value if isinstance(value, str) else str(value)))
+
+
 @dataclass(frozen=True, slots=True)
 class Issue:
     """One problem found in an input, with its location and a fix."""
@@ -33,6 +51,15 @@ class Issue:
     cell: str = ""
     person_id: str = ""
     severity: str = "error"  # "error" or "warning"
+
+    def __post_init__(self) -> None:
+        # Input text never reaches a report whole: a Person ID is quoted like a value,
+        # other fields are cut to a generous limit (their values are quoted already).
+        object.__setattr__(self, "person_id", clip(self.person_id))
+        for name in ("source", "problem", "fix", "sheet", "cell"):
+            value = getattr(self, name)
+            if len(value) > ISSUE_FIELD_LIMIT:
+                object.__setattr__(self, name, clip(value, ISSUE_FIELD_LIMIT))
 
     def location(self) -> str:
         """Return ``file, sheet, cell`` as far as they are known."""

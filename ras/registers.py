@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ras.errors import InputError, Issue
+from ras.errors import InputError, Issue, quote
 from ras.io.cells import is_blank, to_decimal, to_text
 from ras.io.guard import cell_ref
 from ras.io.reader import read_sheets, sha256_file
@@ -81,7 +81,7 @@ class _Rows:
                 self.error(
                     r,
                     c,
-                    f"{col.name} is {to_text(raw)!r}, which is not allowed",
+                    f"{col.name} is {quote(to_text(raw))}, which is not allowed",
                     f"choose one of {', '.join(col.choices)}",
                 )
             return hit
@@ -91,12 +91,12 @@ class _Rows:
                 return True
             if t in _NO:
                 return False
-            self.error(r, c, f"{col.name} is {to_text(raw)!r}", "write Y or N")
+            self.error(r, c, f"{col.name} is {quote(to_text(raw))}", "write Y or N")
             return False
         d = to_decimal(raw)
         if d is None:
             self.error(
-                r, c, f"{col.name} is {to_text(raw)!r}, which is not a number", "type a number"
+                r, c, f"{col.name} is {quote(to_text(raw))}, which is not a number", "type a number"
             )
             return None
         if d < 0:
@@ -152,7 +152,7 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
                 rows.error(
                     r,
                     0,
-                    f"Person ID {pid!r} appears twice (first at {seen[pid]})",
+                    f"Person ID {quote(pid)} appears twice (first at {seen[pid]})",
                     "keep one row per person",
                     pid,
                 )
@@ -191,7 +191,9 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
         for r, rec in rows.records():
             cid = rec["Contract ID"] or ""
             if cid in ids:
-                rows.error(r, 0, f"Contract ID {cid!r} appears twice", "keep one row per contract")
+                rows.error(
+                    r, 0, f"Contract ID {quote(cid)} appears twice", "keep one row per contract"
+                )
                 continue
             units, minimum = rec["Units"], rec["Minimum units"]
             step = rec["Release step (units)"] or 1
@@ -245,7 +247,7 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
                 mrows.error(
                     r,
                     0,
-                    f"Contract ID {cid!r} is not on the Contracts sheet",
+                    f"Contract ID {quote(cid)} is not on the Contracts sheet",
                     "add the contract or correct the ID",
                     pid,
                 )
@@ -254,7 +256,7 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
                 mrows.error(
                     r,
                     mrows.cols.get(norm("Person ID"), 1),
-                    f"Person ID {pid!r} is already registered ({seen[pid]})",
+                    f"Person ID {quote(pid)} is already registered ({seen[pid]})",
                     "a person may appear once across both registers",
                     pid,
                 )

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ras.config import Locator, build_model, format_path, parse_yaml_text, read_yaml
-from ras.errors import ConfigError, UsageError
+from ras.errors import ConfigError, UsageError, quote
 from ras.models.scenario import Scenario
 
 
@@ -72,11 +72,11 @@ def parse_set(option: str) -> tuple[list[str], Any]:
     """``savings.rate=0.05`` -> (["savings", "rate"], "0.05"); values are YAML."""
     key, sep, text = option.partition("=")
     if not sep or not key.strip():
-        raise UsageError(f"--set {option!r}: write KEY=VALUE, e.g. --set savings.rate=0.05")
+        raise UsageError(f"--set {quote(option)}: write KEY=VALUE, e.g. --set savings.rate=0.05")
     try:
         value, _ = parse_yaml_text(text if text.strip() else "null")
     except ConfigError as exc:
-        raise UsageError(f"--set {option!r}: the value is not valid ({exc})") from exc
+        raise UsageError(f"--set {quote(option)}: the value is not valid ({exc})") from exc
     return [k.strip() for k in key.strip().split(".")], value
 
 

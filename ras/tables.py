@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ras.config import Locator, build_model, read_yaml
-from ras.errors import ConfigError
+from ras.errors import ConfigError, quote
 from ras.io.cells import is_blank, to_decimal, to_text
 from ras.io.xlsx import Book, atomic_output
 from ras.models.base import decimal_text
@@ -380,7 +380,8 @@ def _read_table_workbook(path: Path) -> tuple[dict[str, Any], Locator]:  # noqa:
         answers = dom["questions"][-1]["answers"]
         if ans in answers:
             raise ConfigError(
-                f"{path}: {q.cell(r, 'Answer')}: duplicate answer {ans!r} for question {qid!r}"
+                f"{path}: {q.cell(r, 'Answer')}: duplicate answer {quote(ans)} "
+                f"for question {quote(qid)}"
             )
         answers[ans] = _num(rec["Points"])
         where[("domains", di, "questions", qi, "answers", ans)] = q.cell(r, "Points")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ras.errors import Issue
+from ras.errors import Issue, quote
 from ras.io.cells import is_blank, to_decimal, to_text
 from ras.io.guard import col_letters
 from ras.models.assessment import Assessment, Cell, FileResult
@@ -138,7 +138,7 @@ def _check_field(
             rec.error(
                 sheet,
                 cell,
-                f"'{f.label}' is {to_text(value)!r}, which is not allowed",
+                f"'{f.label}' is {quote(to_text(value))}, which is not allowed",
                 f"choose one of {_allowed(index.options[f.id])}",
             )
             return
@@ -150,7 +150,7 @@ def _check_field(
             rec.error(
                 sheet,
                 cell,
-                f"'{f.label}' is {to_text(value)!r}, which is not {kind}",
+                f"'{f.label}' is {quote(to_text(value))}, which is not {kind}",
                 "type a number such as 12500.00",
             )
             return
@@ -192,7 +192,7 @@ def _check_answers(
             rec.error(
                 sheet,
                 c.cell,
-                f"the answer to {q.id} is {to_text(value)!r}, which is not allowed",
+                f"the answer to {q.id} is {quote(to_text(value))}, which is not allowed",
                 f"choose one of {_allowed(index.answers[q.id])}",
             )
             continue
@@ -406,7 +406,7 @@ def validate_bulk(result: FileResult, index: TableIndex) -> tuple[list[Assessmen
                 sheet,
                 f"row {rownum}",
                 f"no column for question {qid}",
-                f"add a column headed {qid!r}",
+                f"add a column headed {quote(qid)}",
             )
         answers = _check_answers(rec, index, sheet, cells, no_column)
         if any(i.severity == "error" for i in rec.issues):

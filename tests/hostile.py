@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
@@ -51,6 +53,41 @@ def rewrite_member(
     return dest
 
 
+def forged_bomb(src: Path, dest: Path, inflated: int, member: str = "xl/sharedStrings.xml") -> Path:
+    """A copy of ``src`` whose ``member`` inflates to ``inflated`` bytes of spaces while
+    its zip headers (local and central) claim 4,096 bytes."""
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    chunk = b" " * (1 << 20)
+    parts = [z.compress(chunk) for _ in range(inflated // len(chunk))]
+    parts.append(z.flush())
+    raw = b"".join(parts)
+    crc = 0
+    for _ in range(inflated // len(chunk)):
+        crc = zlib.crc32(chunk, crc)
+    out = io.BytesIO()
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            if item.filename != member:
+                zout.writestr(item.filename, zin.read(item.filename))
+        name = member.encode()
+        offset = out.tell()
+        header = struct.pack(
+            "<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(raw), 4096, len(name), 0
+        )
+        out.write(header + name + raw)
+        info = zipfile.ZipInfo(member)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.header_offset = offset
+        info.CRC = crc
+        info.compress_size = len(raw)
+        info.file_size = 4096  # the lie, in the central directory too
+        zout.filelist.append(info)
+        zout.NameToInfo[member] = info
+        zout.start_dir = out.tell()
+    dest.write_bytes(out.getvalue())
+    return dest
+
+
 def build(folder: Path) -> dict[str, str]:
     """Write the hostile collection; returns file name -> words its exception must contain."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -69,6 +106,17 @@ def build(folder: Path) -> dict[str, str]:
             zout.writestr(item.filename, data)
     (folder / "zipbomb.xlsx").write_bytes(bomb.getvalue())
     expect["zipbomb.xlsx"] = "zip bomb"
+
+    forged_bomb(base, folder / "forged-sizes.xlsx", 300 * 1024 * 1024, "xl/worksheets/sheet2.xml")
+    expect["forged-sizes.xlsx"] = "zip bomb"
+
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(
+        folder / "no-content-types.xlsx", "w", zipfile.ZIP_DEFLATED
+    ) as zout:
+        for item in zin.infolist():
+            if item.filename != "[Content_Types].xml":
+                zout.writestr(item, zin.read(item.filename))
+    expect["no-content-types.xlsx"] = "[Content_Types].xml"
 
     laughs = (
         b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
@@ -116,6 +164,9 @@ def build(folder: Path) -> dict[str, str]:
     good(folder / "dup-a.xlsx", "DUP-1")
     good(folder / "dup-b.xlsx", "DUP-1")
     expect["dup-b.xlsx"] = "duplicate Person ID 'DUP-1'"
+
+    good(folder / "huge-answer.xlsx", "HA-1", PC2="B" * 1_000_000)
+    expect["huge-answer.xlsx"] = "'" + "B" * 79 + "…', which is not allowed"
 
     good(folder / "unknown-answer.xlsx", "UA-1", PC1="Quite a lot")
     expect["unknown-answer.xlsx"] = "'Quite a lot', which is not allowed"

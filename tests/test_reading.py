@@ -47,6 +47,10 @@ def test_every_hostile_file_is_an_exception_and_good_ones_score(
         assert any(words in str(r[4]) or words in str(r[5]) for r in hits), (name, hits)
         # One line on stderr names the file.
         assert any(name in line for line in result.output.splitlines()), name
+    # No input value is echoed whole: at most 80 characters of it, everywhere.
+    assert max(len(str(c)) for r in rows for c in r) <= 600
+    assert max(len(line) for line in result.output.splitlines()) <= 1000
+    assert "B" * 81 not in result.output
     cells = {Path(str(r[0])).name: (r[1], r[2]) for r in rows}
     assert cells["unknown-answer.xlsx"] == ("Questionnaire", "D2")
     assert cells["missing-answer.xlsx"] == ("Questionnaire", "D12")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ras.budgets import pence, prepared
-from ras.errors import OutputError
+from ras.errors import OutputError, quote
 from ras.io.guard import col_letters
 from ras.io.pool import single_threaded
 from ras.io.xlsx import EXCEL_MAX_ROWS, Book, atomic_output
@@ -533,7 +533,7 @@ def read_scored_people(path: Path, table: PointTable) -> list[Any]:
         q = table.question(qid)
         if q is None:
             raise InputError(
-                f"{path}: sheet 'Explanations', cell C{r}: question {qid!r} is not "
+                f"{path}: sheet 'Explanations', cell C{r}: question {quote(qid)} is not "
                 "in the table; calibrate with the table the workbook was scored with"
             )
         if answer.startswith("not answered"):
@@ -562,7 +562,7 @@ def read_scored_people(path: Path, table: PointTable) -> list[Any]:
         cost = to_decimal(row[cost_col]) if cost_col is not None and cost_col < len(row) else None
         if pid not in answers:
             raise InputError(
-                f"{path}: sheet 'Explanations': no answers for Person ID {pid!r} "
+                f"{path}: sheet 'Explanations': no answers for Person ID {quote(pid)} "
                 f"(Allocations row {r}); use the workbook `ras score` wrote"
             )
         people.append(Person(pid, fields, answers[pid], cost))

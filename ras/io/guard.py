@@ -11,10 +11,11 @@ from __future__ import annotations
 import html
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ras.errors import InputError
+from ras.errors import InputError, quote
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -136,27 +137,127 @@ def sniff(path: Path) -> str:
     raise InputError(f"{path}: not an Excel workbook (unknown file format); save it as .xlsx")
 
 
+#: Most bytes one member may really inflate to (checked while inflating, SPEC §16).
+MAX_MEMBER = 256 * 1024 * 1024
+#: Deflate cannot expand data more than about 1032 times: a member whose compressed
+#: bytes times this stays within the limits is safe whatever its headers claim.
+DEFLATE_MAX_RATIO = 1032
+#: Compression methods a workbook may use (Excel writes deflate; stored is harmless).
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_LOCAL_HEADER = 30
+
+
 def _zip_checks(path: Path, zf: zipfile.ZipFile) -> None:
+    """Member count, compression methods, and sizes that hold whatever the headers say.
+
+    Every member is checked, since openpyxl (budget sheets) parses them all. The
+    declared sizes are checked first (cheap); then each member whose compressed bytes
+    could inflate past a limit is inflated here, counting, and refused as soon as the
+    limit is passed (a zip bomb with false sizes in its headers).
+    """
     infos = zf.infolist()
     if len(infos) > MAX_MEMBERS:
         raise InputError(
             f"{path}: the workbook has {len(infos)} parts (a zip bomb?), refused; " + _ASK
         )
-    total = 0
+    try:
+        file_size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    declared = 0
     for info in infos:
-        total += info.file_size
+        if info.compress_type not in _METHODS:
+            raise InputError(
+                f"{path}: part {_part(info)} uses a compression Excel never writes "
+                f"(method {info.compress_type}), refused; " + _ASK
+            )
+        declared += info.file_size
         if info.file_size > RATIO_FLOOR:
             ratio = info.file_size / max(info.compress_size, 1)
             if ratio > MAX_RATIO:
                 raise InputError(
-                    f"{path}: part {info.filename} expands {ratio:.0f} times "
+                    f"{path}: part {_part(info)} expands {ratio:.0f} times "
                     "(a zip bomb?), refused; " + _ASK
                 )
-    if total > MAX_UNCOMPRESSED:
+    if declared > MAX_UNCOMPRESSED:
         raise InputError(
-            f"{path}: the workbook expands to {total / 2**20:.0f} MiB (a zip bomb?), refused; "
-            + _ASK
+            f"{path}: the workbook expands to {declared / 2**20:.0f} MiB (a zip bomb?), "
+            "refused; " + _ASK
         )
+    real = 0
+    small: list[zipfile.ZipInfo] = []
+    small_bound = 0
+    for info in infos:
+        compressed = min(info.compress_size, file_size)
+        bound = compressed * (DEFLATE_MAX_RATIO if info.compress_type else 1)
+        if bound <= RATIO_FLOOR:  # harmless even at deflate's highest ratio
+            small.append(info)
+            small_bound += bound
+            continue
+        real += _checked_size(path, zf, info, compressed, MAX_UNCOMPRESSED - real)
+    if real + small_bound > MAX_UNCOMPRESSED:  # many small parts: measure them too
+        for info in small:
+            compressed = min(info.compress_size, file_size)
+            real += _checked_size(path, zf, info, compressed, MAX_UNCOMPRESSED - real)
+
+
+def _checked_size(
+    path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, compressed: int, room: int
+) -> int:
+    """A member's real inflated size, refused past the limits or an explosive ratio."""
+    explosive = max(RATIO_FLOOR, MAX_RATIO * compressed)  # past this: too high a ratio
+    return _inflated_size(path, zf, info, max(0, min(MAX_MEMBER, room, explosive)))
+
+
+def _part(info: zipfile.ZipInfo) -> str:
+    return quote(info.filename)
+
+
+def _inflated_size(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> int:
+    """Inflate one member's raw bytes, counting; refuse it once ``limit`` is passed."""
+    fp = zf.fp
+    assert fp is not None
+    try:
+        fp.seek(info.header_offset)
+        header = fp.read(_LOCAL_HEADER)
+        if len(header) < _LOCAL_HEADER or header[:4] != ZIP_MAGIC:
+            raise InputError(
+                f"{path}: the file is damaged (part {_part(info)} is not where the zip "
+                "says); save the workbook again"
+            )
+        name_len = int.from_bytes(header[26:28], "little")
+        extra_len = int.from_bytes(header[28:30], "little")
+        fp.seek(info.header_offset + _LOCAL_HEADER + name_len + extra_len)
+        left = info.compress_size
+        inflater = zlib.decompressobj(-15) if info.compress_type else None
+        size = 0
+        while left > 0:
+            chunk = fp.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            left -= len(chunk)
+            if inflater is None:
+                size += len(chunk)
+            else:
+                data = inflater.decompress(chunk, limit + 1 - size)
+                size += len(data)
+                while inflater.unconsumed_tail and size <= limit:
+                    data = inflater.decompress(inflater.unconsumed_tail, limit + 1 - size)
+                    size += len(data)
+            if size > limit:
+                raise InputError(
+                    f"{path}: part {_part(info)} inflates to more than {limit / 2**20:.1f} MiB "
+                    f"from {info.compress_size:,} bytes, whatever its header says "
+                    f"({info.file_size:,} bytes) (a zip bomb?), refused; " + _ASK
+                )
+        return size
+    except zlib.error as exc:
+        raise InputError(
+            f"{path}: the file is damaged (part {_part(info)} cannot be inflated); "
+            "save the workbook again"
+        ) from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.strerror})") from exc
 
 
 #: Parts the value reader parses besides the workbook, its relationships and the sheets
@@ -219,9 +320,16 @@ def inspect_workbook(path: Path) -> tuple[WorkbookInfo, zipfile.ZipFile]:
         raise InputError(f"{path}: cannot read the file ({exc.strerror})") from exc
     try:
         _zip_checks(path, zf)
+        names = set(zf.namelist())
+        if "[Content_Types].xml" not in names:
+            # calamine reads such a file, openpyxl (budget sheets) does not: a file is
+            # readable for every output or rejected.
+            raise InputError(
+                f"{path}: the file is damaged (it has no [Content_Types].xml part, which "
+                "every Excel workbook has); open it in Excel or LibreOffice and save it again"
+            )
         _no_dtd(path, zf)
         info = WorkbookInfo(path=path)
-        names = set(zf.namelist())
         info.macros = any(n.lower().endswith("vbaproject.bin") for n in names)
         # Two small parts, read with patterns rather than a parser: no entities are ever
         # expanded, and a damaged part simply lists no sheets.

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ras.errors import KeyPath, ModelProblem
+from ras.errors import KeyPath, ModelProblem, quote
 from ras.models.base import Dec, Frozen
 
 
@@ -240,7 +240,7 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
     for did in _dupes([d.id for d in t.domains]):
         out.append((("domains",), f"duplicate domain id {did!r}"))
     for qid in _dupes([q.id for _, q in t.questions()]):
-        out.append((("domains",), f"duplicate question id {qid!r}"))
+        out.append((("domains",), f"duplicate question id {quote(qid)}"))
     for di, d in enumerate(t.domains):
         if d.cap is not None and d.cap < 0:
             out.append((("domains", di, "cap"), "a cap cannot be negative"))
@@ -266,7 +266,7 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
             elif rb_field.options is not None:
                 for v in alloc.rates:
                     if norm(v) not in {norm(o) for o in rb_field.options}:
-                        out.append((("allocation", "rates", v), f"{v!r} is not an option"))
+                        out.append((("allocation", "rates", v), f"{quote(v)} is not an option"))
         elif alloc.rates:
             out.append((("allocation", "rates"), "rates need rates_by (the field that picks)"))
         for v, r in alloc.rates.items():
@@ -320,5 +320,7 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
         elif cb_field.options is not None:
             for v in lim.ceilings_by.values:
                 if norm(v) not in {norm(o) for o in cb_field.options}:
-                    out.append((("limits", "ceilings_by", "values", v), f"{v!r} is not an option"))
+                    out.append(
+                        (("limits", "ceilings_by", "values", v), f"{quote(v)} is not an option")
+                    )
     return out
