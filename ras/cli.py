@@ -132,6 +132,7 @@ def common(func: F) -> F:
             # at once, without waiting for solver or worker threads to wind down.
             ui.close()
             click.echo("interrupted", err=True)
+            _stop_helpers()
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(130)
@@ -146,9 +147,18 @@ def common(func: F) -> F:
             )
             sys.exit(int(ExitCode.INVALID_INPUT))
         ui.close()
+        _stop_helpers()
         sys.exit(int(code or 0))
 
     return wrapper  # type: ignore[return-value]
+
+
+def _stop_helpers() -> None:
+    """No process ras started outlives it (multiprocessing's helpers included)."""
+    if "ras.io.pool" in sys.modules:
+        from ras.io.pool import stop_helper_processes
+
+        stop_helper_processes()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -293,6 +303,16 @@ def table_check(source: Path, ui: Ui) -> int:
 # --------------------------------------------------------------------------- validate / score
 
 
+def _xlsx_out(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A workbook output must be named .xlsx (SPEC §16: a usage error, nothing written)."""
+    if value is not None and value.suffix.lower() != ".xlsx":
+        raise click.BadParameter(
+            f"{str(value)[:80]!r} is not an .xlsx name; ras writes Excel workbooks "
+            f"(for example {value.with_suffix('.xlsx').name})"
+        )
+    return value
+
+
 def _out_option(what: str) -> Callable[[F], F]:
     """The required ``--out`` option of a command that writes ``what``."""
     return click.option(
@@ -300,6 +320,7 @@ def _out_option(what: str) -> Callable[[F], F]:
         "-o",
         required=True,
         type=click.Path(dir_okay=False, path_type=Path),
+        callback=_xlsx_out,
         help=f"{what} to write.",
     )
 

@@ -73,6 +73,8 @@ class ScoreRun:
     scored: list[Scored]
     issues: list[Issue]
     skipped: list[str] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)  # (link, where it points)
+    sheet_files: dict[int, str] = field(default_factory=dict)  # scored index -> sheet file
     started: dt.datetime = field(default_factory=dt.datetime.now)
     options: dict[str, Any] = field(default_factory=dict)
     version: str = __version__
@@ -126,40 +128,110 @@ class Pseudonymiser:
         return "input-" + self._h("file:" + source)[:10] + Path(source).suffix.lower()
 
 
-def collect_inputs(inputs: Iterable[Path | str]) -> tuple[list[Path], list[Issue], list[str]]:
-    """Expand INPUT arguments into files: folders recursively, lock and hidden files skipped."""
-    files: list[Path] = []
-    issues: list[Issue] = []
-    skipped: list[str] = []
+@dataclass
+class Collected:
+    """The input files found for a run, and what was noticed on the way."""
+
+    files: list[Path] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # Excel lock files
+    links: list[tuple[str, str]] = field(default_factory=list)  # followed outside the folder
+
+
+def _broken_link(p: Path) -> str:
+    try:
+        return f"it is a link to {p.readlink()}, which does not exist"
+    except OSError:  # pragma: no cover - raced away
+        return "it cannot be read"
+
+
+def collect_inputs(inputs: Iterable[Path | str]) -> Collected:
+    """Expand INPUT arguments into files: folders recursively, lock and hidden files skipped.
+
+    A link inside a folder is followed; one that points outside the folder is recorded
+    (the Run sheet shows where it leads). A folder named like a workbook is searched,
+    with a warning.
+
+    Raises:
+        UsageError: an INPUT does not exist (SPEC §16: write nothing), or no input files
+            were found at all.
+    """
+    from ras.errors import UsageError
+
+    inputs = list(inputs)
+    out = Collected()
+    missing: list[str] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
+            if p.suffix.lower() in INPUT_SUFFIXES:
+                out.issues.append(
+                    Issue(
+                        str(p),
+                        "is a folder, not a workbook; the workbooks inside it were read",
+                        severity="warning",
+                    )
+                )
+            top = p.resolve()
             found: list[Path] = []
             for root, dirs, names in os.walk(p):
                 dirs[:] = [d for d in dirs if not d.startswith(".")]
+                for d in dirs:
+                    if d.lower().endswith(INPUT_SUFFIXES):
+                        out.issues.append(
+                            Issue(
+                                str(Path(root, d)),
+                                "is a folder, not a workbook; the workbooks inside it were read",
+                                severity="warning",
+                            )
+                        )
                 for name in names:
                     if name.startswith(".") or not name.lower().endswith(SCANNED):
                         continue
+                    path = Path(root, name)
                     if name.startswith("~$"):
-                        skipped.append(str(Path(root, name)))
-                    else:
-                        found.append(Path(root, name))
-            files.extend(sorted(found))
+                        out.skipped.append(str(path))
+                        continue
+                    if path.is_symlink():
+                        if not path.exists():
+                            out.issues.append(
+                                Issue(
+                                    str(path),
+                                    f"the file cannot be read: {_broken_link(path)}",
+                                    "fix or remove the link",
+                                )
+                            )
+                            continue
+                        target = path.resolve()
+                        if not target.is_relative_to(top):
+                            out.links.append((str(path), str(target)))
+                    found.append(path)
+            out.files.extend(sorted(found))
         elif p.exists():
             if p.name.startswith("~$"):
-                skipped.append(str(p))
+                out.skipped.append(str(p))
             else:
-                files.append(p)
+                out.files.append(p)
+        elif p.is_symlink():
+            missing.append(f"{p} does not exist ({_broken_link(p)})")
         else:
-            issues.append(Issue(str(p), "file or folder not found", "check the path"))
+            missing.append(f"{p} does not exist")
+    if missing:
+        raise UsageError("; ".join(missing) + "; check the path (nothing was written)")
     seen: set[str] = set()
     unique = []
-    for f in files:
+    for f in out.files:
         key = os.path.normcase(os.path.abspath(f))  # noqa: PTH100 - no symlink resolving
         if key not in seen:
             seen.add(key)
             unique.append(f)
-    return unique, issues, skipped
+    out.files = unique
+    if not out.files and not out.issues:
+        given = ", ".join(str(i) for i in inputs)
+        raise UsageError(
+            f"no input files (.xlsx, .xlsm or .csv) found in {given}; nothing was written"
+        )
+    return out
 
 
 @dataclass
@@ -278,7 +350,8 @@ def score_inputs(
 ) -> ScoreRun:
     """Read, validate and score INPUTs (files, folders, bulk tables) with a table."""
     started = dt.datetime.now()
-    files, issues, skipped = collect_inputs(inputs)
+    collected = collect_inputs(inputs)
+    files, issues = collected.files, collected.issues
     done = [0]
 
     def tick(n: int) -> None:
@@ -294,7 +367,8 @@ def score_inputs(
         files=infos,
         scored=scored,
         issues=issues + problems,
-        skipped=skipped,
+        skipped=collected.skipped,
+        links=collected.links,
         started=started,
     )
 
@@ -344,9 +418,10 @@ def write_budget_sheets(
     from ras.io.budget_sheets import SheetJob, safe_name, write_budget_sheet
 
     jobs_list: list[SheetJob] = []
+    owners: list[int] = []  # index into run.scored of each job
     used: set[str] = set()
     issues: list[Issue] = []
-    for s in run.scored:
+    for index, s in enumerate(run.scored):
         a = s.assessment
         is_workbook = a.row == 0 and Path(a.source).suffix.lower() in WORKBOOK_SUFFIXES
         src = a.source if (copy_sources and is_workbook) else ""
@@ -375,6 +450,7 @@ def write_budget_sheets(
             used.add(name.casefold())
             out = folder / f"{name}.xlsx"
         jobs_list.append(SheetJob(str(out), src, run.table, run.fingerprint, a, s.budget, in_place))
+        owners.append(index)
     if folder is not None and not in_place:
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -393,9 +469,12 @@ def write_budget_sheets(
         ]
 
     results = run_parallel(write_budget_sheet, jobs_list, crashed, jobs, progress)
-    written = [Path(j.out) for j, r in zip(jobs_list, results, strict=True) if not r]
-    for r in results:
-        issues.extend(r)
+    written: list[Path] = []
+    for index, job, problems in zip(owners, jobs_list, results, strict=True):
+        issues.extend(problems)
+        if not problems:
+            written.append(Path(job.out))
+            run.sheet_files[index] = Path(job.out).name  # listed on the Allocations sheet
     return written, issues
 
 
@@ -423,25 +502,48 @@ def run_score(
     if pseudonymise_key is not None:
         run = pseudonymise_run(run, Pseudonymiser(pseudonymise_key))
     outcome = ScoreOutcome(run)
-    if budget_sheets is not None or in_place:
-        count = [0]
+    if budget_sheets is not None and not in_place:
+        from ras.io.sheet_folder import check_ours, staged_folder
 
-        def writing(n: int) -> None:
-            count[0] += n
-            if progress:
-                progress("Budget sheets", count[0], len(run.scored))
-
-        sheets, problems = write_budget_sheets(
-            run,
-            budget_sheets,
-            in_place=in_place,
-            copy_sources=pseudonymise_key is None,
-            jobs=jobs,
-            progress=writing,
-        )
-        outcome.sheets = sheets
-        run.issues.extend(problems)
+        check_ours(budget_sheets)  # before any work: refuse someone else's folder
+        # The sheets and allocations.xlsx are committed together, or neither (SPEC §16).
+        with staged_folder(budget_sheets) as staging:
+            sheets = _budget_sheets(run, staging, False, pseudonymise_key, jobs, progress)
+            if out is not None:
+                outcome.alongside = write_allocations(run, out)
+                outcome.allocations = out
+        outcome.sheets = [budget_sheets / p.name for p in sheets]
+        return outcome
+    if in_place:
+        outcome.sheets = _budget_sheets(run, None, True, pseudonymise_key, jobs, progress)
     if out is not None:
         outcome.alongside = write_allocations(run, out)
         outcome.allocations = out
     return outcome
+
+
+def _budget_sheets(
+    run: ScoreRun,
+    folder: Path | None,
+    in_place: bool,
+    pseudonymise_key: bytes | None,
+    jobs: int | None,
+    progress: Callable[[str, int, int], None] | None,
+) -> list[Path]:
+    count = [0]
+
+    def writing(n: int) -> None:
+        count[0] += n
+        if progress:
+            progress("Budget sheets", count[0], len(run.scored))
+
+    sheets, problems = write_budget_sheets(
+        run,
+        folder,
+        in_place=in_place,
+        copy_sources=pseudonymise_key is None,
+        jobs=jobs,
+        progress=writing,
+    )
+    run.issues.extend(problems)
+    return sheets

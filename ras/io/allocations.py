@@ -32,7 +32,7 @@ MONEY_COLUMNS = (
     "Range low (£)",
     "Range high (£)",
 )
-TAIL = ("Flags", "Current annual cost (£)", "Difference (£)")
+TAIL = ("Flags", "Current annual cost (£)", "Difference (£)", "Budget sheet")
 EXPLANATION_HEADERS = ("Person ID", "Step", "Item", "Points", "Amount (£)", "Note")
 EXCEPTION_HEADERS = ("Source", "Sheet", "Cell", "Person ID", "Problem", "How to fix")
 COST_FIELD = "current_annual_cost"
@@ -77,7 +77,7 @@ def allocation_rows(run: ScoreRun) -> Iterator[list[Any]]:
     """One row per scored person, values in :func:`allocation_headers` order."""
     t = run.table
     has_cost = t.field(COST_FIELD) is not None
-    for s in run.scored:
+    for n, s in enumerate(run.scored):
         a, b = s.assessment, s.budget
         cost = a.fields.get(COST_FIELD) if has_cost else None
         cost_d = cost if isinstance(cost, Decimal) else None
@@ -98,6 +98,7 @@ def allocation_rows(run: ScoreRun) -> Iterator[list[Any]]:
             "; ".join(s.flags),
             cost_d,
             (b.annual - cost_d) if cost_d is not None else None,
+            run.sheet_files.get(n),
         ]
 
 
@@ -444,6 +445,8 @@ def _run_sheet(book: Book, run: ScoreRun) -> None:
         rows.append([f"Input ({f.kind})", f.path, f.sha256])
     for s in run.skipped:
         rows.append(["Skipped (lock file)", s, ""])
+    for link, target in run.links:
+        rows.append(["Followed link", f"{link} -> {target} (outside the input folder)", ""])
     book.write_table(
         "Run", ["Item", "Value", "sha256"], rows, widths={"Item": 24, "Value": 60, "sha256": 66}
     )

@@ -20,7 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ras.budgets import gbp
-from ras.errors import Issue
+from ras.errors import Issue, clip
 from ras.io.xlsx import atomic_output
 from ras.models.assessment import Assessment
 from ras.models.base import decimal_text
@@ -304,7 +304,17 @@ def write_budget_sheet(job: SheetJob) -> list[Issue]:
     src = Path(job.source) if job.source else None
     try:
         if src is not None and src.suffix.lower() in (".xlsx", ".xlsm"):
-            wb = load_workbook(src, keep_vba=False, keep_links=False, rich_text=False)
+            try:
+                wb = load_workbook(src, keep_vba=False, keep_links=False, rich_text=False)
+            except Exception as exc:  # the input, not the output folder, is at fault
+                return [
+                    Issue(
+                        job.source,
+                        f"the workbook could not be copied into a budget sheet ({clip(str(exc))})",
+                        "open it in Excel or LibreOffice and save it again",
+                        person_id=job.assessment.person_id,
+                    )
+                ]
             if SHEET in wb.sheetnames:
                 del wb[SHEET]
         else:
@@ -327,7 +337,7 @@ def write_budget_sheet(job: SheetJob) -> list[Issue]:
         return [
             Issue(
                 job.source or job.out,
-                f"the budget sheet could not be written ({exc})",
+                f"the budget sheet could not be written ({clip(str(exc))})",
                 "check the output folder",
                 person_id=job.assessment.person_id,
             )

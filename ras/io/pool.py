@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -23,6 +24,16 @@ T = TypeVar("T")
 
 #: Address-space limit for each worker (bytes): a hostile file fails one worker, not the machine.
 WORKER_MEMORY_LIMIT = 6 * 1024**3
+
+
+def _worker_start() -> None:
+    """Each worker: Ctrl-C is the parent's to handle; a memory limit; no stray imports.
+
+    Workers ignore SIGINT, so a Ctrl-C in the terminal (sent to the whole process group)
+    reaches only the parent, which stops them itself (see :func:`run_parallel`).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _limit_memory()
 
 
 def _limit_memory() -> None:
@@ -59,7 +70,13 @@ def single_threaded() -> bool:
 
 
 def _context() -> mp.context.BaseContext:
-    """Fork where it is safe (Linux, no other threads: fast to start); else forkserver."""
+    """Fork where it is safe (Linux, no other threads: fast to start); else forkserver.
+
+    A forkserver or spawned worker is a fresh ``python -c``, which would put the current
+    folder first on its import path: a folder named ``ras`` there would shadow ras
+    itself. PYTHONSAFEPATH (Python >= 3.11) keeps the current folder off it.
+    """
+    os.environ["PYTHONSAFEPATH"] = "1"
     if sys.platform.startswith("linux"):
         if single_threaded():
             return mp.get_context("fork")
@@ -67,6 +84,39 @@ def _context() -> mp.context.BaseContext:
         ctx.set_forkserver_preload(["ras.io.reader"])
         return ctx
     return mp.get_context("spawn")  # pragma: no cover
+
+
+class _Pool(ProcessPoolExecutor):
+    """A process pool that, when the parent is interrupted, kills its workers at once.
+
+    ``ProcessPoolExecutor.__exit__`` waits for running tasks; on Ctrl-C (or any other
+    exception) the workers are killed instead and the pool is shut down without
+    waiting, so ras exits within a moment and no process outlives it.
+    """
+
+    def __init__(self, n_jobs: int, ctx: mp.context.BaseContext) -> None:
+        super().__init__(n_jobs, mp_context=ctx, initializer=_worker_start)
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool | None:
+        if exc_type is None or exc_type is BrokenProcessPool:
+            return super().__exit__(exc_type, exc, tb)  # type: ignore[arg-type]
+        self.kill_workers()
+        return None
+
+    def kill_workers(self) -> None:
+        """Kill every worker process and drop the pending work, without waiting."""
+        processes = dict(getattr(self, "_processes", None) or {})
+        for proc in processes.values():
+            try:
+                proc.kill()
+            except (OSError, AttributeError):  # pragma: no cover - already gone
+                pass
+        self.shutdown(wait=False, cancel_futures=True)
+        for proc in processes.values():
+            try:
+                proc.join(1)
+            except (OSError, AssertionError):  # pragma: no cover
+                pass
 
 
 def _apply_chunk(func: Callable[[T], R], chunk: Sequence[T]) -> list[R]:
@@ -102,7 +152,7 @@ def run_parallel(
     size = chunk_size(len(items), n_jobs)
     chunks = [list(range(i, min(i + size, len(items)))) for i in range(0, len(items), size)]
     if chunks:
-        with ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_limit_memory) as pool:
+        with _Pool(n_jobs, ctx) as pool:
             futures: dict[Future[list[R]], list[int]] = {
                 pool.submit(_apply_chunk, func, [items[i] for i in chunk]): chunk
                 for chunk in chunks
@@ -128,10 +178,31 @@ def run_parallel(
         if i in results:
             continue
         try:
-            with ProcessPoolExecutor(1, mp_context=ctx, initializer=_limit_memory) as single:
+            with _Pool(1, ctx) as single:
                 results[i] = single.submit(func, items[i]).result()
         except BrokenProcessPool:
             results[i] = on_crash(items[i])
         if progress:
             progress(1)
     return [results[i] for i in range(len(items))]
+
+
+def stop_helper_processes() -> None:
+    """Stop multiprocessing's forkserver and resource tracker, so that none outlives ras.
+
+    Both would exit on their own once ras has gone, a moment later; a command that has
+    finished (or been interrupted) stops them itself, so that nothing ras started is
+    left in its process group (SPEC §16).
+    """
+    for module, attr in (
+        ("multiprocessing.forkserver", "_forkserver"),
+        ("multiprocessing.resource_tracker", "_resource_tracker"),
+    ):
+        helper = getattr(sys.modules.get(module), attr, None)
+        stop = getattr(helper, "_stop", None)
+        if stop is None:
+            continue
+        try:
+            stop()
+        except Exception:  # already gone, or a Python without this helper
+            pass

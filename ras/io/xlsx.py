@@ -30,6 +30,28 @@ def lock_file(path: Path) -> Path:
     return path.with_name("~$" + path.name)
 
 
+_UMASK: int | None = None
+
+
+def _umask() -> int:
+    global _UMASK
+    if _UMASK is None:
+        current = os.umask(0o022)
+        os.umask(current)
+        _UMASK = current
+    return _UMASK
+
+
+def file_mode() -> int:
+    """The mode a new file gets from the user's umask (0644 under umask 022)."""
+    return 0o666 & ~_umask()
+
+
+def folder_mode() -> int:
+    """The mode a new folder gets from the user's umask (0755 under umask 022)."""
+    return 0o777 & ~_umask()
+
+
 @contextlib.contextmanager
 def atomic_output(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it into place on success.
@@ -51,6 +73,7 @@ def atomic_output(path: Path) -> Iterator[Path]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=".ras-", suffix=path.suffix, dir=folder)
+        os.fchmod(fd, file_mode())  # mkstemp makes 0600; outputs follow the umask
         os.close(fd)
     except OSError as exc:
         raise OutputError(

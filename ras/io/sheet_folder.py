@@ -1,0 +1,135 @@
+"""A folder of outputs that is ras's: built beside itself, swapped in whole (SPEC §16).
+
+``ras score --budget-sheets DIR`` writes one workbook per person. The folder is ras's:
+a re-run replaces every file ras wrote there (listed in a manifest), so no sheet from
+an earlier run survives; files a person put there themselves are kept; a non-empty
+folder ras did not write is refused. The new sheets are written into a hidden folder
+beside DIR and swapped into place only when the run succeeds, so an interrupted or
+failed run leaves DIR as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from ras.errors import OutputError, UsageError
+from ras.io.xlsx import file_mode, folder_mode
+
+MANIFEST = ".ras-manifest.json"
+
+
+def _manifest(folder: Path) -> set[str] | None:
+    """The files ras wrote in ``folder`` (None: no manifest)."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {str(name) for name in data.get("files", [])}
+    except (OSError, ValueError, AttributeError):
+        return set()
+
+
+def check_ours(folder: Path) -> None:
+    """Refuse a folder that ras may not fill.
+
+    Raises:
+        UsageError: ``folder`` is a file, or a non-empty folder without ras's manifest.
+    """
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder}: is a file, not a folder; choose a folder for the sheets")
+    if folder.is_dir() and _manifest(folder) is None:
+        try:
+            entries = [p.name for p in folder.iterdir()]
+        except OSError as exc:
+            raise OutputError(f"{folder}: cannot read the folder ({exc.strerror})") from exc
+        if entries:
+            raise UsageError(
+                f"{folder}: the folder is not empty and ras did not write it (no {MANIFEST}); "
+                "choose a new or empty folder, so that no one's files are replaced"
+            )
+
+
+@contextlib.contextmanager
+def _no_interrupt() -> Iterator[None]:
+    """Hold Ctrl-C for the few milliseconds of a swap or a clean-up."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def staged_folder(folder: Path) -> Iterator[Path]:
+    """Yield an empty hidden folder beside ``folder``; on success it becomes ``folder``.
+
+    On any exception (Ctrl-C included) the hidden folder is removed and ``folder`` is
+    left exactly as it was.
+
+    Raises:
+        UsageError: see :func:`check_ours`.
+        OutputError: the folder cannot be created or replaced.
+    """
+    folder = Path(folder)
+    check_ours(folder)
+    parent = folder.parent if str(folder.parent) else Path()
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.ras-new-", dir=parent))
+        staging.chmod(folder_mode())
+    except OSError as exc:
+        raise OutputError(
+            f"{folder}: cannot create the folder ({exc.strerror}); choose a folder you can write to"
+        ) from exc
+    try:
+        yield staging
+        written = sorted(p.name for p in staging.iterdir())
+        manifest = staging / MANIFEST
+        manifest.write_text(
+            json.dumps(
+                {"written_by": "ras", "at": dt.datetime.now().isoformat(), "files": written},
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
+        manifest.chmod(file_mode())
+        with _no_interrupt():
+            _swap(folder, staging, set(written))
+    except BaseException:
+        with _no_interrupt():
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _swap(folder: Path, staging: Path, written: set[str]) -> None:
+    """Put ``staging`` in place of ``folder``, keeping files ras did not write there."""
+    try:
+        if folder.is_dir():
+            ours = _manifest(folder) or set()
+            for item in folder.iterdir():
+                if item.name in ours or item.name == MANIFEST or item.name in written:
+                    continue
+                item.rename(staging / item.name)  # a person's own file: kept
+            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.ras-old-", dir=folder.parent))
+            folder.rename(old / folder.name)
+            staging.rename(folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(folder)
+    except OSError as exc:
+        raise OutputError(
+            f"{folder}: cannot replace the folder ({exc.strerror}); close any sheet open "
+            "in Excel and run again"
+        ) from exc
