@@ -669,8 +669,10 @@ def optimise(
 @_solver_option
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Seconds per solver stage, per run.",
+    type=click.FloatRange(min=0),
+    default=600,
+    show_default=True,
+    help="Seconds for each run's solve (0: none); a run stopped early reports its gap.",
 )
 @_jobs_option
 @common
@@ -697,7 +699,7 @@ def compare(
         frontier=frontier,
         jobs=jobs,
         progress=ui.progress,
-        options=SolveOptions(solver=solver, time_limit=time_limit),
+        options=SolveOptions(solver=solver, time_limit=time_limit or None),
     )
     ui.close()
     for r in outcome.runs + outcome.frontier:

@@ -81,6 +81,7 @@ def run_job(job: RunJob) -> RunSummary:
         len(p.moves),
         tuple(p.years),
         rate=job.rate,
+        exit_code=int(ExitCode.SOLVER) if p.stopped else 0,
     )
 
 
