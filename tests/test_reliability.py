@@ -250,3 +250,25 @@ def test_ctrl_c_during_score_is_all_or_nothing(
     assert after == before  # the old folder is exactly as it was
     assert (tmp_path / "a.xlsx").stat().st_mtime_ns == alloc_before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_ctrl_c_during_compare_stops_every_run(tmp_path: Path) -> None:
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "example.yaml"
+    proc = subprocess.Popen(
+        _ras("compare", str(scenario), "-o", "c.xlsx", "--frontier", "0:0.3:0.01"),
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(2.0)
+    if proc.poll() is not None:  # pragma: no cover - finished first
+        pytest.skip("compare finished before Ctrl-C arrived")
+    os.killpg(proc.pid, signal.SIGINT)
+    sent = time.monotonic()
+    proc.communicate(timeout=60)
+    assert time.monotonic() - sent < 2.0
+    assert proc.returncode == 130
+    time.sleep(0.2)
+    assert _group(proc.pid) == []
+    assert list(tmp_path.iterdir()) == []
