@@ -52,7 +52,7 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
         print(f"generating {args.people} workbooks in {folder} ...")
         write_assessments(table, folder, args.people)
-    files, _, _ = collect_inputs([folder])
+    files = collect_inputs([folder]).files
     baseline(files[:50])  # warm the file cache
     t_base, _ = timed(lambda: baseline(files), repeat=2)
     t_read, results = timed(lambda: read_inputs(files, table))
