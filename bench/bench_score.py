@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import OUT, report, timed  # noqa: E402
+from common import OUT, interleaved, report, timed  # noqa: E402
 from python_calamine import CalamineWorkbook  # noqa: E402
 
 from ras.demo import write_assessments  # noqa: E402
@@ -45,7 +45,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=2000)
     parser.add_argument("--sheets", action="store_true", help="also time --budget-sheets")
+    parser.add_argument("--large", action="store_true", help="20,000 workbooks")
+    parser.add_argument("--runs", type=int, default=3, help="interleaved runs of each")
     args = parser.parse_args()
+    if args.large:
+        args.people = 20_000
     table = example_table()
     folder = OUT / f"workbooks-{args.people}"
     if not folder.exists() or len(list(folder.glob("*.xlsx"))) != args.people:
@@ -72,6 +76,18 @@ def main() -> None:
         },
         t_total,
         5,
+    )
+    here = Path(__file__).resolve().parent
+    table_path = OUT / "adult-social-care.yaml"
+    from ras.templates import example_table_path
+
+    shutil.copy(example_table_path(), table_path)
+    interleaved(
+        f"whole commands, interleaved: {args.people} workbooks",
+        [sys.executable, str(here / "bare_calamine.py"), str(folder)],
+        [sys.executable, "-m", "ras", "score", str(folder), "-t", str(table_path), "-o", str(out)],
+        runs=args.runs,
+        target=3,
     )
     if args.sheets:
         sheets = OUT / "sheets"

@@ -33,3 +33,52 @@ def report(
         f"  {'whole run (end to end)':<28} {total:8.2f} s   {total / baseline:5.2f}x"
         f"   (target <= {target:g}x: {verdict})"
     )
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, for the record."""
+    import os
+
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:  # pragma: no cover
+        return "?"
+
+
+def interleaved(
+    title: str, baseline: list[str], ras: list[str], runs: int = 3, target: float | None = None
+) -> dict[str, float]:
+    """Run two whole commands in turn (A B A B ...), each ``runs`` times.
+
+    Prints min and median wall and CPU seconds (user + sys, the whole process tree,
+    workers included) and the peak memory of each process tree, then the ratios of the
+    medians, and the load average before and after.
+    """
+    import statistics
+
+    from treemem import measure
+
+    print(f"\n{title}  (load average {load_average()})")
+    a_runs, b_runs = [], []
+    for _ in range(runs):
+        a_runs.append(measure(baseline))
+        b_runs.append(measure(ras))
+    for name, rs in (("baseline", a_runs), ("ras", b_runs)):
+        walls = [r["wall"] for r in rs]
+        cpus = [r["cpu"] for r in rs]
+        print(
+            f"  {name:<9} wall min {min(walls):7.2f} median {statistics.median(walls):7.2f} s"
+            f"   cpu min {min(cpus):7.2f} median {statistics.median(cpus):7.2f} s"
+            f"   peak tree {max(r['peak_mib'] for r in rs):6.0f} MiB"
+            f"   exit {','.join(str(int(r['exit'])) for r in rs)}"
+        )
+    wall = statistics.median(r["wall"] for r in b_runs) / statistics.median(
+        r["wall"] for r in a_runs
+    )
+    cpu = statistics.median(r["cpu"] for r in b_runs) / statistics.median(r["cpu"] for r in a_runs)
+    verdict = ""
+    if target is not None:
+        verdict = f"   (target <= {target:g}x: {'OK' if max(wall, cpu) <= target else 'OVER'})"
+    print(f"  ratio     wall {wall:5.2f}x   cpu {cpu:5.2f}x{verdict}")
+    print(f"  load average after: {load_average()}")
+    return {"wall": wall, "cpu": cpu}
