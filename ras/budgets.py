@@ -8,27 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from ras.models.base import decimal_text
 from ras.models.result import Applied, Budget, Step
 from ras.models.table import Condition, PointTable, norm
+from ras.money import pence, round_half_up
 from ras.scoring import Points, score_points
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
-PENNY = Decimal("0.01")
 HUNDRED = Decimal(100)
-
-
-def round_half_up(value: Decimal, step: Decimal) -> Decimal:
-    """Round to the nearest multiple of ``step``, halves away from zero."""
-    return (value / step).quantize(ONE, rounding=ROUND_HALF_UP) * step
-
-
-def pence(value: Decimal) -> Decimal:
-    """Round half-up to the penny."""
-    return value.quantize(PENNY, rounding=ROUND_HALF_UP)
 
 
 def gbp(value: Decimal) -> str:

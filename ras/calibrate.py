@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal, localcontext
 from statistics import median
 
 from ras.budgets import compute_budget, convert
 from ras.models.result import Budget
 from ras.models.table import PointTable, norm
+from ras.money import floor_places, round_places
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -211,7 +212,7 @@ def calibrated_table(
             return value
         if down:  # an affordable figure stays affordable
             return floor_places(value, places)
-        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        return round_places(value, places)
 
     alloc = table.allocation
     update: dict[str, object] = {}
@@ -365,8 +366,3 @@ def new_version(version: str, today: dt.date | None = None) -> str:
     """The version string of a calibrated table."""
     today = today or dt.date.today()
     return f"{version}-calibrated-{today:%Y%m%d}"
-
-
-def floor_places(value: Decimal, places: int) -> Decimal:
-    """Round down to ``places`` decimal places (an affordable figure stays affordable)."""
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_FLOOR)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ras.errors import ExitCode, RasError, UsageError, quote
 from ras.io.pool import run_parallel
+from ras.money import pence
 from ras.optimise.plan import YearRow
 from ras.optimise.solve import SolveOptions
 from ras.scenario import load_scenario
@@ -146,7 +147,7 @@ class CompareOutcome:
                 "status": r.status,
                 "target_met": r.target_met,
                 "person_years": str(r.person_years),
-                "total_savings": str(r.total_savings.quantize(Decimal("0.01"))),
+                "total_savings": str(pence(r.total_savings)),
                 "moves": r.moves,
                 "error": r.error,
                 "rate": None if r.rate is None else str(r.rate),

@@ -12,6 +12,7 @@ from typing import Any
 
 from ras.budgets import compute_budget
 from ras.models.table import PointTable
+from ras.money import round_half_up, whole
 from ras.pipeline import ScoreOutcome, run_score
 from ras.templates import example_table, example_table_path, write_assessment_template
 
@@ -59,7 +60,7 @@ def make_person(
     if cost_field is not None:
         b = compute_budget(table, answers, values, explain=False)
         noise = rng.lognormvariate(0, 0.2)
-        cost = (b.annual * Decimal(str(round(1.05 * noise, 4)))).quantize(Decimal(1))
+        cost = whole(b.annual * Decimal(str(round(1.05 * noise, 4))))
         values["current_annual_cost"] = float(cost) if cost > 0 else None
     return values, answers
 
@@ -219,7 +220,7 @@ def run_demo(
     from ras.compare import run_compare
 
     total = sum((s.budget.annual for s in outcome.run.scored), Decimal(0))
-    affordable = (total * Decimal("0.95")).quantize(Decimal("1E3"))
+    affordable = round_half_up(total * Decimal("0.95"), Decimal(1000))
     cal = run_calibrate(
         out / "allocations.xlsx",
         table,

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ras.io.allocations import read_budgets
 from ras.io.reader import sha256_file
+from ras.money import pence
 from ras.optimise.data import PlanData, build_data
 from ras.optimise.formulation import build
 from ras.optimise.plan import Plan, make_plan
@@ -41,7 +41,7 @@ class PlanOutcome:
             "status": p.status,
             "target_met": p.target_met,
             "person_years": str(p.person_years),
-            "total_savings": str(p.total_savings.quantize(Decimal("0.01"))),
+            "total_savings": str(pence(p.total_savings)),
             "people_moved": len(p.moves),
             "stopped": p.stopped or None,
             "gap": p.solution.gap,
@@ -60,12 +60,12 @@ class PlanOutcome:
             "years": [
                 {
                     "year": r.year,
-                    "baseline": str(r.baseline.quantize(Decimal("0.01"))),
-                    "spend": str(r.spend.quantize(Decimal("0.01"))),
-                    "savings": str(r.savings.quantize(Decimal("0.01"))),
-                    "target": str(r.target.quantize(Decimal("0.01"))),
+                    "baseline": str(pence(r.baseline)),
+                    "spend": str(pence(r.spend)),
+                    "savings": str(pence(r.savings)),
+                    "target": str(pence(r.target)),
                     "met": r.met,
-                    "shortfall": str(r.shortfall.quantize(Decimal("0.01"))),
+                    "shortfall": str(pence(r.shortfall)),
                     "moves": r.moves,
                     "in_budgets": r.in_budgets,
                     "units_released": r.units_released,

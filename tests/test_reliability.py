@@ -213,7 +213,12 @@ def _interrupt(
         text=True,
         start_new_session=True,
     )
-    time.sleep(after)
+    # Interrupt mid-run: once the new sheets are being written beside the old folder.
+    end = time.monotonic() + after
+    while time.monotonic() < end and proc.poll() is None:
+        if list(tmp_path.glob(".sheets.ras-new-*")):
+            break
+        time.sleep(0.005)
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole group
     if twice:
         time.sleep(0.05)
@@ -240,7 +245,7 @@ def test_ctrl_c_during_score_is_all_or_nothing(
     before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "sheets").iterdir()}
     alloc_before = (tmp_path / "a.xlsx").stat().st_mtime_ns
     (tmp_path / "in" / "a000.xlsx").unlink()
-    code, took, left = _interrupt(tmp_path, adult_path, 1.0, twice)
+    code, took, left = _interrupt(tmp_path, adult_path, 60.0, twice)
     if code == 0:  # pragma: no cover - the machine finished first; nothing to judge
         pytest.skip("the run finished before Ctrl-C arrived")
     assert code == 130

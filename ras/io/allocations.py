@@ -12,12 +12,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ras.budgets import pence, prepared
+from ras.budgets import prepared
 from ras.errors import OutputError, quote
 from ras.io.guard import col_letters
 from ras.io.pool import single_threaded
 from ras.io.xlsx import EXCEL_MAX_ROWS, Book, atomic_output
 from ras.models.table import PointTable
+from ras.money import pence
 
 if TYPE_CHECKING:
     from ras.pipeline import Scored, ScoreRun
@@ -484,7 +485,7 @@ def read_budgets(path: Path) -> dict[str, Decimal]:
                 f"{path}: sheet 'Allocations', cell {col_letters(budget_col)}{r}: "
                 f"{to_text(row[budget_col])!r} is not a budget; use the workbook `ras score` wrote"
             )
-        budgets[to_text(row[pid_col])] = value.quantize(Decimal("0.01"))
+        budgets[to_text(row[pid_col])] = pence(value)
     return budgets
 
 

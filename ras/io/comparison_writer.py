@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ras.io.xlsx import Book, atomic_output
+from ras.money import pence
 
 if TYPE_CHECKING:
     from ras.compare import CompareOutcome, RunSummary
@@ -30,8 +30,8 @@ FRONTIER_HEADERS = (
     "Total savings (£)",
 )
 MEASURES: dict[str, tuple[Callable[[YearRow], Any], bool]] = {  # sheet -> (value, money)
-    "Savings": (lambda y: y.savings.quantize(Decimal("0.01")), True),
-    "Spend": (lambda y: y.spend.quantize(Decimal("0.01")), True),
+    "Savings": (lambda y: pence(y.savings), True),
+    "Spend": (lambda y: pence(y.spend), True),
     "Moves": (lambda y: y.moves, False),
     "In budgets": (lambda y: y.in_budgets, False),
 }
@@ -52,7 +52,7 @@ def write_comparison(outcome: CompareOutcome, out: Path) -> None:
                     "yes" if r.target_met else "no",
                     r.moves,
                     float(r.person_years),
-                    r.total_savings.quantize(Decimal("0.01")),
+                    pence(r.total_savings),
                     r.error,
                 ]
                 for r in runs
@@ -97,7 +97,7 @@ def _frontier(book: Book, points: list[RunSummary]) -> None:
             p.status,
             float(p.person_years) if p.years else None,
             p.moves if p.years else None,
-            p.total_savings.quantize(Decimal("0.01")) if p.years else None,
+            pence(p.total_savings) if p.years else None,
         ]
         for p in points
     ]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ras.io.xlsx import Book, atomic_output
+from ras.money import pence
 
 if TYPE_CHECKING:
     from ras.transfer import PlanOutcome
@@ -66,11 +66,6 @@ SOLVER_HEADERS = (
     "Variables",
     "Constraints",
 )
-
-
-def pence(value: Decimal) -> Decimal:
-    """Money to the penny for display (exact figures are kept until here)."""
-    return value.quantize(Decimal("0.01"))
 
 
 def year_rows(outcome: PlanOutcome) -> list[list[Any]]:

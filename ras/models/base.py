@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer
 def decimal_text(value: Decimal) -> str:
     """Canonical text of a decimal: no exponent, no trailing zeros (``250``, ``52.143``)."""
     if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
+        return str(int(value))
     text = format(value.normalize(), "f")
     return text
 

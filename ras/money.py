@@ -1,0 +1,42 @@
+"""Money: the one place ras rounds (SPEC §3.1: half-up, away from zero on a half).
+
+Every figure is an exact decimal until it is shown or stored; then it is rounded here
+and nowhere else, so the same amount can never come out as two different pence.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+ONE = Decimal(1)
+PENNY = Decimal("0.01")
+
+
+def round_half_up(value: Decimal, step: Decimal) -> Decimal:
+    """Round to the nearest multiple of ``step``, halves away from zero."""
+    return (value / step).quantize(ONE, rounding=ROUND_HALF_UP) * step
+
+
+def pence(value: Decimal) -> Decimal:
+    """Round half-up to the penny."""
+    return value.quantize(PENNY, rounding=ROUND_HALF_UP)
+
+
+def round_places(value: Decimal, places: int) -> Decimal:
+    """Round half-up to ``places`` decimal places."""
+    return value.quantize(ONE.scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def floor_places(value: Decimal, places: int) -> Decimal:
+    """Round down to ``places`` decimal places (an affordable figure stays affordable)."""
+    return value.quantize(ONE.scaleb(-places), rounding=ROUND_FLOOR)
+
+
+def whole(value: Decimal) -> Decimal:
+    """Round half-up to a whole number of pounds."""
+    return value.quantize(ONE, rounding=ROUND_HALF_UP)
+
+
+def pence_text(value: Decimal) -> str:
+    """Money to the penny as plain text (``1234.50``), for JSON."""
+    return str(pence(value))
