@@ -155,6 +155,27 @@ class HighsModel:
         self.h.addRow(lo, up, len(idx), idx, coefficients[idx])
 
     # ------------------------------------------------------------------ solving
+    def lp_bound(self, cost: np.ndarray, *, maximise: bool) -> float | None:
+        """The optimum of ``cost . x`` over the LP relaxation (None: no optimum found)."""
+        hs, h = self._hs, self.h
+        n = self.matrix.num_cols
+        cols = np.arange(n, dtype=np.int32)
+        integer = np.flatnonzero(self.matrix.integer).astype(np.int32)
+        continuous = np.zeros(len(integer), dtype=np.uint8)
+        h.changeColsIntegrality(len(integer), integer, continuous)
+        try:
+            h.changeObjectiveSense(hs.ObjSense.kMaximize if maximise else hs.ObjSense.kMinimize)
+            h.changeColsCost(n, cols, cost)
+            h.setOptionValue("time_limit", 60.0)
+            h.run()
+            if h.getModelStatus() != hs.HighsModelStatus.kOptimal:
+                return None
+            return float(h.getInfo().objective_function_value)
+        finally:
+            kinds = np.ones(len(integer), dtype=np.uint8)  # kInteger
+            h.changeColsIntegrality(len(integer), integer, kinds)
+            h.clearSolver()
+
     def solve(
         self,
         stage: str,

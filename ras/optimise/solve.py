@@ -51,6 +51,9 @@ MAX_SCALE = 1000
 #: 200-person county case the savings stage took over 60 s to reach 1e-4 at 0.05 and
 #: 16 s at 0.3. The person-years stage keeps the default (0.3 slowed it at 5,000 people).
 MONEY_HEURISTIC_EFFORT = 0.3
+#: The most a tie-break (see ``_Objective.tiebreak``) may cost the objective it breaks
+#: ties of, as a share of that stage's gap; the stage itself is solved to the rest.
+TIEBREAK_SHARE = 0.25
 #: The share of the time left that a stage may use when another stage follows it, so
 #: that a first stage slow to prove its optimum leaves time for the next.
 STAGE_SHARE = 0.5
@@ -199,15 +202,23 @@ class _Objective:
     maximise: bool
     scale: int | None  # integral with this multiplier; None: money
     gap: float | None = None  # relative gap for this objective (None: the options' gap)
+    #: A second objective added with a weight so small that it can cost this one at most
+    #: TIEBREAK_SHARE of its gap: among plans of (almost) the same savings, the solver
+    #: then prefers more person-years, and the next stage starts from such a plan.
+    tiebreak: Any = None
 
 
 def _objectives(built: Built) -> list[_Objective]:
     scale = integral_scale([p.weight for p in built.data.movable])
     people = _Objective("personalise", built.person_years, True, scale)
-    money = _Objective("save", built.total_savings, True, None)
     if built.data.scenario.objective == "save":
+        money = _Objective("save", built.total_savings, True, None, tiebreak=built.person_years)
         return [money, people]
-    return [people, money]
+    return [people, _Objective("save", built.total_savings, True, None)]
+
+
+def _gap(value: float, bound: float) -> float:
+    return abs(bound - value) / max(abs(value), 1e-9)
 
 
 class _Clock:
@@ -247,12 +258,19 @@ class _HighsStages:
             return self._skipped(objective.name)
         if left is not None:
             left *= share
+        solved, stage_gap_asked = cost, gap
+        if objective.tiebreak is not None and objective.maximise and not objective.scale:
+            weight = self._tiebreak_weight(cost, objective.tiebreak, gap)
+            if weight > 0:
+                other, _ = self.matrix.vector(objective.tiebreak)
+                solved = cost + weight * other
+                stage_gap_asked = gap * (1 - TIEBREAK_SHARE) / 2
         out = self.model.solve(
             objective.name,
-            cost,
+            solved,
             maximise=objective.maximise,
             scale=scale,
-            rel_gap=0.0 if objective.scale else gap,
+            rel_gap=0.0 if objective.scale else stage_gap_asked,
             abs_gap=0.999 if objective.scale else None,
             time_limit=left,
             heuristic_effort=None if objective.scale else MONEY_HEURISTIC_EFFORT,
@@ -270,6 +288,12 @@ class _HighsStages:
         if out.x is not None:
             self.x = out.x
         value, bound, stage_gap = out.objective, out.bound, out.gap
+        if solved is not cost and out.x is not None:
+            # Report the objective itself: its value in the plan; the blended bound is a
+            # valid bound on it (the tie-break is never negative), so the gap is honest.
+            value = float(cost @ out.x)
+            if bound is not None:
+                stage_gap = _gap(value, bound)
         if objective.scale and value is not None:
             value = round(value * scale) / scale  # integral: remove float noise
         if status is SolveStatus.OPTIMAL and stage_gap is not None and objective.scale:
@@ -285,6 +309,25 @@ class _HighsStages:
             self.matrix.num_rows,
             out.stopped,
         )
+
+    def _tiebreak_weight(self, cost: np.ndarray, tiebreak: Any, gap: float) -> float:
+        """The weight of a tie-break that can cost at most TIEBREAK_SHARE x gap of the bound.
+
+        The bound is the objective's LP relaxation (a fraction of a second); the
+        tie-break's largest possible value is the sum of its positive coefficients
+        (every variable here is at most 1 or, for releases, has zero weight).
+        """
+        other, _ = self.matrix.vector(tiebreak)
+        upper = float(
+            np.clip(other, 0, None)
+            @ np.where(np.isfinite(self.matrix.col_upper), self.matrix.col_upper, 0.0)
+        )
+        if upper <= 0:
+            return 0.0
+        bound = self.model.lp_bound(cost, maximise=True)
+        if bound is None or bound <= 0:
+            return 0.0
+        return TIEBREAK_SHARE * gap * bound / upper
 
     def hold(self, objective: _Objective, value: float) -> None:
         cost, _ = self.matrix.vector(objective.expr)
