@@ -40,6 +40,7 @@ from ras.optimise.plan import make_plan  # noqa: E402
 from ras.optimise.solve import (  # noqa: E402
     MONEY_HEURISTIC_EFFORT,
     STAGE_SHARE,
+    TIEBREAK_SHARE,
     SolveOptions,
     cbc_available,
     integral_scale,
@@ -97,8 +98,25 @@ def floor_run(matrix: Matrix, costs: list[tuple[np.ndarray, float | None]], limi
         left = limit - (time.perf_counter() - t0)
         if left <= 0:
             break
-        h.changeColsCost(matrix.num_cols, cols, cost * (scale or 1))
-        h.setOptionValue("mip_rel_gap", 0.0 if scale else 1e-4)
+        solved, rel_gap = cost, 1e-4
+        if n == 0 and scale is None and len(costs) > 1:  # save: the same tie-break as ras
+            other = costs[1][0]
+            ints = np.flatnonzero(matrix.integer).astype(np.int32)
+            h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
+            h.changeColsCost(matrix.num_cols, cols, cost)
+            h.run()
+            bound = float(h.getInfo().objective_function_value)
+            h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
+            h.clearSolver()
+            upper = float(
+                np.clip(other, 0, None)
+                @ np.where(np.isfinite(matrix.col_upper), matrix.col_upper, 0.0)
+            )
+            if bound > 0 and upper > 0:
+                solved = cost + TIEBREAK_SHARE * 1e-4 * bound / upper * other
+                rel_gap = 1e-4 * (1 - TIEBREAK_SHARE) / 2
+        h.changeColsCost(matrix.num_cols, cols, solved * (scale or 1))
+        h.setOptionValue("mip_rel_gap", 0.0 if scale else rel_gap)
         h.setOptionValue("mip_abs_gap", 0.999 if scale else 1e-6)
         h.setOptionValue("mip_heuristic_effort", 0.05 if scale else MONEY_HEURISTIC_EFFORT)
         h.setOptionValue("time_limit", left * (STAGE_SHARE if n < len(costs) - 1 else 1.0))
@@ -109,7 +127,7 @@ def floor_run(matrix: Matrix, costs: list[tuple[np.ndarray, float | None]], limi
             h.setSolution(sol)
         h.run()
         x = np.array(h.getSolution().col_value)
-        value = float(h.getInfo().objective_function_value) / (scale or 1)
+        value = float(cost @ x)
         idx = np.flatnonzero(cost).astype(np.int32)
         slack = 0.5 / scale if scale else 1e-7 * max(abs(value), 1.0)
         h.addRow(value - slack, highspy.kHighsInf, len(idx), idx, cost[idx])
