@@ -114,7 +114,7 @@ def floor_run(matrix: Matrix, costs: list[tuple[np.ndarray, float | None]], limi
             )
             if bound > 0 and upper > 0:
                 solved = cost + TIEBREAK_SHARE * 1e-4 * bound / upper * other
-                rel_gap = 1e-4 * (1 - TIEBREAK_SHARE) / 2
+                rel_gap = 1e-4 * (1 - TIEBREAK_SHARE)
         h.changeColsCost(matrix.num_cols, cols, solved * (scale or 1))
         h.setOptionValue("mip_rel_gap", 0.0 if scale else rel_gap)
         h.setOptionValue("mip_abs_gap", 0.999 if scale else 1e-6)

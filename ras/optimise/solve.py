@@ -264,7 +264,7 @@ class _HighsStages:
             if weight > 0:
                 other, _ = self.matrix.vector(objective.tiebreak)
                 solved = cost + weight * other
-                stage_gap_asked = gap * (1 - TIEBREAK_SHARE) / 2
+                stage_gap_asked = gap * (1 - TIEBREAK_SHARE)
         out = self.model.solve(
             objective.name,
             solved,
