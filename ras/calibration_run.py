@@ -77,6 +77,7 @@ def run_calibrate(
     """``ras calibrate``: fit, affordability, calibration.xlsx and the calibrated table."""
     from ras.io.allocations import read_scored_people
     from ras.io.calibration_writer import write_calibration
+    from ras.io.xlsx import committed_together
     from ras.tables import save_table
 
     people = read_scored_people(allocations, table)
@@ -94,9 +95,11 @@ def run_calibrate(
             version=new_version(table.version),
             down=aff is not None,
         )
-        save_table(new, write_table)
         outcome.new_table, outcome.written_table = new, write_table
         outcome.written_total = total_budgets(new, people, Decimal(1))
-    if out is not None:
-        write_calibration(outcome, out)
+    with committed_together():  # the calibrated table and calibration.xlsx, or neither
+        if outcome.new_table is not None and write_table is not None:
+            save_table(outcome.new_table, write_table)
+        if out is not None:
+            write_calibration(outcome, out)
     return outcome

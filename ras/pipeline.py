@@ -504,11 +504,14 @@ def run_score(
     outcome = ScoreOutcome(run)
     if budget_sheets is not None and not in_place:
         from ras.io.sheet_folder import check_ours, staged_folder
+        from ras.io.xlsx import committed_together, outside_group
 
         check_ours(budget_sheets)  # before any work: refuse someone else's folder
-        # The sheets and allocations.xlsx are committed together, or neither (SPEC §16).
-        with staged_folder(budget_sheets) as staging:
-            sheets = _budget_sheets(run, staging, False, pseudonymise_key, jobs, progress)
+        # The sheets and allocations.xlsx are committed together, or neither (SPEC §16):
+        # the folder is swapped in first, then allocations.xlsx renamed into place.
+        with committed_together(), staged_folder(budget_sheets) as staging:
+            with outside_group():  # each sheet goes straight into the staging folder
+                sheets = _budget_sheets(run, staging, False, pseudonymise_key, jobs, progress)
             if out is not None:
                 outcome.alongside = write_allocations(run, out)
                 outcome.allocations = out

@@ -110,9 +110,10 @@ def build(folder: Path) -> dict[str, str]:
     forged_bomb(base, folder / "forged-sizes.xlsx", 300 * 1024 * 1024, "xl/worksheets/sheet2.xml")
     expect["forged-sizes.xlsx"] = "zip bomb"
 
-    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(
-        folder / "no-content-types.xlsx", "w", zipfile.ZIP_DEFLATED
-    ) as zout:
+    with (
+        zipfile.ZipFile(base) as zin,
+        zipfile.ZipFile(folder / "no-content-types.xlsx", "w", zipfile.ZIP_DEFLATED) as zout,
+    ):
         for item in zin.infolist():
             if item.filename != "[Content_Types].xml":
                 zout.writestr(item, zin.read(item.filename))

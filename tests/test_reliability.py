@@ -277,3 +277,80 @@ def test_ctrl_c_during_compare_stops_every_run(tmp_path: Path) -> None:
     time.sleep(0.2)
     assert _group(proc.pid) == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_outputs_committed_together_or_not_at_all(tmp_path: Path) -> None:
+    from ras.io.xlsx import atomic_output, committed_together
+
+    a, b = tmp_path / "a.xlsx", tmp_path / "b.yaml"
+    a.write_text("old a", encoding="utf-8")
+
+    def interrupted() -> None:
+        with committed_together():
+            with atomic_output(a) as tmp:
+                tmp.write_text("new a", encoding="utf-8")
+            assert a.read_text(encoding="utf-8") == "old a"  # not yet
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted()
+    assert a.read_text(encoding="utf-8") == "old a" and not b.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.xlsx"]  # no temporary file
+    with committed_together():
+        for path in (a, b):
+            with atomic_output(path) as tmp:
+                tmp.write_text("new", encoding="utf-8")
+    assert a.read_text(encoding="utf-8") == b.read_text(encoding="utf-8") == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.xlsx", "b.yaml"]
+
+
+def test_huge_sheets_written_by_a_forked_child_inside_a_group(
+    tmp_path: Path, adult_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ras.io.allocations as allocations
+
+    inputs = _assessments(tmp_path / "in", 3)
+    monkeypatch.setattr(allocations, "EXCEL_MAX_ROWS", 10)
+    out = tmp_path / "a.xlsx"
+    r = CliRunner().invoke(
+        main,
+        [
+            "score",
+            str(inputs),
+            "-t",
+            str(adult_path),
+            "-o",
+            str(out),
+            "--budget-sheets",
+            str(tmp_path / "sheets"),
+            "--jobs",
+            "0",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "a.explanations.csv").stat().st_size > 100
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_calibrate_writes_both_outputs_or_neither(
+    tmp_path: Path, adult_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ras.io.calibration_writer as writer
+
+    demo = tmp_path / "demo"
+    r = CliRunner().invoke(main, ["demo", "--out", str(demo), "-q"])
+    assert r.exit_code in (0, 1), r.output
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # as if Ctrl-C came while calibration.xlsx was written
+
+    monkeypatch.setattr(writer, "write_calibration", broken)
+    from ras.calibration_run import run_calibrate
+    from ras.tables import load_table
+
+    table, cal = tmp_path / "new.yaml", tmp_path / "cal.xlsx"
+    adult = load_table(adult_path)
+    with pytest.raises(KeyboardInterrupt):
+        run_calibrate(demo / "allocations.xlsx", adult, cal, write_table=table)
+    assert not table.exists() and not cal.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".ras-")]

@@ -16,7 +16,7 @@ from ras.budgets import prepared
 from ras.errors import OutputError, quote
 from ras.io.guard import col_letters
 from ras.io.pool import single_threaded
-from ras.io.xlsx import EXCEL_MAX_ROWS, Book, atomic_output
+from ras.io.xlsx import EXCEL_MAX_ROWS, Book, atomic_output, leave_group
 from ras.models.table import PointTable
 from ras.money import pence
 
@@ -215,6 +215,11 @@ def _explanations_csv(run: ScoreRun, path: Path) -> None:
         fh.write("".join(lines))
 
 
+def _csv_child(run: ScoreRun, sheet: str, path: Path) -> None:
+    leave_group()
+    _csv_job(run, sheet, path)
+
+
 def _csv_job(run: ScoreRun, sheet: str, path: Path) -> None:
     if sheet == "Allocations":
         _write_csv(path, allocation_headers(run.table), allocation_rows(run))
@@ -234,7 +239,7 @@ def _start_csv_jobs(run: ScoreRun, alongside: dict[str, Path]) -> list[Any]:
         ctx = mp.get_context("fork")
         procs = []
         for sheet, path in alongside.items():
-            proc = ctx.Process(target=_csv_job, args=(run, sheet, path), daemon=True)
+            proc = ctx.Process(target=_csv_child, args=(run, sheet, path), daemon=True)
             proc.start()
             procs.append((proc, path))
         return procs

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import os
 import re
+import signal
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -81,18 +84,88 @@ def atomic_output(path: Path) -> Iterator[Path]:
             "choose a folder you can write to"
         ) from exc
     tmp = Path(tmp_name)
+    group = _GROUP.get()
     try:
         yield tmp
-        try:
-            tmp.replace(path)
-        except OSError as exc:
-            raise OutputError(
-                f"{path}: cannot replace the file ({exc.strerror}); "
-                "it may be open in another program: close it and run again"
-            ) from exc
+        if group is not None:
+            group.append((tmp, path))  # renamed with the rest of the group
+            return
+        _replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     finally:
-        if tmp.exists():
+        if group is None and tmp.exists():
             tmp.unlink()
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    try:
+        tmp.replace(path)
+    except OSError as exc:
+        raise OutputError(
+            f"{path}: cannot replace the file ({exc.strerror}); "
+            "it may be open in another program: close it and run again"
+        ) from exc
+
+
+_GROUP: contextvars.ContextVar[list[tuple[Path, Path]] | None] = contextvars.ContextVar(
+    "ras_output_group", default=None
+)
+
+
+def leave_group() -> None:
+    """In a forked child: write outputs directly, not into the parent's pending group.
+
+    (A forked child has a copy of the parent's group; renames it deferred there would
+    never happen.)
+    """
+    _GROUP.set(None)
+
+
+@contextlib.contextmanager
+def outside_group() -> Iterator[None]:
+    """Outputs written inside go straight into place (e.g. into a staging folder)."""
+    token = _GROUP.set(None)
+    try:
+        yield
+    finally:
+        _GROUP.reset(token)
+
+
+@contextlib.contextmanager
+def committed_together() -> Iterator[None]:
+    """Outputs written inside (with :func:`atomic_output`) are committed together or not at all.
+
+    Each output is written to its temporary file as usual; the renames into place wait
+    until the block ends without an exception (Ctrl-C included), then happen one after
+    another with Ctrl-C held for those few milliseconds. On an exception every
+    temporary file is removed and no output is touched (SPEC §16).
+    """
+    pending: list[tuple[Path, Path]] = []
+    token = _GROUP.set(pending)
+    try:
+        yield
+    except BaseException:
+        for tmp, _ in pending:
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        _GROUP.reset(token)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for n, (tmp, path) in enumerate(pending):
+            try:
+                _replace(tmp, path)
+            except OutputError:
+                for left, _ in pending[n + 1 :]:
+                    left.unlink(missing_ok=True)
+                raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 class Book:
