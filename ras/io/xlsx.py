@@ -134,6 +134,22 @@ def outside_group() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def held_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C for the few milliseconds of a commit or a clean-up, then deliver it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and previous is signal.default_int_handler:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
 def committed_together() -> Iterator[None]:
     """Outputs written inside (with :func:`atomic_output`) are committed together or not at all.
 
@@ -152,10 +168,7 @@ def committed_together() -> Iterator[None]:
         raise
     finally:
         _GROUP.reset(token)
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
+    with held_interrupts():
         for n, (tmp, path) in enumerate(pending):
             try:
                 _replace(tmp, path)
@@ -163,9 +176,6 @@ def committed_together() -> Iterator[None]:
                 for left, _ in pending[n + 1 :]:
                     left.unlink(missing_ok=True)
                 raise
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
 
 
 class Book:
