@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import shutil
 from collections.abc import Callable
@@ -132,6 +134,19 @@ class DemoResult:
     score: ScoreOutcome
     extra: dict[str, Path] = field(default_factory=dict)
 
+    def moved_to(self, folder: Path) -> DemoResult:
+        """The same result, its paths under ``folder`` (where the demo was swapped in)."""
+        self.score.allocations = folder / "allocations.xlsx"
+        self.score.sheets = [folder / "budget-sheets" / p.name for p in self.score.sheets]
+        return DemoResult(
+            folder,
+            folder / self.table,
+            folder / self.assessments,
+            self.faulty,
+            self.score,
+            {k: folder / v for k, v in self.extra.items()},
+        )
+
     def summary(self) -> dict[str, Any]:
         """Machine-readable summary."""
         data = self.score.summary()
@@ -178,14 +193,59 @@ class DemoResult:
         return "\n".join(lines)
 
 
+#: What ``ras demo`` writes into its folder (a folder holding only these is a demo's).
+DEMO_NAMES = frozenset(
+    {
+        "adult-social-care.yaml",
+        "assessments",
+        "allocations.xlsx",
+        "budget-sheets",
+        "registers",
+        "scenario.yaml",
+        "plan.xlsx",
+        "calibration.xlsx",
+        "calibrated-table.yaml",
+        "comparison.xlsx",
+    }
+)
+
+
 def run_demo(
     out: Path,
     people: int = 150,
     jobs: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> DemoResult:
-    """Generate example data into ``out`` and run the pipeline on it."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Generate example data into ``out`` and run the pipeline on it.
+
+    The whole demo is built in a hidden folder beside ``out`` (working there, so that
+    the paths inside the workbooks are relative to the demo folder) and swapped in only
+    when every step has succeeded: an interrupted demo leaves ``out`` as it was.
+    """
+    from ras.io.sheet_folder import MANIFEST, staged_folder
+
+    out = Path(out)
+    if out.is_dir() and not (out / MANIFEST).exists():
+        # A demo folder written before ras kept manifests: its own files are ras's.
+        ours = [p.name for p in out.iterdir() if p.name in DEMO_NAMES]
+        if ours:
+            (out / MANIFEST).write_text(json.dumps({"files": ours}), encoding="utf-8")
+    here = Path.cwd()
+    with staged_folder(out) as staging:
+        os.chdir(staging)
+        try:
+            result = _demo_in(Path(), people, jobs, progress)
+        finally:
+            os.chdir(here)
+    return result.moved_to(out)
+
+
+def _demo_in(
+    out: Path,
+    people: int,
+    jobs: int | None,
+    progress: Callable[[str, int, int], None] | None,
+) -> DemoResult:
     table = example_table("adult-social-care")
     table_file = out / "adult-social-care.yaml"
     shutil.copyfile(example_table_path("adult-social-care"), table_file)

@@ -354,3 +354,32 @@ def test_calibrate_writes_both_outputs_or_neither(
         run_calibrate(demo / "allocations.xlsx", adult, cal, write_table=table)
     assert not table.exists() and not cal.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".ras-")]
+
+
+def test_an_interrupted_demo_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
+    first = subprocess.run(
+        _ras("demo", "-q"), cwd=tmp_path, capture_output=True, timeout=300
+    )
+    assert first.returncode == 0, first.stderr
+    demo = tmp_path / "ras-demo"
+    before = {str(p.relative_to(demo)): p.stat().st_mtime_ns for p in demo.rglob("*")}
+    proc = subprocess.Popen(
+        _ras("demo", "-q"),
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    end = time.monotonic() + 60
+    while time.monotonic() < end and not list(
+        tmp_path.glob(".ras-demo.ras-new-*/allocations.xlsx")
+    ):
+        time.sleep(0.01)  # interrupt once the new demo is half built
+    os.killpg(proc.pid, signal.SIGINT)
+    sent = time.monotonic()
+    proc.communicate(timeout=60)
+    assert time.monotonic() - sent < 2.0
+    assert proc.returncode == 130
+    after = {str(p.relative_to(demo)): p.stat().st_mtime_ns for p in demo.rglob("*")}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ras-demo"]
