@@ -242,7 +242,7 @@ class HighsModel:
                 self._stop.set()
         seconds = time.perf_counter() - began
         outcome = self._outcome(scale, seconds, interrupted)
-        if progress is not None:
+        if progress is not None and outcome.objective is not None:
             progress(
                 Progress(
                     stage,
