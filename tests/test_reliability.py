@@ -44,6 +44,12 @@ def _assessments(folder: Path, n: int, start: int = 0) -> Path:
     return folder
 
 
+def _score(inputs: Path, table: Path, out: Path, sheets: Path, *extra: str) -> object:
+    """``ras score INPUTS -t TABLE -o OUT --budget-sheets SHEETS`` through the CLI."""
+    args = ["score", str(inputs), "-t", str(table), "-o", str(out), "--budget-sheets", str(sheets)]
+    return CliRunner().invoke(main, [*args, *extra])
+
+
 def _alloc_sheet_column(path: Path) -> dict[str, str]:
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Allocations").to_python()
     col = rows[0].index("Budget sheet")
@@ -78,19 +84,7 @@ def test_a_folder_ras_did_not_write_is_refused(tmp_path: Path, adult_path: Path)
     theirs.mkdir()
     (theirs / "budget.xlsx").write_bytes(b"someone's file")
     out = tmp_path / "allocations.xlsx"
-    r = CliRunner().invoke(
-        main,
-        [
-            "score",
-            str(inputs),
-            "-t",
-            str(adult_path),
-            "-o",
-            str(out),
-            "--budget-sheets",
-            str(theirs),
-        ],
-    )
+    r = _score(inputs, adult_path, out, theirs)
     assert r.exit_code == 2, r.output
     assert "not empty and ras did not write it" in r.output
     assert not out.exists()
@@ -312,21 +306,7 @@ def test_huge_sheets_written_by_a_forked_child_inside_a_group(
     inputs = _assessments(tmp_path / "in", 3)
     monkeypatch.setattr(allocations, "EXCEL_MAX_ROWS", 10)
     out = tmp_path / "a.xlsx"
-    r = CliRunner().invoke(
-        main,
-        [
-            "score",
-            str(inputs),
-            "-t",
-            str(adult_path),
-            "-o",
-            str(out),
-            "--budget-sheets",
-            str(tmp_path / "sheets"),
-            "--jobs",
-            "0",
-        ],
-    )
+    r = _score(inputs, adult_path, out, tmp_path / "sheets", "--jobs", "0")
     assert r.exit_code == 0, r.output
     assert (tmp_path / "a.explanations.csv").stat().st_size > 100
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
@@ -357,9 +337,7 @@ def test_calibrate_writes_both_outputs_or_neither(
 
 
 def test_an_interrupted_demo_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
-    first = subprocess.run(
-        _ras("demo", "-q"), cwd=tmp_path, capture_output=True, timeout=300
-    )
+    first = subprocess.run(_ras("demo", "-q"), cwd=tmp_path, capture_output=True, timeout=300)
     assert first.returncode == 0, first.stderr
     demo = tmp_path / "ras-demo"
     before = {str(p.relative_to(demo)): p.stat().st_mtime_ns for p in demo.rglob("*")}
