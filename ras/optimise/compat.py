@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -60,13 +61,9 @@ class Matrix:
         """The index of a column by name."""
         return self._index[name]
 
-    @property
+    @functools.cached_property
     def _index(self) -> dict[str, int]:
-        cache = self.__dict__.get("_index_cache")
-        if cache is None:
-            cache = {n: i for i, n in enumerate(self.names)}
-            object.__setattr__(self, "_index_cache", cache)
-        return cache
+        return {n: i for i, n in enumerate(self.names)}
 
     def vector(self, expr: Any) -> tuple[np.ndarray, float]:
         """A PuLP expression as dense coefficients over the columns, and its constant."""

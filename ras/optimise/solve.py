@@ -217,6 +217,20 @@ def _objectives(built: Built) -> list[_Objective]:
     return [people, _Objective("save", built.total_savings, True, None)]
 
 
+def _hold_slack(objective: _Objective, value: float) -> float:
+    """How far a later stage may fall from an earlier optimum it holds."""
+    if objective.scale:
+        return 0.5 / objective.scale  # whole units: holds the optimum exactly
+    return HOLD_TOLERANCE * max(abs(value), 1.0)
+
+
+def _skipped(name: str, variables: int, constraints: int) -> StageResult:
+    """A stage not started: the time limit had been reached."""
+    return StageResult(
+        name, SolveStatus.NO_SOLUTION, None, None, None, 0.0, variables, constraints, "time limit"
+    )
+
+
 def _gap(value: float, bound: float) -> float:
     return abs(bound - value) / max(abs(value), 1e-9)
 
@@ -255,7 +269,7 @@ class _HighsStages:
         scale = float(objective.scale or 1)
         left = self.clock.remaining()
         if left is not None and left <= 0:
-            return self._skipped(objective.name)
+            return _skipped(objective.name, self.matrix.num_cols, self.matrix.num_rows)
         if left is not None:
             left *= share
         solved, stage_gap_asked = cost, gap
@@ -331,10 +345,7 @@ class _HighsStages:
 
     def hold(self, objective: _Objective, value: float) -> None:
         cost, _ = self.matrix.vector(objective.expr)
-        if objective.scale:
-            slack = 0.5 / objective.scale  # whole units: holds the optimum exactly
-        else:
-            slack = HOLD_TOLERANCE * max(abs(value), 1.0)
+        slack = _hold_slack(objective, value)
         if objective.maximise:
             self.model.add_row(cost, value - slack, np.inf)
         else:
@@ -352,19 +363,6 @@ class _HighsStages:
         shortfall = {t: max(0.0, float(x[col(v.name)])) for t, v in self.built.shortfall.items()}
         return moves, releases, shortfall
 
-    def _skipped(self, name: str) -> StageResult:
-        return StageResult(
-            name,
-            SolveStatus.NO_SOLUTION,
-            None,
-            None,
-            None,
-            0.0,
-            self.matrix.num_cols,
-            self.matrix.num_rows,
-            "time limit",
-        )
-
 
 # ---------------------------------------------------------------------------- CBC (PuLP)
 
@@ -381,17 +379,7 @@ class _PulpStages:
         prob = self.built.prob
         left = self.clock.remaining()
         if left is not None and left <= 0:
-            return StageResult(
-                objective.name,
-                SolveStatus.NO_SOLUTION,
-                None,
-                None,
-                None,
-                0.0,
-                prob.numVariables(),
-                prob.numConstraints(),
-                "time limit",
-            )
+            return _skipped(objective.name, prob.numVariables(), prob.numConstraints())
         prob.sense = pulp.LpMaximize if objective.maximise else pulp.LpMinimize
         prob.setObjective(objective.expr)
         solver = _cbc(
@@ -427,7 +415,7 @@ class _PulpStages:
         )
 
     def hold(self, objective: _Objective, value: float) -> None:
-        slack = 0.5 / objective.scale if objective.scale else HOLD_TOLERANCE * max(abs(value), 1.0)
+        slack = _hold_slack(objective, value)
         name = f"hold_{objective.name}"
         if objective.maximise:
             self.built.prob += objective.expr >= value - slack, name
