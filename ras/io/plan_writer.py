@@ -209,7 +209,7 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
                 ],
             ],
             formats={"Gap": book.percent},
-            widths={"Solver": 40},
+            widths={"Solver": 40, "Status": 34},
         )
         book.close()
 

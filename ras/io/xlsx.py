@@ -26,6 +26,8 @@ from ras.io.guard import col_letters
 #: Excel's last row; a data sheet longer than this is split (see ``write_table``).
 EXCEL_MAX_ROWS = 1_048_576
 FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
+#: Column width that shows £999,999,999.99 whole in Excel and LibreOffice at 100 %.
+MONEY_WIDTH = 17.0
 
 
 def lock_file(path: Path) -> Path:
@@ -270,6 +272,8 @@ class Book:
             ws.freeze_panes(1, 0)
             for c, h in enumerate(headers):
                 width = (widths or {}).get(h, max(10.0, min(40.0, len(h) * 1.1 + 2)))
+                if col_fmts[c] in (self.money, self.bold_money):
+                    width = max(width, MONEY_WIDTH)  # £999,999,999.99 without ###
                 ws.set_column(c, c, width)
             n = 0
             more = False
