@@ -20,11 +20,11 @@ import pandas as pd  # noqa: E402
 import xlsxwriter  # noqa: E402
 from common import OUT, interleaved, report, timed  # noqa: E402
 
-from ras.demo import make_person  # noqa: E402
+from ras.commands.demo import make_person  # noqa: E402
 from ras.io.allocations import write_allocations  # noqa: E402
-from ras.pipeline import ScoreRun, read_inputs, run_score, score_results  # noqa: E402
-from ras.tables import fingerprint  # noqa: E402
-from ras.templates import example_table  # noqa: E402
+from ras.commands.score import ScoreRun, read_inputs, run_score, score_results  # noqa: E402
+from ras.io.table_file import fingerprint  # noqa: E402
+from ras.io.templates import example_table  # noqa: E402
 
 
 def generate(path: Path, rows: int) -> None:
@@ -68,7 +68,7 @@ def main() -> None:
         generate(path, args.rows)
     out = OUT / "bulk-allocations.xlsx"
     table_path = OUT / "adult-social-care.yaml"
-    from ras.templates import example_table_path
+    from ras.io.templates import example_table_path
 
     table_path.write_bytes(example_table_path().read_bytes())
     if not args.whole_only:

@@ -36,7 +36,7 @@ from ras.optimise.compat import Matrix, matrix_of  # noqa: E402
 from ras.optimise.data import PlanData, build_data  # noqa: E402
 from ras.optimise.formulation import build  # noqa: E402
 from ras.optimise.highs import quiet_stdout  # noqa: E402
-from ras.optimise.plan import make_plan  # noqa: E402
+from ras.optimise.readback import make_plan  # noqa: E402
 from ras.optimise.solve import (  # noqa: E402
     MONEY_HEURISTIC_EFFORT,
     STAGE_SHARE,

@@ -18,17 +18,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import OUT, interleaved, report, timed  # noqa: E402
 from python_calamine import CalamineWorkbook  # noqa: E402
 
-from ras.demo import write_assessments  # noqa: E402
+from ras.commands.demo import write_assessments  # noqa: E402
 from ras.io.allocations import write_allocations  # noqa: E402
-from ras.pipeline import (  # noqa: E402
+from ras.commands.score import (  # noqa: E402
     ScoreRun,
     collect_inputs,
     read_inputs,
     run_score,
     score_results,
 )
-from ras.tables import fingerprint  # noqa: E402
-from ras.templates import example_table  # noqa: E402
+from ras.io.table_file import fingerprint  # noqa: E402
+from ras.io.templates import example_table  # noqa: E402
 
 
 def baseline(files: list[Path]) -> int:
@@ -79,7 +79,7 @@ def main() -> None:
     )
     here = Path(__file__).resolve().parent
     table_path = OUT / "adult-social-care.yaml"
-    from ras.templates import example_table_path
+    from ras.io.templates import example_table_path
 
     shutil.copy(example_table_path(), table_path)
     interleaved(

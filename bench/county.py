@@ -171,7 +171,7 @@ def write_case(
     """Write a case as the registers, an allocations workbook and scenario.yaml."""
     import xlsxwriter
 
-    from ras.templates import write_register_templates
+    from ras.io.templates import write_register_templates
 
     _, registers, budgets = generate(people, seed, objective, kind)
     folder.mkdir(parents=True, exist_ok=True)

@@ -23,14 +23,14 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ras.models.table import PointTable
-    from ras.pipeline import ScoreRun
+    from ras.commands.score import ScoreRun
 
 __all__ = ["__version__", "load_table", "score", "score_frame"]
 
 
 def load_table(path: str | Path) -> PointTable:
     """Load a point table from YAML or xlsx (raises ``ras.errors.ConfigError``)."""
-    from ras.tables import load_table as _load
+    from ras.io.table_file import load_table as _load
 
     return _load(path)
 
@@ -40,7 +40,7 @@ def score(
 ) -> ScoreRun:
     """Score workbooks, folders or bulk tables; the same numbers as ``ras score``."""
     from ras.models.table import PointTable
-    from ras.pipeline import score_inputs
+    from ras.commands.score import score_inputs
 
     if not isinstance(inputs, list):
         inputs = [inputs]

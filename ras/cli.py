@@ -155,8 +155,8 @@ def common(func: F) -> F:
 
 def _stop_helpers() -> None:
     """No process ras started outlives it (multiprocessing's helpers included)."""
-    if "ras.io.pool" in sys.modules:
-        from ras.io.pool import stop_helper_processes
+    if "ras.parallel" in sys.modules:
+        from ras.parallel import stop_helper_processes
 
         stop_helper_processes()
 
@@ -192,8 +192,8 @@ def template() -> None:
 @common
 def template_assessment(out: Path, table_path: Path, ui: Ui) -> int:
     """Blank self-assessment workbook generated from a point table."""
-    from ras.tables import load_table
-    from ras.templates import write_assessment_template
+    from ras.io.table_file import load_table
+    from ras.io.templates import write_assessment_template
 
     table = load_table(table_path)
     write_assessment_template(table, out, deterministic=False)
@@ -214,7 +214,7 @@ def template_assessment(out: Path, table_path: Path, ui: Ui) -> int:
 @common
 def template_table(out: Path, example: str, ui: Ui) -> int:
     """Starter point table (.yaml or .xlsx, by the file's extension)."""
-    from ras.templates import write_table_template
+    from ras.io.templates import write_table_template
 
     write_table_template(out, example)
     ui.say(f"wrote {out}")
@@ -227,7 +227,7 @@ def template_table(out: Path, example: str, ui: Ui) -> int:
 @common
 def template_registers(folder: Path, ui: Ui) -> int:
     """Blank placements.xlsx and contracts.xlsx registers with drop-downs."""
-    from ras.templates import write_register_templates
+    from ras.io.templates import write_register_templates
 
     written = write_register_templates(folder, deterministic=False)
     for p in written:
@@ -241,7 +241,7 @@ def template_registers(folder: Path, ui: Ui) -> int:
 @common
 def template_scenario(out: Path, ui: Ui) -> int:
     """Starter scenario YAML for the transfer plan."""
-    from ras.templates import write_scenario_template
+    from ras.io.templates import write_scenario_template
 
     write_scenario_template(out)
     ui.say(f"wrote {out}")
@@ -263,7 +263,7 @@ def table() -> None:
 @common
 def table_convert(source: Path, dest: Path, ui: Ui) -> int:
     """Convert a point table between YAML and xlsx (by extension)."""
-    from ras.tables import fingerprint, load_table, save_table
+    from ras.io.table_file import fingerprint, load_table, save_table
 
     t = load_table(source)
     save_table(t, dest)
@@ -278,7 +278,7 @@ def table_convert(source: Path, dest: Path, ui: Ui) -> int:
 @common
 def table_check(source: Path, ui: Ui) -> int:
     """Validate a point table and print its fingerprint."""
-    from ras.tables import fingerprint, load_table
+    from ras.io.table_file import fingerprint, load_table
 
     t = load_table(source)
     fp = fingerprint(t)
@@ -356,8 +356,8 @@ def validate(inputs: tuple[Path, ...], table_path: Path, jobs: int | None, ui: U
 
     INPUT is a workbook, a folder (scanned recursively) or a bulk table (.xlsx/.csv).
     """
-    from ras.pipeline import run_score
-    from ras.tables import load_table
+    from ras.commands.score import run_score
+    from ras.io.table_file import load_table
 
     t = load_table(table_path)
     outcome = run_score(list(inputs), t, None, jobs=jobs, progress=ui.progress)
@@ -428,8 +428,8 @@ def score(
     ui: Ui,
 ) -> int:
     """Score INPUTs into indicative budgets: allocations.xlsx and budget sheets."""
-    from ras.pipeline import run_score
-    from ras.tables import load_table
+    from ras.commands.score import run_score
+    from ras.io.table_file import load_table
 
     key = _pseudonym_key(key_file) if pseudonymise else None
     t = load_table(table_path)
@@ -521,8 +521,8 @@ def calibrate(
     ALLOCATIONS is the allocations.xlsx written by `ras score` (people with a current
     annual cost form the sample).
     """
-    from ras.calibration_run import run_calibrate
-    from ras.tables import load_table
+    from ras.commands.calibrate import run_calibrate
+    from ras.io.table_file import load_table
 
     t = load_table(table_path)
     outcome = run_calibrate(
@@ -621,7 +621,7 @@ def optimise(
     most achievable savings is still written, marked TARGET NOT MET).
     """
     from ras.optimise.solve import SolveOptions
-    from ras.transfer import run_optimise
+    from ras.commands.optimise import run_optimise
 
     outcome = run_optimise(
         scenario,
@@ -690,7 +690,7 @@ def compare(
     Runs in parallel across the cores; a run that fails is reported in the workbook and
     does not stop the others.
     """
-    from ras.compare import run_compare
+    from ras.commands.compare import run_compare
     from ras.optimise.solve import SolveOptions
 
     outcome = run_compare(
@@ -738,7 +738,7 @@ def compare(
 @common
 def demo(out: Path, people: int, jobs: int | None, ui: Ui) -> int:
     """Run the whole pipeline on generated example data."""
-    from ras.demo import run_demo
+    from ras.commands.demo import run_demo
 
     result = run_demo(out, people=people, jobs=jobs, progress=ui.progress)
     ui.close()

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ras.models.table import PointTable
-from ras.templates import example_table, example_table_path
+from ras.io.templates import example_table, example_table_path
 from tests.helpers import soffice
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ from typing import Any
 
 import xlsxwriter
 
-from ras.templates import write_register_templates
+from ras.io.templates import write_register_templates
 
 
 def placement(

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ras.budgets import compute_budget, round_half_up
+from ras.scoring.budgets import compute_budget, round_half_up
 from ras.models.table import PointTable
 
 D = Decimal
@@ -261,7 +261,7 @@ def test_bands_monotone_amounts_give_monotone_budgets(widths: list[int], pts: in
         top_ups=[],
         limits={"floor": 0},
     )
-    from ras.budgets import convert
+    from ras.scoring.budgets import convert
 
     a, _, _ = convert(t, D(pts), {})
     b, _, _ = convert(t, D(pts + 1), {})
@@ -281,10 +281,10 @@ def test_round_half_up_table(value: Decimal, expected: Decimal) -> None:
 def test_lazy_explanations_equal_eager_ones_and_their_count(
     answers: dict[str, str], group: str, fam: bool, home: str | None
 ) -> None:
-    from ras.budgets import explain_budget
+    from ras.scoring.budgets import explain_budget
     from ras.io.allocations import _explanation_count
     from ras.models.assessment import Assessment
-    from ras.pipeline import Scored
+    from ras.commands.score import Scored
 
     if fam:
         answers = dict(answers, F1="Yes")
@@ -342,8 +342,8 @@ def test_worked_example_in_docs_budgets_md(adult: PointTable) -> None:
 
 
 def test_funding_example_in_docs(mh: PointTable) -> None:
-    from ras.budgets import split_funding
-    from ras.scoring import Points
+    from ras.scoring.budgets import split_funding
+    from ras.scoring.points import Points
 
     pts = Points(
         {},

@@ -12,12 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from ras.calibrate import Person, affordability, fit_table, total_budgets
+from ras.calibration.fitting import Person, affordability, fit_table, total_budgets
 from ras.cli import main
 from ras.models.table import PointTable
-from ras.pipeline import run_score
-from ras.tables import load_table
-from ras.transfer import run_optimise
+from ras.commands.score import run_score
+from ras.io.table_file import load_table
+from ras.commands.optimise import run_optimise
 from tests.conftest import ROOT
 from tests.planning import placement, write_case
 
@@ -118,7 +118,7 @@ def test_fit_with_noise_matches_the_formula(tmp_path: Path) -> None:
 
 
 def test_band_table_scale_factor(mh: PointTable) -> None:
-    from ras.budgets import compute_budget
+    from ras.scoring.budgets import compute_budget
 
     answers = [
         {
@@ -193,7 +193,7 @@ def test_affordability_with_floor_and_ceiling_in_play(tmp_path: Path) -> None:
 def test_affordable_total_never_falls_as_the_rate_rises(
     answers: list[tuple[str, str]], s1: Decimal, s2: Decimal
 ) -> None:
-    from ras.config import parse_yaml_text
+    from ras.io.strict_yaml import parse_yaml_text
     from ras.models.table import PointTable as PT
 
     data, _ = parse_yaml_text(AFF_TABLE)
@@ -244,7 +244,7 @@ def test_compare_matches_separate_runs_and_survives_a_failing_variant(tmp_path: 
 
 
 def test_frontier_person_years_never_rise_as_the_rate_rises(tmp_path: Path) -> None:
-    from ras.compare import run_compare
+    from ras.commands.compare import run_compare
 
     scenario = write_case(
         tmp_path,

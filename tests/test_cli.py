@@ -219,7 +219,7 @@ def test_large_tables_are_spliced_and_huge_sheets_go_to_csv(
     from openpyxl import load_workbook
 
     import ras.io.allocations as allocations
-    from ras.pipeline import run_score
+    from ras.commands.score import run_score
 
     header = ["Person ID", "client_group", *[q.id for _, q in adult.questions()]]
     rows = [

@@ -11,7 +11,7 @@ from python_calamine import CalamineWorkbook
 
 from ras.cli import main
 from ras.optimise.solve import SolveOptions
-from ras.transfer import run_optimise
+from ras.commands.optimise import run_optimise
 from tests.planning import contract, member, placement, write_case
 
 D = Decimal
@@ -217,8 +217,8 @@ def test_golden_lp_file(tmp_path: Path) -> None:
     import os
 
     from ras.optimise.formulation import build
-    from ras.scenario import load_scenario
-    from ras.transfer import load_inputs
+    from ras.io.scenario_file import load_scenario
+    from ras.commands.optimise import load_inputs
     from tests.conftest import ROOT
     from tests.planning import golden_case
 

@@ -21,7 +21,7 @@ from ras.models.registers import Contract, Member, Placement, Registers
 from ras.models.scenario import Scenario
 from ras.optimise.data import PlanData, build_data
 from ras.optimise.formulation import build
-from ras.optimise.plan import make_plan
+from ras.optimise.readback import make_plan
 from ras.optimise.solve import HOLD_TOLERANCE, SHORTFALL_GAP, SolveOptions, solve
 
 H = 3

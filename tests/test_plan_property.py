@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from ras.transfer import run_optimise
+from ras.commands.optimise import run_optimise
 from tests.planning import contract, member, placement, write_case
 
 D = Decimal

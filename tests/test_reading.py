@@ -12,7 +12,7 @@ from python_calamine import CalamineWorkbook
 
 from ras.cli import main
 from ras.models.table import PointTable
-from ras.pipeline import score_inputs
+from ras.commands.score import score_inputs
 from tests import hostile
 from tests.helpers import write_assessment
 from tests.hostile import GOOD_ANSWERS, good, person
@@ -135,7 +135,7 @@ def test_labels_trimmed_case_insensitive_numbers_and_reordered_rows(
 
 
 def test_number_typed_for_numeric_label(tmp_path: Path) -> None:
-    from ras.tables import load_table
+    from ras.io.table_file import load_table
 
     t = tmp_path / "t.yaml"
     t.write_text(
@@ -181,7 +181,7 @@ def test_bulk_csv_and_xlsx_name_row_and_column(tmp_path: Path, adult: PointTable
 
 
 def test_worker_crash_loses_one_file_not_the_run(tmp_path: Path) -> None:
-    from ras.io.pool import run_parallel
+    from ras.parallel import run_parallel
     from tests.crashy import read_or_crash
 
     files = [str(good(tmp_path / f"p{i}.xlsx", f"P{i}")) for i in range(6)]

@@ -325,8 +325,8 @@ def test_calibrate_writes_both_outputs_or_neither(
         raise KeyboardInterrupt  # as if Ctrl-C came while calibration.xlsx was written
 
     monkeypatch.setattr(writer, "write_calibration", broken)
-    from ras.calibration_run import run_calibrate
-    from ras.tables import load_table
+    from ras.commands.calibrate import run_calibrate
+    from ras.io.table_file import load_table
 
     table, cal = tmp_path / "new.yaml", tmp_path / "cal.xlsx"
     adult = load_table(adult_path)

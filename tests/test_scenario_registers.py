@@ -12,8 +12,8 @@ from python_calamine import CalamineWorkbook
 
 from ras.cli import main
 from ras.errors import ConfigError, InputError, UsageError
-from ras.registers import read_registers
-from ras.scenario import load_scenario
+from ras.io.register_files import read_registers
+from ras.io.scenario_file import load_scenario
 from tests.planning import contract, member, placement, write_case
 
 

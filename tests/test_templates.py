@@ -10,8 +10,8 @@ import pytest
 from openpyxl import load_workbook
 
 from ras.models.table import PointTable
-from ras.pipeline import score_inputs
-from ras.templates import regenerate, template_files, write_assessment_template
+from ras.commands.score import score_inputs
+from ras.io.templates import regenerate, template_files, write_assessment_template
 from tests.conftest import ROOT
 from tests.helpers import recalculate
 
@@ -38,11 +38,11 @@ def workbook_content(path: Path) -> dict[str, Any]:
 def test_committed_templates_are_fresh(tmp_path: Path, rel: str) -> None:
     regenerate(tmp_path)
     committed = ROOT / "templates" / rel
-    assert committed.exists(), f"templates/{rel} is missing: run python -m ras.templates templates"
+    assert committed.exists(), f"templates/{rel} is missing: run python -m ras.io.templates templates"
     fresh = tmp_path / rel
     if rel.endswith(".xlsx"):
         assert workbook_content(committed) == workbook_content(fresh), (
-            f"templates/{rel} is stale: run python -m ras.templates templates"
+            f"templates/{rel} is stale: run python -m ras.io.templates templates"
         )
     else:
         assert committed.read_text() == fresh.read_text()
@@ -111,7 +111,7 @@ def test_drop_downs_survive_libreoffice(
 
 
 def test_committed_example_scenario_is_fresh(tmp_path: Path) -> None:
-    from ras.demo import regenerate_example
+    from ras.commands.demo import regenerate_example
     from ras.io.allocations import read_budgets
 
     regenerate_example(tmp_path)
@@ -120,14 +120,14 @@ def test_committed_example_scenario_is_fresh(tmp_path: Path) -> None:
     for name in ("placements.xlsx", "contracts.xlsx"):
         assert workbook_content(committed / "example" / name) == workbook_content(
             tmp_path / "example" / name
-        ), f"scenarios/example/{name} is stale: python -m ras.demo"
+        ), f"scenarios/example/{name} is stale: python -m ras.commands.demo"
     assert read_budgets(committed / "example" / "allocations.xlsx") == read_budgets(
         tmp_path / "example" / "allocations.xlsx"
     )
 
 
 def test_example_scenario_runs_from_the_repository(tmp_path: Path) -> None:
-    from ras.transfer import run_optimise
+    from ras.commands.optimise import run_optimise
 
     out = run_optimise(ROOT / "scenarios" / "example.yaml", tmp_path / "plan.xlsx")
     data = out.data

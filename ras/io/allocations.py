@@ -12,16 +12,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ras.budgets import prepared
+from ras.scoring.budgets import prepared
 from ras.errors import OutputError, quote
 from ras.io.guard import col_letters
-from ras.io.pool import single_threaded
+from ras.parallel import single_threaded
 from ras.io.xlsx import EXCEL_MAX_ROWS, Book, atomic_output, leave_group
 from ras.models.table import PointTable
 from ras.money import pence
 
 if TYPE_CHECKING:
-    from ras.pipeline import Scored, ScoreRun
+    from ras.commands.score import Scored, ScoreRun
 
 FIXED_HEAD = ("Person ID", "Source")
 MONEY_COLUMNS = (
@@ -503,7 +503,7 @@ def read_scored_people(path: Path, table: PointTable) -> list[Any]:
     Raises:
         InputError: the workbook does not fit the table (file, sheet, cell).
     """
-    from ras.calibrate import Person
+    from ras.calibration.fitting import Person
     from ras.errors import InputError
     from ras.io.cells import is_blank, to_decimal, to_text
     from ras.io.reader import read_sheets

@@ -19,12 +19,12 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ras.budgets import gbp
+from ras.scoring.budgets import gbp
 from ras.errors import Issue, clip
 from ras.io.xlsx import atomic_output
 from ras.models.assessment import Assessment
 from ras.models.base import decimal_text
-from ras.models.result import Budget
+from ras.models.budget import Budget
 from ras.models.table import PointTable
 
 SHEET = "Indicative budget"

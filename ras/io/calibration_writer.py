@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ras.io.xlsx import Book, atomic_output
 
 if TYPE_CHECKING:
-    from ras.calibration_run import CalibrationOutcome
+    from ras.commands.calibrate import CalibrationOutcome
 
 SAMPLE_HEADERS = (
     "Person ID",

@@ -10,8 +10,8 @@ from ras.io.xlsx import Book, atomic_output
 from ras.money import pence
 
 if TYPE_CHECKING:
-    from ras.compare import CompareOutcome, RunSummary
-    from ras.optimise.plan import YearRow
+    from ras.commands.compare import CompareOutcome, RunSummary
+    from ras.optimise.readback import YearRow
 
 RUN_HEADERS = (
     "Run",

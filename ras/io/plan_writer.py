@@ -10,7 +10,7 @@ from ras.io.xlsx import Book, atomic_output
 from ras.money import pence
 
 if TYPE_CHECKING:
-    from ras.transfer import PlanOutcome
+    from ras.commands.optimise import PlanOutcome
 
 YEAR_HEADERS = (
     "Year",

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ras.calibrate import (
+from ras.calibration.fitting import (
     Affordability,
     Fit,
     Person,
@@ -78,7 +78,7 @@ def run_calibrate(
     from ras.io.allocations import read_scored_people
     from ras.io.calibration_writer import write_calibration
     from ras.io.xlsx import committed_together
-    from ras.tables import save_table
+    from ras.io.table_file import save_table
 
     people = read_scored_people(allocations, table)
     fit = fit_table(table, people, tolerance)

@@ -12,7 +12,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from ras.config import Locator, build_model, read_yaml
+from ras.io.strict_yaml import Locator, build_model, read_yaml
 from ras.errors import ConfigError, quote
 from ras.io.cells import is_blank, to_decimal, to_text
 from ras.io.xlsx import Book, atomic_output

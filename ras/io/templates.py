@@ -1,7 +1,7 @@
 """Blank workbooks generated from a point table or a schema (SPEC §4.1, §7).
 
 The committed copies under ``templates/`` are made by :func:`regenerate`
-(``python -m ras.templates``); a test fails when they are stale.
+(``python -m ras.io.templates``); a test fails when they are stale.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from ras.io.schemas import REGISTERS, SheetSchema
 from ras.io.xlsx import Book, atomic_output
 from ras.models.table import PointTable
-from ras.tables import fingerprint, load_table, save_table
+from ras.io.table_file import fingerprint, load_table, save_table
 
 EXAMPLE_TABLES = {
     "adult-social-care": "adult-social-care.yaml",

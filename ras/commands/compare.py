@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ras.errors import ExitCode, RasError, UsageError, quote
-from ras.io.pool import run_parallel
+from ras.parallel import run_parallel
 from ras.money import pence
-from ras.optimise.plan import YearRow
+from ras.optimise.readback import YearRow
 from ras.optimise.solve import SolveOptions
-from ras.scenario import load_scenario
+from ras.io.scenario_file import load_scenario
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class RunSummary:
 
 def run_job(job: RunJob) -> RunSummary:
     """Solve one run (in a worker); errors become a failed summary."""
-    from ras.transfer import run_optimise
+    from ras.commands.optimise import run_optimise
 
     try:
         outcome = run_optimise(

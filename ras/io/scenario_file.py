@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ras.config import Locator, build_model, format_path, parse_yaml_text, read_yaml
+from ras.io.strict_yaml import Locator, build_model, format_path, parse_yaml_text, read_yaml
 from ras.errors import ConfigError, UsageError, quote
 from ras.models.scenario import Scenario
 

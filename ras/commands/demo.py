@@ -12,11 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ras.budgets import compute_budget
+from ras.scoring.budgets import compute_budget
 from ras.models.table import PointTable
 from ras.money import round_half_up, whole
-from ras.pipeline import ScoreOutcome, run_score
-from ras.templates import example_table, example_table_path, write_assessment_template
+from ras.commands.score import ScoreOutcome, run_score
+from ras.io.templates import example_table, example_table_path, write_assessment_template
 
 CLIENT_GROUPS = (
     ("learning_disability", 0.35),
@@ -267,7 +267,7 @@ def _demo_in(
         options={"table": str(table_file), "demo": True},
     )
     result = DemoResult(out, table_file, assessments, faulty, outcome)
-    from ras.transfer import run_optimise
+    from ras.commands.optimise import run_optimise
 
     scenario = write_example(out / "scenario.yaml", out / "allocations.xlsx", out / "registers")
     planned = run_optimise(scenario, out / "plan.xlsx")
@@ -276,8 +276,8 @@ def _demo_in(
     result.extra[
         f"the transfer plan: {planned.plan.status}, {len(planned.plan.moves)} people move"
     ] = out / "plan.xlsx"
-    from ras.calibration_run import run_calibrate
-    from ras.compare import run_compare
+    from ras.commands.calibrate import run_calibrate
+    from ras.commands.compare import run_compare
 
     total = sum((s.budget.annual for s in outcome.run.scored), Decimal(0))
     affordable = round_half_up(total * Decimal("0.95"), Decimal(1000))
@@ -390,7 +390,7 @@ def write_example(scenario: Path, allocations: Path, registers: Path) -> Path:
     """
     import os
 
-    from ras.templates import write_register_templates
+    from ras.io.templates import write_register_templates
 
     write_register_templates(registers, deterministic=True, rows=example_registers())
     base = scenario.parent

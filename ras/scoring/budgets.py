@@ -11,10 +11,10 @@ from dataclasses import replace
 from decimal import Decimal
 
 from ras.models.base import decimal_text
-from ras.models.result import Applied, Budget, Step
+from ras.models.budget import Applied, Budget, Step
 from ras.models.table import Condition, PointTable, norm
 from ras.money import pence, round_half_up
-from ras.scoring import Points, score_points
+from ras.scoring.points import Points, score_points
 
 ZERO = Decimal(0)
 ONE = Decimal(1)

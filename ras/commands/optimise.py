@@ -15,10 +15,10 @@ from ras.io.reader import sha256_file
 from ras.money import pence
 from ras.optimise.data import PlanData, build_data
 from ras.optimise.formulation import build
-from ras.optimise.plan import Plan, make_plan
+from ras.optimise.readback import Plan, make_plan
 from ras.optimise.solve import SolveOptions, solve
-from ras.registers import read_registers
-from ras.scenario import LoadedScenario, load_scenario
+from ras.io.register_files import read_registers
+from ras.io.scenario_file import LoadedScenario, load_scenario
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Calibration (SPEC §10): fit a point table to current costs and to an affordable total.
 
 Pure functions over scored people (points, person fields, answers, current cost); the
-full §3.1 arithmetic comes from :func:`ras.budgets.compute_budget`.
+full §3.1 arithmetic comes from :func:`ras.scoring.budgets.compute_budget`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from statistics import median
 
-from ras.budgets import compute_budget, convert
-from ras.models.result import Budget
+from ras.scoring.budgets import compute_budget, convert
+from ras.models.budget import Budget
 from ras.models.table import PointTable, norm
 from ras.money import floor_places, round_places
 

@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ras import __version__
-from ras.budgets import compute_budget, explain_budget
+from ras.scoring.budgets import compute_budget, explain_budget
 from ras.errors import Issue
-from ras.io.pool import run_parallel
+from ras.parallel import run_parallel
 from ras.io.reader import read_input_file
 from ras.models.assessment import Assessment
-from ras.models.result import Budget, Step
+from ras.models.budget import Budget, Step
 from ras.models.table import PointTable
-from ras.tables import fingerprint
-from ras.validate import TableIndex, validate_file
+from ras.io.table_file import fingerprint
+from ras.scoring.validate import TableIndex, validate_file
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -1,0 +1,1 @@
+"""Calibration: fit a point table to current costs and to the money available."""

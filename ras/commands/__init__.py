@@ -1,0 +1,1 @@
+"""One runner per command: each only puts the stages in order."""

@@ -1,0 +1,1 @@
+"""Scoring: validate raw rows, points from answers, money from points (pure)."""
