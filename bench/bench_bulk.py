@@ -21,8 +21,8 @@ import xlsxwriter  # noqa: E402
 from common import OUT, interleaved, report, timed  # noqa: E402
 
 from ras.commands.demo import make_person  # noqa: E402
-from ras.io.allocations import write_allocations  # noqa: E402
 from ras.commands.score import ScoreRun, read_inputs, run_score, score_results  # noqa: E402
+from ras.io.allocations import write_allocations  # noqa: E402
 from ras.io.table_file import fingerprint  # noqa: E402
 from ras.io.templates import example_table  # noqa: E402
 

@@ -19,7 +19,6 @@ from common import OUT, interleaved, report, timed  # noqa: E402
 from python_calamine import CalamineWorkbook  # noqa: E402
 
 from ras.commands.demo import write_assessments  # noqa: E402
-from ras.io.allocations import write_allocations  # noqa: E402
 from ras.commands.score import (  # noqa: E402
     ScoreRun,
     collect_inputs,
@@ -27,6 +26,7 @@ from ras.commands.score import (  # noqa: E402
     run_score,
     score_results,
 )
+from ras.io.allocations import write_allocations  # noqa: E402
 from ras.io.table_file import fingerprint  # noqa: E402
 from ras.io.templates import example_table  # noqa: E402
 

@@ -5,7 +5,7 @@ The Python API for analysts::
     import ras
     table = ras.load_table("adult.yaml")
     run = ras.score(["assessments/"], table)
-    frame = run.to_frame()          # the Allocations sheet as a DataFrame
+    frame = ras.allocations_frame(run)  # the Allocations sheet as a DataFrame
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ras.models.scored import ScoreRun
     from ras.models.table import PointTable
-    from ras.commands.score import ScoreRun
 
-__all__ = ["__version__", "load_table", "score", "score_frame"]
+__all__ = ["__version__", "allocations_frame", "load_table", "score", "score_frame"]
 
 
 def load_table(path: str | Path) -> PointTable:
@@ -39,8 +39,8 @@ def score(
     inputs: list[str | Path] | str | Path, table: PointTable | str | Path, jobs: int | None = None
 ) -> ScoreRun:
     """Score workbooks, folders or bulk tables; the same numbers as ``ras score``."""
-    from ras.models.table import PointTable
     from ras.commands.score import score_inputs
+    from ras.models.table import PointTable
 
     if not isinstance(inputs, list):
         inputs = [inputs]
@@ -53,4 +53,13 @@ def score_frame(
     inputs: list[str | Path] | str | Path, table: PointTable | str | Path, jobs: int | None = None
 ) -> pd.DataFrame:
     """Score INPUTs and return the Allocations sheet as a pandas DataFrame."""
-    return score(inputs, table, jobs=jobs).to_frame()
+    return allocations_frame(score(inputs, table, jobs=jobs))
+
+
+def allocations_frame(run: ScoreRun) -> pd.DataFrame:
+    """The Allocations sheet of a run as a pandas DataFrame (exact decimals kept)."""
+    import pandas as pd
+
+    from ras.io.allocations import allocation_headers, allocation_rows
+
+    return pd.DataFrame(allocation_rows(run), columns=allocation_headers(run.table))

@@ -12,15 +12,19 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ras import __version__
 from ras.errors import ExitCode, Issue, RasError, quote
 from ras.models.base import decimal_text
+
+if TYPE_CHECKING:
+    from ras.models.comparison import RunEnd
+    from ras.models.scenario import Override
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_PRINTED_PROBLEMS = 50
@@ -620,14 +624,14 @@ def optimise(
     into individual budgets. Exit 3 when the target cannot be met (the plan with the
     most achievable savings is still written, marked TARGET NOT MET).
     """
-    from ras.optimise.solve import SolveOptions
-    from ras.commands.optimise import run_optimise
+    from ras.commands.optimise import plan_summary, run_optimise
+    from ras.models.plan import SolveOptions
 
     outcome = run_optimise(
         scenario,
         out,
         variant=variant,
-        sets=sets,
+        overrides=[parse_set_option(option) for option in sets],
         options=SolveOptions(
             solver=solver,
             time_limit=time_limit or None,
@@ -652,7 +656,7 @@ def optimise(
     for line in plan.binding:
         ui.say(f"  binding: {line}")
     ui.say(f"wrote {out}")
-    ui.emit(outcome.summary())
+    ui.emit(plan_summary(outcome))
     if plan.stopped:
         return ExitCode.SOLVER
     return ExitCode.OK if plan.target_met else ExitCode.INFEASIBLE
@@ -690,13 +694,13 @@ def compare(
     Runs in parallel across the cores; a run that fails is reported in the workbook and
     does not stop the others.
     """
-    from ras.commands.compare import run_compare
-    from ras.optimise.solve import SolveOptions
+    from ras.commands.compare import compare_summary, frontier_rates, run_compare
+    from ras.models.plan import SolveOptions
 
     outcome = run_compare(
         scenario,
         out,
-        frontier=frontier,
+        frontier=frontier_rates(*_frontier(frontier)) if frontier is not None else (),
         jobs=jobs,
         progress=ui.progress,
         options=SolveOptions(solver=solver, time_limit=time_limit or None),
@@ -711,8 +715,52 @@ def compare(
                 f"{decimal_text(r.person_years)}; savings £{r.total_savings:,.2f}"
             )
     ui.say(f"wrote {out}")
-    ui.emit(outcome.summary())
-    return outcome.exit_code
+    ui.emit(compare_summary(outcome))
+    return max((_run_exit(r.end) for r in outcome.runs + outcome.frontier), default=ExitCode.OK)
+
+
+def parse_set_option(option: str) -> Override:
+    """``--set savings.rate=0.05``: the key path and the value (read as YAML)."""
+    from ras.errors import ConfigError, UsageError
+    from ras.io.strict_yaml import parse_yaml_text
+    from ras.models.scenario import Override
+
+    key, sep, text = option.partition("=")
+    if not sep or not key.strip():
+        raise UsageError(f"--set {quote(option)}: write KEY=VALUE, e.g. --set savings.rate=0.05")
+    try:
+        value, _ = parse_yaml_text(text if text.strip() else "null")
+    except ConfigError as exc:
+        raise UsageError(f"--set {quote(option)}: the value is not valid ({exc})") from exc
+    keys = tuple(k.strip() for k in key.strip().split("."))
+    return Override(keys, value, "--set", f"--set {option}")
+
+
+def _frontier(text: str) -> tuple[Decimal, Decimal, Decimal]:
+    """``--frontier START:STOP:STEP`` as three decimals."""
+    from ras.errors import UsageError
+
+    try:
+        start, stop, step = (Decimal(part) for part in text.split(":"))
+    except (ValueError, InvalidOperation) as exc:
+        raise UsageError(
+            f"--frontier {quote(text)}: write START:STOP:STEP, e.g. 0:0.08:0.01"
+        ) from exc
+    return start, stop, step
+
+
+def _run_exit(end: RunEnd) -> ExitCode:
+    """The exit code of one compared run (``ras compare`` exits with the worst)."""
+    from ras.models.comparison import RunEnd
+
+    return {
+        RunEnd.PLAN: ExitCode.OK,
+        RunEnd.STOPPED: ExitCode.SOLVER,
+        RunEnd.BAD_INPUT: ExitCode.INVALID_INPUT,
+        RunEnd.BAD_USAGE: ExitCode.USAGE,
+        RunEnd.SOLVER_FAILED: ExitCode.SOLVER,
+        RunEnd.CRASHED: ExitCode.SOLVER,
+    }[end]
 
 
 # --------------------------------------------------------------------------- demo

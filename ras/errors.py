@@ -8,8 +8,8 @@ maps each to a fixed exit code (see ``docs`` and SPEC §2).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import IntEnum
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
 
 
 class ExitCode(IntEnum):
@@ -40,35 +40,91 @@ def quote(value: object) -> str:
     return repr(clip(value if isinstance(value, str) else str(value)))
 
 
+class Severity(StrEnum):
+    """How bad a problem is: an error rejects the input, a warning only notes it."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a problem is: the file, and as far as known the sheet and cell or row."""
+
+    source: str  # the file (or the command line)
+    sheet: str = ""
+    cell: str = ""  # an A1 reference, e.g. "C7"
+    row: int = 0  # a bulk table's row (as a spreadsheet numbers it) when no one cell is meant
+
+    def cell_text(self) -> str:
+        """The Cell column of the Exceptions sheet: ``C7``, ``row 12`` or empty."""
+        if self.cell:
+            return self.cell
+        return f"row {self.row}" if self.row else ""
+
+    def __str__(self) -> str:
+        parts = [self.source]
+        if self.sheet:
+            parts.append(f"sheet {self.sheet!r}")
+        if self.cell or self.row:
+            parts.append(f"cell {self.cell_text()}")
+        return ", ".join(p for p in parts if p)
+
+
 @dataclass(frozen=True, slots=True)
 class Issue:
-    """One problem found in an input, with its location and a fix."""
+    """One problem found in an input: a stable code, where it is, what is wrong, the fix.
 
-    source: str
+    ``code`` names the kind of problem (``not-an-option``, ``duplicate-person``, ...) and
+    never changes with the wording; tests and other programs match on it.
+    """
+
+    code: str
+    where: Location
     problem: str
     fix: str = ""
-    sheet: str = ""
-    cell: str = ""
     person_id: str = ""
-    severity: str = "error"  # "error" or "warning"
+    severity: Severity = Severity.ERROR
 
     def __post_init__(self) -> None:
         # Input text never reaches a report whole: a Person ID is quoted like a value,
         # other fields are cut to a generous limit (their values are quoted already).
         object.__setattr__(self, "person_id", clip(self.person_id))
-        for name in ("source", "problem", "fix", "sheet", "cell"):
+        for name in ("problem", "fix"):
             value = getattr(self, name)
             if len(value) > ISSUE_FIELD_LIMIT:
                 object.__setattr__(self, name, clip(value, ISSUE_FIELD_LIMIT))
+        w = self.where
+        if max(len(w.source), len(w.sheet), len(w.cell)) > ISSUE_FIELD_LIMIT:
+            object.__setattr__(
+                self,
+                "where",
+                Location(
+                    clip(w.source, ISSUE_FIELD_LIMIT),
+                    clip(w.sheet, ISSUE_FIELD_LIMIT),
+                    clip(w.cell, ISSUE_FIELD_LIMIT),
+                    w.row,
+                ),
+            )
+
+    @property
+    def source(self) -> str:
+        """The file."""
+        return self.where.source
+
+    @property
+    def sheet(self) -> str:
+        """The sheet ("" when not known)."""
+        return self.where.sheet
+
+    @property
+    def cell(self) -> str:
+        """The cell as the Exceptions sheet shows it: ``C7``, ``row 12`` or ""."""
+        return self.where.cell_text()
 
     def location(self) -> str:
         """Return ``file, sheet, cell`` as far as they are known."""
-        parts = [self.source]
-        if self.sheet:
-            parts.append(f"sheet {self.sheet!r}")
-        if self.cell:
-            parts.append(f"cell {self.cell}")
-        return ", ".join(p for p in parts if p)
+        return str(self.where)
 
     def one_line(self) -> str:
         """Return the issue as one line: location, problem and fix."""
@@ -76,31 +132,6 @@ class Issue:
         if self.fix:
             text += f" ({self.fix})"
         return text.replace("\n", " ")
-
-
-@dataclass
-class Report:
-    """Every issue gathered during one run, in the order found."""
-
-    issues: list[Issue] = field(default_factory=list)
-
-    def add(self, issue: Issue) -> None:
-        """Record one issue."""
-        self.issues.append(issue)
-
-    def extend(self, issues: list[Issue]) -> None:
-        """Record several issues."""
-        self.issues.extend(issues)
-
-    @property
-    def errors(self) -> list[Issue]:
-        """The issues that are errors."""
-        return [i for i in self.issues if i.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        """The issues that are warnings."""
-        return [i for i in self.issues if i.severity == "warning"]
 
 
 KeyPath = tuple[str | int, ...]
@@ -127,9 +158,12 @@ class RasError(Exception):
 class InputError(RasError):
     """An input file cannot be used; the message names the file and the place."""
 
-    def __init__(self, message: str, issues: list[Issue] | None = None) -> None:
+    def __init__(
+        self, message: str, issues: list[Issue] | None = None, code: str = "unusable-file"
+    ) -> None:
         super().__init__(message)
         self.issues = issues or []
+        self.code = code  # the Issue code when the error is reported as one file's problem
 
 
 class ConfigError(InputError):
@@ -144,12 +178,6 @@ class UsageError(RasError):
     """The command was called wrongly."""
 
     exit_code = ExitCode.USAGE
-
-
-class InfeasibleError(RasError):
-    """The savings target cannot be met."""
-
-    exit_code = ExitCode.INFEASIBLE
 
 
 class SolverError(RasError):

@@ -37,6 +37,9 @@ def whole(value: Decimal) -> Decimal:
     return value.quantize(ONE, rounding=ROUND_HALF_UP)
 
 
-def pence_text(value: Decimal) -> str:
-    """Money to the penny as plain text (``1234.50``), for JSON."""
-    return str(pence(value))
+def gbp(value: Decimal) -> str:
+    """Format money for notes: ``£1,234.50`` or ``£1,234``."""
+    value = pence(value)
+    if value == value.to_integral_value():
+        return f"£{value:,.0f}"
+    return f"£{value:,.2f}"

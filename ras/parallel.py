@@ -33,7 +33,7 @@ def _worker_start() -> None:
     reaches only the parent, which stops them itself (see :func:`run_parallel`).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from ras.io.xlsx import leave_group
+    from ras.outputs import leave_group
 
     leave_group()  # a forked worker writes its outputs itself; the parent commits none
     _limit_memory()

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ras.models.table import PointTable
 from ras.io.templates import example_table, example_table_path
+from ras.models.table import PointTable
 from tests.helpers import soffice
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ras.scoring.budgets import compute_budget, round_half_up
 from ras.models.table import PointTable
+from ras.scoring.budgets import compute_budget, round_half_up
 
 D = Decimal
 
@@ -281,10 +281,9 @@ def test_round_half_up_table(value: Decimal, expected: Decimal) -> None:
 def test_lazy_explanations_equal_eager_ones_and_their_count(
     answers: dict[str, str], group: str, fam: bool, home: str | None
 ) -> None:
-    from ras.scoring.budgets import explain_budget
-    from ras.io.allocations import _explanation_count
     from ras.models.assessment import Assessment
-    from ras.commands.score import Scored
+    from ras.models.scored import Scored
+    from ras.scoring.budgets import Explanations, explain_budget
 
     if fam:
         answers = dict(answers, F1="Yes")
@@ -295,7 +294,9 @@ def test_lazy_explanations_equal_eager_ones_and_their_count(
     assert lazy.steps == ()
     assert explain_budget(t, answers, fields, lazy) == eager.steps
     scored = Scored(Assessment("x", "s", fields, answers), lazy)
-    assert _explanation_count(t, scored) == len(eager.steps)
+    explanations = Explanations(t)
+    assert explanations.count(scored) == len(eager.steps)
+    assert explanations.steps(scored) == eager.steps
 
 
 def test_worked_example_in_docs_budgets_md(adult: PointTable) -> None:

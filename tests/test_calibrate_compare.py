@@ -12,12 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from ras.calibration.fitting import Person, affordability, fit_table, total_budgets
+from ras.calibration.fitting import affordability, fit_table, total_budgets
 from ras.cli import main
-from ras.models.table import PointTable
+from ras.commands.optimise import run_optimise
 from ras.commands.score import run_score
 from ras.io.table_file import load_table
-from ras.commands.optimise import run_optimise
+from ras.models.calibration import Person
+from ras.models.table import PointTable
 from tests.conftest import ROOT
 from tests.planning import placement, write_case
 
@@ -244,7 +245,7 @@ def test_compare_matches_separate_runs_and_survives_a_failing_variant(tmp_path: 
 
 
 def test_frontier_person_years_never_rise_as_the_rate_rises(tmp_path: Path) -> None:
-    from ras.commands.compare import run_compare
+    from ras.commands.compare import frontier_rates, run_compare
 
     scenario = write_case(
         tmp_path,
@@ -259,7 +260,8 @@ def test_frontier_person_years_never_rise_as_the_rate_rises(tmp_path: Path) -> N
         capacity={"moves_per_year": 2},
         savings={"kind": "vs_baseline", "rates": ["0", "0", "0"]},
     )
-    outcome = run_compare(scenario, None, frontier="0:0.2:0.04", jobs=0)
+    rates = frontier_rates(Decimal(0), Decimal("0.2"), Decimal("0.04"))
+    outcome = run_compare(scenario, None, frontier=rates, jobs=0)
     points = [p for p in outcome.frontier if p.target_met]
     assert len(points) >= 3
     years = [p.person_years for p in points]

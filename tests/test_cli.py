@@ -237,7 +237,7 @@ def test_large_tables_are_spliced_and_huge_sheets_go_to_csv(
     assert len(outcome.run.scored) == 40
     wb = load_workbook(out)
     ws = wb["Explanations"]
-    n_steps = sum(len(s.steps(adult)) for s in outcome.run.scored)
+    n_steps = sum(len(outcome.run.explainer.steps(s)) for s in outcome.run.scored)
     assert ws.max_row == n_steps + 1
     assert ws.tables["Explanations"].ref == f"A1:F{n_steps + 1}"
     assert wb["Allocations"].tables["Allocations"].ref.endswith(str(41))

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
+from ras.commands.score import run_score
 from ras.io.budget_sheets import SHEET
 from ras.models.table import PointTable
-from ras.commands.score import run_score
 from tests.helpers import recalculate, write_assessment
 from tests.hostile import GOOD_ANSWERS
 

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
 from ras.cli import main
-from ras.optimise.solve import SolveOptions
 from ras.commands.optimise import run_optimise
+from ras.models.plan import SolveOptions
 from tests.planning import contract, member, placement, write_case
 
 D = Decimal
@@ -216,9 +216,9 @@ def test_golden_lp_file(tmp_path: Path) -> None:
     RAS_UPDATE_GOLDEN=1 pytest tests/test_optimise.py -k golden)."""
     import os
 
-    from ras.optimise.formulation import build
-    from ras.io.scenario_file import load_scenario
     from ras.commands.optimise import load_inputs
+    from ras.io.scenario_file import load_scenario
+    from ras.optimise.formulation import build
     from tests.conftest import ROOT
     from tests.planning import golden_case
 

@@ -15,8 +15,8 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from bench.county import write_case as write_county
-from ras.optimise.solve import SolveOptions, SolveStatus, StageResult
-from ras.commands.optimise import run_optimise
+from ras.commands.optimise import plan_summary, run_optimise
+from ras.models.plan import SolveOptions, SolveStatus, StageResult
 from tests.planning import placement, write_case
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +53,7 @@ def test_status_and_gap_are_the_worst_of_the_stages(tmp_path: Path) -> None:
     ]
     outcome.plan = make_plan(outcome.data, solution)
     assert outcome.plan.status == "TIME LIMIT (gap 0.042 %)"
-    summary = outcome.summary()
+    summary = plan_summary(outcome)
     assert summary["status"] == "TIME LIMIT (gap 0.042 %)"
     assert summary["gap"] == pytest.approx(4.2e-4)
     assert summary["stopped"] == "time limit"

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
 from ras.cli import main
-from ras.models.table import PointTable
 from ras.commands.score import score_inputs
+from ras.models.table import PointTable
 from tests import hostile
 from tests.helpers import write_assessment
 from tests.hostile import GOOD_ANSWERS, good, person

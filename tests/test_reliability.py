@@ -274,7 +274,7 @@ def test_ctrl_c_during_compare_stops_every_run(tmp_path: Path) -> None:
 
 
 def test_outputs_committed_together_or_not_at_all(tmp_path: Path) -> None:
-    from ras.io.xlsx import atomic_output, committed_together
+    from ras.outputs import atomic_output, committed_together
 
     a, b = tmp_path / "a.xlsx", tmp_path / "b.yaml"
     a.write_text("old a", encoding="utf-8")
@@ -315,7 +315,7 @@ def test_huge_sheets_written_by_a_forked_child_inside_a_group(
 def test_calibrate_writes_both_outputs_or_neither(
     tmp_path: Path, adult_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ras.io.calibration_writer as writer
+    import ras.commands.calibrate as runner
 
     demo = tmp_path / "demo"
     r = CliRunner().invoke(main, ["demo", "--out", str(demo), "-q"])
@@ -324,7 +324,7 @@ def test_calibrate_writes_both_outputs_or_neither(
     def broken(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt  # as if Ctrl-C came while calibration.xlsx was written
 
-    monkeypatch.setattr(writer, "write_calibration", broken)
+    monkeypatch.setattr(runner, "write_calibration", broken)
     from ras.commands.calibrate import run_calibrate
     from ras.io.table_file import load_table
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from ras.cli import main
+from ras.cli import main, parse_set_option
 from ras.errors import ConfigError, InputError, UsageError
 from ras.io.register_files import read_registers
 from ras.io.scenario_file import load_scenario
@@ -37,9 +37,8 @@ def test_precedence_set_over_variant_over_file(tmp_path: Path) -> None:
     assert [str(r) for r in load_scenario(path).scenario.savings.rates or ()] == ["0.03", "0.03"]
     stretch = load_scenario(path, "stretch").scenario.savings.rates or ()
     assert [str(r) for r in stretch] == ["0.05", "0.3"]
-    loaded = load_scenario(
-        path, "stretch", ["savings.rates=[0.07, 0.08]", "capacity.moves_per_year=[1,2]"]
-    )
+    sets = ["savings.rates=[0.07, 0.08]", "capacity.moves_per_year=[1,2]"]
+    loaded = load_scenario(path, "stretch", [parse_set_option(s) for s in sets])
     assert [str(r) for r in loaded.scenario.savings.rates or ()] == ["0.07", "0.08"]
     assert loaded.scenario.capacity.moves_per_year == (1, 2)
     assumptions = dict(loaded.assumptions())
@@ -73,9 +72,9 @@ def test_bad_set_and_unknown_variant(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no variant 'nope'.*stretch, slow"):
         load_scenario(path, "nope")
     with pytest.raises(UsageError, match="KEY=VALUE"):
-        load_scenario(path, None, ["savings.rate"])
+        parse_set_option("savings.rate")
     with pytest.raises(ConfigError, match="--set savings.ratee=1"):
-        load_scenario(path, None, ["savings.ratee=1"])
+        load_scenario(path, None, [parse_set_option("savings.ratee=1")])
     r = CliRunner().invoke(
         main, ["optimise", str(path), "-o", str(tmp_path / "p.xlsx"), "--variant", "nope"]
     )

@@ -7,8 +7,8 @@ import pytest
 from openpyxl import load_workbook
 
 from ras.errors import ConfigError
-from ras.models.table import PointTable
 from ras.io.table_file import fingerprint, load_table, save_table, table_to_yaml
+from ras.models.table import PointTable
 
 MINIMAL = """\
 ras_table: 1

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from ras.models.table import PointTable
 from ras.commands.score import score_inputs
 from ras.io.templates import regenerate, template_files, write_assessment_template
+from ras.models.table import PointTable
 from tests.conftest import ROOT
 from tests.helpers import recalculate
 
@@ -38,11 +38,11 @@ def workbook_content(path: Path) -> dict[str, Any]:
 def test_committed_templates_are_fresh(tmp_path: Path, rel: str) -> None:
     regenerate(tmp_path)
     committed = ROOT / "templates" / rel
-    assert committed.exists(), f"templates/{rel} is missing: run python -m ras.io.templates templates"
+    assert committed.exists(), f"templates/{rel} is missing: run python tools/regenerate.py"
     fresh = tmp_path / rel
     if rel.endswith(".xlsx"):
         assert workbook_content(committed) == workbook_content(fresh), (
-            f"templates/{rel} is stale: run python -m ras.io.templates templates"
+            f"templates/{rel} is stale: run python tools/regenerate.py"
         )
     else:
         assert committed.read_text() == fresh.read_text()

@@ -8,93 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from statistics import median
 
-from ras.scoring.budgets import compute_budget, convert
 from ras.models.budget import Budget
+from ras.models.calibration import Affordability, Fit, Person, SampleRow
 from ras.models.table import PointTable, norm
 from ras.money import floor_places, round_places
+from ras.scoring.budgets import compute_budget, convert
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
 #: A rates_by group needs this many people in the sample to get a rate of its own.
 MIN_GROUP = 10
-
-
-@dataclass(frozen=True)
-class Person:
-    """A scored person as calibration sees them."""
-
-    person_id: str
-    fields: dict[str, object]
-    answers: dict[str, str]
-    cost: Decimal | None  # current annual cost
-
-
-@dataclass(frozen=True)
-class SampleRow:
-    """One person of the sample."""
-
-    person_id: str
-    group: str
-    points: Decimal
-    base: Decimal  # base amount under the current table
-    cost: Decimal
-    fitted: Decimal
-    current_budget: Decimal
-    range_low: Decimal
-    range_high: Decimal
-
-    @property
-    def residual(self) -> Decimal:
-        """Cost - fitted."""
-        return self.cost - self.fitted
-
-    @property
-    def pct_error(self) -> Decimal:
-        """|residual| / cost."""
-        return abs(self.residual) / self.cost
-
-
-@dataclass
-class Fit:
-    """The least-squares fit through the origin and how good it is."""
-
-    method: str  # rate | bands | curve
-    rate: Decimal | None = None  # fitted `rate` (rate tables)
-    group_rates: dict[str, Decimal] = field(default_factory=dict)  # groups fitted on their own
-    scaled_rates: dict[str, Decimal] = field(default_factory=dict)  # small groups, scaled
-    factor: Decimal | None = None  # fitted scale (bands/curve; also rate / table rate)
-    sample: list[SampleRow] = field(default_factory=list)
-    r_squared: float | None = None
-    mape: float | None = None
-    median_ape: float | None = None
-    inside_range: float | None = None  # share of costs inside the current indicative range
-    tolerance: Decimal = Decimal("0.5")
-
-    @property
-    def outliers(self) -> list[SampleRow]:
-        """Sample rows whose % error exceeds the tolerance."""
-        return [r for r in self.sample if r.pct_error > self.tolerance]
-
-
-@dataclass
-class Affordability:
-    """The rate (or scale) at which the sum of full budgets meets the affordable total."""
-
-    budget: Decimal
-    contingency: Decimal
-    target: Decimal  # budget x (1 - contingency)
-    scale: Decimal  # on the calibrated table
-    total: Decimal  # at ``scale``
-    exact: bool
-    below: tuple[Decimal, Decimal] | None  # (scale, total) nearest below the target
-    above: tuple[Decimal, Decimal] | None  # (scale, total) nearest at or above
-    message: str
-    rate: Decimal | None = None  # the affordable `rate` (rate tables)
-    factor: Decimal | None = None  # the affordable scale relative to the current table
 
 
 def fit_through_origin(xs: Sequence[Decimal], ys: Sequence[Decimal]) -> Decimal | None:

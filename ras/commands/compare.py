@@ -6,18 +6,21 @@ stop the others.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ras.errors import ExitCode, RasError, UsageError, quote
-from ras.parallel import run_parallel
-from ras.money import pence
-from ras.optimise.readback import YearRow
-from ras.optimise.solve import SolveOptions
+from ras.commands.optimise import run_optimise
+from ras.errors import ConfigError, InputError, OutputError, RasError, SolverError, UsageError
+from ras.io.comparison_writer import write_comparison
 from ras.io.scenario_file import load_scenario
+from ras.models.comparison import CompareOutcome, RunEnd, RunSummary
+from ras.models.plan import SolveOptions
+from ras.models.scenario import Override
+from ras.money import pence
+from ras.parallel import run_parallel
 
 
 @dataclass(frozen=True)
@@ -27,49 +30,27 @@ class RunJob:
     scenario: str
     name: str
     variant: str | None = None
-    sets: tuple[str, ...] = ()
+    overrides: tuple[Override, ...] = ()
     rate: Decimal | None = None  # frontier points
     options: SolveOptions = field(default_factory=SolveOptions)
 
 
-@dataclass(frozen=True)
-class RunSummary:
-    """What one run produced (small enough to send back from a worker)."""
-
-    name: str
-    status: str
-    target_met: bool = False
-    person_years: Decimal = Decimal(0)
-    total_savings: Decimal = Decimal(0)
-    moves: int = 0
-    years: tuple[YearRow, ...] = ()
-    error: str = ""
-    exit_code: int = 0
-    rate: Decimal | None = None
-
-
 def run_job(job: RunJob) -> RunSummary:
     """Solve one run (in a worker); errors become a failed summary."""
-    from ras.commands.optimise import run_optimise
-
     try:
         outcome = run_optimise(
-            job.scenario, None, variant=job.variant, sets=job.sets, options=job.options
+            job.scenario, None, variant=job.variant, overrides=job.overrides, options=job.options
         )
     except RasError as exc:
         return RunSummary(
-            job.name,
-            "FAILED",
-            error=str(exc).splitlines()[0],
-            exit_code=int(exc.exit_code),
-            rate=job.rate,
+            job.name, "FAILED", error=str(exc).splitlines()[0], end=_end_of(exc), rate=job.rate
         )
     except Exception as exc:  # one run's failure must not stop the others
         return RunSummary(
             job.name,
             "FAILED",
             error=f"{type(exc).__name__}: {exc}",
-            exit_code=int(ExitCode.INVALID_INPUT),
+            end=RunEnd.BAD_INPUT,
             rate=job.rate,
         )
     p = outcome.plan
@@ -82,8 +63,18 @@ def run_job(job: RunJob) -> RunSummary:
         len(p.moves),
         tuple(p.years),
         rate=job.rate,
-        exit_code=int(ExitCode.SOLVER) if p.stopped else 0,
+        end=RunEnd.STOPPED if p.stopped else RunEnd.PLAN,
     )
+
+
+def _end_of(exc: RasError) -> RunEnd:
+    if isinstance(exc, UsageError):
+        return RunEnd.BAD_USAGE
+    if isinstance(exc, SolverError):
+        return RunEnd.SOLVER_FAILED
+    if isinstance(exc, InputError | ConfigError | OutputError):
+        return RunEnd.BAD_INPUT
+    return RunEnd.BAD_INPUT
 
 
 def _crashed(job: RunJob) -> RunSummary:
@@ -91,80 +82,16 @@ def _crashed(job: RunJob) -> RunSummary:
         job.name,
         "FAILED",
         error="the worker process crashed",
-        exit_code=int(ExitCode.SOLVER),
+        end=RunEnd.CRASHED,
         rate=job.rate,
     )
-
-
-def parse_frontier(text: str) -> list[Decimal]:
-    """``START:STOP:STEP`` -> the rates from START to STOP inclusive."""
-    try:
-        start, stop, step = (Decimal(part) for part in text.split(":"))
-    except (ValueError, InvalidOperation) as exc:
-        raise UsageError(
-            f"--frontier {quote(text)}: write START:STOP:STEP, e.g. 0:0.08:0.01"
-        ) from exc
-    if step <= 0 or stop < start or start < 0 or stop >= 1:
-        raise UsageError(f"--frontier {quote(text)}: need 0 <= START <= STOP < 1 and STEP > 0")
-    rates: list[Decimal] = []
-    r = start
-    while r <= stop and len(rates) < 1000:
-        rates.append(r)
-        r += step
-    return rates
-
-
-def frontier_set(kind: str, rate: Decimal, horizon: int) -> str:
-    """The ``--set`` that applies one frontier rate to the base scenario."""
-    if kind == "year_on_year":
-        return f"savings.rate={rate}"
-    if kind == "vs_baseline":
-        return "savings.rates=[" + ", ".join([str(rate)] * horizon) + "]"
-    raise UsageError(
-        "--frontier needs a rate target (year_on_year or vs_baseline), not absolute amounts"
-    )
-
-
-@dataclass
-class CompareOutcome:
-    """Every run side by side, and the frontier."""
-
-    scenario: str
-    runs: list[RunSummary]
-    frontier: list[RunSummary]
-
-    @property
-    def exit_code(self) -> int:
-        """0 when every run produced a plan; else the worst failure's code."""
-        return max((r.exit_code for r in self.runs + self.frontier), default=0)
-
-    def summary(self) -> dict[str, Any]:
-        """Machine-readable summary (``--json``)."""
-
-        def one(r: RunSummary) -> dict[str, Any]:
-            return {
-                "name": r.name,
-                "status": r.status,
-                "target_met": r.target_met,
-                "person_years": str(r.person_years),
-                "total_savings": str(pence(r.total_savings)),
-                "moves": r.moves,
-                "error": r.error,
-                "rate": None if r.rate is None else str(r.rate),
-            }
-
-        return {
-            "scenario": self.scenario,
-            "runs": [one(r) for r in self.runs],
-            "frontier": [one(r) for r in self.frontier],
-        }
 
 
 def run_compare(
     scenario: Path | str,
     out: Path | None,
     *,
-    frontier: str | None = None,
+    frontier: Sequence[Decimal] = (),
     options: SolveOptions | None = None,
     jobs: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
@@ -177,18 +104,17 @@ def run_compare(
         RunJob(path, name, variant=name, options=opts) for name in loaded.scenario.variants
     ]
     front_jobs: list[RunJob] = []
-    if frontier is not None:
-        sc = loaded.scenario
-        for rate in parse_frontier(frontier):
-            front_jobs.append(
-                RunJob(
-                    path,
-                    f"rate {rate}",
-                    sets=(frontier_set(sc.savings.kind, rate, sc.horizon),),
-                    rate=rate,
-                    options=opts,
-                )
+    sc = loaded.scenario
+    for rate in frontier:
+        front_jobs.append(
+            RunJob(
+                path,
+                f"rate {rate}",
+                overrides=(_rate_override(sc.savings.kind, rate, sc.horizon),),
+                rate=rate,
+                options=opts,
             )
+        )
     every = run_jobs + front_jobs
     done = [0]
 
@@ -200,7 +126,58 @@ def run_compare(
     results = run_parallel(run_job, every, _crashed, jobs, tick)
     outcome = CompareOutcome(path, results[: len(run_jobs)], results[len(run_jobs) :])
     if out is not None:
-        from ras.io.comparison_writer import write_comparison
-
         write_comparison(outcome, out)
     return outcome
+
+
+def frontier_rates(start: Decimal, stop: Decimal, step: Decimal) -> list[Decimal]:
+    """The savings rates from ``start`` to ``stop`` inclusive, ``step`` apart (at most 1,000).
+
+    Raises:
+        UsageError: not 0 <= start <= stop < 1 with step > 0.
+    """
+    if step <= 0 or stop < start or start < 0 or stop >= 1:
+        raise UsageError(
+            f"--frontier {start}:{stop}:{step}: need 0 <= START <= STOP < 1 and STEP > 0"
+        )
+    rates: list[Decimal] = []
+    r = start
+    while r <= stop and len(rates) < 1000:
+        rates.append(r)
+        r += step
+    return rates
+
+
+def _rate_override(kind: str, rate: Decimal, horizon: int) -> Override:
+    """The override that applies one frontier rate to the base scenario."""
+    if kind == "year_on_year":
+        return Override(("savings", "rate"), str(rate), "frontier", f"frontier rate {rate}")
+    if kind == "vs_baseline":
+        return Override(
+            ("savings", "rates"), [str(rate)] * horizon, "frontier", f"frontier rate {rate}"
+        )
+    raise UsageError(
+        "--frontier needs a rate target (year_on_year or vs_baseline), not absolute amounts"
+    )
+
+
+def compare_summary(outcome: CompareOutcome) -> dict[str, Any]:
+    """Machine-readable summary (``--json``)."""
+
+    def one(r: RunSummary) -> dict[str, Any]:
+        return {
+            "name": r.name,
+            "status": r.status,
+            "target_met": r.target_met,
+            "person_years": str(r.person_years),
+            "total_savings": str(pence(r.total_savings)),
+            "moves": r.moves,
+            "error": r.error,
+            "rate": None if r.rate is None else str(r.rate),
+        }
+
+    return {
+        "scenario": outcome.scenario,
+        "runs": [one(r) for r in outcome.runs],
+        "frontier": [one(r) for r in outcome.frontier],
+    }

@@ -12,11 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ras.scoring.budgets import compute_budget
-from ras.models.table import PointTable
-from ras.money import round_half_up, whole
 from ras.commands.score import ScoreOutcome, run_score
 from ras.io.templates import example_table, example_table_path, write_assessment_template
+from ras.models.table import PointTable
+from ras.money import round_half_up, whole
+from ras.scoring.budgets import compute_budget
 
 CLIENT_GROUPS = (
     ("learning_disability", 0.35),
@@ -277,7 +277,7 @@ def _demo_in(
         f"the transfer plan: {planned.plan.status}, {len(planned.plan.moves)} people move"
     ] = out / "plan.xlsx"
     from ras.commands.calibrate import run_calibrate
-    from ras.commands.compare import run_compare
+    from ras.commands.compare import frontier_rates, run_compare
 
     total = sum((s.budget.annual for s in outcome.run.scored), Decimal(0))
     affordable = round_half_up(total * Decimal("0.95"), Decimal(1000))
@@ -293,7 +293,8 @@ def _demo_in(
         f"£{affordable:,.0f}"
     ] = out / "calibration.xlsx"
     result.extra["the calibrated point table"] = out / "calibrated-table.yaml"
-    run_compare(scenario, out / "comparison.xlsx", frontier="0:0.3:0.05", jobs=jobs)
+    frontier = frontier_rates(Decimal(0), Decimal("0.3"), Decimal("0.05"))
+    run_compare(scenario, out / "comparison.xlsx", frontier=frontier, jobs=jobs)
     result.extra["base and variants side by side, and a savings frontier"] = out / "comparison.xlsx"
     return result
 

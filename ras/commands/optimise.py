@@ -6,75 +6,22 @@ Scenario -> registers and budgets -> build -> solve -> plan. No maths of its own
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ras.io.allocations import read_budgets
+from ras.io.plan_writer import write_plan
 from ras.io.reader import sha256_file
-from ras.money import pence
-from ras.optimise.data import PlanData, build_data
-from ras.optimise.formulation import build
-from ras.optimise.readback import Plan, make_plan
-from ras.optimise.solve import SolveOptions, solve
 from ras.io.register_files import read_registers
-from ras.io.scenario_file import LoadedScenario, load_scenario
-
-
-@dataclass
-class PlanOutcome:
-    """A solved plan and what it was made from."""
-
-    loaded: LoadedScenario
-    data: PlanData
-    plan: Plan
-    build_seconds: float
-    files: dict[str, str] = field(default_factory=dict)  # path -> sha256
-    out: Path | None = None
-
-    def summary(self) -> dict[str, Any]:
-        """Machine-readable summary (``--json``)."""
-        p = self.plan
-        return {
-            "scenario": self.loaded.scenario.name,
-            "variant": self.loaded.variant or "base",
-            "status": p.status,
-            "target_met": p.target_met,
-            "person_years": str(p.person_years),
-            "total_savings": str(pence(p.total_savings)),
-            "people_moved": len(p.moves),
-            "stopped": p.stopped or None,
-            "gap": p.solution.gap,
-            "stages": [
-                {
-                    "stage": s.stage,
-                    "status": s.status.value,
-                    "stopped": s.stopped or None,
-                    "objective": s.objective,
-                    "bound": s.bound,
-                    "gap": s.gap,
-                    "seconds": round(s.seconds, 3),
-                }
-                for s in p.solution.stages
-            ],
-            "years": [
-                {
-                    "year": r.year,
-                    "baseline": str(pence(r.baseline)),
-                    "spend": str(pence(r.spend)),
-                    "savings": str(pence(r.savings)),
-                    "target": str(pence(r.target)),
-                    "met": r.met,
-                    "shortfall": str(pence(r.shortfall)),
-                    "moves": r.moves,
-                    "in_budgets": r.in_budgets,
-                    "units_released": r.units_released,
-                }
-                for r in p.years
-            ],
-            "binding": p.binding,
-            "plan": str(self.out) if self.out else None,
-        }
+from ras.io.scenario_file import load_scenario
+from ras.models.plan import PlanData, PlanOutcome, SolveOptions
+from ras.models.scenario import LoadedScenario, Override
+from ras.money import pence
+from ras.optimise.data import build_data
+from ras.optimise.formulation import build
+from ras.optimise.readback import make_plan
+from ras.optimise.solve import solve
 
 
 def load_inputs(loaded: LoadedScenario) -> tuple[PlanData, dict[str, str]]:
@@ -107,15 +54,58 @@ def run_optimise(
     out: Path | None,
     *,
     variant: str | None = None,
-    sets: tuple[str, ...] | list[str] = (),
+    overrides: Sequence[Override] = (),
     options: SolveOptions | None = None,
 ) -> PlanOutcome:
     """``ras optimise``: the plan for a scenario, written to ``out`` (plan.xlsx)."""
-    from ras.io.plan_writer import write_plan
-
-    loaded = load_scenario(scenario, variant, sets)
+    loaded = load_scenario(scenario, variant, overrides)
     outcome = plan_scenario(loaded, options or SolveOptions())
     if out is not None:
         write_plan(outcome, out)
         outcome.out = out
     return outcome
+
+
+def plan_summary(outcome: PlanOutcome) -> dict[str, Any]:
+    """Machine-readable summary (``--json``)."""
+    p = outcome.plan
+    return {
+        "scenario": outcome.loaded.scenario.name,
+        "variant": outcome.loaded.variant or "base",
+        "status": p.status,
+        "target_met": p.target_met,
+        "person_years": str(p.person_years),
+        "total_savings": str(pence(p.total_savings)),
+        "people_moved": len(p.moves),
+        "stopped": p.stopped or None,
+        "gap": p.solution.gap,
+        "stages": [
+            {
+                "stage": s.stage,
+                "status": s.status.value,
+                "stopped": s.stopped or None,
+                "objective": s.objective,
+                "bound": s.bound,
+                "gap": s.gap,
+                "seconds": round(s.seconds, 3),
+            }
+            for s in p.solution.stages
+        ],
+        "years": [
+            {
+                "year": r.year,
+                "baseline": str(pence(r.baseline)),
+                "spend": str(pence(r.spend)),
+                "savings": str(pence(r.savings)),
+                "target": str(pence(r.target)),
+                "met": r.met,
+                "shortfall": str(pence(r.shortfall)),
+                "moves": r.moves,
+                "in_budgets": r.in_budgets,
+                "units_released": r.units_released,
+            }
+            for r in p.years
+        ],
+        "binding": p.binding,
+        "plan": str(outcome.out) if outcome.out else None,
+    }

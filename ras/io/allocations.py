@@ -10,18 +10,17 @@ import sys
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ras.scoring.budgets import prepared
+from ras.cells import col_letters
 from ras.errors import OutputError, quote
-from ras.io.guard import col_letters
-from ras.parallel import single_threaded
-from ras.io.xlsx import EXCEL_MAX_ROWS, Book, atomic_output, leave_group
+from ras.io.xlsx import EXCEL_MAX_ROWS, Book
+from ras.models.calibration import Person
+from ras.models.scored import ScoreRun
 from ras.models.table import PointTable
 from ras.money import pence
-
-if TYPE_CHECKING:
-    from ras.commands.score import Scored, ScoreRun
+from ras.outputs import atomic_output, leave_group
+from ras.parallel import single_threaded
 
 FIXED_HEAD = ("Person ID", "Source")
 MONEY_COLUMNS = (
@@ -107,7 +106,7 @@ def explanation_rows(run: ScoreRun) -> Iterator[list[Any]]:
     """The audit trail: one row per step per person."""
     for s in run.scored:
         pid = s.assessment.person_id
-        for st in s.steps(run.table):
+        for st in run.explainer.steps(s):
             yield [
                 pid,
                 st.step,
@@ -116,22 +115,6 @@ def explanation_rows(run: ScoreRun) -> Iterator[list[Any]]:
                 None if st.amount is None else pence(st.amount),
                 st.note,
             ]
-
-
-def _explanation_count(table: PointTable, s: Scored) -> int:
-    """Rows a person's audit trail takes (without making it)."""
-    if s.budget.steps:
-        return len(s.budget.steps)
-    b = s.budget
-    return (
-        len(b.question_points)
-        + len(table.domains)
-        + 2
-        + len(b.adjustments)
-        + len(b.top_ups)
-        + 5
-        + len(b.funding)
-    )
 
 
 def exception_rows(run: ScoreRun, severity: str = "error") -> list[list[Any]]:
@@ -185,7 +168,6 @@ def _explanations_csv(run: ScoreRun, path: Path) -> None:
     The steps shared between people (an answer and its points, a domain total) are
     formatted once and reused.
     """
-    prep = prepared(run.table)
     suffixes: dict[int, str] = {}
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -197,7 +179,7 @@ def _explanations_csv(run: ScoreRun, path: Path) -> None:
             buf.truncate()
             w.writerow([s.assessment.person_id])
             pid = buf.getvalue()[:-1]
-            for st in s.steps(run.table):
+            for st in run.explainer.steps(s):
                 key = id(st)
                 suffix = suffixes.get(key)
                 if suffix is None:
@@ -206,7 +188,7 @@ def _explanations_csv(run: ScoreRun, path: Path) -> None:
                     amount = None if st.amount is None else pence(st.amount)
                     w.writerow(["", st.step, st.item, st.points, amount, st.note])
                     suffix = buf.getvalue()
-                    if prep.is_shared(st):
+                    if run.explainer.is_shared(st):
                         suffixes[key] = suffix
                 lines.append(pid + suffix)
             if len(lines) > 50_000:
@@ -260,7 +242,7 @@ def write_allocations(run: ScoreRun, out: Path) -> list[Path]:
     t = run.table
     headers = allocation_headers(t)
     n = len(run.scored)
-    n_expl = sum(_explanation_count(run.table, s) for s in run.scored)
+    n_expl = sum(run.explainer.count(s) for s in run.scored)
     alongside: dict[str, Path] = {}
     limit = EXCEL_MAX_ROWS - 1
     if n > limit:
@@ -464,8 +446,8 @@ def read_budgets(path: Path) -> dict[str, Decimal]:
     Raises:
         InputError: the workbook or its Allocations sheet cannot be used (file, cell).
     """
+    from ras.cells import is_blank, to_decimal, to_text
     from ras.errors import InputError
-    from ras.io.cells import is_blank, to_decimal, to_text
     from ras.io.reader import read_sheets
 
     rows = read_sheets(path, ["Allocations"], required=["Allocations"])["Allocations"]
@@ -503,9 +485,8 @@ def read_scored_people(path: Path, table: PointTable) -> list[Any]:
     Raises:
         InputError: the workbook does not fit the table (file, sheet, cell).
     """
-    from ras.calibration.fitting import Person
+    from ras.cells import is_blank, to_decimal, to_text
     from ras.errors import InputError
-    from ras.io.cells import is_blank, to_decimal, to_text
     from ras.io.reader import read_sheets
 
     sheets = read_sheets(

@@ -19,13 +19,15 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ras.scoring.budgets import gbp
-from ras.errors import Issue, clip
-from ras.io.xlsx import atomic_output
+from ras.errors import Issue, Location, OutputError, Severity, clip
+from ras.io.inputs import WORKBOOK_SUFFIXES
 from ras.models.assessment import Assessment
 from ras.models.base import decimal_text
 from ras.models.budget import Budget
+from ras.models.scored import ScoreRun
 from ras.models.table import PointTable
+from ras.money import gbp
+from ras.outputs import atomic_output
 
 SHEET = "Indicative budget"
 MONEY = '"£"#,##0.00'
@@ -309,7 +311,8 @@ def write_budget_sheet(job: SheetJob) -> list[Issue]:
             except Exception as exc:  # the input, not the output folder, is at fault
                 return [
                     Issue(
-                        job.source,
+                        "sheet-not-copied",
+                        Location(job.source),
                         f"the workbook could not be copied into a budget sheet ({clip(str(exc))})",
                         "open it in Excel or LibreOffice and save it again",
                         person_id=job.assessment.person_id,
@@ -336,10 +339,63 @@ def write_budget_sheet(job: SheetJob) -> list[Issue]:
     except Exception as exc:  # one person's sheet failing must not stop the others
         return [
             Issue(
-                job.source or job.out,
+                "sheet-not-written",
+                Location(job.source or job.out),
                 f"the budget sheet could not be written ({clip(str(exc))})",
                 "check the output folder",
                 person_id=job.assessment.person_id,
             )
         ]
     return []
+
+
+def plan_sheets(
+    run: ScoreRun, folder: Path | None, *, in_place: bool = False, copy_sources: bool = True
+) -> tuple[list[SheetJob], list[int], list[Issue]]:
+    """One job per person: where their sheet goes and what it is copied from.
+
+    Returns the jobs, the index in ``run.scored`` of each job's person, and the people
+    whose sheet cannot be written (as warnings).
+    """
+    jobs_list: list[SheetJob] = []
+    owners: list[int] = []  # index into run.scored of each job
+    used: set[str] = set()
+    issues: list[Issue] = []
+    for index, s in enumerate(run.scored):
+        a = s.assessment
+        is_workbook = a.row == 0 and Path(a.source).suffix.lower() in WORKBOOK_SUFFIXES
+        src = a.source if (copy_sources and is_workbook) else ""
+        if in_place:
+            if not src:
+                continue
+            if Path(src).suffix.lower() == ".xlsm":
+                issues.append(
+                    Issue(
+                        "macro-workbook-not-written",
+                        Location(a.source),
+                        "not written in place: ras never writes into a macro-enabled workbook",
+                        "use --budget-sheets DIR instead",
+                        person_id=a.person_id,
+                        severity=Severity.WARNING,
+                    )
+                )
+                continue
+            out = Path(src)
+        else:
+            assert folder is not None
+            base = safe_name(a.person_id)
+            name, n = base, 1
+            while name.casefold() in used:
+                n += 1
+                name = f"{base}-{n}"
+            used.add(name.casefold())
+            out = folder / f"{name}.xlsx"
+        jobs_list.append(SheetJob(str(out), src, run.table, run.fingerprint, a, s.budget, in_place))
+        owners.append(index)
+    if folder is not None and not in_place:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{folder}: cannot create the folder ({exc.strerror})") from exc
+
+    return jobs_list, owners, issues

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ras.io.xlsx import Book, atomic_output
-
-if TYPE_CHECKING:
-    from ras.commands.calibrate import CalibrationOutcome
+from ras.io.xlsx import Book
+from ras.models.calibration import CalibrationOutcome
+from ras.outputs import atomic_output
 
 SAMPLE_HEADERS = (
     "Person ID",

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ras.io.xlsx import Book, atomic_output
+from ras.io.xlsx import Book
+from ras.models.comparison import CompareOutcome, RunSummary
+from ras.models.plan import YearRow
 from ras.money import pence
-
-if TYPE_CHECKING:
-    from ras.commands.compare import CompareOutcome, RunSummary
-    from ras.optimise.readback import YearRow
+from ras.outputs import atomic_output
 
 RUN_HEADERS = (
     "Run",

@@ -15,6 +15,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ras.cells import col_index
 from ras.errors import InputError, quote
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -58,29 +59,6 @@ class WorkbookInfo:
     path: Path
     macros: bool = False
     sheets: dict[str, SheetInfo] = field(default_factory=dict)
-
-
-def col_letters(index: int) -> str:
-    """Column letters for a 0-based column index (0 -> A)."""
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
-def col_index(letters: str) -> int:
-    """0-based column index of column letters (A -> 0)."""
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n - 1
-
-
-def cell_ref(row: int, col: int) -> str:
-    """A1-style reference for 0-based row and column."""
-    return f"{col_letters(col)}{row + 1}"
 
 
 def _looks_like_text(head: bytes) -> bool:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ras.io.xlsx import Book, atomic_output
+from ras.io.xlsx import Book
+from ras.models.plan import PlanOutcome
 from ras.money import pence
-
-if TYPE_CHECKING:
-    from ras.commands.optimise import PlanOutcome
+from ras.outputs import atomic_output
 
 YEAR_HEADERS = (
     "Year",

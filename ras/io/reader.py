@@ -16,16 +16,9 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
-from ras.errors import InputError, Issue
-from ras.io.cells import is_blank, to_text
-from ras.io.guard import (
-    SheetScan,
-    cell_ref,
-    col_index,
-    inspect_workbook,
-    scan_sheet,
-    sniff,
-)
+from ras.cells import cell_ref, col_index, is_blank, to_text
+from ras.errors import InputError, Issue, Location
+from ras.io.guard import SheetScan, inspect_workbook, scan_sheet, sniff
 from ras.models.assessment import Cell, FileResult, RawBulk, RawWorkbook
 from ras.models.table import norm
 
@@ -261,17 +254,22 @@ def read_input_file(path_text: str) -> FileResult:
         problem, _, fix = _strip_path(str(exc), path).rpartition("; ")
         if not problem:
             problem, fix = fix, ""
-        result.issues.append(Issue(source=path_text, problem=problem, fix=fix))
+        result.issues.append(Issue(exc.code, Location(path_text), problem, fix))
     except MemoryError:
         result.issues.append(
-            Issue(source=path_text, problem="the file needs more memory than ras allows; refused")
+            Issue(
+                "too-big",
+                Location(path_text),
+                "the file needs more memory than ras allows; refused",
+            )
         )
     except Exception as exc:  # a parser failed on a damaged file: one file lost, not the run
         result.issues.append(
             Issue(
-                source=path_text,
-                problem=f"the file cannot be read ({type(exc).__name__}: {_short(exc)})",
-                fix="open it in Excel, check it, and save it again",
+                "unreadable-file",
+                Location(path_text),
+                f"the file cannot be read ({type(exc).__name__}: {_short(exc)})",
+                "open it in Excel, check it, and save it again",
             )
         )
     return result

@@ -10,9 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ras.errors import InputError, Issue, quote
-from ras.io.cells import is_blank, to_decimal, to_text
-from ras.io.guard import cell_ref
+from ras.cells import cell_ref, is_blank, to_decimal, to_text
+from ras.errors import InputError, Issue, Location, quote
 from ras.io.reader import read_sheets, sha256_file
 from ras.io.schemas import CONTRACTS, MEMBERS, PLACEMENTS, Column, SheetSchema
 from ras.models.registers import Contract, Member, Placement, Registers
@@ -38,16 +37,18 @@ class _Rows:
         for col in schema.columns:
             if col.required and norm(col.name) not in self.cols:
                 self.error(
+                    "column-missing",
                     0,
                     0,
                     f"no column {col.name!r} in the header row",
                     f"add it; the columns are {', '.join(c.name for c in schema.columns)}",
                 )
 
-    def error(self, r: int, c: int, problem: str, fix: str = "", person_id: str = "") -> None:
-        self.issues.append(
-            Issue(str(self.path), problem, fix, self.schema.sheet, cell_ref(r, c), person_id)
-        )
+    def error(
+        self, code: str, r: int, c: int, problem: str, fix: str = "", person_id: str = ""
+    ) -> None:
+        where = Location(str(self.path), self.schema.sheet, cell_ref(r, c))
+        self.issues.append(Issue(code, where, problem, fix, person_id))
 
     def where(self, r: int) -> str:
         return f"{self.path.name}, sheet {self.schema.sheet!r}, row {r + 1}"
@@ -69,7 +70,7 @@ class _Rows:
     def _value(self, r: int, c: int, col: Column, raw: Any) -> Any:  # noqa: C901
         if is_blank(raw):
             if col.required:
-                self.error(r, c, f"{col.name} is missing", "fill it in")
+                self.error("missing-value", r, c, f"{col.name} is missing", "fill it in")
             if col.type == "yes_no":
                 return col.default.upper() == "Y"
             return None
@@ -79,6 +80,7 @@ class _Rows:
             hit = {norm(x): x for x in col.choices}.get(norm(to_text(raw)))
             if hit is None:
                 self.error(
+                    "not-an-option",
                     r,
                     c,
                     f"{col.name} is {quote(to_text(raw))}, which is not allowed",
@@ -91,20 +93,29 @@ class _Rows:
                 return True
             if t in _NO:
                 return False
-            self.error(r, c, f"{col.name} is {quote(to_text(raw))}", "write Y or N")
+            self.error(
+                "not-yes-or-no", r, c, f"{col.name} is {quote(to_text(raw))}", "write Y or N"
+            )
             return False
         d = to_decimal(raw)
         if d is None:
             self.error(
-                r, c, f"{col.name} is {quote(to_text(raw))}, which is not a number", "type a number"
+                "not-a-number",
+                r,
+                c,
+                f"{col.name} is {quote(to_text(raw))}, which is not a number",
+                "type a number",
             )
             return None
         if d < 0:
-            self.error(r, c, f"{col.name} is negative ({to_text(raw)})", "use 0 or more")
+            self.error(
+                "negative", r, c, f"{col.name} is negative ({to_text(raw)})", "use 0 or more"
+            )
             return None
         if col.type == "integer":
             if d != d.to_integral_value():
                 self.error(
+                    "not-a-whole-number",
                     r,
                     c,
                     f"{col.name} must be a whole number, not {to_text(raw)}",
@@ -119,7 +130,7 @@ def _sheets(path: Path, schemas: tuple[SheetSchema, ...], issues: list[Issue]) -
     try:
         return read_sheets(path, [s.sheet for s in schemas], required=[s.sheet for s in schemas])
     except InputError as exc:
-        issues.append(Issue(str(path), str(exc).removeprefix(f"{path}: ")))
+        issues.append(Issue(exc.code, Location(str(path)), str(exc).removeprefix(f"{path}: ")))
         return {}
 
 
@@ -141,6 +152,7 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
             weekly, annual = rec["Weekly cost (£)"], rec["Annual cost (£)"]
             if weekly is None and annual is None:
                 rows.error(
+                    "missing-cost",
                     r,
                     rows.cols.get(norm("Weekly cost (£)"), 0),
                     "neither a weekly nor an annual cost is given",
@@ -150,6 +162,7 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
                 continue
             if pid in seen:
                 rows.error(
+                    "duplicate-person",
                     r,
                     0,
                     f"Person ID {quote(pid)} appears twice (first at {seen[pid]})",
@@ -160,6 +173,7 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
             year = rec["Earliest move year"]
             if year is not None and year < 1:
                 rows.error(
+                    "out-of-range",
                     r,
                     rows.cols.get(norm("Earliest move year"), 0),
                     "Earliest move year must be 1 or later",
@@ -192,16 +206,27 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
             cid = rec["Contract ID"] or ""
             if cid in ids:
                 rows.error(
-                    r, 0, f"Contract ID {quote(cid)} appears twice", "keep one row per contract"
+                    "duplicate-contract",
+                    r,
+                    0,
+                    f"Contract ID {quote(cid)} appears twice",
+                    "keep one row per contract",
                 )
                 continue
             units, minimum = rec["Units"], rec["Minimum units"]
             step = rec["Release step (units)"] or 1
             if units is not None and units == 0:
-                rows.error(r, rows.cols.get(norm("Units"), 0), "Units must be at least 1", "")
+                rows.error(
+                    "out-of-range",
+                    r,
+                    rows.cols.get(norm("Units"), 0),
+                    "Units must be at least 1",
+                    "",
+                )
                 continue
             if units is not None and minimum is not None and minimum > units:
                 rows.error(
+                    "out-of-range",
                     r,
                     rows.cols.get(norm("Minimum units"), 0),
                     f"Minimum units ({minimum}) is above Units ({units})",
@@ -245,6 +270,7 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
             cid, pid = rec["Contract ID"] or "", rec["Person ID"] or ""
             if cid not in ids:
                 mrows.error(
+                    "unknown-contract",
                     r,
                     0,
                     f"Contract ID {quote(cid)} is not on the Contracts sheet",
@@ -254,6 +280,7 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
                 continue
             if pid in seen:
                 mrows.error(
+                    "duplicate-person",
                     r,
                     mrows.cols.get(norm("Person ID"), 1),
                     f"Person ID {quote(pid)} is already registered ({seen[pid]})",
@@ -281,12 +308,15 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
             if count.get(c.contract_id, 0) > c.units:
                 issues.append(
                     Issue(
-                        str(contracts),
+                        "too-many-members",
+                        Location(
+                            str(contracts),
+                            "Contracts",
+                            cell_ref(ids[c.contract_id], rows.cols.get(norm("Units"), 0)),
+                        ),
                         f"contract {c.contract_id!r} has {count[c.contract_id]} "
                         f"members but only {c.units} units",
                         "check the Members sheet or the Units",
-                        "Contracts",
-                        cell_ref(ids[c.contract_id], rows.cols.get(norm("Units"), 0)),
                     )
                 )
     errors = [i for i in issues if i.severity == "error"]

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ras.errors import OutputError, UsageError
-from ras.io.xlsx import file_mode, folder_mode, held_interrupts
+from ras.outputs import file_mode, folder_mode, held_interrupts
 
 MANIFEST = ".ras-manifest.json"
 

@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ras.errors import ConfigError, Issue, KeyPath, ModelProblem
+from ras.errors import ConfigError, Issue, KeyPath, Location, ModelProblem
 
 M = TypeVar("M", bound="BaseModel")
 Locator = dict[KeyPath, str]
@@ -140,8 +140,11 @@ def validation_issues(
             pairs = [(loc, msg)]
         for path, msg in pairs:
             place = locate(where, path)
-            cell = place
-            issues.append(Issue(source=source, problem=f"{format_path(path)}: {msg}", cell=cell))
+            issues.append(
+                Issue(
+                    "invalid-setting", Location(source, cell=place), f"{format_path(path)}: {msg}"
+                )
+            )
     return issues
 
 

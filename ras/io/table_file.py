@@ -12,12 +12,13 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from ras.io.strict_yaml import Locator, build_model, read_yaml
+from ras.cells import is_blank, to_decimal, to_text
 from ras.errors import ConfigError, quote
-from ras.io.cells import is_blank, to_decimal, to_text
-from ras.io.xlsx import Book, atomic_output
+from ras.io.strict_yaml import Locator, build_model, read_yaml
+from ras.io.xlsx import Book
 from ras.models.base import decimal_text
 from ras.models.table import PointTable
+from ras.outputs import atomic_output
 
 TABLE_SHEETS = (
     "Table",
@@ -275,7 +276,7 @@ class _Sheet:
         return out
 
     def cell(self, row: int, column: str) -> str:
-        from ras.io.guard import cell_ref
+        from ras.cells import cell_ref
 
         col = self.header.get(column.casefold(), 0)
         return f"sheet {self.name!r}, cell {cell_ref(row, col)}"

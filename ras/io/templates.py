@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from ras.io.schemas import REGISTERS, SheetSchema
-from ras.io.xlsx import Book, atomic_output
-from ras.models.table import PointTable
 from ras.io.table_file import fingerprint, load_table, save_table
+from ras.io.xlsx import Book
+from ras.models.table import PointTable
+from ras.outputs import atomic_output
 
 EXAMPLE_TABLES = {
     "adult-social-care": "adult-social-care.yaml",
@@ -62,7 +63,7 @@ def write_assessment_template(
             lists.write_string(0, list_col, title, book.bold)
             for i, item in enumerate(items, start=1):
                 lists.write_string(i, list_col, item)
-            from ras.io.guard import col_letters
+            from ras.cells import col_letters
 
             c = col_letters(list_col)
             list_col += 1

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import datetime as dt
-import os
 import re
-import signal
-import tempfile
-import threading
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -20,164 +14,13 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from ras.errors import OutputError
-from ras.io.guard import col_letters
+from ras.cells import col_letters
 
 #: Excel's last row; a data sheet longer than this is split (see ``write_table``).
 EXCEL_MAX_ROWS = 1_048_576
 FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
 #: Column width that shows £999,999,999.99 whole in Excel and LibreOffice at 100 %.
 MONEY_WIDTH = 17.0
-
-
-def lock_file(path: Path) -> Path:
-    """The lock file Excel and LibreOffice keep beside an open workbook."""
-    return path.with_name("~$" + path.name)
-
-
-_UMASK: int | None = None
-
-
-def _umask() -> int:
-    global _UMASK
-    if _UMASK is None:
-        current = os.umask(0o022)
-        os.umask(current)
-        _UMASK = current
-    return _UMASK
-
-
-def file_mode() -> int:
-    """The mode a new file gets from the user's umask (0644 under umask 022)."""
-    return 0o666 & ~_umask()
-
-
-def folder_mode() -> int:
-    """The mode a new folder gets from the user's umask (0755 under umask 022)."""
-    return 0o777 & ~_umask()
-
-
-@contextlib.contextmanager
-def atomic_output(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it into place on success.
-
-    Nothing is left behind on failure, and an existing output is replaced only
-    when the new one is complete.
-
-    Raises:
-        OutputError: the folder cannot be written or the file is open elsewhere.
-    """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path()
-    for lock in (lock_file(path), path.with_name(".~lock." + path.name + "#")):
-        if lock.exists():
-            raise OutputError(
-                f"{path}: the file is open in another program (lock file {lock.name}); "
-                "close it and run again, or choose another output name"
-            )
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".ras-", suffix=path.suffix, dir=folder)
-        os.fchmod(fd, file_mode())  # mkstemp makes 0600; outputs follow the umask
-        os.close(fd)
-    except OSError as exc:
-        raise OutputError(
-            f"{path}: cannot write to the folder {folder} ({exc.strerror}); "
-            "choose a folder you can write to"
-        ) from exc
-    tmp = Path(tmp_name)
-    group = _GROUP.get()
-    try:
-        yield tmp
-        if group is not None:
-            group.append((tmp, path))  # renamed with the rest of the group
-            return
-        _replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    finally:
-        if group is None and tmp.exists():
-            tmp.unlink()
-
-
-def _replace(tmp: Path, path: Path) -> None:
-    try:
-        tmp.replace(path)
-    except OSError as exc:
-        raise OutputError(
-            f"{path}: cannot replace the file ({exc.strerror}); "
-            "it may be open in another program: close it and run again"
-        ) from exc
-
-
-_GROUP: contextvars.ContextVar[list[tuple[Path, Path]] | None] = contextvars.ContextVar(
-    "ras_output_group", default=None
-)
-
-
-def leave_group() -> None:
-    """In a forked child: write outputs directly, not into the parent's pending group.
-
-    (A forked child has a copy of the parent's group; renames it deferred there would
-    never happen.)
-    """
-    _GROUP.set(None)
-
-
-@contextlib.contextmanager
-def outside_group() -> Iterator[None]:
-    """Outputs written inside go straight into place (e.g. into a staging folder)."""
-    token = _GROUP.set(None)
-    try:
-        yield
-    finally:
-        _GROUP.reset(token)
-
-
-@contextlib.contextmanager
-def held_interrupts() -> Iterator[None]:
-    """Hold Ctrl-C for the few milliseconds of a commit or a clean-up, then deliver it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught and previous is signal.default_int_handler:
-        raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def committed_together() -> Iterator[None]:
-    """Outputs written inside (with :func:`atomic_output`) are committed together or not at all.
-
-    Each output is written to its temporary file as usual; the renames into place wait
-    until the block ends without an exception (Ctrl-C included), then happen one after
-    another with Ctrl-C held for those few milliseconds. On an exception every
-    temporary file is removed and no output is touched (SPEC §16).
-    """
-    pending: list[tuple[Path, Path]] = []
-    token = _GROUP.set(pending)
-    try:
-        yield
-    except BaseException:
-        for tmp, _ in pending:
-            tmp.unlink(missing_ok=True)
-        raise
-    finally:
-        _GROUP.reset(token)
-    with held_interrupts():
-        for n, (tmp, path) in enumerate(pending):
-            try:
-                _replace(tmp, path)
-            except OutputError:
-                for left, _ in pending[n + 1 :]:
-                    left.unlink(missing_ok=True)
-                raise
 
 
 class Book:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -128,3 +130,46 @@ class Scenario(Frozen):
         """Moves the team can plan in plan year ``year`` (1-based)."""
         cap = self.capacity.moves_per_year
         return cap[year - 1] if isinstance(cap, tuple) else cap
+
+
+@dataclass(frozen=True)
+class Override:
+    """One value set over the scenario file (``--set``, a frontier point)."""
+
+    keys: tuple[str, ...]  # e.g. ("savings", "rate")
+    value: Any  # a plain YAML value
+    source: str  # where it came from, as the Assumptions sheet shows it: "--set"
+    where: str  # as an error about the value names it: "--set savings.rate=0.05"
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario and where its values came from."""
+
+    scenario: Scenario
+    path: Path
+    variant: str | None
+    overrides: tuple[tuple[str, str, str], ...] = ()  # (key, value, source)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def resolve(self, relative: str) -> Path:
+        """A data path, relative to the scenario file."""
+        p = Path(relative)
+        return p if p.is_absolute() else (self.path.parent / p)
+
+    def assumptions(self) -> list[tuple[str, str]]:
+        """Every value used, flattened to dotted keys (variants left out)."""
+        data = self.scenario.model_dump(mode="json", exclude={"variants"})
+        out: list[tuple[str, str]] = []
+
+        def walk(prefix: str, value: Any) -> None:
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(f"{prefix}.{k}" if prefix else k, v)
+            elif isinstance(value, list):
+                out.append((prefix, ", ".join(str(v) for v in value)))
+            else:
+                out.append((prefix, "" if value is None else str(value)))
+
+        walk("", data)
+        return out

@@ -13,8 +13,8 @@ from typing import Any
 
 import pulp
 
+from ras.models.plan import PlanData
 from ras.optimise.compat import linear, new_variable
-from ras.optimise.data import PersonData, PlanData
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
 
@@ -184,8 +184,3 @@ def build(data: PlanData, with_shortfall: bool = False) -> Built:
         b.person_years if data.scenario.objective == "personalise" else b.total_savings
     )
     return b
-
-
-def person_of(b: Built, i: int) -> PersonData:
-    """The movable person behind index ``i``."""
-    return b.data.movable[i]

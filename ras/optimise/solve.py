@@ -22,28 +22,24 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 import numpy as np
 import pulp
 
 from ras.errors import SolverError, UsageError
+from ras.models.plan import Solution, SolveOptions, SolveStatus, StageResult
 from ras.optimise import highs
 from ras.optimise.compat import Matrix, matrix_of, pulp_version
 from ras.optimise.formulation import Built, build
-from ras.optimise.highs import Progress
 
 #: Relative slack when an earlier stage's money optimum is held in a later stage.
 HOLD_TOLERANCE = 1e-7
 #: Relative gap of the least-shortfall stage: its relaxation is weak, and proving the last
 #: 0.1 % can take HiGHS minutes on a model that otherwise solves in seconds.
 SHORTFALL_GAP = 1e-3
-#: Default limit on the whole solve, in seconds (SPEC §16).
-DEFAULT_TIME_LIMIT = 600.0
 #: The largest multiplier tried to make the person-years objective integral.
 MAX_SCALE = 1000
 #: HiGHS's effort on primal heuristics in the money stages (its default is 0.05). Their
@@ -57,85 +53,6 @@ TIEBREAK_SHARE = 0.25
 #: The share of the time left that a stage may use when another stage follows it, so
 #: that a first stage slow to prove its optimum leaves time for the next.
 STAGE_SHARE = 0.5
-
-
-class SolveStatus(Enum):
-    """What a solve achieved."""
-
-    OPTIMAL = "optimal"
-    FEASIBLE = "feasible"  # stopped (time limit, Ctrl-C) with an incumbent
-    INFEASIBLE = "infeasible"
-    UNBOUNDED = "unbounded"
-    NO_SOLUTION = "no solution"  # stopped or failed without an incumbent
-
-
-@dataclass(frozen=True)
-class StageResult:
-    """One solve: the objective it optimised and how it ended."""
-
-    stage: str
-    status: SolveStatus
-    objective: float | None
-    bound: float | None
-    gap: float | None  # relative, e.g. 0.0001
-    seconds: float
-    variables: int
-    constraints: int
-    stopped: str = ""  # "" | "time limit" | "interrupted"
-
-    @property
-    def has_plan(self) -> bool:
-        """Whether the stage ended with a plan."""
-        return self.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
-
-
-@dataclass
-class SolveOptions:
-    """Solver choice and limits."""
-
-    solver: str = "highs"  # highs | cbc
-    time_limit: float | None = DEFAULT_TIME_LIMIT  # seconds for the whole solve; None: none
-    gap: float = 1e-4  # relative MIP gap of the money stages
-    threads: int | None = None
-    msg: bool = False
-    progress: Callable[[Progress], None] | None = None
-    progress_every: float = 5.0  # seconds between progress reports
-
-
-@dataclass
-class Solution:
-    """The decisions of the last stage that found a plan, and every stage's outcome."""
-
-    moves: dict[int, int]  # movable index -> year
-    releases: dict[tuple[int, int], int]  # (contract index, year) -> steps (k)
-    shortfall: dict[int, float]  # year -> s_t (shortfall model only)
-    stages: list[StageResult] = field(default_factory=list)
-    target_met: bool = True
-    solver_name: str = ""
-    solver_version: str = ""
-    build_seconds: float = 0.0
-    time_limit: float | None = None
-
-    @property
-    def stopped(self) -> str:
-        """``interrupted``, ``time limit`` or "" (every stage ran to its gap)."""
-        reasons = {s.stopped for s in self.stages}
-        if "interrupted" in reasons:
-            return "interrupted"
-        return "time limit" if "time limit" in reasons else ""
-
-    @property
-    def gap(self) -> float | None:
-        """The worst relative gap of the stages that found a plan (None: not known)."""
-        gaps = [s.gap for s in self.stages if s.has_plan]
-        if not gaps or any(g is None for g in gaps):
-            return None
-        return max(g for g in gaps if g is not None)
-
-    @property
-    def status(self) -> SolveStatus:
-        """OPTIMAL when every stage ran to its gap; FEASIBLE when any was stopped."""
-        return SolveStatus.FEASIBLE if self.stopped else SolveStatus.OPTIMAL
 
 
 # ---------------------------------------------------------------------------- solvers

@@ -12,21 +12,14 @@ from decimal import Decimal
 
 from ras.models.base import decimal_text
 from ras.models.budget import Applied, Budget, Step
+from ras.models.scored import Scored
 from ras.models.table import Condition, PointTable, norm
-from ras.money import pence, round_half_up
+from ras.money import gbp, pence, round_half_up
 from ras.scoring.points import Points, score_points
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
-
-
-def gbp(value: Decimal) -> str:
-    """Format money for notes: ``£1,234.50`` or ``£1,234``."""
-    value = pence(value)
-    if value == value.to_integral_value():
-        return f"£{value:,.0f}"
-    return f"£{value:,.2f}"
 
 
 class Prepared:
@@ -140,11 +133,6 @@ def prepared(table: PointTable) -> Prepared:
 def pick_rate(table: PointTable, fields: Mapping[str, object]) -> Decimal:
     """The £ per point for a person: by ``rates_by`` where their value is listed."""
     return prepared(table).rate(fields)
-
-
-def person_ceiling(table: PointTable, fields: Mapping[str, object]) -> Decimal | None:
-    """The ceiling that applies to a person (``ceilings_by`` first)."""
-    return prepared(table).ceiling(fields)
 
 
 def convert(
@@ -387,3 +375,40 @@ def explain_budget(
     for s, amount in b.funding.items():
         add(Step("Funding", s, b.stream_points[s], amount, "share by points"))
     return tuple(steps)
+
+
+class Explanations:
+    """The audit trail of each person of a run, made when a writer asks for it.
+
+    Budgets are scored without their steps (to keep a large run small in memory); the
+    steps are made again here, person by person, exactly as :func:`explain_budget`.
+    """
+
+    def __init__(self, table: PointTable) -> None:
+        self.table = table
+
+    def steps(self, scored: Scored) -> tuple[Step, ...]:
+        """One person's Explanations rows."""
+        if scored.budget.steps:
+            return scored.budget.steps
+        a = scored.assessment
+        return explain_budget(self.table, a.answers, a.fields, scored.budget)
+
+    def count(self, scored: Scored) -> int:
+        """How many rows :meth:`steps` gives, without making them."""
+        b = scored.budget
+        if b.steps:
+            return len(b.steps)
+        return (
+            len(b.question_points)
+            + len(self.table.domains)
+            + 2  # total points, conversion
+            + len(b.adjustments)
+            + len(b.top_ups)
+            + 5  # limits, rounding, weekly, range low and high
+            + len(b.funding)
+        )
+
+    def is_shared(self, step: Step) -> bool:
+        """Whether a step is one object shared by every person it fits."""
+        return prepared(self.table).is_shared(step)

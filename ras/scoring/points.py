@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ras.models.table import Condition, PointTable, norm
+from ras.models.table import PointTable
 
 ZERO = Decimal(0)
 
@@ -42,21 +42,3 @@ def score_points(table: PointTable, answers: Mapping[str, str]) -> Points:
             domain[d.id], capped[d.id] = raw, False
     total = sum(domain.values(), ZERO)
     return Points(question, domain_raw, domain, capped, total)
-
-
-def condition_holds(
-    cond: Condition, answers: Mapping[str, str], fields: Mapping[str, object]
-) -> bool:
-    """Whether one condition holds for an assessment (labels compared normalised)."""
-    if cond.question is not None:
-        given = answers.get(cond.question)
-        return given is not None and norm(given) == norm(cond.answer)
-    value = fields.get(cond.field or "")
-    return value is not None and norm(value) == norm(cond.equals)
-
-
-def all_hold(
-    conds: tuple[Condition, ...], answers: Mapping[str, str], fields: Mapping[str, object]
-) -> bool:
-    """Whether every condition holds."""
-    return all(condition_holds(c, answers, fields) for c in conds)

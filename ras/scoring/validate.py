@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ras.errors import Issue, quote
-from ras.io.cells import is_blank, to_decimal, to_text
-from ras.io.guard import col_letters
+from ras.cells import col_letters, is_blank, to_decimal, to_text
+from ras.errors import Issue, Location, Severity, quote
 from ras.models.assessment import Assessment, Cell, FileResult
 from ras.models.table import PersonField, PointTable, norm
 
@@ -74,13 +73,18 @@ class _Record:
         self.issues: list[Issue] = []
         self.warnings: list[str] = []
 
-    def error(self, sheet: str, cell: str, problem: str, fix: str) -> None:
-        self.issues.append(Issue(self.source, problem, fix, sheet, cell, self.person_id))
+    def _where(self, sheet: str, cell: str | int) -> Location:
+        if isinstance(cell, int):  # a whole row of a bulk table
+            return Location(self.source, sheet, row=cell)
+        return Location(self.source, sheet, cell)
 
-    def warn(self, sheet: str, cell: str, problem: str) -> None:
+    def error(self, code: str, sheet: str, cell: str | int, problem: str, fix: str) -> None:
+        self.issues.append(Issue(code, self._where(sheet, cell), problem, fix, self.person_id))
+
+    def warn(self, code: str, sheet: str, cell: str, problem: str) -> None:
         self.warnings.append(problem)
         self.issues.append(
-            Issue(self.source, problem, "", sheet, cell, self.person_id, severity="warning")
+            Issue(code, self._where(sheet, cell), problem, "", self.person_id, Severity.WARNING)
         )
 
 
@@ -88,6 +92,7 @@ def _cell_value(rec: _Record, sheet: str, c: Cell, what: str) -> Any:
     """The usable value of a cell, or None (problems recorded)."""
     if c.merged_into:
         rec.error(
+            "merged-cell",
             sheet,
             c.cell,
             f"{what} is inside merged cells {c.merged_into}",
@@ -97,13 +102,19 @@ def _cell_value(rec: _Record, sheet: str, c: Cell, what: str) -> Any:
     if c.formula:
         if c.value is None:
             rec.error(
+                "formula-without-value",
                 sheet,
                 c.cell,
                 f"{what} holds a formula with no calculated value",
                 "type the value instead of a formula",
             )
             return None
-        rec.warn(sheet, c.cell, f"{what} holds a formula; its calculated value was used")
+        rec.warn(
+            "formula-value-used",
+            sheet,
+            c.cell,
+            f"{what} holds a formula; its calculated value was used",
+        )
     return c.value
 
 
@@ -123,6 +134,7 @@ def _check_field(
         out[f.id] = None
         if f.required:
             rec.error(
+                "missing-value",
                 sheet,
                 cell,
                 f"'{f.label}' is missing",
@@ -136,6 +148,7 @@ def _check_field(
         hit = _match(value, index.options[f.id])
         if hit is None:
             rec.error(
+                "not-an-option",
                 sheet,
                 cell,
                 f"'{f.label}' is {quote(to_text(value))}, which is not allowed",
@@ -148,6 +161,7 @@ def _check_field(
         if d is None or (f.type == "money" and d < 0):
             kind = "an amount of money" if f.type == "money" else "a number"
             rec.error(
+                "not-a-number",
                 sheet,
                 cell,
                 f"'{f.label}' is {quote(to_text(value))}, which is not {kind}",
@@ -180,6 +194,7 @@ def _check_answers(
         if is_blank(value):
             if q.required:
                 rec.error(
+                    "not-answered",
                     sheet,
                     c.cell if c is not None else "",
                     f"question {q.id} is not answered",
@@ -190,6 +205,7 @@ def _check_answers(
         if hit is None:
             assert c is not None
             rec.error(
+                "not-an-option",
                 sheet,
                 c.cell,
                 f"the answer to {q.id} is {quote(to_text(value))}, which is not allowed",
@@ -217,9 +233,15 @@ def validate_workbook(
         if _cell_value(rec, raw.person_sheet, pid_cell, "the Person ID") is None:
             return [], rec.issues
     if result.macros:
-        rec.warn("", "", "macro-enabled workbook: values were read, macros were ignored")
+        rec.warn(
+            "macros-ignored",
+            "",
+            "",
+            "macro-enabled workbook: values were read, macros were ignored",
+        )
     if not pid:
         rec.error(
+            "missing-person-id",
             raw.person_sheet,
             pid_cell.cell if pid_cell else "",
             "the Person ID is missing",
@@ -233,6 +255,7 @@ def validate_workbook(
     missing_rows = [q.id for _, q in index.table.questions() if cells[q.id] is None and q.required]
     for qid in missing_rows:
         rec.error(
+            "question-row-missing",
             raw.questionnaire_sheet,
             "",
             f"question {qid} has no row on the sheet",
@@ -244,6 +267,7 @@ def validate_workbook(
     fp = raw.meta.get("fingerprint", "")
     if fp and fp != index.fingerprint:
         rec.warn(
+            "other-table-version",
             "ras",
             "",
             (
@@ -342,11 +366,10 @@ def validate_bulk(result: FileResult, index: TableIndex) -> tuple[list[Assessmen
     if pid_col is None:
         issues.append(
             Issue(
-                result.source,
+                "column-missing",
+                Location(result.source, sheet, f"A{bulk.header_row}"),
                 "no 'Person ID' column in the header row",
                 "add a 'Person ID' column",
-                sheet,
-                f"A{bulk.header_row}",
             )
         )
         return [], issues
@@ -382,6 +405,7 @@ def validate_bulk(result: FileResult, index: TableIndex) -> tuple[list[Assessmen
         rec = _Record(result.source, pid)
         if not pid:
             rec.error(
+                "missing-person-id",
                 sheet,
                 f"{letters[pid_col]}{rownum}",
                 "the Person ID is missing",
@@ -392,8 +416,9 @@ def validate_bulk(result: FileResult, index: TableIndex) -> tuple[list[Assessmen
             fc = cell(field_cols[f.id])
             if fc is None and f.required:
                 rec.error(
+                    "column-missing",
                     sheet,
-                    f"row {rownum}",
+                    rownum,
                     f"no column for '{f.label}' ({f.id})",
                     f"add a column headed {f.id!r}",
                 )
@@ -403,8 +428,9 @@ def validate_bulk(result: FileResult, index: TableIndex) -> tuple[list[Assessmen
         no_column = frozenset(q for q, col in q_cols.items() if col is None and q in index.required)
         for qid in sorted(no_column):
             rec.error(
+                "column-missing",
                 sheet,
-                f"row {rownum}",
+                rownum,
                 f"no column for question {qid}",
                 f"add a column headed {quote(qid)}",
             )

@@ -1,4 +1,4 @@
-"""Turning cell values (as python-calamine or csv give them) into text and money."""
+"""Cell values (as python-calamine or csv give them) as text and money; A1 cell names."""
 
 from __future__ import annotations
 
@@ -58,3 +58,26 @@ def to_decimal(value: Any) -> Decimal | None:
             return None
         return number if number.is_finite() else None
     return None
+
+
+def col_letters(index: int) -> str:
+    """Column letters for a 0-based column index (0 -> A)."""
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def col_index(letters: str) -> int:
+    """0-based column index of column letters (A -> 0)."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def cell_ref(row: int, col: int) -> str:
+    """A1-style reference for 0-based row and column."""
+    return f"{col_letters(col)}{row + 1}"

@@ -1,0 +1,45 @@
+"""Comparison results as plain records (SPEC §11): one summary per run, and the frontier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+
+from ras.models.plan import YearRow
+
+
+class RunEnd(Enum):
+    """How one run of a comparison ended."""
+
+    PLAN = "plan"  # a plan was made (its status says whether the target was met)
+    STOPPED = "stopped"  # the solver was stopped early; its best plan is reported
+    BAD_INPUT = "bad input"  # the scenario, a register or the allocations cannot be used
+    BAD_USAGE = "bad usage"  # e.g. an unknown variant
+    SOLVER_FAILED = "solver failed"  # the solver gave no usable plan
+    CRASHED = "crashed"  # the worker process died
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What one run produced (small enough to send back from a worker)."""
+
+    name: str
+    status: str
+    target_met: bool = False
+    person_years: Decimal = Decimal(0)
+    total_savings: Decimal = Decimal(0)
+    moves: int = 0
+    years: tuple[YearRow, ...] = ()
+    error: str = ""
+    end: RunEnd = RunEnd.PLAN
+    rate: Decimal | None = None
+
+
+@dataclass
+class CompareOutcome:
+    """Every run side by side, and the frontier."""
+
+    scenario: str
+    runs: list[RunSummary]
+    frontier: list[RunSummary]

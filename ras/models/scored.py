@@ -1,0 +1,135 @@
+"""Scoring results as plain records: scored people, the run, and what ras score wrote."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+from ras.errors import Issue
+from ras.models.assessment import Assessment
+from ras.models.budget import Budget, Step
+from ras.models.table import PointTable
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One scored person: the validated assessment and its budget."""
+
+    assessment: Assessment
+    budget: Budget
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """Budget flags and the assessment's warnings."""
+        return self.budget.flags + self.assessment.warnings
+
+
+class Explainer(Protocol):
+    """A person's audit trail, made on demand by the scoring stage (writers only ask)."""
+
+    def steps(self, scored: Scored) -> tuple[Step, ...]:
+        """The Explanations rows of one person: one step per line of SPEC §3.1."""
+        ...
+
+    def count(self, scored: Scored) -> int:
+        """How many steps :meth:`steps` gives, without making them."""
+        ...
+
+    def is_shared(self, step: Step) -> bool:
+        """Whether a step is one object shared by every person it fits (format it once)."""
+        ...
+
+
+@dataclass
+class InputFile:
+    """An input file as recorded on the Run sheet."""
+
+    path: str
+    sha256: str
+    kind: str  # workbook, bulk, csv, unreadable
+
+
+@dataclass
+class ScoreRun:
+    """Everything a scoring run produced."""
+
+    table: PointTable
+    fingerprint: str
+    files: list[InputFile]
+    scored: list[Scored]
+    issues: list[Issue]
+    explainer: Explainer
+    version: str  # of ras
+    skipped: list[str] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)  # (link, where it points)
+    sheet_files: dict[int, str] = field(default_factory=dict)  # scored index -> sheet file
+    started: dt.datetime = field(default_factory=dt.datetime.now)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exceptions(self) -> list[Issue]:
+        """Errors: the rejected inputs."""
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        """Warnings: inputs scored with a caveat."""
+        return [i for i in self.issues if i.severity == "warning"]
+
+    def rejected(self) -> int:
+        """How many assessments (or whole files) were rejected."""
+        keys = {
+            (i.source, i.person_id, i.sheet if i.cell.startswith("row") else "", _row(i.cell))
+            for i in self.exceptions
+        }
+        return len(keys)
+
+
+def _row(cell: str) -> str:
+    return "".join(ch for ch in cell if ch.isdigit())
+
+
+@dataclass
+class Validated:
+    """One input file read and validated in a worker: assessments and issues."""
+
+    source: str
+    sha256: str
+    kind: str  # workbook, bulk, unreadable
+    assessments: list[Assessment]
+    issues: list[Issue]
+
+
+@dataclass
+class ScoreOutcome:
+    """What ``ras score`` wrote."""
+
+    run: ScoreRun
+    allocations: Path | None = None
+    alongside: list[Path] = field(default_factory=list)
+    sheets: list[Path] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """A machine-readable summary (``--json``)."""
+        run = self.run
+        return {
+            "table": {
+                "name": run.table.name,
+                "version": run.table.version,
+                "fingerprint": run.fingerprint,
+            },
+            "files_read": len(run.files),
+            "people_scored": len(run.scored),
+            "exceptions": len(run.exceptions),
+            "rejected": run.rejected(),
+            "warnings": len(run.warnings),
+            "lock_files_skipped": len(run.skipped),
+            "total_indicative": str(sum((s.budget.annual for s in run.scored), Decimal(0))),
+            "allocations": str(self.allocations) if self.allocations else None,
+            "alongside": [str(p) for p in self.alongside],
+            "budget_sheets": len(self.sheets),
+            "problems": [i.one_line() for i in run.exceptions],
+        }
