@@ -32,16 +32,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from county import generate  # noqa: E402
 
+from ras.models.plan import PlanData, SolveOptions  # noqa: E402
 from ras.optimise.compat import Matrix, matrix_of  # noqa: E402
-from ras.optimise.data import PlanData, build_data  # noqa: E402
+from ras.optimise.data import build_data  # noqa: E402
 from ras.optimise.formulation import build  # noqa: E402
-from ras.optimise.highs import quiet_stdout  # noqa: E402
+from ras.optimise.highs import PRESOLVE_RULES_OFF, quiet_stdout  # noqa: E402
 from ras.optimise.readback import make_plan  # noqa: E402
 from ras.optimise.solve import (  # noqa: E402
     MONEY_HEURISTIC_EFFORT,
     STAGE_SHARE,
     TIEBREAK_SHARE,
-    SolveOptions,
     cbc_available,
     integral_scale,
     solve,
@@ -79,6 +79,7 @@ def floor_run(matrix: Matrix, costs: list[tuple[np.ndarray, float | None]], limi
     with quiet_stdout():
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve_rule_off", PRESOLVE_RULES_OFF)  # the same HiGHS as ras runs
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = matrix.num_cols, matrix.num_rows
     lp.col_cost_ = np.zeros(matrix.num_cols)

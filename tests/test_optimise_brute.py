@@ -17,12 +17,13 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ras.models.plan import PlanData, SolveOptions
 from ras.models.registers import Contract, Member, Placement, Registers
 from ras.models.scenario import Scenario
-from ras.optimise.data import PlanData, build_data
+from ras.optimise.data import build_data
 from ras.optimise.formulation import build
 from ras.optimise.readback import make_plan
-from ras.optimise.solve import HOLD_TOLERANCE, SHORTFALL_GAP, SolveOptions, solve
+from ras.optimise.solve import HOLD_TOLERANCE, SHORTFALL_GAP, cbc_available, solve
 
 H = 3
 SETTINGS = ("inpatient", "out_of_area", "residential")
@@ -237,3 +238,39 @@ def test_ras_reaches_the_brute_force_optimum(d: PlanData) -> None:
         assert held is not None
         within = pool & (e["savings"] >= held - HOLD_TOLERANCE * max(abs(held), 1) - 0.01)
         assert ras_py == best(e["py"], within)
+
+
+def test_a_case_highs_presolve_once_got_wrong() -> None:
+    """Found by the test above: HiGHS 1.14-1.16's "Enumeration" presolve rule said 2
+    person-years were optimal; 8 are possible (ras now switches that rule off)."""
+    scenario = Scenario.model_validate(
+        {
+            "ras_scenario": 1,
+            "name": "brute",
+            "base_year": 2026,
+            "horizon": H,
+            "data": {"allocations": "-", "placements": "-", "contracts": "-"},
+            "weeks_per_year": 52,
+            "inflation": {"placements": "0.03", "contracts": "0.02", "budgets": "0.025"},
+            "transition": {"overlap_weeks": 0, "setup_cost": 500},
+            "overheads": {"per_budget_per_year": 0},
+            "capacity": {"moves_per_year": 2},
+            "savings": {"kind": "absolute", "amounts": ["21000", "0", "0"]},
+            "objective": "personalise",
+        }
+    )
+    contracts = (
+        Contract("C0", "Block", "Service", Decimal(69000), 3, 2, 0, Decimal(0), 1),
+        Contract("C1", "Block", "Service", Decimal(60000), 3, 1, 0, Decimal(0), 1),
+    )
+    members = tuple(
+        Member(c, p, 1) for c, p in [("C0", "A"), ("C0", "B"), ("C1", "C"), ("C1", "D")]
+    )
+    budgets = {"A": Decimal(23000), "B": Decimal(11500), "C": Decimal(20000), "D": Decimal(20000)}
+    d = build_data(scenario, Registers((), contracts, members), budgets)
+    e = every_plan(d)
+    feasible = e["allowed"] & (e["shortfall"] <= 0.01)
+    assert best(e["py"], feasible) == 8
+    for solver in ("highs", "cbc") if cbc_available() else ("highs",):
+        plan = make_plan(d, solve(build(d), SolveOptions(time_limit=None, solver=solver)))
+        assert plan.person_years == 8, solver
