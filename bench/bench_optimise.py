@@ -51,8 +51,9 @@ from ras.optimise.solve import (  # noqa: E402
 def ras_run(data: PlanData, solver: str, limit: float) -> dict[str, object]:
     t0 = time.perf_counter()
     built = build(data)
+    relaxed = build(data, with_shortfall=True)
     t_build = time.perf_counter() - t0
-    solution = solve(built, SolveOptions(solver=solver, time_limit=limit))
+    solution = solve(built, SolveOptions(solver=solver, time_limit=limit), relaxed=relaxed)
     t_solve = time.perf_counter() - t0 - t_build
     t1 = time.perf_counter()
     plan = make_plan(data, solution)

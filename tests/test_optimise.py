@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -233,6 +234,34 @@ def test_golden_lp_file(tmp_path: Path) -> None:
     # (1,000 set-up + 2 weeks of 100,000 / 52); M1 costs 20,000 + 1,000 set-up;
     # the target is 5% of 300,000.
     assert "savings_y1: - 35153.8461538 move_A_y1 + 21000 move_M1_y1 <= -15000" in lp.read_text()
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_solving_leaves_the_built_models_as_they_were(tmp_path: Path, solver: str) -> None:
+    """Build apart from solve: the stages add objectives and holds to copies only."""
+    from ras.commands.optimise import load_inputs
+    from ras.io.scenario_file import load_scenario
+    from ras.models.scenario import Override
+    from ras.optimise.formulation import build
+    from ras.optimise.solve import cbc_available, solve
+    from tests.planning import golden_case
+
+    if solver == "cbc" and not cbc_available():
+        pytest.skip("CBC is not installed")
+    too_much = Override(("savings", "rate"), "0.9", "--set", "--set savings.rate=0.9")
+    loaded = load_scenario(golden_case(tmp_path), overrides=[too_much])  # infeasible
+    data, _ = load_inputs(loaded)
+    built, relaxed = build(data), build(data, with_shortfall=True)
+
+    def lp_text(model: Any, name: str) -> str:
+        path = tmp_path / name
+        model.prob.writeLP(str(path))
+        return path.read_text()
+
+    before = [lp_text(built, "b0.lp"), lp_text(relaxed, "r0.lp")]
+    solution = solve(built, SolveOptions(solver=solver), relaxed=relaxed)
+    assert not solution.target_met and [s.stage for s in solution.stages][1] == "shortfall"
+    assert [lp_text(built, "b1.lp"), lp_text(relaxed, "r1.lp")] == before
 
 
 def test_worked_example_in_docs_model_md(tmp_path: Path) -> None:

@@ -40,7 +40,8 @@ def dump(folder: Path, keep_times: bool = False) -> list[str]:
             for row in ws.iter_rows():
                 for c in row:
                     if c.value is not None:
-                        lines.append(f"{rel} {ws.title}!{c.coordinate} {_cell(c.value, keep_times)}")
+                        value = _cell(c.value, keep_times)
+                        lines.append(f"{rel} {ws.title}!{c.coordinate} {value}")
     return lines
 
 

@@ -42,8 +42,9 @@ def plan_scenario(loaded: LoadedScenario, options: SolveOptions) -> PlanOutcome:
     data, files = load_inputs(loaded)
     start = time.perf_counter()
     built = build(data)
+    relaxed = build(data, with_shortfall=True)
     build_seconds = time.perf_counter() - start
-    solution = solve(built, options)
+    solution = solve(built, options, relaxed=relaxed)
     solution.build_seconds += build_seconds
     plan = make_plan(data, solution)
     return PlanOutcome(loaded, data, plan, solution.build_seconds, files)

@@ -288,12 +288,16 @@ class _PulpStages:
     """The stages through PuLP's own solver interface (CBC)."""
 
     def __init__(self, built: Built, options: SolveOptions, clock: _Clock) -> None:
-        self.built = built
+        # The stages set objectives and add holds: on a model of their own, built from
+        # the same data, so that the caller's is never changed (PuLP 4 models cannot be
+        # copied with their variables).
+        self.built = build(built.data, with_shortfall=built.total_shortfall is not None)
+        self.prob = self.built.prob
         self.options = options
         self.clock = clock
 
     def run(self, objective: _Objective, gap: float, share: float = 1.0) -> StageResult:
-        prob = self.built.prob
+        prob = self.prob
         left = self.clock.remaining()
         if left is not None and left <= 0:
             return _skipped(objective.name, prob.numVariables(), prob.numConstraints())
@@ -335,9 +339,9 @@ class _PulpStages:
         slack = _hold_slack(objective, value)
         name = f"hold_{objective.name}"
         if objective.maximise:
-            self.built.prob += objective.expr >= value - slack, name
+            self.prob += objective.expr >= value - slack, name
         else:
-            self.built.prob += objective.expr <= value + slack, name
+            self.prob += objective.expr <= value + slack, name
 
     def snapshot(self) -> tuple[dict[int, int], dict[tuple[int, int], int], dict[int, float]]:
         b = self.built
@@ -417,8 +421,12 @@ def _lexicographic(
         stages.hold(objective, result.objective)
 
 
-def solve(built: Built, options: SolveOptions) -> Solution:
+def solve(built: Built, options: SolveOptions, *, relaxed: Built) -> Solution:
     """Solve the plan: the target as given, else the plan with the least shortfall.
+
+    ``built`` is the model of SPEC §9 and ``relaxed`` the same with shortfall variables
+    (``build(data, with_shortfall=True)``), solved only when the target cannot be met.
+    Neither is changed: the stages work on their own copy.
 
     Raises:
         SolverError: no usable plan (stopped before any plan was found, solver failure).
@@ -436,7 +444,7 @@ def solve(built: Built, options: SolveOptions) -> Solution:
     )
     factory = _HighsStages if options.solver == "highs" else _PulpStages
     stages = factory(built, options, clock)
-    objectives = _objectives(built)
+    objectives = _objectives(stages.built)
     first = stages.run(objectives[0], options.gap, STAGE_SHARE)
     if first.status is not SolveStatus.INFEASIBLE:
         solution.stages.append(first)
@@ -451,13 +459,12 @@ def solve(built: Built, options: SolveOptions) -> Solution:
     # The target cannot be met: the least total shortfall first, then the objectives.
     solution.stages.append(first)
     solution.target_met = False
-    start = time.perf_counter()
-    relaxed = build(built.data, with_shortfall=True)
-    solution.build_seconds += time.perf_counter() - start
-    assert relaxed.total_shortfall is not None
+    if relaxed.total_shortfall is None:
+        raise ValueError("solve(): `relaxed` must be built with_shortfall=True")
     stages = factory(relaxed, options, clock)
     shortfall = _Objective(
-        "shortfall", relaxed.total_shortfall, False, None, max(options.gap, SHORTFALL_GAP)
+        "shortfall", stages.built.total_shortfall, False, None, max(options.gap, SHORTFALL_GAP)
     )
-    _lexicographic(stages, [shortfall, *_objectives(relaxed)], options, solution, need_first=True)
+    every = [shortfall, *_objectives(stages.built)]
+    _lexicographic(stages, every, options, solution, need_first=True)
     return solution
