@@ -408,34 +408,3 @@ def write_example(scenario: Path, allocations: Path, registers: Path) -> Path:
         encoding="utf-8",
     )
     return scenario
-
-
-def regenerate_example(scenarios: Path) -> list[Path]:
-    """Regenerate ``scenarios/example.yaml`` and ``scenarios/example/``.
-
-    The registers and the demo's allocations, as committed in the repository.
-    """
-    import tempfile
-
-    folder = scenarios / "example"
-    folder.mkdir(parents=True, exist_ok=True)
-    table = example_table("adult-social-care")
-    with tempfile.TemporaryDirectory() as tmp:
-        write_assessments(table, Path(tmp), 150)
-        run_score(
-            [Path(tmp)], table, folder / "allocations.xlsx", jobs=0, options={"example": True}
-        )
-    scenario = write_example(scenarios / "example.yaml", folder / "allocations.xlsx", folder)
-    return [
-        scenario,
-        folder / "allocations.xlsx",
-        folder / "placements.xlsx",
-        folder / "contracts.xlsx",
-    ]
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    for p in regenerate_example(Path(sys.argv[1] if len(sys.argv) > 1 else "scenarios")):
-        print(p)

@@ -289,22 +289,3 @@ def _one_register(path: Path, filename: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         write_register_templates(Path(tmp))
         path.write_bytes((Path(tmp) / filename).read_bytes())
-
-
-def regenerate(folder: Path) -> list[Path]:
-    """Write every template into ``folder`` (the repository's ``templates/``)."""
-    written = []
-    for rel, writer in template_files().items():
-        path = folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        writer(path)
-        written.append(path)
-    return written
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("templates")
-    for p in regenerate(target):
-        print(p)

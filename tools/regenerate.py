@@ -1,0 +1,70 @@
+"""Regenerate the files ras makes that are committed to the repository.
+
+- ``templates/``: the blank workbooks and the starter scenario (``ras template``).
+- ``scenarios/example.yaml`` and ``scenarios/example/``: the registers and allocations of
+  the example scenario (the demo's data).
+
+Run from the repository after changing what ras writes::
+
+    python tools/regenerate.py                      # both, in place
+    python tools/regenerate.py --into /tmp/fresh    # into another folder (tests do this)
+
+``tests/test_templates.py`` fails while a committed copy is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from ras.commands.demo import write_assessments, write_example
+from ras.commands.score import run_score
+from ras.io.templates import example_table, template_files
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def templates(folder: Path) -> list[Path]:
+    """Write every template into ``folder`` (the repository's ``templates/``)."""
+    written = []
+    for rel, writer in template_files().items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer(path)
+        written.append(path)
+    return written
+
+
+def example(scenarios: Path) -> list[Path]:
+    """Write ``example.yaml`` and ``example/`` (registers and allocations) into ``scenarios``."""
+    folder = scenarios / "example"
+    folder.mkdir(parents=True, exist_ok=True)
+    table = example_table("adult-social-care")
+    with tempfile.TemporaryDirectory() as tmp:
+        write_assessments(table, Path(tmp), 150)
+        run_score(
+            [Path(tmp)], table, folder / "allocations.xlsx", jobs=0, options={"example": True}
+        )
+    scenario = write_example(scenarios / "example.yaml", folder / "allocations.xlsx", folder)
+    return [
+        scenario,
+        folder / "allocations.xlsx",
+        folder / "placements.xlsx",
+        folder / "contracts.xlsx",
+    ]
+
+
+def main() -> None:
+    """Command line: see the module's docstring."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--into", type=Path, help="write here instead of the repository")
+    args = parser.parse_args()
+    base = args.into or ROOT
+    for path in templates(base / "templates") + example(base / "scenarios"):
+        sys.stdout.write(f"{path}\n")
+
+
+if __name__ == "__main__":
+    main()
