@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -133,10 +134,12 @@ def common(func: F) -> F:
             sys.exit(int(exc.exit_code))
         except KeyboardInterrupt:
             # Every ``finally`` on the way here has run (temporary files removed); exit
-            # at once, without waiting for solver or worker threads to wind down.
+            # at once, without waiting for solver or worker threads to wind down. A
+            # second Ctrl-C now would only cut this short: it is ignored.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             ui.close()
             click.echo("interrupted", err=True)
-            _stop_helpers()
+            _stop_helpers(wait=1.0)
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(130)
@@ -157,12 +160,12 @@ def common(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _stop_helpers() -> None:
+def _stop_helpers(wait: float | None = None) -> None:
     """No process ras started outlives it (multiprocessing's helpers included)."""
     if "ras.parallel" in sys.modules:
         from ras.parallel import stop_helper_processes
 
-        stop_helper_processes()
+        stop_helper_processes(wait)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

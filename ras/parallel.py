@@ -8,11 +8,13 @@ process again is reported as the culprit. The run goes on.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -190,22 +192,77 @@ def run_parallel(
     return [results[i] for i in range(len(items))]
 
 
-def stop_helper_processes() -> None:
+def stop_helper_processes(wait: float | None = None) -> None:
     """Stop multiprocessing's forkserver and resource tracker, so that none outlives ras.
 
     Both would exit on their own once ras has gone, a moment later; a command that has
     finished (or been interrupted) stops them itself, so that nothing ras started is
-    left in its process group (SPEC §16).
+    left in its process group (SPEC §16). With ``wait``, give them that many seconds to
+    stop cleanly (a helper can wait on a process that is still dying), then kill them.
     """
-    for module, attr in (
-        ("multiprocessing.forkserver", "_forkserver"),
-        ("multiprocessing.resource_tracker", "_resource_tracker"),
+    if wait is not None:
+        # Interrupted: any worker still alive (one forked a moment before Ctrl-C may not
+        # be known to its pool yet) is killed, so that none outlives ras.
+        for child in mp.active_children():
+            with contextlib.suppress(OSError, AttributeError):
+                child.kill()
+        kill_descendants()
+    helpers = []
+    for module, attr, pid_attr in (
+        ("multiprocessing.forkserver", "_forkserver", "_forkserver_pid"),
+        ("multiprocessing.resource_tracker", "_resource_tracker", "_pid"),
     ):
         helper = getattr(sys.modules.get(module), attr, None)
-        stop = getattr(helper, "_stop", None)
-        if stop is None:
-            continue
-        try:
-            stop()
-        except Exception:  # already gone, or a Python without this helper
-            pass
+        if helper is not None and getattr(helper, "_stop", None) is not None:
+            helpers.append((helper, getattr(helper, pid_attr, None)))
+
+    def stop_all() -> None:
+        for helper, _ in helpers:
+            try:
+                helper._stop()
+            except Exception:  # already gone, or a Python without this helper
+                pass
+
+    if wait is None:
+        stop_all()
+        return
+    stopper = threading.Thread(target=stop_all, daemon=True)
+    stopper.start()
+    stopper.join(wait)
+    if stopper.is_alive():
+        for _, pid in helpers:
+            if pid:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+    for _ in range(5):  # and any started meanwhile (a forkserver, a worker), until none
+        if not kill_descendants():
+            break
+        time.sleep(0.02)
+
+
+def kill_descendants() -> set[int]:
+    """Kill every process descended from this one (Linux; elsewhere nothing).
+
+    On Ctrl-C the workers, the forkserver and its children go at once: a process half
+    started when the interrupt came is not yet known to any pool, and the forkserver
+    lives as long as any of its children does.
+    """
+    me = os.getpid()
+    parents: dict[int, int] = {}
+    try:
+        entries = [e.name for e in Path("/proc").iterdir() if e.name.isdigit()]
+    except OSError:  # pragma: no cover - no /proc
+        return set()
+    for entry in entries:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {me}
+    while frontier:
+        frontier = {pid for pid, ppid in parents.items() if ppid in frontier} - found
+        found |= frontier
+    for pid in found:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    return found

@@ -93,10 +93,19 @@ def test_score_json_and_headers(tmp_path: Path, adult: PointTable, adult_path: P
         "Summary",
         "Allocations",
         "Explanations",
+        "Answers",
         "Exceptions",
         "Warnings",
         "Run",
     ]
+    answers = wb.get_sheet_by_name("Answers").to_python()
+    assert answers[0] == ["Person ID", "Question ID", "Answer", "Points"]
+    expl = wb.get_sheet_by_name("Explanations").to_python()
+    # The same answers and points as the audit trail shows, one row per question answered.
+    assert [r[1:] for r in answers[1:]] == [
+        [r[2], r[5], r[3]] for r in expl[1:] if r[1] == "Answer" and "not answered" not in r[5]
+    ]
+    assert {r[0] for r in answers[1:]} == {"A-1"}
     alloc = wb.get_sheet_by_name("Allocations").to_python()
     assert alloc[0] == allocation_headers(adult)
     assert alloc[0][:5] == [
@@ -247,7 +256,12 @@ def test_large_tables_are_spliced_and_huge_sheets_go_to_csv(
     monkeypatch.setattr(allocations, "EXCEL_MAX_ROWS", 100)
     outcome = run_score([bulk], adult, tmp_path / "b.xlsx", jobs=0)
     csv_path = tmp_path / "b.explanations.csv"
-    assert outcome.alongside == [csv_path]
+    assert outcome.alongside == [csv_path, tmp_path / "b.answers.csv"]
+    # calibrate and transition read the answers from the CSV the Answers sheet points to
+    from ras.io.allocations import read_scored_people
+
+    people = read_scored_people(tmp_path / "b.xlsx", adult)
+    assert [p.answers for p in people] == [s.assessment.answers for s in outcome.run.scored]
     with csv_path.open(encoding="utf-8-sig") as fh:
         lines = list(csv.reader(fh))
     assert lines[0] == ["Person ID", "Step", "Item", "Points", "Amount (£)", "Note"]

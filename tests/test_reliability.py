@@ -25,14 +25,15 @@ def _ras(*args: str) -> list[str]:
 
 
 def _group(pgid: int) -> list[int]:
-    """Processes still in a process group."""
+    """Processes still running in a process group (a zombie has exited: init reaps it)."""
     found = []
     for entry in (p.name for p in Path("/proc").iterdir()):
         if entry.isdigit():
             try:
-                if os.getpgid(int(entry)) == pgid:
+                state = (Path("/proc") / entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if os.getpgid(int(entry)) == pgid and state != "Z":
                     found.append(int(entry))
-            except OSError:
+            except (OSError, IndexError):
                 pass
     return found
 

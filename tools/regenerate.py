@@ -3,13 +3,16 @@
 - ``templates/``: the blank workbooks and the starter scenario (``ras template``).
 - ``scenarios/example.yaml`` and ``scenarios/example/``: the registers and allocations of
   the example scenario (the demo's data).
+- ``docs/formats.md``: the column tables, made from the sheet schemas in
+  ``ras/io/schemas.py``.
 
 Run from the repository after changing what ras writes::
 
     python tools/regenerate.py                      # both, in place
     python tools/regenerate.py --into /tmp/fresh    # into another folder (tests do this)
 
-``tests/test_templates.py`` fails while a committed copy is stale.
+``tests/test_templates.py`` and ``tests/test_docs.py`` fail while a committed copy is
+stale.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 
 from ras.commands.demo import write_assessments, write_example
 from ras.commands.score import run_score
+from ras.io.schemas import with_columns
 from ras.io.templates import example_table, template_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,13 +60,23 @@ def example(scenarios: Path) -> list[Path]:
     ]
 
 
+def docs(folder: Path) -> list[Path]:
+    """Write ``formats.md`` into ``folder`` with its column tables made afresh."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = (ROOT / "docs" / "formats.md").read_text(encoding="utf-8")
+    out = folder / "formats.md"
+    out.write_text(with_columns(text), encoding="utf-8")
+    return [out]
+
+
 def main() -> None:
     """Command line: see the module's docstring."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--into", type=Path, help="write here instead of the repository")
     args = parser.parse_args()
     base = args.into or ROOT
-    for path in templates(base / "templates") + example(base / "scenarios"):
+    written = templates(base / "templates") + example(base / "scenarios") + docs(base / "docs")
+    for path in written:
         sys.stdout.write(f"{path}\n")
 
 

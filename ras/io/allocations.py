@@ -14,6 +14,16 @@ from typing import Any
 
 from ras.cells import col_letters
 from ras.errors import OutputError, quote
+from ras.io.schemas import (
+    ALLOCATIONS,
+    ANSWERS,
+    BUDGET,
+    CURRENT_COST,
+    EXCEPTIONS,
+    EXPLANATIONS,
+    PERSON_ID,
+    RUN,
+)
 from ras.io.xlsx import EXCEL_MAX_ROWS, Book
 from ras.models.calibration import Person
 from ras.models.scored import ScoreRun
@@ -22,19 +32,8 @@ from ras.money import pence
 from ras.outputs import atomic_output, leave_group
 from ras.parallel import single_threaded
 
-FIXED_HEAD = ("Person ID", "Source")
-MONEY_COLUMNS = (
-    "Base (£)",
-    "Adjustments (£)",
-    "Top-ups (£)",
-    "Indicative budget (£/year)",
-    "Weekly (£)",
-    "Range low (£)",
-    "Range high (£)",
-)
-TAIL = ("Flags", "Current annual cost (£)", "Difference (£)", "Budget sheet")
-EXPLANATION_HEADERS = ("Person ID", "Step", "Item", "Points", "Amount (£)", "Note")
-EXCEPTION_HEADERS = ("Source", "Sheet", "Cell", "Person ID", "Problem", "How to fix")
+EXPLANATION_HEADERS = EXPLANATIONS.headers
+EXCEPTION_HEADERS = EXCEPTIONS.headers
 COST_FIELD = "current_annual_cost"
 
 
@@ -56,17 +55,17 @@ def funding_header(stream: str) -> str:
 
 def allocation_headers(table: PointTable) -> list[str]:
     """The Allocations columns, in the contract's order."""
-    return _unique(
-        [
-            *FIXED_HEAD,
-            *(f.label for f in table.person_fields),
-            *(d.label for d in table.domains),
-            "Total points",
-            *MONEY_COLUMNS,
-            *(funding_header(s) for s in table.streams()),
-            *TAIL,
-        ]
-    )
+    out: list[str] = []
+    for c in ALLOCATIONS.columns:
+        if c.name == "<person field label>":
+            out += [f.label for f in table.person_fields]
+        elif c.name == "<domain label>":
+            out += [d.label for d in table.domains]
+        elif c.name == "Funding: <stream> (£)":
+            out += [funding_header(s) for s in table.streams()]
+        else:
+            out.append(c.name)
+    return _unique(out)
 
 
 def _num(value: Decimal | None) -> Decimal | None:
@@ -115,6 +114,21 @@ def explanation_rows(run: ScoreRun) -> Iterator[list[Any]]:
                 None if st.amount is None else pence(st.amount),
                 st.note,
             ]
+
+
+def answer_rows(run: ScoreRun) -> Iterator[list[Any]]:
+    """The answers as given, one row per question answered (what other commands read)."""
+    order = [q.id for _, q in run.table.questions()]
+    for s in run.scored:
+        pid, answers, points = (
+            s.assessment.person_id,
+            s.assessment.answers,
+            s.budget.question_points,
+        )
+        for qid in order:
+            answer = answers.get(qid)
+            if answer is not None:
+                yield [pid, qid, answer, points[qid]]
 
 
 def exception_rows(run: ScoreRun, severity: str = "error") -> list[list[Any]]:
@@ -205,6 +219,8 @@ def _csv_child(run: ScoreRun, sheet: str, path: Path) -> None:
 def _csv_job(run: ScoreRun, sheet: str, path: Path) -> None:
     if sheet == "Allocations":
         _write_csv(path, allocation_headers(run.table), allocation_rows(run))
+    elif sheet == "Answers":
+        _write_csv(path, ANSWERS.headers, answer_rows(run))
     else:
         _explanations_csv(run, path)
 
@@ -249,6 +265,8 @@ def write_allocations(run: ScoreRun, out: Path) -> list[Path]:
         alongside["Allocations"] = out.with_name(out.stem + ".allocations.csv")
     if n_expl > limit:
         alongside["Explanations"] = out.with_name(out.stem + ".explanations.csv")
+    if sum(len(s.assessment.answers) for s in run.scored) > limit:
+        alongside["Answers"] = out.with_name(out.stem + ".answers.csv")
     extra = list(alongside.values())
     procs = _start_csv_jobs(run, alongside)
     with atomic_output(out) as tmp:
@@ -275,6 +293,10 @@ def write_allocations(run: ScoreRun, out: Path) -> list[Path]:
                 formats={"Amount (£)": book.money},
                 widths={"Item": 28, "Note": 60},
             )
+        if "Answers" in alongside:
+            _pointer(book, "Answers", alongside["Answers"])
+        else:
+            book.write_table("Answers", ANSWERS.headers, answer_rows(run), widths={"Answer": 40})
         book.write_table(
             "Exceptions",
             EXCEPTION_HEADERS,
@@ -293,11 +315,65 @@ def write_allocations(run: ScoreRun, out: Path) -> list[Path]:
     return extra
 
 
+#: What a sheet says in A1 when its rows went to a CSV file beside the workbook.
+POINTER = "This sheet has more rows than Excel allows; it was written to "
+
+
 def _pointer(book: Book, sheet: str, path: Path) -> None:
     ws = book.wb.add_worksheet(sheet)
-    ws.write_string(
-        0, 0, f"This sheet has more rows than Excel allows; it was written to {path.name}"
-    )
+    ws.write_string(0, 0, POINTER + path.name)
+
+
+def _rows_or_csv(path: Path, rows: list[list[Any]]) -> list[list[Any]]:
+    """A sheet's rows, or the rows of the CSV its pointer names."""
+    from ras.cells import to_text
+
+    first = to_text(rows[0][0]) if rows and rows[0] else ""
+    if not first.startswith(POINTER):
+        return rows
+    csv_path = path.with_name(Path(first.removeprefix(POINTER)).name)
+    with csv_path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def _read_answers(
+    path: Path, table: PointTable, sheet: list[list[Any]]
+) -> dict[str, dict[str, str]]:
+    """Person ID -> question ID -> answer, from the Answers sheet (schema ``ANSWERS``)."""
+    from ras.cells import col_letters, to_text
+    from ras.errors import InputError
+
+    rows = _rows_or_csv(path, sheet)
+    header = [to_text(v) for v in rows[0]] if rows else []
+    cols = {}
+    for name in ANSWERS.headers[:3]:  # Person ID, Question ID, Answer
+        if name not in header:
+            raise InputError(
+                f"{path}: sheet 'Answers', row 1: no {name!r} column; use the "
+                "allocations.xlsx written by `ras score`"
+            )
+        cols[name] = header.index(name)
+    width = max(cols.values()) + 1
+    answers: dict[str, dict[str, str]] = {}
+    for r, row in enumerate(rows[1:], start=2):
+        if len(row) < width:
+            continue
+        pid = to_text(row[cols["Person ID"]])
+        qid, answer = to_text(row[cols["Question ID"]]), to_text(row[cols["Answer"]])
+        q = table.question(qid)
+        if q is None:
+            raise InputError(
+                f"{path}: sheet 'Answers', cell {col_letters(cols['Question ID'])}{r}: question "
+                f"{quote(qid)} is not in the table; use the table the workbook was scored with"
+            )
+        if answer not in q.answers:
+            raise InputError(
+                f"{path}: sheet 'Answers', cell {col_letters(cols['Answer'])}{r}: "
+                f"{quote(answer)} is not an answer to {qid} in this table; use the table "
+                "it was scored with"
+            )
+        answers.setdefault(pid, {})[qid] = answer
+    return answers
 
 
 def _summary(book: Book, run: ScoreRun, headers: list[str], alongside: dict[str, Path]) -> None:
@@ -308,7 +384,7 @@ def _summary(book: Book, run: ScoreRun, headers: list[str], alongside: dict[str,
     n = len(run.scored)
     last = n + 1  # last data row (1-based) on Allocations
     col = {h: col_letters(i) for i, h in enumerate(headers)}
-    budget_col = col["Indicative budget (£/year)"]
+    budget_col = col[BUDGET]
     rng = f"Allocations!${budget_col}$2:${budget_col}${max(last, 2)}"
     ws.write_string(0, 0, "Indicative budgets", book.title)
     rows: list[tuple[str, Any, Any]] = [
@@ -435,9 +511,7 @@ def _run_sheet(book: Book, run: ScoreRun) -> None:
         rows.append(["Skipped (lock file)", s, ""])
     for link, target in run.links:
         rows.append(["Followed link", f"{link} -> {target} (outside the input folder)", ""])
-    book.write_table(
-        "Run", ["Item", "Value", "sha256"], rows, widths={"Item": 24, "Value": 60, "sha256": 66}
-    )
+    book.write_table("Run", RUN.headers, rows, widths={"Item": 24, "Value": 60, "sha256": 66})
 
 
 def read_budgets(path: Path) -> dict[str, Decimal]:
@@ -455,8 +529,8 @@ def read_budgets(path: Path) -> dict[str, Decimal]:
         raise InputError(f"{path}: sheet 'Allocations' is empty; run `ras score` to make it")
     header = [to_text(v) for v in rows[0]]
     try:
-        pid_col = header.index("Person ID")
-        budget_col = header.index("Indicative budget (£/year)")
+        pid_col = header.index(PERSON_ID)
+        budget_col = header.index(BUDGET)
     except ValueError as exc:
         raise InputError(
             f"{path}: sheet 'Allocations', row 1: needs the columns 'Person ID' and "
@@ -480,7 +554,7 @@ def read_scored_people(path: Path, table: PointTable) -> list[Any]:
     """The scored people of an allocations workbook, for calibration.
 
     Person fields come from the Allocations columns (by label) and answers from the
-    Explanations sheet (its ``Answer`` rows; or the CSV written beside a huge workbook).
+    Answers sheet (or the CSV written beside a huge workbook).
 
     Raises:
         InputError: the workbook does not fit the table (file, sheet, cell).
@@ -489,51 +563,26 @@ def read_scored_people(path: Path, table: PointTable) -> list[Any]:
     from ras.errors import InputError
     from ras.io.reader import read_sheets
 
-    sheets = read_sheets(
-        path, ["Allocations", "Explanations"], required=["Allocations", "Explanations"]
-    )
+    sheets = read_sheets(path, ["Allocations", "Answers"], required=["Allocations"])
+    if sheets.get("Answers") is None:
+        raise InputError(
+            f"{path}: no sheet 'Answers': the workbook was made by an older ras; "
+            "score the assessments again with this one"
+        )
     alloc = sheets["Allocations"]
     if not alloc:
         raise InputError(f"{path}: sheet 'Allocations' is empty; run `ras score` to make it")
     header = [to_text(v) for v in alloc[0]]
-    if "Person ID" not in header:
+    if PERSON_ID not in header:
         raise InputError(
             f"{path}: sheet 'Allocations', row 1: no 'Person ID' column; use the "
             "allocations.xlsx written by `ras score`"
         )
-    pid_col = header.index("Person ID")
-    cost_col = (
-        header.index("Current annual cost (£)") if "Current annual cost (£)" in header else None
-    )
+    pid_col = header.index(PERSON_ID)
+    cost_col = header.index(CURRENT_COST) if CURRENT_COST in header else None
     field_cols = {f.id: header.index(f.label) for f in table.person_fields if f.label in header}
     options = {f.id: {o.casefold(): o for o in f.options or ()} for f in table.person_fields}
-    expl = sheets["Explanations"]
-    rows: list[list[Any]]
-    if expl and expl[0] and "rows than Excel allows" in to_text(expl[0][0]):
-        csv_path = path.with_name(to_text(expl[0][0]).rsplit(" ", 1)[-1])
-        with csv_path.open(encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.reader(fh))
-    else:
-        rows = expl
-    answers: dict[str, dict[str, str]] = {}
-    for r, row in enumerate(rows[1:], start=2):
-        if len(row) < 6 or to_text(row[1]) != "Answer":
-            continue
-        qid, answer = to_text(row[2]), to_text(row[5])
-        q = table.question(qid)
-        if q is None:
-            raise InputError(
-                f"{path}: sheet 'Explanations', cell C{r}: question {quote(qid)} is not "
-                "in the table; calibrate with the table the workbook was scored with"
-            )
-        if answer.startswith("not answered"):
-            continue
-        if answer not in q.answers:
-            raise InputError(
-                f"{path}: sheet 'Explanations', cell F{r}: {answer!r} is not an "
-                f"answer to {qid} in this table; use the table it was scored with"
-            )
-        answers.setdefault(to_text(row[0]), {})[qid] = answer
+    answers = _read_answers(path, table, sheets["Answers"])
     people = []
     for r, row in enumerate(alloc[1:], start=2):
         if len(row) <= pid_col or is_blank(row[pid_col]):
@@ -552,7 +601,7 @@ def read_scored_people(path: Path, table: PointTable) -> list[Any]:
         cost = to_decimal(row[cost_col]) if cost_col is not None and cost_col < len(row) else None
         if pid not in answers:
             raise InputError(
-                f"{path}: sheet 'Explanations': no answers for Person ID {quote(pid)} "
+                f"{path}: sheet 'Answers': no answers for Person ID {quote(pid)} "
                 f"(Allocations row {r}); use the workbook `ras score` wrote"
             )
         people.append(Person(pid, fields, answers[pid], cost))

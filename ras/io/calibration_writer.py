@@ -5,23 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ras.io.schemas import SAMPLE
 from ras.io.xlsx import Book
 from ras.models.calibration import CalibrationOutcome
 from ras.outputs import atomic_output
 
-SAMPLE_HEADERS = (
-    "Person ID",
-    "Group",
-    "Total points",
-    "Current annual cost (£)",
-    "Fitted (£)",
-    "Residual (£)",
-    "% error",
-    "Outlier",
-    "Indicative budget (£/year)",
-    "Range low (£)",
-    "Range high (£)",
-)
+SAMPLE_HEADERS = SAMPLE.headers
 
 
 def write_calibration(outcome: CalibrationOutcome, out: Path) -> None:
@@ -133,8 +122,7 @@ def write_calibration(outcome: CalibrationOutcome, out: Path) -> None:
                 ]
                 for s in ordered
             ],
-            formats={h: book.money for h in SAMPLE_HEADERS if "(£" in h}
-            | {"% error": book.percent},
+            formats={h: book.money for h in SAMPLE.money} | {"% error": book.percent},
         )
         arows: list[list[Any]] = []
         if aff is not None:

@@ -6,28 +6,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ras.io.schemas import FRONTIER, RUNS
 from ras.io.xlsx import Book
 from ras.models.comparison import CompareOutcome, RunSummary
 from ras.models.plan import YearRow
 from ras.money import pence
 from ras.outputs import atomic_output
 
-RUN_HEADERS = (
-    "Run",
-    "Status",
-    "Target met",
-    "People moved",
-    "Weighted person-years",
-    "Total savings (£)",
-    "Problem",
-)
-FRONTIER_HEADERS = (
-    "Savings rate",
-    "Status",
-    "Weighted person-years",
-    "People moved",
-    "Total savings (£)",
-)
+RUN_HEADERS = RUNS.headers
+FRONTIER_HEADERS = FRONTIER.headers
 MEASURES: dict[str, tuple[Callable[[YearRow], Any], bool]] = {  # sheet -> (value, money)
     "Savings": (lambda y: pence(y.savings), True),
     "Spend": (lambda y: pence(y.spend), True),

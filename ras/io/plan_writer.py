@@ -6,65 +6,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ras.io.schemas import ASSUMPTIONS, CONTRACT_YEARS, MOVES, PEOPLE, SOLVER, SPEND, YEARS
 from ras.io.xlsx import Book
 from ras.models.plan import PlanOutcome
 from ras.money import pence
 from ras.outputs import atomic_output
 
-YEAR_HEADERS = (
-    "Year",
-    "Baseline (£)",
-    "Spend (£)",
-    "Savings (£)",
-    "Target",
-    "Met",
-    "Shortfall (£)",
-    "Moves",
-    "People in individual budgets",
-    "Units released",
-)
-MOVE_HEADERS = (
-    "Person ID",
-    "From",
-    "Setting",
-    "Year",
-    "Current annual cost (£)",
-    "Indicative budget (£/year)",
-    "Transition cost (£)",
-    "Annual saving (£)",
-)
-CONTRACT_HEADERS = (
-    "Contract ID",
-    "Provider",
-    "Year",
-    "Units at start",
-    "Units released",
-    "Units retained",
-    "Annual value (£)",
-    "Decommission cost (£)",
-)
-PEOPLE_HEADERS = ("Person ID", "Setting", "Status")
-SPEND_HEADERS = (
-    "Year",
-    "Placements (£)",
-    "Individual budgets (£)",
-    "Overheads (£)",
-    "Transition (£)",
-    "Contracts (£)",
-    "Decommissioning (£)",
-    "Total (£)",
-)
-SOLVER_HEADERS = (
-    "Stage",
-    "Solver",
-    "Status",
-    "Objective",
-    "Bound",
-    "Gap",
-    "Time (s)",
-    "Variables",
-    "Constraints",
-)
+YEAR_HEADERS = YEARS.headers
+MOVE_HEADERS = MOVES.headers
+CONTRACT_HEADERS = CONTRACT_YEARS.headers
+PEOPLE_HEADERS = PEOPLE.headers
+SPEND_HEADERS = SPEND.headers
+SOLVER_HEADERS = SOLVER.headers
 
 
 def year_rows(outcome: PlanOutcome) -> list[list[Any]]:
@@ -87,7 +40,8 @@ def year_rows(outcome: PlanOutcome) -> list[list[Any]]:
 
 
 def _money_formats(book: Book, headers: Sequence[str]) -> dict[str, Any]:
-    return {h: book.money for h in headers if "(£" in h or h == "Target"}
+    money = {h for s in (YEARS, MOVES, CONTRACT_YEARS, SPEND) for h in s.money}
+    return {h: book.money for h in headers if h in money}
 
 
 def write_plan(outcome: PlanOutcome, out: Path) -> None:
@@ -160,7 +114,7 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
             rows.append(["input file", path, sha])
         book.write_table(
             "Assumptions",
-            ["Key", "Value", "sha256"],
+            ASSUMPTIONS.headers,
             rows,
             widths={"Key": 36, "Value": 50, "sha256": 66},
         )
@@ -262,7 +216,7 @@ def _summary(book: Book, outcome: PlanOutcome) -> None:  # noqa: C901
                 r + i,
                 c,
                 v,
-                book.money if ("(£" in YEAR_HEADERS[c] or YEAR_HEADERS[c] == "Target") else None,
+                book.money if YEAR_HEADERS[c] in YEARS.money else None,
             )
     last = r + len(rows)
     r = last + 2

@@ -1,7 +1,10 @@
-"""Workbook schemas as data: one table per input sheet (SPEC §7).
+"""Every table-shaped sheet ras reads or writes, declared once as data.
 
-From these come the register templates, the reader's column look-up, the
-validator's type checks and the column lists in ``docs/formats.md``.
+From these come the register templates, the readers' column look-up and type checks,
+the writers' headings and money formats, and the column tables in
+``docs/formats.md`` (``python tools/regenerate.py`` writes them; a test fails when
+they are stale). A column whose name is in angle brackets stands for a group of
+columns that depends on the point table (one per person field, domain or stream).
 """
 
 from __future__ import annotations
@@ -11,10 +14,10 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Column:
-    """One column of an input sheet."""
+    """One column of a sheet."""
 
     name: str
-    type: str  # text | money | number | integer | choice | yes_no
+    type: str  # text | money | number | integer | points | percent | choice | yes_no
     required: bool
     description: str
     choices: tuple[str, ...] = ()
@@ -23,11 +26,12 @@ class Column:
 
 @dataclass(frozen=True)
 class SheetSchema:
-    """An input sheet: its name and columns."""
+    """A sheet: its name, its columns and what one row is."""
 
     sheet: str
     columns: tuple[Column, ...]
     note: str = ""
+    workbook: str = ""  # the file it belongs to, e.g. "allocations.xlsx"
 
     def column(self, name: str) -> Column:
         """The column with this name."""
@@ -35,6 +39,16 @@ class SheetSchema:
             if c.name == name:
                 return c
         raise KeyError(name)
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """The column headings, in order."""
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def money(self) -> tuple[str, ...]:
+        """The headings of the money columns (written with the £ format)."""
+        return tuple(c.name for c in self.columns if c.type == "money")
 
 
 SETTINGS = ("inpatient", "out_of_area", "residential")
@@ -54,6 +68,7 @@ PLACEMENTS = SheetSchema(
         Column("Notes", "text", False, "Free text; never logged or copied to outputs."),
     ),
     "One row per person in a placement; give Weekly or Annual cost.",
+    "placements.xlsx",
 )
 
 CONTRACTS = SheetSchema(
@@ -70,6 +85,7 @@ CONTRACTS = SheetSchema(
         Column("Release step (units)", "integer", False, "Units released together.", default="1"),
     ),
     "One row per block contract.",
+    "contracts.xlsx",
 )
 
 MEMBERS = SheetSchema(
@@ -83,9 +99,324 @@ MEMBERS = SheetSchema(
         Column("Stay", "yes_no", False, "Y: this person never moves.", ("Y", "N"), "N"),
     ),
     "One row per person in a block-contract place.",
+    "contracts.xlsx",
 )
 
 REGISTERS: dict[str, tuple[SheetSchema, ...]] = {
     "placements.xlsx": (PLACEMENTS,),
     "contracts.xlsx": (CONTRACTS, MEMBERS),
 }
+
+
+def _c(name: str, type: str, description: str) -> Column:
+    """An output column (always written)."""
+    return Column(name, type, True, description)
+
+
+# --------------------------------------------------------------- allocations.xlsx
+
+#: Headings other commands look up (ras optimise reads budgets, calibrate costs).
+PERSON_ID = "Person ID"
+BUDGET = "Indicative budget (£/year)"
+CURRENT_COST = "Current annual cost (£)"
+
+ALLOCATIONS = SheetSchema(
+    "Allocations",
+    (
+        _c(PERSON_ID, "text", "As on the assessment (or its pseudonym)."),
+        _c("Source", "text", "The input file, and the row for bulk tables."),
+        _c("<person field label>", "text", "One column per person field of the table."),
+        _c("<domain label>", "points", "One column per domain: its points after any cap."),
+        _c("Total points", "points", "The sum of the domains."),
+        _c("Base (£)", "money", "Points converted to money (rate, band or curve)."),
+        _c("Adjustments (£)", "money", "What the percentage adjustments added or took."),
+        _c("Top-ups (£)", "money", "The fixed amounts added."),
+        _c(BUDGET, "money", "After the limits, rounded half-up."),
+        _c("Weekly (£)", "money", "The annual budget / weeks per year."),
+        _c("Range low (£)", "money", "The indicative range's low end."),
+        _c("Range high (£)", "money", "The indicative range's high end."),
+        _c("Funding: <stream> (£)", "money", "One column per funding stream; they sum."),
+        _c("Flags", "text", "floor, ceiling, and the assessment's warnings."),
+        _c(CURRENT_COST, "money", "The person field current_annual_cost."),
+        _c("Difference (£)", "money", "Indicative budget - current annual cost."),
+        _c("Budget sheet", "text", "The file name of the person's budget sheet, if any."),
+    ),
+    "One row per person scored.",
+    "allocations.xlsx",
+)
+EXPLANATIONS = SheetSchema(
+    "Explanations",
+    (
+        _c("Person ID", "text", "Whose budget the step belongs to."),
+        _c(
+            "Step",
+            "text",
+            "Answer, Domain, Total points, Conversion, Adjustment, Top-up, "
+            "Limits, Rounding, Weekly, Range or Funding.",
+        ),
+        _c("Item", "text", "The question, domain, adjustment or stream."),
+        _c("Points", "points", "Points at this step."),
+        _c("Amount (£)", "money", "Money at this step."),
+        _c("Note", "text", "The working, in words."),
+    ),
+    "One row per step per person: the audit trail of SPEC §3.1, for people to read.",
+    "allocations.xlsx",
+)
+ANSWERS = SheetSchema(
+    "Answers",
+    (
+        _c("Person ID", "text", "Whose answer it is."),
+        _c("Question ID", "text", "The question's ID in the point table."),
+        _c("Answer", "text", "The answer, exactly as the table spells it."),
+        _c("Points", "points", "The points the answer gives."),
+    ),
+    "One row per question answered: what `ras calibrate` and `ras transition` read.",
+    "allocations.xlsx",
+)
+EXCEPTIONS = SheetSchema(
+    "Exceptions",
+    (
+        _c("Source", "text", "The file."),
+        _c("Sheet", "text", "The sheet, when known."),
+        _c("Cell", "text", "The cell (C7) or the row of a bulk table (row 12)."),
+        _c("Person ID", "text", "The person, when known."),
+        _c("Problem", "text", "What is wrong, quoting at most 80 characters of the input."),
+        _c("How to fix", "text", "What to do about it."),
+    ),
+    "One row per problem that rejected an input (`Warnings`: the same columns, for inputs "
+    "scored with a caveat).",
+    "allocations.xlsx",
+)
+RUN = SheetSchema(
+    "Run",
+    (
+        _c("Item", "text", "ras version, table, start time, option, input file, ..."),
+        _c("Value", "text", "Its value."),
+        _c("sha256", "text", "The input file's hash."),
+    ),
+    "How the workbook was made.",
+    "allocations.xlsx",
+)
+
+# --------------------------------------------------------------------- plan.xlsx
+
+YEARS = SheetSchema(
+    "Summary",
+    (
+        _c("Year", "integer", "Plan year (1 = the year after the base year)."),
+        _c("Baseline (£)", "money", "Spend if nobody moved."),
+        _c("Spend (£)", "money", "Spend under the plan."),
+        _c("Savings (£)", "money", "Baseline - spend."),
+        _c("Target", "money", "The savings the target requires."),
+        _c("Met", "yes_no", "Whether the year's target is met (within £1)."),
+        _c("Shortfall (£)", "money", "How far savings fall short (0 when met)."),
+        _c("Moves", "integer", "People who move this year."),
+        _c("People in individual budgets", "integer", "Everyone moved so far."),
+        _c("Units released", "integer", "Block-contract units released this year."),
+    ),
+    "The year table on the Summary sheet.",
+    "plan.xlsx",
+)
+MOVES = SheetSchema(
+    "Moves",
+    (
+        _c("Person ID", "text", "Who moves."),
+        _c("From", "text", "The placement's provider, or the contract."),
+        _c("Setting", "text", "inpatient, out_of_area, residential or block."),
+        _c("Year", "integer", "The plan year of the move."),
+        _c("Current annual cost (£)", "money", "Today's cost of the placement (or unit)."),
+        _c("Indicative budget (£/year)", "money", "From allocations.xlsx."),
+        _c("Transition cost (£)", "money", "Set-up and double running."),
+        _c("Annual saving (£)", "money", "Current cost - budget, at year-0 prices."),
+    ),
+    "One row per person who moves.",
+    "plan.xlsx",
+)
+CONTRACT_YEARS = SheetSchema(
+    "Contracts",
+    (
+        _c("Contract ID", "text", "The block contract."),
+        _c("Provider", "text", "Who holds it."),
+        _c("Year", "integer", "Plan year."),
+        _c("Units at start", "integer", "Units held at the start of the year."),
+        _c("Units released", "integer", "Units released this year."),
+        _c("Units retained", "integer", "Units held after the release."),
+        _c("Annual value (£)", "money", "What the units retained cost this year."),
+        _c("Decommission cost (£)", "money", "One-off cost of this year's releases."),
+    ),
+    "One row per contract per year.",
+    "plan.xlsx",
+)
+PEOPLE = SheetSchema(
+    "People",
+    (
+        _c("Person ID", "text", "Everyone in the registers."),
+        _c("Setting", "text", "Where they are today."),
+        _c("Status", "text", "Moves in year N, stays, or why they cannot move."),
+    ),
+    "One row per registered person.",
+    "plan.xlsx",
+)
+SPEND = SheetSchema(
+    "Spend",
+    (
+        _c("Year", "integer", "0 = the base year."),
+        _c("Placements (£)", "money", "Placements still running."),
+        _c("Individual budgets (£)", "money", "Budgets of the people moved."),
+        _c("Overheads (£)", "money", "Per-budget overheads."),
+        _c("Transition (£)", "money", "Set-up and double running."),
+        _c("Contracts (£)", "money", "Block contracts (units retained)."),
+        _c("Decommissioning (£)", "money", "Cost of releasing units."),
+        _c("Total (£)", "money", "The sum of the above."),
+    ),
+    "One row per year: what the money is spent on.",
+    "plan.xlsx",
+)
+ASSUMPTIONS = SheetSchema(
+    "Assumptions",
+    (
+        _c("Key", "text", "A scenario key (dotted), an override, or `input file`."),
+        _c("Value", "text", "The value used."),
+        _c("sha256", "text", "An input file's hash; for overrides, where they came from."),
+    ),
+    "Every value the plan used.",
+    "plan.xlsx",
+)
+SOLVER = SheetSchema(
+    "Solver",
+    (
+        _c("Stage", "text", "personalise, save or shortfall; then build and whole run."),
+        _c("Solver", "text", "Solver and version (the time limit on the whole-run row)."),
+        _c("Status", "text", "How the stage ended (the plan's status on the whole-run row)."),
+        _c("Objective", "number", "The stage's objective."),
+        _c("Bound", "number", "The best bound the solver proved."),
+        _c("Gap", "percent", "Relative gap between objective and bound."),
+        _c("Time (s)", "number", "Seconds."),
+        _c("Variables", "integer", "Size of the model."),
+        _c("Constraints", "integer", "Size of the model."),
+    ),
+    "One row per solver stage, then the build and the whole run.",
+    "plan.xlsx",
+)
+
+# -------------------------------------------------------------- calibration.xlsx
+
+SAMPLE = SheetSchema(
+    "Sample",
+    (
+        _c("Person ID", "text", "A person with a current annual cost."),
+        _c("Group", "text", "The rates_by group the person was fitted in."),
+        _c("Total points", "points", "Their points."),
+        _c("Current annual cost (£)", "money", "What their support costs today."),
+        _c("Fitted (£)", "money", "What the fitted table gives."),
+        _c("Residual (£)", "money", "Cost - fitted."),
+        _c("% error", "percent", "|residual| / cost."),
+        _c("Outlier", "yes_no", "Whether the error is above the tolerance."),
+        _c("Indicative budget (£/year)", "money", "Under the current table."),
+        _c("Range low (£)", "money", "The current indicative range."),
+        _c("Range high (£)", "money", "The current indicative range."),
+    ),
+    "One row per person in the fit.",
+    "calibration.xlsx",
+)
+
+# --------------------------------------------------------------- comparison.xlsx
+
+RUNS = SheetSchema(
+    "Runs",
+    (
+        _c("Run", "text", "base, or the variant's name."),
+        _c("Status", "text", "The plan's status, or FAILED."),
+        _c("Target met", "yes_no", "Whether every year's target is met."),
+        _c("People moved", "integer", "People who move over the plan."),
+        _c("Weighted person-years", "number", "The personalisation objective."),
+        _c("Total savings (£)", "money", "Savings over the plan."),
+        _c("Problem", "text", "Why a run failed."),
+    ),
+    "One row per run: the base scenario and each variant.",
+    "comparison.xlsx",
+)
+FRONTIER = SheetSchema(
+    "Frontier",
+    (
+        _c("Savings rate", "percent", "The rate the base was solved at."),
+        _c("Status", "text", "The plan's status, or FAILED."),
+        _c("Weighted person-years", "number", "The personalisation objective."),
+        _c("People moved", "integer", "People who move over the plan."),
+        _c("Total savings (£)", "money", "Savings over the plan."),
+    ),
+    "One row per savings rate of `--frontier`.",
+    "comparison.xlsx",
+)
+
+#: Every declared sheet, by the name its section in docs/formats.md is marked with.
+SHEETS: dict[str, SheetSchema] = {
+    "placements": PLACEMENTS,
+    "contracts": CONTRACTS,
+    "members": MEMBERS,
+    "allocations": ALLOCATIONS,
+    "explanations": EXPLANATIONS,
+    "answers": ANSWERS,
+    "exceptions": EXCEPTIONS,
+    "run": RUN,
+    "plan-years": YEARS,
+    "moves": MOVES,
+    "contract-years": CONTRACT_YEARS,
+    "people": PEOPLE,
+    "spend": SPEND,
+    "assumptions": ASSUMPTIONS,
+    "solver": SOLVER,
+    "sample": SAMPLE,
+    "runs": RUNS,
+    "frontier": FRONTIER,
+}
+
+
+def _type_text(c: Column) -> str:
+    if c.choices and c.type in ("choice", "yes_no"):
+        return " \\| ".join(f"`{x}`" for x in c.choices)
+    return c.type
+
+
+def columns_markdown(workbook: str) -> str:
+    """The column tables of every declared sheet of a workbook, for docs/formats.md.
+
+    ``workbook`` is a file name (``plan.xlsx``) or ``registers`` (both register files).
+    """
+    files = tuple(REGISTERS) if workbook == "registers" else (workbook,)
+    parts: list[str] = []
+    for schema in SHEETS.values():
+        if schema.workbook not in files:
+            continue
+        where = f"`{schema.workbook}`, sheet `{schema.sheet}`"
+        if schema is YEARS:
+            where = "`plan.xlsx`, the year table on sheet `Summary`"
+        parts.append(f"{where}: {schema.note}")
+        parts.append("")
+        if workbook == "registers":
+            parts += ["| column | type | required | meaning |", "|---|---|---|---|"]
+            for c in schema.columns:
+                needed = "yes" if c.required else (f"no (`{c.default}`)" if c.default else "no")
+                parts.append(f"| `{c.name}` | {_type_text(c)} | {needed} | {c.description} |")
+        else:
+            parts += ["| column | type | meaning |", "|---|---|---|"]
+            for c in schema.columns:
+                parts.append(f"| `{c.name}` | {_type_text(c)} | {c.description} |")
+        parts.append("")
+    return "\n".join(parts).rstrip("\n") + "\n"
+
+
+#: The workbooks whose column tables docs/formats.md carries, between the markers
+#: ``<!-- columns: NAME -->`` and ``<!-- end columns -->``.
+DOCUMENTED = ("registers", "allocations.xlsx", "plan.xlsx", "calibration.xlsx", "comparison.xlsx")
+
+
+def with_columns(markdown: str) -> str:
+    """``docs/formats.md`` with every marked column table made afresh from the schemas."""
+    import re
+
+    def fill(m: re.Match[str]) -> str:
+        return f"{m.group(1)}\n{columns_markdown(m.group(2))}{m.group(3)}"
+
+    pattern = r"(<!-- columns: (\S+) -->)\n.*?(<!-- end columns -->)"
+    return re.sub(pattern, fill, markdown, flags=re.S)
