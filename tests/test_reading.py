@@ -12,6 +12,7 @@ from python_calamine import CalamineWorkbook
 
 from ras.cli import main
 from ras.commands.score import score_inputs
+from ras.errors import Severity
 from ras.models.table import PointTable
 from tests import hostile
 from tests.helpers import write_assessment
@@ -60,6 +61,17 @@ def test_every_hostile_file_is_an_exception_and_good_ones_score(
     assert not any(Path(str(r[0])).name.startswith(("~$", ".")) for r in rows)
     run_rows = wb.get_sheet_by_name("Run").to_python()
     assert any(r[0] == "Skipped (lock file)" for r in run_rows)
+    # The same problems by code (what programs and tests match; the wording may change).
+    codes: dict[str, set[str]] = {}
+    for issue in score_inputs([folder], adult, jobs=0).exceptions:
+        codes.setdefault(Path(issue.source).name, set()).add(issue.code)
+    assert codes["no-id.xlsx"] == {"missing-person-id"}
+    assert codes["dup-b.xlsx"] == {"duplicate-person"}
+    assert codes["huge-answer.xlsx"] == codes["unknown-answer.xlsx"] == {"not-an-option"}
+    assert codes["missing-answer.xlsx"] == {"not-answered"}
+    assert codes["formula-nocache.xlsx"] == {"formula-without-value"}
+    assert codes["merged.xlsx"] == {"merged-cell"}
+    assert codes["zipbomb.xlsx"] == codes["old.xls"] == {"unusable-file"}
 
 
 def test_inputs_are_never_modified(tmp_path: Path, adult_path: Path) -> None:
@@ -102,7 +114,7 @@ def test_formula_with_cached_value_is_used_with_a_warning(
     run = score_inputs([path], adult, jobs=0)
     assert len(run.scored) == 1
     assert run.scored[0].assessment.answers["PC1"] == "Lots of support"
-    assert any("formula" in w.problem and w.cell == "D2" for w in run.warnings)
+    assert [(w.code, w.cell) for w in run.warnings] == [("formula-value-used", "D2")]
 
 
 def test_macro_enabled_workbook_is_read_with_warning(tmp_path: Path, adult: PointTable) -> None:
@@ -111,7 +123,7 @@ def test_macro_enabled_workbook_is_read_with_warning(tmp_path: Path, adult: Poin
     hostile.rewrite_member(src, dest, "", b"", extra={"xl/vbaProject.bin": b"\x00VBA" * 100})
     run = score_inputs([dest], adult, jobs=0)
     assert [s.assessment.person_id for s in run.scored] == ["MAC-1"]
-    assert any("macro" in w.problem for w in run.warnings)
+    assert [w.code for w in run.warnings] == ["macros-ignored"]
 
 
 def test_labels_trimmed_case_insensitive_numbers_and_reordered_rows(
@@ -163,10 +175,13 @@ def test_bulk_csv_and_xlsx_name_row_and_column(tmp_path: Path, adult: PointTable
     csv_path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
     run = score_inputs([csv_path], adult, jobs=0)
     assert [s.assessment.person_id for s in run.scored] == ["B-1"]
-    problems = {(i.person_id, i.cell): i.problem for i in run.exceptions}
+    problems = {(i.person_id, i.cell): i.code for i in run.exceptions}
     ks1 = header.index("KS1")
-    assert ("B-2", f"{chr(65 + ks1)}3") in problems
-    assert ("B-3", "B4") in problems
+    assert problems == {
+        ("B-2", f"{chr(65 + ks1)}3"): "not-an-option",
+        ("B-3", "B4"): "not-an-option",
+    }
+    assert {i.severity for i in run.exceptions} == {Severity.ERROR}
     assert run.scored[0].assessment.row == 2
     # The same table as xlsx (first sheet) gives the same result.
     xlsx = tmp_path / "bulk.xlsx"

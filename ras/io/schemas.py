@@ -349,6 +349,123 @@ FRONTIER = SheetSchema(
     "comparison.xlsx",
 )
 
+# ------------------------------------------------------------ point table workbook
+
+
+def _t(sheet: str, columns: tuple[Column, ...], note: str) -> SheetSchema:
+    return SheetSchema(sheet, columns, note, "table.xlsx")
+
+
+_CONDITION = (
+    Column("Question", "text", False, "A question ID (with Answer), or leave empty."),
+    Column("Answer", "text", False, "The answer that must be given."),
+    Column("Field", "text", False, "A person field ID (with Equals), or leave empty."),
+    Column("Equals", "text", False, "The value the field must have."),
+)
+TABLE = _t(
+    "Table",
+    (
+        Column(
+            "Key",
+            "text",
+            True,
+            "ras_table, name, version, currency, weeks_per_year, "
+            "method, rate, rates_by, floor, ceiling, rounding, range.",
+        ),
+        Column("Value", "text", True, "As the YAML key of the same name."),
+    ),
+    "One row per setting.",
+)
+TABLE_PERSON_FIELDS = _t(
+    "Person fields",
+    (
+        Column("ID", "text", True, "The field's ID."),
+        Column("Label", "text", True, "Its label on the Person sheet."),
+        Column("Type", "choice", True, "text, money or number.", ("text", "money", "number")),
+        Column("Required", "yes_no", True, "Whether it must be filled in.", ("TRUE", "FALSE")),
+        Column("Option", "text", False, "One allowed value (a row per option)."),
+    ),
+    "One row per option (one row for a field without options).",
+)
+TABLE_QUESTIONS = _t(
+    "Questions",
+    (
+        Column("Domain ID", "text", True, "The domain's ID."),
+        Column("Domain", "text", True, "Its label."),
+        Column("Funding", "text", False, "Its funding stream."),
+        Column("Cap", "points", False, "The most points the domain gives."),
+        Column("Question ID", "text", True, "Unique in the table."),
+        Column("Question", "text", True, "The question."),
+        Column("Required", "yes_no", True, "Whether it must be answered.", ("TRUE", "FALSE")),
+        Column("Answer", "text", True, "One answer (a row per answer, in drop-down order)."),
+        Column("Points", "points", True, "Its points (0 or more)."),
+    ),
+    "One row per answer.",
+)
+TABLE_RATES = _t(
+    "Rates",
+    (
+        Column("Value", "text", True, "A value of the rates_by field."),
+        Column("Rate", "money", True, "£ per point per year for it."),
+    ),
+    "One row per value.",
+)
+TABLE_BANDS = _t(
+    "Bands",
+    (
+        Column("Min", "points", True, "Lowest points of the band (inclusive)."),
+        Column("Max", "points", True, "Highest points of the band (inclusive)."),
+        Column("Amount", "money", True, "The band's amount a year."),
+    ),
+    "One row per band, from 0, contiguous.",
+)
+TABLE_CURVE = _t(
+    "Curve",
+    (
+        Column("Points", "points", True, "A knot's points (the first at 0)."),
+        Column("Amount", "money", True, "The amount a year at that many points."),
+    ),
+    "One row per knot, points rising.",
+)
+TABLE_ADJUSTMENTS = _t(
+    "Adjustments",
+    (
+        Column("ID", "text", True, "The adjustment's ID."),
+        Column("Percent", "number", True, "Applied when every condition holds."),
+        *_CONDITION,
+    ),
+    "One row per condition.",
+)
+TABLE_TOP_UPS = _t(
+    "Top-ups",
+    (
+        Column("ID", "text", True, "The top-up's ID."),
+        Column("Amount", "money", True, "Added when every condition holds."),
+        *_CONDITION,
+    ),
+    "One row per condition.",
+)
+TABLE_CEILINGS = _t(
+    "Ceilings",
+    (
+        Column("Field", "text", True, "The person field the ceiling depends on."),
+        Column("Value", "text", True, "A value of that field."),
+        Column("Ceiling", "money", True, "The highest budget for it."),
+    ),
+    "One row per value (limits.ceilings_by).",
+)
+TABLE_SHEETS = (
+    TABLE,
+    TABLE_PERSON_FIELDS,
+    TABLE_QUESTIONS,
+    TABLE_RATES,
+    TABLE_BANDS,
+    TABLE_CURVE,
+    TABLE_ADJUSTMENTS,
+    TABLE_TOP_UPS,
+    TABLE_CEILINGS,
+)
+
 #: Every declared sheet, by the name its section in docs/formats.md is marked with.
 SHEETS: dict[str, SheetSchema] = {
     "placements": PLACEMENTS,
@@ -369,6 +486,7 @@ SHEETS: dict[str, SheetSchema] = {
     "sample": SAMPLE,
     "runs": RUNS,
     "frontier": FRONTIER,
+    **{f"table-{t.sheet.lower().replace(' ', '-')}": t for t in TABLE_SHEETS},
 }
 
 
@@ -384,16 +502,19 @@ def columns_markdown(workbook: str) -> str:
     ``workbook`` is a file name (``plan.xlsx``) or ``registers`` (both register files).
     """
     files = tuple(REGISTERS) if workbook == "registers" else (workbook,)
+    inputs = workbook in ("registers", "table.xlsx")
     parts: list[str] = []
     for schema in SHEETS.values():
         if schema.workbook not in files:
             continue
         where = f"`{schema.workbook}`, sheet `{schema.sheet}`"
+        if schema.workbook == "table.xlsx":
+            where = f"Sheet `{schema.sheet}`"
         if schema is YEARS:
             where = "`plan.xlsx`, the year table on sheet `Summary`"
         parts.append(f"{where}: {schema.note}")
         parts.append("")
-        if workbook == "registers":
+        if inputs:
             parts += ["| column | type | required | meaning |", "|---|---|---|---|"]
             for c in schema.columns:
                 needed = "yes" if c.required else (f"no (`{c.default}`)" if c.default else "no")
@@ -408,7 +529,14 @@ def columns_markdown(workbook: str) -> str:
 
 #: The workbooks whose column tables docs/formats.md carries, between the markers
 #: ``<!-- columns: NAME -->`` and ``<!-- end columns -->``.
-DOCUMENTED = ("registers", "allocations.xlsx", "plan.xlsx", "calibration.xlsx", "comparison.xlsx")
+DOCUMENTED = (
+    "table.xlsx",
+    "registers",
+    "allocations.xlsx",
+    "plan.xlsx",
+    "calibration.xlsx",
+    "comparison.xlsx",
+)
 
 
 def with_columns(markdown: str) -> str:

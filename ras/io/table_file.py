@@ -14,23 +14,24 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ras.cells import is_blank, to_decimal, to_text
 from ras.errors import ConfigError, quote
+from ras.io.schemas import (
+    TABLE,
+    TABLE_ADJUSTMENTS,
+    TABLE_BANDS,
+    TABLE_CEILINGS,
+    TABLE_CURVE,
+    TABLE_PERSON_FIELDS,
+    TABLE_QUESTIONS,
+    TABLE_RATES,
+    TABLE_SHEETS,
+    TABLE_TOP_UPS,
+)
 from ras.io.strict_yaml import Locator, build_model, read_yaml
 from ras.io.xlsx import Book
 from ras.models.base import decimal_text
 from ras.models.table import PointTable
 from ras.outputs import atomic_output
 
-TABLE_SHEETS = (
-    "Table",
-    "Person fields",
-    "Questions",
-    "Rates",
-    "Bands",
-    "Curve",
-    "Adjustments",
-    "Top-ups",
-    "Ceilings",
-)
 TABLE_KEYS = (
     "ras_table",
     "name",
@@ -45,19 +46,9 @@ TABLE_KEYS = (
     "rounding",
     "range",
 )
-PERSON_FIELD_COLUMNS = ("ID", "Label", "Type", "Required", "Option")
-QUESTION_COLUMNS = (
-    "Domain ID",
-    "Domain",
-    "Funding",
-    "Cap",
-    "Question ID",
-    "Question",
-    "Required",
-    "Answer",
-    "Points",
-)
-CONDITION_COLUMNS = ("Question", "Answer", "Field", "Equals")
+PERSON_FIELD_COLUMNS = TABLE_PERSON_FIELDS.headers
+QUESTION_COLUMNS = TABLE_QUESTIONS.headers
+CONDITION_COLUMNS = TABLE_ADJUSTMENTS.headers[2:]  # Question, Answer, Field, Equals
 
 
 def fingerprint(table: PointTable) -> str:
@@ -178,7 +169,7 @@ def write_table_workbook(table: PointTable, path: Path, deterministic: bool = Fa
         }
         book.write_table(
             "Table",
-            ["Key", "Value"],
+            TABLE.headers,
             [[k, values[k]] for k in TABLE_KEYS],
             widths={"Key": 18, "Value": 40},
         )
@@ -197,19 +188,19 @@ def write_table_workbook(table: PointTable, path: Path, deterministic: bool = Fa
         book.write_table("Questions", QUESTION_COLUMNS, rows, widths={"Question": 50, "Answer": 28})
         book.write_table(
             "Rates",
-            ["Value", "Rate"],
+            TABLE_RATES.headers,
             [[k, v] for k, v in a.rates.items()],
             formats={"Rate": book.money},
         )
         book.write_table(
             "Bands",
-            ["Min", "Max", "Amount"],
+            TABLE_BANDS.headers,
             [[b.min, b.max, b.amount] for b in a.bands],
             formats={"Amount": book.money},
         )
         book.write_table(
             "Curve",
-            ["Points", "Amount"],
+            TABLE_CURVE.headers,
             [list(k) for k in a.curve],
             formats={"Amount": book.money},
         )
@@ -217,20 +208,16 @@ def write_table_workbook(table: PointTable, path: Path, deterministic: bool = Fa
         for adj in table.adjustments:
             for c in adj.when:
                 rows.append([adj.id, adj.percent, c.question, c.answer, c.field, c.equals])
-        book.write_table("Adjustments", ["ID", "Percent", *CONDITION_COLUMNS], rows)
+        book.write_table("Adjustments", TABLE_ADJUSTMENTS.headers, rows)
         rows = []
         for tu in table.top_ups:
             for c in tu.when:
                 rows.append([tu.id, tu.amount, c.question, c.answer, c.field, c.equals])
-        book.write_table(
-            "Top-ups", ["ID", "Amount", *CONDITION_COLUMNS], rows, formats={"Amount": book.money}
-        )
+        book.write_table("Top-ups", TABLE_TOP_UPS.headers, rows, formats={"Amount": book.money})
         rows = []
         if lim.ceilings_by is not None:
             rows = [[lim.ceilings_by.field, k, v] for k, v in lim.ceilings_by.values.items()]
-        book.write_table(
-            "Ceilings", ["Field", "Value", "Ceiling"], rows, formats={"Ceiling": book.money}
-        )
+        book.write_table("Ceilings", TABLE_CEILINGS.headers, rows, formats={"Ceiling": book.money})
         book.close()
 
 
@@ -305,7 +292,9 @@ def _bool(v: Any) -> Any:
 def _read_table_workbook(path: Path) -> tuple[dict[str, Any], Locator]:  # noqa: C901
     from ras.io.reader import read_sheets
 
-    sheets = read_sheets(path, TABLE_SHEETS, required=("Table", "Questions"))
+    sheets = read_sheets(
+        path, [t.sheet for t in TABLE_SHEETS], required=(TABLE.sheet, TABLE_QUESTIONS.sheet)
+    )
     where: Locator = {}
     data: dict[str, Any] = {}
 
@@ -315,7 +304,7 @@ def _read_table_workbook(path: Path) -> tuple[dict[str, Any], Locator]:  # noqa:
     t = sheet("Table")
     alloc: dict[str, Any] = {}
     limits: dict[str, Any] = {}
-    for r, rec in t.records(("Key", "Value")):
+    for r, rec in t.records(TABLE.headers):
         key = to_text(rec["Key"]).strip()
         value = rec["Value"]
         if is_blank(value):
@@ -390,19 +379,19 @@ def _read_table_workbook(path: Path) -> tuple[dict[str, Any], Locator]:  # noqa:
     data["domains"] = domains
     rates = sheet("Rates")
     if rates.rows:
-        for r, rec in rates.records(("Value", "Rate")):
+        for r, rec in rates.records(TABLE_RATES.headers):
             alloc.setdefault("rates", {})[to_text(rec["Value"])] = _num(rec["Rate"])
             where[("allocation", "rates", to_text(rec["Value"]))] = rates.cell(r, "Rate")
     bands = sheet("Bands")
     if bands.rows:
-        for r, rec in bands.records(("Min", "Max", "Amount")):
+        for r, rec in bands.records(TABLE_BANDS.headers):
             alloc.setdefault("bands", []).append(
                 {"min": _num(rec["Min"]), "max": _num(rec["Max"]), "amount": _num(rec["Amount"])}
             )
             where[("allocation", "bands", len(alloc["bands"]) - 1)] = bands.cell(r, "Min")
     curve = sheet("Curve")
     if curve.rows:
-        for r, rec in curve.records(("Points", "Amount")):
+        for r, rec in curve.records(TABLE_CURVE.headers):
             alloc.setdefault("curve", []).append([_num(rec["Points"]), _num(rec["Amount"])])
             where[("allocation", "curve", len(alloc["curve"]) - 1)] = curve.cell(r, "Points")
     data["allocation"] = alloc
@@ -424,7 +413,7 @@ def _read_table_workbook(path: Path) -> tuple[dict[str, Any], Locator]:  # noqa:
             data[key] = items
     c = sheet("Ceilings")
     if c.rows:
-        recs = c.records(("Field", "Value", "Ceiling"))
+        recs = c.records(TABLE_CEILINGS.headers)
         if recs:
             limits["ceilings_by"] = {"field": _txt(recs[0][1]["Field"]), "values": {}}
             where[("limits", "ceilings_by")] = c.cell(recs[0][0], "Field")
