@@ -19,6 +19,7 @@ from python_calamine import CalamineWorkbook
 from ras.cells import cell_ref, col_index, is_blank, to_text
 from ras.errors import InputError, Issue, Location
 from ras.io.guard import SheetScan, inspect_workbook, scan_sheet, sniff
+from ras.io.schemas import PERSON, QUESTIONNAIRE
 from ras.models.assessment import Cell, FileResult, RawBulk, RawWorkbook
 from ras.models.table import norm
 
@@ -28,6 +29,7 @@ META_SHEET = "ras"
 MAX_CSV_BYTES = 1024 * 1024 * 1024
 #: How many rows from the top a header row may be looked for.
 HEADER_SEARCH_ROWS = 50
+QUESTION_ID, ANSWER = QUESTIONNAIRE.headers[1], QUESTIONNAIRE.headers[3]
 
 
 def sha256_file(path: Path) -> str:
@@ -138,10 +140,10 @@ def _header_row(
 def _read_person(
     path: Path, sheet: str, rows: list[list[Any]], scan: SheetScan, merged: dict[str, str]
 ) -> dict[str, Cell]:
-    head = _header_row(rows, ("Field", "Value"))
+    head = _header_row(rows, PERSON.headers)
     if head is not None:
         start, cols = head
-        label_col, value_col = cols[norm("Field")], cols[norm("Value")]
+        label_col, value_col = (cols[norm(h)] for h in PERSON.headers)
         start += 1
     else:
         found = None
@@ -174,14 +176,14 @@ def _read_person(
 def _read_questionnaire(
     path: Path, sheet: str, rows: list[list[Any]], scan: SheetScan, merged: dict[str, str]
 ) -> dict[str, Cell]:
-    head = _header_row(rows, ("Question ID", "Answer"))
+    head = _header_row(rows, (QUESTION_ID, ANSWER))
     if head is None:
         raise InputError(
             f"{path}: sheet {sheet!r}: no header row with 'Question ID' and 'Answer'; "
             "use the sheet from `ras template assessment`"
         )
     start, cols = head
-    qcol, acol = cols[norm("Question ID")], cols[norm("Answer")]
+    qcol, acol = cols[norm(QUESTION_ID)], cols[norm(ANSWER)]
     answers: dict[str, Cell] = {}
     for r in range(start + 1, len(rows)):
         row = rows[r]

@@ -349,6 +349,32 @@ FRONTIER = SheetSchema(
     "comparison.xlsx",
 )
 
+# --------------------------------------------------------- self-assessment workbook
+
+PERSON = SheetSchema(
+    "Person",
+    (
+        Column("Field", "text", True, "Person ID, then each person field's label."),
+        Column(
+            "Value", "text", True, "The person's value (a drop-down where the table lists options)."
+        ),
+    ),
+    "One row per field; found by the header row `Field`, `Value` (rows may move).",
+    "assessment.xlsx",
+)
+QUESTIONNAIRE = SheetSchema(
+    "Questionnaire",
+    (
+        Column("Domain", "text", False, "The domain's label (for reading only)."),
+        Column("Question ID", "text", True, "The question's ID in the table."),
+        Column("Question", "text", False, "The question (for reading only)."),
+        Column("Answer", "text", True, "The answer, from the drop-down."),
+        Column("Notes", "text", False, "Free text; never read, logged or copied."),
+    ),
+    "One row per question; found by the header row with `Question ID` and `Answer`.",
+    "assessment.xlsx",
+)
+
 # ------------------------------------------------------------ point table workbook
 
 
@@ -486,6 +512,8 @@ SHEETS: dict[str, SheetSchema] = {
     "sample": SAMPLE,
     "runs": RUNS,
     "frontier": FRONTIER,
+    "person": PERSON,
+    "questionnaire": QUESTIONNAIRE,
     **{f"table-{t.sheet.lower().replace(' ', '-')}": t for t in TABLE_SHEETS},
 }
 
@@ -502,13 +530,13 @@ def columns_markdown(workbook: str) -> str:
     ``workbook`` is a file name (``plan.xlsx``) or ``registers`` (both register files).
     """
     files = tuple(REGISTERS) if workbook == "registers" else (workbook,)
-    inputs = workbook in ("registers", "table.xlsx")
+    inputs = workbook in ("registers", "table.xlsx", "assessment.xlsx")
     parts: list[str] = []
     for schema in SHEETS.values():
         if schema.workbook not in files:
             continue
         where = f"`{schema.workbook}`, sheet `{schema.sheet}`"
-        if schema.workbook == "table.xlsx":
+        if schema.workbook in ("table.xlsx", "assessment.xlsx"):
             where = f"Sheet `{schema.sheet}`"
         if schema is YEARS:
             where = "`plan.xlsx`, the year table on sheet `Summary`"
@@ -531,6 +559,7 @@ def columns_markdown(workbook: str) -> str:
 #: ``<!-- columns: NAME -->`` and ``<!-- end columns -->``.
 DOCUMENTED = (
     "table.xlsx",
+    "assessment.xlsx",
     "registers",
     "allocations.xlsx",
     "plan.xlsx",

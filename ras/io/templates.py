@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ras.io.schemas import REGISTERS, SheetSchema
+from ras.io.schemas import PERSON, QUESTIONNAIRE, REGISTERS, SheetSchema
 from ras.io.table_file import fingerprint, load_table, save_table
 from ras.io.xlsx import Book
 from ras.models.table import PointTable
@@ -71,8 +71,8 @@ def write_assessment_template(
 
         person.set_column(0, 0, 28)
         person.set_column(1, 1, 36)
-        person.write_string(0, 0, "Field", book.header)
-        person.write_string(0, 1, "Value", book.header)
+        person.write_string(0, 0, PERSON.headers[0], book.header)
+        person.write_string(0, 1, PERSON.headers[1], book.header)
         person.write_string(1, 0, "Person ID", book.bold)
         book.put(person, 1, 1, values.get("person_id"), book.unlocked)
         for r, f in enumerate(table.person_fields, start=2):
@@ -118,7 +118,7 @@ def write_assessment_template(
         quest.set_column(2, 2, 60)
         quest.set_column(3, 3, 32)
         quest.set_column(4, 4, 40)
-        for c, h in enumerate(("Domain", "Question ID", "Question", "Answer", "Notes")):
+        for c, h in enumerate(QUESTIONNAIRE.headers):
             quest.write_string(0, c, h, book.header)
         quest.freeze_panes(1, 0)
         r = 1
