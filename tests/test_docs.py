@@ -29,3 +29,16 @@ def test_a_schema_change_shows_in_the_docs() -> None:
     table = columns_markdown("plan.xlsx")
     for column in SHEETS["moves"].columns:
         assert f"| `{column.name}` |" in table
+
+
+def test_every_issue_code_is_documented() -> None:
+    """docs/architecture.md lists every Issue code the source uses."""
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "ras").rglob("*.py"))
+    used = set(re.findall(r'Issue\(\s*"([a-z-]+)"', source))
+    used |= set(re.findall(r'\.(?:error|warn)\(\s*"([a-z-]+)"', source))
+    used |= set(re.findall(r'code: str = "([a-z-]+)"', source))
+    documented = set(
+        re.findall(r"`([a-z]+(?:-[a-z]+)+)`", (ROOT / "docs" / "architecture.md").read_text())
+    )
+    assert len(used) > 20
+    assert used <= documented, sorted(used - documented)
