@@ -10,14 +10,10 @@ The Python API for analysts::
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-try:
-    __version__ = version("ras")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+from ras.version import __version__
 
 if TYPE_CHECKING:
     import pandas as pd

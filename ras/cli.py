@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ras import __version__
 from ras.errors import ExitCode, Issue, RasError, quote
 from ras.models.base import decimal_text
+from ras.version import __version__
 
 if TYPE_CHECKING:
     from ras.models.comparison import RunEnd

@@ -29,6 +29,27 @@ H = 3
 SETTINGS = ("inpatient", "out_of_area", "residential")
 
 
+def brute_scenario(
+    *, overlap_weeks: int, overhead: int, moves_per_year: int, savings: Any, objective: str
+) -> Scenario:
+    return Scenario.model_validate(
+        {
+            "ras_scenario": 1,
+            "name": "brute",
+            "base_year": 2026,
+            "horizon": H,
+            "data": {"allocations": "-", "placements": "-", "contracts": "-"},
+            "weeks_per_year": 52,
+            "inflation": {"placements": "0.03", "contracts": "0.02", "budgets": "0.025"},
+            "transition": {"overlap_weeks": overlap_weeks, "setup_cost": 500},
+            "overheads": {"per_budget_per_year": overhead},
+            "capacity": {"moves_per_year": moves_per_year},
+            "savings": savings,
+            "objective": objective,
+        }
+    )
+
+
 @st.composite
 def cases(draw: Any) -> PlanData:
     n_contracts = draw(st.integers(1, 2))
@@ -85,21 +106,12 @@ def cases(draw: Any) -> PlanData:
         savings["rates"] = [str(draw(st.sampled_from([0, 0.02, 0.05, 0.2]))) for _ in range(H)]
     else:
         savings["amounts"] = [draw(st.integers(-30, 60)) * 1000 for _ in range(H)]
-    scenario = Scenario.model_validate(
-        {
-            "ras_scenario": 1,
-            "name": "brute",
-            "base_year": 2026,
-            "horizon": H,
-            "data": {"allocations": "-", "placements": "-", "contracts": "-"},
-            "weeks_per_year": 52,
-            "inflation": {"placements": "0.03", "contracts": "0.02", "budgets": "0.025"},
-            "transition": {"overlap_weeks": draw(st.sampled_from([0, 4])), "setup_cost": 500},
-            "overheads": {"per_budget_per_year": draw(st.sampled_from([0, 1200]))},
-            "capacity": {"moves_per_year": draw(st.integers(1, 3))},
-            "savings": savings,
-            "objective": draw(st.sampled_from(["personalise", "save"])),
-        }
+    scenario = brute_scenario(
+        overlap_weeks=draw(st.sampled_from([0, 4])),
+        overhead=draw(st.sampled_from([0, 1200])),
+        moves_per_year=draw(st.integers(1, 3)),
+        savings=savings,
+        objective=draw(st.sampled_from(["personalise", "save"])),
     )
     return build_data(
         scenario, Registers(tuple(placements), tuple(contracts), tuple(members)), budgets
@@ -244,21 +256,12 @@ def test_ras_reaches_the_brute_force_optimum(d: PlanData) -> None:
 def test_a_case_highs_presolve_once_got_wrong() -> None:
     """Found by the test above: HiGHS 1.14-1.16's "Enumeration" presolve rule said 2
     person-years were optimal; 8 are possible (ras now switches that rule off)."""
-    scenario = Scenario.model_validate(
-        {
-            "ras_scenario": 1,
-            "name": "brute",
-            "base_year": 2026,
-            "horizon": H,
-            "data": {"allocations": "-", "placements": "-", "contracts": "-"},
-            "weeks_per_year": 52,
-            "inflation": {"placements": "0.03", "contracts": "0.02", "budgets": "0.025"},
-            "transition": {"overlap_weeks": 0, "setup_cost": 500},
-            "overheads": {"per_budget_per_year": 0},
-            "capacity": {"moves_per_year": 2},
-            "savings": {"kind": "absolute", "amounts": ["21000", "0", "0"]},
-            "objective": "personalise",
-        }
+    scenario = brute_scenario(
+        overlap_weeks=0,
+        overhead=0,
+        moves_per_year=2,
+        savings={"kind": "absolute", "amounts": ["21000", "0", "0"]},
+        objective="personalise",
     )
     contracts = (
         Contract("C0", "Block", "Service", Decimal(69000), 3, 2, 0, Decimal(0), 1),

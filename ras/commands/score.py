@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ras import __version__
 from ras.errors import Issue, Location
 from ras.io.allocations import write_allocations
 from ras.io.budget_sheets import SheetJob, plan_sheets, write_budget_sheet
@@ -25,6 +24,7 @@ from ras.scoring.budgets import Explanations
 from ras.scoring.people import score_results
 from ras.scoring.pseudonyms import Pseudonymiser, pseudonymise_run
 from ras.scoring.validate import TableIndex, validate_file
+from ras.version import __version__
 
 
 def read_and_validate(path: str, index: TableIndex) -> Validated:
