@@ -21,6 +21,8 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TypeVar
 
+from ras.outputs import leave_group
+
 R = TypeVar("R")
 T = TypeVar("T")
 
@@ -35,7 +37,6 @@ def _worker_start() -> None:
     reaches only the parent, which stops them itself (see :func:`run_parallel`).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from ras.outputs import leave_group
 
     leave_group()  # a forked worker writes its outputs itself; the parent commits none
     _limit_memory()

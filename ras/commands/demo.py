@@ -12,8 +12,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ras.commands.calibrate import run_calibrate
+from ras.commands.compare import frontier_rates, run_compare
+from ras.commands.optimise import run_optimise
 from ras.commands.score import ScoreOutcome, run_score
-from ras.io.templates import example_table, example_table_path, write_assessment_template
+from ras.io.sheet_folder import MANIFEST, staged_folder
+from ras.io.templates import (
+    example_table,
+    example_table_path,
+    write_assessment_template,
+    write_register_templates,
+)
 from ras.models.table import PointTable
 from ras.money import round_half_up, whole
 from ras.scoring.budgets import compute_budget
@@ -222,8 +231,6 @@ def run_demo(
     the paths inside the workbooks are relative to the demo folder) and swapped in only
     when every step has succeeded: an interrupted demo leaves ``out`` as it was.
     """
-    from ras.io.sheet_folder import MANIFEST, staged_folder
-
     out = Path(out)
     if out.is_dir() and not (out / MANIFEST).exists():
         # A demo folder written before ras kept manifests: its own files are ras's.
@@ -267,7 +274,6 @@ def _demo_in(
         options={"table": str(table_file), "demo": True},
     )
     result = DemoResult(out, table_file, assessments, faulty, outcome)
-    from ras.commands.optimise import run_optimise
 
     scenario = write_example(out / "scenario.yaml", out / "allocations.xlsx", out / "registers")
     planned = run_optimise(scenario, out / "plan.xlsx")
@@ -276,8 +282,6 @@ def _demo_in(
     result.extra[
         f"the transfer plan: {planned.plan.status}, {len(planned.plan.moves)} people move"
     ] = out / "plan.xlsx"
-    from ras.commands.calibrate import run_calibrate
-    from ras.commands.compare import frontier_rates, run_compare
 
     total = sum((s.budget.annual for s in outcome.run.scored), Decimal(0))
     affordable = round_half_up(total * Decimal("0.95"), Decimal(1000))
@@ -390,8 +394,6 @@ def write_example(scenario: Path, allocations: Path, registers: Path) -> Path:
     The scenario's data paths are written relative to the scenario file.
     """
     import os
-
-    from ras.io.templates import write_register_templates
 
     write_register_templates(registers, deterministic=True, rows=example_registers())
     base = scenario.parent

@@ -12,8 +12,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ras.cells import col_letters
-from ras.errors import OutputError, quote
+from ras.cells import col_letters, is_blank, to_decimal, to_text
+from ras.errors import InputError, OutputError, quote
+from ras.io.reader import read_sheets
 from ras.io.schemas import (
     ALLOCATIONS,
     ANSWERS,
@@ -326,8 +327,6 @@ def _pointer(book: Book, sheet: str, path: Path) -> None:
 
 def _rows_or_csv(path: Path, rows: list[list[Any]]) -> list[list[Any]]:
     """A sheet's rows, or the rows of the CSV its pointer names."""
-    from ras.cells import to_text
-
     first = to_text(rows[0][0]) if rows and rows[0] else ""
     if not first.startswith(POINTER):
         return rows
@@ -340,9 +339,6 @@ def _read_answers(
     path: Path, table: PointTable, sheet: list[list[Any]]
 ) -> dict[str, dict[str, str]]:
     """Person ID -> question ID -> answer, from the Answers sheet (schema ``ANSWERS``)."""
-    from ras.cells import col_letters, to_text
-    from ras.errors import InputError
-
     rows = _rows_or_csv(path, sheet)
     header = [to_text(v) for v in rows[0]] if rows else []
     cols = {}
@@ -520,10 +516,6 @@ def read_budgets(path: Path) -> dict[str, Decimal]:
     Raises:
         InputError: the workbook or its Allocations sheet cannot be used (file, cell).
     """
-    from ras.cells import is_blank, to_decimal, to_text
-    from ras.errors import InputError
-    from ras.io.reader import read_sheets
-
     rows = read_sheets(path, ["Allocations"], required=["Allocations"])["Allocations"]
     if not rows:
         raise InputError(f"{path}: sheet 'Allocations' is empty; run `ras score` to make it")
@@ -559,10 +551,6 @@ def read_scored_people(path: Path, table: PointTable) -> list[Any]:
     Raises:
         InputError: the workbook does not fit the table (file, sheet, cell).
     """
-    from ras.cells import is_blank, to_decimal, to_text
-    from ras.errors import InputError
-    from ras.io.reader import read_sheets
-
     sheets = read_sheets(path, ["Allocations", "Answers"], required=["Allocations"])
     if sheets.get("Answers") is None:
         raise InputError(

@@ -12,8 +12,9 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from ras.cells import is_blank, to_decimal, to_text
+from ras.cells import cell_ref, is_blank, to_decimal, to_text
 from ras.errors import ConfigError, quote
+from ras.io.reader import read_sheets
 from ras.io.schemas import (
     TABLE,
     TABLE_ADJUSTMENTS,
@@ -263,7 +264,6 @@ class _Sheet:
         return out
 
     def cell(self, row: int, column: str) -> str:
-        from ras.cells import cell_ref
 
         col = self.header.get(column.casefold(), 0)
         return f"sheet {self.name!r}, cell {cell_ref(row, col)}"
@@ -290,7 +290,6 @@ def _bool(v: Any) -> Any:
 
 
 def _read_table_workbook(path: Path) -> tuple[dict[str, Any], Locator]:  # noqa: C901
-    from ras.io.reader import read_sheets
 
     sheets = read_sheets(
         path, [t.sheet for t in TABLE_SHEETS], required=(TABLE.sheet, TABLE_QUESTIONS.sheet)

@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ras.cells import col_letters
 from ras.io.schemas import PERSON, QUESTIONNAIRE, REGISTERS, SheetSchema
 from ras.io.table_file import fingerprint, load_table, save_table
 from ras.io.xlsx import Book
@@ -63,7 +64,6 @@ def write_assessment_template(
             lists.write_string(0, list_col, title, book.bold)
             for i, item in enumerate(items, start=1):
                 lists.write_string(i, list_col, item)
-            from ras.cells import col_letters
 
             c = col_letters(list_col)
             list_col += 1
