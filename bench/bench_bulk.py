@@ -21,10 +21,14 @@ import xlsxwriter  # noqa: E402
 from common import OUT, interleaved, report, timed  # noqa: E402
 
 from ras.commands.demo import make_person  # noqa: E402
-from ras.commands.score import ScoreRun, read_inputs, run_score, score_results  # noqa: E402
+from ras.commands.score import read_inputs, run_score  # noqa: E402
 from ras.io.allocations import write_allocations  # noqa: E402
 from ras.io.table_file import fingerprint  # noqa: E402
 from ras.io.templates import example_table  # noqa: E402
+from ras.models.scored import ScoreRun  # noqa: E402
+from ras.scoring.budgets import Explanations  # noqa: E402
+from ras.scoring.people import score_results  # noqa: E402
+from ras.version import __version__  # noqa: E402
 
 
 def generate(path: Path, rows: int) -> None:
@@ -91,7 +95,8 @@ def parts(table: object, path: Path, out: Path, rows: int) -> None:
     assert len(frame) == rows
     t_read, results = timed(lambda: read_inputs([path], table))
     t_score, (scored, issues, infos) = timed(lambda: score_results(results, table, explain=False))
-    run = ScoreRun(table, fingerprint(table), infos, scored, issues)  # type: ignore[arg-type]
+    explainer = Explanations(table)
+    run = ScoreRun(table, fingerprint(table), infos, scored, issues, explainer, __version__)
     t_write, _ = timed(lambda: write_allocations(run, out))
     t_total, outcome = timed(lambda: run_score([path], table, out))
     assert len(outcome.run.scored) == rows

@@ -19,16 +19,15 @@ from common import OUT, interleaved, report, timed  # noqa: E402
 from python_calamine import CalamineWorkbook  # noqa: E402
 
 from ras.commands.demo import write_assessments  # noqa: E402
-from ras.commands.score import (  # noqa: E402
-    ScoreRun,
-    collect_inputs,
-    read_inputs,
-    run_score,
-    score_results,
-)
+from ras.commands.score import read_inputs, run_score  # noqa: E402
 from ras.io.allocations import write_allocations  # noqa: E402
+from ras.io.inputs import collect_inputs  # noqa: E402
 from ras.io.table_file import fingerprint  # noqa: E402
 from ras.io.templates import example_table  # noqa: E402
+from ras.models.scored import ScoreRun  # noqa: E402
+from ras.scoring.budgets import Explanations  # noqa: E402
+from ras.scoring.people import score_results  # noqa: E402
+from ras.version import __version__  # noqa: E402
 
 
 def baseline(files: list[Path]) -> int:
@@ -61,7 +60,8 @@ def main() -> None:
     t_base, _ = timed(lambda: baseline(files), repeat=2)
     t_read, results = timed(lambda: read_inputs(files, table))
     t_score, (scored, issues, infos) = timed(lambda: score_results(results, table, explain=False))
-    run = ScoreRun(table, fingerprint(table), infos, scored, issues)
+    explainer = Explanations(table)
+    run = ScoreRun(table, fingerprint(table), infos, scored, issues, explainer, __version__)
     out = OUT / "allocations.xlsx"
     t_write, _ = timed(lambda: write_allocations(run, out))
     t_total, outcome = timed(lambda: run_score([folder], table, out))

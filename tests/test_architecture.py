@@ -56,3 +56,19 @@ def test_the_rules_catch_a_cycle_and_a_layer_broken(tmp_path: Path) -> None:
     r = _lint(tmp_path, tmp_path / "src")
     assert r.returncode != 0
     assert "2 broken" in r.stdout, r.stdout
+
+
+def test_the_scoring_runner_starts_no_thread() -> None:
+    """Readers are forked only from a single-threaded process (else the slower forkserver
+    starts them): importing what `ras score` needs must not start a thread (numpy's BLAS
+    does, and openpyxl imports numpy; budget sheets import it only when they are asked).
+    """
+    code = (
+        "import sys, pathlib; import ras.commands.score, ras.cli; "
+        "print(len(list(pathlib.Path('/proc/self/task').iterdir())), 'numpy' in sys.modules)"
+    )
+    if not Path("/proc/self/task").exists():  # pragma: no cover - not Linux
+        return
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1", "False"], r.stdout

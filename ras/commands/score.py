@@ -10,7 +10,6 @@ from typing import Any
 
 from ras.errors import Issue, Location
 from ras.io.allocations import write_allocations
-from ras.io.budget_sheets import SheetJob, plan_sheets, write_budget_sheet
 from ras.io.inputs import collect_inputs
 from ras.io.reader import read_input_file
 from ras.io.sheet_folder import check_ours, staged_folder
@@ -106,6 +105,11 @@ def write_budget_sheets(
     progress: Callable[[int], None] | None = None,
 ) -> tuple[list[Path], list[Issue]]:
     """Write one budget workbook per scored person (in worker processes)."""
+    # Imported here, not at the top: openpyxl imports numpy, whose BLAS starts a thread,
+    # and a process with threads cannot fork its readers safely (see ras.parallel) -
+    # the slower forkserver would then start every reader of every run.
+    from ras.io.budget_sheets import SheetJob, plan_sheets, write_budget_sheet
+
     sheet_jobs, owners, issues = plan_sheets(
         run, folder, in_place=in_place, copy_sources=copy_sources
     )
