@@ -7,7 +7,7 @@ import io
 import math
 import multiprocessing as mp
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from ras.io.schemas import (
 )
 from ras.io.xlsx import EXCEL_MAX_ROWS, Book
 from ras.models.calibration import Person
-from ras.models.scored import ScoreRun
+from ras.models.scored import Scored, ScoreRun
 from ras.models.table import PointTable
 from ras.money import pence
 from ras.outputs import atomic_output, leave_group
@@ -177,71 +177,75 @@ def _write_csv(path: Path, headers: Sequence[str], rows: Iterator[list[Any]]) ->
         w.writerows(rows)  # None is written as an empty field
 
 
+def _person_csv(
+    run: ScoreRun,
+    path: Path,
+    headers: Sequence[str],
+    rows_of: Callable[[Scored, Callable[[list[Any]], str]], Iterator[str]],
+) -> None:
+    """A per-person sheet as CSV, fast.
+
+    ``rows_of(person, fmt)`` gives each row after the Person ID, formatted by ``fmt``
+    (which it may cache: most rows repeat from person to person).
+    """
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+
+    def fmt(row: list[Any]) -> str:
+        buf.seek(0)
+        buf.truncate()
+        w.writerow(row)
+        return buf.getvalue()
+
+    with atomic_output(path) as tmp, tmp.open("w", newline="", encoding="utf-8-sig") as fh:
+        lines: list[str] = [fmt(list(headers))]
+        for s in run.scored:
+            pid = fmt([s.assessment.person_id])[:-1]
+            lines.extend(pid + rest for rest in rows_of(s, fmt))
+            if len(lines) > 50_000:
+                fh.write("".join(lines))
+                lines.clear()
+        fh.write("".join(lines))
+
+
 def _explanations_csv(run: ScoreRun, path: Path) -> None:
-    """The Explanations sheet as CSV, fast.
+    """The Explanations sheet as CSV.
 
     The steps shared between people (an answer and its points, a domain total) are
     formatted once and reused.
     """
-    suffixes: dict[int, str] = {}
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    with atomic_output(path) as tmp, tmp.open("w", newline="", encoding="utf-8-sig") as fh:
-        w.writerow(EXPLANATION_HEADERS)
-        lines: list[str] = [buf.getvalue()]
-        for s in run.scored:
-            buf.seek(0)
-            buf.truncate()
-            w.writerow([s.assessment.person_id])
-            pid = buf.getvalue()[:-1]
-            for st in run.explainer.steps(s):
-                key = id(st)
-                suffix = suffixes.get(key)
-                if suffix is None:
-                    buf.seek(0)
-                    buf.truncate()
-                    amount = None if st.amount is None else pence(st.amount)
-                    w.writerow(["", st.step, st.item, st.points, amount, st.note])
-                    suffix = buf.getvalue()
-                    if run.explainer.is_shared(st):
-                        suffixes[key] = suffix
-                lines.append(pid + suffix)
-            if len(lines) > 50_000:
-                fh.write("".join(lines))
-                lines.clear()
-        fh.write("".join(lines))
+    done: dict[int, str] = {}
+
+    def rows_of(s: Scored, fmt: Callable[[list[Any]], str]) -> Iterator[str]:
+        for st in run.explainer.steps(s):
+            text = done.get(id(st))
+            if text is None:
+                amount = None if st.amount is None else pence(st.amount)
+                text = fmt(["", st.step, st.item, st.points, amount, st.note])
+                if run.explainer.is_shared(st):
+                    done[id(st)] = text
+            yield text
+
+    _person_csv(run, path, EXPLANATION_HEADERS, rows_of)
 
 
 def _answers_csv(run: ScoreRun, path: Path) -> None:
-    """The Answers sheet as CSV, fast: each (question, answer, points) formatted once."""
-    suffixes: dict[tuple[str, str], str] = {}
+    """The Answers sheet as CSV; each question's answer and points formatted once."""
     order = [q.id for _, q in run.table.questions()]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    with atomic_output(path) as tmp, tmp.open("w", newline="", encoding="utf-8-sig") as fh:
-        w.writerow(ANSWERS.headers)
-        lines: list[str] = [buf.getvalue()]
-        for s in run.scored:
-            buf.seek(0)
-            buf.truncate()
-            w.writerow([s.assessment.person_id])
-            pid = buf.getvalue()[:-1]
-            answers = s.assessment.answers
-            for qid in order:
-                answer = answers.get(qid)
-                if answer is None:
-                    continue
-                suffix = suffixes.get((qid, answer))
-                if suffix is None:
-                    buf.seek(0)
-                    buf.truncate()
-                    w.writerow(["", qid, answer, s.budget.question_points[qid]])
-                    suffix = suffixes[(qid, answer)] = buf.getvalue()
-                lines.append(pid + suffix)
-            if len(lines) > 50_000:
-                fh.write("".join(lines))
-                lines.clear()
-        fh.write("".join(lines))
+    done: dict[tuple[str, str], str] = {}
+
+    def rows_of(s: Scored, fmt: Callable[[list[Any]], str]) -> Iterator[str]:
+        answers = s.assessment.answers
+        for qid in order:
+            answer = answers.get(qid)
+            if answer is not None:
+                text = done.get((qid, answer))
+                if text is None:
+                    text = fmt(["", qid, answer, s.budget.question_points[qid]])
+                    done[(qid, answer)] = text
+                yield text
+
+    _person_csv(run, path, ANSWERS.headers, rows_of)
 
 
 def _csv_child(run: ScoreRun, sheet: str, path: Path) -> None:
