@@ -21,6 +21,29 @@ EXCEL_MAX_ROWS = 1_048_576
 FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
 #: Column width that shows £999,999,999.99 whole in Excel and LibreOffice at 100 %.
 MONEY_WIDTH = 17.0
+#: The widest a column is made to fit its content (longer text wraps or is cut).
+MAX_WIDTH = 60.0
+#: Rows measured to fit a column to its content.
+WIDTH_SAMPLE = 5000
+
+
+def _shown_length(value: Any, percent: bool = False) -> int:
+    """About how many characters a value takes on screen."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, (int, float, Decimal)):
+        if percent:
+            return len(f"{float(value) * 100:.1f}%")
+        number = float(value)
+        return (
+            len(f"£{number:,.2f}")
+            if number != int(number) or isinstance(value, Decimal)
+            else len(f"{int(number):,}")
+        )
+    text = str(value)
+    return len(text.split("\n", 1)[0])
 
 
 class Book:
@@ -89,6 +112,25 @@ class Book:
         self._table_names.add(name)
         return name
 
+    def _width(
+        self, header: str, fmt: Any, asked: float | None, sample: list[Sequence[Any]], c: int
+    ) -> float:
+        """A column's width: what the header, the asked width and the content need.
+
+        Content is measured on the first ``WIDTH_SAMPLE`` rows as it will be shown (money
+        with £ and separators, shares as percentages), up to ``MAX_WIDTH``; money columns
+        are never narrower than ``MONEY_WIDTH``, so no figure shows as ``###``.
+        """
+        width = asked if asked is not None else max(10.0, min(40.0, len(header) * 1.1 + 2))
+        longest = 0
+        for row in sample:
+            if c < len(row):
+                longest = max(longest, _shown_length(row[c], fmt is self.percent))
+        width = max(width, min(MAX_WIDTH, longest * 1.1 + 2))
+        if fmt in (self.money, self.bold_money):
+            width = max(width, MONEY_WIDTH)  # £999,999,999.99 without ###
+        return width
+
     def write_table(
         self,
         sheet: str,
@@ -113,17 +155,14 @@ class Book:
             ws = self.wb.add_worksheet(name)
             names.append(name)
             ws.freeze_panes(1, 0)
-            for c, h in enumerate(headers):
-                width = (widths or {}).get(h, max(10.0, min(40.0, len(h) * 1.1 + 2)))
-                if col_fmts[c] in (self.money, self.bold_money):
-                    width = max(width, MONEY_WIDTH)  # £999,999,999.99 without ###
-                ws.set_column(c, c, width)
             n = 0
+            first_row: Sequence[Any] = ()
             more = False
             rest: list[Sequence[Any]] = []
             for values in it:
                 n += 1
                 if n <= 1:  # the first data row through XlsxWriter: its formats get ids
+                    first_row = values
                     for c, v in enumerate(values):
                         self.put(ws, n, c, v, col_fmts[c])
                 else:
@@ -131,6 +170,9 @@ class Book:
                 if n >= max_rows:
                     more = True
                     break
+            sample = ([first_row] if n else []) + rest[: WIDTH_SAMPLE - 1]
+            for c, h in enumerate(headers):
+                ws.set_column(c, c, self._width(h, col_fmts[c], (widths or {}).get(h), sample, c))
             table = self.table_name(name)
             if rest:
                 self._splices.append((ws, rest, col_fmts))
