@@ -57,7 +57,14 @@ def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def recalculate(files: list[Path], outdir: Path) -> list[Path]:
+def render_pdf(files: list[Path], outdir: Path) -> list[Path]:
+    """Print workbooks to PDF with LibreOffice headless, as a user printing them would."""
+    return recalculate(files, outdir, to="pdf:calc_pdf_Export")
+
+
+def recalculate(
+    files: list[Path], outdir: Path, to: str = "xlsx:Calc MS Excel 2007 XML"
+) -> list[Path]:
     """Open workbooks in LibreOffice headless with recalculation forced; save copies."""
     exe = soffice()
     assert exe is not None, "LibreOffice (soffice) is not installed"
@@ -83,7 +90,7 @@ def recalculate(files: list[Path], outdir: Path) -> list[Path]:
         "--headless",
         "--norestore",
         "--convert-to",
-        "xlsx:Calc MS Excel 2007 XML",
+        to,
         "--outdir",
         str(outdir),
         *[str(f) for f in files],
@@ -91,7 +98,8 @@ def recalculate(files: list[Path], outdir: Path) -> list[Path]:
     env = dict(os.environ, HOME=str(profile))
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     shutil.rmtree(profile, ignore_errors=True)
-    out = [outdir / f.name for f in files]
+    suffix = "." + to.split(":", 1)[0]
+    out = [outdir / (f.stem + suffix) for f in files]
     missing = [p for p in out if not p.exists()]
     assert not missing, f"LibreOffice did not convert {missing}: {proc.stdout} {proc.stderr}"
     return out

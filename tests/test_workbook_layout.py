@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 
 from ras.io.xlsx import MAX_WIDTH, MONEY_WIDTH, Book
@@ -46,3 +47,31 @@ def test_widths_come_from_the_content_of_large_tables_too(tmp_path: Path) -> Non
     book.write_table("People", ["Person ID", "Note"], rows)
     book.close()
     assert _widths(path, "People")["B"] >= len("a much longer value near the end")
+
+
+@pytest.mark.libreoffice
+def test_no_hash_marks_when_printed(tmp_path: Path, need_soffice: str) -> None:
+    """Every workbook of a full run, printed to PDF by LibreOffice: no figure is ``###``.
+
+    A control workbook with a too-narrow number column shows that the check can fail.
+    """
+    from pypdf import PdfReader
+
+    from ras.commands.demo import run_demo
+    from tests.helpers import render_pdf
+
+    run_demo(tmp_path / "demo", people=60)
+    control = tmp_path / "control.xlsx"
+    book = Book(control)
+    ws = book.wb.add_worksheet("Narrow")
+    ws.set_column(0, 0, 3)
+    ws.write_number(0, 0, 123456789.5, book.money)
+    book.close()
+    names = ["allocations", "plan", "calibration", "comparison"]
+    files = [tmp_path / "demo" / f"{n}.xlsx" for n in names] + [control]
+    pdfs = render_pdf(files, tmp_path / "pdf")
+    text = {p.stem: "".join(page.extract_text() for page in PdfReader(p).pages) for p in pdfs}
+    assert "###" in text["control"]
+    for name in names:
+        assert text[name].strip(), name
+        assert "###" not in text[name], name
