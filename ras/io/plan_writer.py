@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +38,6 @@ def year_rows(outcome: PlanOutcome) -> list[list[Any]]:
     ]
 
 
-def _money_formats(book: Book, headers: Sequence[str]) -> dict[str, Any]:
-    money = {h for s in (YEARS, MOVES, CONTRACT_YEARS, SPEND) for h in s.money}
-    return {h: book.money for h in headers if h in money}
-
-
 def write_plan(outcome: PlanOutcome, out: Path) -> None:
     """Write plan.xlsx atomically."""
     plan = outcome.plan
@@ -66,7 +60,7 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
                 ]
                 for m in plan.moves
             ],
-            formats=_money_formats(book, MOVE_HEADERS),
+            formats={h: book.money for h in MOVES.money},
         )
         book.write_table(
             "Contracts",
@@ -84,7 +78,7 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
                 ]
                 for c in plan.contracts
             ],
-            formats=_money_formats(book, CONTRACT_HEADERS),
+            formats={h: book.money for h in CONTRACT_YEARS.money},
         )
         book.write_table(
             "People", PEOPLE_HEADERS, [list(p) for p in plan.people], widths={"Status": 30}
@@ -105,7 +99,7 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
                 ]
                 for r in plan.years
             ],
-            formats=_money_formats(book, SPEND_HEADERS),
+            formats={h: book.money for h in SPEND.money},
         )
         rows: list[list[Any]] = [[k, v, ""] for k, v in outcome.loaded.assumptions()]
         for key, value, source in outcome.loaded.overrides:
