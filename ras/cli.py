@@ -233,10 +233,14 @@ def template_table(out: Path, example: str, ui: Ui) -> int:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @common
 def template_registers(folder: Path, ui: Ui) -> int:
-    """Blank placements.xlsx and contracts.xlsx registers with drop-downs."""
-    from ras.io.templates import write_register_templates
+    """Blank placements.xlsx and contracts.xlsx registers, and an empty allocations.xlsx.
 
-    written = write_register_templates(folder, deterministic=False)
+    Then `ras template scenario FOLDER/scenario.xlsx` gives a scenario that runs as
+    written (nobody moves until the registers and allocations are filled in).
+    """
+    from ras.commands.starter import write_starter_registers
+
+    written = write_starter_registers(folder)
     for p in written:
         ui.say(f"wrote {p}")
     ui.emit({"written": [str(p) for p in written]})
@@ -247,12 +251,60 @@ def template_registers(folder: Path, ui: Ui) -> int:
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @common
 def template_scenario(out: Path, ui: Ui) -> int:
-    """Starter scenario YAML for the transfer plan."""
+    """Starter scenario for the transfer plan: OUT.xlsx (a workbook) or OUT.yaml.
+
+    Its data paths are relative to OUT's folder: placements.xlsx, contracts.xlsx and
+    allocations.xlsx, as `ras template registers` writes them.
+    """
     from ras.io.templates import write_scenario_template
 
-    write_scenario_template(out)
+    write_scenario_template(out, deterministic=False)
     ui.say(f"wrote {out}")
     ui.emit({"written": [str(out)]})
+    return 0
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+@main.group()
+def scenario() -> None:
+    """Convert a scenario between YAML and a workbook; check the values it uses."""
+
+
+@scenario.command("convert")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@common
+def scenario_convert(source: Path, dest: Path, ui: Ui) -> int:
+    """Convert SOURCE to DEST (.yaml or .xlsx, by extension), in canonical form."""
+    from ras.io.scenario_file import canonical_scenario, write_scenario
+
+    write_scenario(canonical_scenario(source), dest, deterministic=False)
+    ui.say(f"wrote {dest}")
+    ui.emit({"written": [str(dest)]})
+    return 0
+
+
+@scenario.command("check")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--variant", help="A variant named in the scenario file.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="As for ras optimise.")
+@common
+def scenario_check(source: Path, variant: str | None, sets: tuple[str, ...], ui: Ui) -> int:
+    """Validate a scenario and print every value used and where it came from."""
+    from ras.io.scenario_file import load_scenario
+
+    loaded = load_scenario(source, variant, [parse_set_option(o) for o in sets])
+    values = loaded.values()
+    width = max(len(k) for k, *_ in values)
+    for key, value, source_, place in values:
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else value
+        where = f" ({place})" if place else ""
+        ui.say(f"{key:<{width}}  {'' if shown is None else shown}  [{source_}{where}]")
+    for name in loaded.scenario.variants:
+        ui.say(f"variant {name}: valid")
+    ui.emit({k: {"value": v, "source": s, "where": w} for k, v, s, w in values})
     return 0
 
 
@@ -592,7 +644,7 @@ def _money(text: str, option: str) -> Decimal:
     "sets",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Override a scenario value, e.g. --set savings.rate=0.05 (repeatable).",
+    help="Override a scenario value, e.g. --set savings.rate=5% (repeatable).",
 )
 @_solver_option
 @click.option(
@@ -671,7 +723,20 @@ def optimise(
 @click.option(
     "--frontier",
     metavar="START:STOP:STEP",
-    help="Re-solve the base across savings rates, e.g. 0:0.08:0.01.",
+    help="Re-solve the base across savings rates, e.g. 0:0.08:0.01 or 0%:8%:1%.",
+)
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    help="Compare the base with this variant only (repeatable; default: every variant).",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a scenario value in every run, e.g. --set savings.rate=4% (repeatable).",
 )
 @_solver_option
 @click.option(
@@ -687,6 +752,8 @@ def compare(
     scenario: Path,
     out: Path,
     frontier: str | None,
+    variants: tuple[str, ...],
+    sets: tuple[str, ...],
     solver: str,
     time_limit: float | None,
     jobs: int | None,
@@ -704,6 +771,8 @@ def compare(
         scenario,
         out,
         frontier=frontier_rates(*_frontier(frontier)) if frontier is not None else (),
+        variants=variants or None,
+        overrides=[parse_set_option(option) for option in sets],
         jobs=jobs,
         progress=ui.progress,
         options=SolveOptions(solver=solver, time_limit=time_limit or None),
@@ -742,9 +811,10 @@ def parse_set_option(option: str) -> Override:
 def _frontier(text: str) -> tuple[Decimal, Decimal, Decimal]:
     """``--frontier START:STOP:STEP`` as three decimals."""
     from ras.errors import UsageError
+    from ras.models.base import parse_rate
 
     try:
-        start, stop, step = (Decimal(part) for part in text.split(":"))
+        start, stop, step = (Decimal(parse_rate(part)) for part in text.split(":"))
     except (ValueError, InvalidOperation) as exc:
         raise UsageError(
             f"--frontier {quote(text)}: write START:STOP:STEP, e.g. 0:0.08:0.01"

@@ -211,6 +211,7 @@ def test_template_commands(tmp_path: Path, adult_path: Path) -> None:
     assert ras.load_table(tmp_path / "t.yaml") == ras.load_table(adult_path)
     assert runner.invoke(main, ["template", "registers", str(tmp_path / "reg")]).exit_code == 0
     assert sorted(p.name for p in (tmp_path / "reg").iterdir()) == [
+        "allocations.xlsx",
         "contracts.xlsx",
         "placements.xlsx",
     ]

@@ -95,13 +95,29 @@ def run_compare(
     options: SolveOptions | None = None,
     jobs: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    variants: Sequence[str] | None = None,
+    overrides: Sequence[Override] = (),
 ) -> CompareOutcome:
-    """``ras compare``: base and every variant, and the frontier, then comparison.xlsx."""
-    loaded = load_scenario(scenario)  # fails early on a bad file
+    """``ras compare``: base and every variant, and the frontier, then comparison.xlsx.
+
+    ``variants`` picks which variants run beside the base (default: all of them);
+    ``overrides`` (``--set``) apply to every run and win over each variant's values.
+
+    Raises:
+        UsageError: a variant that the scenario does not name.
+        ConfigError: the scenario (or an override) is invalid.
+    """
+    loaded = load_scenario(scenario, None, overrides)  # fails early on a bad file
+    names = list(loaded.scenario.variants)
+    if variants is not None:
+        for name in variants:
+            load_scenario(scenario, name, overrides)  # an unknown name is a usage error
+        names = [n for n in names if n in variants]
     opts = options or SolveOptions()
     path = str(scenario)
-    run_jobs = [RunJob(path, "base", options=opts)] + [
-        RunJob(path, name, variant=name, options=opts) for name in loaded.scenario.variants
+    sets = tuple(overrides)
+    run_jobs = [RunJob(path, "base", overrides=sets, options=opts)] + [
+        RunJob(path, name, variant=name, overrides=sets, options=opts) for name in names
     ]
     front_jobs: list[RunJob] = []
     sc = loaded.scenario
@@ -110,7 +126,7 @@ def run_compare(
             RunJob(
                 path,
                 f"rate {rate}",
-                overrides=(_rate_override(sc.savings.kind, rate, sc.horizon),),
+                overrides=(*sets, _rate_override(sc.savings.kind, rate, sc.horizon)),
                 rate=rate,
                 options=opts,
             )

@@ -27,9 +27,9 @@ from ras.optimise.solve import solve
 def load_inputs(loaded: LoadedScenario) -> tuple[PlanData, dict[str, str]]:
     """Read the registers and the budgets a scenario names; derive the model's data."""
     sc = loaded.scenario
-    allocations = loaded.resolve(sc.data.allocations)
+    allocations = loaded.data_file("allocations")
     registers = read_registers(
-        loaded.resolve(sc.data.placements), loaded.resolve(sc.data.contracts), sc.weeks_per_year
+        loaded.data_file("placements"), loaded.data_file("contracts"), sc.weeks_per_year
     )
     budgets = read_budgets(allocations)
     files = dict(registers.files)

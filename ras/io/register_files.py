@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ras.cells import cell_ref, is_blank, to_decimal, to_text
+from ras.choices import label_list, match_choice
 from ras.errors import InputError, Issue, Location, quote
 from ras.io.reader import read_sheets, sha256_file
 from ras.io.schemas import CONTRACTS, MEMBERS, PLACEMENTS, Column, SheetSchema
@@ -77,14 +78,14 @@ class _Rows:
         if col.type == "text":
             return to_text(raw)
         if col.type == "choice":
-            hit = {norm(x): x for x in col.choices}.get(norm(to_text(raw)))
+            hit = match_choice(to_text(raw), col.choice_labels)
             if hit is None:
                 self.error(
                     "not-an-option",
                     r,
                     c,
                     f"{col.name} is {quote(to_text(raw))}, which is not allowed",
-                    f"choose one of {', '.join(col.choices)}",
+                    f"choose {label_list(col.choice_labels)}",
                 )
             return hit
         if col.type == "yes_no":

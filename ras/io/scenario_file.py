@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ras.errors import ConfigError, UsageError
+from ras.io.scenario_book import read_scenario_book, write_scenario_book
 from ras.io.strict_yaml import Locator, build_model, read_yaml
+from ras.models.base import decimal_text
 from ras.models.scenario import LoadedScenario, Override, Scenario
+from ras.outputs import atomic_output
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -45,7 +49,18 @@ def load_scenario(
         UsageError: an unknown variant.
     """
     path = Path(path)
-    data, where = read_yaml(path)
+    data, where = read_scenario_source(path)
+    return scenario_from_data(data, where, path, variant, overrides)
+
+
+def scenario_from_data(
+    data: Any,
+    where: Locator,
+    path: Path,
+    variant: str | None = None,
+    overrides: Sequence[Override] = (),
+) -> LoadedScenario:
+    """:func:`load_scenario` on data already read (``path`` names it in errors)."""
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a scenario is a mapping of keys (ras_scenario, name, ...)")
     variants = data.get("variants") or {}
@@ -95,4 +110,93 @@ def load_scenario(
             )
         except ConfigError as exc:
             raise ConfigError(f"{exc} (in variant {name!r})", exc.issues) from exc
-    return LoadedScenario(scenario, path, variant, tuple(echoed), merged)
+    return LoadedScenario(scenario, path, variant, tuple(echoed), merged, data, loc)
+
+
+def is_workbook(path: Path) -> bool:
+    """Whether a scenario path is the workbook form (by its extension)."""
+    return path.suffix.lower() in (".xlsx", ".xlsm")
+
+
+def read_scenario_source(path: Path) -> tuple[Any, Locator]:
+    """A scenario file (YAML or workbook) as plain data and where each value is."""
+    if is_workbook(path):
+        if not path.exists():
+            raise ConfigError(f"{path}: file not found")
+        return read_scenario_book(path)
+    return read_yaml(path)
+
+
+def canonical_scenario(path: Path | str) -> dict[str, Any]:
+    """The canonical form of a scenario file (see :func:`canonical_of`)."""
+    path = Path(path)
+    data, where = read_scenario_source(path)
+    return canonical_of(data, where, path)
+
+
+def canonical_of(data: Any, where: Locator, path: Path) -> dict[str, Any]:
+    """The canonical form of a scenario file (SPEC §15): the validated model's values.
+
+    Every key has its value (defaults included), rates are fractions, money is pounds,
+    labels are ids; each variant keeps only the keys it gives, each as validated.
+    Converting between YAML and the workbook keeps this form.
+    """
+    loaded = scenario_from_data(data, where, path)
+    out = _plain(loaded.scenario.model_dump(exclude={"variants"}, exclude_none=True))
+    variants: dict[str, Any] = {}
+    for name, body in loaded.scenario.variants.items():
+        full = scenario_from_data(data, where, path, name).scenario.model_dump(exclude={"variants"})
+        picked: dict[str, Any] = {}
+        for key, _ in _flatten("", body):
+            parts = key.split(".")
+            node: Any = full
+            for part in parts:
+                node = node.get(part) if isinstance(node, dict) else None
+            if node is None:
+                continue
+            target = picked
+            for part in parts[:-1]:
+                target = target.setdefault(part, {})
+            target[parts[-1]] = _plain(node)
+        variants[name] = picked
+    if variants:
+        out["variants"] = variants
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def scenario_yaml(canonical: dict[str, Any]) -> str:
+    """A canonical scenario as YAML text (numbers plain, exactly as validated)."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.representer.sort_base_mapping_type_on_output = False  # keep the model's order
+    yaml.representer.add_representer(
+        Decimal,
+        lambda r, d: r.represent_scalar(
+            "tag:yaml.org,2002:" + ("float" if "." in decimal_text(d) else "int"), decimal_text(d)
+        ),
+    )
+    buf = io.StringIO()
+    buf.write('# A ras transfer-plan scenario (see docs/formats.md, "Scenario").\n')
+    yaml.dump(canonical, buf)
+    return buf.getvalue()
+
+
+def write_scenario(canonical: dict[str, Any], out: Path, deterministic: bool = True) -> None:
+    """Write a canonical scenario as YAML or as a workbook, by ``out``'s extension."""
+    if is_workbook(out):
+        write_scenario_book(canonical, out, deterministic=deterministic)
+        return
+    with atomic_output(out) as tmp:
+        tmp.write_text(scenario_yaml(canonical), encoding="utf-8")

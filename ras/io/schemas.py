@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ras.choices import SETTING_LABELS
+
 
 @dataclass(frozen=True)
 class Column:
@@ -20,8 +22,14 @@ class Column:
     type: str  # text | money | number | integer | points | percent | choice | yes_no
     required: bool
     description: str
-    choices: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()  # ids, as files keep them
     default: str = ""
+    labels: tuple[str, ...] = ()  # how people read the choices (same order), if not the ids
+
+    @property
+    def choice_labels(self) -> dict[str, str]:
+        """Each choice's id and the label people see (the id when it has none)."""
+        return dict(zip(self.choices, self.labels or self.choices, strict=True))
 
 
 @dataclass(frozen=True)
@@ -51,14 +59,21 @@ class SheetSchema:
         return tuple(c.name for c in self.columns if c.type == "money")
 
 
-SETTINGS = ("inpatient", "out_of_area", "residential")
+SETTINGS = tuple(SETTING_LABELS)
 
 PLACEMENTS = SheetSchema(
     "Placements",
     (
         Column("Person ID", "text", True, "The person's ID, as in the allocations workbook."),
         Column("Provider", "text", True, "Who provides the placement."),
-        Column("Setting", "choice", True, "Kind of placement.", SETTINGS),
+        Column(
+            "Setting",
+            "choice",
+            True,
+            "Kind of placement (the label or the id).",
+            SETTINGS,
+            labels=tuple(SETTING_LABELS.values()),
+        ),
         Column("Weekly cost (£)", "money", False, "Cost per week (or give the annual cost)."),
         Column("Annual cost (£)", "money", False, "Cost per year (or give the weekly cost)."),
         Column("Earliest move year", "integer", False, "1 = first plan year.", default="1"),
@@ -336,6 +351,7 @@ RUNS = SheetSchema(
     "One row per run: the base scenario and each variant.",
     "comparison.xlsx",
 )
+
 FRONTIER = SheetSchema(
     "Frontier",
     (
@@ -348,6 +364,7 @@ FRONTIER = SheetSchema(
     "One row per savings rate of `--frontier`.",
     "comparison.xlsx",
 )
+
 
 # --------------------------------------------------------- self-assessment workbook
 
@@ -492,6 +509,68 @@ TABLE_SHEETS = (
     TABLE_CEILINGS,
 )
 
+
+def _s(sheet: str, columns: tuple[Column, ...], note: str) -> SheetSchema:
+    return SheetSchema(sheet, columns, note, "scenario.xlsx")
+
+
+SCENARIO_VALUES = _s(
+    "Scenario",
+    (
+        Column("Key", "text", True, "A scenario key, dotted: `inflation.placements`."),
+        Column("Value", "text", False, "Its value; empty for the default."),
+        Column("Notes", "text", False, "What the key means (ras ignores this column)."),
+    ),
+    "One row per key (every key is listed below).",
+)
+SCENARIO_YEARS = _s(
+    "Years",
+    (
+        Column("Year", "integer", True, "Plan year, 1 to the horizon."),
+        Column("Financial year", "text", False, "Shown for reading (`2027/28`); ras ignores it."),
+        Column("Moves", "integer", False, "Moves that year; overrides capacity.moves_per_year."),
+        Column(
+            "Savings rate",
+            "percent",
+            False,
+            "vs_baseline only: that year's rate; overrides savings.rate.",
+        ),
+        Column("Savings amount (£)", "money", False, "absolute only: that year's £ to save."),
+    ),
+    "One row per plan year; a value here overrides the Scenario sheet's for that year.",
+)
+SCENARIO_DATA = _s(
+    "Data",
+    (
+        Column(
+            "Input",
+            "choice",
+            True,
+            "Which input.",
+            ("allocations", "placements", "contracts"),
+        ),
+        Column("Path", "text", True, "The file, relative to the scenario workbook's folder."),
+        Column("Notes", "text", False, "What the file is (ras ignores this column)."),
+    ),
+    "One row per input file.",
+)
+SCENARIO_VARIANTS = _s(
+    "Variants",
+    (
+        Column("Variant", "text", True, "The variant's name (`ras optimise --variant NAME`)."),
+        Column("Key", "text", True, "A scenario key it changes, dotted."),
+        Column(
+            "Value",
+            "text",
+            True,
+            "The value in the variant; per-year lists separated by `;` (`2%; 3%; 4%`).",
+        ),
+    ),
+    "One row per key a variant changes.",
+)
+SCENARIO_SHEETS = (SCENARIO_VALUES, SCENARIO_YEARS, SCENARIO_DATA, SCENARIO_VARIANTS)
+
+
 #: Every declared sheet, by the name its section in docs/formats.md is marked with.
 SHEETS: dict[str, SheetSchema] = {
     "placements": PLACEMENTS,
@@ -515,12 +594,15 @@ SHEETS: dict[str, SheetSchema] = {
     "person": PERSON,
     "questionnaire": QUESTIONNAIRE,
     **{f"table-{t.sheet.lower().replace(' ', '-')}": t for t in TABLE_SHEETS},
+    **{f"scenario-{t.sheet.lower()}": t for t in SCENARIO_SHEETS},
 }
 
 
 def _type_text(c: Column) -> str:
     if c.choices and c.type in ("choice", "yes_no"):
-        return " \\| ".join(f"`{x}`" for x in c.choices)
+        return " \\| ".join(
+            f"`{i}`" if label == i else f"{label} (`{i}`)" for i, label in c.choice_labels.items()
+        )
     return c.type
 
 
@@ -530,7 +612,7 @@ def columns_markdown(workbook: str) -> str:
     ``workbook`` is a file name (``plan.xlsx``) or ``registers`` (both register files).
     """
     files = tuple(REGISTERS) if workbook == "registers" else (workbook,)
-    inputs = workbook in ("registers", "table.xlsx", "assessment.xlsx")
+    inputs = workbook in ("registers", "table.xlsx", "assessment.xlsx", "scenario.xlsx")
     parts: list[str] = []
     for schema in SHEETS.values():
         if schema.workbook not in files:
@@ -565,7 +647,22 @@ DOCUMENTED = (
     "plan.xlsx",
     "calibration.xlsx",
     "comparison.xlsx",
+    "scenario.xlsx",
 )
+
+
+def scenario_keys_markdown() -> str:
+    """The table of every scenario key (YAML and the workbook's Scenario sheet)."""
+    from ras.models.scenario import scenario_keys
+
+    parts = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for k in scenario_keys():
+        kind = k.kind
+        if k.choices:
+            kind = " \\| ".join(f"{label} (`{i}`)" for i, label in k.choices.items())
+        default = "required" if k.required else ("—" if k.default is None else f"`{k.default}`")
+        parts.append(f"| `{k.key}` | {kind} | {default} | {k.description} |")
+    return "\n".join(parts) + "\n"
 
 
 def with_columns(markdown: str) -> str:
@@ -576,4 +673,11 @@ def with_columns(markdown: str) -> str:
         return f"{m.group(1)}\n{columns_markdown(m.group(2))}{m.group(3)}"
 
     pattern = r"(<!-- columns: (\S+) -->)\n.*?(<!-- end columns -->)"
-    return re.sub(pattern, fill, markdown, flags=re.S)
+    markdown = re.sub(pattern, fill, markdown, flags=re.S)
+    keys = r"(<!-- scenario keys -->)\n.*?(<!-- end scenario keys -->)"
+    return re.sub(
+        keys,
+        lambda m: f"{m.group(1)}\n{scenario_keys_markdown()}{m.group(2)}",
+        markdown,
+        flags=re.S,
+    )

@@ -131,7 +131,9 @@ def validation_issues(
             pairs = [((*loc, *p), m) for p, m in ctx_error.problems]
         else:
             msg = err["msg"]
-            if err["type"] == "extra_forbidden":
+            if err["type"] == "value_error" and ctx_error is not None:
+                msg = str(ctx_error)
+            elif err["type"] == "extra_forbidden":
                 msg = "unknown key; check the spelling against docs/formats.md"
             elif err["type"] == "missing":
                 msg = "required key is missing"

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from ras.cells import col_letters
+from ras.io.scenario_file import canonical_of, is_workbook, write_scenario
 from ras.io.schemas import PERSON, QUESTIONNAIRE, REGISTERS, SheetSchema
+from ras.io.strict_yaml import parse_yaml_text
 from ras.io.table_file import fingerprint, load_table, save_table
 from ras.io.xlsx import Book
 from ras.models.table import PointTable
@@ -195,7 +197,9 @@ def _register_sheet(book: Book, schema: SheetSchema, data: list[list[Any]]) -> N
             book.put(ws, r, c, row[c] if c < len(row) else None, fmt)
         last = max(n, 500)
         if col.choices:
-            ws.data_validation(1, c, last, c, {"validate": "list", "source": list(col.choices)})
+            ws.data_validation(
+                1, c, last, c, {"validate": "list", "source": list(col.choice_labels.values())}
+            )
         elif col.type in ("money", "number"):
             ws.data_validation(1, c, last, c, {"validate": "decimal", "criteria": ">=", "value": 0})
         elif col.type == "integer":
@@ -223,7 +227,7 @@ def _register_help(book: Book, schemas: tuple[SheetSchema, ...]) -> None:
                     col.type,
                     "yes" if col.required else "no",
                     col.default,
-                    ", ".join(col.choices),
+                    ", ".join(col.choice_labels.values()),
                     col.description,
                 )
             ):
@@ -258,8 +262,16 @@ variants:
 """
 
 
-def write_scenario_template(out: Path) -> None:
-    """Write a starter scenario YAML."""
+def write_scenario_template(out: Path, deterministic: bool = True) -> None:
+    """Write the starter scenario: YAML (with comments) or a workbook, by extension.
+
+    Its data paths are relative (``placements.xlsx``), so a scenario written into the
+    folder of ``ras template registers`` runs as written (SPEC §15).
+    """
+    if is_workbook(out):
+        data, where = parse_yaml_text(SCENARIO_TEMPLATE)
+        write_scenario(canonical_of(data, where, out), out, deterministic=deterministic)
+        return
     with atomic_output(out) as tmp:
         tmp.write_text(SCENARIO_TEMPLATE, encoding="utf-8")
 
@@ -280,6 +292,7 @@ def template_files() -> dict[str, Any]:
     for filename in REGISTERS:
         out[f"xlsx/{filename}"] = lambda p, f=filename: _one_register(p, f)
     out["scenario.yaml"] = write_scenario_template
+    out["xlsx/scenario.xlsx"] = write_scenario_template
     return out
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+
+from ras.choices import label_list, match_choice
+from ras.errors import quote
 
 
 def decimal_text(value: Decimal) -> str:
@@ -24,3 +29,124 @@ class Frozen(BaseModel):
     """A frozen model that rejects unknown keys."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _number_text(text: str) -> Decimal:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{quote(text)} is not a number") from None
+    if not number.is_finite():
+        raise ValueError(f"{quote(text)} is not a number")
+    return number
+
+
+def parse_rate(value: Any) -> Any:
+    """A rate as people type it: ``0.03``, ``3%`` or ``3 %`` are all 0.03 (SPEC §15).
+
+    A bare number of 1 or more is an error: ``3`` would be 300 %, so it must be written
+    ``3%`` (or ``0.03``). Values that are neither text nor numbers pass through for the
+    model to reject.
+    """
+    if isinstance(value, bool):
+        raise ValueError("a rate is a number such as 0.03 or 3%, not yes/no")
+    if isinstance(value, str):
+        text = value.strip().replace(",", "")
+        if text.endswith("%"):
+            return _number_text(text[:-1].strip()) / 100
+        value = _number_text(text)
+    if isinstance(value, int | float | Decimal):
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if abs(number) >= 1:
+            raise ValueError(
+                f"{decimal_text(number)} as a rate is {decimal_text(number * 100)} %; "
+                f"write {decimal_text(number)}% or a fraction such as "
+                f"{decimal_text(number / 100)}"
+            )
+        return number
+    return value
+
+
+def parse_money(value: Any) -> Any:
+    """Pounds as people type them: ``£2,000``, ``2000`` and ``2,000.50`` (SPEC §15)."""
+    if isinstance(value, bool):
+        raise ValueError("an amount of money is a number such as 2000 or £2,000, not yes/no")
+    if isinstance(value, str):
+        text = value.strip().replace(",", "").replace("£", "").replace(" ", "")
+        return _number_text(text)
+    return value
+
+
+#: A fraction that may be typed as a percentage (``3%``); canonical text like :data:`Dec`.
+Rate = Annotated[Dec, BeforeValidator(parse_rate)]
+#: Pounds that may be typed with ``£`` and thousands separators; canonical like :data:`Dec`.
+Money = Annotated[Dec, BeforeValidator(parse_money)]
+
+
+def choice_of(labels: Mapping[str, str]) -> BeforeValidator:
+    """A validator turning a typed label or id (any case, any spacing) into the id."""
+
+    def pick(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        hit = match_choice(value, labels)
+        if hit is None:
+            raise ValueError(
+                f"{quote(value)} is not one of {label_list(labels)} (ids: {', '.join(labels)})"
+            )
+        return hit
+
+    pick.labels = dict(labels)  # type: ignore[attr-defined]  # read by value_kind
+    return BeforeValidator(pick)
+
+
+def value_kind(annotation: Any, metadata: Sequence[Any] = ()) -> tuple[str, dict[str, str]]:
+    """What a model field holds, as forms and docs show it, and its choices (id -> label).
+
+    The kind is ``rate``, ``money``, ``number``, ``integer``, ``text`` or ``choice``;
+    a list of them is ``list of <kind>``; a number or a list is ``<kind> or list``.
+    """
+    found: list[tuple[str, dict[str, str]]] = []
+
+    def walk(t: Any, meta: Sequence[Any]) -> None:
+        for m in meta:
+            func = getattr(m, "func", None)
+            if func is parse_rate:
+                found.append(("rate", {}))
+                return
+            if func is parse_money:
+                found.append(("money", {}))
+                return
+            labels = getattr(func, "labels", None)
+            if labels is not None:
+                found.append(("choice", dict(labels)))
+                return
+        origin = get_origin(t)
+        if origin is Annotated:
+            base, *extra = get_args(t)
+            walk(base, [*extra, *meta])
+        elif origin is tuple:
+            before = len(found)
+            walk(get_args(t)[0], ())
+            if len(found) > before:
+                kind, labels = found.pop()
+                found.append((f"list of {kind}", labels))
+        elif origin in (Union, UnionType):
+            for arg in get_args(t):
+                if arg is not type(None):
+                    walk(arg, ())
+        elif origin is Literal:
+            found.append(("choice", {str(a): str(a) for a in get_args(t)}))
+        elif t is int:
+            found.append(("integer", {}))
+        elif t is Decimal:
+            found.append(("number", {}))
+        elif t is str:
+            found.append(("text", {}))
+
+    walk(annotation, metadata)
+    if not found:
+        return "value", {}
+    if len(found) == 2 and found[1][0] == f"list of {found[0][0]}":
+        return f"{found[0][0]} or list", found[0][1]
+    return found[0]

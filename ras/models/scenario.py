@@ -5,83 +5,152 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from ras.errors import KeyPath, ModelProblem
-from ras.models.base import Dec, Frozen
+from ras.choices import OBJECTIVE_LABELS, SAVINGS_KIND_LABELS, match_choice
+from ras.errors import InputError, KeyPath, ModelProblem, quote
+from ras.models.base import Dec, Frozen, Money, Rate, choice_of, decimal_text, value_kind
 
 
 class DataFiles(Frozen):
     """Input files, relative to the scenario file."""
 
-    allocations: str = Field(description="allocations.xlsx from `ras score`.")
-    placements: str = Field(description="placements.xlsx register.")
-    contracts: str = Field(description="contracts.xlsx register.")
+    allocations: str = Field(
+        description="The allocations workbook from `ras score` (people's indicative budgets)."
+    )
+    placements: str = Field(description="The placements register (placements.xlsx).")
+    contracts: str = Field(description="The block contracts register (contracts.xlsx).")
 
 
 class Inflation(Frozen):
     """Yearly growth rates."""
 
-    placements: Dec = Field(default=Decimal(0), description="Placement costs.")
-    contracts: Dec = Field(default=Decimal(0), description="Block contract values.")
-    budgets: Dec = Field(default=Decimal(0), description="Individual budgets and overheads.")
+    placements: Rate = Field(
+        default=Decimal(0), description="Yearly growth of placement costs, e.g. 3%."
+    )
+    contracts: Rate = Field(
+        default=Decimal(0), description="Yearly growth of block contract values, e.g. 2%."
+    )
+    budgets: Rate = Field(
+        default=Decimal(0), description="Yearly growth of individual budgets and overheads."
+    )
 
 
 class Transition(Frozen):
     """One-off costs of a move."""
 
-    overlap_weeks: Dec = Field(default=Decimal(0), description="Weeks of double running.")
-    setup_cost: Dec = Field(default=Decimal(0), description="Set-up cost per move (£).")
+    overlap_weeks: Dec = Field(
+        default=Decimal(0),
+        description="Weeks of double running: the placement and the budget both paid.",
+    )
+    setup_cost: Money = Field(
+        default=Decimal(0),
+        description="One-off cost of setting up each move (£); a register's Set-up cost "
+        "overrides it.",
+    )
 
 
 class Overheads(Frozen):
     """Running costs per budget holder."""
 
-    per_budget_per_year: Dec = Field(default=Decimal(0), description="£ per budget a year.")
+    per_budget_per_year: Money = Field(
+        default=Decimal(0),
+        description="Care co-ordination and monitoring per budget holder (£ a year).",
+    )
 
 
 class Capacity(Frozen):
     """How many moves the team can plan each year."""
 
-    moves_per_year: int | tuple[int, ...] = Field(description="A number, or one per year.")
+    moves_per_year: int | tuple[int, ...] = Field(
+        description="Moves the team can make each year: one number, or one per plan year."
+    )
 
 
 class Priority(Frozen):
     """Weights per setting (a person's Priority overrides)."""
 
-    inpatient: Dec = Decimal(3)
-    out_of_area: Dec = Decimal(2)
-    residential: Dec = Decimal("1.5")
-    block: Dec = Decimal(1)
+    inpatient: Dec = Field(default=Decimal(3), description="Weight of a year out of hospital.")
+    out_of_area: Dec = Field(
+        default=Decimal(2), description="Weight of a year back from out of area."
+    )
+    residential: Dec = Field(
+        default=Decimal("1.5"), description="Weight of a year out of residential care."
+    )
+    block: Dec = Field(default=Decimal(1), description="Weight of a year out of a block contract.")
+
+
+SavingsKind = Annotated[
+    Literal["year_on_year", "vs_baseline", "absolute"], choice_of(SAVINGS_KIND_LABELS)
+]
+Objective = Annotated[Literal["personalise", "save"], choice_of(OBJECTIVE_LABELS)]
+
+
+uses_all = ("rate", "rates", "amounts")
 
 
 class Savings(Frozen):
     """The savings target."""
 
-    kind: Literal["year_on_year", "vs_baseline", "absolute"]
-    rate: Dec | None = Field(default=None, description="year_on_year: one rate.")
-    rates: tuple[Dec, ...] | None = Field(default=None, description="vs_baseline: per year.")
-    amounts: tuple[Dec, ...] | None = Field(default=None, description="absolute: £ per year.")
+    kind: SavingsKind = Field(
+        description="year_on_year: each year's spend a rate below the plan's previous year; "
+        "vs_baseline: a rate below the base year each year; absolute: £ amounts a year."
+    )
+    rate: Rate | None = Field(
+        default=None,
+        description="year_on_year: each year's spend must be at least this rate below the "
+        "plan's own spend the year before (spend_t <= (1 - rate) x spend_t-1), e.g. 3%.",
+    )
+    rates: tuple[Rate, ...] | None = Field(
+        default=None,
+        description="vs_baseline: one rate per plan year; savings_t >= rate_t x baseline_t.",
+    )
+    amounts: tuple[Money, ...] | None = Field(
+        default=None,
+        description="absolute: the £ to save in each plan year (savings_t >= amount_t).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_the_kinds_values(cls, data: Any) -> Any:
+        """Keep only the value the kind uses (a variant may switch kind: rate -> rates)."""
+        if not isinstance(data, dict):
+            return data
+        kind = match_choice(data.get("kind", ""), SAVINGS_KIND_LABELS)
+        uses = {"year_on_year": "rate", "vs_baseline": "rates", "absolute": "amounts"}.get(
+            kind or ""
+        )
+        if uses is None:
+            return data
+        return {k: v for k, v in data.items() if k == uses or k not in uses_all}
 
 
 class Scenario(Frozen):
     """A scenario after variants and ``--set`` were applied."""
 
-    ras_scenario: int
-    name: str
-    base_year: int
-    horizon: int = Field(ge=1, le=50)
+    ras_scenario: int = Field(description="The scenario format: 1.")
+    name: str = Field(description="The scenario's name, shown on every output.")
+    base_year: int = Field(
+        description="The year the registers describe: 2026 means 2026/27 (plan year 0)."
+    )
+    horizon: int = Field(ge=1, le=50, description="Plan years: 5 plans 1 to 5.")
     data: DataFiles
-    weeks_per_year: Dec = Decimal("52.143")
+    weeks_per_year: Dec = Field(
+        default=Decimal("52.143"), description="Weeks in a year, for weekly costs."
+    )
     inflation: Inflation = Inflation()
     transition: Transition = Transition()
     overheads: Overheads = Overheads()
     capacity: Capacity
     priority: Priority = Priority()
     savings: Savings
-    objective: Literal["personalise", "save"] = "personalise"
+    objective: Objective = Field(
+        default="personalise",
+        description="personalise: the most person-years in budgets, then savings; "
+        "save: the most savings, then person-years.",
+    )
     variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -150,12 +219,58 @@ class LoadedScenario:
     path: Path
     variant: str | None
     overrides: tuple[tuple[str, str, str], ...] = ()  # (key, value, source)
-    raw: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)  # the file with variant and --set merged
+    given: dict[str, Any] = field(default_factory=dict)  # the file as read
+    where: dict[KeyPath, str] = field(default_factory=dict)  # key path -> line, or sheet and cell
 
     def resolve(self, relative: str) -> Path:
         """A data path, relative to the scenario file."""
         p = Path(relative)
         return p if p.is_absolute() else (self.path.parent / p)
+
+    def data_file(self, key: str) -> Path:
+        """The input file ``data.<key>`` names, resolved; an error names the key if absent.
+
+        Raises:
+            InputError: no such file (the key, where it was given, the resolved path).
+        """
+        given = getattr(self.scenario.data, key)
+        path = self.resolve(given)
+        if not path.is_file():
+            place = self.where.get(("data", key), "")
+            raise InputError(
+                f"{self.path}: {place + ': ' if place else ''}data.{key} is {quote(given)}, "
+                f"but there is no file {path} (paths are relative to the scenario's folder); "
+                "correct the path or put the file there"
+            )
+        return path
+
+    def values(self) -> list[tuple[str, Any, str, str]]:
+        """Every value used: (dotted key, JSON value, source, where it was given).
+
+        The source is ``default``, ``scenario``, ``variant`` or ``--set`` (SPEC §15).
+        """
+        dumped = self.scenario.model_dump(mode="json", exclude={"variants"})
+        by_key = {key: source for key, _, source in self.overrides}
+        out: list[tuple[str, Any, str, str]] = []
+        for key in scenario_keys():
+            parts = key.key.split(".")
+            value: Any = dumped
+            for p in parts:
+                value = value.get(p) if isinstance(value, dict) else None
+            source = by_key.get(key.key)
+            if source is None:  # a variant or --set may give a whole section
+                source = next((s for k, s in by_key.items() if key.key.startswith(k + ".")), None)
+            node: Any = self.given
+            for p in parts:
+                node = node.get(p) if isinstance(node, dict) else None
+            if source is None:
+                source = "scenario" if node is not None else "default"
+            place = self.where.get(tuple(parts), "") if source != "default" else ""
+            if source.startswith("variant"):
+                source = "variant"
+            out.append((key.key, value, source, place))
+        return out
 
     def assumptions(self) -> list[tuple[str, str]]:
         """Every value used, flattened to dotted keys (variants left out)."""
@@ -173,3 +288,37 @@ class LoadedScenario:
 
         walk("", data)
         return out
+
+
+@dataclass(frozen=True)
+class ScenarioKey:
+    """One key of the scenario as forms and docs show it (SPEC §8, §15)."""
+
+    key: str  # dotted: "inflation.placements"
+    kind: str  # rate | money | number | integer | text | choice | list of ... | ... or list
+    description: str
+    default: Any  # the default's JSON form; None when the key is required or has none
+    required: bool
+    choices: dict[str, str]  # id -> label, for choices
+
+
+def scenario_keys(model: type[Frozen] = Scenario, prefix: str = "") -> tuple[ScenarioKey, ...]:
+    """Every leaf key of the scenario model, in the model's order (variants left out)."""
+    out: list[ScenarioKey] = []
+    for name, info in model.model_fields.items():
+        if name == "variants":
+            continue
+        key = f"{prefix}{name}"
+        if isinstance(info.annotation, type) and issubclass(info.annotation, Frozen):
+            out += scenario_keys(info.annotation, f"{key}.")
+            continue
+        kind, choices = value_kind(info.annotation, info.metadata)
+        default = info.default
+        if isinstance(default, Decimal):
+            default = decimal_text(default)
+        elif info.is_required():
+            default = None
+        out.append(
+            ScenarioKey(key, kind, info.description or "", default, info.is_required(), choices)
+        )
+    return tuple(out)
