@@ -31,6 +31,9 @@ PER_YEAR = {
     "savings.rates": "Savings rate",
     "savings.amounts": "Savings amount (£)",
 }
+#: Characters of a note on one line of the Notes column (70 wide): rows are made tall
+#: enough for their note, as Excel and LibreOffice do not grow them on opening.
+NOTE_CHARS = 80
 #: What separates the values of a per-year list typed in one cell (``2%; 3%; 4%``).
 LIST_SEPARATOR = ";"
 
@@ -128,7 +131,7 @@ def read_scenario_book(path: Path) -> tuple[dict[str, Any], dict[KeyPath, str]]:
     if SCENARIO_VARIANTS.sheet in sheets:
         _read_variants(path, sheets[SCENARIO_VARIANTS.sheet], keys, data, where, issues)
     if issues:
-        raise ConfigError("\n".join(str(i) for i in issues), issues)
+        raise ConfigError("\n".join(i.one_line() for i in issues), issues)
     return data, where
 
 
@@ -155,7 +158,10 @@ def _read_values(
             sheet.error(r, kc, f"{key} is given twice (first at {seen[key]})", "keep one row")
             continue
         seen[key] = place
-        where[tuple(key.split("."))] = place
+        parts = tuple(key.split("."))
+        for n in range(1, len(parts)):  # an unknown section is named at its first cell
+            where.setdefault(parts[:n], place)
+        where[parts] = place
         if is_blank(raw):
             continue
         _set(data, key.split("."), _value(raw, keys.get(key)))
@@ -216,6 +222,8 @@ def _read_years(  # noqa: C901 - one pass over the rows, then one per column
             continue
         text = to_text(raw_year)
         if not text.isdigit() or not 1 <= int(text) <= horizon:
+            if text.isdigit() and all(is_blank(v) for v in values.values()):
+                continue  # a year past a shortened horizon, with nothing in it
             sheet.error(
                 r, yc, f"Year {quote(text)} is not a plan year", f"use 1 to the horizon, {horizon}"
             )
@@ -353,9 +361,10 @@ def write_scenario_book(scenario: Mapping[str, Any], out: Path, deterministic: b
     keys = _keys()
     with atomic_output(out) as tmp:
         book = Book(tmp, deterministic=deterministic)
-        rate = book.wb.add_format({"num_format": "0.0##%", "locked": False})
-        money = book.wb.add_format({"num_format": "£#,##0.00", "locked": False})
-        plain = book.wb.add_format({"locked": False})
+        top = {"locked": False, "valign": "top", "align": "left"}
+        rate = book.wb.add_format({"num_format": "0.0##%", **top})
+        money = book.wb.add_format({"num_format": "£#,##0.00", **top})
+        plain = book.wb.add_format(top)
         formats = {"rate": rate, "money": money}
         _write_values(book, scenario, keys, formats, plain)
         _write_years(book, scenario, formats, plain)
@@ -372,27 +381,32 @@ def _write_values(
     plain: Any,
 ) -> None:
     ws = book.wb.add_worksheet(SCENARIO_VALUES.sheet)
+    key_format = book.wb.add_format({"bold": True, "valign": "top"})
+    book.print_setup(ws)
     for c, h in enumerate(SCENARIO_VALUES.headers):
         ws.write_string(0, c, h, book.header)
     ws.freeze_panes(1, 0)
     ws.set_column(0, 0, 32)
     ws.set_column(1, 1, 26)
-    ws.set_column(2, 2, 90, book.wrap)
+    ws.set_column(2, 2, 70, book.wrap)
     r = 1
     for key in keys.values():
         if key.key.startswith("data.") or key.key in ("savings.rates", "savings.amounts"):
             continue
         value = _get(scenario, key.key.split("."))
-        ws.write_string(r, 0, key.key, book.bold)
+        ws.write_string(r, 0, key.key, key_format)
         fmt = formats.get(key.kind, plain)
         if isinstance(value, list):  # per year: on the Years sheet
             ws.write_blank(r, 1, None, plain)
-            ws.write_string(r, 2, _note(key) + " Given per year on the Years sheet.", book.wrap)
+            note = _note(key) + " Given per year on the Years sheet."
+            ws.write_string(r, 2, note, book.wrap)
         else:
             if key.choices and value is not None:
                 value = label_of(str(value), key.choices)
             book.put(ws, r, 1, value, fmt)
-            ws.write_string(r, 2, _note(key), book.wrap)
+            note = _note(key)
+            ws.write_string(r, 2, note, book.wrap)
+        ws.set_row(r, 15 * max(1, -(-len(note) // NOTE_CHARS)))
         if key.choices:
             ws.data_validation(
                 r, 1, r, 1, {"validate": "list", "source": list(key.choices.values())}
@@ -405,6 +419,7 @@ def _write_years(
     book: Book, scenario: Mapping[str, Any], formats: Mapping[str, Any], plain: Any
 ) -> None:
     ws = book.wb.add_worksheet(SCENARIO_YEARS.sheet)
+    book.print_setup(ws)
     for c, h in enumerate(SCENARIO_YEARS.headers):
         ws.write_string(0, c, h, book.header)
     ws.freeze_panes(1, 0)
@@ -443,6 +458,7 @@ def _write_years(
 
 def _write_data(book: Book, scenario: Mapping[str, Any], keys: Mapping[str, ScenarioKey]) -> None:
     ws = book.wb.add_worksheet(SCENARIO_DATA.sheet)
+    book.print_setup(ws)
     for c, h in enumerate(SCENARIO_DATA.headers):
         ws.write_string(0, c, h, book.header)
     ws.freeze_panes(1, 0)
@@ -464,6 +480,7 @@ def _write_variants(
     plain: Any,
 ) -> None:
     ws = book.wb.add_worksheet(SCENARIO_VARIANTS.sheet)
+    book.print_setup(ws)
     for c, h in enumerate(SCENARIO_VARIANTS.headers):
         ws.write_string(0, c, h, book.header)
     ws.freeze_panes(1, 0)

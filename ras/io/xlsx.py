@@ -102,6 +102,16 @@ class Book:
         else:
             ws.write_string(row, col, str(value), fmt)
 
+    def print_setup(self, ws: Worksheet, *, landscape: bool = True, header_rows: int = 1) -> None:
+        """Print set-up for a sheet: A4, one page wide, the header rows on every page."""
+        ws.set_paper(9)  # A4
+        if landscape:
+            ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        if header_rows:
+            ws.repeat_rows(0, header_rows - 1)
+        ws.set_footer("&L&A&RPage &P of &N")
+
     def table_name(self, sheet: str) -> str:
         """A unique Excel table name derived from a sheet name."""
         base = "".join(ch for ch in sheet.title() if ch.isalnum()) or "Table"

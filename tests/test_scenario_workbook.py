@@ -1,0 +1,331 @@
+"""The scenario as a workbook, and values people type (SPEC §15)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from ras.cli import main
+from ras.errors import ConfigError, InputError
+from ras.io.register_files import read_registers
+from ras.io.scenario_file import canonical_scenario, load_scenario, scenario_yaml, write_scenario
+from ras.io.templates import SCENARIO_TEMPLATE, write_scenario_template
+from ras.models.base import parse_money, parse_rate
+from tests.helpers import recalculate
+from tests.planning import placement, write_case
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "scenarios" / "example.yaml"
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [("3%", "0.03"), ("3 %", "0.03"), ("0.03", "0.03"), (" 2.5% ", "0.025"), (0.03, "0.03")],
+)
+def test_rates_as_people_type_them(typed: Any, value: str) -> None:
+    assert parse_rate(typed) == Decimal(value)
+
+
+@pytest.mark.parametrize("typed", ["3", 3, "1", 1.5, "-2"])
+def test_a_bare_rate_of_one_or_more_is_an_error(typed: Any) -> None:
+    with pytest.raises(ValueError, match="%"):
+        parse_rate(typed)
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"), [("£2,000", "2000"), ("2000", "2000"), ("2,000.50", "2000.50")]
+)
+def test_money_as_people_type_it(typed: str, value: str) -> None:
+    assert parse_money(typed) == Decimal(value)
+
+
+def _scenario(folder: Path, **changes: Any) -> Path:
+    data = json.loads(json.dumps(_BASE))
+    for key, value in changes.items():
+        node = data
+        *parents, last = key.split("__")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = value
+    path = folder / "s.yaml"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+_BASE = {
+    "ras_scenario": 1,
+    "name": "t",
+    "base_year": 2026,
+    "horizon": 3,
+    "data": {"allocations": "a.xlsx", "placements": "p.xlsx", "contracts": "c.xlsx"},
+    "capacity": {"moves_per_year": 2},
+    "savings": {"kind": "year_on_year", "rate": "0.03"},
+}
+
+
+def test_typed_values_and_labels_in_yaml(tmp_path: Path) -> None:
+    path = _scenario(
+        tmp_path,
+        savings={"kind": "Year on year", "rate": "3 %"},
+        transition={"setup_cost": "£2,500", "overlap_weeks": 4},
+        objective="SAVE",
+        inflation={"placements": "2.5%"},
+    )
+    sc = load_scenario(path).scenario
+    assert sc.savings.kind == "year_on_year"
+    assert sc.savings.rate == Decimal("0.03")
+    assert sc.transition.setup_cost == Decimal(2500)
+    assert sc.objective == "save"
+    assert sc.inflation.placements == Decimal("0.025")
+
+
+def test_a_bad_rate_names_the_key_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    text = json.dumps(_BASE, indent=1).replace('"0.03"', '"3"')
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if '"rate"' in t)
+    assert f"line {line}: savings.rate: 3 as a rate is 300 %; write 3%" in message
+
+
+def test_registers_take_setting_labels(tmp_path: Path) -> None:
+    folder = tmp_path / "case"
+    write_case(
+        folder,
+        budgets={"A": 1000},
+        placements=[
+            placement("A", "Out of area", 52000),
+            placement("B", "INPATIENT", 52000),
+            placement("C", "out-of-area", 52000),
+        ],
+    )
+    regs = read_registers(folder / "placements.xlsx", folder / "contracts.xlsx", Decimal(52))
+    assert [p.setting for p in regs.placements] == ["out_of_area", "inpatient", "out_of_area"]
+    write_case(folder, budgets={}, placements=[placement("D", "Hospital", 52000)])
+    with pytest.raises(InputError) as info:
+        read_registers(folder / "placements.xlsx", folder / "contracts.xlsx", Decimal(52))
+    assert "sheet 'Placements', cell C2" in str(info.value)
+    assert "choose Inpatient, Out of area or Residential" in str(info.value)
+
+
+def _example_copy(tmp_path: Path) -> Path:
+    shutil.copytree(EXAMPLE.parent / "example", tmp_path / "example")
+    shutil.copy(EXAMPLE, tmp_path / "example.yaml")
+    return tmp_path / "example.yaml"
+
+
+def test_yaml_and_workbook_round_trip_to_the_same_canonical_form(tmp_path: Path) -> None:
+    source = _example_copy(tmp_path)
+    first = canonical_scenario(source)
+    write_scenario(first, tmp_path / "a.xlsx")
+    write_scenario(canonical_scenario(tmp_path / "a.xlsx"), tmp_path / "b.yaml")
+    write_scenario(canonical_scenario(tmp_path / "b.yaml"), tmp_path / "b.xlsx")
+    write_scenario(canonical_scenario(tmp_path / "b.xlsx"), tmp_path / "c.yaml")
+    assert (tmp_path / "b.yaml").read_text() == (tmp_path / "c.yaml").read_text()
+    assert (tmp_path / "b.yaml").read_text() == scenario_yaml(first)
+    assert canonical_scenario(tmp_path / "a.xlsx") == first
+    # the same plan from either form
+    a = load_scenario(source, "stretch").scenario
+    b = load_scenario(tmp_path / "a.xlsx", "stretch").scenario
+    assert a.model_dump(exclude={"variants"}) == b.model_dump(exclude={"variants"})
+    assert b.savings.rate == Decimal("0.06")
+
+
+def test_the_cli_converts_both_ways(tmp_path: Path) -> None:
+    source = _example_copy(tmp_path)
+    runner = CliRunner()
+    r = runner.invoke(main, ["scenario", "convert", str(source), str(tmp_path / "s.xlsx")])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(
+        main, ["scenario", "convert", str(tmp_path / "s.xlsx"), str(tmp_path / "t.yaml")]
+    )
+    assert r.exit_code == 0, r.output
+    assert canonical_scenario(tmp_path / "t.yaml") == canonical_scenario(source)
+
+
+def _book(tmp_path: Path) -> Path:
+    path = tmp_path / "scenario.xlsx"
+    write_scenario_template(path)
+    return path
+
+
+def _set_value(path: Path, key: str, value: Any, number_format: str | None = None) -> str:
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Scenario"]
+    for row in ws.iter_rows(min_row=2):
+        if row[0].value == key:
+            row[1].value = value
+            if number_format:
+                row[1].number_format = number_format
+            wb.save(path)
+            return row[1].coordinate
+    raise KeyError(key)
+
+
+def test_workbook_values_typed_in_excel(tmp_path: Path) -> None:
+    path = _book(tmp_path)
+    _set_value(path, "savings.rate", 0.04, "0%")  # a %-formatted number
+    _set_value(path, "inflation.placements", "3.5 %")  # typed as text
+    _set_value(path, "transition.setup_cost", "£2,750")
+    _set_value(path, "savings.kind", "year on year")
+    _set_value(path, "objective", "Save")
+    sc = load_scenario(path).scenario
+    assert sc.savings.rate == Decimal("0.04")
+    assert sc.inflation.placements == Decimal("0.035")
+    assert sc.transition.setup_cost == Decimal(2750)
+    assert sc.objective == "save"
+
+
+def test_workbook_errors_name_the_sheet_and_cell(tmp_path: Path) -> None:
+    path = _book(tmp_path)
+    cell = _set_value(path, "savings.rate", 3)
+    other = _set_value(path, "objective", "cheapest")
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert f"sheet 'Scenario', cell {cell}: savings.rate: 3 as a rate is 300 %" in message
+    assert f"sheet 'Scenario', cell {other}: objective: 'cheapest' is not one of" in message
+    wb = openpyxl.load_workbook(path)
+    wb["Scenario"].append(["savngs.rate", "3%"])
+    wb.save(path)
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    row = wb["Scenario"].max_row
+    assert f"sheet 'Scenario', cell B{row}: savngs: unknown key" in str(info.value)
+
+
+def _years(path: Path, column: str, values: dict[int, Any]) -> None:
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Years"]
+    col = next(c.column for c in ws[1] if c.value == column)
+    for year, value in values.items():
+        ws.cell(row=year + 1, column=col, value=value)
+    wb.save(path)
+
+
+def test_years_override_the_scalar_for_their_year(tmp_path: Path) -> None:
+    path = _book(tmp_path)
+    _years(path, "Moves", {2: 4, 5: 0})
+    assert load_scenario(path).scenario.capacity.moves_per_year == (10, 4, 10, 10, 0)
+    _set_value(path, "savings.kind", "vs_baseline")
+    _years(path, "Savings rate", {1: "1%", 3: 0.05})
+    sc = load_scenario(path).scenario  # savings.rate (3%) fills the other years
+    assert sc.savings.rates == tuple(Decimal(x) for x in ("0.01", "0.03", "0.05", "0.03", "0.03"))
+
+
+def test_a_per_year_rate_under_year_on_year_is_an_error(tmp_path: Path) -> None:
+    path = _book(tmp_path)
+    _years(path, "Savings rate", {2: "4%"})
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    assert "sheet 'Years', cell D3" in str(info.value)
+    assert "per-year Savings rate is not used with the savings kind 'Year on year'" in str(
+        info.value
+    )
+
+
+def test_variants_sheet(tmp_path: Path) -> None:
+    path = _book(tmp_path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Variants"]
+    ws.append(["slow", "capacity.moves_per_year", "3; 3; 5; 5; 5"])
+    ws.append(["cheap", "savings.kind", "Against the baseline"])
+    ws.append(["cheap", "savings.rates", "1%; 2%; 3%; 4%; 5%"])
+    wb.save(path)
+    assert load_scenario(path, "slow").scenario.capacity.moves_per_year == (3, 3, 5, 5, 5)
+    cheap = load_scenario(path, "cheap").scenario.savings
+    assert cheap.kind == "vs_baseline"
+    assert cheap.rates is not None and cheap.rates[-1] == Decimal("0.05")
+    assert cheap.rate is None  # a kind's unused values are dropped
+    write_scenario(canonical_scenario(path), tmp_path / "v.yaml")
+    text = (tmp_path / "v.yaml").read_text()
+    assert "slow:\n    capacity:\n      moves_per_year:\n      - 3\n" in text
+
+
+def test_check_reports_every_value_and_its_source(tmp_path: Path) -> None:
+    source = _example_copy(tmp_path)
+    r = CliRunner().invoke(
+        main,
+        [
+            "scenario",
+            "check",
+            str(source),
+            "--variant",
+            "slow_market",
+            "--set",
+            "savings.rate=4%",
+            "--json",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    values = json.loads(r.stdout)
+    assert values["savings.rate"] == {
+        "value": "0.04",
+        "source": "--set",
+        "where": "--set savings.rate=4%",
+    }
+    assert values["capacity.moves_per_year"]["source"] == "variant"
+    assert values["capacity.moves_per_year"]["value"] == 6
+    assert values["name"]["source"] == "scenario"
+    assert values["name"]["where"] == "line 4"
+    assert values["weeks_per_year"] == {"value": "52.143", "source": "scenario", "where": "line 11"}
+    assert values["priority.block"]["source"] == "scenario"
+    assert (
+        json.loads(
+            CliRunner().invoke(main, ["scenario", "check", str(_book(tmp_path)), "--json"]).stdout
+        )["overheads.per_budget_per_year"]["where"]
+        == "sheet 'Scenario', cell B12"
+    )
+
+
+def test_a_default_is_reported_as_default(tmp_path: Path) -> None:
+    path = _scenario(tmp_path)
+    values = {k: s for k, _, s, _ in load_scenario(path).values()}
+    assert values["weeks_per_year"] == "default"
+    assert values["horizon"] == "scenario"
+
+
+def test_the_workbook_template_and_the_yaml_template_agree(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(SCENARIO_TEMPLATE, encoding="utf-8")
+    write_scenario_template(tmp_path / "s.xlsx")
+    assert canonical_scenario(tmp_path / "s.xlsx") == canonical_scenario(tmp_path / "s.yaml")
+
+
+def test_a_missing_data_file_names_the_key_and_the_resolved_path(tmp_path: Path) -> None:
+    runner = CliRunner()
+    folder = tmp_path / "plan"
+    assert runner.invoke(main, ["template", "registers", str(folder)]).exit_code == 0
+    assert runner.invoke(main, ["template", "scenario", str(folder / "s.xlsx")]).exit_code == 0
+    (folder / "contracts.xlsx").unlink()
+    r = runner.invoke(main, ["optimise", str(folder / "s.xlsx"), "--out", str(tmp_path / "p.xlsx")])
+    assert r.exit_code == 1
+    assert "sheet 'Data', cell B4: data.contracts is 'contracts.xlsx'" in r.output
+    assert f"no file {folder / 'contracts.xlsx'}" in r.output
+    assert not (tmp_path / "p.xlsx").exists()
+
+
+def test_libreoffice_opens_the_workbook_and_shows_financial_years(
+    need_soffice: str, tmp_path: Path
+) -> None:
+    path = _book(tmp_path)
+    _set_value(path, "base_year", 2030)
+    (out,) = recalculate([path], tmp_path / "lo")
+    wb = openpyxl.load_workbook(out, data_only=True)
+    assert [wb["Years"].cell(row=r, column=2).value for r in range(2, 7)] == [
+        "2031/32",
+        "2032/33",
+        "2033/34",
+        "2034/35",
+        "2035/36",
+    ]
+    kinds = [dv.formula1 for dv in wb["Scenario"].data_validations.dataValidation]
+    assert any("Year on year" in (f or "") for f in kinds)
