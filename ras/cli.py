@@ -701,10 +701,13 @@ def optimise(
         f"  {len(plan.moves)} people move; weighted person-years {plan.person_years}; "
         f"savings over the plan £{plan.total_savings:,.2f}"
     )
+    sc = outcome.loaded.scenario
+    ui.say(f"  target: {sc.target_sentence()}")
     for r in plan.years:
         mark = "met" if r.met else f"SHORT by £{r.shortfall:,.2f}"
         ui.say(
-            f"  year {r.year}: spend £{r.spend:,.2f}, savings £{r.savings:,.2f} "
+            f"  year {r.year} ({sc.financial_year(r.year)}): spend £{r.spend:,.2f}, "
+            f"savings £{r.savings:,.2f} "
             f"(target £{r.target:,.2f}, {mark}), {r.moves} moves, "
             f"{r.units_released} units released"
         )
@@ -785,6 +788,7 @@ def compare(
             ui.say(
                 f"  {r.name}: {r.status}; {r.moves} people move; weighted person-years "
                 f"{decimal_text(r.person_years)}; savings £{r.total_savings:,.2f}"
+                + (f"; NOTE: {r.note}" if r.note else "")
             )
     ui.say(f"wrote {out}")
     ui.emit(compare_summary(outcome))

@@ -280,3 +280,32 @@ def test_a_case_highs_presolve_once_got_wrong() -> None:
         solution = solve(build(d), options, relaxed=build(d, with_shortfall=True))
         plan = make_plan(d, solution)
         assert plan.person_years == 8, solver
+
+
+def test_a_plan_highs_returned_that_was_not_its_own_optimum() -> None:
+    """Found by the test above: from the first stage's plan as a start, HiGHS 1.16
+    reported savings of £63,893.34 but returned a plan worth £1,461.18 (the vacant block
+    unit not released). ras checks every plan HiGHS returns and solves again."""
+    scenario = brute_scenario(
+        overlap_weeks=0,
+        overhead=0,
+        moves_per_year=1,
+        savings={"kind": "vs_baseline", "rates": ["0", "0", "0"]},
+        objective="personalise",
+    )
+    placements = tuple(
+        Placement(f"P{i}", "Prov", "inpatient", Decimal(20000), 1, Decimal(0)) for i in range(6)
+    )
+    contracts = (Contract("C0", "Block", "Service", Decimal(20000), 1, 0, 0, Decimal(0), 1),)
+    budgets = {f"P{i}": Decimal(20000) for i in range(6)}
+    d = build_data(scenario, Registers(placements, contracts, ()), budgets)
+    e = every_plan(d)
+    feasible = e["allowed"] & (e["shortfall"] <= 0.01)
+    top = best(e["py"], feasible)
+    assert top == 18
+    most = best(e["savings"], feasible & (e["py"] == top))
+    solution = solve(build(d), SolveOptions(time_limit=None), relaxed=build(d, with_shortfall=True))
+    plan = make_plan(d, solution)
+    assert plan.person_years == 18
+    assert abs(float(plan.total_savings) - most) < 0.01
+    assert abs(float(plan.total_savings) - (solution.stages[-1].objective or 0)) < 0.01

@@ -123,6 +123,7 @@ def test_variant_run_echoes_assumptions_and_files(tmp_path: Path) -> None:
         "From",
         "Setting",
         "Year",
+        "Financial year",
         "Current annual cost (£)",
         "Indicative budget (£/year)",
         "Transition cost (£)",

@@ -7,7 +7,7 @@ stop the others.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from ras.commands.optimise import run_optimise
 from ras.errors import ConfigError, InputError, OutputError, RasError, SolverError, UsageError
 from ras.io.comparison_writer import write_comparison
 from ras.io.scenario_file import load_scenario
+from ras.models.base import decimal_text
 from ras.models.comparison import CompareOutcome, RunEnd, RunSummary
 from ras.models.plan import SolveOptions
 from ras.models.scenario import Override
@@ -140,10 +141,38 @@ def run_compare(
             progress("Solving", done[0], len(every))
 
     results = run_parallel(run_job, every, _crashed, jobs, tick)
-    outcome = CompareOutcome(path, results[: len(run_jobs)], results[len(run_jobs) :])
+    front = flag_lower_savings(results[len(run_jobs) :], sc.savings.kind)
+    outcome = CompareOutcome(path, results[: len(run_jobs)], front)
     if out is not None:
         write_comparison(outcome, out)
     return outcome
+
+
+def flag_lower_savings(points: Sequence[RunSummary], kind: str) -> list[RunSummary]:
+    """Frontier points whose total savings fall below a lower rate's, with a note saying so.
+
+    Under ``year_on_year`` each year is measured against the plan's own previous year, so
+    a higher rate can cut early and then save less in total; readers are surprised by it.
+    """
+    out: list[RunSummary] = []
+    best: RunSummary | None = None
+    for p in sorted(points, key=lambda x: x.rate if x.rate is not None else Decimal(0)):
+        if p.years and best is not None and p.total_savings < best.total_savings:
+            why = (
+                " (each year's target is against the plan's own previous year)"
+                if kind == "year_on_year"
+                else ""
+            )
+            p = replace(
+                p,
+                note=f"saves £{best.total_savings - p.total_savings:,.2f} less in total "
+                f"than at {decimal_text(best.rate * 100) if best.rate is not None else '?'} %"
+                + why,
+            )
+        if p.years and (best is None or p.total_savings > best.total_savings):
+            best = p
+        out.append(p)
+    return out
 
 
 def frontier_rates(start: Decimal, stop: Decimal, step: Decimal) -> list[Decimal]:
@@ -190,6 +219,7 @@ def compare_summary(outcome: CompareOutcome) -> dict[str, Any]:
             "moves": r.moves,
             "error": r.error,
             "rate": None if r.rate is None else str(r.rate),
+            "note": r.note,
         }
 
     return {

@@ -84,6 +84,7 @@ def _frontier(book: Book, points: list[RunSummary]) -> None:
             float(p.person_years) if p.years else None,
             p.moves if p.years else None,
             pence(p.total_savings) if p.years else None,
+            p.note,
         ]
         for p in points
     ]
@@ -92,6 +93,7 @@ def _frontier(book: Book, points: list[RunSummary]) -> None:
         FRONTIER_HEADERS,
         rows,
         formats={"Total savings (£)": book.money, "Savings rate": book.percent},
+        widths={"Status": 24},
     )
     if not points:
         return
@@ -107,7 +109,7 @@ def _frontier(book: Book, points: list[RunSummary]) -> None:
     )
     chart.set_title({"name": "What each extra point of savings costs in person-years"})
     chart.set_x_axis({"name": "Savings rate", "num_format": "0%"})
-    chart.set_y_axis({"name": "Weighted person-years in individual budgets"})
+    chart.set_y_axis({"name": "Weighted person-years in individual budgets", "min": 0})
     ws.insert_chart(1, len(FRONTIER_HEADERS) + 1, chart, {"x_scale": 1.3})
     moved = book.wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
     moved.add_series(
@@ -119,4 +121,5 @@ def _frontier(book: Book, points: list[RunSummary]) -> None:
     )
     moved.set_title({"name": "People moved against the savings rate"})
     moved.set_x_axis({"name": "Savings rate", "num_format": "0%"})
+    moved.set_y_axis({"min": 0})
     ws.insert_chart(18, len(FRONTIER_HEADERS) + 1, moved, {"x_scale": 1.3})

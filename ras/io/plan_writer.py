@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ras.choices import OBJECTIVE_LABELS, PLACE_LABELS, label_of
 from ras.io.schemas import ASSUMPTIONS, CONTRACT_YEARS, MOVES, PEOPLE, SOLVER, SPEND, YEARS
 from ras.io.xlsx import Book
 from ras.models.plan import PlanOutcome
@@ -21,9 +22,11 @@ SOLVER_HEADERS = SOLVER.headers
 
 def year_rows(outcome: PlanOutcome) -> list[list[Any]]:
     """The per-year table of the Summary sheet."""
+    sc = outcome.loaded.scenario
     return [
         [
             r.year,
+            sc.financial_year(r.year),
             pence(r.baseline),
             pence(r.spend),
             pence(r.savings),
@@ -41,6 +44,7 @@ def year_rows(outcome: PlanOutcome) -> list[list[Any]]:
 def write_plan(outcome: PlanOutcome, out: Path) -> None:
     """Write plan.xlsx atomically."""
     plan = outcome.plan
+    fy = outcome.loaded.scenario.financial_year
     with atomic_output(out) as tmp:
         book = Book(tmp)
         _summary(book, outcome)
@@ -51,8 +55,9 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
                 [
                     m.person_id,
                     m.source,
-                    m.setting,
+                    label_of(m.setting, PLACE_LABELS),
                     m.year,
+                    fy(m.year),
                     pence(m.current_cost),
                     pence(m.budget),
                     pence(m.transition_cost),
@@ -70,6 +75,7 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
                     c.contract_id,
                     c.provider,
                     c.year,
+                    fy(c.year),
                     c.units_start,
                     c.released,
                     c.retained,
@@ -89,6 +95,7 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
             [
                 [
                     r.year,
+                    fy(r.year),
                     pence(r.placements),
                     pence(r.budgets),
                     pence(r.overheads),
@@ -177,11 +184,12 @@ def _summary(book: Book, outcome: PlanOutcome) -> None:  # noqa: C901
         ("Scenario", sc.name),
         ("Variant", outcome.loaded.variant or "base"),
         ("Status", plan.status),
-        ("Objective", sc.objective),
+        ("Objective", label_of(sc.objective, OBJECTIVE_LABELS)),
+        ("Savings target", sc.target_sentence()),
         ("Weighted person-years in individual budgets", float(plan.person_years)),
         ("Total savings over the plan (£)", pence(plan.total_savings)),
         ("People moved", len(plan.moves)),
-        ("Year 1 is", f"{sc.base_year + 1}/{(sc.base_year + 2) % 100:02d}"),
+        ("Year 1 is", sc.financial_year(1)),
     ]
     r = 2
     for label, value in facts:
@@ -222,34 +230,41 @@ def _summary(book: Book, outcome: PlanOutcome) -> None:  # noqa: C901
             r += 1
         r += 1
     chart = book.wb.add_chart({"type": "line"})
-    for col, name in ((1, "Baseline"), (2, "Spend")):
+    fy_col = YEAR_HEADERS.index("Financial year")
+    for col, name in (
+        (YEAR_HEADERS.index("Baseline (£)"), "Baseline"),
+        (YEAR_HEADERS.index("Spend (£)"), "Spend"),
+    ):
         chart.add_series(
             {
                 "name": name,
-                "categories": ["Summary", first + 1, 0, last, 0],
+                "categories": ["Summary", first + 1, fy_col, last, fy_col],
                 "values": ["Summary", first + 1, col, last, col],
                 "marker": {"type": "circle"},
             }
         )
     chart.set_title({"name": "Baseline against spend"})
-    chart.set_x_axis({"name": "Plan year"})
-    chart.set_y_axis({"name": "£ a year", "num_format": "£#,##0"})
+    chart.set_x_axis({"name": "Financial year"})
+    chart.set_y_axis({"name": "£ a year", "num_format": "£#,##0", "min": 0})
     ws.insert_chart(r, 0, chart, {"x_scale": 1.3})
+    moves_col = YEAR_HEADERS.index("Moves")
+    held_col = YEAR_HEADERS.index("People in individual budgets")
     moved = book.wb.add_chart({"type": "column"})
     moved.add_series(
         {
             "name": "People moved",
-            "categories": ["Summary", first + 1, 0, last, 0],
-            "values": ["Summary", first + 1, 7, last, 7],
+            "categories": ["Summary", first + 1, fy_col, last, fy_col],
+            "values": ["Summary", first + 1, moves_col, last, moves_col],
         }
     )
     moved.add_series(
         {
             "name": "People in individual budgets",
-            "categories": ["Summary", first + 1, 0, last, 0],
-            "values": ["Summary", first + 1, 8, last, 8],
+            "categories": ["Summary", first + 1, fy_col, last, fy_col],
+            "values": ["Summary", first + 1, held_col, last, held_col],
         }
     )
     moved.set_title({"name": "People moved"})
-    moved.set_x_axis({"name": "Plan year"})
+    moved.set_x_axis({"name": "Financial year"})
+    moved.set_y_axis({"min": 0})
     ws.insert_chart(r, 6, moved, {"x_scale": 1.1})

@@ -219,6 +219,7 @@ YEARS = SheetSchema(
     "Summary",
     (
         _c("Year", "integer", "Plan year (1 = the year after the base year)."),
+        _c("Financial year", "text", "The plan year as a financial year, e.g. 2027/28."),
         _c("Baseline (£)", "money", "Spend if nobody moved."),
         _c("Spend (£)", "money", "Spend under the plan."),
         _c("Savings (£)", "money", "Baseline - spend."),
@@ -237,8 +238,9 @@ MOVES = SheetSchema(
     (
         _c("Person ID", "text", "Who moves."),
         _c("From", "text", "The placement's provider, or the contract."),
-        _c("Setting", "text", "inpatient, out_of_area, residential or block."),
+        _c("Setting", "text", "Inpatient, Out of area, Residential or Block contract."),
         _c("Year", "integer", "The plan year of the move."),
+        _c("Financial year", "text", "The plan year as a financial year, e.g. 2027/28."),
         _c("Current annual cost (£)", "money", "Today's cost of the placement (or unit)."),
         _c("Indicative budget (£/year)", "money", "From allocations.xlsx."),
         _c("Transition cost (£)", "money", "Set-up and double running."),
@@ -253,6 +255,7 @@ CONTRACT_YEARS = SheetSchema(
         _c("Contract ID", "text", "The block contract."),
         _c("Provider", "text", "Who holds it."),
         _c("Year", "integer", "Plan year."),
+        _c("Financial year", "text", "The plan year as a financial year, e.g. 2027/28."),
         _c("Units at start", "integer", "Units held at the start of the year."),
         _c("Units released", "integer", "Units released this year."),
         _c("Units retained", "integer", "Units held after the release."),
@@ -276,6 +279,7 @@ SPEND = SheetSchema(
     "Spend",
     (
         _c("Year", "integer", "0 = the base year."),
+        _c("Financial year", "text", "The plan year as a financial year, e.g. 2027/28."),
         _c("Placements (£)", "money", "Placements still running."),
         _c("Individual budgets (£)", "money", "Budgets of the people moved."),
         _c("Overheads (£)", "money", "Per-budget overheads."),
@@ -360,6 +364,7 @@ FRONTIER = SheetSchema(
         _c("Weighted person-years", "number", "The personalisation objective."),
         _c("People moved", "integer", "People who move over the plan."),
         _c("Total savings (£)", "money", "Savings over the plan."),
+        _c("Note", "text", "Flags a rate that saves less in total than a lower rate."),
     ),
     "One row per savings rate of `--frontier`.",
     "comparison.xlsx",

@@ -34,6 +34,7 @@ class RunSummary:
     error: str = ""
     end: RunEnd = RunEnd.PLAN
     rate: Decimal | None = None
+    note: str = ""  # frontier points: what a reader should notice (a higher rate saving less)
 
 
 @dataclass

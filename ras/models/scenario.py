@@ -195,10 +195,44 @@ class Scenario(Frozen):
             raise ModelProblem(problems)
         return self
 
+    def financial_year(self, year: int) -> str:
+        """Plan year ``year`` as a financial year: with base_year 2026, year 1 is ``2027/28``."""
+        start = self.base_year + year
+        return f"{start}/{(start + 1) % 100:02d}"
+
+    def target_sentence(self) -> str:
+        """What the savings target asks of each year, in one plain sentence."""
+        s = self.savings
+        years = range(1, self.horizon + 1)
+        if s.kind == "year_on_year":
+            return (
+                f"Each year, spend must fall at least {_percent(s.rate or Decimal(0))} below "
+                "the previous year's spend in this plan (year 1: below the base year, "
+                f"{self.financial_year(0)})."
+            )
+        if s.kind == "vs_baseline":
+            each = ", ".join(
+                f"{self.financial_year(t)} {_percent(r)}"
+                for t, r in zip(years, s.rates or (), strict=False)
+            )
+            return (
+                "Each year, savings against the baseline (what spend would be if nobody "
+                f"moved) must reach that year's share of it: {each}."
+            )
+        each = ", ".join(
+            f"{self.financial_year(t)} £{a:,.2f}"
+            for t, a in zip(years, s.amounts or (), strict=False)
+        )
+        return f"Each year, savings against the baseline must reach at least: {each}."
+
     def capacity_in(self, year: int) -> int:
         """Moves the team can plan in plan year ``year`` (1-based)."""
         cap = self.capacity.moves_per_year
         return cap[year - 1] if isinstance(cap, tuple) else cap
+
+
+def _percent(rate: Decimal) -> str:
+    return f"{decimal_text(rate * 100)} %"
 
 
 @dataclass(frozen=True)
