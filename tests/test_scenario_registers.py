@@ -133,6 +133,7 @@ def test_variant_run_echoes_assumptions_and_files(tmp_path: Path) -> None:
     year_header = next(r for r in summary if r[:1] == ["Year"])
     assert year_header == [
         "Year",
+        "Financial year",
         "Baseline (£)",
         "Spend (£)",
         "Savings (£)",
