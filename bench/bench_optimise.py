@@ -33,12 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from county import generate  # noqa: E402
 
 from ras.models.plan import PlanData, SolveOptions  # noqa: E402
-from ras.optimise.compat import Matrix, matrix_of  # noqa: E402
-from ras.optimise.data import build_data  # noqa: E402
-from ras.optimise.formulation import build  # noqa: E402
-from ras.optimise.highs import PRESOLVE_RULES_OFF, quiet_stdout  # noqa: E402
-from ras.optimise.readback import make_plan  # noqa: E402
-from ras.optimise.solve import (  # noqa: E402
+from ras.optimiser.compat import Matrix, matrix_of  # noqa: E402
+from ras.optimiser.data import build_data  # noqa: E402
+from ras.optimiser.formulation import build  # noqa: E402
+from ras.optimiser.highs import PRESOLVE_RULES_OFF, quiet_stdout  # noqa: E402
+from ras.optimiser.readback import make_plan  # noqa: E402
+from ras.optimiser.solve import (  # noqa: E402
     MONEY_HEURISTIC_EFFORT,
     STAGE_SHARE,
     TIEBREAK_SHARE,

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -92,6 +92,36 @@ def _context() -> mp.context.BaseContext:
     return mp.get_context("spawn")  # pragma: no cover
 
 
+@contextlib.contextmanager
+def _main_hidden(ctx: mp.context.BaseContext) -> Iterator[None]:
+    """While workers start, hide the caller's ``__main__`` from multiprocessing.
+
+    A forkserver or spawned worker runs the parent's main script again before it does
+    any work; a script or notebook that calls ras without an ``if __name__ ==
+    "__main__":`` guard would then start ras again in every worker (and fail). ras's
+    workers only ever run ras's own functions, so they need nothing from ``__main__``:
+    with its ``__file__`` and ``__spec__`` hidden, multiprocessing does not import it.
+    """
+    main = sys.modules.get("__main__")
+    if main is None or ctx.get_start_method() == "fork":
+        yield
+        return
+    missing = object()
+    saved = {k: getattr(main, k, missing) for k in ("__file__", "__spec__")}
+    try:
+        if saved["__file__"] is not missing:
+            del main.__file__
+        main.__spec__ = None
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is missing:
+                if hasattr(main, key) and key == "__file__":
+                    delattr(main, key)
+            else:
+                setattr(main, key, value)
+
+
 class _Pool(ProcessPoolExecutor):
     """A process pool that, when the parent is interrupted, kills its workers at once.
 
@@ -159,10 +189,11 @@ def run_parallel(
     chunks = [list(range(i, min(i + size, len(items)))) for i in range(0, len(items), size)]
     if chunks:
         with _Pool(n_jobs, ctx) as pool:
-            futures: dict[Future[list[R]], list[int]] = {
-                pool.submit(_apply_chunk, func, [items[i] for i in chunk]): chunk
-                for chunk in chunks
-            }
+            with _main_hidden(ctx):  # workers start on the first submit
+                futures: dict[Future[list[R]], list[int]] = {
+                    pool.submit(_apply_chunk, func, [items[i] for i in chunk]): chunk
+                    for chunk in chunks
+                }
             try:
                 for fut in as_completed(futures):
                     for i, r in zip(futures[fut], fut.result(), strict=True):
@@ -185,7 +216,9 @@ def run_parallel(
             continue
         try:
             with _Pool(1, ctx) as single:
-                results[i] = single.submit(func, items[i]).result()
+                with _main_hidden(ctx):
+                    future = single.submit(func, items[i])
+                results[i] = future.result()
         except BrokenProcessPool:
             results[i] = on_crash(items[i])
         if progress:

@@ -187,7 +187,7 @@ def test_stay_no_assessment_and_not_ready_are_explained(tmp_path: Path) -> None:
 
 
 def test_cbc_agrees_with_highs(tmp_path: Path) -> None:
-    from ras.optimise.solve import cbc_available
+    from ras.optimiser.solve import cbc_available
 
     if not cbc_available():
         pytest.skip("CBC is not installed")
@@ -219,7 +219,7 @@ def test_golden_lp_file(tmp_path: Path) -> None:
 
     from ras.commands.optimise import load_inputs
     from ras.io.scenario_file import load_scenario
-    from ras.optimise.formulation import build
+    from ras.optimiser.formulation import build
     from tests.conftest import ROOT
     from tests.planning import golden_case
 
@@ -242,8 +242,8 @@ def test_solving_leaves_the_built_models_as_they_were(tmp_path: Path, solver: st
     from ras.commands.optimise import load_inputs
     from ras.io.scenario_file import load_scenario
     from ras.models.scenario import Override
-    from ras.optimise.formulation import build
-    from ras.optimise.solve import cbc_available, solve
+    from ras.optimiser.formulation import build
+    from ras.optimiser.solve import cbc_available, solve
     from tests.planning import golden_case
 
     if solver == "cbc" and not cbc_available():

@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 from ras.models.plan import PlanData, SolveOptions
 from ras.models.registers import Contract, Member, Placement, Registers
 from ras.models.scenario import Scenario
-from ras.optimise.data import build_data
-from ras.optimise.formulation import build
-from ras.optimise.readback import make_plan
-from ras.optimise.solve import HOLD_TOLERANCE, SHORTFALL_GAP, cbc_available, solve
+from ras.optimiser.data import build_data
+from ras.optimiser.formulation import build
+from ras.optimiser.readback import make_plan
+from ras.optimiser.solve import HOLD_TOLERANCE, SHORTFALL_GAP, cbc_available, solve
 
 H = 3
 SETTINGS = ("inpatient", "out_of_area", "residential")

@@ -34,7 +34,7 @@ def _solver_rows(path: Path) -> list[list[object]]:
 def test_status_and_gap_are_the_worst_of_the_stages(tmp_path: Path) -> None:
     """Stage 1 optimal, stage 2 stopped at 4.2e-4: TIME LIMIT everywhere, never OPTIMAL."""
     from ras.io.plan_writer import write_plan
-    from ras.optimise.readback import make_plan
+    from ras.optimiser.readback import make_plan
 
     scenario = write_case(
         tmp_path,

@@ -18,10 +18,10 @@ from ras.io.scenario_file import load_scenario
 from ras.models.plan import PlanData, PlanOutcome, SolveOptions
 from ras.models.scenario import LoadedScenario, Override
 from ras.money import pence
-from ras.optimise.data import build_data
-from ras.optimise.formulation import build
-from ras.optimise.readback import make_plan
-from ras.optimise.solve import solve
+from ras.optimiser.data import build_data
+from ras.optimiser.formulation import build
+from ras.optimiser.readback import make_plan
+from ras.optimiser.solve import solve
 
 
 def load_inputs(loaded: LoadedScenario) -> tuple[PlanData, dict[str, str]]:

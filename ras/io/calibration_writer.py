@@ -7,10 +7,31 @@ from typing import Any
 
 from ras.io.schemas import SAMPLE
 from ras.io.xlsx import Book
-from ras.models.calibration import CalibrationOutcome
+from ras.models.calibration import CalibrationOutcome, Fit
 from ras.outputs import atomic_output
 
 SAMPLE_HEADERS = SAMPLE.headers
+
+
+def sample_rows(fit: Fit) -> list[list[Any]]:
+    """The Sample sheet's rows: each person in the fit, by points."""
+    ordered = sorted(fit.sample, key=lambda s: (s.points, s.person_id))
+    return [
+        [
+            s.person_id,
+            s.group,
+            s.points,
+            s.cost,
+            s.fitted,
+            s.residual,
+            s.pct_error,
+            "yes" if s.pct_error > fit.tolerance else "no",
+            s.current_budget,
+            s.range_low,
+            s.range_high,
+        ]
+        for s in ordered
+    ]
 
 
 def write_calibration(outcome: CalibrationOutcome, out: Path) -> None:
@@ -102,26 +123,10 @@ def write_calibration(outcome: CalibrationOutcome, out: Path) -> None:
             chart.set_x_axis({"name": "Total points"})
             chart.set_y_axis({"name": "£ a year", "num_format": "£#,##0"})
             ws.insert_chart(2, 4, chart, {"x_scale": 1.5, "y_scale": 1.4})
-        ordered = sorted(fit.sample, key=lambda s: (s.points, s.person_id))
         book.write_table(
             "Sample",
             SAMPLE_HEADERS,
-            [
-                [
-                    s.person_id,
-                    s.group,
-                    s.points,
-                    s.cost,
-                    s.fitted,
-                    s.residual,
-                    s.pct_error,
-                    "yes" if s.pct_error > fit.tolerance else "no",
-                    s.current_budget,
-                    s.range_low,
-                    s.range_high,
-                ]
-                for s in ordered
-            ],
+            sample_rows(fit),
             formats={h: book.money for h in SAMPLE.money} | {"% error": book.percent},
         )
         arows: list[list[Any]] = []

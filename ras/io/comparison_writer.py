@@ -23,6 +23,37 @@ MEASURES: dict[str, tuple[Callable[[YearRow], Any], bool]] = {  # sheet -> (valu
 }
 
 
+def run_rows(runs: list[RunSummary]) -> list[list[Any]]:
+    """The Runs sheet's rows."""
+    return [
+        [
+            r.name,
+            r.status,
+            "yes" if r.target_met else "no",
+            r.moves,
+            float(r.person_years),
+            pence(r.total_savings),
+            r.error,
+        ]
+        for r in runs
+    ]
+
+
+def frontier_rows(points: list[RunSummary]) -> list[list[Any]]:
+    """The Frontier sheet's rows."""
+    return [
+        [
+            float(p.rate) if p.rate is not None else None,
+            p.status,
+            float(p.person_years) if p.years else None,
+            p.moves if p.years else None,
+            pence(p.total_savings) if p.years else None,
+            p.note,
+        ]
+        for p in points
+    ]
+
+
 def write_comparison(outcome: CompareOutcome, out: Path) -> None:
     """Write comparison.xlsx atomically."""
     runs = outcome.runs
@@ -31,18 +62,7 @@ def write_comparison(outcome: CompareOutcome, out: Path) -> None:
         book.write_table(
             "Runs",
             RUN_HEADERS,
-            [
-                [
-                    r.name,
-                    r.status,
-                    "yes" if r.target_met else "no",
-                    r.moves,
-                    float(r.person_years),
-                    pence(r.total_savings),
-                    r.error,
-                ]
-                for r in runs
-            ],
+            run_rows(runs),
             formats={"Total savings (£)": book.money},
             widths={"Problem": 60, "Status": 22},
         )
@@ -77,17 +97,7 @@ def write_comparison(outcome: CompareOutcome, out: Path) -> None:
 
 
 def _frontier(book: Book, points: list[RunSummary]) -> None:
-    rows = [
-        [
-            float(p.rate) if p.rate is not None else None,
-            p.status,
-            float(p.person_years) if p.years else None,
-            p.moves if p.years else None,
-            pence(p.total_savings) if p.years else None,
-            p.note,
-        ]
-        for p in points
-    ]
+    rows = frontier_rows(points)
     book.write_table(
         "Frontier",
         FRONTIER_HEADERS,

@@ -41,15 +41,13 @@ def year_rows(outcome: PlanOutcome) -> list[list[Any]]:
     ]
 
 
-def write_plan(outcome: PlanOutcome, out: Path) -> None:
-    """Write plan.xlsx atomically."""
+def plan_tables(outcome: PlanOutcome) -> dict[str, tuple[tuple[str, ...], list[list[Any]]]]:
+    """The plan's tables as rows (the sheets of plan.xlsx, and ``ras.frames``)."""
     plan = outcome.plan
     fy = outcome.loaded.scenario.financial_year
-    with atomic_output(out) as tmp:
-        book = Book(tmp)
-        _summary(book, outcome)
-        book.write_table(
-            "Moves",
+    return {
+        "Years": (YEAR_HEADERS, year_rows(outcome)),
+        "Moves": (
             MOVE_HEADERS,
             [
                 [
@@ -65,10 +63,8 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
                 ]
                 for m in plan.moves
             ],
-            formats={h: book.money for h in MOVES.money},
-        )
-        book.write_table(
-            "Contracts",
+        ),
+        "Contracts": (
             CONTRACT_HEADERS,
             [
                 [
@@ -84,13 +80,9 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
                 ]
                 for c in plan.contracts
             ],
-            formats={h: book.money for h in CONTRACT_YEARS.money},
-        )
-        book.write_table(
-            "People", PEOPLE_HEADERS, [list(p) for p in plan.people], widths={"Status": 30}
-        )
-        book.write_table(
-            "Spend",
+        ),
+        "People": (PEOPLE_HEADERS, [list(p) for p in plan.people]),
+        "Spend": (
             SPEND_HEADERS,
             [
                 [
@@ -106,8 +98,26 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
                 ]
                 for r in plan.years
             ],
-            formats={h: book.money for h in SPEND.money},
-        )
+        ),
+    }
+
+
+def write_plan(outcome: PlanOutcome, out: Path) -> None:
+    """Write plan.xlsx atomically."""
+    plan = outcome.plan
+    tables = plan_tables(outcome)
+    with atomic_output(out) as tmp:
+        book = Book(tmp)
+        _summary(book, outcome)
+        for schema in (MOVES, CONTRACT_YEARS, PEOPLE, SPEND):
+            headers, table_rows = tables[schema.sheet]
+            book.write_table(
+                schema.sheet,
+                headers,
+                table_rows,
+                formats={h: book.money for h in schema.money},
+                widths={"Status": 30.0} if schema is PEOPLE else None,
+            )
         rows: list[list[Any]] = [[k, v, ""] for k, v in outcome.loaded.assumptions()]
         for key, value, source in outcome.loaded.overrides:
             rows.append([f"override {key}", value, source])

@@ -31,9 +31,9 @@ import pulp
 
 from ras.errors import SolverError, UsageError
 from ras.models.plan import Solution, SolveOptions, SolveStatus, StageResult
-from ras.optimise import highs
-from ras.optimise.compat import Matrix, matrix_of, pulp_version
-from ras.optimise.formulation import Built, build
+from ras.optimiser import highs
+from ras.optimiser.compat import Matrix, matrix_of, pulp_version
+from ras.optimiser.formulation import Built, build
 
 #: Relative slack when an earlier stage's money optimum is held in a later stage.
 HOLD_TOLERANCE = 1e-7

@@ -1,6 +1,6 @@
 """HiGHS through highspy, on the matrix PuLP built: one model for every stage.
 
-PuLP builds the problem (``formulation.py``); :func:`ras.optimise.compat.matrix_of`
+PuLP builds the problem (``formulation.py``); :func:`ras.optimiser.compat.matrix_of`
 turns it into arrays once, and a :class:`HighsModel` keeps one ``highspy.Highs`` for
 the whole lexicographic solve, so that each stage only changes the objective, adds the
 row that holds the previous optimum, and starts from the previous stage's plan
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ras.models.plan import Progress
-from ras.optimise.compat import Matrix
+from ras.optimiser.compat import Matrix
 
 #: How often the waiting thread wakes to report progress and check for Ctrl-C.
 POLL_SECONDS = 0.1

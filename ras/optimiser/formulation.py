@@ -14,7 +14,7 @@ from typing import Any
 import pulp
 
 from ras.models.plan import PlanData
-from ras.optimise.compat import linear, new_variable
+from ras.optimiser.compat import linear, new_variable
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
 

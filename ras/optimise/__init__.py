@@ -1,6 +1,0 @@
-"""The transfer plan (SPEC §9): data, formulation (build), solve, and the plan.
-
-Building the PuLP problem (:mod:`ras.optimise.formulation`) is separate from solving it
-(:mod:`ras.optimise.solve`); raw solver objects never leave this package. This package
-never imports ``ras.io`` or click.
-"""
