@@ -550,7 +550,7 @@ def _solver_option(func: F) -> F:
     type=str,
     default="0.05",
     show_default=True,
-    help="Share of --budget held back.",
+    help="Share of --budget held back: 5%, 5 % or 0.05.",
 )
 @click.option(
     "--tolerance",
@@ -589,8 +589,8 @@ def calibrate(
         t,
         out,
         budget=_money(budget, "--budget") if budget else None,
-        contingency=_money(contingency, "--contingency"),
-        tolerance=_money(tolerance, "--tolerance"),
+        contingency=_rate(contingency, "--contingency"),
+        tolerance=_rate(tolerance, "--tolerance"),
         write_table=write_table,
     )
     fit = outcome.fit
@@ -628,6 +628,20 @@ def _money(text: str, option: str) -> Decimal:
     except InvalidOperation as exc:
         raise UsageError(f"{option} {quote(text)}: not a number") from exc
     if not value.is_finite() or value < 0:
+        raise UsageError(f"{option} {quote(text)}: must be 0 or more")
+    return value
+
+
+def _rate(text: str, option: str) -> Decimal:
+    """A rate option as people type it: ``5%``, ``5 %`` or ``0.05``."""
+    from ras.errors import UsageError
+    from ras.models.base import parse_rate
+
+    try:
+        value = Decimal(parse_rate(text))
+    except ValueError as exc:
+        raise UsageError(f"{option} {quote(text)}: {exc}") from exc
+    if value < 0:
         raise UsageError(f"{option} {quote(text)}: must be 0 or more")
     return value
 
