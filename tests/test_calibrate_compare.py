@@ -237,9 +237,10 @@ def test_compare_matches_separate_runs_and_survives_a_failing_variant(tmp_path: 
     wb = CalamineWorkbook.from_path(str(out))
     assert wb.sheet_names == ["Runs", "Savings", "Spend", "Moves", "In budgets", "Frontier"]
     savings = wb.get_sheet_by_name("Savings").to_python()
-    assert savings[0] == ["Year", "base", "tight"]
+    assert savings[0] == ["Year", "Financial year", "base", "tight"]
+    assert savings[1][1] == "2027/28"
     alone = run_optimise(scenario, None, variant="tight")
-    assert [row[2] for row in savings[1:]] == [float(y.savings) for y in alone.plan.years]
+    assert [row[3] for row in savings[1:]] == [float(y.savings) for y in alone.plan.years]
     frontier = wb.get_sheet_by_name("Frontier").to_python()
     assert [row[0] for row in frontier[1:]] == [0.0, 0.05, 0.1]
 

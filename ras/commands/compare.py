@@ -142,7 +142,7 @@ def run_compare(
 
     results = run_parallel(run_job, every, _crashed, jobs, tick)
     front = flag_lower_savings(results[len(run_jobs) :], sc.savings.kind)
-    outcome = CompareOutcome(path, results[: len(run_jobs)], front)
+    outcome = CompareOutcome(path, results[: len(run_jobs)], front, sc.base_year)
     if out is not None:
         write_comparison(outcome, out)
     return outcome

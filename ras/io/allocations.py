@@ -310,6 +310,7 @@ def write_allocations(run: ScoreRun, out: Path) -> list[Path]:
         book = Book(tmp)
         _summary(book, run, headers, alongside)
         money = {h: book.money for h in headers if h.endswith("(£)") or h.endswith("(£/year)")}
+        money |= {f.label: book.money for f in t.person_fields if f.type == "money"}
         if "Allocations" in alongside:
             _pointer(book, "Allocations", alongside["Allocations"])
         else:
@@ -409,7 +410,7 @@ def _read_answers(
 
 
 def _summary(book: Book, run: ScoreRun, headers: list[str], alongside: dict[str, Path]) -> None:
-    ws = book.wb.add_worksheet("Summary")
+    ws = book.sheet("Summary", one_page=True)
     ws.set_column(0, 0, 38)
     ws.set_column(1, 2, 20)
     t = run.table

@@ -39,7 +39,7 @@ def write_calibration(outcome: CalibrationOutcome, out: Path) -> None:
     fit, aff = outcome.fit, outcome.affordability
     with atomic_output(out) as tmp:
         book = Book(tmp)
-        ws = book.wb.add_worksheet("Summary")
+        ws = book.sheet("Summary", one_page=True)
         ws.set_column(0, 0, 58)
         ws.set_column(1, 1, 34)
         ws.write_string(

@@ -10,6 +10,7 @@ from ras.io.schemas import FRONTIER, RUNS
 from ras.io.xlsx import Book
 from ras.models.comparison import CompareOutcome, RunSummary
 from ras.models.plan import YearRow
+from ras.models.scenario import financial_year
 from ras.money import pence
 from ras.outputs import atomic_output
 
@@ -68,30 +69,36 @@ def write_comparison(outcome: CompareOutcome, out: Path) -> None:
         )
         ok = [r for r in runs if r.years]
         horizon = max((len(r.years) for r in ok), default=0)
+        base = outcome.base_year
         for sheet, (get, money) in MEASURES.items():
             rows = [
-                [t, *[get(r.years[t - 1]) if t <= len(r.years) else None for r in ok]]
+                [
+                    t,
+                    financial_year(base, t) if base is not None else "",
+                    *[get(r.years[t - 1]) if t <= len(r.years) else None for r in ok],
+                ]
                 for t in range(1, horizon + 1)
             ]
-            headers = ["Year", *[r.name for r in ok]]
-            fmts = {h: book.money for h in headers[1:]} if money else {}
+            headers = ["Year", "Financial year", *[r.name for r in ok]]
+            fmts = {h: book.money for h in headers[2:]} if money else {}
             book.write_table(sheet, headers, rows, formats=fmts)
             if ok and horizon:
                 chart = book.wb.add_chart({"type": "line" if money else "column"})
-                for c, r in enumerate(ok, start=1):
+                for c, r in enumerate(ok, start=2):
                     chart.add_series(
                         {
                             "name": r.name,
-                            "categories": [sheet, 1, 0, horizon, 0],
+                            "categories": [sheet, 1, 1, horizon, 1],
                             "values": [sheet, 1, c, horizon, c],
                         }
                     )
                 label = {"In budgets": "People in individual budgets"}.get(sheet, sheet)
                 chart.set_title({"name": f"{label} by year"})
-                chart.set_x_axis({"name": "Plan year"})
-                if money:
-                    chart.set_y_axis({"num_format": "£#,##0"})
-                book.wb.get_worksheet_by_name(sheet).insert_chart(1, len(headers) + 1, chart)
+                chart.set_x_axis({"name": "Financial year"})
+                chart.set_y_axis({"num_format": "£#,##0", "min": 0} if money else {"min": 0})
+                ws = book.wb.get_worksheet_by_name(sheet)
+                ws.insert_chart(1, len(headers) + 1, chart)
+                book.print_setup(ws, one_page=True)  # the table and its chart, whole
         _frontier(book, outcome.frontier)
         book.close()
 
@@ -133,3 +140,5 @@ def _frontier(book: Book, points: list[RunSummary]) -> None:
     moved.set_x_axis({"name": "Savings rate", "num_format": "0%"})
     moved.set_y_axis({"min": 0})
     ws.insert_chart(18, len(FRONTIER_HEADERS) + 1, moved, {"x_scale": 1.3})
+    if n <= 40:  # the table and both charts on one page (a long frontier prints on more)
+        book.print_setup(ws, one_page=True)

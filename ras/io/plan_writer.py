@@ -181,9 +181,9 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
 def _summary(book: Book, outcome: PlanOutcome) -> None:  # noqa: C901
     plan = outcome.plan
     sc = outcome.loaded.scenario
-    ws = book.wb.add_worksheet("Summary")
-    ws.set_column(0, 0, 34)
-    ws.set_column(1, 9, 16)
+    ws = book.sheet("Summary", one_page=True)
+    ws.set_column(0, 0, 36)
+    ws.set_column(1, len(YEAR_HEADERS) - 1, 16)
     ws.write_string(0, 0, f"Transfer plan: {sc.name}", book.title)
     status_fmt = (
         book.wb.add_format({"bold": True, "font_color": "#C00000"})
@@ -196,7 +196,7 @@ def _summary(book: Book, outcome: PlanOutcome) -> None:  # noqa: C901
         ("Status", plan.status),
         ("Objective", label_of(sc.objective, OBJECTIVE_LABELS)),
         ("Savings target", sc.target_sentence()),
-        ("Weighted person-years in individual budgets", float(plan.person_years)),
+        ("Person-years in budgets (weighted)", float(plan.person_years)),
         ("Total savings over the plan (£)", pence(plan.total_savings)),
         ("People moved", len(plan.moves)),
         ("Year 1 is", sc.financial_year(1)),
@@ -210,6 +210,7 @@ def _summary(book: Book, outcome: PlanOutcome) -> None:  # noqa: C901
     r += 1
     first = r
     rows = year_rows(outcome)
+    ws.set_row(r, 30)  # two-line headings
     ws.add_table(
         r,
         0,

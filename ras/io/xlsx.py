@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,6 +24,12 @@ FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
 MONEY_WIDTH = 17.0
 #: The widest a column is made to fit its content (longer text wraps or is cut).
 MAX_WIDTH = 60.0
+#: The widest table (in Excel's character widths) printed upright on A4; wider tables
+#: print in landscape, every table one page wide.
+PORTRAIT_WIDTH = 100.0
+#: The widest table printed one page wide (landscape, scaled to about 60 % at most);
+#: wider ones print across pages.
+LANDSCAPE_WIDTH = 220.0
 #: Rows measured to fit a column to its content.
 WIDTH_SAMPLE = 5000
 
@@ -102,15 +109,35 @@ class Book:
         else:
             ws.write_string(row, col, str(value), fmt)
 
-    def print_setup(self, ws: Worksheet, *, landscape: bool = True, header_rows: int = 1) -> None:
-        """Print set-up for a sheet: A4, one page wide, the header rows on every page."""
+    def print_setup(
+        self,
+        ws: Worksheet,
+        *,
+        landscape: bool = True,
+        header_rows: int = 1,
+        one_page: bool = False,
+    ) -> None:
+        """Print set-up: A4, one page wide, the header rows repeated on every page.
+
+        ``one_page`` fits the whole sheet on one page: for summaries with charts, so
+        that no chart is cut across pages.
+        """
         ws.set_paper(9)  # A4
         if landscape:
             ws.set_landscape()
-        ws.fit_to_pages(1, 0)
-        if header_rows:
+        else:
+            ws.set_portrait()
+        ws.fit_to_pages(1, 1 if one_page else 0)
+        if header_rows and not one_page:
             ws.repeat_rows(0, header_rows - 1)
+        ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
         ws.set_footer("&L&A&RPage &P of &N")
+
+    def sheet(self, name: str, *, landscape: bool = True, one_page: bool = False) -> Worksheet:
+        """A new worksheet with ras's print set-up (see :meth:`print_setup`)."""
+        ws = self.wb.add_worksheet(name)
+        self.print_setup(ws, landscape=landscape, one_page=one_page, header_rows=0)
+        return ws
 
     def table_name(self, sheet: str) -> str:
         """A unique Excel table name derived from a sheet name."""
@@ -181,8 +208,15 @@ class Book:
                     more = True
                     break
             sample = ([first_row] if n else []) + rest[: WIDTH_SAMPLE - 1]
+            total = 0.0
             for c, h in enumerate(headers):
-                ws.set_column(c, c, self._width(h, col_fmts[c], (widths or {}).get(h), sample, c))
+                width = self._width(h, col_fmts[c], (widths or {}).get(h), sample, c)
+                ws.set_column(c, c, width)
+                total += width
+            self.print_setup(ws, landscape=total > PORTRAIT_WIDTH)  # narrow tables upright
+            if total > LANDSCAPE_WIDTH:  # very wide: across pages at a readable size,
+                ws.fit_to_pages(math.ceil(total / LANDSCAPE_WIDTH), 0)
+                ws.repeat_columns(0)  # each page starting with the first column
             table = self.table_name(name)
             if rest:
                 self._splices.append((ws, rest, col_fmts))

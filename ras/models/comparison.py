@@ -44,3 +44,4 @@ class CompareOutcome:
     scenario: str
     runs: list[RunSummary]
     frontier: list[RunSummary]
+    base_year: int | None = None  # for the plan years' financial-year labels

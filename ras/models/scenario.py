@@ -197,8 +197,7 @@ class Scenario(Frozen):
 
     def financial_year(self, year: int) -> str:
         """Plan year ``year`` as a financial year: with base_year 2026, year 1 is ``2027/28``."""
-        start = self.base_year + year
-        return f"{start}/{(start + 1) % 100:02d}"
+        return financial_year(self.base_year, year)
 
     def target_sentence(self) -> str:
         """What the savings target asks of each year, in one plain sentence."""
@@ -229,6 +228,12 @@ class Scenario(Frozen):
         """Moves the team can plan in plan year ``year`` (1-based)."""
         cap = self.capacity.moves_per_year
         return cap[year - 1] if isinstance(cap, tuple) else cap
+
+
+def financial_year(base_year: int, year: int) -> str:
+    """Plan year ``year`` of a plan from ``base_year`` as a financial year (``2027/28``)."""
+    start = base_year + year
+    return f"{start}/{(start + 1) % 100:02d}"
 
 
 def _percent(rate: Decimal) -> str:
