@@ -562,7 +562,16 @@ def _solver_option(func: F) -> F:
 @click.option(
     "--write-table",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the calibrated table here (.yaml or .xlsx) with a new version.",
+    help="Write the calibrated table here (.yaml or .xlsx) with a new version; a YAML "
+    "table keeps its comments.",
+)
+@click.option(
+    "--rate-step",
+    type=str,
+    default="0.01",
+    show_default=True,
+    help="Round the written rates (or amounts) to this step in £, e.g. 0.05 or 1; down "
+    "when --budget is given, so the table stays affordable.",
 )
 @common
 def calibrate(
@@ -573,6 +582,7 @@ def calibrate(
     contingency: str,
     tolerance: str,
     write_table: Path | None,
+    rate_step: str,
     ui: Ui,
 ) -> int:
     """Fit the point table to current costs and to an affordable total.
@@ -592,13 +602,15 @@ def calibrate(
         contingency=_rate(contingency, "--contingency"),
         tolerance=_rate(tolerance, "--tolerance"),
         write_table=write_table,
+        rate_step=_step(rate_step),
+        table_source=table_path,
     )
     fit = outcome.fit
     ui.say(f"sample: {len(fit.sample)} of {len(outcome.people)} people have a current cost")
     if fit.rate is not None:
-        ui.say(f"fitted rate: £{fit.rate:,.4f} a point (table: £{t.allocation.rate})")
+        ui.say(f"fitted rate: £{fit.rate:,.2f} a point (table: £{t.allocation.rate})")
     for g, r in fit.group_rates.items():
-        ui.say(f"  {g}: £{r:,.4f} a point")
+        ui.say(f"  {g}: £{r:,.2f} a point")
     if fit.method != "rate" and fit.factor is not None:
         ui.say(f"fitted scale on the table's amounts: {fit.factor:.6f}")
     if fit.r_squared is not None:
@@ -606,13 +618,20 @@ def calibrate(
             f"R² {fit.r_squared:.3f}; mean error {fit.mape:.1%}, median {fit.median_ape:.1%}; "
             f"{fit.inside_range:.0%} of costs inside the range; {len(fit.outliers)} outliers"
         )
+    for warning in fit.warnings:
+        ui.say(f"WARNING: {warning}")
     a = outcome.affordability
     if a is not None:
-        what = f"rate £{a.rate:,.4f} a point" if a.rate is not None else f"scale {a.factor:.6f}"
+        what = f"rate £{a.rate:,.2f} a point" if a.rate is not None else f"scale {a.factor:.4f}"
         ui.say(f"affordable: {what}, total £{a.total:,.2f}: {a.message}")
     if outcome.written_table is not None:
         version = outcome.new_table.version if outcome.new_table else ""
-        ui.say(f"wrote {outcome.written_table} (version {version})")
+        total = outcome.written_total
+        ui.say(
+            f"wrote {outcome.written_table} (version {version}; figures rounded "
+            f"{'down ' if a is not None else ''}to £{rate_step}"
+            + (f"; its budgets total £{total:,.2f})" if total is not None else ")")
+        )
     ui.say(f"wrote {out}")
     ui.emit(outcome.summary())
     return 0
@@ -630,6 +649,15 @@ def _money(text: str, option: str) -> Decimal:
     if not value.is_finite() or value < 0:
         raise UsageError(f"{option} {quote(text)}: must be 0 or more")
     return value
+
+
+def _step(text: str) -> Decimal:
+    from ras.errors import UsageError
+
+    step = _money(text, "--rate-step")
+    if step <= 0:
+        raise UsageError(f"--rate-step {quote(text)}: must be above 0, e.g. 0.01")
+    return step
 
 
 def _rate(text: str, option: str) -> Decimal:

@@ -32,6 +32,11 @@ def floor_places(value: Decimal, places: int) -> Decimal:
     return value.quantize(ONE.scaleb(-places), rounding=ROUND_FLOOR)
 
 
+def floor_step(value: Decimal, step: Decimal) -> Decimal:
+    """Round down to a multiple of ``step`` (an affordable figure stays affordable)."""
+    return (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
+
+
 def whole(value: Decimal) -> Decimal:
     """Round half-up to a whole number of pounds."""
     return value.quantize(ONE, rounding=ROUND_HALF_UP)

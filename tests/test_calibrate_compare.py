@@ -283,3 +283,51 @@ def test_bad_frontier_is_a_usage_error(tmp_path: Path) -> None:
         ],
     )
     assert r.exit_code == 2 and "START:STOP:STEP" in r.output
+
+
+def test_small_samples_are_warned_about() -> None:
+    table = load_table(ROOT / "templates" / "xlsx" / "table-adult-social-care.xlsx")
+    people = [
+        Person(f"P{i}", {"client_group": g}, {"PC1": "Some support", "PC2": "No support"},
+               D(5000 + 700 * i))
+        for i, g in enumerate(["older_people"] * 4 + ["mental_health"] * 12)
+    ]  # fmt: skip
+    fit = fit_table(table, people)
+    text = " | ".join(fit.warnings)
+    assert "older_people: 4 people in the sample, under 10" in text
+    assert "mental_health" not in text  # 12 people: fitted on its own
+    assert "the fit rests on 16 people, fewer than 30" in text
+    many = people + [
+        Person(f"Q{i}", {"client_group": "mental_health"}, {"PC1": "No support"}, D(3000))
+        for i in range(20)
+    ]
+    assert not any("fewer than 30" in w for w in fit_table(table, many).warnings)
+
+
+def test_written_rates_are_rounded_to_the_step_and_stay_affordable(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text("# our table: keep this note\n" + TABLE, encoding="utf-8")
+    table = load_table(tmp_path / "t.yaml")
+    answers = [("b", "a"), ("c", "b"), ("d", "c"), ("a", "b")]
+    rows = [
+        (f"P{i}", q1, q2, 137 * (POINTS[q1] + POINTS2[q2]) + 11 * i)
+        for i, (q1, q2) in enumerate(answers)
+    ]
+    run_score([people_csv(tmp_path / "p.csv", rows)], table, tmp_path / "a.xlsx", jobs=0)
+    args = ["calibrate", str(tmp_path / "a.xlsx"), "-t", str(tmp_path / "t.yaml"), "-q",
+            "-o", str(tmp_path / "c.xlsx"), "--budget", "£9,000", "--contingency", "5%",
+            "--rate-step", "0.25", "--write-table", str(tmp_path / "new.yaml")]  # fmt: skip
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    new = load_table(tmp_path / "new.yaml")
+    rate = new.allocation.rate
+    assert rate is not None and rate % D("0.25") == 0
+    people = [Person(p, {}, {"Q1": a, "Q2": b}, None) for p, a, b, _ in rows]
+    assert total_budgets(new, people, D(1)) <= D(9000) * D("0.95")
+    nudged = new.allocation.model_copy(update={"rate": rate + D("0.25")})
+    assert (
+        total_budgets(new.model_copy(update={"allocation": nudged}), people, D(1))
+        > D(9000) * D("0.95") - 20
+    )  # one step up is (about) the limit: the rate was not cut further
+    text = (tmp_path / "new.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# our table: keep this note\n")
+    assert "      - {id: Q1, text: q1" in text  # the layout kept

@@ -228,5 +228,5 @@ def test_written_plans_satisfy_every_constraint(
             assert abs(D(str(row["Shortfall (£)"])) - (short if short > 1 else 0)) <= D("0.01")
         previous = spend
     person_years = sum(info[pid]["weight"] * (h - y + 1) for pid, y in moves.items())
-    stated = next(r[1] for r in summary if str(r[0]).startswith("Weighted person-years"))
+    stated = next(r[1] for r in summary if str(r[0]).startswith("Person-years in budgets"))
     assert abs(D(str(stated)) - person_years) <= D("0.0001")

@@ -14,13 +14,15 @@ from statistics import median
 from ras.models.budget import Budget
 from ras.models.calibration import Affordability, Fit, Person, SampleRow
 from ras.models.table import PointTable, norm
-from ras.money import floor_places, round_places
+from ras.money import floor_step, round_half_up
 from ras.scoring.budgets import compute_budget, convert
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
 #: A rates_by group needs this many people in the sample to get a rate of its own.
 MIN_GROUP = 10
+#: Fewer people than this in the sample and R² is reported with a warning.
+MIN_SAMPLE = 30
 
 
 def fit_through_origin(xs: Sequence[Decimal], ys: Sequence[Decimal]) -> Decimal | None:
@@ -82,6 +84,14 @@ def fit_table(
         for key, table_rate in alloc.rates.items():
             if key not in fit.group_rates and fit.factor is not None:
                 fit.scaled_rates[key] = table_rate * fit.factor
+        if alloc.rates_by is not None:
+            for k in sorted(groups):
+                if k and k not in own:
+                    fit.warnings.append(
+                        f"{names[k]}: {len(groups[k])} people in the sample, under "
+                        f"{MIN_GROUP}; its rate is not fitted on its own (the table's, "
+                        "scaled with the overall fit)"
+                    )
     else:
         fit.factor = fit_through_origin([base for _, _, base, _ in sample], costs)
     rows_out: list[SampleRow] = []
@@ -106,6 +116,11 @@ def fit_table(
             )
         )
     fit.sample = rows_out
+    if len(rows_out) < MIN_SAMPLE:
+        fit.warnings.append(
+            f"the fit rests on {len(rows_out)} people, fewer than {MIN_SAMPLE}: R² and the "
+            "errors say little yet; treat the fitted rates as a first look"
+        )
     mean = sum(costs, ZERO) / len(costs)
     ss_tot = sum(((c - mean) ** 2 for c in costs), ZERO)
     ss_res = sum((r.residual**2 for r in rows_out), ZERO)
@@ -123,22 +138,23 @@ def calibrated_table(
     table: PointTable,
     fit: Fit,
     scale: Decimal = ONE,
-    places: int | None = None,
+    step: Decimal | None = None,
     version: str | None = None,
     down: bool = False,
 ) -> PointTable:
     """The table with the fitted rate(s) or amounts, times ``scale``; all else identical.
 
-    ``places`` rounds the written figures (to 2 decimal places for pence).
+    ``step`` rounds the written figures to a publishable step (£0.01, £0.05, £1);
+    ``down`` rounds down, so that an affordable table stays affordable.
     """
 
     def q(value: Decimal) -> Decimal:
         value = value * scale
-        if places is None:
+        if step is None:
             return value
-        if down:  # an affordable figure stays affordable
-            return floor_places(value, places)
-        return round_places(value, places)
+        if down:
+            return floor_step(value, step)
+        return round_half_up(value, step)
 
     alloc = table.allocation
     update: dict[str, object] = {}
@@ -160,7 +176,7 @@ def calibrated_table(
             table,
             Fit(alloc.method, rate=alloc.rate, factor=ONE, group_rates=dict(alloc.rates)),
             scale,
-            places,
+            step,
             version,
             down,
         )

@@ -29,20 +29,26 @@ def run_calibrate(
     contingency: Decimal = Decimal("0.05"),
     tolerance: Decimal = Decimal("0.5"),
     write_table: Path | None = None,
+    rate_step: Decimal = Decimal("0.01"),
+    table_source: Path | None = None,
 ) -> CalibrationOutcome:
-    """``ras calibrate``: fit, affordability, calibration.xlsx and the calibrated table."""
+    """``ras calibrate``: fit, affordability, calibration.xlsx and the calibrated table.
+
+    The written table's rates (or amounts) are rounded to ``rate_step`` - down, when an
+    affordable total was asked for, so that it stays affordable. Written as YAML over a
+    YAML ``table_source``, the source's comments and layout are kept.
+    """
     people = read_scored_people(allocations, table)
     fit = fit_table(table, people, tolerance)
     aff = affordability(table, people, budget, contingency, fit) if budget is not None else None
     outcome = CalibrationOutcome(table, people, fit, aff)
     if write_table is not None:
         scale = aff.scale if aff is not None else Decimal(1)
-        places = 4 if aff is not None else 2
         new = calibrated_table(
             table,
             fit,
             scale,
-            places=places,
+            step=rate_step,
             version=new_version(table.version),
             down=aff is not None,
         )
@@ -50,7 +56,7 @@ def run_calibrate(
         outcome.written_total = total_budgets(new, people, Decimal(1))
     with committed_together():  # the calibrated table and calibration.xlsx, or neither
         if outcome.new_table is not None and write_table is not None:
-            save_table(outcome.new_table, write_table)
+            save_table(outcome.new_table, write_table, like=table_source)
         if out is not None:
             write_calibration(outcome, out)
     return outcome

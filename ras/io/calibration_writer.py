@@ -14,8 +14,8 @@ SAMPLE_HEADERS = SAMPLE.headers
 
 
 def sample_rows(fit: Fit) -> list[list[Any]]:
-    """The Sample sheet's rows: each person in the fit, by points."""
-    ordered = sorted(fit.sample, key=lambda s: (s.points, s.person_id))
+    """The Sample sheet's rows: each person in the fit, by group, then by points."""
+    ordered = sorted(fit.sample, key=lambda s: (s.group, s.points, s.person_id))
     return [
         [
             s.person_id,
@@ -61,9 +61,10 @@ def write_calibration(outcome: CalibrationOutcome, out: Path) -> None:
                 rows.append((f"Fitted rate for {g} (own fit, ≥ 10 people)", r, book.money))
             for g, r in fit.scaled_rates.items():
                 rows.append((f"Rate for {g} (scaled with the fitted rate)", r, book.money))
-        rows.append(("Scale factor on the table", fit.factor, None))
+        ratio = book.wb.add_format({"num_format": "0.0000"})
+        rows.append(("Scale factor on the table", fit.factor, ratio))
         rows += [
-            ("R²", fit.r_squared, None),
+            ("R²", fit.r_squared, book.wb.add_format({"num_format": "0.000"})),
             ("Mean absolute percentage error", fit.mape, book.percent),
             ("Median absolute percentage error", fit.median_ape, book.percent),
             ("Share of costs inside the indicative range", fit.inside_range, book.percent),
@@ -77,7 +78,7 @@ def write_calibration(outcome: CalibrationOutcome, out: Path) -> None:
                     if aff.rate is not None
                     else "Affordable scale on the table",
                     aff.rate if aff.rate is not None else aff.factor,
-                    book.money if aff.rate is not None else None,
+                    book.money if aff.rate is not None else ratio,
                 ),
                 ("Total it gives (£)", aff.total, book.money),
                 ("Affordability", aff.message, None),
@@ -98,53 +99,94 @@ def write_calibration(outcome: CalibrationOutcome, out: Path) -> None:
         for i, (label, value, fmt) in enumerate(rows, start=2):
             ws.write_string(i, 0, label, book.bold)
             book.put(ws, i, 1, value, fmt)
-        n = len(fit.sample)
-        if n:
-            chart = book.wb.add_chart({"type": "scatter"})
-            chart.add_series(
-                {
-                    "name": "Current annual cost",
-                    "categories": ["Sample", 1, 2, n, 2],
-                    "values": ["Sample", 1, 3, n, 3],
-                    "marker": {"type": "circle", "size": 4},
-                }
-            )
-            chart.add_series(
-                {
-                    "name": "Fitted",
-                    "categories": ["Sample", 1, 2, n, 2],
-                    "values": ["Sample", 1, 4, n, 4],
-                    "marker": {"type": "none"},
-                    "line": {"width": 1.5} if fit.method == "rate" else {"none": True},
-                    **({} if fit.method == "rate" else {"marker": {"type": "diamond", "size": 4}}),
-                }
-            )
-            chart.set_title({"name": "Points against current cost, with the fitted line"})
-            chart.set_x_axis({"name": "Total points"})
-            chart.set_y_axis({"name": "£ a year", "num_format": "£#,##0"})
-            ws.insert_chart(2, 4, chart, {"x_scale": 1.5, "y_scale": 1.4})
+        if fit.warnings:
+            warn = book.wb.add_format({"bold": True, "font_color": "#C00000"})
+            for k, warning in enumerate(fit.warnings, start=len(rows) + 3):
+                ws.write_string(k, 0, f"Warning: {warning}", warn)
+        table_rows = sample_rows(fit)
+        if table_rows:
+            _fit_chart(book, ws, table_rows)
         book.write_table(
             "Sample",
             SAMPLE_HEADERS,
-            sample_rows(fit),
+            table_rows,
             formats={h: book.money for h in SAMPLE.money} | {"% error": book.percent},
         )
-        arows: list[list[Any]] = []
-        if aff is not None:
-            arows = [
-                ["Budget available (£)", aff.budget],
-                ["Contingency", aff.contingency],
-                ["Affordable total (£)", aff.target],
-                ["Scale on the calibrated table", aff.scale],
-                ["Affordable rate (£ per point)", aff.rate],
-                ["Scale relative to the current table", aff.factor],
-                ["Total of every budget at that rate (£)", aff.total],
-                ["Met exactly", "yes" if aff.exact else "no"],
-                ["Nearest total below (£)", aff.below[1] if aff.below else None],
-                ["Nearest total at or above (£)", aff.above[1] if aff.above else None],
-                ["Result", aff.message],
-            ]
-        book.write_table(
-            "Affordability", ["Item", "Value"], arows, widths={"Item": 40, "Value": 60}
-        )
+        _affordability(book, outcome)
         book.close()
+
+
+#: One colour per group on the fit chart: its people as dots, its fitted line.
+PALETTE = ("#1F77B4", "#D62728", "#2CA02C", "#9467BD", "#FF7F0E", "#8C564B", "#E377C2")
+
+
+def _fit_chart(book: Book, ws: Any, rows: list[list[Any]]) -> None:
+    """Points against current cost, each group's people and its own fitted line."""
+    chart = book.wb.add_chart({"type": "scatter"})
+    col = {h: i for i, h in enumerate(SAMPLE_HEADERS)}
+    points, cost, fitted = col["Total points"], col["Current annual cost (£)"], col["Fitted (£)"]
+    start = 0
+    groups = 0
+    for i in range(1, len(rows) + 1):
+        if i < len(rows) and rows[i][col["Group"]] == rows[start][col["Group"]]:
+            continue
+        group = rows[start][col["Group"]] or "everyone"
+        colour = PALETTE[groups % len(PALETTE)]
+        first, last = start + 1, i  # sheet rows (the header is row 0)
+        chart.add_series(
+            {
+                "name": f"{group}: current cost",
+                "categories": ["Sample", first, points, last, points],
+                "values": ["Sample", first, cost, last, cost],
+                "marker": {"type": "circle", "size": 4, "fill": {"color": colour},
+                           "border": {"color": colour}},
+            }
+        )  # fmt: skip
+        chart.add_series(
+            {
+                "name": f"{group}: fitted",
+                "categories": ["Sample", first, points, last, points],
+                "values": ["Sample", first, fitted, last, fitted],
+                "marker": {"type": "none"},
+                "line": {"width": 2, "color": colour},
+            }
+        )
+        groups += 1
+        start = i
+    chart.set_title({"name": "Current cost against points: each group and its fitted line"})
+    chart.set_x_axis({"name": "Total points", "min": 0})
+    chart.set_y_axis({"name": "£ a year", "num_format": "£#,##0", "min": 0})
+    ws.insert_chart(2, 4, chart, {"x_scale": 1.6, "y_scale": 1.6})
+
+
+def _affordability(book: Book, outcome: CalibrationOutcome) -> None:
+    """Affordability as label and value, each value in its own format."""
+    aff = outcome.affordability
+    ws = book.sheet("Affordability", landscape=False)
+    ws.set_column(0, 0, 42)
+    ws.set_column(1, 1, 70)
+    ws.write_string(0, 0, "Item", book.header)
+    ws.write_string(0, 1, "Value", book.header)
+    ws.freeze_panes(1, 0)
+    if aff is None:
+        ws.write_string(1, 0, "No --budget was given: no affordable total was asked for.")
+        return
+    ratio = book.wb.add_format({"num_format": "0.0000", "align": "left"})
+    money = book.wb.add_format({"num_format": "£#,##0.00", "align": "left"})
+    share = book.wb.add_format({"num_format": "0.0%", "align": "left"})
+    rows: list[tuple[str, Any, Any]] = [
+        ("Budget available (£)", aff.budget, money),
+        ("Contingency", aff.contingency, share),
+        ("Affordable total (£)", aff.target, money),
+        ("Scale on the calibrated table", aff.scale, ratio),
+        ("Affordable rate (£ per point)", aff.rate, money),
+        ("Scale relative to the current table", aff.factor, ratio),
+        ("Total of every budget at that rate (£)", aff.total, money),
+        ("Met exactly", "yes" if aff.exact else "no", None),
+        ("Nearest total below (£)", aff.below[1] if aff.below else None, money),
+        ("Nearest total at or above (£)", aff.above[1] if aff.above else None, money),
+        ("Result", aff.message, book.wrap),
+    ]
+    for r, (label, value, fmt) in enumerate(rows, start=1):
+        ws.write_string(r, 0, label, book.bold)
+        book.put(ws, r, 1, value, fmt)

@@ -27,7 +27,7 @@ from ras.io.schemas import (
     TABLE_SHEETS,
     TABLE_TOP_UPS,
 )
-from ras.io.strict_yaml import Locator, build_model, read_yaml
+from ras.io.strict_yaml import Locator, build_model, parse_yaml_text, read_yaml
 from ras.io.xlsx import Book
 from ras.models.base import decimal_text
 from ras.models.table import PointTable
@@ -222,15 +222,72 @@ def write_table_workbook(table: PointTable, path: Path, deterministic: bool = Fa
         book.close()
 
 
-def save_table(table: PointTable, path: Path | str, deterministic: bool = False) -> None:
-    """Save a table as YAML or xlsx, chosen by the file's extension."""
+def save_table(
+    table: PointTable, path: Path | str, deterministic: bool = False, like: Path | None = None
+) -> None:
+    """Save a table as YAML or xlsx, chosen by the file's extension.
+
+    ``like``: a YAML table this one was made from (by calibration). Its text is kept -
+    comments, layout, key order - with only the version and the allocation's figures
+    changed, when that gives exactly ``table``; otherwise the table is written afresh.
+    """
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         write_table_workbook(table, path, deterministic=deterministic)
         return
-    text = table_to_yaml(table)
+    text = _edited_yaml(table, like) if like is not None else None
+    if text is None:
+        text = table_to_yaml(table)
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def _number(value: Decimal) -> int | float:
+    """A figure for the YAML emitter: an int, or the float printing as the same digits."""
+    return int(value) if value == value.to_integral_value() else float(decimal_text(value))
+
+
+def _edited_yaml(table: PointTable, like: Path) -> str | None:
+    """``like``'s YAML text with ``table``'s version and allocation figures, or None."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    if like.suffix.lower() not in (".yaml", ".yml") or not like.is_file():
+        return None
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    try:
+        source = like.read_text(encoding="utf-8-sig")
+        _, indent, offset = load_yaml_guess_indent(source)  # "  - " lists: (4, 2)
+        yaml.indent(mapping=2, sequence=indent or 2, offset=offset or 0)
+        doc = yaml.load(source)
+        alloc = doc["allocation"]
+        doc["version"] = DoubleQuotedScalarString(table.version)
+        new = table.allocation
+        if new.rate is not None and "rate" in alloc:
+            alloc["rate"] = _number(new.rate)
+        if new.rates:
+            if "rates" not in alloc:
+                return None
+            for key, value in new.rates.items():
+                alloc["rates"][key] = _number(value)
+        for i, band in enumerate(new.bands):
+            alloc["bands"][i]["amount"] = _number(band.amount)
+        for i, (_, amount) in enumerate(new.curve):
+            alloc["curve"][i][1] = _number(amount)
+        buf = io.StringIO()
+        yaml.dump(doc, buf)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    text = buf.getvalue()
+    try:
+        data, where = parse_yaml_text(text)
+        same = fingerprint(build_model(PointTable, data, str(like), where)) == fingerprint(table)
+    except ConfigError:
+        same = False
+    return text if same else None
 
 
 class _Sheet:

@@ -60,6 +60,7 @@ class Fit:
     median_ape: float | None = None
     inside_range: float | None = None  # share of costs inside the current indicative range
     tolerance: Decimal = Decimal("0.5")
+    warnings: list[str] = field(default_factory=list)  # what makes the fit less certain
 
     @property
     def outliers(self) -> list[SampleRow]:
