@@ -168,8 +168,31 @@ def _stop_helpers(wait: float | None = None) -> None:
         stop_helper_processes(wait)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="ras")
+class _Group(click.Group):
+    """Lists each command with the whole first sentence of its help, wrapped, not cut."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def group(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cls", _Group)
+        return super().group(*args, **kwargs)
+
+
+def count(n: int, one: str, many: str) -> str:
+    """``1 person``, ``2 people``."""
+    return f"{n:,} {one if n == 1 else many}"
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="ras")
 def main() -> None:
     """ras: indicative budgets from self-assessments, and the plan that pays for them.
 
@@ -513,9 +536,12 @@ def score(
     ui.close()
     run = outcome.run
     ui.problems(run.issues)
+    rejected = run.rejected()
     ui.say(
-        f"{len(run.files)} files: {len(run.scored)} people scored, {run.rejected()} rejected "
-        f"(see the Exceptions sheet), {len(run.warnings)} warnings"
+        f"{count(len(run.files), 'file', 'files')}: "
+        f"{count(len(run.scored), 'person', 'people')} scored, "
+        + (f"{rejected:,} rejected (see the Exceptions sheet)" if rejected else "none rejected")
+        + f", {count(len(run.warnings), 'warning', 'warnings')}"
     )
     ui.say(
         f"wrote {out}"

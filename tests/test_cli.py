@@ -269,3 +269,23 @@ def test_large_tables_are_spliced_and_huge_sheets_go_to_csv(
     assert len(lines) == n_steps + 1
     summary = CalamineWorkbook.from_path(str(tmp_path / "b.xlsx")).get_sheet_by_name("Summary")
     assert any("b.explanations.csv" in str(v) for r in summary.to_python() for v in r)
+
+
+def test_the_command_line_reads_well() -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["-V"]).output.startswith("ras, version ")
+    listing = runner.invoke(main, ["--help"]).output
+    commands = listing.split("Commands:")[1]
+    assert "..." not in commands  # descriptions are wrapped, not cut
+    assert "released, when." in listing
+
+
+def test_one_person_is_not_people(tmp_path: Path, adult_path: Path) -> None:
+    from ras.commands.demo import write_assessments
+
+    write_assessments(ras.load_table(adult_path), tmp_path / "in", 1)
+    r = CliRunner().invoke(
+        main, ["score", str(tmp_path / "in"), "-t", str(adult_path), "-o", str(tmp_path / "a.xlsx")]
+    )
+    assert r.exit_code == 0, r.output
+    assert "1 file: 1 person scored, none rejected, 0 warnings" in r.output

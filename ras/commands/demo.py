@@ -172,18 +172,33 @@ class DemoResult:
         """What was made and where to look, for the terminal."""
         run = self.score.run
         total = sum((s.budget.annual for s in run.scored), Decimal(0))
-        lines = [
-            f"ras demo wrote everything into {self.folder}/",
-            f"  {self.table.relative_to(self.folder)}    the example point table "
-            f"({run.table.name}, version {run.table.version})",
-            f"  {self.assessments.relative_to(self.folder)}/    {len(run.files)} assessment "
-            f"workbooks, {len(self.faulty) - 1} of them deliberately faulty",
-            f"  allocations.xlsx    {len(run.scored)} people scored, total £{total:,.0f} a year; "
-            f"{run.rejected()} inputs rejected (Exceptions sheet)",
-            f"  budget-sheets/    {len(self.score.sheets)} one-page indicative budget sheets",
+        rejected = run.rejected()
+        made = [
+            (
+                str(self.table.relative_to(self.folder)),
+                f"the example point table ({run.table.name}, version {run.table.version})",
+            ),
+            (
+                f"{self.assessments.relative_to(self.folder)}/",
+                f"{len(run.files)} assessment workbooks, {len(self.faulty) - 1} of them "
+                "deliberately faulty",
+            ),
+            (
+                "allocations.xlsx",
+                f"{len(run.scored)} {'person' if len(run.scored) == 1 else 'people'} scored, "
+                f"total £{total:,.0f} a year; "
+                + (
+                    f"{rejected} inputs rejected (Exceptions sheet)"
+                    if rejected
+                    else "none rejected"
+                ),
+            ),
+            ("budget-sheets/", f"{len(self.score.sheets)} one-page indicative budget sheets"),
         ]
-        for name, path in self.extra.items():
-            lines.append(f"  {path.relative_to(self.folder)}    {name}")
+        made += [(str(path.relative_to(self.folder)), name) for name, path in self.extra.items()]
+        width = max(len(name) for name, _ in made)
+        lines = [f"ras demo wrote everything into {self.folder}/"]
+        lines += [f"  {name.ljust(width)}  {what}" for name, what in made]
         lines += [
             "",
             "Where to look:",

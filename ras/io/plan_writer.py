@@ -172,7 +172,12 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
                     None,
                 ],
             ],
-            formats={"Gap": book.percent},
+            formats={
+                "Gap": book.wb.add_format({"num_format": "0.000%"}),
+                "Objective": book.wb.add_format({"num_format": "#,##0.00"}),
+                "Bound": book.wb.add_format({"num_format": "#,##0.00"}),
+                "Time (s)": book.wb.add_format({"num_format": "0.0"}),
+            },
             widths={"Solver": 40, "Status": 34},
         )
         book.close()
