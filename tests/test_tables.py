@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 from ras.errors import ConfigError
 from ras.io.table_file import fingerprint, load_table, save_table, table_to_yaml
 from ras.models.table import PointTable
+from tests.conftest import ROOT
 
 MINIMAL = """\
 ras_table: 1
@@ -168,7 +169,9 @@ def test_xlsx_table_error_names_sheet_and_cell(tmp_path: Path, adult: PointTable
 
 def test_unknown_rates_by_field(tmp_path: Path) -> None:
     text = MINIMAL.replace("{method: rate, rate: 10}", "{method: rate, rate: 10, rates_by: nope}")
-    with pytest.raises(ConfigError, match="allocation.rates_by: unknown person field 'nope'"):
+    with pytest.raises(
+        ConfigError, match="allocation.rates_by: 'nope' is not a person field; the fields are"
+    ):
         load_table(write(tmp_path, text))
 
 
@@ -176,3 +179,45 @@ def test_table_model_is_frozen(adult: PointTable) -> None:
     with pytest.raises(Exception, match="frozen"):
         adult.name = "x"  # type: ignore[misc]
     assert isinstance(adult, PointTable)
+
+
+def test_table_errors_come_all_at_once_in_plain_words(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "ras_table: 1\nname: Bad\nversion: '1'\n"
+        "domains:\n  - id: d\n    label: D\n    questions:\n"
+        "      - {id: Q1, text: q1, answers: {No support: 0, Some support: lots}}\n"
+        "      - {id: Q2, text: q2, answers: {a: 0, b: x}}\n"
+        "allocation: {method: ratee, rate: 100}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_table(path)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 3
+    assert (
+        "line 8: domains[0].questions[0].answers.Some support: 'lots' is not a number" in lines[0]
+    )
+    assert "line 9: domains[0].questions[1].answers.b: 'x' is not a number" in lines[1]
+    assert (
+        "allocation.method: 'ratee' is not allowed; choose one of 'rate', 'bands' or 'curve'"
+        in (lines[2])
+    )
+
+
+def test_a_bad_rates_group_is_named_at_its_own_cell(tmp_path: Path) -> None:
+    import openpyxl
+
+    path = tmp_path / "t.xlsx"
+    save_table(load_table(ROOT / "templates" / "xlsx" / "table-adult-social-care.xlsx"), path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Rates"]
+    row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == "mental_health")
+    row[0].value = "mental health services"
+    wb.save(path)
+    with pytest.raises(ConfigError) as info:
+        load_table(path)
+    message = str(info.value)
+    assert f"sheet 'Rates', cell A{row[0].row}" in message
+    assert "'mental health services' is not one of the options of Client group: " in message
+    assert "learning_disability, mental_health" in message

@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ras.errors import ConfigError, Issue, KeyPath, Location, ModelProblem
+from ras.errors import ConfigError, Issue, KeyPath, Location, ModelProblem, quote
 
 M = TypeVar("M", bound="BaseModel")
 Locator = dict[KeyPath, str]
@@ -32,6 +32,8 @@ def format_path(path: KeyPath) -> str:
     """Format a key path as ``domains[0].questions[2].answers``."""
     out = ""
     for part in path:
+        if part == "[key]":  # a mapping's key (pydantic's name for it): the path says which
+            continue
         if isinstance(part, int):
             out += f"[{part}]"
         else:
@@ -130,7 +132,7 @@ def validation_issues(
         if isinstance(ctx_error, ModelProblem):
             pairs = [((*loc, *p), m) for p, m in ctx_error.problems]
         else:
-            msg = err["msg"]
+            msg = _plain_message(err)
             if err["type"] == "value_error" and ctx_error is not None:
                 msg = str(ctx_error)
             elif err["type"] == "extra_forbidden":
@@ -148,6 +150,33 @@ def validation_issues(
                 )
             )
     return issues
+
+
+def _plain_message(err: Any) -> str:
+    """A pydantic error as a sentence a finance lead reads, with what is allowed."""
+    kind = str(err.get("type", ""))
+    given = err.get("input")
+    shown = quote(given) if isinstance(given, str | int | float) else "this"
+    ctx = err.get("ctx") or {}
+    if kind.startswith("decimal") or kind.startswith("float"):
+        return f"{shown} is not a number; write a number such as 12 or 7.5"
+    if kind.startswith("int"):
+        return f"{shown} is not a whole number; write one such as 3"
+    if kind.startswith("bool"):
+        return f"{shown} is not yes or no; write true or false"
+    if kind == "literal_error":
+        return f"{shown} is not allowed; choose one of {ctx.get('expected', '')}"
+    if kind in ("string_type", "str_type"):
+        return f"{shown} should be text"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "should be a mapping of keys (key: value)"
+    if kind in ("list_type", "tuple_type"):
+        return "should be a list, e.g. [a, b]"
+    if kind == "greater_than_equal":
+        return f"{shown} is too small; it must be at least {ctx.get('ge')}"
+    if kind == "less_than_equal":
+        return f"{shown} is too large; it must be at most {ctx.get('le')}"
+    return str(err.get("msg", "not valid"))
 
 
 def build_model(model: type[M], data: Any, source: str, where: Mapping[KeyPath, str]) -> M:

@@ -438,6 +438,7 @@ def _read_table_workbook(path: Path) -> tuple[dict[str, Any], Locator]:  # noqa:
         for r, rec in rates.records(TABLE_RATES.headers):
             alloc.setdefault("rates", {})[to_text(rec["Value"])] = _num(rec["Rate"])
             where[("allocation", "rates", to_text(rec["Value"]))] = rates.cell(r, "Rate")
+            where[("allocation", "rates", to_text(rec["Value"]), "[key]")] = rates.cell(r, "Value")
     bands = sheet("Bands")
     if bands.rows:
         for r, rec in bands.records(TABLE_BANDS.headers):

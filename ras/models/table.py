@@ -262,11 +262,23 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
         if alloc.rates_by is not None:
             rb_field = t.field(alloc.rates_by)
             if rb_field is None:
-                out.append((("allocation", "rates_by"), f"unknown person field {alloc.rates_by!r}"))
+                out.append(
+                    (
+                        ("allocation", "rates_by"),
+                        f"{quote(alloc.rates_by)} is not a person field; the fields are "
+                        + ", ".join(f.id for f in t.person_fields),
+                    )
+                )
             elif rb_field.options is not None:
                 for v in alloc.rates:
                     if norm(v) not in {norm(o) for o in rb_field.options}:
-                        out.append((("allocation", "rates", v), f"{quote(v)} is not an option"))
+                        out.append(
+                            (
+                                ("allocation", "rates", v, "[key]"),
+                                f"{quote(v)} is not one of the options of {rb_field.label}: "
+                                + ", ".join(rb_field.options),
+                            )
+                        )
         elif alloc.rates:
             out.append((("allocation", "rates"), "rates need rates_by (the field that picks)"))
         for v, r in alloc.rates.items():
@@ -321,6 +333,10 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
             for v in lim.ceilings_by.values:
                 if norm(v) not in {norm(o) for o in cb_field.options}:
                     out.append(
-                        (("limits", "ceilings_by", "values", v), f"{quote(v)} is not an option")
+                        (
+                            ("limits", "ceilings_by", "values", v, "[key]"),
+                            f"{quote(v)} is not one of the options of {cb_field.label}: "
+                            + ", ".join(cb_field.options),
+                        )
                     )
     return out
