@@ -8,7 +8,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from ras.commands.score import run_score
-from ras.io.budget_sheets import SHEET
+from ras.io.budget_sheets import CALCULATION, SHEET
 from ras.models.table import PointTable
 from tests.helpers import recalculate, write_assessment
 from tests.hostile import GOOD_ANSWERS
@@ -75,8 +75,20 @@ def test_budget_sheets_and_summary_recalculate_to_ras_figures(
     files = [*outcome.sheets, *mh_out.sheets, out]
     recalced = recalculate(files, tmp_path / "lo")
     checked = 0
+    budgets = {s.assessment.person_id: s.budget for s in outcome.run.scored + mh_out.run.scored}
     for path in recalced[:-1]:
-        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(SHEET).to_python()
+        wb = CalamineWorkbook.from_path(str(path))
+        assert wb.sheet_names[:2] == [SHEET, CALCULATION]
+        page = wb.get_sheet_by_name(SHEET).to_python()
+        b = budgets[page[1][1]]
+        # The person's page: live figures that LibreOffice recalculates to ras's own.
+        assert page[4][1] == pytest.approx(float(b.annual), abs=0.001)
+        assert page[5][1] == pytest.approx(float(b.weekly), abs=0.001)
+        assert page[6][1] == pytest.approx(float(b.range_low), abs=0.001)
+        assert page[6][2] == f"to £{b.range_high:,.0f}"
+        words = " ".join(str(v) for r in page for v in r)
+        assert "fingerprint" not in words and "ras figure" not in words
+        rows = wb.get_sheet_by_name(CALCULATION).to_python()
         header = next(i for i, r in enumerate(rows) if r[:1] == ["Item"])
         for r in rows[header + 1 :]:
             if len(r) > 4 and isinstance(r[4], float):

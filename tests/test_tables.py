@@ -221,3 +221,22 @@ def test_a_bad_rates_group_is_named_at_its_own_cell(tmp_path: Path) -> None:
     assert f"sheet 'Rates', cell A{row[0].row}" in message
     assert "'mental health services' is not one of the options of Client group: " in message
     assert "learning_disability, mental_health" in message
+
+
+def test_ask_round_trips_and_leaves_older_fingerprints_alone(tmp_path: Path) -> None:
+    table = load_table(ROOT / "ras" / "data" / "tables" / "adult-social-care.yaml")
+    cost = table.field("current_annual_cost")
+    assert cost is not None and cost.ask is False
+    save_table(table, tmp_path / "t.xlsx")
+    assert load_table(tmp_path / "t.xlsx") == table
+    asked = [f.model_copy(update={"ask": True}) for f in table.person_fields]
+    everyone = table.model_copy(update={"person_fields": tuple(asked)})
+    plain = table_to_yaml(everyone)
+    assert "ask:" not in plain  # the default is left out, as before the key existed
+    (tmp_path / "a.yaml").write_text(plain, encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(
+        plain.replace("required: false}", "required: false, ask: true}"), encoding="utf-8"
+    )
+    assert fingerprint(load_table(tmp_path / "a.yaml")) == fingerprint(
+        load_table(tmp_path / "b.yaml")
+    )

@@ -71,7 +71,14 @@ def test_assessment_template_layout(tmp_path: Path, adult: PointTable) -> None:
     person = wb["Person"]
     assert [person["A1"].value, person["B1"].value] == ["Field", "Value"]
     assert person["A2"].value == "Person ID"
-    assert [person.cell(r, 1).value for r in range(3, 6)] == [f.label for f in adult.person_fields]
+    asked = [f.label for f in adult.person_fields if f.ask]
+    assert [person.cell(r, 1).value for r in range(3, 3 + len(asked))] == asked
+    # Fields the council fills in are kept apart, under their own heading.
+    council = [f.label for f in adult.person_fields if not f.ask]
+    assert council == ["Current annual cost"]
+    labels = [person.cell(r, 1).value for r in range(1, person.max_row + 1)]
+    heading = labels.index("For the council to fill in (the person is not asked)")
+    assert heading > 2 + len(asked) and labels[heading + 1 :] == council
     q = wb["Questionnaire"]
     assert [c.value for c in q[1]] == ["Domain", "Question ID", "Question", "Answer", "Notes"]
     assert [q.cell(r, 2).value for r in range(2, 2 + len(adult.questions()))] == [

@@ -29,7 +29,8 @@ from ras.models.table import PointTable
 from ras.money import gbp
 from ras.outputs import atomic_output
 
-SHEET = "Indicative budget"
+SHEET = "Indicative budget"  # the person's page, first
+CALCULATION = "Calculation"  # the audit: every step as a live formula, ras's figure beside
 MONEY = '"£"#,##0.00'
 POINTS = "#,##0.##"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -114,10 +115,18 @@ def _paragraph(table: PointTable, a: Assessment, b: Budget) -> str:
     return " ".join(parts)
 
 
-def fill_sheet(ws: Worksheet, job: SheetJob) -> dict[str, Decimal]:  # noqa: C901
-    """Lay out the budget sheet; returns cell -> the figure ras computed (for tests)."""
+def fill_calculation(  # noqa: C901
+    ws: Worksheet, job: SheetJob
+) -> tuple[dict[str, Decimal], dict[str, int]]:
+    """Lay out the Calculation sheet (the audit detail).
+
+    Returns cell -> the figure ras computed (for tests), and the row of each figure the
+    person's page shows (``annual``, ``weekly``, ``low``, ``high``, ``total``, ``rate``,
+    ``domain:<id>``, ``stream:<id>``).
+    """
     t, a, b = job.table, job.assessment, job.budget
     expected: dict[str, Decimal] = {}
+    at: dict[str, int] = {}
     bold = Font(bold=True)
     head_fill = PatternFill("solid", fgColor="DDEBF7")
     ws.column_dimensions["A"].width = 44
@@ -125,7 +134,7 @@ def fill_sheet(ws: Worksheet, job: SheetJob) -> dict[str, Decimal]:  # noqa: C90
     ws.column_dimensions["C"].width = 16
     ws.column_dimensions["D"].width = 50
     ws.column_dimensions["E"].width = 14
-    _text(ws, "A1", "Indicative budget", font=Font(bold=True, size=14))
+    _text(ws, "A1", "How the budget was calculated (for checking)", font=Font(bold=True, size=14))
     _text(ws, "A2", "Person ID")
     _text(ws, "B2", a.person_id, font=bold)
     _text(ws, "A3", "Point table")
@@ -174,6 +183,7 @@ def fill_sheet(ws: Worksheet, job: SheetJob) -> dict[str, Decimal]:  # noqa: C90
             else ""
         )
         domain_rows[d.id] = line(d.label, points=b.domain_points[d.id], how=how)
+        at[f"domain:{d.id}"] = domain_rows[d.id]
     first, last = min(domain_rows.values()), max(domain_rows.values())
     total_r = line(
         "Total points", points=f"=SUM(B{first}:B{last})", figure=b.total_points, strong=True
@@ -181,6 +191,7 @@ def fill_sheet(ws: Worksheet, job: SheetJob) -> dict[str, Decimal]:  # noqa: C90
     alloc = t.allocation
     if alloc.method == "rate":
         rate_r = line("Rate per point (£)", amount=b.rate, how="from the table")
+        at["rate"] = rate_r
         base_r = line("Base: points x rate", amount=f"=B{total_r}*C{rate_r}", figure=b.base)
     elif alloc.method == "bands":
         band = alloc.bands[0]
@@ -246,14 +257,21 @@ def fill_sheet(ws: Worksheet, job: SheetJob) -> dict[str, Decimal]:  # noqa: C90
     )
     weeks_r = line("Weeks per year", amount=t.weeks_per_year, money=False)
     ws[f"C{weeks_r}"].number_format = "0.000"
-    line("Weekly (£)", amount=f"=ROUND(C{annual_r}/C{weeks_r},2)", figure=b.weekly, strong=True)
+    at["total"], at["annual"] = total_r, annual_r
+    at["weekly"] = line(
+        "Weekly (£)", amount=f"=ROUND(C{annual_r}/C{weeks_r},2)", figure=b.weekly, strong=True
+    )
     range_r = row
     _text(ws, f"A{range_r}", "Indicative range")
     ws[f"B{range_r}"] = float(t.range)
     ws[f"B{range_r}"].number_format = "0%"
     row += 1
-    line("Range low (£)", amount=f"=ROUND(C{annual_r}*(1-B{range_r}),0)", figure=b.range_low)
-    line("Range high (£)", amount=f"=ROUND(C{annual_r}*(1+B{range_r}),0)", figure=b.range_high)
+    at["low"] = line(
+        "Range low (£)", amount=f"=ROUND(C{annual_r}*(1-B{range_r}),0)", figure=b.range_low
+    )
+    at["high"] = line(
+        "Range high (£)", amount=f"=ROUND(C{annual_r}*(1+B{range_r}),0)", figure=b.range_high
+    )
     row += 1
     _text(ws, f"A{row}", "Funding stream", font=bold, fill=head_fill)
     _text(ws, f"B{row}", "Points", font=bold, fill=head_fill)
@@ -267,6 +285,7 @@ def fill_sheet(ws: Worksheet, job: SheetJob) -> dict[str, Decimal]:  # noqa: C90
     stream_rows: dict[str, int] = {}
     for s in streams:
         stream_rows[s] = row
+        at[f"stream:{s}"] = row
         row += 1
     for s, r in stream_rows.items():
         _text(ws, f"A{r}", s)
@@ -292,11 +311,133 @@ def fill_sheet(ws: Worksheet, job: SheetJob) -> dict[str, Decimal]:  # noqa: C90
     row += 2
     _text(ws, f"A{row}", _paragraph(t, a, b), alignment=Alignment(wrap_text=True, vertical="top"))
     ws.merge_cells(f"A{row}:E{row + 5}")
-    ws.print_area = f"A1:E{row + 5}"
+    _one_page(ws, f"A1:E{row + 5}")
+    return expected, at
+
+
+def _one_page(ws: Worksheet, area: str) -> None:
+    ws.print_area = area
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "portrait"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 1
     if ws.sheet_properties.pageSetUpPr is not None:
         ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+#: What happens next, on every person's page.
+NEXT_STEPS = (
+    "What happens next: this figure is a starting point for planning your support with "
+    "your support planner or social worker, not a final amount. The support plan you agree "
+    "sets the budget you receive. If you think an answer was recorded wrongly, or your "
+    "needs have changed, ask for your assessment to be looked at again."
+)
+
+
+def fill_person_page(  # noqa: C901
+    ws: Worksheet, job: SheetJob, at: dict[str, int]
+) -> dict[str, Decimal]:
+    """The person's page: their figures in plain words, each a formula on Calculation.
+
+    Returns cell -> the figure ras computed (for tests).
+    """
+    t, a, b = job.table, job.assessment, job.budget
+    calc = f"'{CALCULATION}'!"
+    expected: dict[str, Decimal] = {}
+    bold = Font(bold=True)
+    big = Font(bold=True, size=16)
+    head_fill = PatternFill("solid", fgColor="DDEBF7")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    ws.column_dimensions["A"].width = 46
+    ws.column_dimensions["B"].width = 18
+    ws.column_dimensions["C"].width = 40
+
+    def figure(ref: str, formula: str, value: Decimal, fmt: str = MONEY, font: Any = None) -> None:
+        ws[ref] = formula
+        ws[ref].number_format = fmt
+        ws[ref].alignment = Alignment(horizontal="left")
+        if font is not None:
+            ws[ref].font = font
+        expected[ref] = value
+
+    _text(ws, "A1", "Your indicative budget", font=Font(bold=True, size=18))
+    _text(ws, "A2", "Person ID")
+    _text(ws, "B2", a.person_id, font=bold)
+    _text(ws, "A3", "Worked out with")
+    _text(ws, "B3", f"{t.name}, version {t.version}")
+    _text(ws, "A5", "Your indicative budget", font=Font(bold=True, size=13))
+    figure("B5", f"={calc}C{at['annual']}", b.annual, '"£"#,##0', big)
+    _text(ws, "C5", "a year")
+    _text(ws, "A6", "That is, each week")
+    figure("B6", f"={calc}C{at['weekly']}", b.weekly, MONEY, bold)
+    _text(ws, "A7", "The range it is expected to fall in")
+    figure("B7", f"={calc}C{at['low']}", b.range_low, '"£"#,##0')
+    figure("C7", f'="to £"&TEXT({calc}C{at["high"]},"#,##0")', b.range_high, "@")
+    expected.pop("C7")  # text: checked through B7 and the Calculation sheet
+    row = 9
+    _text(ws, f"A{row}", "How it was worked out", font=bold, fill=head_fill)
+    _text(ws, f"B{row}", "", fill=head_fill)
+    _text(ws, f"C{row}", "", fill=head_fill)
+    row += 1
+    for d in t.domains:
+        _text(ws, f"A{row}", d.label)
+        figure(f"B{row}", f"={calc}B{at[f'domain:{d.id}']}", b.domain_points[d.id], POINTS)
+        _text(
+            ws,
+            f"C{row}",
+            "points" + (" (the most this part can give)" if b.domain_capped[d.id] else ""),
+        )
+        row += 1
+    _text(ws, f"A{row}", "Your points in total", font=bold)
+    figure(f"B{row}", f"={calc}B{at['total']}", b.total_points, POINTS, bold)
+    _text(ws, f"C{row}", "points")
+    row += 1
+    if "rate" in at:
+        _text(ws, f"A{row}", "Each point is worth")
+        figure(f"B{row}", f"={calc}C{at['rate']}", b.rate or Decimal(0))
+        _text(ws, f"C{row}", "a year")
+        row += 1
+    for adj in b.adjustments:
+        word = "less" if adj.value < 0 else "more"
+        _text(ws, f"A{row}", f"{decimal_text(abs(adj.value))}% {word}: {adj.id.replace('_', ' ')}")
+        row += 1
+    for tu in b.top_ups:
+        _text(ws, f"A{row}", f"Added: {tu.id.replace('_', ' ')}")
+        ws[f"B{row}"] = float(tu.value)
+        ws[f"B{row}"].number_format = '"£"#,##0'
+        ws[f"B{row}"].alignment = Alignment(horizontal="left")
+        row += 1
+    if any(f.startswith("floor") for f in b.flags):
+        _text(ws, f"A{row}", f"Raised to the minimum budget, {gbp(b.floor)}")
+        row += 1
+    if any(f.startswith("ceiling") for f in b.flags):
+        _text(ws, f"A{row}", "Limited to the maximum budget; the funding panel will look at it")
+        row += 1
+    _text(ws, f"A{row}", f"Rounded to the nearest {gbp(t.rounding)}")
+    row += 2
+    streams = t.streams()
+    if len(streams) > 1:
+        _text(ws, f"A{row}", "Who pays for it", font=bold, fill=head_fill)
+        _text(ws, f"B{row}", "", fill=head_fill)
+        row += 1
+        for st in streams:
+            _text(ws, f"A{row}", st.replace("_", " ").capitalize())
+            figure(f"B{row}", f"={calc}C{at[f'stream:{st}']}", b.funding[st])
+            row += 1
+        row += 1
+    _text(ws, f"A{row}", _paragraph(t, a, b), alignment=wrap)
+    ws.merge_cells(f"A{row}:C{row + 4}")
+    row += 6
+    _text(ws, f"A{row}", NEXT_STEPS, alignment=wrap)
+    ws.merge_cells(f"A{row}:C{row + 4}")
+    row += 6
+    _text(
+        ws,
+        f"A{row}",
+        "Every step of the calculation is on the Calculation sheet of this workbook.",
+        font=Font(italic=True),
+    )
+    _one_page(ws, f"A1:C{row}")
     return expected
 
 
@@ -324,8 +465,11 @@ def write_budget_sheet(job: SheetJob) -> list[Issue]:
             wb = Workbook()
             assert wb.active is not None
             wb.remove(wb.active)
+        if CALCULATION in wb.sheetnames:
+            del wb[CALCULATION]
         ws = wb.create_sheet(SHEET, 0)
-        fill_sheet(ws, job)
+        _, at = fill_calculation(wb.create_sheet(CALCULATION, 1), job)
+        fill_person_page(ws, job, at)
         wb.active = 0
         for other in wb.worksheets[1:]:
             other.sheet_view.tabSelected = False

@@ -432,6 +432,14 @@ TABLE_PERSON_FIELDS = _t(
         Column("Type", "choice", True, "text, money or number.", ("text", "money", "number")),
         Column("Required", "yes_no", True, "Whether it must be filled in.", ("TRUE", "FALSE")),
         Column("Option", "text", False, "One allowed value (a row per option)."),
+        Column(
+            "Asked",
+            "yes_no",
+            False,
+            "FALSE: the council fills it in; the person is not asked.",
+            ("TRUE", "FALSE"),
+            default="TRUE",
+        ),
     ),
     "One row per option (one row for a field without options).",
 )

@@ -55,6 +55,9 @@ CONDITION_COLUMNS = TABLE_ADJUSTMENTS.headers[2:]  # Question, Answer, Field, Eq
 def fingerprint(table: PointTable) -> str:
     """sha256 of the table's canonical JSON form (every default included)."""
     data = table.model_dump(mode="json")
+    for f in data.get("person_fields") or ():  # added later: left out at its default, so
+        if f.get("ask") is True:  # that tables written before keep their fingerprints
+            del f["ask"]
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -81,6 +84,9 @@ def load_table(path: Path | str) -> PointTable:
 def _plain(table: PointTable) -> dict[str, Any]:
     """The table as plain data, defaults kept, empty optional parts left out."""
     data = table.model_dump(mode="python", exclude_none=True)
+    for f in data.get("person_fields") or ():
+        if f.get("ask") is True:
+            del f["ask"]
     for key in ("adjustments", "top_ups", "person_fields"):
         if not data.get(key):
             data.pop(key, None)
@@ -177,7 +183,7 @@ def write_table_workbook(table: PointTable, path: Path, deterministic: bool = Fa
         rows: list[list[Any]] = []
         for f in table.person_fields:
             for opt in f.options if f.options is not None else (None,):
-                rows.append([f.id, f.label, f.type, f.required, opt])
+                rows.append([f.id, f.label, f.type, f.required, opt, f.ask])
         book.write_table("Person fields", PERSON_FIELD_COLUMNS, rows)
         rows = []
         for d in table.domains:
@@ -302,8 +308,10 @@ class _Sheet:
                 to_text(v).casefold(): i for i, v in enumerate(rows[0]) if not is_blank(v)
             }
 
-    def records(self, columns: tuple[str, ...]) -> list[tuple[int, dict[str, Any]]]:
-        missing = [c for c in columns if c.casefold() not in self.header]
+    def records(
+        self, columns: tuple[str, ...], optional: tuple[str, ...] = ()
+    ) -> list[tuple[int, dict[str, Any]]]:
+        missing = [c for c in columns if c.casefold() not in self.header and c not in optional]
         if self.rows and missing:
             raise ConfigError(
                 f"{self.path}: sheet {self.name!r}, row 1: missing column(s) "
@@ -312,7 +320,9 @@ class _Sheet:
         out = []
         for r, row in enumerate(self.rows[1:], start=1):
             rec = {
-                c: row[self.header[c.casefold()]] if self.header[c.casefold()] < len(row) else None
+                c: row[self.header[c.casefold()]]
+                if c.casefold() in self.header and self.header[c.casefold()] < len(row)
+                else None
                 for c in columns
             }
             if all(is_blank(v) for v in rec.values()):
@@ -382,7 +392,7 @@ def _read_table_workbook(path: Path) -> tuple[dict[str, Any], Locator]:  # noqa:
             where[(key,)] = t.cell(r, "Value")
     pf = sheet("Person fields")
     fields: list[dict[str, Any]] = []
-    for r, rec in pf.records(PERSON_FIELD_COLUMNS) if pf.rows else []:
+    for r, rec in pf.records(PERSON_FIELD_COLUMNS, optional=("Asked",)) if pf.rows else []:
         fid = _txt(rec["ID"])
         if not fields or fields[-1]["id"] != fid:
             entry: dict[str, Any] = {"id": fid, "label": _txt(rec["Label"])}
@@ -390,6 +400,8 @@ def _read_table_workbook(path: Path) -> tuple[dict[str, Any], Locator]:  # noqa:
                 entry["type"] = _txt(rec["Type"])
             if _bool(rec["Required"]) is not None:
                 entry["required"] = _bool(rec["Required"])
+            if _bool(rec["Asked"]) is not None:
+                entry["ask"] = _bool(rec["Asked"])
             fields.append(entry)
             where[("person_fields", len(fields) - 1)] = pf.cell(r, "ID")
         if not is_blank(rec["Option"]):

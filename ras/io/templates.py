@@ -77,7 +77,16 @@ def write_assessment_template(
         person.write_string(0, 1, PERSON.headers[1], book.header)
         person.write_string(1, 0, "Person ID", book.bold)
         book.put(person, 1, 1, values.get("person_id"), book.unlocked)
-        for r, f in enumerate(table.person_fields, start=2):
+        asked = [f for f in table.person_fields if f.ask]
+        council = [f for f in table.person_fields if not f.ask]
+        placed = list(enumerate(asked, start=2))
+        if council:  # kept apart: the person is not asked these
+            head = 2 + len(asked) + 1
+            person.write_string(
+                head, 0, "For the council to fill in (the person is not asked)", book.bold
+            )
+            placed += list(enumerate(council, start=head + 1))
+        for r, f in placed:
             person.write_string(r, 0, f.label, book.bold)
             if not f.required:
                 person.write_string(r, 2, "optional", intro)

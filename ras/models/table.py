@@ -28,6 +28,11 @@ class PersonField(Frozen):
         default=None, description="Allowed values, offered as a drop-down."
     )
     required: bool = Field(default=True, description="Whether an assessment must give it.")
+    ask: bool = Field(
+        default=True,
+        description="Whether the self-assessment asks the person; false for a field the "
+        "council fills in (e.g. current cost), which the form keeps apart from the person's.",
+    )
 
 
 class Question(Frozen):
