@@ -121,6 +121,7 @@ def test_round_trip_yaml_xlsx_yaml_keeps_fingerprint(
     assert wb.sheetnames == [
         "Table",
         "Person fields",
+        "Funding streams",
         "Questions",
         "Rates",
         "Bands",

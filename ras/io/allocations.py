@@ -28,7 +28,7 @@ from ras.io.schemas import (
 from ras.io.xlsx import EXCEL_MAX_ROWS, Book
 from ras.models.calibration import Person
 from ras.models.scored import Scored, ScoreRun
-from ras.models.table import PointTable
+from ras.models.table import PointTable, norm
 from ras.money import pence
 from ras.outputs import atomic_output, leave_group
 from ras.parallel import single_threaded
@@ -49,9 +49,9 @@ def _unique(headers: list[str]) -> list[str]:
     return out
 
 
-def funding_header(stream: str) -> str:
-    """Column heading of a funding stream."""
-    return f"Funding: {stream} (£)"
+def funding_header(stream: str, table: PointTable | None = None) -> str:
+    """Column heading of a funding stream: ``Funding: Social care (£)``."""
+    return f"Funding: {table.stream_label(stream) if table else stream} (£)"
 
 
 def allocation_headers(table: PointTable) -> list[str]:
@@ -63,7 +63,7 @@ def allocation_headers(table: PointTable) -> list[str]:
         elif c.name == "<domain label>":
             out += [d.label for d in table.domains]
         elif c.name == "Funding: <stream> (£)":
-            out += [funding_header(s) for s in table.streams()]
+            out += [funding_header(s, table) for s in table.streams()]
         else:
             out.append(c.name)
     return _unique(out)
@@ -84,7 +84,7 @@ def allocation_rows(run: ScoreRun) -> Iterator[list[Any]]:
         yield [
             a.person_id,
             a.source + (f" (row {a.row})" if a.row else ""),
-            *(a.fields.get(f.id) for f in t.person_fields),
+            *(f.shown(a.fields.get(f.id)) for f in t.person_fields),
             *(b.domain_points[d.id] for d in t.domains),
             b.total_points,
             pence(b.base),
@@ -458,7 +458,7 @@ def _summary(book: Book, run: ScoreRun, headers: list[str], alongside: dict[str,
         for key in order:
             if key not in groups:
                 continue
-            ws.write_string(r, 0, key or "(not given)")
+            ws.write_string(r, 0, str(f.shown(key)) if key else "(not given)")
             vals = groups[key]
             if "Allocations" in alongside or not key:
                 ws.write_number(r, 1, len(vals))
@@ -476,8 +476,8 @@ def _summary(book: Book, run: ScoreRun, headers: list[str], alongside: dict[str,
     r += 1
     for st in t.streams():
         amount = sum((s.budget.funding[st] for s in run.scored), Decimal(0))
-        ws.write_string(r, 0, st)
-        fcol = col[funding_header(st)]
+        ws.write_string(r, 0, t.stream_label(st))
+        fcol = col[funding_header(st, t)]
         if "Allocations" in alongside or n == 0:
             ws.write_number(r, 2, float(amount), book.money)
         else:
@@ -606,7 +606,11 @@ def read_scored_people(path: Path, table: PointTable) -> list[Any]:
     pid_col = header.index(PERSON_ID)
     cost_col = header.index(CURRENT_COST) if CURRENT_COST in header else None
     field_cols = {f.id: header.index(f.label) for f in table.person_fields if f.label in header}
-    options = {f.id: {o.casefold(): o for o in f.options or ()} for f in table.person_fields}
+    options = {
+        f.id: {norm(f.shown(o)): o for o in f.options or ()}
+        | {o.casefold(): o for o in f.options or ()}
+        for f in table.person_fields
+    }
     answers = _read_answers(path, table, sheets["Answers"])
     people = []
     for r, row in enumerate(alloc[1:], start=2):
@@ -622,7 +626,10 @@ def read_scored_people(path: Path, table: PointTable) -> list[Any]:
             elif f.type in ("money", "number"):
                 fields[fid] = to_decimal(v)
             else:
-                fields[fid] = options[fid].get(to_text(v).casefold(), to_text(v))
+                text = to_text(v)
+                fields[fid] = options[fid].get(norm(text)) or options[fid].get(
+                    text.casefold(), text
+                )
         cost = to_decimal(row[cost_col]) if cost_col is not None and cost_col < len(row) else None
         if pid not in answers:
             raise InputError(

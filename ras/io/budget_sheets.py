@@ -288,7 +288,7 @@ def fill_calculation(  # noqa: C901
         at[f"stream:{s}"] = row
         row += 1
     for s, r in stream_rows.items():
-        _text(ws, f"A{r}", s)
+        _text(ws, f"A{r}", t.stream_label(s))
         ws[f"B{r}"] = float(b.stream_points[s])
         ws[f"B{r}"].number_format = POINTS
         if s == residual:
@@ -421,7 +421,7 @@ def fill_person_page(  # noqa: C901
         _text(ws, f"B{row}", "", fill=head_fill)
         row += 1
         for st in streams:
-            _text(ws, f"A{row}", st.replace("_", " ").capitalize())
+            _text(ws, f"A{row}", t.stream_label(st))
             figure(f"B{row}", f"={calc}C{at[f'stream:{st}']}", b.funding[st])
             row += 1
         row += 1

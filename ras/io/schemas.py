@@ -432,6 +432,7 @@ TABLE_PERSON_FIELDS = _t(
         Column("Type", "choice", True, "text, money or number.", ("text", "money", "number")),
         Column("Required", "yes_no", True, "Whether it must be filled in.", ("TRUE", "FALSE")),
         Column("Option", "text", False, "One allowed value (a row per option)."),
+        Column("Option label", "text", False, "How people see the option, if not as its id."),
         Column(
             "Asked",
             "yes_no",
@@ -510,9 +511,18 @@ TABLE_CEILINGS = _t(
     ),
     "One row per value (limits.ceilings_by).",
 )
+TABLE_FUNDING = _t(
+    "Funding streams",
+    (
+        Column("ID", "text", True, "A stream that domains name in Funding."),
+        Column("Label", "text", True, "How outputs show it: Social care."),
+    ),
+    "Optional: one row per funding stream that has a label.",
+)
 TABLE_SHEETS = (
     TABLE,
     TABLE_PERSON_FIELDS,
+    TABLE_FUNDING,
     TABLE_QUESTIONS,
     TABLE_RATES,
     TABLE_BANDS,

@@ -21,6 +21,7 @@ from ras.io.schemas import (
     TABLE_BANDS,
     TABLE_CEILINGS,
     TABLE_CURVE,
+    TABLE_FUNDING,
     TABLE_PERSON_FIELDS,
     TABLE_QUESTIONS,
     TABLE_RATES,
@@ -55,11 +56,20 @@ CONDITION_COLUMNS = TABLE_ADJUSTMENTS.headers[2:]  # Question, Answer, Field, Eq
 def fingerprint(table: PointTable) -> str:
     """sha256 of the table's canonical JSON form (every default included)."""
     data = table.model_dump(mode="json")
-    for f in data.get("person_fields") or ():  # added later: left out at its default, so
-        if f.get("ask") is True:  # that tables written before keep their fingerprints
-            del f["ask"]
+    _drop_later_defaults(data)  # so that tables written before keep their fingerprints
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _drop_later_defaults(data: dict[str, Any]) -> None:
+    """Leave out keys added after format 1 while they hold their defaults."""
+    for f in data.get("person_fields") or ():
+        if f.get("ask") is True:
+            del f["ask"]
+        if not f.get("labels"):
+            f.pop("labels", None)
+    if not data.get("funding_streams"):
+        data.pop("funding_streams", None)
 
 
 def load_table(path: Path | str) -> PointTable:
@@ -84,9 +94,7 @@ def load_table(path: Path | str) -> PointTable:
 def _plain(table: PointTable) -> dict[str, Any]:
     """The table as plain data, defaults kept, empty optional parts left out."""
     data = table.model_dump(mode="python", exclude_none=True)
-    for f in data.get("person_fields") or ():
-        if f.get("ask") is True:
-            del f["ask"]
+    _drop_later_defaults(data)
     for key in ("adjustments", "top_ups", "person_fields"):
         if not data.get(key):
             data.pop(key, None)
@@ -110,6 +118,8 @@ def _style(data: dict[str, Any]) -> CommentedMap:
     root: CommentedMap = _flow(data)
     for f in root.get("person_fields", []):
         f.fa.set_flow_style()
+    for fs in root.get("funding_streams", []):
+        fs.fa.set_flow_style()
     for d in root["domains"]:
         for q in d["questions"]:
             q["answers"].fa.set_flow_style()
@@ -183,8 +193,15 @@ def write_table_workbook(table: PointTable, path: Path, deterministic: bool = Fa
         rows: list[list[Any]] = []
         for f in table.person_fields:
             for opt in f.options if f.options is not None else (None,):
-                rows.append([f.id, f.label, f.type, f.required, opt, f.ask])
+                label = f.labels.get(opt) if opt is not None else None
+                rows.append([f.id, f.label, f.type, f.required, opt, label, f.ask])
         book.write_table("Person fields", PERSON_FIELD_COLUMNS, rows)
+        if table.funding_streams:
+            book.write_table(
+                TABLE_FUNDING.sheet,
+                TABLE_FUNDING.headers,
+                [[fs.id, fs.label] for fs in table.funding_streams],
+            )
         rows = []
         for d in table.domains:
             for q in d.questions:
@@ -392,7 +409,8 @@ def _read_table_workbook(path: Path) -> tuple[dict[str, Any], Locator]:  # noqa:
             where[(key,)] = t.cell(r, "Value")
     pf = sheet("Person fields")
     fields: list[dict[str, Any]] = []
-    for r, rec in pf.records(PERSON_FIELD_COLUMNS, optional=("Asked",)) if pf.rows else []:
+    optional = ("Asked", "Option label")
+    for r, rec in pf.records(PERSON_FIELD_COLUMNS, optional=optional) if pf.rows else []:
         fid = _txt(rec["ID"])
         if not fields or fields[-1]["id"] != fid:
             entry: dict[str, Any] = {"id": fid, "label": _txt(rec["Label"])}
@@ -407,8 +425,21 @@ def _read_table_workbook(path: Path) -> tuple[dict[str, Any], Locator]:  # noqa:
         if not is_blank(rec["Option"]):
             fields[-1].setdefault("options", []).append(to_text(rec["Option"]))
             where[("person_fields", len(fields) - 1, "options")] = pf.cell(r, "Option")
+            if not is_blank(rec["Option label"]):
+                option = to_text(rec["Option"])
+                fields[-1].setdefault("labels", {})[option] = to_text(rec["Option label"])
+                where[("person_fields", len(fields) - 1, "labels", option)] = pf.cell(
+                    r, "Option label"
+                )
     if fields:
         data["person_fields"] = fields
+    fs_sheet = sheet(TABLE_FUNDING.sheet)
+    streams = []
+    for r, rec in fs_sheet.records(TABLE_FUNDING.headers) if fs_sheet.rows else []:
+        streams.append({"id": _txt(rec["ID"]), "label": _txt(rec["Label"])})
+        where[("funding_streams", len(streams) - 1)] = fs_sheet.cell(r, "ID")
+    if streams:
+        data["funding_streams"] = streams
     q = sheet("Questions")
     domains: list[dict[str, Any]] = []
     for r, rec in q.records(QUESTION_COLUMNS):

@@ -90,7 +90,7 @@ def write_assessment_template(
             person.write_string(r, 0, f.label, book.bold)
             if not f.required:
                 person.write_string(r, 2, "optional", intro)
-            v = values.get(f.id)
+            v = f.shown(values.get(f.id))
             if f.options is not None:
                 book.put(person, r, 1, v, book.unlocked)
                 person.data_validation(
@@ -100,7 +100,7 @@ def write_assessment_template(
                     1,
                     {
                         "validate": "list",
-                        "source": list_range(f.options, f.label),
+                        "source": list_range([str(f.shown(o)) for o in f.options], f.label),
                         "error_title": "Not on the list",
                         "error_message": "Choose a value from the drop-down list.",
                     },

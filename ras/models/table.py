@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -25,7 +25,12 @@ class PersonField(Frozen):
         default="text", description="text (with optional options), money (£) or number."
     )
     options: tuple[str, ...] | None = Field(
-        default=None, description="Allowed values, offered as a drop-down."
+        default=None,
+        description="Allowed values, offered as a drop-down: ids, or {id, label} to show a "
+        "label (Older people) for an id (older_people).",
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="The label people see for an option id."
     )
     required: bool = Field(default=True, description="Whether an assessment must give it.")
     ask: bool = Field(
@@ -33,6 +38,47 @@ class PersonField(Frozen):
         description="Whether the self-assessment asks the person; false for a field the "
         "council fills in (e.g. current cost), which the form keeps apart from the person's.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _option_labels(cls, data: Any) -> Any:
+        """``options: [{id: older_people, label: Older people}, ...]`` into ids and labels."""
+        if not isinstance(data, dict) or not isinstance(data.get("options"), list | tuple):
+            return data
+        ids: list[Any] = []
+        labels = dict(data.get("labels") or {})
+        for item in data["options"]:
+            if isinstance(item, dict) and set(item) <= {"id", "label"} and "id" in item:
+                ids.append(item["id"])
+                if item.get("label") is not None:
+                    labels[str(item["id"])] = item["label"]
+            else:
+                ids.append(item)
+        out = {**data, "options": ids}
+        if labels:
+            out["labels"] = labels
+        return out
+
+    def id_of(self, text: object) -> str:
+        """The option id that ``text`` names (by id or label, any case); else ``text``."""
+        key = norm(text)
+        for o in self.options or ():
+            if key in (norm(o), norm(self.labels.get(o, o))):
+                return o
+        return str(text)
+
+    def shown(self, value: object) -> object:
+        """A value as people read it: an option's label, anything else as it is."""
+        if isinstance(value, str):
+            return self.labels.get(value, value)
+        return value
+
+
+class FundingStream(Frozen):
+    """A funding stream and the label outputs show for it (SPEC §15)."""
+
+    id: str = Field(description="The id domains name in `funding`.")
+    label: str = Field(description="How outputs show it: `Social care`.")
 
 
 class Question(Frozen):
@@ -143,6 +189,7 @@ class PointTable(Frozen):
     currency: str = "GBP"
     weeks_per_year: Dec = Decimal("52.143")
     person_fields: tuple[PersonField, ...] = ()
+    funding_streams: tuple[FundingStream, ...] = ()
     domains: tuple[Domain, ...]
     allocation: Allocation
     adjustments: tuple[Adjustment, ...] = ()
@@ -159,6 +206,13 @@ class PointTable(Frozen):
         return self
 
     # Convenience look-ups (not part of the serialised form).
+    def stream_label(self, stream: str) -> str:
+        """A funding stream as people read it (its id when it has no label)."""
+        for fs in self.funding_streams:
+            if fs.id == stream:
+                return fs.label
+        return stream
+
     def questions(self) -> list[tuple[Domain, Question]]:
         """Every question with its domain, in table order."""
         return [(d, q) for d in self.domains for q in d.questions]
@@ -216,7 +270,7 @@ def _check_conditions(
             f = table.field(c.field)
             if f is None:
                 out.append(((*base, i, "field"), f"unknown person field {c.field!r}"))
-            elif f.options is not None and norm(c.equals) not in {norm(o) for o in f.options}:
+            elif f.options is not None and f.id_of(c.equals) not in f.options:
                 out.append(((*base, i, "equals"), f"field {c.field!r} has no option {c.equals!r}"))
     return out
 
@@ -242,6 +296,23 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
                 out.append((("person_fields", i, "options"), "only text fields take options"))
             for o in _dupes([norm(o) for o in f.options]):
                 out.append((("person_fields", i, "options"), f"duplicate option {o!r}"))
+            for o in _dupes([norm(f.shown(o)) for o in f.options]):
+                out.append((("person_fields", i, "labels"), f"duplicate label {o!r}"))
+        for key in f.labels:
+            if f.options is None or key not in f.options:
+                out.append(
+                    (("person_fields", i, "labels", key), f"{quote(key)} is not one of its options")
+                )
+    known = set(t.streams())
+    for k, fs in enumerate(t.funding_streams):
+        if fs.id not in known:
+            out.append(
+                (
+                    ("funding_streams", k, "id"),
+                    f"{quote(fs.id)} is not the funding of any domain; they are "
+                    + ", ".join(sorted(known)),
+                )
+            )
     for did in _dupes([d.id for d in t.domains]):
         out.append((("domains",), f"duplicate domain id {did!r}"))
     for qid in _dupes([q.id for _, q in t.questions()]):
@@ -276,7 +347,7 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
                 )
             elif rb_field.options is not None:
                 for v in alloc.rates:
-                    if norm(v) not in {norm(o) for o in rb_field.options}:
+                    if rb_field.id_of(v) not in rb_field.options:
                         out.append(
                             (
                                 ("allocation", "rates", v, "[key]"),
@@ -336,7 +407,7 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
             )
         elif cb_field.options is not None:
             for v in lim.ceilings_by.values:
-                if norm(v) not in {norm(o) for o in cb_field.options}:
+                if cb_field.id_of(v) not in cb_field.options:
                     out.append(
                         (
                             ("limits", "ceilings_by", "values", v, "[key]"),

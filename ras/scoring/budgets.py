@@ -32,9 +32,13 @@ class Prepared:
     def __init__(self, table: PointTable) -> None:
         self.table = table
         alloc = table.allocation
-        self.rates = {norm(k): v for k, v in alloc.rates.items()}
+        rf = table.field(alloc.rates_by or "")
+        self.rates = {norm(rf.id_of(k) if rf else k): v for k, v in alloc.rates.items()}
         cb = table.limits.ceilings_by
-        self.ceilings = {norm(k): v for k, v in cb.values.items()} if cb else {}
+        cf = table.field(cb.field) if cb else None
+        self.ceilings = (
+            {norm(cf.id_of(k) if cf else k): v for k, v in cb.values.items()} if cb else {}
+        )
         self.streams = table.streams()
         self.domain_stream = {d.id: d.funding or "unassigned" for d in table.domains}
         self.answer_steps: dict[tuple[str, str | None], Step] = {}
@@ -55,7 +59,7 @@ class Prepared:
             else:
                 f = self.table.field(c.field or "")
                 options = {norm(o): o for o in (f.options or ())} if f else {}
-                target = options.get(norm(c.equals))
+                target = options.get(norm(f.id_of(c.equals) if f else c.equals))
                 if target is None:
                     out.append((False, c.field or "", norm(c.equals), True))
                 else:

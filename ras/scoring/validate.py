@@ -40,7 +40,11 @@ class TableIndex:
                     m.setdefault("#" + str(d.normalize()), label)
             answers[q.id] = m
         options = {
-            f.id: {**{norm(o): o for o in f.options}, **{o: o for o in f.options}}
+            f.id: {
+                **{norm(f.labels.get(o, o)): o for o in f.options},  # a label typed
+                **{norm(o): o for o in f.options},
+                **{o: o for o in f.options},
+            }
             for f in table.person_fields
             if f.options is not None
         }
@@ -48,6 +52,11 @@ class TableIndex:
         qkeys = tuple((q.id, norm(q.id)) for _, q in table.questions())
         fkeys = tuple((f.id, norm(f.label), norm(f.id)) for f in table.person_fields)
         return cls(table, fingerprint, answers, options, required, qkeys, fkeys)
+
+
+def _shown_options(f: PersonField) -> str:
+    """A field's options as people read them (labels)."""
+    return ", ".join(repr(str(f.shown(o))) for o in f.options or ())
 
 
 def _allowed(labels: dict[str, str]) -> str:
@@ -139,9 +148,7 @@ def _check_field(
                 cell,
                 f"'{f.label}' is missing",
                 "fill it in"
-                + (
-                    f" with one of {_allowed(index.options[f.id])}" if f.id in index.options else ""
-                ),
+                + (f" with one of {_shown_options(f)}" if f.id in index.options else ""),
             )
         return
     if f.id in index.options:
@@ -152,7 +159,7 @@ def _check_field(
                 sheet,
                 cell,
                 f"'{f.label}' is {quote(to_text(value))}, which is not allowed",
-                f"choose one of {_allowed(index.options[f.id])}",
+                f"choose one of {_shown_options(f)}",
             )
             return
         out[f.id] = hit
