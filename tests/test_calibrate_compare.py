@@ -331,3 +331,19 @@ def test_written_rates_are_rounded_to_the_step_and_stay_affordable(tmp_path: Pat
     text = (tmp_path / "new.yaml").read_text(encoding="utf-8")
     assert text.startswith("# our table: keep this note\n")
     assert "      - {id: Q1, text: q1" in text  # the layout kept
+
+
+def test_a_rate_that_saves_less_than_a_lower_one_is_flagged() -> None:
+    from ras.commands.compare import flag_lower_savings
+    from ras.models.comparison import RunSummary
+    from ras.models.plan import YearRow
+
+    year = (YearRow.__new__(YearRow),)  # any year: a plan was made
+    points = [
+        RunSummary(f"rate {r}", "OPTIMAL", True, D(10), D(s), 3, year, rate=D(r))
+        for r, s in (("0.10", 900), ("0", 1000), ("0.05", 1200), ("0.15", 1150))
+    ]
+    flagged = {p.rate: p.note for p in flag_lower_savings(points)}
+    assert flagged[D("0")] == flagged[D("0.05")] == ""
+    assert flagged[D("0.10")] == "saves £300.00 less than at 5 %"
+    assert flagged[D("0.15")] == "saves £50.00 less than at 5 %"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from ras.io.table_file import load_table
 from ras.io.xlsx import MAX_WIDTH, MONEY_WIDTH, Book
 
 
@@ -68,10 +69,44 @@ def test_no_hash_marks_when_printed(tmp_path: Path, need_soffice: str) -> None:
     ws.write_number(0, 0, 123456789.5, book.money)
     book.close()
     names = ["allocations", "plan", "calibration", "comparison"]
-    files = [tmp_path / "demo" / f"{n}.xlsx" for n in names] + [control]
+    sheets = sorted((tmp_path / "demo" / "budget-sheets").glob("*.xlsx"))[:1]
+    blank = tmp_path / "blank.xlsx"
+    from ras.io.templates import write_assessment_template
+
+    write_assessment_template(load_table(tmp_path / "demo" / "adult-social-care.yaml"), blank)
+    files = [tmp_path / "demo" / f"{n}.xlsx" for n in names] + [control, *sheets, blank]
     pdfs = render_pdf(files, tmp_path / "pdf")
-    text = {p.stem: "".join(page.extract_text() for page in PdfReader(p).pages) for p in pdfs}
+    pages = {p.stem: [page.extract_text() for page in PdfReader(p).pages] for p in pdfs}
+    text = {name: "".join(got) for name, got in pages.items()}
     assert "###" in text["control"]
     for name in names:
         assert text[name].strip(), name
         assert "###" not in text[name], name
+    # Page counts: every sheet's footer says "<sheet> ... Page n of N".
+    per_sheet = {name: _pages_per_sheet(got) for name, got in pages.items()}
+    for name in names:  # each summary, charts and all, on one page
+        first = "Runs" if name == "comparison" else "Summary"
+        assert per_sheet[name].get(first) == 1, (name, per_sheet[name])
+    assert sum(per_sheet["plan"].values()) <= 12, per_sheet["plan"]
+    assert sum(per_sheet["comparison"].values()) <= 8, per_sheet["comparison"]
+    assert per_sheet["comparison"]["Frontier"] == 1
+    assert per_sheet["calibration"]["Affordability"] == 1
+    assert len(pages[sheets[0].stem]) >= 2
+    assert per_sheet[sheets[0].stem].get("Indicative budget") == 1  # the person's page
+    assert per_sheet[sheets[0].stem].get("Calculation") == 1
+    assert len(pages["blank"]) == 2  # the Person sheet, then every question on one page
+    assert "ras never reads them." in pages["blank"][1]  # the instruction, not clipped
+
+
+def _pages_per_sheet(pages: list[str]) -> dict[str, int]:
+    """Pages per sheet, from the footer ras puts on every page (sheet name, page n of N)."""
+    import re
+
+    counts: dict[str, int] = {}
+    for text in pages:
+        found = re.findall(r"([A-Z][\w -]*?)\s*Page \d+ of \d+", text)
+        if found:
+            counts[found[-1].strip()] = counts.get(found[-1].strip(), 0) + 1
+        else:
+            counts["(no footer)"] = counts.get("(no footer)", 0) + 1
+    return counts

@@ -141,14 +141,14 @@ def run_compare(
             progress("Solving", done[0], len(every))
 
     results = run_parallel(run_job, every, _crashed, jobs, tick)
-    front = flag_lower_savings(results[len(run_jobs) :], sc.savings.kind)
+    front = flag_lower_savings(results[len(run_jobs) :])
     outcome = CompareOutcome(path, results[: len(run_jobs)], front, sc.base_year)
     if out is not None:
         write_comparison(outcome, out)
     return outcome
 
 
-def flag_lower_savings(points: Sequence[RunSummary], kind: str) -> list[RunSummary]:
+def flag_lower_savings(points: Sequence[RunSummary]) -> list[RunSummary]:
     """Frontier points whose total savings fall below a lower rate's, with a note saying so.
 
     Under ``year_on_year`` each year is measured against the plan's own previous year, so
@@ -158,16 +158,10 @@ def flag_lower_savings(points: Sequence[RunSummary], kind: str) -> list[RunSumma
     best: RunSummary | None = None
     for p in sorted(points, key=lambda x: x.rate if x.rate is not None else Decimal(0)):
         if p.years and best is not None and p.total_savings < best.total_savings:
-            why = (
-                " (each year's target is against the plan's own previous year)"
-                if kind == "year_on_year"
-                else ""
-            )
+            at = decimal_text(best.rate * 100) if best.rate is not None else "?"
             p = replace(
                 p,
-                note=f"saves £{best.total_savings - p.total_savings:,.2f} less in total "
-                f"than at {decimal_text(best.rate * 100) if best.rate is not None else '?'} %"
-                + why,
+                note=f"saves £{best.total_savings - p.total_savings:,.2f} less than at {at} %",
             )
         if p.years and (best is None or p.total_savings > best.total_savings):
             best = p

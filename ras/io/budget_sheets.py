@@ -317,6 +317,10 @@ def fill_calculation(  # noqa: C901
 
 def _one_page(ws: Worksheet, area: str) -> None:
     ws.print_area = area
+    footer = ws.oddFooter
+    if footer is not None:
+        footer.left.text = "&A"
+        footer.right.text = "Page &P of &N"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = "portrait"
     ws.page_setup.fitToWidth = 1

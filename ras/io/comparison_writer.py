@@ -55,6 +55,15 @@ def frontier_rows(points: list[RunSummary]) -> list[list[Any]]:
     ]
 
 
+#: Under the frontier table when a higher rate saved less in total.
+LOWER_SAVINGS = (
+    "Why a higher rate can save less in total: the target is met year by year, and under "
+    "year_on_year each year's target is against the plan's own spend the year before - so "
+    "cutting harder early can leave less to save later, and the objective puts people "
+    "first within each year's target."
+)
+
+
 def write_comparison(outcome: CompareOutcome, out: Path) -> None:
     """Write comparison.xlsx atomically."""
     runs = outcome.runs
@@ -116,6 +125,9 @@ def _frontier(book: Book, points: list[RunSummary]) -> None:
         return
     n = len(points)
     ws = book.wb.get_worksheet_by_name("Frontier")
+    if any(p.note for p in points):
+        ws.write_string(n + 2, 0, LOWER_SAVINGS, book.wrap)
+        ws.set_row(n + 2, 45)
     chart = book.wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
     chart.add_series(
         {

@@ -139,6 +139,7 @@ def write_assessment_template(
             quest.write_string(r, 2, q.text + ("" if q.required else " (optional)"), book.wrap)
             book.put(quest, r, 3, answers.get(q.id), book.unlocked)
             quest.write_blank(r, 4, None, book.unlocked)
+            quest.set_row(r, 24)  # room to write an answer on a printed form
             quest.data_validation(
                 r,
                 3,
@@ -152,13 +153,18 @@ def write_assessment_template(
                 },
             )
             r += 1
-        quest.write_string(
+        quest.merge_range(
             r + 1,
             0,
+            r + 1,
+            4,
             "Choose each answer from the drop-down list. Notes stay "
             "with you and your planner; ras never reads them.",
             intro,
         )
+        quest.set_row(r + 1, 30)
+        book.print_setup(person, landscape=False)
+        book.print_setup(quest, landscape=True)  # all five columns on one page's width
         lists.hide()
         meta.write_string(0, 0, "Key", book.bold)
         meta.write_string(0, 1, "Value", book.bold)
