@@ -81,7 +81,10 @@ def plan_tables(outcome: PlanOutcome) -> dict[str, tuple[tuple[str, ...], list[l
                 for c in plan.contracts
             ],
         ),
-        "People": (PEOPLE_HEADERS, [list(p) for p in plan.people]),
+        "People": (
+            PEOPLE_HEADERS,
+            [[p[0], label_of(str(p[1]), PLACE_LABELS), *p[2:]] for p in plan.people],
+        ),
         "Spend": (
             SPEND_HEADERS,
             [

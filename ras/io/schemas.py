@@ -269,7 +269,11 @@ PEOPLE = SheetSchema(
     "People",
     (
         _c("Person ID", "text", "Everyone in the registers."),
-        _c("Setting", "text", "Where they are today."),
+        _c(
+            "Setting",
+            "text",
+            "Where they are today: Inpatient, Out of area, Residential or Block contract.",
+        ),
         _c("Status", "text", "Moves in year N, stays, or why they cannot move."),
     ),
     "One row per registered person.",
