@@ -700,6 +700,57 @@ def _rate(text: str, option: str) -> Decimal:
     return value
 
 
+# --------------------------------------------------------------------------- transition
+
+
+@main.command()
+@click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+@_out_option("transition.xlsx")
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Protection policy (YAML): cuts, rises, years, affordability.",
+)
+@click.option(
+    "--table",
+    "-t",
+    "table_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The table NEW was scored with (labels, rounding; needed for affordability).",
+)
+@common
+def transition(
+    old: Path, new: Path, out: Path, policy_path: Path | None, table_path: Path | None, ui: Ui
+) -> int:
+    """Who gains and who loses when a table changes, with protection from sudden cuts.
+
+    OLD is an allocations.xlsx (or a register of current budgets: Person ID, Current
+    budget (£/year)); NEW is the allocations.xlsx scored with the new table.
+    """
+    from ras.commands.transition import run_transition, transition_summary
+    from ras.io.table_file import load_table
+
+    table = load_table(table_path) if table_path is not None else None
+    outcome = run_transition(old, new, out, policy_path=policy_path, table=table)
+    summary = transition_summary(outcome)
+    ui.say(
+        f"{count(len(outcome.people), 'person', 'people')} matched; "
+        f"{len(outcome.only_old)} only in OLD, {len(outcome.only_new)} only in NEW"
+    )
+    for band, info in summary["bands"].items():  # type: ignore[attr-defined]
+        if info["people"]:
+            ui.say(f"  {band}: {info['people']} (£{Decimal(info['change']):,.2f})")
+    cost = outcome.cost_of_protection()
+    ui.say("cost of protection by year: " + ", ".join(f"£{c:,.2f}" for c in cost))
+    if outcome.rate is not None:
+        ui.say(f"affordable: the new table's rate is £{outcome.rate:,.4f} a point")
+    ui.say(f"wrote {out}")
+    ui.emit(summary)
+    return 0
+
+
 # --------------------------------------------------------------------------- optimise
 
 

@@ -33,6 +33,7 @@ PICTURES = {
     "calibration-summary": ("calibration.xlsx", "Summary"),
     "blank-assessment": ("blank.xlsx", "Questionnaire"),
     "scenario-workbook": ("scenario.xlsx", "Scenario"),
+    "transition-summary": ("transition.xlsx", "Summary"),
 }
 
 
@@ -46,6 +47,7 @@ def _first_page_of(pdf: Path, sheet: str) -> int:
 
 
 def main() -> None:
+    """Draw every picture of ``PICTURES``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--into", type=Path, default=ROOT / "docs" / "screenshots")
     args = parser.parse_args()

@@ -16,7 +16,9 @@ from ras.commands.calibrate import run_calibrate
 from ras.commands.compare import frontier_rates, run_compare
 from ras.commands.optimise import run_optimise
 from ras.commands.score import ScoreOutcome, run_score
+from ras.commands.transition import run_transition
 from ras.io.sheet_folder import MANIFEST, staged_folder
+from ras.io.table_file import load_table
 from ras.io.templates import (
     example_table,
     example_table_path,
@@ -230,8 +232,21 @@ DEMO_NAMES = frozenset(
         "calibration.xlsx",
         "calibrated-table.yaml",
         "comparison.xlsx",
+        "allocations-calibrated.xlsx",
+        "transition-policy.yaml",
+        "transition.xlsx",
     }
 )
+
+#: The demo's transition policy: cuts at most 10 % a year, rises phased over two years.
+DEMO_POLICY = """\
+# How people are protected when the calibrated table goes live (docs/transition.md).
+ras_policy: 1
+years: 3
+cuts: {max_percent_per_year: 10}
+rises: {phase_in_years: 2}
+protect_when_need_fell: true
+"""
 
 
 def run_demo(
@@ -312,6 +327,20 @@ def _demo_in(
         f"£{affordable:,.0f}"
     ] = out / "calibration.xlsx"
     result.extra["the calibrated point table"] = out / "calibrated-table.yaml"
+    calibrated = load_table(out / "calibrated-table.yaml")
+    run_score([out / "assessments"], calibrated, out / "allocations-calibrated.xlsx", jobs=jobs)
+    (out / "transition-policy.yaml").write_text(DEMO_POLICY, encoding="utf-8")
+    moved = run_transition(
+        out / "allocations.xlsx",
+        out / "allocations-calibrated.xlsx",
+        out / "transition.xlsx",
+        policy_path=out / "transition-policy.yaml",
+        table=calibrated,
+    )
+    cut = sum(1 for p in moved.people if p.change < 0)
+    result.extra[
+        f"the calibrated table's effect on each person: {cut} budgets cut, protected at 10 % a year"
+    ] = out / "transition.xlsx"
     frontier = frontier_rates(Decimal(0), Decimal("0.3"), Decimal("0.05"))
     run_compare(scenario, out / "comparison.xlsx", frontier=frontier, jobs=jobs)
     result.extra["base and variants side by side, and a savings frontier"] = out / "comparison.xlsx"

@@ -26,6 +26,7 @@ from ras.io.schemas import (
     RUN,
 )
 from ras.io.xlsx import EXCEL_MAX_ROWS, Book
+from ras.models.base import decimal_text
 from ras.models.calibration import Person
 from ras.models.scored import Scored, ScoreRun
 from ras.models.table import PointTable, norm
@@ -534,6 +535,8 @@ def _run_sheet(book: Book, run: ScoreRun) -> None:
         ["Table name", t.name, ""],
         ["Table version", t.version, ""],
         ["Table fingerprint", run.fingerprint, ""],
+        ["Table rounding (£)", decimal_text(t.rounding), ""],
+        ["Person fields", "; ".join(f.label for f in t.person_fields), ""],
         ["Run started", run.started.isoformat(timespec="seconds"), ""],
     ]
     for k, v in run.options.items():

@@ -537,6 +537,26 @@ TABLE_SHEETS = (
 )
 
 
+TRANSITION_PEOPLE = SheetSchema(
+    "People",
+    (
+        _c("Person ID", "text", "Matched by Person ID across OLD and NEW."),
+        _c("Old budget (£)", "money", "b_0: the budget today (OLD)."),
+        _c("New budget (£)", "money", "n: under the new table (NEW, scaled with affordability)."),
+        _c("Change (£)", "money", "n - b_0."),
+        _c("Change (%)", "percent", "(n - b_0) / b_0."),
+        _c("Band", "text", "The band of change, or only in OLD / only in NEW."),
+        _c("<year budget>", "money", "Year 1 (£) ... Year N (£): the budget paid each year."),
+        _c("Protection", "text", "protected, or why not (not needed, need fell, ...)."),
+        _c("Old points", "points", "Total points under the old table (ras workbooks)."),
+        _c("New points", "points", "Total points under the new table."),
+        _c("Answers that changed", "text", "Old → new answer and its effect in points."),
+    ),
+    "One row per person (person field columns follow Person ID).",
+    "transition.xlsx",
+)
+
+
 def _s(sheet: str, columns: tuple[Column, ...], note: str) -> SheetSchema:
     return SheetSchema(sheet, columns, note, "scenario.xlsx")
 
@@ -622,6 +642,7 @@ SHEETS: dict[str, SheetSchema] = {
     "questionnaire": QUESTIONNAIRE,
     **{f"table-{t.sheet.lower().replace(' ', '-')}": t for t in TABLE_SHEETS},
     **{f"scenario-{t.sheet.lower()}": t for t in SCENARIO_SHEETS},
+    "transition-people": TRANSITION_PEOPLE,
 }
 
 
@@ -675,6 +696,7 @@ DOCUMENTED = (
     "calibration.xlsx",
     "comparison.xlsx",
     "scenario.xlsx",
+    "transition.xlsx",
 )
 
 

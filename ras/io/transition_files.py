@@ -1,0 +1,223 @@
+"""Reading the two sides of a transition (SPEC §13) and the policy file.
+
+A side is an ``allocations.xlsx`` written by ras (budgets, person fields, total points
+and every answer with its points) or, for OLD, a register of current budgets (``.xlsx``
+or ``.csv``: ``Person ID``, ``Current budget (£/year)``, optional person fields headed by
+id or label).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ras.cells import col_letters, is_blank, to_decimal, to_text
+from ras.errors import InputError, quote
+from ras.io.allocations import POINTER
+from ras.io.reader import read_sheets, sniff
+from ras.io.schemas import BUDGET, PERSON_ID
+from ras.io.strict_yaml import build_model, read_yaml
+from ras.models.table import PointTable, norm
+from ras.models.transition import Policy, Side
+
+#: The budget column of a register of current budgets.
+CURRENT_BUDGET = "Current budget (£/year)"
+#: The Run sheet rows a transition reads from a ras workbook.
+RUN_ROUNDING = "Table rounding (£)"
+RUN_FIELDS = "Person fields"
+
+
+def load_policy(path: Path | None) -> Policy:
+    """The policy file (strict YAML, every key optional); the defaults without one."""
+    if path is None:
+        return Policy()
+    data, where = read_yaml(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: a policy is a mapping of keys (ras_policy, years, cuts, ...)")
+    return build_model(Policy, data, str(path), where)
+
+
+def _rows_of(path: Path) -> dict[str, list[list[Any]]]:
+    if path.suffix.lower() == ".csv":
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError as exc:
+            raise InputError(f"{path}: file not found") from exc
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not UTF-8 text; save it as CSV UTF-8") from exc
+        return {"": list(csv.reader(io.StringIO(text, newline="")))}
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if sniff(path) != "zip":
+        raise InputError(f"{path}: expected an Excel workbook (.xlsx) or a .csv file")
+    return read_sheets(path, ["Allocations", "Answers", "Run", "Budgets"])
+
+
+def read_side(
+    path: Path, table: PointTable | None, *, register_allowed: bool
+) -> tuple[list[Side], Decimal | None, dict[str, str]]:
+    """The people of one side; the rounding its Run sheet names; field id -> label.
+
+    Raises:
+        InputError: the file is neither an allocations workbook nor (for OLD) a
+            register; names the file, sheet and cell.
+    """
+    sheets = _rows_of(path)
+    if "Allocations" in sheets:
+        return _from_allocations(path, sheets, table)
+    if not register_allowed:
+        raise InputError(
+            f"{path}: no sheet 'Allocations'; NEW is the allocations.xlsx `ras score` wrote "
+            "with the new table"
+        )
+    if path.suffix.lower() != ".csv":
+        sheets = {"": sheets.get("Budgets") or _first_sheet(path)}
+    return _from_register(path, sheets[""], table), None, {}
+
+
+def _first_sheet(path: Path) -> list[list[Any]]:
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    try:
+        return wb.get_sheet_by_index(0).to_python()
+    finally:
+        wb.close()
+
+
+def _header(path: Path, sheet: str, rows: list[list[Any]], needed: tuple[str, ...]) -> list[str]:
+    header = [to_text(v) for v in rows[0]] if rows else []
+    missing = [n for n in needed if n not in header]
+    if missing:
+        where = f", sheet {sheet!r}" if sheet else ""
+        raise InputError(
+            f"{path}{where}, row 1: no {', '.join(repr(m) for m in missing)} column "
+            f"(the columns are: {', '.join(h for h in header if h) or 'none'})"
+        )
+    return header
+
+
+def _fields_by_column(
+    header: list[str], table: PointTable | None, candidates: list[int]
+) -> dict[str, tuple[int, str]]:
+    """Person field id -> (column, label), by the table's labels or ids, else the headings."""
+    out: dict[str, tuple[int, str]] = {}
+    for c in candidates:
+        name = header[c]
+        f = None
+        if table is not None:
+            f = next(
+                (x for x in table.person_fields if norm(name) in (norm(x.label), norm(x.id))),
+                None,
+            )
+        if f is not None:
+            out[f.id] = (c, f.label)
+        elif table is None:
+            out[name] = (c, name)
+    return out
+
+
+def _field_value(table: PointTable | None, fid: str, raw: Any) -> object:
+    if is_blank(raw):
+        return None
+    f = table.field(fid) if table is not None else None
+    if f is not None and f.type in ("money", "number"):
+        return to_decimal(raw)
+    text = to_text(raw)
+    return f.id_of(text) if f is not None and f.options else text
+
+
+def _budget(path: Path, sheet: str, r: int, c: int, raw: Any) -> Decimal:
+    value = to_decimal(raw)
+    if value is None or value < 0:
+        where = f", sheet {sheet!r}" if sheet else ""
+        raise InputError(
+            f"{path}{where}, cell {col_letters(c)}{r}: {quote(to_text(raw))} is not a budget; "
+            "give the yearly amount in pounds"
+        )
+    return value
+
+
+def _from_allocations(
+    path: Path, sheets: dict[str, list[list[Any]]], table: PointTable | None
+) -> tuple[list[Side], Decimal | None, dict[str, str]]:
+    rows = sheets["Allocations"]
+    if rows and rows[0] and to_text(rows[0][0]).startswith(POINTER):
+        raise InputError(
+            f"{path}: its Allocations rows are in a CSV file beside it; a transition reads "
+            "workbooks of up to Excel's row limit"
+        )
+    header = _header(path, "Allocations", rows, (PERSON_ID, BUDGET, "Total points"))
+    run = {to_text(r[0]): r[1] for r in sheets.get("Run", []) if len(r) > 1}
+    rounding = to_decimal(run.get(RUN_ROUNDING))
+    listed = [x.strip() for x in to_text(run.get(RUN_FIELDS)).split(";") if x.strip()]
+    start = header.index("Source") + 1 if "Source" in header else 1
+    if listed:
+        candidates = [c for c, h in enumerate(header) if h in listed]
+    elif table is not None:
+        candidates = list(range(start, len(header)))
+    else:  # an older workbook: the text columns after Source
+        candidates = [
+            c
+            for c in range(start, header.index("Total points"))
+            if all(to_decimal(r[c]) is None for r in rows[1:50] if c < len(r) and r[c] != "")
+        ]
+    fields = _fields_by_column(header, table, candidates)
+    pid_c, b_c, p_c = header.index(PERSON_ID), header.index(BUDGET), header.index("Total points")
+    answers = _answers(path, sheets.get("Answers", []))
+    people: list[Side] = []
+    for r, row in enumerate(rows[1:], start=2):
+        if len(row) <= max(pid_c, b_c) or is_blank(row[pid_c]):
+            continue
+        pid = to_text(row[pid_c])
+        people.append(
+            Side(
+                pid,
+                _budget(path, "Allocations", r, b_c, row[b_c]),
+                {fid: _field_value(table, fid, row[c]) for fid, (c, _) in fields.items()},
+                to_decimal(row[p_c]) if p_c < len(row) else None,
+                answers.get(pid, {}),
+            )
+        )
+    return people, rounding, {fid: label for fid, (_, label) in fields.items()}
+
+
+def _answers(path: Path, rows: list[list[Any]]) -> dict[str, dict[str, tuple[str, Decimal]]]:
+    if not rows:
+        return {}
+    header = _header(path, "Answers", rows, (PERSON_ID, "Question ID", "Answer", "Points"))
+    c = {h: header.index(h) for h in (PERSON_ID, "Question ID", "Answer", "Points")}
+    out: dict[str, dict[str, tuple[str, Decimal]]] = {}
+    for row in rows[1:]:
+        if len(row) <= max(c.values()) or is_blank(row[c[PERSON_ID]]):
+            continue
+        points = to_decimal(row[c["Points"]]) or Decimal(0)
+        out.setdefault(to_text(row[c[PERSON_ID]]), {})[to_text(row[c["Question ID"]])] = (
+            to_text(row[c["Answer"]]),
+            points,
+        )
+    return out
+
+
+def _from_register(path: Path, rows: list[list[Any]], table: PointTable | None) -> list[Side]:
+    header = _header(path, "", rows, (PERSON_ID, CURRENT_BUDGET))
+    pid_c, b_c = header.index(PERSON_ID), header.index(CURRENT_BUDGET)
+    others = [c for c, h in enumerate(header) if h and c not in (pid_c, b_c)]
+    fields = _fields_by_column(header, table, others)
+    people = []
+    for r, row in enumerate(rows[1:], start=2):
+        if len(row) <= max(pid_c, b_c) or is_blank(row[pid_c]):
+            continue
+        people.append(
+            Side(
+                to_text(row[pid_c]),
+                _budget(path, "", r, b_c, row[b_c]),
+                {fid: _field_value(table, fid, row[c]) for fid, (c, _) in fields.items()},
+            )
+        )
+    return people

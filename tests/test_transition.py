@@ -1,0 +1,271 @@
+"""Transition (SPEC §13): hand-worked protection, band edges, a property, the workbook."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from python_calamine import CalamineWorkbook
+
+from ras.cli import main
+from ras.commands.demo import write_assessments
+from ras.commands.score import run_score
+from ras.commands.transition import run_transition
+from ras.io.table_file import load_table, save_table
+from ras.models.table import PointTable
+from ras.models.transition import Policy
+from ras.scoring.budgets import compute_budget
+from ras.transition.protection import band_of, protected_years
+
+D = Decimal
+
+
+def policy(**keys: object) -> Policy:
+    return Policy.model_validate(keys)
+
+
+def test_a_30_percent_cut_under_a_10_percent_cap_over_three_years() -> None:
+    years, status = protected_years(D(10000), D(7000), policy(cuts={"max_percent_per_year": 10}),
+                                    D(1), need_fell=False)  # fmt: skip
+    assert years == (D(9000), D(8100), D(7290)) and status == "protected"
+
+
+def test_the_cap_starts_from_last_years_rounded_budget() -> None:
+    years, _ = protected_years(
+        D(1001), D(700), policy(cuts={"max_percent_per_year": 10}), D(10), need_fell=False
+    )
+    # 1001 x 0.9 = 900.9 -> 900; 900 x 0.9 = 810; 810 x 0.9 = 729 -> 730
+    assert years == (D(900), D(810), D(730))
+
+
+def test_a_cut_phased_in_and_a_phased_rise() -> None:
+    cut, _ = protected_years(D(10000), D(7000), policy(cuts={"phase_in_years": 2}), D(1), False)
+    assert cut == (D(8500), D(7000), D(7000))
+    rise, status = protected_years(
+        D(10000), D(13000), policy(rises={"phase_in_years": 3}), D(1), False
+    )
+    assert rise == (D(11000), D(12000), D(13000)) and status == "rise phased over 3 years"
+    at_once, _ = protected_years(D(10000), D(13000), policy(), D(1), False)
+    assert at_once == (D(13000),) * 3
+
+
+def test_a_person_whose_need_fell_and_a_cut_within_the_cap() -> None:
+    p = policy(cuts={"max_percent_per_year": 10}, protect_when_need_fell=False)
+    years, status = protected_years(D(10000), D(7000), p, D(1), need_fell=True)
+    assert years == (D(7000),) * 3 and status == "not protected (need fell)"
+    kept, status = protected_years(D(10000), D(7000), policy(cuts={"max_percent_per_year": 10}),
+                                   D(1), need_fell=True)  # fmt: skip
+    assert kept[0] == D(9000) and status == "protected"  # the default protects them
+    small, status = protected_years(D(10000), D(9500), policy(cuts={"max_percent_per_year": 10}),
+                                    D(1), need_fell=False)  # fmt: skip
+    assert small == (D(9500),) * 3 and status == "not protected (not needed)"
+
+
+def test_no_old_budget() -> None:
+    years, status = protected_years(D(0), D(5000), policy(cuts={"max_percent_per_year": 10}),
+                                    D(1), False)  # fmt: skip
+    assert years == (D(5000),) * 3 and status == "new budget"
+    assert band_of(D(0), D(5000)) == "new"
+
+
+@pytest.mark.parametrize(
+    ("new", "band"),
+    [
+        (79, "down 20 % or more"),
+        (80, "down 20 % or more"),
+        (81, "down 10–20 %"),
+        (90, "down 10–20 %"),
+        (91, "down under 10 %"),
+        (100, "unchanged"),
+        (109, "up under 10 %"),
+        (110, "up 10–20 %"),
+        (119, "up 10–20 %"),
+        (120, "up 20 % or more"),
+    ],
+)
+def test_band_edges(new: int, band: str) -> None:
+    assert band_of(D(100), D(new)) == band
+
+
+def test_both_cut_rules_are_an_error() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        policy(cuts={"max_percent_per_year": 10, "phase_in_years": 3})
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 200_000),
+    st.integers(0, 200_000),
+    st.sampled_from([5, 10, 25]),
+    st.sampled_from([1, 10, 50]),
+    st.integers(1, 6),
+)
+def test_no_protected_budget_falls_more_than_the_cap_in_a_year(
+    old: int, new: int, cap: int, step: int, years: int
+) -> None:
+    rounding = D(step)
+    n = (D(new) / rounding).to_integral_value() * rounding  # new budgets are rounded
+    p = policy(years=years, cuts={"max_percent_per_year": cap})
+    got, _ = protected_years(D(old), n, p, rounding, need_fell=False)
+    previous = D(old)
+    for b in got:
+        assert b >= previous * (1 - D(cap) / 100) - rounding / 2  # half a step of rounding
+        assert b >= n
+        if n < old:
+            assert b <= previous + rounding / 2  # an old budget off the step can round up
+        previous = b
+
+
+TABLE = """\
+ras_table: 1
+name: T
+version: "{version}"
+rounding: 1
+person_fields:
+  - id: group
+    label: Group
+    options: [{{id: a, label: Group A}}, {{id: b, label: Group B}}]
+domains:
+  - id: d
+    label: D
+    questions:
+      - {{id: Q1, text: q1, answers: {{none: 0, some: {q1_some}, lots: 20}}}}
+      - {{id: Q2, text: q2, answers: {{none: 0, some: 5, lots: 10}}}}
+allocation: {{method: rate, rate: {rate}}}
+"""
+
+
+def _tables(tmp_path: Path) -> tuple[PointTable, PointTable]:
+    (tmp_path / "old.yaml").write_text(TABLE.format(version="1", q1_some=8, rate=100), "utf-8")
+    (tmp_path / "new.yaml").write_text(TABLE.format(version="2", q1_some=12, rate=90), "utf-8")
+    return load_table(tmp_path / "old.yaml"), load_table(tmp_path / "new.yaml")
+
+
+def _people(path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
+    lines = ["Person ID,group,Q1,Q2"] + [",".join(r) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_transition_workbook_read_back(tmp_path: Path) -> None:
+    old_t, new_t = _tables(tmp_path)
+    rows = [("P1", "a", "some", "none"), ("P2", "b", "lots", "lots"), ("P3", "a", "none", "some")]
+    old = run_score([_people(tmp_path / "o.csv", rows + [("GONE", "a", "some", "some")])],
+                    old_t, tmp_path / "old.xlsx", jobs=0)  # fmt: skip
+    # In NEW, P3's answer to Q2 changed; NEWBIE is new.
+    rows_new = [*rows[:2], ("P3", "a", "none", "lots"), ("NEWBIE", "b", "some", "none")]
+    run_score([_people(tmp_path / "n.csv", rows_new)], new_t, tmp_path / "new.xlsx", jobs=0)
+    (tmp_path / "p.yaml").write_text(
+        "ras_policy: 1\nyears: 2\ncuts: {max_percent_per_year: 10}\n", encoding="utf-8"
+    )
+    out = tmp_path / "transition.xlsx"
+    r = CliRunner().invoke(
+        main,
+        ["transition", str(tmp_path / "old.xlsx"), str(tmp_path / "new.xlsx"), "-o", str(out),
+         "--policy", str(tmp_path / "p.yaml"), "-t", str(tmp_path / "new.yaml"), "--json", "-q"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert (summary["matched"], summary["only_old"], summary["only_new"]) == (3, 1, 1)
+    assert sum(b["people"] for b in summary["bands"].values()) == 3
+    assert old.run.scored
+    wb = CalamineWorkbook.from_path(str(out))
+    assert wb.sheet_names == ["Summary", "People", "Policy", "Run"]
+    people = wb.get_sheet_by_name("People").to_python()
+    head = people[0]
+    by = {row[0]: dict(zip(head, row, strict=True)) for row in people[1:]}
+    assert head[:2] == ["Person ID", "Group"]
+    assert by["P1"]["Group"] == "Group A"
+    # P1: 8 points x 100 = 800 -> 12 points x 90 = 1,080: up 20 % or more, at once
+    assert (by["P1"]["Old budget (£)"], by["P1"]["New budget (£)"]) == (800, 1080)
+    assert by["P1"]["Band"] == "up 20 % or more" and by["P1"]["Year 1 (£)"] == 1080
+    # P2: 30 points: 3,000 -> 2,700 (-10 %): within the cap, not protected
+    assert by["P2"]["Band"] == "down 10–20 %"
+    assert by["P2"]["Protection"] == "not protected (not needed)"
+    # P3: 5 -> 10 points: 500 -> 900; the answer that changed and its effect
+    assert by["P3"]["Answers that changed"] == "Q2: some → lots (+5 points)"
+    assert by["GONE"]["Band"] == "only in OLD" and by["NEWBIE"]["Band"] == "only in NEW"
+    policy_rows = dict(wb.get_sheet_by_name("Policy").to_python()[1:])
+    assert policy_rows["cuts.max_percent_per_year"] == "10"
+
+
+def test_affordability_with_protection(tmp_path: Path) -> None:
+    old_t, new_t = _tables(tmp_path)
+    rows = [(f"P{i}", "ab"[i % 2], ["none", "some", "lots"][i % 3], ["none", "some", "lots"][i % 2])
+            for i in range(12)]  # fmt: skip
+    old = run_score([_people(tmp_path / "o.csv", rows)], old_t, tmp_path / "old.xlsx", jobs=0)
+    run_score([_people(tmp_path / "n.csv", rows)], new_t, tmp_path / "new.xlsx", jobs=0)
+    budget = sum(s.budget.annual for s in old.run.scored) * D("0.98")  # between the cap and 0
+    (tmp_path / "p.yaml").write_text(
+        f"cuts: {{max_percent_per_year: 5}}\naffordability: {{budget: '£{budget:,}', "
+        "contingency: 0%}\n",
+        encoding="utf-8",
+    )
+    outcome = run_transition(tmp_path / "old.xlsx", tmp_path / "new.xlsx", None,
+                             policy_path=tmp_path / "p.yaml", table=new_t)  # fmt: skip
+    assert outcome.scale is not None and outcome.rate is not None
+    year_one = sum(p.years[0] for p in outcome.people)
+    assert year_one <= budget
+    # The new budgets are NEW re-scored at the scale found.
+    for p in outcome.people:
+        assert p.new == compute_budget(new_t, _answers(rows, p.person_id), {}, scale=outcome.scale,
+                                       explain=False).annual  # fmt: skip
+    # A little more would not fit: the scale is the largest that does.
+    bigger = outcome.scale * D("1.01")
+    total = D(0)
+    for p in outcome.people:
+        n = compute_budget(new_t, _answers(rows, p.person_id), {}, scale=bigger, explain=False)
+        years, _ = protected_years(p.old, n.annual, outcome.policy, outcome.rounding, False)
+        total += years[0]
+    assert total > budget
+
+
+def _answers(rows: list[tuple[str, str, str, str]], pid: str) -> dict[str, str]:
+    row = next(r for r in rows if r[0] == pid)
+    return {"Q1": row[2], "Q2": row[3]}
+
+
+def test_usage_and_policy_errors(tmp_path: Path) -> None:
+    old_t, new_t = _tables(tmp_path)
+    rows = [("P1", "a", "some", "none")]
+    run_score([_people(tmp_path / "n.csv", rows)], new_t, tmp_path / "new.xlsx", jobs=0)
+    (tmp_path / "reg.csv").write_text(
+        "Person ID,Current budget (£/year),Group\nP1,£1,000,Group A\nX,500,b\n", encoding="utf-8"
+    )
+    (tmp_path / "aff.yaml").write_text("affordability: {budget: 1000}\n", encoding="utf-8")
+    (tmp_path / "both.yaml").write_text(
+        "cuts: {max_percent_per_year: 10, phase_in_years: 2}\n", encoding="utf-8"
+    )
+    base = ["transition", str(tmp_path / "reg.csv"), str(tmp_path / "new.xlsx"),
+            "-o", str(tmp_path / "t.xlsx")]  # fmt: skip
+    r = CliRunner().invoke(main, [*base, "--policy", str(tmp_path / "aff.yaml")])
+    assert r.exit_code == 2 and "give --table" in r.output
+    r = CliRunner().invoke(main, [*base, "--policy", str(tmp_path / "both.yaml")])
+    assert r.exit_code == 1 and "not both" in r.output and "both.yaml" in r.output
+    assert not (tmp_path / "t.xlsx").exists()
+    # A register with a quoted money value and a person only in OLD
+    (tmp_path / "reg.csv").write_text(
+        'Person ID,Current budget (£/year),Group\nP1,"£1,000",Group A\nX,500,b\n', encoding="utf-8"
+    )
+    r = CliRunner().invoke(main, [*base, "-t", str(tmp_path / "new.yaml"), "--json", "-q"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert (summary["matched"], summary["only_old"]) == (1, 1)
+    save_table(new_t, tmp_path / "copy.yaml")  # the table is untouched by all this
+    assert load_table(tmp_path / "copy.yaml") == new_t
+
+
+def test_the_demo_writes_a_transition(tmp_path: Path) -> None:
+    table = load_table(Path(__file__).resolve().parent.parent / "ras" / "data" / "tables"
+                       / "adult-social-care.yaml")  # fmt: skip
+    write_assessments(table, tmp_path / "in", 5)
+    run_score([tmp_path / "in"], table, tmp_path / "a.xlsx", jobs=0)
+    outcome = run_transition(tmp_path / "a.xlsx", tmp_path / "a.xlsx", tmp_path / "t.xlsx",
+                             table=table)  # fmt: skip
+    assert {p.band for p in outcome.people} == {"unchanged"}
+    assert outcome.field_labels["client_group"] == "Client group"
