@@ -194,8 +194,8 @@ def _summary(book: Book, outcome: TransitionOutcome) -> None:  # noqa: C901
         for y, v in enumerate(values, start=1):
             book.put(ws, r, y, pence(v), book.money)
     for fid, label in outcome.field_labels.items():
-        values = {p.fields.get(fid) for p in people}
-        if len(values) > MAX_GROUPS or any(isinstance(v, Decimal) for v in values):
+        distinct = {p.fields.get(fid) for p in people}
+        if len(distinct) > MAX_GROUPS or any(isinstance(v, Decimal) for v in distinct):
             continue  # amounts and free text are not groups
         r += 2
         ws.write_string(r, 0, f"By {label.lower()}", book.header)
