@@ -496,6 +496,18 @@ def _pseudonym_key(key_file: Path | None) -> bytes:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Secret key for --pseudonymise (default: $RAS_PSEUDONYMISE_KEY).",
 )
+@click.option(
+    "--previous",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Budgets people have today (allocations.xlsx or a register): each budget sheet "
+    "shows the change, this year's protected budget and the answers that changed.",
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Protection policy for --previous (as for ras transition).",
+)
 @_jobs_option
 @common
 def score(
@@ -506,6 +518,8 @@ def score(
     in_place: bool,
     pseudonymise: bool,
     key_file: Path | None,
+    previous: Path | None,
+    policy_path: Path | None,
     jobs: int | None,
     ui: Ui,
 ) -> int:
@@ -532,6 +546,8 @@ def score(
         jobs=jobs,
         progress=ui.progress,
         options=options,
+        previous=previous,
+        policy=policy_path,
     )
     ui.close()
     run = outcome.run

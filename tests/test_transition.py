@@ -269,3 +269,29 @@ def test_the_demo_writes_a_transition(tmp_path: Path) -> None:
                              table=table)  # fmt: skip
     assert {p.band for p in outcome.people} == {"unchanged"}
     assert outcome.field_labels["client_group"] == "Client group"
+
+
+def test_budget_sheets_show_the_change_from_a_previous_budget(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    old_t, new_t = _tables(tmp_path)
+    rows = [("P1", "a", "lots", "lots"), ("P2", "b", "some", "none")]
+    run_score([_people(tmp_path / "o.csv", rows)], old_t, tmp_path / "old.xlsx", jobs=0)
+    (tmp_path / "p.yaml").write_text("cuts: {max_percent_per_year: 5}\n", encoding="utf-8")
+    changed = [("P1", "a", "lots", "some"), rows[1]]
+    run_score(
+        [_people(tmp_path / "n.csv", changed)],
+        new_t,
+        tmp_path / "new.xlsx",
+        budget_sheets=tmp_path / "sheets",
+        previous=tmp_path / "old.xlsx",
+        policy=tmp_path / "p.yaml",
+        jobs=0,
+    )
+    page = load_workbook(tmp_path / "sheets" / "P1.xlsx")["Indicative budget"]
+    text = {str(c.value) for row in page.iter_rows() for c in row if c.value is not None}
+    # P1: 30 points x 100 = 3,000 before; 25 points x 90 = 2,250 now (-25 %); a 5 % cap
+    assert "Your previous budget" in text and "What you will receive this year" in text
+    values = [c.value for row in page.iter_rows() for c in row]
+    assert 3000 in values and -750 in values and 2850 in values
+    assert "Your answer to Q2 changed from lots to some (−5 points)" in text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,15 +103,19 @@ def write_budget_sheets(
     copy_sources: bool = True,
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
+    changes: Mapping[str, Any] | None = None,
 ) -> tuple[list[Path], list[Issue]]:
-    """Write one budget workbook per scored person (in worker processes)."""
+    """Write one budget workbook per scored person (in worker processes).
+
+    ``changes``: Person ID -> their change from a previous budget (``--previous``).
+    """
     # Imported here, not at the top: openpyxl imports numpy, whose BLAS starts a thread,
     # and a process with threads cannot fork its readers safely (see ras.parallel) -
     # the slower forkserver would then start every reader of every run.
     from ras.io.budget_sheets import SheetJob, plan_sheets, write_budget_sheet
 
     sheet_jobs, owners, issues = plan_sheets(
-        run, folder, in_place=in_place, copy_sources=copy_sources
+        run, folder, in_place=in_place, copy_sources=copy_sources, changes=changes
     )
 
     def crashed(job: SheetJob) -> list[Issue]:
@@ -145,8 +149,14 @@ def run_score(
     jobs: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     options: dict[str, Any] | None = None,
+    previous: Path | None = None,
+    policy: Path | None = None,
 ) -> ScoreOutcome:
-    """``ras score``: read, validate, score, then write allocations and budget sheets."""
+    """``ras score``: read, validate, score, then write allocations and budget sheets.
+
+    ``previous`` (an allocations workbook or a register of current budgets) adds each
+    person's change, protected by ``policy`` (SPEC §13), to their budget sheet.
+    """
 
     def reading(done: int, total: int) -> None:
         if progress:
@@ -157,20 +167,27 @@ def run_score(
     if pseudonymise_key is not None:
         run = pseudonymise_run(run, Pseudonymiser(pseudonymise_key))
     outcome = ScoreOutcome(run)
+    changes = None
+    if previous is not None:
+        from ras.commands.transition import previous_changes
+
+        changes = previous_changes(run, previous, policy)
     if budget_sheets is not None and not in_place:
         check_ours(budget_sheets)  # before any work: refuse someone else's folder
         # The sheets and allocations.xlsx are committed together, or neither (SPEC §16):
         # the folder is swapped in first, then allocations.xlsx renamed into place.
         with committed_together(), staged_folder(budget_sheets) as staging:
             with outside_group():  # each sheet goes straight into the staging folder
-                sheets = _budget_sheets(run, staging, False, pseudonymise_key, jobs, progress)
+                sheets = _budget_sheets(
+                    run, staging, False, pseudonymise_key, jobs, progress, changes
+                )
             if out is not None:
                 outcome.alongside = write_allocations(run, out)
                 outcome.allocations = out
         outcome.sheets = [budget_sheets / p.name for p in sheets]
         return outcome
     if in_place:
-        outcome.sheets = _budget_sheets(run, None, True, pseudonymise_key, jobs, progress)
+        outcome.sheets = _budget_sheets(run, None, True, pseudonymise_key, jobs, progress, changes)
     if out is not None:
         outcome.alongside = write_allocations(run, out)
         outcome.allocations = out
@@ -184,6 +201,7 @@ def _budget_sheets(
     pseudonymise_key: bytes | None,
     jobs: int | None,
     progress: Callable[[str, int, int], None] | None,
+    changes: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     count = [0]
 
@@ -199,6 +217,7 @@ def _budget_sheets(
         copy_sources=pseudonymise_key is None,
         jobs=jobs,
         progress=writing,
+        changes=changes,
     )
     run.issues.extend(problems)
     return sheets

@@ -10,12 +10,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from ras.errors import InputError, UsageError
-from ras.io.allocations import read_scored_people
+from ras.io.allocations import answer_rows, read_scored_people
 from ras.io.reader import sha256_file
 from ras.io.transition_files import load_policy, read_side
 from ras.io.transition_writer import write_transition
+from ras.models.scored import ScoreRun
 from ras.models.table import PointTable
-from ras.models.transition import Side, TransitionOutcome
+from ras.models.transition import PersonChange, Side, TransitionOutcome
 from ras.transition.changes import affordable_budgets, person_changes
 
 
@@ -109,3 +110,30 @@ def transition_summary(outcome: TransitionOutcome) -> dict[str, object]:
         if outcome.affordable_total is None
         else outcome.year_total(1) <= outcome.affordable_total,
     }
+
+
+def previous_changes(
+    run: ScoreRun, previous: Path, policy_path: Path | None = None
+) -> dict[str, PersonChange]:
+    """Each scored person's change from ``previous``, protected by the policy.
+
+    ``previous`` is an allocations workbook or a register of current budgets.
+    """
+    policy = load_policy(policy_path)
+    olds, _, _ = read_side(previous, run.table, register_allowed=True)
+    _unique(previous, olds)
+    points: dict[str, dict[str, tuple[str, Decimal]]] = {}
+    for pid, qid, answer, pts in answer_rows(run):
+        points.setdefault(pid, {})[qid] = (answer, pts)
+    news = [
+        Side(
+            s.assessment.person_id,
+            s.budget.annual,
+            dict(s.assessment.fields),
+            s.budget.total_points,
+            points.get(s.assessment.person_id, {}),
+        )
+        for s in run.scored
+    ]
+    changes, _, _ = person_changes(olds, news, {}, policy, run.table.rounding)
+    return {c.person_id: c for c in changes}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +27,7 @@ from ras.models.base import decimal_text
 from ras.models.budget import Budget
 from ras.models.scored import ScoreRun
 from ras.models.table import PointTable
+from ras.models.transition import PersonChange
 from ras.money import gbp
 from ras.outputs import atomic_output
 
@@ -63,6 +65,7 @@ class SheetJob:
     assessment: Assessment
     budget: Budget
     in_place: bool = False
+    change: PersonChange | None = None  # from a previous budget (``--previous``)
 
 
 def _text(ws: Worksheet, ref: str, value: str, **style: Any) -> None:
@@ -329,6 +332,49 @@ def _one_page(ws: Worksheet, area: str) -> None:
         ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
+def _change_rows(ws: Worksheet, c: PersonChange, row: int, bold: Any, fill: Any, wrap: Any) -> int:
+    """The change from the previous budget, in plain words; returns the next free row."""
+    _text(ws, f"A{row}", "Compared with your previous budget", font=bold, fill=fill)
+    _text(ws, f"B{row}", "", fill=fill)
+    _text(ws, f"C{row}", "", fill=fill)
+    money = '"£"#,##0'
+    lines: list[tuple[str, Any, str]] = [
+        ("Your previous budget", c.old, money),
+        ("The change", c.change, '+"£"#,##0;-"£"#,##0;"£"0'),
+    ]
+    if c.years and c.years[0] != c.new:
+        lines.append(("What you will receive this year", c.years[0], money))
+    for label, value, fmt in lines:
+        row += 1
+        _text(ws, f"A{row}", label)
+        ws[f"B{row}"] = float(value)
+        ws[f"B{row}"].number_format = fmt
+        ws[f"B{row}"].alignment = Alignment(horizontal="left")
+    if c.years and c.years[0] != c.new and c.new < c.old:
+        row += 1
+        steps = ", then ".join(gbp(y) for y in c.years[1:])
+        _text(
+            ws,
+            f"A{row}",
+            "The cut is spread over time to protect you"
+            + (f": {steps} in the years after." if steps else "."),
+            alignment=wrap,
+        )
+        ws.merge_cells(f"A{row}:C{row}")
+    for a in c.changed:
+        row += 1
+        effect = f"{'+' if a.effect >= 0 else '−'}{decimal_text(abs(a.effect))} points"
+        _text(
+            ws,
+            f"A{row}",
+            f"Your answer to {a.question} changed from {a.old or 'no answer'} to "
+            f"{a.new or 'no answer'} ({effect})",
+            alignment=wrap,
+        )
+        ws.merge_cells(f"A{row}:C{row}")
+    return row + 1
+
+
 #: What happens next, on every person's page.
 NEXT_STEPS = (
     "What happens next: this figure is a starting point for planning your support with "
@@ -379,6 +425,8 @@ def fill_person_page(  # noqa: C901
     figure("C7", f'="to £"&TEXT({calc}C{at["high"]},"#,##0")', b.range_high, "@")
     expected.pop("C7")  # text: checked through B7 and the Calculation sheet
     row = 9
+    if job.change is not None:
+        row = _change_rows(ws, job.change, row, bold, head_fill, wrap) + 1
     _text(ws, f"A{row}", "How it was worked out", font=bold, fill=head_fill)
     _text(ws, f"B{row}", "", fill=head_fill)
     _text(ws, f"C{row}", "", fill=head_fill)
@@ -498,7 +546,12 @@ def write_budget_sheet(job: SheetJob) -> list[Issue]:
 
 
 def plan_sheets(
-    run: ScoreRun, folder: Path | None, *, in_place: bool = False, copy_sources: bool = True
+    run: ScoreRun,
+    folder: Path | None,
+    *,
+    in_place: bool = False,
+    copy_sources: bool = True,
+    changes: Mapping[str, PersonChange] | None = None,
 ) -> tuple[list[SheetJob], list[int], list[Issue]]:
     """One job per person: where their sheet goes and what it is copied from.
 
@@ -538,7 +591,10 @@ def plan_sheets(
                 name = f"{base}-{n}"
             used.add(name.casefold())
             out = folder / f"{name}.xlsx"
-        jobs_list.append(SheetJob(str(out), src, run.table, run.fingerprint, a, s.budget, in_place))
+        change = (changes or {}).get(a.person_id)
+        jobs_list.append(
+            SheetJob(str(out), src, run.table, run.fingerprint, a, s.budget, in_place, change)
+        )
         owners.append(index)
     if folder is not None and not in_place:
         try:
