@@ -87,7 +87,8 @@ def _value(raw: Any, key: ScenarioKey | None) -> Any:
     return to_text(raw)
 
 
-def _set(data: dict[str, Any], keys: Sequence[str], value: Any) -> None:
+def set_path(data: dict[str, Any], keys: Sequence[str], value: Any) -> None:
+    """Set ``data[k1][k2]...`` to ``value``, making the mappings on the way."""
     node = data
     for k in keys[:-1]:
         child = node.get(k)
@@ -123,9 +124,11 @@ def read_scenario_book(path: Path) -> tuple[dict[str, Any], dict[KeyPath, str]]:
     data: dict[str, Any] = {}
     where: dict[KeyPath, str] = {}
     seen: dict[str, str] = {}
-    _read_values(path, sheets[SCENARIO_VALUES.sheet], keys, data, where, seen, issues)
+    values = _Sheet(path, SCENARIO_VALUES.sheet, sheets[SCENARIO_VALUES.sheet], issues)
+    _read_pairs(values, ("Key", "Value"), keys, data, where, seen)
     if SCENARIO_DATA.sheet in sheets:
-        _read_data(path, sheets[SCENARIO_DATA.sheet], data, where, seen, issues)
+        inputs = _Sheet(path, SCENARIO_DATA.sheet, sheets[SCENARIO_DATA.sheet], issues)
+        _read_pairs(inputs, ("Input", "Path"), keys, data, where, seen, prefix="data.")
     if SCENARIO_YEARS.sheet in sheets:
         _read_years(path, sheets[SCENARIO_YEARS.sheet], keys, data, where, issues)
     if SCENARIO_VARIANTS.sheet in sheets:
@@ -135,64 +138,36 @@ def read_scenario_book(path: Path) -> tuple[dict[str, Any], dict[KeyPath, str]]:
     return data, where
 
 
-def _read_values(
-    path: Path,
-    rows: list[list[Any]],
+def _read_pairs(
+    sheet: _Sheet,
+    columns: tuple[str, str],
     keys: Mapping[str, ScenarioKey],
     data: dict[str, Any],
     where: dict[KeyPath, str],
     seen: dict[str, str],
-    issues: list[Issue],
+    prefix: str = "",
 ) -> None:
-    sheet = _Sheet(path, SCENARIO_VALUES.sheet, rows, issues)
-    kc, vc = sheet.col("Key", True), sheet.col("Value", True)
+    """Rows of ``key | value`` (the Scenario sheet; the Data sheet with ``data.``)."""
+    kc, vc = sheet.col(columns[0], True), sheet.col(columns[1], True)
     if kc is None or vc is None:
         return
-    for r, row in enumerate(rows[1:], start=1):
-        key = to_text(sheet.cell(row, kc))
-        if not key:
+    for r, row in enumerate(sheet.rows[1:], start=1):
+        name = to_text(sheet.cell(row, kc))
+        if not name:
             continue
-        raw = sheet.cell(row, vc)
+        key = prefix + (norm(name) if prefix else name)
         place = _place(sheet.name, r, vc)
         if key in seen:
-            sheet.error(r, kc, f"{key} is given twice (first at {seen[key]})", "keep one row")
+            sheet.error(r, kc, f"{name} is given twice (first at {seen[key]})", "keep one row")
             continue
         seen[key] = place
         parts = tuple(key.split("."))
         for n in range(1, len(parts)):  # an unknown section is named at its first cell
             where.setdefault(parts[:n], place)
         where[parts] = place
-        if is_blank(raw):
-            continue
-        _set(data, key.split("."), _value(raw, keys.get(key)))
-
-
-def _read_data(
-    path: Path,
-    rows: list[list[Any]],
-    data: dict[str, Any],
-    where: dict[KeyPath, str],
-    seen: dict[str, str],
-    issues: list[Issue],
-) -> None:
-    sheet = _Sheet(path, SCENARIO_DATA.sheet, rows, issues)
-    ic, pc = sheet.col("Input", True), sheet.col("Path", True)
-    if ic is None or pc is None:
-        return
-    for r, row in enumerate(rows[1:], start=1):
-        name = to_text(sheet.cell(row, ic))
-        if not name:
-            continue
-        key = f"data.{norm(name)}"
-        place = _place(sheet.name, r, pc)
-        if key in seen:
-            sheet.error(r, ic, f"{name} is given twice (first at {seen[key]})", "keep one row")
-            continue
-        seen[key] = place
-        where[("data", norm(name))] = place
-        value = to_text(sheet.cell(row, pc))
-        if value:
-            _set(data, ["data", norm(name)], value)
+        raw = sheet.cell(row, vc)
+        if not is_blank(raw):
+            set_path(data, parts, _value(raw, keys.get(key)) if not prefix else to_text(raw))
 
 
 def _read_years(  # noqa: C901 - one pass over the rows, then one per column
@@ -284,7 +259,7 @@ def _read_years(  # noqa: C901 - one pass over the rows, then one per column
                 )
                 break
         else:
-            _set(data, key.split("."), out)
+            set_path(data, key.split("."), out)
             where[tuple(key.split("."))] = f"sheet {sheet.name!r}, column {PER_YEAR[key]!r}"
 
 
@@ -321,7 +296,7 @@ def _read_variants(
         seen[(name, key)] = place
         where[("variants", name)] = where.get(("variants", name), _place(sheet.name, r, nc))
         where[("variants", name, *key.split("."))] = place
-        _set(variants.setdefault(name, {}), key.split("."), _value(raw, keys.get(key)))
+        set_path(variants.setdefault(name, {}), key.split("."), _value(raw, keys.get(key)))
     if variants:
         data["variants"] = variants
 

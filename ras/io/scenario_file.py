@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ras.errors import ConfigError, UsageError
-from ras.io.scenario_book import read_scenario_book, write_scenario_book
+from ras.io.scenario_book import read_scenario_book, set_path, write_scenario_book
 from ras.io.strict_yaml import Locator, build_model, read_yaml
 from ras.models.base import decimal_text
 from ras.models.scenario import LoadedScenario, Override, Scenario
@@ -86,14 +86,7 @@ def scenario_from_data(
             echoed.append((key, str(value), f"variant {variant}"))
     for override in overrides:
         keys, value = override.keys, override.value
-        node = merged
-        for k in keys[:-1]:
-            child = node.get(k)
-            if not isinstance(child, dict):
-                child = {}
-                node[k] = child
-            node = child
-        node[keys[-1]] = value
+        set_path(merged, keys, value)
         loc[tuple(keys)] = override.where
         echoed.append((".".join(keys), str(value), override.source))
     scenario = build_model(Scenario, merged, str(path), loc)
