@@ -162,14 +162,9 @@ def _fit_chart(book: Book, ws: Any, rows: list[list[Any]]) -> None:
 def _affordability(book: Book, outcome: CalibrationOutcome) -> None:
     """Affordability as label and value, each value in its own format."""
     aff = outcome.affordability
-    ws = book.sheet("Affordability", landscape=False)
-    ws.set_column(0, 0, 42)
-    ws.set_column(1, 1, 70)
-    ws.write_string(0, 0, "Item", book.header)
-    ws.write_string(0, 1, "Value", book.header)
-    ws.freeze_panes(1, 0)
     if aff is None:
-        ws.write_string(1, 0, "No --budget was given: no affordable total was asked for.")
+        message = "No --budget was given: no affordable total was asked for."
+        book.pairs_sheet("Affordability", ("Item", "Value"), [(message, None, None)])
         return
     ratio = book.wb.add_format({"num_format": "0.0000", "align": "left"})
     money = book.wb.add_format({"num_format": "£#,##0.00", "align": "left"})
@@ -187,6 +182,4 @@ def _affordability(book: Book, outcome: CalibrationOutcome) -> None:
         ("Nearest total at or above (£)", aff.above[1] if aff.above else None, money),
         ("Result", aff.message, book.wrap),
     ]
-    for r, (label, value, fmt) in enumerate(rows, start=1):
-        ws.write_string(r, 0, label, book.bold)
-        book.put(ws, r, 1, value, fmt)
+    book.pairs_sheet("Affordability", ("Item", "Value"), rows, widths=(42, 70))

@@ -464,7 +464,7 @@ def _write_variants(
     ws.set_column(2, 2, 30)
     r = 1
     for name, body in (scenario.get("variants") or {}).items():
-        for dotted, value in _leaves("", body):
+        for dotted, value in leaves("", body):
             key = keys.get(dotted)
             ws.write_string(r, 0, name)
             ws.write_string(r, 1, dotted)
@@ -496,10 +496,11 @@ def _write_variants(
     ws.autofilter(0, 0, last, 2)
 
 
-def _leaves(prefix: str, value: Any) -> list[tuple[str, Any]]:
+def leaves(prefix: str, value: Any) -> list[tuple[str, Any]]:
+    """Nested mappings as (dotted key, value) pairs: ``savings.rate``."""
     if isinstance(value, Mapping):
         out: list[tuple[str, Any]] = []
         for k, v in value.items():
-            out += _leaves(f"{prefix}.{k}" if prefix else str(k), v)
+            out += leaves(f"{prefix}.{k}" if prefix else str(k), v)
         return out
     return [(prefix, value)]

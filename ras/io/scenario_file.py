@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ras.errors import ConfigError, UsageError
-from ras.io.scenario_book import read_scenario_book, set_path, write_scenario_book
+from ras.io.scenario_book import leaves, read_scenario_book, set_path, write_scenario_book
 from ras.io.strict_yaml import Locator, build_model, read_yaml
 from ras.models.base import decimal_text
 from ras.models.scenario import LoadedScenario, Override, Scenario
@@ -28,15 +28,6 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
         else:
             out[k] = copy.deepcopy(v)
     return out
-
-
-def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
-    if isinstance(value, dict):
-        items: list[tuple[str, Any]] = []
-        for k, v in value.items():
-            items += _flatten(f"{prefix}.{k}" if prefix else str(k), v)
-        return items
-    return [(prefix, value)]
 
 
 def load_scenario(
@@ -80,7 +71,7 @@ def scenario_from_data(
                 f"variant {variant!r} must be a mapping of keys"
             )
         merged = _merge(merged, over)
-        for key, value in _flatten("", over):
+        for key, value in leaves("", over):
             keypath = tuple(key.split("."))
             loc[keypath] = where.get(("variants", variant, *keypath), "") + f" (variant {variant})"
             echoed.append((key, str(value), f"variant {variant}"))
@@ -140,7 +131,7 @@ def canonical_of(data: Any, where: Locator, path: Path) -> dict[str, Any]:
     for name, body in loaded.scenario.variants.items():
         full = scenario_from_data(data, where, path, name).scenario.model_dump(exclude={"variants"})
         picked: dict[str, Any] = {}
-        for key, _ in _flatten("", body):
+        for key, _ in leaves("", body):
             parts = key.split(".")
             node: Any = full
             for part in parts:

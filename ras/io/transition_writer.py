@@ -222,21 +222,13 @@ def _gbp(value: Decimal) -> str:
 
 
 def _policy(book: Book, outcome: TransitionOutcome) -> None:
-    ws = book.sheet("Policy", landscape=False)
-    ws.set_column(0, 0, 40)
-    ws.set_column(1, 1, 40)
-    ws.write_string(0, 0, "Key", book.header)
-    ws.write_string(0, 1, "Value", book.header)
-    ws.freeze_panes(1, 0)
     rows = _flat("", outcome.policy.model_dump(mode="json"))
     rows.append(("rounding (£)", decimal_text(outcome.rounding)))
     if outcome.scale is not None:
         rows.append(("affordability: scale found", decimal_text(outcome.scale)))
     if outcome.rate is not None:
         rows.append(("affordability: rate found (£ per point)", decimal_text(outcome.rate)))
-    for r, (k, v) in enumerate(rows, start=1):
-        ws.write_string(r, 0, k)
-        ws.write_string(r, 1, v)
+    book.pairs_sheet("Policy", ("Key", "Value"), [(k, v, None) for k, v in rows], (40, 40))
 
 
 def _flat(prefix: str, value: Any) -> list[tuple[str, str]]:

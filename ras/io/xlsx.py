@@ -139,6 +139,25 @@ class Book:
         self.print_setup(ws, landscape=landscape, one_page=one_page, header_rows=0)
         return ws
 
+    def pairs_sheet(
+        self,
+        name: str,
+        headers: tuple[str, str],
+        rows: Sequence[tuple[str, Any, Any]],
+        widths: tuple[float, float] = (42, 60),
+    ) -> Worksheet:
+        """A sheet of label and value rows, each value in its own format (upright, A4)."""
+        ws = self.sheet(name, landscape=False)
+        ws.set_column(0, 0, widths[0])
+        ws.set_column(1, 1, widths[1])
+        ws.write_string(0, 0, headers[0], self.header)
+        ws.write_string(0, 1, headers[1], self.header)
+        ws.freeze_panes(1, 0)
+        for r, (label, value, fmt) in enumerate(rows, start=1):
+            ws.write_string(r, 0, label, self.bold)
+            self.put(ws, r, 1, value, fmt)
+        return ws
+
     def table_name(self, sheet: str) -> str:
         """A unique Excel table name derived from a sheet name."""
         base = "".join(ch for ch in sheet.title() if ch.isalnum()) or "Table"
