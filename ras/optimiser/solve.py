@@ -40,6 +40,10 @@ HOLD_TOLERANCE = 1e-7
 #: Relative gap of the least-shortfall stage: its relaxation is weak, and proving the last
 #: 0.1 % can take HiGHS minutes on a model that otherwise solves in seconds.
 SHORTFALL_GAP = 1e-3
+#: ... or, absolute, this share of the plan's total baseline spend, whichever is looser:
+#: a small shortfall's last 0.1 % is a few hundred pounds on a plan of millions, and
+#: proving it took HiGHS over 3 minutes on a 20-person demo (the example at a 10 % rate).
+SHORTFALL_BASELINE_GAP = 1e-4
 #: The largest multiplier tried to make the person-years objective integral.
 MAX_SCALE = 1000
 #: HiGHS's effort on primal heuristics in the money stages (its default is 0.05). Their
@@ -119,6 +123,7 @@ class _Objective:
     maximise: bool
     scale: int | None  # integral with this multiplier; None: money
     gap: float | None = None  # relative gap for this objective (None: the options' gap)
+    abs_gap: float | None = None  # absolute gap, in the objective's units (None: HiGHS's)
     #: A second objective added with a weight so small that it can cost this one at most
     #: TIEBREAK_SHARE of its gap: among plans of (almost) the same savings, the solver
     #: then prefers more person-years, and the next stage starts from such a plan.
@@ -202,7 +207,7 @@ class _HighsStages:
             maximise=objective.maximise,
             scale=scale,
             rel_gap=0.0 if objective.scale else stage_gap_asked,
-            abs_gap=0.999 if objective.scale else None,
+            abs_gap=0.999 if objective.scale else objective.abs_gap,
             time_limit=left,
             heuristic_effort=None if objective.scale else MONEY_HEURISTIC_EFFORT,
             start=self.x,
@@ -463,7 +468,12 @@ def solve(built: Built, options: SolveOptions, *, relaxed: Built) -> Solution:
         raise ValueError("solve(): `relaxed` must be built with_shortfall=True")
     stages = factory(relaxed, options, clock)
     shortfall = _Objective(
-        "shortfall", stages.built.total_shortfall, False, None, max(options.gap, SHORTFALL_GAP)
+        "shortfall",
+        stages.built.total_shortfall,
+        False,
+        None,
+        max(options.gap, SHORTFALL_GAP),
+        abs_gap=SHORTFALL_BASELINE_GAP * float(sum(built.data.baseline[1:])) or None,
     )
     every = [shortfall, *_objectives(stages.built)]
     _lexicographic(stages, every, options, solution, need_first=True)
