@@ -231,7 +231,7 @@ def test_solve_options_default_to_a_bounded_run() -> None:
 
 def test_a_small_shortfall_is_not_chased_for_minutes(tmp_path: Path) -> None:
     """The 20-person demo at a 10 % yearly rate: the least shortfall (about £830,000) took
-    HiGHS 190 s to prove to 0.1 %; to 0.01 % of the baseline spend it is immediate."""
+    HiGHS 190 s to prove to 0.1 %; to within £1,000 it takes seconds."""
     from ras.commands.demo import run_demo
     from ras.commands.optimise import run_optimise
     from ras.models.plan import SolveOptions

@@ -40,10 +40,11 @@ HOLD_TOLERANCE = 1e-7
 #: Relative gap of the least-shortfall stage: its relaxation is weak, and proving the last
 #: 0.1 % can take HiGHS minutes on a model that otherwise solves in seconds.
 SHORTFALL_GAP = 1e-3
-#: ... or, absolute, this share of the plan's total baseline spend, whichever is looser:
-#: a small shortfall's last 0.1 % is a few hundred pounds on a plan of millions, and
-#: proving it took HiGHS over 3 minutes on a 20-person demo (the example at a 10 % rate).
-SHORTFALL_BASELINE_GAP = 1e-4
+#: ... or this many pounds, whichever is looser: the last 0.1 % of a small shortfall is a
+#: few hundred pounds, and proving it took HiGHS over 3 minutes on a 20-person demo (the
+#: example at a 10 % rate). A share of the baseline instead (0.01 %) was too loose on a
+#: county: the looser hold made the next stage run out of time.
+SHORTFALL_ABS_GAP = 1000.0
 #: The largest multiplier tried to make the person-years objective integral.
 MAX_SCALE = 1000
 #: HiGHS's effort on primal heuristics in the money stages (its default is 0.05). Their
@@ -473,7 +474,7 @@ def solve(built: Built, options: SolveOptions, *, relaxed: Built) -> Solution:
         False,
         None,
         max(options.gap, SHORTFALL_GAP),
-        abs_gap=SHORTFALL_BASELINE_GAP * float(sum(built.data.baseline[1:])) or None,
+        abs_gap=SHORTFALL_ABS_GAP,
     )
     every = [shortfall, *_objectives(stages.built)]
     _lexicographic(stages, every, options, solution, need_first=True)
