@@ -242,7 +242,7 @@ def test_a_small_shortfall_is_not_chased_for_minutes(tmp_path: Path) -> None:
         tmp_path / "demo" / "scenario.yaml",
         None,
         overrides=[Override(("savings", "rate"), "0.1", "--set", "--set savings.rate=0.1")],
-        options=SolveOptions(time_limit=30),
+        options=SolveOptions(time_limit=120),  # the stage took 190 s before; 1-16 s now
     )
     assert outcome.plan.status == "TARGET NOT MET"  # not TIME LIMIT
     assert not outcome.plan.stopped
