@@ -68,7 +68,7 @@ def test_no_hash_marks_when_printed(tmp_path: Path, need_soffice: str) -> None:
     ws.set_column(0, 0, 3)
     ws.write_number(0, 0, 123456789.5, book.money)
     book.close()
-    names = ["allocations", "plan", "calibration", "comparison"]
+    names = ["allocations", "plan", "calibration", "comparison", "transition"]
     sheets = sorted((tmp_path / "demo" / "budget-sheets").glob("*.xlsx"))[:1]
     blank = tmp_path / "blank.xlsx"
     from ras.io.templates import write_assessment_template
@@ -91,6 +91,10 @@ def test_no_hash_marks_when_printed(tmp_path: Path, need_soffice: str) -> None:
     assert sum(per_sheet["comparison"].values()) <= 8, per_sheet["comparison"]
     assert per_sheet["comparison"]["Frontier"] == 1
     assert per_sheet["calibration"]["Affordability"] == 1
+    people = load_workbook(tmp_path / "demo" / "transition.xlsx")["People"]
+    heads = [c.value for c in people[1]]
+    cost = people.cell(row=2, column=heads.index("Current annual cost") + 1)
+    assert "£" in cost.number_format  # a money person field, in £
     assert len(pages[sheets[0].stem]) >= 2
     assert per_sheet[sheets[0].stem].get("Indicative budget") == 1  # the person's page
     assert per_sheet[sheets[0].stem].get("Calculation") == 1

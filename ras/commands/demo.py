@@ -197,7 +197,10 @@ class DemoResult:
             ),
             ("budget-sheets/", f"{len(self.score.sheets)} one-page indicative budget sheets"),
         ]
-        made += [(str(path.relative_to(self.folder)), name) for name, path in self.extra.items()]
+        made += [
+            (str(path.relative_to(self.folder)) + ("/" if path.is_dir() else ""), name)
+            for name, path in self.extra.items()
+        ]
         width = max(len(name) for name, _ in made)
         lines = [f"ras demo wrote everything into {self.folder}/"]
         lines += [f"  {name.ljust(width)}  {what}" for name, what in made]
@@ -210,7 +213,7 @@ class DemoResult:
             "  when), Contracts (block places released), People (why others do not move);",
             "  open allocations.xlsx: Summary, then Allocations (one row per person),",
             "  Explanations (every step of every budget) and Exceptions (what was rejected",
-            "  and why);",
+            "  and why); transition.xlsx: who gains and who loses under the calibrated table;",
             f"  open budget-sheets/{run.scored[0].assessment.person_id}.xlsx: one person's sheet."
             if run.scored
             else "",
@@ -338,6 +341,10 @@ def _demo_in(
         table=calibrated,
     )
     cut = sum(1 for p in moved.people if p.change < 0)
+    result.extra["the allocations under the calibrated table"] = out / "allocations-calibrated.xlsx"
+    result.extra["how people are protected: cuts at most 10 % a year"] = (
+        out / "transition-policy.yaml"
+    )
     result.extra[
         f"the calibrated table's effect on each person: {cut} budgets cut, protected at 10 % a year"
     ] = out / "transition.xlsx"

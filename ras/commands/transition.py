@@ -85,6 +85,7 @@ def run_transition(
         total,
         labels,
         option_labels,
+        frozenset(f.id for f in table.person_fields if f.type == "money") if table else frozenset(),
     )
     if out is not None:
         write_transition(outcome, out)

@@ -107,6 +107,9 @@ def write_transition(outcome: TransitionOutcome, out: Path) -> None:
         _summary(book, outcome)
         headers = people_headers(outcome)
         money = [h for h in headers if h.endswith("(£)")]
+        money += [
+            outcome.field_labels[f] for f in outcome.money_fields if f in outcome.field_labels
+        ]
         book.write_table(
             "People",
             headers,

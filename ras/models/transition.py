@@ -143,6 +143,7 @@ class TransitionOutcome:
     affordable_total: Decimal | None = None  # budget x (1 - contingency)
     field_labels: dict[str, str] = field(default_factory=dict)  # person field id -> label
     option_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> {opt: label}
+    money_fields: frozenset[str] = frozenset()  # person field ids of type money (shown in £)
 
     def year_total(self, year: int) -> Decimal:
         """Σ b_year over everyone in NEW (people only in NEW at their new budget)."""
