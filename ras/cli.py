@@ -747,6 +747,7 @@ def transition(
     """
     from ras.commands.transition import run_transition, transition_summary
     from ras.io.table_file import load_table
+    from ras.io.transition_writer import band_rows
 
     table = load_table(table_path) if table_path is not None else None
     outcome = run_transition(old, new, out, policy_path=policy_path, table=table)
@@ -755,9 +756,9 @@ def transition(
         f"{count(len(outcome.people), 'person', 'people')} matched; "
         f"{len(outcome.only_old)} only in OLD, {len(outcome.only_new)} only in NEW"
     )
-    for band, info in summary["bands"].items():  # type: ignore[attr-defined]
-        if info["people"]:
-            ui.say(f"  {band}: {info['people']} (£{Decimal(info['change']):,.2f})")
+    for band, people, change in band_rows(outcome.people):
+        if people:
+            ui.say(f"  {band}: {people} (£{change:,.2f})")
     cost = outcome.cost_of_protection()
     ui.say("cost of protection by year: " + ", ".join(f"£{c:,.2f}" for c in cost))
     if outcome.rate is not None:

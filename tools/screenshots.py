@@ -21,7 +21,7 @@ from pypdf import PdfReader
 
 from ras.commands.demo import run_demo
 from ras.io.table_file import load_table
-from ras.io.templates import write_assessment_template
+from ras.io.templates import write_assessment_template, write_scenario_template
 
 ROOT = Path(__file__).resolve().parent.parent
 #: picture name -> (workbook in the demo folder, the sheet whose first page is shown)
@@ -63,8 +63,6 @@ def main() -> None:
         write_assessment_template(table, demo / "blank.xlsx")
         first = sorted((demo / "budget-sheets").glob("*.xlsx"))[0]
         shutil.copy(first, demo / "budget-sheet.xlsx")
-        from ras.io.templates import write_scenario_template
-
         write_scenario_template(demo / "scenario.xlsx")
         books = sorted({book for book, _ in PICTURES.values()})
         subprocess.run(

@@ -13,7 +13,7 @@ from ras.errors import InputError, UsageError
 from ras.io.allocations import answer_rows, read_scored_people
 from ras.io.reader import sha256_file
 from ras.io.transition_files import load_policy, read_side
-from ras.io.transition_writer import write_transition
+from ras.io.transition_writer import band_rows, write_transition
 from ras.models.scored import ScoreRun
 from ras.models.table import PointTable
 from ras.models.transition import PersonChange, Side, TransitionOutcome
@@ -94,8 +94,6 @@ def run_transition(
 
 def transition_summary(outcome: TransitionOutcome) -> dict[str, object]:
     """Machine-readable Summary (``--json``)."""
-    from ras.io.transition_writer import band_rows
-
     return {
         "matched": len(outcome.people),
         "only_old": len(outcome.only_old),

@@ -31,6 +31,11 @@ PER_YEAR = {
     "savings.rates": "Savings rate",
     "savings.amounts": "Savings amount (£)",
 }
+#: The Scenario-sheet value a per-year column falls back on for the years it leaves empty.
+SCALAR_OF = {
+    "capacity.moves_per_year": ("capacity", "moves_per_year"),
+    "savings.rates": ("savings", "rate"),
+}
 #: Characters of a note on one line of the Notes column (70 wide): rows are made tall
 #: enough for their note, as Excel and LibreOffice do not grow them on opening.
 NOTE_CHARS = 80
@@ -230,9 +235,7 @@ def _read_years(  # noqa: C901 - one pass over the rows, then one per column
                 )
             )
             continue
-        scalar_keys = {"capacity.moves_per_year": ["capacity", "moves_per_year"]}
-        scalar_keys["savings.rates"] = ["savings", "rate"]
-        scalar: Any = _get(data, scalar_keys.get(key, ["-"]))
+        scalar: Any = _get(data, SCALAR_OF[key]) if key in SCALAR_OF else None
         if isinstance(scalar, list):
             scalar = None
         use_scalar = key == "capacity.moves_per_year" or kind == "vs_baseline"

@@ -88,7 +88,8 @@ SavingsKind = Annotated[
 Objective = Annotated[Literal["personalise", "save"], choice_of(OBJECTIVE_LABELS)]
 
 
-uses_all = ("rate", "rates", "amounts")
+#: The savings values, of which each kind uses one.
+_KIND_VALUES = ("rate", "rates", "amounts")
 
 
 class Savings(Frozen):
@@ -124,7 +125,7 @@ class Savings(Frozen):
         )
         if uses is None:
             return data
-        return {k: v for k, v in data.items() if k == uses or k not in uses_all}
+        return {k: v for k, v in data.items() if k == uses or k not in _KIND_VALUES}
 
 
 class Scenario(Frozen):
