@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ras.io.allocations import read_budgets
+from ras.errors import Location
+from ras.io.allocations import read_allocated
 from ras.io.plan_writer import write_plan
 from ras.io.reader import sha256_file
 from ras.io.register_files import read_registers
@@ -31,10 +32,12 @@ def load_inputs(loaded: LoadedScenario) -> tuple[PlanData, dict[str, str]]:
     registers = read_registers(
         loaded.data_file("placements"), loaded.data_file("contracts"), sc.weeks_per_year
     )
-    budgets = read_budgets(allocations)
+    budgets, funding = read_allocated(allocations, funding=sc.organisations is not None)
     files = dict(registers.files)
     files[str(allocations)] = sha256_file(allocations)
-    return build_data(sc, registers, budgets), files
+    place = loaded.where.get(("organisations", "budgets")) or loaded.where.get(("organisations",))
+    at = Location(f"{loaded.path}, {place}" if place else str(loaded.path))
+    return build_data(sc, registers, budgets, funding, at), files
 
 
 def plan_scenario(loaded: LoadedScenario, options: SolveOptions) -> PlanOutcome:

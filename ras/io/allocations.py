@@ -50,9 +50,16 @@ def _unique(headers: list[str]) -> list[str]:
     return out
 
 
+#: A funding stream's column: ``Funding: <label> (£)``.
+FUNDING_PREFIX, FUNDING_SUFFIX = "Funding: ", " (£)"
+#: The Run row naming each stream's id and label: ``health = Health; social_care = Social care``.
+FUNDING_STREAMS = "Funding streams"
+ZERO = Decimal(0)
+
+
 def funding_header(stream: str, table: PointTable | None = None) -> str:
     """Column heading of a funding stream: ``Funding: Social care (£)``."""
-    return f"Funding: {table.stream_label(stream) if table else stream} (£)"
+    return f"{FUNDING_PREFIX}{table.stream_label(stream) if table else stream}{FUNDING_SUFFIX}"
 
 
 def allocation_headers(table: PointTable) -> list[str]:
@@ -537,6 +544,7 @@ def _run_sheet(book: Book, run: ScoreRun) -> None:
         ["Table fingerprint", run.fingerprint, ""],
         ["Table rounding (£)", decimal_text(t.rounding), ""],
         ["Person fields", "; ".join(f.label for f in t.person_fields), ""],
+        [FUNDING_STREAMS, "; ".join(f"{s} = {t.stream_label(s)}" for s in t.streams()), ""],
         ["Run started", run.started.isoformat(timespec="seconds"), ""],
     ]
     for k, v in run.options.items():
@@ -556,7 +564,24 @@ def read_budgets(path: Path) -> dict[str, Decimal]:
     Raises:
         InputError: the workbook or its Allocations sheet cannot be used (file, cell).
     """
-    rows = read_sheets(path, ["Allocations"], required=["Allocations"])["Allocations"]
+    return read_allocated(path, funding=False)[0]
+
+
+def read_allocated(
+    path: Path, *, funding: bool = True
+) -> tuple[dict[str, Decimal], dict[str, dict[str, Decimal]]]:
+    """Budgets, and each person's split by funding stream id (SPEC §3.2, §14).
+
+    The streams are the ``Funding: <stream> (£)`` columns; the Run sheet's ``Funding
+    streams`` row says which id each heading's label stands for (a workbook without it
+    gives the label, which the scenario's ``budgets`` also matches).
+
+    Raises:
+        InputError: the workbook or its Allocations sheet cannot be used (file, cell).
+    """
+    wanted = ["Allocations", "Run"] if funding else ["Allocations"]
+    sheets = read_sheets(path, wanted, required=["Allocations"])
+    rows = sheets["Allocations"]
     if not rows:
         raise InputError(f"{path}: sheet 'Allocations' is empty; run `ras score` to make it")
     header = [to_text(v) for v in rows[0]]
@@ -568,7 +593,15 @@ def read_budgets(path: Path) -> dict[str, Decimal]:
             f"{path}: sheet 'Allocations', row 1: needs the columns 'Person ID' and "
             "'Indicative budget (£/year)'; use the allocations.xlsx written by `ras score`"
         ) from exc
+    streams: dict[int, str] = {}
+    if funding:
+        ids = _stream_ids(sheets.get("Run") or [])
+        for c, h in enumerate(header):
+            if h.startswith(FUNDING_PREFIX) and h.endswith(FUNDING_SUFFIX):
+                label = h[len(FUNDING_PREFIX) : -len(FUNDING_SUFFIX)]
+                streams[c] = ids.get(label, label)
     budgets: dict[str, Decimal] = {}
+    splits: dict[str, dict[str, Decimal]] = {}
     for r, row in enumerate(rows[1:], start=2):
         if len(row) <= max(pid_col, budget_col) or is_blank(row[pid_col]):
             continue
@@ -578,8 +611,36 @@ def read_budgets(path: Path) -> dict[str, Decimal]:
                 f"{path}: sheet 'Allocations', cell {col_letters(budget_col)}{r}: "
                 f"{to_text(row[budget_col])!r} is not a budget; use the workbook `ras score` wrote"
             )
-        budgets[to_text(row[pid_col])] = pence(value)
-    return budgets
+        pid = to_text(row[pid_col])
+        budgets[pid] = pence(value)
+        split: dict[str, Decimal] = {}
+        for c, stream in streams.items():
+            raw = row[c] if c < len(row) else None
+            amount = None if is_blank(raw) else to_decimal(raw)
+            if amount is None and not is_blank(raw) or amount is not None and amount < 0:
+                raise InputError(
+                    f"{path}: sheet 'Allocations', cell {col_letters(c)}{r}: "
+                    f"{quote(to_text(raw))} is not an amount of money; use the workbook "
+                    "`ras score` wrote"
+                )
+            if amount:
+                split[stream] = split.get(stream, ZERO) + pence(amount)
+        if split:
+            splits[pid] = split
+    return budgets, splits
+
+
+def _stream_ids(run: list[list[Any]]) -> dict[str, str]:
+    """Label -> stream id, from the Run sheet's ``Funding streams`` row."""
+    for row in run:
+        if len(row) > 1 and to_text(row[0]) == FUNDING_STREAMS:
+            out: dict[str, str] = {}
+            for part in to_text(row[1]).split(";"):
+                ident, sep, label = part.partition("=")
+                if sep:
+                    out[label.strip()] = ident.strip()
+            return out
+    return {}
 
 
 def read_scored_people(path: Path, table: PointTable) -> list[Any]:

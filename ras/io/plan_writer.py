@@ -6,7 +6,16 @@ from pathlib import Path
 from typing import Any
 
 from ras.choices import OBJECTIVE_LABELS, PLACE_LABELS, label_of
-from ras.io.schemas import ASSUMPTIONS, CONTRACT_YEARS, MOVES, PEOPLE, SOLVER, SPEND, YEARS
+from ras.io.schemas import (
+    ASSUMPTIONS,
+    CONTRACT_YEARS,
+    MOVES,
+    ORGANISATIONS,
+    PEOPLE,
+    SOLVER,
+    SPEND,
+    YEARS,
+)
 from ras.io.xlsx import Book
 from ras.models.plan import PlanOutcome
 from ras.money import pence
@@ -41,10 +50,42 @@ def year_rows(outcome: PlanOutcome) -> list[list[Any]]:
     ]
 
 
+def organisation_rows(outcome: PlanOutcome) -> list[list[Any]]:
+    """The Organisations sheet's rows (SPEC §14), each figure to the penny."""
+    fy = outcome.loaded.scenario.financial_year
+    out: list[list[Any]] = []
+    for r in outcome.plan.organisations:
+        out.append(
+            [
+                r.year,
+                fy(r.year),
+                r.name,
+                pence(r.baseline),
+                pence(r.placements),
+                pence(r.budgets),
+                pence(r.overheads),
+                pence(r.transition),
+                pence(r.contracts),
+                pence(r.decommissioning),
+                pence(r.dowries_paid),
+                pence(r.dowries_received),
+                pence(r.spend),
+                pence(r.savings),
+                r.limit_kind,
+                None if r.target is None else pence(r.target),
+                None if r.met is None else ("yes" if r.met else "no"),
+            ]
+        )
+    return out
+
+
 def plan_tables(outcome: PlanOutcome) -> dict[str, tuple[tuple[str, ...], list[list[Any]]]]:
     """The plan's tables as rows (the sheets of plan.xlsx, and ``ras.frames``)."""
     plan = outcome.plan
     fy = outcome.loaded.scenario.financial_year
+    extra: dict[str, tuple[tuple[str, ...], list[list[Any]]]] = {}
+    if plan.organisations:
+        extra["Organisations"] = (ORGANISATIONS.headers, organisation_rows(outcome))
     return {
         "Years": (YEAR_HEADERS, year_rows(outcome)),
         "Moves": (
@@ -102,6 +143,7 @@ def plan_tables(outcome: PlanOutcome) -> dict[str, tuple[tuple[str, ...], list[l
                 for r in plan.years
             ],
         ),
+        **extra,
     }
 
 
@@ -121,6 +163,8 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
                 formats={h: book.money for h in schema.money},
                 widths={"Status": 30.0} if schema is PEOPLE else None,
             )
+        if plan.organisations:
+            _organisations(book, outcome, tables["Organisations"][1])
         rows: list[list[Any]] = [[k, v, ""] for k, v in outcome.loaded.assumptions()]
         for key, value, source in outcome.loaded.overrides:
             rows.append([f"override {key}", value, source])
@@ -184,6 +228,62 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
             widths={"Solver": 40, "Status": 34},
         )
         book.close()
+
+
+def _organisations(book: Book, outcome: PlanOutcome, rows: list[list[Any]]) -> None:
+    """The Organisations sheet: the ledger table, the limits that bind, a chart."""
+    plan = outcome.plan
+    headers = ORGANISATIONS.headers
+    book.write_table(
+        ORGANISATIONS.sheet,
+        headers,
+        rows,
+        formats={h: book.money for h in ORGANISATIONS.money},
+        widths={"Organisation": 26.0, "Limit": 14.0},
+    )
+    ws = book.wb.get_worksheet_by_name(ORGANISATIONS.sheet)
+    r = len(rows) + 2
+    notes = plan.binding if not plan.target_met else plan.organisation_limits
+    if notes:
+        ws.write_string(
+            r,
+            0,
+            "Organisation limits that bind"
+            if plan.target_met
+            else "TARGET NOT MET: the limits that bind",
+            book.bold,
+        )
+        for n, line in enumerate(notes, start=1):
+            ws.write_string(r + n, 0, line)
+        r += len(notes) + 2
+    # Savings by organisation and year, laid out for the chart: a row per year.
+    names = list(dict.fromkeys(row[2] for row in rows if row[2] != "System"))
+    years = list(dict.fromkeys((row[0], row[1]) for row in rows))
+    if not names or not years:
+        return
+    savings = {(row[0], row[2]): row[headers.index("Savings (£)")] for row in rows}
+    ws.write_string(r, 0, "Savings by organisation (£)", book.bold)
+    ws.write_string(r + 1, 0, "Financial year", book.header)
+    for k, name in enumerate(names, start=1):
+        ws.write_string(r + 1, k, name, book.header)
+    for n, (year, fy) in enumerate(years, start=2):
+        ws.write_string(r + n, 0, fy)
+        for k, name in enumerate(names, start=1):
+            book.put(ws, r + n, k, savings[(year, name)], book.money)
+    first, last = r + 2, r + 1 + len(years)
+    chart = book.wb.add_chart({"type": "column"})
+    for k in range(1, len(names) + 1):
+        chart.add_series(
+            {
+                "name": [ORGANISATIONS.sheet, r + 1, k],
+                "categories": [ORGANISATIONS.sheet, first, 0, last, 0],
+                "values": [ORGANISATIONS.sheet, first, k, last, k],
+            }
+        )
+    chart.set_title({"name": "Savings by organisation"})
+    chart.set_y_axis({"name": "Savings (£)", "num_format": "£#,##0"})
+    chart.set_x_axis({"name": "Financial year"})
+    ws.insert_chart(r, len(names) + 2, chart, {"x_scale": 1.4, "y_scale": 1.2})
 
 
 def _summary(book: Book, outcome: PlanOutcome) -> None:  # noqa: C901

@@ -51,6 +51,11 @@ class _Rows:
         where = Location(str(self.path), self.schema.sheet, cell_ref(r, c))
         self.issues.append(Issue(code, where, problem, fix, person_id))
 
+    def location(self, r: int, column: str) -> Location:
+        """The cell of ``column`` in row ``r``."""
+        c = self.cols.get(norm(column), 0)
+        return Location(str(self.path), self.schema.sheet, cell_ref(r, c))
+
     def where(self, r: int) -> str:
         return f"{self.path.name}, sheet {self.schema.sheet!r}, row {r + 1}"
 
@@ -196,6 +201,8 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
                     priority=rec["Priority"],
                     stay=bool(rec["Stay"]),
                     where=rows.where(r),
+                    funder=rec.get("Funder"),
+                    funder_at=rows.location(r, "Funder"),
                 )
             )
     blocks: list[Contract] = []
@@ -263,6 +270,8 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
                     decommission_cost=rec["Decommission cost per unit (£)"],
                     release_step=max(1, step),
                     where=rows.where(r),
+                    funder=rec.get("Funder"),
+                    funder_at=rows.location(r, "Funder"),
                 )
             )
         mrows = _Rows(contracts, MEMBERS, csheets["Members"], issues)

@@ -61,6 +61,12 @@ class SheetSchema:
 
 SETTINGS = tuple(SETTING_LABELS)
 
+#: The Funder column of the registers (SPEC §14).
+FUNDER = (
+    "The organisation that pays (an id or name from the scenario's organisations); "
+    "overrides the scenario's payer for this row."
+)
+
 PLACEMENTS = SheetSchema(
     "Placements",
     (
@@ -80,6 +86,7 @@ PLACEMENTS = SheetSchema(
         Column("Set-up cost (£)", "money", False, "Overrides the scenario's set-up cost."),
         Column("Priority", "number", False, "Overrides the setting's weight."),
         Column("Stay", "yes_no", False, "Y: this person never moves.", ("Y", "N"), "N"),
+        Column("Funder", "text", False, FUNDER),
         Column("Notes", "text", False, "Free text; never logged or copied to outputs."),
     ),
     "One row per person in a placement; give Weekly or Annual cost.",
@@ -98,6 +105,7 @@ CONTRACTS = SheetSchema(
         Column("Notice (months)", "integer", True, "Notice needed to release units."),
         Column("Decommission cost per unit (£)", "money", True, "One-off cost per unit released."),
         Column("Release step (units)", "integer", False, "Units released together.", default="1"),
+        Column("Funder", "text", False, FUNDER),
     ),
     "One row per block contract.",
     "contracts.xlsx",
@@ -293,6 +301,31 @@ SPEND = SheetSchema(
         _c("Total (£)", "money", "The sum of the above."),
     ),
     "One row per year: what the money is spent on.",
+    "plan.xlsx",
+)
+ORGANISATIONS = SheetSchema(
+    "Organisations",
+    (
+        _c("Year", "integer", "Plan year."),
+        _c("Financial year", "text", "The plan year as a financial year, e.g. 2027/28."),
+        _c("Organisation", "text", "The organisation's name; `System` is the whole plan."),
+        _c("Baseline (£)", "money", "What it would pay if nobody moved."),
+        _c("Placements (£)", "money", "Placements it pays for that are still running."),
+        _c("Individual budgets (£)", "money", "Its share of the budgets of the people moved."),
+        _c("Overheads (£)", "money", "Its share of the per-budget overheads."),
+        _c("Transition (£)", "money", "Its share of set-up; double running of its placements."),
+        _c("Contracts (£)", "money", "Block contracts it pays for (units retained)."),
+        _c("Decommissioning (£)", "money", "Cost of releasing units of its contracts."),
+        _c("Dowries paid (£)", "money", "Dowries it pays for people who moved."),
+        _c("Dowries received (£)", "money", "Dowries it receives."),
+        _c("Net spend (£)", "money", "Spend + dowries paid - dowries received."),
+        _c("Savings (£)", "money", "Baseline - net spend."),
+        _c("Limit", "text", "`no worse off`, `target`, or empty when it has none."),
+        _c("Target (£)", "money", "The savings its limit requires (no worse off: 0)."),
+        _c("Met", "yes_no", "Whether its limit holds (within £1); empty without one."),
+    ),
+    "Only with `organisations:` in the scenario (SPEC §14): one row per organisation and "
+    "year, then a `System` row; the organisations' rows add up to the System row.",
     "plan.xlsx",
 )
 ASSUMPTIONS = SheetSchema(
@@ -633,6 +666,7 @@ SHEETS: dict[str, SheetSchema] = {
     "contract-years": CONTRACT_YEARS,
     "people": PEOPLE,
     "spend": SPEND,
+    "organisations": ORGANISATIONS,
     "assumptions": ASSUMPTIONS,
     "solver": SOLVER,
     "sample": SAMPLE,

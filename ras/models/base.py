@@ -67,6 +67,19 @@ def parse_rate(value: Any) -> Any:
     return value
 
 
+def parse_share(value: Any) -> Any:
+    """A share of a whole: a rate (``80%``, ``0.8``), where ``1`` is all of it (100 %)."""
+    if not isinstance(value, bool) and isinstance(value, int | float | Decimal | str):
+        text = str(value).strip()
+        if not text.endswith("%"):
+            try:
+                if Decimal(text) == 1:
+                    return Decimal(1)
+            except ArithmeticError:
+                pass
+    return parse_rate(value)
+
+
 def parse_money(value: Any) -> Any:
     """Pounds as people type them: ``£2,000``, ``2000`` and ``2,000.50`` (SPEC §15)."""
     if isinstance(value, bool):
@@ -81,6 +94,8 @@ def parse_money(value: Any) -> Any:
 Rate = Annotated[Dec, BeforeValidator(parse_rate)]
 #: Pounds that may be typed with ``£`` and thousands separators; canonical like :data:`Dec`.
 Money = Annotated[Dec, BeforeValidator(parse_money)]
+#: A share of a whole, 0 to 1 (``100%`` or ``1`` is all of it).
+Share = Annotated[Dec, BeforeValidator(parse_share)]
 
 
 def choice_of(labels: Mapping[str, str]) -> BeforeValidator:
@@ -111,7 +126,7 @@ def value_kind(annotation: Any, metadata: Sequence[Any] = ()) -> tuple[str, dict
     def walk(t: Any, meta: Sequence[Any]) -> None:
         for m in meta:
             func = getattr(m, "func", None)
-            if func is parse_rate:
+            if func is parse_rate or func is parse_share:
                 found.append(("rate", {}))
                 return
             if func is parse_money:

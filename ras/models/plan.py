@@ -9,6 +9,7 @@ from enum import Enum
 from pathlib import Path
 
 from ras.models.registers import Contract
+from ras.models.savings import Savings
 from ras.models.scenario import LoadedScenario, Scenario
 
 ZERO = Decimal(0)
@@ -61,6 +62,72 @@ class ContractData:
 
 
 @dataclass(frozen=True)
+class Payers:
+    """Who pays for one person (SPEC §14)."""
+
+    place: str  # the placement's payer, or the contract's for a member
+    budget: tuple[tuple[str, Decimal], ...]  # (organisation, share of budget), shares sum to 1
+    dowries: tuple[tuple[str, str, Decimal], ...] = ()  # (from, to, share of A_p) after a move
+
+    def budget_share(self, org: str) -> Decimal:
+        """The share of the person's budget, overhead and set-up ``org`` pays."""
+        return sum((share for o, share in self.budget if o == org), ZERO)
+
+    def dowry_rate(self, org: str) -> Decimal:
+        """Dowries ``org`` pays for the person, net of those it receives, per £ of A_p."""
+        paid = sum((share for f, _, share in self.dowries if f == org), ZERO)
+        return paid - sum((share for _, t, share in self.dowries if t == org), ZERO)
+
+
+@dataclass(frozen=True)
+class OrgData:
+    """The organisations of a plan and who pays what (SPEC §14)."""
+
+    ids: tuple[str, ...]
+    names: dict[str, str]
+    payers: dict[str, Payers]  # person id -> payers
+    contract_payers: tuple[str, ...]  # by contract index
+    baseline: dict[str, tuple[Decimal, ...]]  # Baseline_{o,t}, t = 0..H
+    no_worse_off: tuple[str, ...]
+    targets: dict[str, Savings]
+
+    def name(self, org: str) -> str:
+        """How people read an organisation."""
+        return self.names.get(org, org)
+
+    def allowed_spend(
+        self, org: str, t: int, previous_spend: Decimal
+    ) -> tuple[Decimal | None, str]:
+        """The most ``org`` may spend in year t, and why ("" and None: no limit).
+
+        The tighter of its target and, for a ``no_worse_off`` organisation, its baseline.
+        """
+        limits: list[tuple[Decimal, str]] = []
+        if org in self.no_worse_off:
+            limits.append((self.baseline[org][t], "no worse off"))
+        target = self.targets.get(org)
+        if target is not None:
+            limits.append((target_spend(target, t, previous_spend, self.baseline[org]), "target"))
+        if not limits:
+            return None, ""
+        return min(limits, key=lambda item: item[0])
+
+
+def target_spend(
+    s: Savings, t: int, previous_spend: Decimal, baseline: tuple[Decimal, ...]
+) -> Decimal:
+    """The most year t may cost under a savings target (SPEC §9 constraint 5)."""
+    if s.kind == "year_on_year":
+        assert s.rate is not None
+        return (ONE - s.rate) * previous_spend
+    if s.kind == "vs_baseline":
+        assert s.rates is not None
+        return (ONE - s.rates[t - 1]) * baseline[t]
+    assert s.amounts is not None
+    return baseline[t] - s.amounts[t - 1]
+
+
+@dataclass(frozen=True)
 class PlanData:
     """Everything the formulation and the plan need."""
 
@@ -77,6 +144,7 @@ class PlanData:
     capacity: tuple[int, ...]  # capacity_t for t = 1..H (index t-1)
     baseline: tuple[Decimal, ...]  # Baseline_t for t = 0..H
     missing_budgets: tuple[str, ...] = field(default=())
+    orgs: OrgData | None = None  # SPEC §14; None: one purse, as without organisations
 
     @property
     def years(self) -> range:
@@ -97,21 +165,17 @@ class PlanData:
         """T_{p,t}: set-up, plus double running for placement people (inflated)."""
         if not p.in_placement:
             return p.setup_cost
-        return (
-            p.setup_cost + self.overlap_weeks * (p.annual_cost / self.weeks_per_year) * self.f_pl[t]
-        )
+        return p.setup_cost + self.double_running(p, t)
 
     def allowed_spend(self, t: int, previous_spend: Decimal) -> Decimal:
         """The most year t may cost under the savings target (before any shortfall)."""
-        s = self.scenario.savings
-        if s.kind == "year_on_year":
-            assert s.rate is not None
-            return (ONE - s.rate) * previous_spend
-        if s.kind == "vs_baseline":
-            assert s.rates is not None
-            return (ONE - s.rates[t - 1]) * self.baseline[t]
-        assert s.amounts is not None
-        return self.baseline[t] - s.amounts[t - 1]
+        return target_spend(self.scenario.savings, t, previous_spend, self.baseline)
+
+    def double_running(self, p: PersonData, t: int) -> Decimal:
+        """The placement cost paid while the budget starts (placement people only)."""
+        if not p.in_placement:
+            return ZERO
+        return self.overlap_weeks * (p.annual_cost / self.weeks_per_year) * self.f_pl[t]
 
 
 @dataclass(frozen=True)
@@ -259,6 +323,63 @@ class YearRow:
 
 
 @dataclass(frozen=True)
+class OrgYearRow:
+    """One organisation's spend in one plan year (SPEC §14); ``org`` "" is the System row."""
+
+    org: str
+    name: str
+    year: int
+    baseline: Decimal
+    placements: Decimal
+    budgets: Decimal
+    overheads: Decimal
+    transition: Decimal
+    contracts: Decimal
+    decommissioning: Decimal
+    dowries_paid: Decimal
+    dowries_received: Decimal
+    limit: Decimal | None = None  # the most it may spend (target, no worse off)
+    limit_kind: str = ""  # "target" | "no worse off" | ""
+
+    @property
+    def spend(self) -> Decimal:
+        """Net spend: its share of the plan, plus dowries paid, minus dowries received."""
+        return (
+            self.placements
+            + self.budgets
+            + self.overheads
+            + self.transition
+            + self.contracts
+            + self.decommissioning
+            + self.dowries_paid
+            - self.dowries_received
+        )
+
+    @property
+    def savings(self) -> Decimal:
+        """Baseline - net spend."""
+        return self.baseline - self.spend
+
+    @property
+    def target(self) -> Decimal | None:
+        """Savings required (None: no target and not protected)."""
+        return None if self.limit is None else self.baseline - self.limit
+
+    @property
+    def shortfall(self) -> Decimal:
+        """How far its spend is above its limit (0 when within it, or within £1)."""
+        if self.limit is None:
+            return ZERO
+        short = self.spend - self.limit
+        return short if short > MET_TOLERANCE else ZERO
+
+    @property
+    def met(self) -> bool | None:
+        """Whether the limit holds (None: no limit)."""
+        return None if self.limit is None else self.shortfall == 0
+
+
+@dataclass(frozen=True)
 class MoveRow:
     """One move."""
 
@@ -299,11 +420,15 @@ class Plan:
     person_years: Decimal
     total_savings: Decimal
     binding: list[str] = field(default_factory=list)
+    organisations: list[OrgYearRow] = field(default_factory=list)  # by year, then org; System
+    organisation_limits: list[str] = field(default_factory=list)  # limits met with no room
 
     @property
     def target_met(self) -> bool:
-        """Whether every year's target is met."""
-        return all(y.met for y in self.years)
+        """Whether every year's target, and every organisation's limit, is met."""
+        return all(y.met for y in self.years) and all(
+            r.met is not False for r in self.organisations
+        )
 
     @property
     def stopped(self) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ras.errors import Location
+
 
 @dataclass(frozen=True)
 class Placement:
@@ -19,6 +21,8 @@ class Placement:
     priority: Decimal | None = None
     stay: bool = False
     where: str = ""  # "placements.xlsx, sheet 'Placements', row 5"
+    funder: str | None = None  # the Funder cell as typed (SPEC §14)
+    funder_at: Location | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class Contract:
     decommission_cost: Decimal  # per unit released
     release_step: int = 1
     where: str = ""
+    funder: str | None = None  # the Funder cell as typed (SPEC §14)
+    funder_at: Location | None = None
 
     @property
     def unit_price(self) -> Decimal:

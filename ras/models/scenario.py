@@ -9,9 +9,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from ras.choices import OBJECTIVE_LABELS, SAVINGS_KIND_LABELS, match_choice
+from ras.choices import OBJECTIVE_LABELS
 from ras.errors import InputError, KeyPath, ModelProblem, quote
 from ras.models.base import Dec, Frozen, Money, Rate, choice_of, decimal_text, value_kind
+from ras.models.organisations import Organisations
+from ras.models.savings import Savings, savings_problems
 
 
 class DataFiles(Frozen):
@@ -82,50 +84,7 @@ class Priority(Frozen):
     block: Dec = Field(default=Decimal(1), description="Weight of a year out of a block contract.")
 
 
-SavingsKind = Annotated[
-    Literal["year_on_year", "vs_baseline", "absolute"], choice_of(SAVINGS_KIND_LABELS)
-]
 Objective = Annotated[Literal["personalise", "save"], choice_of(OBJECTIVE_LABELS)]
-
-
-#: The savings values, of which each kind uses one.
-_KIND_VALUES = ("rate", "rates", "amounts")
-
-
-class Savings(Frozen):
-    """The savings target."""
-
-    kind: SavingsKind = Field(
-        description="year_on_year: each year's spend a rate below the plan's previous year; "
-        "vs_baseline: a rate below the base year each year; absolute: £ amounts a year."
-    )
-    rate: Rate | None = Field(
-        default=None,
-        description="year_on_year: each year's spend must be at least this rate below the "
-        "plan's own spend the year before (spend_t <= (1 - rate) x spend_t-1), e.g. 3%.",
-    )
-    rates: tuple[Rate, ...] | None = Field(
-        default=None,
-        description="vs_baseline: one rate per plan year; savings_t >= rate_t x baseline_t.",
-    )
-    amounts: tuple[Money, ...] | None = Field(
-        default=None,
-        description="absolute: the £ to save in each plan year (savings_t >= amount_t).",
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _only_the_kinds_values(cls, data: Any) -> Any:
-        """Keep only the value the kind uses (a variant may switch kind: rate -> rates)."""
-        if not isinstance(data, dict):
-            return data
-        kind = match_choice(data.get("kind", ""), SAVINGS_KIND_LABELS)
-        uses = {"year_on_year": "rate", "vs_baseline": "rates", "absolute": "amounts"}.get(
-            kind or ""
-        )
-        if uses is None:
-            return data
-        return {k: v for k, v in data.items() if k == uses or k not in _KIND_VALUES}
 
 
 class Scenario(Frozen):
@@ -152,6 +111,9 @@ class Scenario(Frozen):
         description="personalise: the most person-years in budgets, then savings; "
         "save: the most savings, then person-years.",
     )
+    organisations: Organisations | None = Field(
+        default=None, description="Who pays what, dowries and protections (SPEC §14)."
+    )
     variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -174,21 +136,11 @@ class Scenario(Frozen):
                 problems.append((("capacity", "moves_per_year"), "cannot be negative"))
         elif cap < 0:
             problems.append((("capacity", "moves_per_year"), "cannot be negative"))
-        s = self.savings
-        if s.kind == "year_on_year":
-            if s.rate is None:
-                problems.append((("savings", "rate"), "year_on_year needs a rate, e.g. 0.03"))
-            elif not Decimal(0) <= s.rate < 1:
-                problems.append((("savings", "rate"), "must be from 0 up to 1"))
-        elif s.kind == "vs_baseline":
-            if s.rates is None or len(s.rates) != self.horizon:
-                problems.append(
-                    (("savings", "rates"), f"vs_baseline needs one rate per year ({self.horizon})")
-                )
-        elif s.amounts is None or len(s.amounts) != self.horizon:
-            problems.append(
-                (("savings", "amounts"), f"absolute needs one amount per year ({self.horizon})")
-            )
+        problems += savings_problems(self.savings, self.horizon, ("savings",))
+        if self.organisations is not None:
+            for org, target in self.organisations.targets.items():
+                path = ("organisations", "targets", org)
+                problems += savings_problems(target, self.horizon, path)
         for key in ("placements", "contracts", "budgets"):
             if getattr(self.inflation, key) <= -1:
                 problems.append((("inflation", key), "must be above -1"))
@@ -346,7 +298,7 @@ def scenario_keys(model: type[Frozen] = Scenario, prefix: str = "") -> tuple[Sce
     """Every leaf key of the scenario model, in the model's order (variants left out)."""
     out: list[ScenarioKey] = []
     for name, info in model.model_fields.items():
-        if name == "variants":
+        if name in ("variants", "organisations"):
             continue
         key = f"{prefix}{name}"
         if isinstance(info.annotation, type) and issubclass(info.annotation, Frozen):

@@ -6,11 +6,13 @@ only at the edge of the solver.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from ras.errors import InputError, Issue, Location
-from ras.models.plan import ONE, ZERO, ContractData, PersonData, PlanData
+from ras.choices import match_choice
+from ras.errors import InputError, Issue, Location, quote
+from ras.models.organisations import UNASSIGNED, Organisations
+from ras.models.plan import ONE, ZERO, ContractData, OrgData, Payers, PersonData, PlanData
 from ras.models.registers import Registers
 from ras.models.scenario import Scenario
 
@@ -20,9 +22,18 @@ def _growth(rate: Decimal, horizon: int) -> tuple[Decimal, ...]:
 
 
 def build_data(
-    scenario: Scenario, registers: Registers, budgets: Mapping[str, Decimal]
+    scenario: Scenario,
+    registers: Registers,
+    budgets: Mapping[str, Decimal],
+    funding: Mapping[str, Mapping[str, Decimal]] | None = None,
+    budgets_at: Location | None = None,
 ) -> PlanData:
-    """Derive the model's data; raises :class:`InputError` for inconsistent registers."""
+    """Derive the model's data; raises :class:`InputError` for inconsistent registers.
+
+    ``funding`` is each person's budget by funding stream (SPEC §3.2), used to split
+    budgets between organisations when the scenario has them (SPEC §14); ``budgets_at``
+    is where the scenario gives ``organisations.budgets``, for errors.
+    """
     h = scenario.horizon
     pr = scenario.priority
     weights = {
@@ -111,6 +122,17 @@ def build_data(
         for t in range(h + 1)
     )
     missing = tuple(p.person_id for p in people if p.budget is None)
+    orgs = None
+    if scenario.organisations is not None:
+        orgs = build_org_data(
+            scenario.organisations,
+            registers,
+            people,
+            contracts,
+            funding or {},
+            (f_pl, f_c),
+            budgets_at or Location("the scenario"),
+        )
     return PlanData(
         scenario=scenario,
         horizon=h,
@@ -125,4 +147,131 @@ def build_data(
         capacity=tuple(scenario.capacity_in(t) for t in range(1, h + 1)),
         baseline=baseline,
         missing_budgets=missing,
+        orgs=orgs,
     )
+
+
+def build_org_data(  # noqa: C901 - one pass per register, each check with its own message
+    orgs: Organisations,
+    registers: Registers,
+    people: Sequence[PersonData],
+    contracts: Sequence[ContractData],
+    funding: Mapping[str, Mapping[str, Decimal]],
+    growth: tuple[tuple[Decimal, ...], tuple[Decimal, ...]],
+    budgets_at: Location,
+) -> OrgData:
+    """Who pays for each person and contract (SPEC §14).
+
+    Raises:
+        InputError: an unknown organisation in a Funder cell, or a placement, contract or
+            funding stream nobody pays (every problem at once, each with its place).
+    """
+    issues: list[Issue] = []
+    labels = orgs.labels()
+    f_pl, f_c = growth
+
+    def funder(typed: str | None, at: Location | None, fallback: str | None, what: str) -> str:
+        if typed:
+            hit = match_choice(typed, labels)
+            if hit is None:
+                issues.append(
+                    Issue(
+                        "unknown-organisation",
+                        at or budgets_at,
+                        f"Funder {quote(typed)} is not one of the scenario's organisations",
+                        f"use one of {', '.join(orgs.ids)} (organisations.ids)",
+                    )
+                )
+                return ""
+            return hit
+        if fallback is None:
+            issues.append(
+                Issue(
+                    "no-payer",
+                    at or budgets_at,
+                    f"nobody pays for this {what}",
+                    f"give a Funder here, or set {_fallback_key(what)} in the scenario",
+                )
+            )
+            return ""
+        return fallback
+
+    place_payer = {
+        p.person_id: funder(
+            p.funder,
+            p.funder_at,
+            orgs.placements.get(p.setting),  # type: ignore[call-overload]
+            f"{p.setting} placement",
+        )
+        for p in registers.placements
+    }
+    contract_payer = {
+        c.contract_id: funder(c.funder, c.funder_at, orgs.contracts, "block contract")
+        for c in registers.contracts
+    }
+    payers: dict[str, Payers] = {}
+    missing_streams: dict[str, str] = {}
+    for p in people:
+        place = place_payer[p.person_id] if p.in_placement else contract_payer[p.source]
+        split = {s: a for s, a in funding.get(p.person_id, {}).items() if a > 0}
+        total = sum(split.values(), ZERO)
+        shares: dict[str, Decimal] = {}
+        if not split or total <= 0:
+            split, total = {UNASSIGNED: ONE}, ONE
+        for stream, amount in split.items():
+            payer = orgs.stream_payer(stream)
+            if payer is None:
+                missing_streams.setdefault(stream, p.person_id)
+                continue
+            shares[payer] = shares.get(payer, ZERO) + amount / total
+        dowries = tuple(
+            (d.payer, d.to, d.share)
+            for d in orgs.dowries
+            if p.in_placement and d.setting == p.setting and d.payer == place
+        )
+        payers[p.person_id] = Payers(place, tuple(shares.items()), dowries)
+    for stream in missing_streams:
+        issues.append(
+            Issue(
+                "no-payer",
+                budgets_at,
+                f"nobody pays the funding stream {quote(stream)} of people's budgets",
+                f"add budgets.{stream} (or budgets.unassigned) to the scenario's organisations",
+            )
+        )
+    if issues:
+        raise InputError("\n".join(i.one_line() for i in issues), issues)
+    h = len(f_pl) - 1
+    baseline = {
+        o: tuple(
+            sum(
+                (
+                    p.annual_cost * f_pl[t]
+                    for p in people
+                    if p.in_placement and payers[p.person_id].place == o
+                ),
+                ZERO,
+            )
+            + sum(
+                (c.contract.annual_value * f_c[t] for c in contracts if contract_payer[c.cid] == o),
+                ZERO,
+            )
+            for t in range(h + 1)
+        )
+        for o in orgs.ids
+    }
+    return OrgData(
+        ids=orgs.ids,
+        names=dict(labels),
+        payers=payers,
+        contract_payers=tuple(contract_payer[c.cid] for c in contracts),
+        baseline=baseline,
+        no_worse_off=orgs.no_worse_off,
+        targets=dict(orgs.targets),
+    )
+
+
+def _fallback_key(what: str) -> str:
+    if what == "block contract":
+        return "organisations.contracts"
+    return f"organisations.placements.{what.split()[0]}"

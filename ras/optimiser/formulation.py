@@ -13,7 +13,7 @@ from typing import Any
 
 import pulp
 
-from ras.models.plan import PlanData
+from ras.models.plan import PlanData, target_spend
 from ras.optimiser.compat import linear, new_variable
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
@@ -38,9 +38,12 @@ class Built:
     x: dict[tuple[int, int], Any]  # (index into data.movable, year) -> binary
     k: dict[tuple[int, int], Any]  # (index into data.contracts, year) -> integer steps
     shortfall: dict[int, Any] = field(default_factory=dict)  # year -> s_t
+    #: (organisation, year) -> s_{o,t}, the shortfall of an organisation's limit (SPEC §14)
+    org_shortfall: dict[tuple[str, int], Any] = field(default_factory=dict)
     person_names: list[str] = field(default_factory=list)  # safe names, by movable index
     contract_names: list[str] = field(default_factory=list)
     spend: dict[int, Any] = field(default_factory=dict)  # year -> Spend_t (affine)
+    org_spend: dict[tuple[str, int], Any] = field(default_factory=dict)  # Spend_{o,t}
     person_years: Any = None  # Σ w_p (H - t + 1) x_{p,t}
     total_savings: Any = None  # Σ_t Savings_t
     total_shortfall: Any = None  # Σ_t s_t
@@ -137,6 +140,84 @@ def spend_expression(b: Built, t: int) -> Any:
     return linear(pairs, float(d.baseline[t]))
 
 
+def org_spend_expression(b: Built, org: str, t: int) -> Any:
+    """Spend_{o,t}: the part of Spend_t ``org`` pays, plus dowries paid, minus received.
+
+    SPEC §14: a placement and its double running are the placement's payer's; budgets,
+    overheads and set-up are split by the person's funding streams; contracts and
+    decommissioning are the contract's payer's; a dowry is share x A_p F^pl_t a year.
+    """
+    d = b.data
+    assert d.orgs is not None
+    pairs: list[tuple[Any, float]] = []
+    for i, p in enumerate(d.movable):
+        assert p.budget is not None
+        pay = d.orgs.payers[p.person_id]
+        share = pay.budget_share(org)
+        running = share * (p.budget + d.overhead) * d.f_b[t]
+        running += pay.dowry_rate(org) * p.annual_cost * d.f_pl[t]
+        mine = pay.place == org
+        if p.in_placement and mine:
+            running -= p.annual_cost * d.f_pl[t]
+        once = share * p.setup_cost + (d.double_running(p, t) if mine else 0)
+        for tau in range(p.earliest_year, t + 1):
+            coef = running + (once if tau == t else 0)
+            if coef:
+                pairs.append((b.x[i, tau], float(coef)))
+    for j, c in enumerate(d.contracts):
+        if d.orgs.contract_payers[j] != org:
+            continue
+        unit = c.contract.unit_price * d.f_c[t]
+        step = c.contract.release_step
+        for tau in range(1, t + 1):
+            if (j, tau) not in b.k:
+                continue
+            coef = -unit * step
+            if tau == t:
+                coef += c.contract.decommission_cost * step
+            pairs.append((b.k[j, tau], float(coef)))
+    return linear(pairs, float(d.orgs.baseline[org][t]))
+
+
+def add_organisation_constraints(b: Built, with_shortfall: bool) -> None:
+    """SPEC §14: no_worse_off (Spend_{o,t} <= Baseline_{o,t}) and per-organisation targets.
+
+    Each is its own row, ``no_worse_off_<org>_y<t>`` or ``target_<org>_y<t>``, so that a
+    binding one can be named; with shortfall variables in the least-shortfall model.
+    """
+    orgs = b.data.orgs
+    if orgs is None:
+        return
+    used: set[str] = set()
+    limited = [o for o in orgs.ids if o in orgs.no_worse_off or o in orgs.targets]
+    for o in limited:
+        name = _safe(o, used)
+        for t in b.data.years:
+            b.org_spend[o, t] = org_spend_expression(b, o, t)
+        rows: list[tuple[str, int, Any]] = []
+        for t in b.data.years:
+            if o in orgs.no_worse_off:
+                rows.append(("no_worse_off", t, float(orgs.baseline[o][t])))
+            target = orgs.targets.get(o)
+            if target is not None:
+                if target.kind == "year_on_year":
+                    assert target.rate is not None
+                    previous = b.org_spend[o, t - 1] if t > 1 else float(orgs.baseline[o][0])
+                    rows.append(("target", t, float(1 - target.rate) * previous))
+                else:
+                    allowed = target_spend(target, t, orgs.baseline[o][0], orgs.baseline[o])
+                    rows.append(("target", t, float(allowed)))
+        for kind, t, limit in rows:
+            lhs = b.org_spend[o, t]
+            if with_shortfall:
+                s = new_variable(
+                    b.prob, f"shortfall_{kind}_{name}_y{t}", 0, None, pulp.LpContinuous
+                )
+                b.org_shortfall[f"{kind}:{o}", t] = s
+                lhs = lhs - s
+            b.prob += lhs - limit <= 0, f"{kind}_{name}_y{t}"
+
+
 def add_savings_constraints(b: Built, with_shortfall: bool) -> None:
     """5. The savings target each year (with a shortfall s_t >= 0 when asked)."""
     d = b.data
@@ -166,7 +247,8 @@ def add_objectives(b: Built) -> None:
     b.person_years = linear([(var, float(weights[i] * (h - t + 1))) for (i, t), var in b.x.items()])
     total_baseline = float(sum(d.baseline[1:]))
     b.total_savings = total_baseline - pulp.lpSum(b.spend[t] for t in d.years)
-    b.total_shortfall = pulp.lpSum(b.shortfall.values()) if b.shortfall else None
+    every = [*b.shortfall.values(), *b.org_shortfall.values()]
+    b.total_shortfall = pulp.lpSum(every) if every else None
 
 
 def build(data: PlanData, with_shortfall: bool = False) -> Built:
@@ -179,6 +261,7 @@ def build(data: PlanData, with_shortfall: bool = False) -> Built:
     add_empty_places_constraints(b)
     add_capacity_constraints(b)
     add_savings_constraints(b, with_shortfall)
+    add_organisation_constraints(b, with_shortfall)
     add_objectives(b)
     prob.setObjective(
         b.person_years if data.scenario.objective == "personalise" else b.total_savings

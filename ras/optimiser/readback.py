@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ras.models.plan import ZERO, ContractRow, MoveRow, Plan, PlanData, Solution, YearRow
+from ras.models.plan import (
+    ZERO,
+    ContractRow,
+    MoveRow,
+    OrgYearRow,
+    Plan,
+    PlanData,
+    Solution,
+    YearRow,
+)
 
 
 def make_plan(data: PlanData, solution: Solution) -> Plan:  # noqa: C901
@@ -117,9 +126,139 @@ def make_plan(data: PlanData, solution: Solution) -> Plan:  # noqa: C901
     plan = Plan(
         data, solution, years, move_rows, contract_rows, people, person_years, total_savings
     )
+    if data.orgs is not None:
+        plan.organisations = organisation_rows(data, move_year, released, years)
+        short, plan.organisation_limits = organisation_limits(plan)
+    else:
+        short = []
     if not plan.target_met:
-        plan.binding = binding_limits(plan)
+        plan.binding = short + binding_limits(plan)
     return plan
+
+
+def organisation_rows(
+    data: PlanData,
+    move_year: dict[str, int],
+    released: dict[tuple[int, int], int],
+    system: list[YearRow],
+) -> list[OrgYearRow]:
+    """Each organisation's ledger, year by year, then the System row (SPEC §14), exactly."""
+    orgs = data.orgs
+    assert orgs is not None
+    out: list[OrgYearRow] = []
+    spent = {o: orgs.baseline[o][0] for o in orgs.ids}
+    for t in data.years:
+        rows = {
+            o: dict.fromkeys(
+                (
+                    "placements",
+                    "budgets",
+                    "overheads",
+                    "transition",
+                    "contracts",
+                    "decommissioning",
+                    "paid",
+                    "received",
+                ),
+                ZERO,
+            )
+            for o in orgs.ids
+        }
+        for p in data.people:
+            pay = orgs.payers[p.person_id]
+            y = move_year.get(p.person_id)
+            moved = y is not None and y <= t
+            if p.in_placement and not moved:
+                rows[pay.place]["placements"] += p.annual_cost * data.f_pl[t]
+            if not moved:
+                continue
+            assert p.budget is not None
+            for o, share in pay.budget:
+                rows[o]["budgets"] += share * p.budget * data.f_b[t]
+                rows[o]["overheads"] += share * data.overhead * data.f_b[t]
+                if y == t:
+                    rows[o]["transition"] += share * p.setup_cost
+            if y == t:
+                rows[pay.place]["transition"] += data.double_running(p, t)
+            for payer, to, share in pay.dowries:
+                amount = share * p.annual_cost * data.f_pl[t]
+                rows[payer]["paid"] += amount
+                rows[to]["received"] += amount
+        for j, c in enumerate(data.contracts):
+            o = orgs.contract_payers[j]
+            total = sum(released.get((j, tau), 0) for tau in range(1, t + 1))
+            now = released.get((j, t), 0)
+            rows[o]["contracts"] += (c.contract.units - total) * c.contract.unit_price * data.f_c[t]
+            rows[o]["decommissioning"] += c.contract.decommission_cost * now
+        for o in orgs.ids:
+            r = rows[o]
+            limit, kind = orgs.allowed_spend(o, t, spent[o])
+            row = OrgYearRow(
+                o,
+                orgs.name(o),
+                t,
+                orgs.baseline[o][t],
+                r["placements"],
+                r["budgets"],
+                r["overheads"],
+                r["transition"],
+                r["contracts"],
+                r["decommissioning"],
+                r["paid"],
+                r["received"],
+                limit,
+                kind,
+            )
+            spent[o] = row.spend
+            out.append(row)
+        y_row = system[t - 1]
+        paid = sum((rows[o]["paid"] for o in orgs.ids), ZERO)
+        out.append(
+            OrgYearRow(
+                "",
+                "System",
+                t,
+                y_row.baseline,
+                y_row.placements,
+                y_row.budgets,
+                y_row.overheads,
+                y_row.transition,
+                y_row.contracts,
+                y_row.decommissioning,
+                paid,
+                paid,
+                y_row.baseline - y_row.target,
+                "target",
+            )
+        )
+    return out
+
+
+def organisation_limits(plan: Plan) -> tuple[list[str], list[str]]:
+    """Organisation limits not met, and those met with no room to spare (SPEC §14)."""
+    short: list[str] = []
+    tight: list[str] = []
+    rows = [r for r in plan.organisations if r.org and r.limit is not None]
+    for org in dict.fromkeys(r.org for r in rows):
+        mine = [r for r in rows if r.org == org]
+        name = mine[0].name
+        for kind in dict.fromkeys(r.limit_kind for r in mine):
+            of_kind = [r for r in mine if r.limit_kind == kind]
+            missed = [r for r in of_kind if not r.met]
+            what = "no worse off" if kind == "no worse off" else "savings target"
+            if missed:
+                total = sum((r.shortfall for r in missed), ZERO)
+                short.append(
+                    f"organisation {name} ({what}): spends £{total:,.2f} more than it may "
+                    f"in year(s) {', '.join(str(r.year) for r in missed)}"
+                )
+            at = [r for r in of_kind if r.met and r.limit is not None and r.limit - r.spend <= 1]
+            if at:
+                tight.append(
+                    f"organisation {name} ({what}): at its limit in year(s) "
+                    f"{', '.join(str(r.year) for r in at)}"
+                )
+    return short, tight
 
 
 def binding_limits(plan: Plan) -> list[str]:  # noqa: C901
