@@ -815,7 +815,7 @@ def optimise(
     into individual budgets. Exit 3 when the target cannot be met (the plan with the
     most achievable savings is still written, marked TARGET NOT MET).
     """
-    from ras.commands.optimise import plan_summary, run_optimise
+    from ras.commands.optimise import organisation_lines, plan_summary, run_optimise
     from ras.models.plan import SolveOptions
 
     outcome = run_optimise(
@@ -849,6 +849,8 @@ def optimise(
         )
     for line in plan.binding:
         ui.say(f"  binding: {line}")
+    for line in organisation_lines(plan):
+        ui.say(f"  {line}")
     ui.say(f"wrote {out}")
     ui.emit(plan_summary(outcome))
     if plan.stopped:

@@ -21,6 +21,7 @@ def placement(
     priority: float | None = None,
     stay: bool = False,
     provider: str = "Prov",
+    funder: str | None = None,
 ) -> list[Any]:
     return [
         pid,
@@ -32,6 +33,7 @@ def placement(
         setup,
         priority,
         "Y" if stay else "N",
+        funder,
         None,
     ]
 
@@ -44,8 +46,9 @@ def contract(
     notice: int,
     decommission: float,
     step: int = 1,
+    funder: str | None = None,
 ) -> list[Any]:
-    return [cid, "Block Ltd", "Service", value, units, minimum, notice, decommission, step]
+    return [cid, "Block Ltd", "Service", value, units, minimum, notice, decommission, step, funder]
 
 
 def member(cid: str, pid: str, *, earliest: int = 1, stay: bool = False) -> list[Any]:
@@ -59,9 +62,15 @@ def write_case(
     placements: list[list[Any]] = (),  # type: ignore[assignment]
     contracts: list[list[Any]] = (),
     members: list[list[Any]] = (),  # type: ignore[assignment]
+    funding: dict[str, dict[str, float]] | None = None,
     **scenario: Any,
 ) -> Path:
-    """Registers, an allocations workbook and scenario.yaml in ``folder``."""
+    """Registers, an allocations workbook and scenario.yaml in ``folder``.
+
+    ``funding`` gives people's budgets by funding stream id (``{"A": {"health": 600}}``):
+    the allocations workbook then has a ``Funding: <Label> (£)`` column per stream and
+    the Run sheet's ``Funding streams`` row, as ``ras score`` writes them.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     write_register_templates(
         folder,
@@ -73,9 +82,26 @@ def write_case(
     )
     wb = xlsxwriter.Workbook(str(folder / "allocations.xlsx"))
     ws = wb.add_worksheet("Allocations")
-    ws.write_row(0, 0, ["Person ID", "Source", "Indicative budget (£/year)"])
+    streams = list(dict.fromkeys(s for split in (funding or {}).values() for s in split))
+    labels = [s.replace("_", " ").capitalize() for s in streams]
+    ws.write_row(
+        0,
+        0,
+        [
+            "Person ID",
+            "Source",
+            "Indicative budget (£/year)",
+            *(f"Funding: {x} (£)" for x in labels),
+        ],
+    )
     for r, (pid, b) in enumerate(budgets.items(), start=1):
-        ws.write_row(r, 0, [pid, "test", b])
+        split = (funding or {}).get(pid, {})
+        ws.write_row(r, 0, [pid, "test", b, *(split.get(s) for s in streams)])
+    if streams:
+        run = wb.add_worksheet("Run")
+        run.write_row(0, 0, ["Item", "Value", "sha256"])
+        pairs = "; ".join(f"{s} = {x}" for s, x in zip(streams, labels, strict=True))
+        run.write_row(1, 0, ["Funding streams", pairs, ""])
     wb.close()
     base: dict[str, Any] = {
         "ras_scenario": 1,

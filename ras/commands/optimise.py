@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from ras.io.plan_writer import write_plan
 from ras.io.reader import sha256_file
 from ras.io.register_files import read_registers
 from ras.io.scenario_file import load_scenario
-from ras.models.plan import PlanData, PlanOutcome, SolveOptions
+from ras.models.plan import Plan, PlanData, PlanOutcome, SolveOptions
 from ras.models.scenario import LoadedScenario, Override
 from ras.money import pence
 from ras.optimiser.data import build_data
@@ -111,5 +112,41 @@ def plan_summary(outcome: PlanOutcome) -> dict[str, Any]:
             for r in p.years
         ],
         "binding": p.binding,
+        "organisations": [
+            {
+                "organisation": r.org or "system",
+                "name": r.name,
+                "year": r.year,
+                "baseline": str(pence(r.baseline)),
+                "dowries_paid": str(pence(r.dowries_paid)),
+                "dowries_received": str(pence(r.dowries_received)),
+                "spend": str(pence(r.spend)),
+                "savings": str(pence(r.savings)),
+                "limit": r.limit_kind or None,
+                "target": None if r.target is None else str(pence(r.target)),
+                "met": r.met,
+            }
+            for r in p.organisations
+        ],
         "plan": str(outcome.out) if outcome.out else None,
     }
+
+
+def organisation_lines(plan: Plan) -> list[str]:
+    """One line per organisation for the terminal: savings over the plan, its limit."""
+    out: list[str] = []
+    rows = [r for r in plan.organisations if r.org]
+    for org in dict.fromkeys(r.org for r in rows):
+        mine = [r for r in rows if r.org == org]
+        total = sum((r.savings for r in mine), Decimal(0))
+        sign = "-" if total < 0 else ""
+        line = f"{mine[0].name}: savings over the plan {sign}£{abs(pence(total)):,.2f}"
+        kinds = " / ".join(dict.fromkeys(r.limit_kind for r in mine if r.limit_kind))
+        if kinds:
+            missed = [str(r.year) for r in mine if r.met is False]
+            state = f"SHORT in year(s) {', '.join(missed)}" if missed else "met every year"
+            line += f"; {kinds}: {state}"
+        out.append(line)
+    for line in plan.organisation_limits:
+        out.append(f"binding: {line}")
+    return out

@@ -309,6 +309,9 @@ def _summary(book: Book, outcome: PlanOutcome) -> None:  # noqa: C901
         ("People moved", len(plan.moves)),
         ("Year 1 is", sc.financial_year(1)),
     ]
+    if plan.organisations and sc.organisations is not None:
+        names = [sc.organisations.name(o) for o in sc.organisations.ids]
+        facts.append(("Organisations", f"{', '.join(names)}: see the Organisations sheet"))
     r = 2
     for label, value in facts:
         ws.write_string(r, 0, label, book.bold)
