@@ -137,3 +137,34 @@ def golden_case(folder: Path) -> Path:
         savings={"kind": "year_on_year", "rate": "0.05"},
         transition={"overlap_weeks": 2, "setup_cost": 1000},
     )
+
+
+def golden_orgs_case(folder: Path) -> Path:
+    """The tiny model with organisations kept in tests/golden/transfer_tiny_orgs.lp.
+
+    The golden case, with A's out-of-area placement paid by the ICB and A's budget
+    split £45,000 health (ICB) and £15,000 social care (council); the contract and
+    M1's social-care budget are the council's; 20 % of A's placement follows A to the
+    council. The council is kept no worse off; the ICB must save 5 % a year.
+    """
+    return write_case(
+        folder,
+        budgets={"A": 60000, "M1": 20000},
+        funding={"A": {"health": 45000, "social_care": 15000}, "M1": {"social_care": 20000}},
+        horizon=2,
+        placements=[placement("A", "out_of_area", 100000)],
+        contracts=[contract("C1", 200000, 4, 1, 6, 500)],
+        members=[member("C1", "M1")],
+        capacity={"moves_per_year": 1},
+        savings={"kind": "year_on_year", "rate": "0.05"},
+        transition={"overlap_weeks": 2, "setup_cost": 1000},
+        organisations={
+            "ids": ["icb", "council"],
+            "placements": {"out_of_area": "icb"},
+            "contracts": "council",
+            "budgets": {"health": "icb", "social_care": "council"},
+            "dowries": [{"from": "icb", "to": "council", "setting": "out_of_area", "share": 0.2}],
+            "no_worse_off": ["council"],
+            "targets": {"icb": {"kind": "year_on_year", "rate": "5%"}},
+        },
+    )

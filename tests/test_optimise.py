@@ -236,6 +236,36 @@ def test_golden_lp_file(tmp_path: Path) -> None:
     assert "savings_y1: - 35153.8461538 move_A_y1 + 21000 move_M1_y1 <= -15000" in lp.read_text()
 
 
+def test_golden_lp_file_with_organisations(tmp_path: Path) -> None:
+    """The same with organisations (SPEC §14): their limits are rows of their own
+    (regenerate on purpose only, as above)."""
+    import os
+
+    from ras.commands.optimise import load_inputs
+    from ras.io.scenario_file import load_scenario
+    from ras.optimiser.formulation import build
+    from tests.conftest import ROOT
+    from tests.planning import golden_orgs_case
+
+    data, _ = load_inputs(load_scenario(golden_orgs_case(tmp_path)))
+    lp = tmp_path / "tiny_orgs.lp"
+    build(data).prob.writeLP(str(lp))
+    golden = ROOT / "tests" / "golden" / "transfer_tiny_orgs.lp"
+    if os.environ.get("RAS_UPDATE_GOLDEN"):
+        golden.write_text(lp.read_text())
+    text = lp.read_text()
+    assert text == golden.read_text()
+    # The council in year 1, by hand: A's move costs it a quarter of A's budget
+    # (15,000) and of the set-up (250) and brings it 20 % of A's placement (20,000):
+    # -4,750; M1's costs it 20,000 + 1,000 set-up. Its baseline (the contract) is its
+    # limit, so the constant cancels.
+    assert "no_worse_off_council_y1: - 4750 move_A_y1 + 21000 move_M1_y1 <= 0" in text
+    # The ICB in year 1: A's move saves it 100,000, less three quarters of the budget
+    # (45,000) and set-up (750), less the dowry (20,000) and the double running
+    # (2 weeks of 100,000 / 52 = 3,846.15...); it must spend 5 % below 100,000.
+    assert "target_icb_y1: - 30403.8461538 move_A_y1 <= -5000" in text
+
+
 @pytest.mark.parametrize("solver", ["highs", "cbc"])
 def test_solving_leaves_the_built_models_as_they_were(tmp_path: Path, solver: str) -> None:
     """Build apart from solve: the stages add objectives and holds to copies only."""

@@ -17,6 +17,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ras.models.organisations import Organisations
 from ras.models.plan import PlanData, SolveOptions
 from ras.models.registers import Contract, Member, Placement, Registers
 from ras.models.scenario import Scenario
@@ -57,7 +58,8 @@ def brute_scenario(
 
 
 @st.composite
-def cases(draw: Any) -> PlanData:
+def cases(draw: Any, organisations: bool = False) -> tuple[PlanData, dict[str, dict[str, Decimal]]]:
+    """A tiny case, and people's budgets by funding stream (with organisations)."""
     n_contracts = draw(st.integers(1, 2))
     max_people = 7 if n_contracts == 1 else 5
     n_members = draw(st.integers(0, 2 * n_contracts))
@@ -119,12 +121,50 @@ def cases(draw: Any) -> PlanData:
         savings=savings,
         objective=draw(st.sampled_from(["personalise", "save"])),
     )
-    return build_data(
-        scenario, Registers(tuple(placements), tuple(contracts), tuple(members)), budgets
-    )
+    funding: dict[str, dict[str, Decimal]] = {}
+    if organisations:
+        orgs, funding = draw(organisation_sections(budgets))
+        scenario = scenario.model_copy(update={"organisations": orgs})
+    registers = Registers(tuple(placements), tuple(contracts), tuple(members))
+    return build_data(scenario, registers, budgets, funding), funding
 
 
-def every_plan(d: PlanData) -> dict[str, np.ndarray]:
+@st.composite
+def organisation_sections(
+    draw: Any, budgets: dict[str, Decimal]
+) -> tuple[Organisations, dict[str, dict[str, Decimal]]]:
+    """Two organisations: random payers, budget splits, dowries and limits (SPEC §14)."""
+    ids = ["a", "b"]
+    section: dict[str, Any] = {
+        "ids": ids,
+        "placements": {s: draw(st.sampled_from(ids)) for s in SETTINGS},
+        "contracts": draw(st.sampled_from(ids)),
+        "budgets": {"health": "a", "social_care": "b"},
+        "dowries": [
+            {"from": f, "to": "b" if f == "a" else "a", "setting": s, "share": share}
+            for s in SETTINGS
+            for f, share in [(draw(st.sampled_from(ids)), draw(st.sampled_from(["0.5", "1"])))]
+            if draw(st.booleans())
+        ],
+        "no_worse_off": [o for o in ids if draw(st.booleans()) and draw(st.booleans())],
+    }
+    if draw(st.booleans()):
+        org = draw(st.sampled_from(ids))
+        if draw(st.booleans()):
+            section["targets"] = {org: {"kind": "year_on_year", "rate": "0.02"}}
+        else:
+            amounts = [draw(st.integers(-10, 30)) * 1000 for _ in range(H)]
+            section["targets"] = {org: {"kind": "absolute", "amounts": amounts}}
+    funding: dict[str, dict[str, Decimal]] = {}
+    for pid, b in budgets.items():
+        health = (b * Decimal(draw(st.sampled_from(["0", "0.5", "1"])))).quantize(Decimal(1))
+        funding[pid] = {"health": health, "social_care": b - health}
+    return Organisations.model_validate(section), funding
+
+
+def every_plan(
+    d: PlanData, funding: dict[str, dict[str, Decimal]] | None = None
+) -> dict[str, np.ndarray]:
     """Every assignment: person-years, spend per year, and whether it is allowed."""
     f = float
     years = np.arange(1, H + 1)
@@ -209,12 +249,130 @@ def every_plan(d: PlanData) -> dict[str, np.ndarray]:
     else:
         limit = np.array([f(d.allowed_spend(int(t), d.baseline[0])) for t in years])
         short = np.maximum(0.0, total - limit[None, None, :])
+    if d.orgs is not None:
+        org_spend = _organisation_spend(d, per_contract, funding or {})  # (A, R, O, H)
+        short = short.sum(axis=2) + _organisation_shortfall(d, org_spend)
+        assert np.allclose(org_spend.sum(axis=2), total, atol=1e-6 * baseline.max())
+    else:
+        short = short.sum(axis=2)
     return {
         "py": np.broadcast_to(person_years[:, None], allowed.shape),
         "savings": (baseline[1:][None, None, :] - total).sum(axis=2),
-        "shortfall": short.sum(axis=2),
+        "shortfall": short,
         "allowed": allowed,
     }
+
+
+def _organisation_spend(
+    d: PlanData, per_contract: list[list[np.ndarray]], funding: dict[str, dict[str, Decimal]]
+) -> np.ndarray:
+    """Spend_{o,t} of every assignment, from SPEC §14's payer rules and the raw section.
+
+    Payers come from the scenario's section and the people's funding, not from the
+    model's data, so the rules are worked out here independently.
+    """
+    sc = d.scenario.organisations
+    assert sc is not None and d.orgs is not None
+    f = float
+    ids = list(sc.ids)
+    n_o = len(ids)
+    years = range(1, H + 1)
+    const = np.zeros((n_o, H))
+    for p in d.people:
+        if p.in_placement:
+            const[ids.index(sc.placements[p.setting]), :] += [  # type: ignore[index]
+                f(p.annual_cost * d.f_pl[t]) for t in years
+            ]
+    for c in d.contracts:
+        const[ids.index(sc.contracts or ""), :] += [
+            f(c.contract.annual_value * d.f_c[t]) for t in years
+        ]
+    spend = const[None]
+    for p in d.movable:
+        assert p.budget is not None
+        place = sc.placements[p.setting] if p.in_placement else sc.contracts  # type: ignore[index]
+        health = f(funding[p.person_id]["health"]) / f(p.budget) if p.budget else 0.0
+        share = {"a": health, "b": 1 - health} if p.budget else {"a": 0.0, "b": 1.0}
+        choices = [0, *range(p.earliest_year, H + 1)]
+        contrib = np.zeros((len(choices), n_o, H))
+        for k, y in enumerate(choices):
+            if not y:
+                continue
+            for t in range(y, H + 1):
+                for o in ids:
+                    run = share[o] * f((p.budget + d.overhead) * d.f_b[t])
+                    if t == y:
+                        run += share[o] * f(p.setup_cost)
+                    contrib[k, ids.index(o), t - 1] += run
+                if p.in_placement:
+                    a = f(p.annual_cost * d.f_pl[t])
+                    contrib[k, ids.index(place or ""), t - 1] -= a
+                    if t == y:
+                        contrib[k, ids.index(place or ""), t - 1] += f(d.double_running(p, t))
+                    for dw in sc.dowries:
+                        if dw.setting == p.setting and dw.payer == place:
+                            contrib[k, ids.index(dw.payer), t - 1] += f(dw.share) * a
+                            contrib[k, ids.index(dw.to), t - 1] -= f(dw.share) * a
+        spend = (spend[:, None] + contrib[None]).reshape(-1, n_o, H)
+    rel = []
+    for combo in itertools.product(*per_contract):
+        s = np.zeros((n_o, H))
+        for c, r in zip(d.contracts, combo, strict=True):
+            o = ids.index(sc.contracts or "")
+            released = np.cumsum(r)
+            for t in years:
+                unit = f(c.contract.unit_price * d.f_c[t])
+                s[o, t - 1] += -released[t - 1] * unit + f(c.contract.decommission_cost) * r[t - 1]
+        rel.append(s)
+    return spend[:, None] + np.array(rel)[None]
+
+
+def _organisation_shortfall(d: PlanData, spend: np.ndarray) -> np.ndarray:
+    """The sum over organisations and years of how far each limit is exceeded."""
+    sc = d.scenario.organisations
+    assert sc is not None
+    f = float
+    total = np.zeros(spend.shape[:2])
+    for n, o in enumerate(sc.ids):
+        base = np.array(
+            [
+                f(
+                    sum(
+                        (
+                            p.annual_cost * d.f_pl[t]
+                            for p in d.people
+                            if p.in_placement and sc.placements[p.setting] == o
+                        ),  # type: ignore[index]
+                        Decimal(0),
+                    )
+                    + sum(
+                        (
+                            c.contract.annual_value * d.f_c[t]
+                            for c in d.contracts
+                            if sc.contracts == o
+                        ),
+                        Decimal(0),
+                    )
+                )
+                for t in range(H + 1)
+            ]
+        )
+        mine = spend[:, :, n, :]
+        if o in sc.no_worse_off:
+            total += np.maximum(0.0, mine - base[None, None, 1:]).sum(axis=2)
+        target = sc.targets.get(o)
+        if target is None:
+            continue
+        if target.kind == "year_on_year":
+            keep = 1 - f(target.rate or 0)
+            previous = np.concatenate(
+                [np.full(mine.shape[:2] + (1,), base[0]), mine[:, :, :-1]], axis=2
+            )
+            total += np.maximum(0.0, mine - keep * previous).sum(axis=2)
+        else:
+            amounts = np.array([f(a) for a in target.amounts or ()])
+            total += np.maximum(0.0, mine - (base[1:] - amounts)[None, None, :]).sum(axis=2)
+    return total
 
 
 def best(values: np.ndarray, among: np.ndarray) -> float:
@@ -223,11 +381,26 @@ def best(values: np.ndarray, among: np.ndarray) -> float:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(cases())
-def test_ras_reaches_the_brute_force_optimum(d: PlanData) -> None:
+def test_ras_reaches_the_brute_force_optimum(
+    case: tuple[PlanData, dict[str, dict[str, Decimal]]],
+) -> None:
+    check_against_brute_force(*case)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cases(organisations=True))
+def test_ras_reaches_the_brute_force_optimum_with_organisations(
+    case: tuple[PlanData, dict[str, dict[str, Decimal]]],
+) -> None:
+    """SPEC §14: payers, splits, dowries, no_worse_off and targets, every assignment."""
+    check_against_brute_force(*case)
+
+
+def check_against_brute_force(d: PlanData, funding: dict[str, dict[str, Decimal]]) -> None:
     relaxed = build(d, with_shortfall=True)
     solution = solve(build(d), SolveOptions(time_limit=None), relaxed=relaxed)
     plan = make_plan(d, solution)
-    e = every_plan(d)
+    e = every_plan(d, funding)
     ok = e["allowed"]
     tol = 1e-6 * float(sum(d.baseline)) + 0.01
     feasible = ok & (e["shortfall"] <= tol)
