@@ -82,6 +82,37 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
         "setup": draw(st.sampled_from([0, 1500])),
         "overlap": draw(st.sampled_from([0, 4])),
         "objective": draw(st.sampled_from(["personalise", "save"])),
+        "organisations": draw(st.one_of(st.none(), organisation_sections())),
+        "health": {p["pid"]: draw(st.sampled_from([0, 0.3, 1])) for p in people}
+        | {m["pid"]: draw(st.sampled_from([0, 1])) for c in blocks for m in c["members"]},
+    }
+
+
+@st.composite
+def organisation_sections(draw: st.DrawFn) -> dict[str, Any]:
+    """Three organisations; a placement's Funder sometimes overrides its setting's payer."""
+    ids = ["nhse", "icb", "council"]
+    return {
+        "ids": ids,
+        "placements": {s: draw(st.sampled_from(ids)) for s in SETTINGS},
+        "contracts": draw(st.sampled_from(ids)),
+        "budgets": {"health": "icb", "unassigned": "council"},
+        "dowries": [
+            {"from": f, "to": t, "setting": s, "share": draw(st.sampled_from(["25%", "1"]))}
+            for s in SETTINGS
+            for f in ids
+            for t in ids
+            if f != t and draw(st.integers(0, 5)) == 0
+        ],
+        "no_worse_off": [o for o in ids if draw(st.integers(0, 3)) == 0],
+        "targets": {
+            o: {"kind": "vs_baseline", "rates": ["0.02"] * 3}
+            for o in ids
+            if draw(st.integers(0, 4)) == 0
+        },
+        "funders": {  # placement index -> Funder cell
+            n: draw(st.sampled_from(ids)) for n in range(4) if draw(st.integers(0, 3)) == 0
+        },
     }
 
 
@@ -101,13 +132,31 @@ def test_written_plans_satisfy_every_constraint(
     budgets = {p["pid"]: p["budget"] for p in case["people"] if p["budget"] is not None}
     for c in case["blocks"]:
         budgets.update({m["pid"]: m["budget"] for m in c["members"]})
+    orgs = case["organisations"]
+    funders = (orgs or {}).get("funders", {})
+    extra: dict[str, Any] = {}
+    if orgs is not None:
+        extra["organisations"] = {k: v for k, v in orgs.items() if k != "funders"}
+        extra["funding"] = {  # health share, the rest unassigned (a stream with no payer)
+            pid: {"health": b * case["health"][pid], "respite": b * (1 - case["health"][pid])}
+            for pid, b in budgets.items()
+        }
+        for target in extra["organisations"]["targets"].values():
+            target["rates"] = target["rates"][: case["horizon"]]
     scenario = write_case(
         folder,
         budgets=budgets,
         horizon=case["horizon"],
         placements=[
-            placement(p["pid"], p["setting"], p["cost"], earliest=p["earliest"], stay=p["stay"])
-            for p in case["people"]
+            placement(
+                p["pid"],
+                p["setting"],
+                p["cost"],
+                earliest=p["earliest"],
+                stay=p["stay"],
+                funder=funders.get(n),
+            )
+            for n, p in enumerate(case["people"])
         ],
         contracts=[
             contract(
@@ -130,6 +179,7 @@ def test_written_plans_satisfy_every_constraint(
         savings=case["savings"],
         transition={"overlap_weeks": case["overlap"], "setup_cost": case["setup"]},
         objective=case["objective"],
+        **extra,
     )
     out = folder / "plan.xlsx"
     run_optimise(scenario, out)
@@ -230,3 +280,83 @@ def test_written_plans_satisfy_every_constraint(
     person_years = sum(info[pid]["weight"] * (h - y + 1) for pid, y in moves.items())
     stated = next(r[1] for r in summary if str(r[0]).startswith("Person-years in budgets"))
     assert abs(D(str(stated)) - person_years) <= D("0.0001")
+    if orgs is not None:
+        check_ledgers(case, wb, moves, released, status)
+
+
+def check_ledgers(  # noqa: C901 - SPEC §14's payer rules, one by one
+    case: dict[str, Any],
+    wb: CalamineWorkbook,
+    moves: dict[str, int],
+    released: dict[tuple[str, int], int],
+    status: str,
+) -> None:
+    """Each organisation's ledger on the Organisations sheet, recomputed from the
+    registers, the budgets and the plan's moves and releases (SPEC §14)."""
+    orgs, h, wpy = case["organisations"], case["horizon"], D(52)
+    names = orgs["ids"]
+    ledger = {
+        (int(r["Year"]), r["Organisation"]): r
+        for r in _rows(wb, "Organisations")
+        if isinstance(r["Year"], int | float)  # the chart's table is below the ledger
+    }
+    place_payer = {
+        p["pid"]: orgs["funders"].get(n, orgs["placements"][p["setting"]])
+        for n, p in enumerate(case["people"])
+    }
+    for t in range(1, h + 1):
+        want = {o: dict.fromkeys(("base", "spend", "paid", "received"), D(0)) for o in names}
+        for p in case["people"]:
+            payer = place_payer[p["pid"]]
+            want[payer]["base"] += D(p["cost"])
+            y = moves.get(p["pid"])
+            if y is None or y > t:
+                want[payer]["spend"] += D(p["cost"])
+                continue
+            health = D(str(case["health"][p["pid"]]))
+            budget = D(p["budget"])
+            for o, share in (("icb", health), ("council", 1 - health)):
+                want[o]["spend"] += share * budget
+                if y == t:
+                    want[o]["spend"] += share * D(case["setup"])
+            if y == t:
+                want[payer]["spend"] += D(case["overlap"]) * D(p["cost"]) / wpy
+            for dw in orgs["dowries"]:
+                if dw["setting"] == p["setting"] and dw["from"] == payer:
+                    amount = (D(1) if dw["share"] == "1" else D("0.25")) * D(p["cost"])
+                    want[dw["from"]]["paid"] += amount
+                    want[dw["to"]]["received"] += amount
+        for c in case["blocks"]:
+            payer = orgs["contracts"]
+            want[payer]["base"] += D(c["value"])
+            total = sum(released.get((c["cid"], tau), 0) for tau in range(1, t + 1))
+            want[payer]["spend"] += (c["units"] - total) * D(c["value"]) / c["units"]
+            want[payer]["spend"] += D(c["decommission"]) * released.get((c["cid"], t), 0)
+            for m in c["members"]:
+                y = moves.get(m["pid"])
+                if y is not None and y <= t:
+                    health = D(str(case["health"][m["pid"]]))
+                    for o, share in (("icb", health), ("council", 1 - health)):
+                        want[o]["spend"] += share * D(m["budget"])
+                        if y == t:
+                            want[o]["spend"] += share * D(case["setup"])
+        for o in names:
+            row = ledger[t, o]
+            w = want[o]
+            net = w["spend"] + w["paid"] - w["received"]
+            assert abs(D(str(row["Baseline (£)"])) - w["base"]) <= D("0.01")
+            assert abs(D(str(row["Dowries paid (£)"])) - w["paid"]) <= D("0.01")
+            assert abs(D(str(row["Dowries received (£)"])) - w["received"]) <= D("0.01")
+            assert abs(D(str(row["Net spend (£)"])) - net) <= D("0.02"), (t, o)
+            protected = o in orgs["no_worse_off"]
+            target = o in orgs["targets"]
+            if status == "OPTIMAL" and (protected or target):
+                limit = min(
+                    [w["base"]] * protected + [w["base"] * D("0.98")] * target  # type: ignore[operator]
+                )
+                assert net <= limit + 1, (t, o)
+                assert row["Met"] == "yes"
+        system = ledger[t, "System"]
+        for col in ("Baseline (£)", "Net spend (£)", "Dowries paid (£)"):
+            total = sum(D(str(ledger[t, o][col])) for o in names)
+            assert abs(total - D(str(system[col]))) <= D("0.01") * len(names)
