@@ -386,7 +386,7 @@ def example_registers(seed: int = 2026) -> dict[str, list[list[Any]]]:
                 None,
                 None,
                 stay,
-                None,
+                "icb" if n in (33, 36) else None,  # residential, but NHS continuing healthcare
             ]
         )
     placements.append(
@@ -432,10 +432,21 @@ savings:
   kind: year_on_year
   rate: 0.03
 objective: personalise
+organisations:                  # who pays what (docs/model.md, "Organisations")
+  ids: [nhse, icb, council]
+  names: {{nhse: NHS England, icb: Integrated care board, council: Council}}
+  placements: {{inpatient: nhse, out_of_area: icb, residential: council}}
+  contracts: council              # the block contracts (a Funder column can override)
+  budgets: {{health: icb, social_care: council, unassigned: council}}
+  dowries:                        # paid every year after a move, like s256 transfers
+    - {{from: nhse, to: council, setting: inpatient, share: 0.5}}
+    - {{from: icb, to: council, setting: out_of_area, share: 0.3}}
+  no_worse_off: [council]         # the council never spends more than its baseline
 variants:
   stretch: {{savings: {{rate: 0.06}}}}
   slow_market: {{capacity: {{moves_per_year: 6}}}}
   save_first: {{objective: save}}
+  no_dowries: {{organisations: {{dowries: []}}}}
 """
 
 

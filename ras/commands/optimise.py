@@ -148,5 +148,5 @@ def organisation_lines(plan: Plan) -> list[str]:
             line += f"; {kinds}: {state}"
         out.append(line)
     for line in plan.organisation_limits:
-        out.append(f"binding: {line}")
+        out.append(f"limit: {line}")
     return out

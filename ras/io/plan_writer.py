@@ -248,7 +248,7 @@ def _organisations(book: Book, outcome: PlanOutcome, rows: list[list[Any]]) -> N
         ws.write_string(
             r,
             0,
-            "Organisation limits that bind"
+            "Organisation limits with little room left"
             if plan.target_met
             else "TARGET NOT MET: the limits that bind",
             book.bold,

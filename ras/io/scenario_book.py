@@ -9,6 +9,7 @@ and :data:`ras.io.schemas.SCENARIO_SHEETS`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -17,8 +18,15 @@ from typing import Any
 from ras.cells import cell_ref, is_blank, to_text
 from ras.choices import SAVINGS_KIND_LABELS, label_of, match_choice
 from ras.errors import ConfigError, Issue, KeyPath, Location, quote
+from ras.io.organisations_book import read_organisations, write_organisations
 from ras.io.reader import read_sheets
-from ras.io.schemas import SCENARIO_DATA, SCENARIO_VALUES, SCENARIO_VARIANTS, SCENARIO_YEARS
+from ras.io.schemas import (
+    SCENARIO_DATA,
+    SCENARIO_SHEETS,
+    SCENARIO_VALUES,
+    SCENARIO_VARIANTS,
+    SCENARIO_YEARS,
+)
 from ras.io.xlsx import Book
 from ras.models.base import decimal_text
 from ras.models.scenario import ScenarioKey, scenario_keys
@@ -119,11 +127,7 @@ def read_scenario_book(path: Path) -> tuple[dict[str, Any], dict[KeyPath, str]]:
     Raises:
         ConfigError: every problem with the sheets' layout at once (sheet and cell).
     """
-    sheets = read_sheets(
-        path,
-        [s.sheet for s in (SCENARIO_VALUES, SCENARIO_YEARS, SCENARIO_DATA, SCENARIO_VARIANTS)],
-        required=[SCENARIO_VALUES.sheet],
-    )
+    sheets = read_sheets(path, [s.sheet for s in SCENARIO_SHEETS], required=[SCENARIO_VALUES.sheet])
     keys = _keys()
     issues: list[Issue] = []
     data: dict[str, Any] = {}
@@ -138,6 +142,10 @@ def read_scenario_book(path: Path) -> tuple[dict[str, Any], dict[KeyPath, str]]:
         _read_years(path, sheets[SCENARIO_YEARS.sheet], keys, data, where, issues)
     if SCENARIO_VARIANTS.sheet in sheets:
         _read_variants(path, sheets[SCENARIO_VARIANTS.sheet], keys, data, where, issues)
+    horizon = to_text(_get(data, ["horizon"]))
+    read_organisations(
+        path, sheets, int(horizon) if horizon.isdigit() else None, data, where, issues
+    )
     if issues:
         raise ConfigError("\n".join(i.one_line() for i in issues), issues)
     return data, where
@@ -348,6 +356,7 @@ def write_scenario_book(scenario: Mapping[str, Any], out: Path, deterministic: b
         _write_years(book, scenario, formats, plain)
         _write_data(book, scenario, keys)
         _write_variants(book, scenario, keys, formats, plain)
+        write_organisations(book, scenario)
         book.close()
 
 
@@ -471,7 +480,14 @@ def _write_variants(
             key = keys.get(dotted)
             ws.write_string(r, 0, name)
             ws.write_string(r, 1, dotted)
-            if key is None:
+            if key is None and isinstance(value, list | tuple):  # organisations.*: one cell
+                if all(isinstance(v, str) for v in value):
+                    ws.write_string(r, 2, f"{LIST_SEPARATOR} ".join(value), plain)
+                elif value:
+                    ws.write_string(r, 2, json.dumps(value, default=str), plain)
+                else:
+                    ws.write_blank(r, 2, None, plain)
+            elif key is None:
                 book.put(ws, r, 2, value, plain)
             elif isinstance(value, list):
                 ws.write_string(r, 2, str(_shown(value, key)), plain)

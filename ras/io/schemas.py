@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ras.choices import SETTING_LABELS
+from ras.choices import SAVINGS_KIND_LABELS, SETTING_LABELS
 
 
 @dataclass(frozen=True)
@@ -648,7 +648,82 @@ SCENARIO_VARIANTS = _s(
     ),
     "One row per key a variant changes.",
 )
-SCENARIO_SHEETS = (SCENARIO_VALUES, SCENARIO_YEARS, SCENARIO_DATA, SCENARIO_VARIANTS)
+SCENARIO_ORGANISATIONS = _s(
+    "Organisations",
+    (
+        Column(
+            "Organisation", "text", True, "The organisation's id (`icb`), used everywhere else."
+        ),
+        Column("Name", "text", False, "How outputs show it (`Integrated care board`)."),
+        Column(
+            "Pays placements",
+            "text",
+            False,
+            "The settings whose placements it pays, separated by `;` (`Inpatient; Out of area`).",
+        ),
+        Column(
+            "Pays funding streams",
+            "text",
+            False,
+            "The funding streams of budgets it pays, by id or label, separated by `;` "
+            "(`health`); `unassigned` pays every stream no one else does.",
+        ),
+        Column("Pays contracts", "yes_no", False, "Y: it pays the block contracts.", ("Y", "N")),
+        Column(
+            "No worse off",
+            "yes_no",
+            False,
+            "Y: it never spends more than its baseline.",
+            ("Y", "N"),
+        ),
+        Column(
+            "Target kind",
+            "choice",
+            False,
+            "Its own savings target, as savings.kind (empty: none).",
+            tuple(SAVINGS_KIND_LABELS),
+            labels=tuple(SAVINGS_KIND_LABELS.values()),
+        ),
+        Column(
+            "Target rate",
+            "percent",
+            False,
+            "year_on_year: one rate; vs_baseline: one per year separated by `;`.",
+        ),
+        Column(
+            "Target amounts (£)",
+            "money",
+            False,
+            "absolute: one amount per year separated by `;` (`£10,000; £20,000`).",
+        ),
+    ),
+    "Only for a plan with organisations (SPEC §14): one row per organisation.",
+)
+SCENARIO_DOWRIES = _s(
+    "Dowries",
+    (
+        Column("From", "text", True, "The organisation that pays (the placement's payer)."),
+        Column("To", "text", True, "The organisation that receives the dowry."),
+        Column(
+            "Setting",
+            "choice",
+            True,
+            "The placements it applies to.",
+            SETTINGS,
+            labels=tuple(SETTING_LABELS.values()),
+        ),
+        Column("Share", "percent", True, "The share of the placement's annual cost, each year."),
+    ),
+    "One row per dowry: money that follows people who move out of a setting's placements.",
+)
+SCENARIO_SHEETS = (
+    SCENARIO_VALUES,
+    SCENARIO_YEARS,
+    SCENARIO_DATA,
+    SCENARIO_VARIANTS,
+    SCENARIO_ORGANISATIONS,
+    SCENARIO_DOWRIES,
+)
 
 
 #: Every declared sheet, by the name its section in docs/formats.md is marked with.

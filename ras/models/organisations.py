@@ -7,6 +7,8 @@ case or spacing (``NHS England``, ``nhse``), and is kept as the id.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -41,6 +43,34 @@ class Dowry(Frozen):
     share: Share = Field(
         description="The share of the placement's annual cost paid each year, e.g. 100%."
     )
+
+
+def _in_order(data: dict[str, Any], ids: list[str]) -> dict[str, Any]:
+    """One order for every way of writing the section (so conversions keep it).
+
+    By organisation, as ``ids`` lists them; a payer's settings in the order of SPEC §7.
+    """
+
+    def rank(org: Any) -> int:
+        return ids.index(org) if org in ids else len(ids)
+
+    def setting_rank(text: Any) -> int:
+        hit = match_choice(text, SETTING_LABELS) if isinstance(text, str) else None
+        return list(SETTING_LABELS).index(hit) if hit else len(SETTING_LABELS)
+
+    if isinstance(data.get("placements"), dict):
+        data["placements"] = dict(
+            sorted(data["placements"].items(), key=lambda kv: (rank(kv[1]), setting_rank(kv[0])))
+        )
+    if isinstance(data.get("budgets"), dict):
+        data["budgets"] = dict(sorted(data["budgets"].items(), key=lambda kv: rank(kv[1])))
+    if isinstance(data.get("no_worse_off"), list):
+        data["no_worse_off"] = sorted(data["no_worse_off"], key=rank)
+    if isinstance(data.get("targets"), dict):
+        data["targets"] = dict(sorted(data["targets"].items(), key=lambda kv: rank(kv[0])))
+    if isinstance(data.get("names"), dict):
+        data["names"] = dict(sorted(data["names"].items(), key=lambda kv: rank(kv[0])))
+    return data
 
 
 class Organisations(Frozen):
@@ -88,12 +118,18 @@ class Organisations(Frozen):
                 out[key] = {k: one(v) for k, v in out[key].items()}
         if "contracts" in out:
             out["contracts"] = one(out["contracts"])
+        if isinstance(out.get("dowries"), str):  # a workbook cell: empty, or a JSON list
+            text = out["dowries"].strip()
+            out["dowries"] = json.loads(text) if text.startswith("[") else [] if not text else text
+        if isinstance(out.get("no_worse_off"), str):  # one cell: "council; icb"
+            out["no_worse_off"] = [v for v in re.split(r"[;,]", out["no_worse_off"]) if v.strip()]
         if isinstance(out.get("no_worse_off"), list | tuple):
-            out["no_worse_off"] = [one(v) for v in out["no_worse_off"]]
-        elif isinstance(out.get("no_worse_off"), str):
-            out["no_worse_off"] = [one(out["no_worse_off"])]
+            out["no_worse_off"] = [
+                one(v.strip() if isinstance(v, str) else v) for v in out["no_worse_off"]
+            ]
         if isinstance(out.get("targets"), dict):
             out["targets"] = {one(k): v for k, v in out["targets"].items()}
+        return _in_order(out, ids)
         if isinstance(out.get("dowries"), list | tuple):
             out["dowries"] = [
                 {k: one(v) if k in ("from", "payer", "to") else v for k, v in d.items()}
@@ -101,7 +137,6 @@ class Organisations(Frozen):
                 else d
                 for d in out["dowries"]
             ]
-        return out
 
     @model_validator(mode="after")
     def _known(self) -> Organisations:

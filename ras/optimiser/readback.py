@@ -7,6 +7,7 @@ plan is correct to the penny whatever the solver's floating-point tolerances.
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 from ras.models.plan import (
     ZERO,
@@ -234,8 +235,18 @@ def organisation_rows(
     return out
 
 
+#: A limit met with less room than this share of the organisation's baseline (or £1) is
+#: reported as having little room left: it is likely to shape the plan.
+LITTLE_ROOM = Decimal("0.005")
+
+
+def _little_room(r: OrgYearRow) -> bool:
+    assert r.limit is not None
+    return r.limit - r.spend <= max(Decimal(1), LITTLE_ROOM * abs(r.baseline))
+
+
 def organisation_limits(plan: Plan) -> tuple[list[str], list[str]]:
-    """Organisation limits not met, and those met with no room to spare (SPEC §14)."""
+    """Organisation limits not met, and those met with little room left (SPEC §14)."""
     short: list[str] = []
     tight: list[str] = []
     rows = [r for r in plan.organisations if r.org and r.limit is not None]
@@ -252,12 +263,10 @@ def organisation_limits(plan: Plan) -> tuple[list[str], list[str]]:
                     f"organisation {name} ({what}): spends £{total:,.2f} more than it may "
                     f"in year(s) {', '.join(str(r.year) for r in missed)}"
                 )
-            at = [r for r in of_kind if r.met and r.limit is not None and r.limit - r.spend <= 1]
+            at = [r for r in of_kind if r.met and _little_room(r)]
             if at:
-                tight.append(
-                    f"organisation {name} ({what}): at its limit in year(s) "
-                    f"{', '.join(str(r.year) for r in at)}"
-                )
+                each = ", ".join(f"{r.year} (£{r.limit - r.spend:,.2f})" for r in at if r.limit)
+                tight.append(f"organisation {name} ({what}): little room left in year(s) {each}")
     return short, tight
 
 
