@@ -928,6 +928,10 @@ def compare(
                 f"{decimal_text(r.person_years)}; savings £{r.total_savings:,.2f}"
                 + (f"; NOTE: {r.note}" if r.note else "")
             )
+            for name, total, kinds, met in r.organisation_savings():
+                state = "" if met is None else f"; {kinds} {'met' if met else 'NOT MET'}"
+                sign = "-" if total < 0 else ""
+                ui.say(f"    {name}: savings {sign}£{abs(total):,.2f}{state}")
     ui.say(f"wrote {out}")
     ui.emit(compare_summary(outcome))
     return max((_run_exit(r.end) for r in outcome.runs + outcome.frontier), default=ExitCode.OK)

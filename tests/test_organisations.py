@@ -285,3 +285,122 @@ def test_an_unknown_funder_names_the_cell_and_every_other_problem(tmp_path: Path
     assert "placements.xlsx, sheet 'Placements', cell J2: Funder 'Trust'" in text
     assert "nobody pays the funding stream 'respite'" in text
     assert "budgets.unassigned" in text
+
+
+# ------------------------------------------------------------ the scenario workbook
+
+
+def _fill(path: Path, sheet: str, rows: list[list[Any]]) -> None:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    ws = wb[sheet]
+    for r, row in enumerate(rows, start=2):
+        for c, value in enumerate(row, start=1):
+            ws.cell(row=r, column=c, value=value)
+    wb.save(path)
+
+
+def test_organisations_typed_in_the_scenario_workbook(tmp_path: Path) -> None:
+    """A commissioner fills the Organisations and Dowries sheets of the starter
+    workbook with labels, names and percentages; ras reads what the YAML says."""
+    from ras.io.templates import write_scenario_template
+
+    book = tmp_path / "scenario.xlsx"
+    write_scenario_template(book)
+    _fill(
+        book,
+        "Organisations",
+        [
+            ["nhse", "NHS England", "Inpatient", "", "", "", "", "", ""],
+            [
+                "icb",
+                "Integrated care board",
+                "out of area",
+                "Health",
+                "N",
+                "",
+                "Year on year",
+                0.02,
+            ],
+            ["council", "Council", "Residential", "social_care; unassigned", "Y", "yes"],
+        ],
+    )
+    _fill(book, "Dowries", [["NHS England", "council", "Inpatient", 0.5]])
+    orgs = load_scenario(book).scenario.organisations
+    assert orgs is not None
+    assert orgs.placements == {"inpatient": "nhse", "out_of_area": "icb", "residential": "council"}
+    assert orgs.budgets == {"Health": "icb", "social_care": "council", "unassigned": "council"}
+    assert orgs.contracts == "council" and orgs.no_worse_off == ("council",)
+    assert orgs.targets["icb"].kind == "year_on_year"
+    assert orgs.targets["icb"].rate == D("0.02")
+    assert [(d.payer, d.to, d.setting, d.share) for d in orgs.dowries] == [
+        ("nhse", "council", "inpatient", D("0.5"))
+    ]
+    assert orgs.stream_payer("health") == "icb"  # a label matches the stream's id
+
+
+@pytest.mark.parametrize(
+    ("sheet", "rows", "message"),
+    [
+        (
+            "Organisations",
+            [["nhse", "", "Inpatient"], ["icb", "", "inpatient"]],
+            "sheet 'Organisations', cell C3: 'inpatient' is paid by two organisations",
+        ),
+        ("Organisations", [["nhse", "", "", "", "", "maybe"]], "cell F2: 'maybe' is not Y or N"),
+        (
+            "Dowries",
+            [["nhs", "council", "Inpatient", 0.5]],
+            "sheet 'Dowries', cell A2: organisations.dowries[0].from: 'nhs' is not an organisation",
+        ),
+        (
+            "Organisations",
+            [["nhse", "", "", "", "", "", "Against the baseline", "2%; 3%"]],
+            "sheet 'Organisations', cell H2: organisations.targets.nhse.rates: vs_baseline needs",
+        ),
+    ],
+)
+def test_organisation_sheet_errors_name_the_cell(
+    tmp_path: Path, sheet: str, rows: list[list[Any]], message: str
+) -> None:
+    from ras.errors import ConfigError
+    from ras.io.templates import write_scenario_template
+
+    book = tmp_path / "scenario.xlsx"
+    write_scenario_template(book)
+    if sheet == "Dowries":
+        _fill(book, "Organisations", [["nhse"], ["council"]])
+    _fill(book, sheet, rows)
+    with pytest.raises(ConfigError) as err:
+        load_scenario(book)
+    assert message in str(err.value)
+
+
+def test_compare_shows_each_runs_savings_per_organisation(tmp_path: Path) -> None:
+    """comparison.xlsx: a row per run and organisation, the same figures as each plan's
+    ledger; the CLI prints them under each run."""
+    from click.testing import CliRunner
+
+    from ras.cli import main
+
+    scenario = _council_case(tmp_path, protect=True)
+    text = scenario.read_text()
+    scenario.write_text(
+        text.rstrip()[:-1] + ', "variants": {"free": {"organisations": {"no_worse_off": []}}}}'
+    )
+    out = tmp_path / "comparison.xlsx"
+    result = CliRunner().invoke(main, ["compare", str(scenario), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Council: savings £6,000.00; no worse off met" in result.output  # 5,000 + 1,000
+    table = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Organisations").to_python()
+    rows = {(r[0], r[1]): dict(zip(table[0], r, strict=False)) for r in table[1:]}
+    assert D(str(rows["base", "Council"]["Savings over the plan (£)"])) == D(6000)
+    assert rows["base", "Council"]["Met"] == "yes"
+    assert D(str(rows["base", "Council"]["2028/29 (£)"])) == D(1000)
+    plan = run_optimise(scenario, None, variant="free").plan
+    council = [r for r in plan.organisations if r.org == "council"]
+    assert D(str(rows["free", "Council"]["Savings over the plan (£)"])) == sum(
+        (r.savings for r in council), D(0)
+    )
+    assert rows["free", "Council"]["Limit"] == ""

@@ -65,6 +65,7 @@ def run_job(job: RunJob) -> RunSummary:
         tuple(p.years),
         rate=job.rate,
         end=RunEnd.STOPPED if p.stopped else RunEnd.PLAN,
+        organisations=tuple(p.organisations),
     )
 
 
@@ -214,6 +215,18 @@ def compare_summary(outcome: CompareOutcome) -> dict[str, Any]:
             "error": r.error,
             "rate": None if r.rate is None else str(r.rate),
             "note": r.note,
+            "organisations": [
+                {
+                    "name": name,
+                    "savings": str(pence(total)),
+                    "limit": kinds or None,
+                    "met": met,
+                    "by_year": [
+                        str(pence(o.savings)) for o in r.organisations if o.name == name and o.org
+                    ],
+                }
+                for name, total, kinds, met in r.organisation_savings()
+            ],
         }
 
     return {

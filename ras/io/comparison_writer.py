@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ras.io.schemas import FRONTIER, RUNS
+from ras.io.schemas import FRONTIER, ORGANISATION_RUNS, RUNS
 from ras.io.xlsx import Book
 from ras.models.comparison import CompareOutcome, RunSummary
 from ras.models.plan import YearRow
@@ -38,6 +38,35 @@ def run_rows(runs: list[RunSummary]) -> list[list[Any]]:
         ]
         for r in runs
     ]
+
+
+def organisation_run_headers(runs: list[RunSummary], base_year: int | None) -> list[str]:
+    """The Organisations sheet's headings: one savings column per plan year."""
+    horizon = max((len(r.years) for r in runs), default=0)
+    fixed = [c.name for c in ORGANISATION_RUNS.columns[:-1]]
+    return fixed + [
+        f"{financial_year(base_year, t) if base_year is not None else f'Year {t}'} (£)"
+        for t in range(1, horizon + 1)
+    ]
+
+
+def organisation_run_rows(runs: list[RunSummary]) -> list[list[Any]]:
+    """One row per run and organisation: its limit, and its savings over and by year."""
+    out: list[list[Any]] = []
+    for r in runs:
+        for name, total, kinds, met in r.organisation_savings():
+            yearly = [pence(o.savings) for o in r.organisations if o.org and o.name == name]
+            out.append(
+                [
+                    r.name,
+                    name,
+                    kinds,
+                    None if met is None else ("yes" if met else "no"),
+                    pence(total),
+                    *yearly,
+                ]
+            )
+    return out
 
 
 def frontier_rows(points: list[RunSummary]) -> list[list[Any]]:
@@ -108,6 +137,15 @@ def write_comparison(outcome: CompareOutcome, out: Path) -> None:
                 ws = book.wb.get_worksheet_by_name(sheet)
                 ws.insert_chart(1, len(headers) + 1, chart)
                 book.print_setup(ws, one_page=True)  # the table and its chart, whole
+        if any(r.organisations for r in ok):
+            headers = organisation_run_headers(ok, base)
+            book.write_table(
+                ORGANISATION_RUNS.sheet,
+                headers,
+                organisation_run_rows(ok),
+                formats={h: book.money for h in headers if h.endswith("(£)")},
+                widths={"Organisation": 26, "Limit": 14},
+            )
         _frontier(book, outcome.frontier)
         book.close()
 

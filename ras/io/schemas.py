@@ -393,6 +393,20 @@ RUNS = SheetSchema(
     "comparison.xlsx",
 )
 
+ORGANISATION_RUNS = SheetSchema(
+    "Organisations",
+    (
+        _c("Run", "text", "base, or the variant's name."),
+        _c("Organisation", "text", "The organisation's name."),
+        _c("Limit", "text", "`no worse off`, `target`, or empty."),
+        _c("Met", "yes_no", "Whether its limit holds every year; empty without one."),
+        _c("Savings over the plan (£)", "money", "The sum of its yearly savings."),
+        _c("<financial year> (£)", "money", "One column per plan year: its savings that year."),
+    ),
+    "Only when the runs have organisations (SPEC §14): one row per run and organisation.",
+    "comparison.xlsx",
+)
+
 FRONTIER = SheetSchema(
     "Frontier",
     (
@@ -746,6 +760,7 @@ SHEETS: dict[str, SheetSchema] = {
     "solver": SOLVER,
     "sample": SAMPLE,
     "runs": RUNS,
+    "organisation-runs": ORGANISATION_RUNS,
     "frontier": FRONTIER,
     "person": PERSON,
     "questionnaire": QUESTIONNAIRE,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
-from ras.models.plan import YearRow
+from ras.models.plan import OrgYearRow, YearRow
 
 
 class RunEnd(Enum):
@@ -35,6 +35,18 @@ class RunSummary:
     end: RunEnd = RunEnd.PLAN
     rate: Decimal | None = None
     note: str = ""  # frontier points: what a reader should notice (a higher rate saving less)
+    organisations: tuple[OrgYearRow, ...] = ()  # SPEC §14: each organisation's ledger
+
+    def organisation_savings(self) -> list[tuple[str, Decimal, str, bool | None]]:
+        """(name, savings over the plan, limit kinds, every limit met) per organisation."""
+        out: list[tuple[str, Decimal, str, bool | None]] = []
+        rows = [r for r in self.organisations if r.org]
+        for org in dict.fromkeys(r.org for r in rows):
+            mine = [r for r in rows if r.org == org]
+            kinds = " / ".join(dict.fromkeys(r.limit_kind for r in mine if r.limit_kind))
+            met = None if not kinds else all(r.met is not False for r in mine)
+            out.append((mine[0].name, sum((r.savings for r in mine), Decimal(0)), kinds, met))
+        return out
 
 
 @dataclass

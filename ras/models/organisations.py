@@ -129,7 +129,6 @@ class Organisations(Frozen):
             ]
         if isinstance(out.get("targets"), dict):
             out["targets"] = {one(k): v for k, v in out["targets"].items()}
-        return _in_order(out, ids)
         if isinstance(out.get("dowries"), list | tuple):
             out["dowries"] = [
                 {k: one(v) if k in ("from", "payer", "to") else v for k, v in d.items()}
@@ -137,6 +136,7 @@ class Organisations(Frozen):
                 else d
                 for d in out["dowries"]
             ]
+        return _in_order(out, ids)
 
     @model_validator(mode="after")
     def _known(self) -> Organisations:
