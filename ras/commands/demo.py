@@ -210,7 +210,8 @@ class DemoResult:
             "  open comparison.xlsx: the variants side by side and the Frontier (people-years",
             "  given up for each extra point of savings); calibration.xlsx: the fit to costs;",
             "  open plan.xlsx: Summary (each year's spend against the target), Moves (who moves",
-            "  when), Contracts (block places released), People (why others do not move);",
+            "  when), Contracts (block places released), People (why others do not move),",
+            "  Organisations (what NHS England, the ICB and the council each pay and save);",
             "  open allocations.xlsx: Summary, then Allocations (one row per person),",
             "  Explanations (every step of every budget) and Exceptions (what was rejected",
             "  and why); transition.xlsx: who gains and who loses under the calibrated table;",
@@ -311,7 +312,10 @@ def _demo_in(
     scenario = write_example(out / "scenario.yaml", out / "allocations.xlsx", out / "registers")
     planned = run_optimise(scenario, out / "plan.xlsx")
     result.extra["registers for the transfer plan (placements, contracts)"] = out / "registers"
-    result.extra["the scenario: five years, savings of 3% a year, three variants"] = scenario
+    result.extra[
+        "the scenario: five years, savings of 3% a year, NHS England, an ICB and a council, "
+        "four variants"
+    ] = scenario
     result.extra[
         f"the transfer plan: {planned.plan.status}, {len(planned.plan.moves)} people move"
     ] = out / "plan.xlsx"
