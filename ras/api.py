@@ -177,7 +177,14 @@ def frames(
 
     from ras.io.allocations import allocation_headers, allocation_rows
     from ras.io.calibration_writer import SAMPLE_HEADERS, sample_rows
-    from ras.io.comparison_writer import FRONTIER_HEADERS, RUN_HEADERS, frontier_rows, run_rows
+    from ras.io.comparison_writer import (
+        FRONTIER_HEADERS,
+        RUN_HEADERS,
+        frontier_rows,
+        organisation_run_headers,
+        organisation_run_rows,
+        run_rows,
+    )
     from ras.io.plan_writer import plan_tables
 
     tables: dict[str, tuple[Sequence[str], list[list[Any]]]]
@@ -187,8 +194,13 @@ def frames(
     elif isinstance(result, PlanOutcome):
         tables = dict(plan_tables(result))
     elif isinstance(result, CompareOutcome):
+        ok = [r for r in result.runs if r.years]
         tables = {
             "Runs": (RUN_HEADERS, run_rows(result.runs)),
+            "Organisations": (
+                organisation_run_headers(ok, result.base_year),
+                organisation_run_rows(ok),
+            ),
             "Frontier": (FRONTIER_HEADERS, frontier_rows(result.frontier)),
         }
     elif isinstance(result, CalibrationOutcome):

@@ -404,3 +404,40 @@ def test_compare_shows_each_runs_savings_per_organisation(tmp_path: Path) -> Non
         (r.savings for r in council), D(0)
     )
     assert rows["free", "Council"]["Limit"] == ""
+
+
+def test_scenario_check_reports_organisation_values_and_their_source() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from ras.cli import main
+
+    example = ROOT / "scenarios" / "example.yaml"
+    args = ["scenario", "check", str(example), "--variant", "no_dowries", "--json"]
+    result = CliRunner().invoke(main, [*args, "--set", "organisations.no_worse_off=[icb]"])
+    assert result.exit_code == 0, result.output
+    values = json.loads(result.stdout)
+    assert values["organisations.placements.inpatient"]["value"] == "nhse"
+    assert values["organisations.placements.inpatient"]["source"] == "scenario"
+    assert values["organisations.dowries"] == {
+        "value": [],
+        "source": "variant",
+        **{"where": values["organisations.dowries"]["where"]},
+    }
+    assert values["organisations.no_worse_off"]["value"] == ["icb"]
+    assert values["organisations.no_worse_off"]["source"] == "--set"
+
+
+def test_frames_give_the_organisation_tables() -> None:
+    import ras
+
+    outcome = ras.optimise(ROOT / "scenarios" / "example.yaml")
+    table = ras.frames(outcome)["Organisations"]
+    system = table[table["Organisation"] == "System"]
+    orgs = table[table["Organisation"] != "System"]
+    assert len(system) == 5 and len(orgs) == 15
+    by_year = orgs.groupby("Year")["Net spend (£)"].sum()
+    for year, total in by_year.items():
+        row = system[system["Year"] == year]["Net spend (£)"].iloc[0]
+        assert abs(float(total) - float(row)) <= 0.03

@@ -244,15 +244,18 @@ class LoadedScenario:
         """
         dumped = self.scenario.model_dump(mode="json", exclude={"variants"})
         by_key = {key: source for key, _, source in self.overrides}
+        keys = [k.key for k in scenario_keys()]
+        if isinstance(dumped.get("organisations"), dict):  # SPEC §14: its leaves, dotted
+            keys += [k for k, _ in _leaves("organisations", dumped["organisations"])]
         out: list[tuple[str, Any, str, str]] = []
-        for key in scenario_keys():
-            parts = key.key.split(".")
+        for dotted in keys:
+            parts = dotted.split(".")
             value: Any = dumped
             for p in parts:
                 value = value.get(p) if isinstance(value, dict) else None
-            source = by_key.get(key.key)
+            source = by_key.get(dotted)
             if source is None:  # a variant or --set may give a whole section
-                source = next((s for k, s in by_key.items() if key.key.startswith(k + ".")), None)
+                source = next((s for k, s in by_key.items() if dotted.startswith(k + ".")), None)
             node: Any = self.given
             for p in parts:
                 node = node.get(p) if isinstance(node, dict) else None
@@ -261,7 +264,7 @@ class LoadedScenario:
             place = self.where.get(tuple(parts), "") if source != "default" else ""
             if source.startswith("variant"):
                 source = "variant"
-            out.append((key.key, value, source, place))
+            out.append((dotted, value, source, place))
         return out
 
     def assumptions(self) -> list[tuple[str, str]]:
@@ -280,6 +283,16 @@ class LoadedScenario:
 
         walk("", data)
         return out
+
+
+def _leaves(prefix: str, value: Any) -> list[tuple[str, Any]]:
+    """Mappings as dotted keys; lists are values (``organisations.dowries``)."""
+    if isinstance(value, dict) and value:
+        out: list[tuple[str, Any]] = []
+        for k, v in value.items():
+            out += _leaves(f"{prefix}.{k}", v)
+        return out
+    return [(prefix, value)]
 
 
 @dataclass(frozen=True)
