@@ -29,6 +29,7 @@ PICTURES = {
     "allocations-summary": ("allocations.xlsx", "Summary"),
     "budget-sheet": ("budget-sheet.xlsx", "Indicative budget"),
     "plan-summary": ("plan.xlsx", "Summary"),
+    "plan-organisations": ("plan.xlsx", "Organisations"),
     "comparison-frontier": ("comparison.xlsx", "Frontier"),
     "calibration-summary": ("calibration.xlsx", "Summary"),
     "blank-assessment": ("blank.xlsx", "Questionnaire"),

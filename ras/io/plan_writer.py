@@ -242,6 +242,7 @@ def _organisations(book: Book, outcome: PlanOutcome, rows: list[list[Any]]) -> N
         widths={"Organisation": 26.0, "Limit": 14.0},
     )
     ws = book.wb.get_worksheet_by_name(ORGANISATIONS.sheet)
+    ws.repeat_columns(0, 2)  # printed across pages: each starts with year and organisation
     r = len(rows) + 2
     notes = plan.binding if not plan.target_met else plan.organisation_limits
     if notes:
@@ -263,6 +264,7 @@ def _organisations(book: Book, outcome: PlanOutcome, rows: list[list[Any]]) -> N
         return
     savings = {(row[0], row[2]): row[headers.index("Savings (£)")] for row in rows}
     ws.write_string(r, 0, "Savings by organisation (£)", book.bold)
+    ws.set_row(r + 1, 30)  # two-line headings
     ws.write_string(r + 1, 0, "Financial year", book.header)
     for k, name in enumerate(names, start=1):
         ws.write_string(r + 1, k, name, book.header)
@@ -281,6 +283,7 @@ def _organisations(book: Book, outcome: PlanOutcome, rows: list[list[Any]]) -> N
             }
         )
     chart.set_title({"name": "Savings by organisation"})
+    chart.set_legend({"position": "bottom"})
     chart.set_y_axis({"name": "Savings (£)", "num_format": "£#,##0"})
     chart.set_x_axis({"name": "Financial year"})
     ws.insert_chart(r, len(names) + 2, chart, {"x_scale": 1.4, "y_scale": 1.2})
