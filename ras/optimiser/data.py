@@ -179,7 +179,7 @@ def build_org_data(  # noqa: C901 - one pass per register, each check with its o
                         "unknown-organisation",
                         at or budgets_at,
                         f"Funder {quote(typed)} is not one of the scenario's organisations",
-                        f"use one of {', '.join(orgs.ids)} (organisations.ids)",
+                        f"use one of the ids in organisations.ids: {', '.join(orgs.ids)}",
                     )
                 )
                 return ""
