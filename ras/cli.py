@@ -768,6 +768,111 @@ def transition(
     return 0
 
 
+# --------------------------------------------------------------------------- simulate
+
+_scheduler_option = click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (default: a local "
+    "cluster on this machine's cores).",
+)
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@_out_option("risk.xlsx")
+@click.option("--samples", type=click.IntRange(min=1), help="Draws (default: the scenario's).")
+@click.option(
+    "--seed", type=click.IntRange(min=0), help="The draws' seed (default: the scenario's)."
+)
+@click.option("--variant", help="A variant named in the scenario file.")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a scenario value, e.g. --set uncertainty.budgets.sd=0.2 (repeatable).",
+)
+@_solver_option
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0),
+    default=600,
+    show_default=True,
+    help="Seconds for each solve (0: none).",
+)
+@_scheduler_option
+@_jobs_option
+@common
+def simulate(
+    scenario: Path,
+    out: Path,
+    samples: int | None,
+    seed: int | None,
+    variant: str | None,
+    sets: tuple[str, ...],
+    solver: str,
+    time_limit: float | None,
+    scheduler: str | None,
+    jobs: int | None,
+    ui: Ui,
+) -> int:
+    """Test the plan against costs that turn out higher: budgets, readmissions, breakdowns.
+
+    Draws the scenario's `uncertainty:` section, reports per year the share of draws that
+    meet the target and the spread of spend and savings; with uncertainty.robust, finds
+    the smallest planning margin whose plan meets every year's target in the asked share
+    of draws. Runs on Dask (a local cluster, or --scheduler).
+    """
+    from ras.commands.simulate import risk_summary, run_simulate
+    from ras.models.plan import SolveOptions
+
+    outcome = run_simulate(
+        scenario,
+        out,
+        samples=samples,
+        seed=seed,
+        variant=variant,
+        overrides=[parse_set_option(option) for option in sets],
+        options=SolveOptions(solver=solver, time_limit=time_limit or None),
+        scheduler=scheduler,
+        jobs=jobs,
+        progress=ui.progress,
+    )
+    ui.close()
+    sc = outcome.loaded.scenario
+    o = outcome.optimised
+    ui.say(
+        f"{sc.name} ({outcome.loaded.variant or 'base'}): {outcome.samples:,} draws, seed "
+        f"{outcome.seed}, on {outcome.where} ({outcome.workers} workers)"
+    )
+    ui.say(
+        f"  optimised plan ({o.status}): meets every year's target in "
+        f"{outcome.optimised_share * 100:.1f} % of draws"
+    )
+    for y in outcome.years:
+        ui.say(
+            f"    {y.plan} year {y.year} ({sc.financial_year(y.year)}): target met in "
+            f"{y.share_met * 100:.1f} %; spend P10/P50/P90 £{y.spend[0]:,.0f} / "
+            f"£{y.spend[1]:,.0f} / £{y.spend[2]:,.0f}"
+        )
+    if outcome.asked is not None:
+        if outcome.margin is None:
+            ui.say(
+                f"  robust: no margin up to 100 % meets every year in "
+                f"{outcome.asked * 100:g} % of draws"
+            )
+        else:
+            ui.say(
+                f"  robust margin {outcome.margin * 100:g} %: meets every year in "
+                f"{(outcome.robust_share or 0) * 100:.1f} % of draws (asked "
+                f"{outcome.asked * 100:g} %)"
+            )
+    ui.say(f"wrote {out}")
+    ui.emit(risk_summary(outcome))
+    return ExitCode.OK
+
+
 # --------------------------------------------------------------------------- optimise
 
 
@@ -887,6 +992,7 @@ def optimise(
     show_default=True,
     help="Seconds for each run's solve (0: none); a run stopped early reports its gap.",
 )
+@_scheduler_option
 @_jobs_option
 @common
 def compare(
@@ -897,13 +1003,15 @@ def compare(
     sets: tuple[str, ...],
     solver: str,
     time_limit: float | None,
+    scheduler: str | None,
     jobs: int | None,
     ui: Ui,
 ) -> int:
     """Put the base scenario and every variant side by side (and a savings frontier).
 
-    Runs in parallel across the cores; a run that fails is reported in the workbook and
-    does not stop the others.
+    Runs as Dask tasks, on a local cluster across the cores or on an existing cluster
+    (--scheduler); a run that fails is reported in the workbook and does not stop the
+    others.
     """
     from ras.commands.compare import compare_summary, frontier_rates, run_compare
     from ras.models.plan import SolveOptions
@@ -917,6 +1025,7 @@ def compare(
         jobs=jobs,
         progress=ui.progress,
         options=SolveOptions(solver=solver, time_limit=time_limit or None),
+        scheduler=scheduler,
     )
     ui.close()
     for r in outcome.runs + outcome.frontier:

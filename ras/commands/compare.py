@@ -1,7 +1,7 @@
 """Comparison (SPEC §11): the base scenario and every variant, and the savings frontier.
 
-Runs go to worker processes; a run that fails is reported with its reason and does not
-stop the others.
+Runs are Dask tasks (a local cluster by default, or ``--scheduler``); a run that fails is
+reported with its reason and does not stop the others.
 """
 
 from __future__ import annotations
@@ -12,49 +12,45 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ras.commands.optimise import run_optimise
+from ras.cluster import run_tasks, sweep_client
+from ras.commands.optimise import load_inputs
 from ras.errors import ConfigError, InputError, OutputError, RasError, SolverError, UsageError
 from ras.io.comparison_writer import write_comparison
 from ras.io.scenario_file import load_scenario
 from ras.models.base import decimal_text
 from ras.models.comparison import CompareOutcome, RunEnd, RunSummary
-from ras.models.plan import SolveOptions
+from ras.models.plan import PlanData, SolveOptions
 from ras.models.scenario import Override
 from ras.money import pence
-from ras.parallel import run_parallel
+from ras.optimiser.formulation import build
+from ras.optimiser.readback import make_plan
+from ras.optimiser.solve import solve
 
 
 @dataclass(frozen=True)
 class RunJob:
-    """One run to make: the scenario, a variant, overrides, and its label."""
+    """One run to make: its label, and the scenario's values or why they cannot be used."""
 
-    scenario: str
     name: str
-    variant: str | None = None
-    overrides: tuple[Override, ...] = ()
-    rate: Decimal | None = None  # frontier points
+    data: PlanData | None  # the model's data (None: the run failed before solving)
     options: SolveOptions = field(default_factory=SolveOptions)
+    rate: Decimal | None = None  # frontier points
+    error: str = ""
+    end: RunEnd = RunEnd.PLAN
 
 
 def run_job(job: RunJob) -> RunSummary:
-    """Solve one run (in a worker); errors become a failed summary."""
+    """Solve one run (on a worker): build the model from its data; plain results back."""
+    if job.data is None:
+        return RunSummary(job.name, "FAILED", error=job.error, end=job.end, rate=job.rate)
     try:
-        outcome = run_optimise(
-            job.scenario, None, variant=job.variant, overrides=job.overrides, options=job.options
-        )
+        built = build(job.data)
+        solution = solve(built, job.options, relaxed=build(job.data, with_shortfall=True))
     except RasError as exc:
         return RunSummary(
             job.name, "FAILED", error=str(exc).splitlines()[0], end=_end_of(exc), rate=job.rate
         )
-    except Exception as exc:  # one run's failure must not stop the others
-        return RunSummary(
-            job.name,
-            "FAILED",
-            error=f"{type(exc).__name__}: {exc}",
-            end=RunEnd.BAD_INPUT,
-            rate=job.rate,
-        )
-    p = outcome.plan
+    p = make_plan(job.data, solution)
     return RunSummary(
         job.name,
         p.status,
@@ -74,19 +70,38 @@ def _end_of(exc: RasError) -> RunEnd:
         return RunEnd.BAD_USAGE
     if isinstance(exc, SolverError):
         return RunEnd.SOLVER_FAILED
-    if isinstance(exc, InputError | ConfigError | OutputError):
+    if isinstance(exc, ConfigError | InputError | OutputError):
         return RunEnd.BAD_INPUT
     return RunEnd.BAD_INPUT
 
 
-def _crashed(job: RunJob) -> RunSummary:
+def _crashed(job: RunJob, exc: BaseException) -> RunSummary:
+    from_worker = type(exc).__name__ == "KilledWorker"
     return RunSummary(
         job.name,
         "FAILED",
-        error="the worker process crashed",
+        error="the worker process crashed (twice: it was retried once)"
+        if from_worker
+        else f"{type(exc).__name__}: {str(exc)[:200]}",
         end=RunEnd.CRASHED,
         rate=job.rate,
     )
+
+
+def _job(
+    scenario: str,
+    name: str,
+    variant: str | None,
+    overrides: Sequence[Override],
+    options: SolveOptions,
+    rate: Decimal | None = None,
+) -> RunJob:
+    """A run's job, its inputs read here (a run with bad inputs fails alone)."""
+    try:
+        data, _ = load_inputs(load_scenario(scenario, variant, overrides))
+    except RasError as exc:
+        return RunJob(name, None, options, rate, str(exc).splitlines()[0], _end_of(exc))
+    return RunJob(name, data, options, rate)
 
 
 def run_compare(
@@ -99,11 +114,15 @@ def run_compare(
     progress: Callable[[str, int, int], None] | None = None,
     variants: Sequence[str] | None = None,
     overrides: Sequence[Override] = (),
+    scheduler: str | None = None,
 ) -> CompareOutcome:
     """``ras compare``: base and every variant, and the frontier, then comparison.xlsx.
 
     ``variants`` picks which variants run beside the base (default: all of them);
     ``overrides`` (``--set``) apply to every run and win over each variant's values.
+    The runs are Dask tasks: on a local cluster of ``jobs`` workers (default: one per
+    core; 0: none, here), or on the cluster at ``scheduler``. Each run's inputs are read
+    here and sent as data; workers build and solve.
 
     Raises:
         UsageError: a variant that the scenario does not name.
@@ -115,24 +134,17 @@ def run_compare(
         for name in variants:
             load_scenario(scenario, name, overrides)  # an unknown name is a usage error
         names = [n for n in names if n in variants]
-    opts = options or SolveOptions()
+    opts = replace(options or SolveOptions(), progress=None)  # nothing unpicklable to workers
     path = str(scenario)
     sets = tuple(overrides)
-    run_jobs = [RunJob(path, "base", overrides=sets, options=opts)] + [
-        RunJob(path, name, variant=name, overrides=sets, options=opts) for name in names
+    run_jobs = [_job(path, "base", None, sets, opts)] + [
+        _job(path, name, name, sets, opts) for name in names
     ]
     front_jobs: list[RunJob] = []
     sc = loaded.scenario
     for rate in frontier:
-        front_jobs.append(
-            RunJob(
-                path,
-                f"rate {rate}",
-                overrides=(*sets, _rate_override(sc.savings.kind, rate, sc.horizon)),
-                rate=rate,
-                options=opts,
-            )
-        )
+        every_set = (*sets, _rate_override(sc.savings.kind, rate, sc.horizon))
+        front_jobs.append(_job(path, f"rate {rate}", None, every_set, opts, rate))
     every = run_jobs + front_jobs
     done = [0]
 
@@ -141,7 +153,8 @@ def run_compare(
         if progress:
             progress("Solving", done[0], len(every))
 
-    results = run_parallel(run_job, every, _crashed, jobs, tick)
+    with sweep_client(scheduler, jobs) as client:
+        results = run_tasks(client, run_job, every, _crashed, tick)
     front = flag_lower_savings(results[len(run_jobs) :])
     outcome = CompareOutcome(path, results[: len(run_jobs)], front, sc.base_year)
     if out is not None:

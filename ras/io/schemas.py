@@ -355,6 +355,57 @@ SOLVER = SheetSchema(
     "plan.xlsx",
 )
 
+# -------------------------------------------------------------------- risk.xlsx
+
+RISK_YEARS = SheetSchema(
+    "Years",
+    (
+        _c("Year", "integer", "Plan year."),
+        _c("Financial year", "text", "The plan year as a financial year, e.g. 2027/28."),
+        _c("Plan", "text", "`optimised`, or `robust` (the plan at the robust margin)."),
+        _c("Share meeting target", "percent", "Of the draws, those meeting this year's target."),
+        _c("Spend P10 (£)", "money", "10 % of draws spend less than this."),
+        _c("Spend P50 (£)", "money", "The median draw's spend."),
+        _c("Spend P90 (£)", "money", "10 % of draws spend more than this."),
+        _c("Savings P10 (£)", "money", "10 % of draws save less than this."),
+        _c("Savings P50 (£)", "money", "The median draw's savings."),
+        _c("Savings P90 (£)", "money", "10 % of draws save more than this."),
+        _c("Planned spend (£)", "money", "The plan's own spend (no draws)."),
+        _c("Most spend allowed (£)", "money", "What the target allows the plan to spend."),
+    ),
+    "One row per plan and year.",
+    "risk.xlsx",
+)
+RISK_PLANS = SheetSchema(
+    "Plans",
+    (
+        _c("Person ID", "text", "Everyone either plan moves."),
+        _c("Optimised: year", "integer", "The year the optimised plan moves them (empty: not)."),
+        _c("Robust: year", "integer", "The year the robust plan moves them (empty: not)."),
+    ),
+    "One row per person moved, then (below) one row per contract and year with releases: "
+    "`Contract ID`, `Year`, `Optimised: units released`, `Robust: units released`.",
+    "risk.xlsx",
+)
+RISK_RELEASES = (
+    "Contract ID",
+    "Year",
+    "Optimised: units released",
+    "Robust: units released",
+)
+RISK_DRAWS = SheetSchema(
+    "Draws",
+    (
+        _c("Year", "integer", "Plan year."),
+        _c("Plan", "text", "`optimised` or `robust`."),
+        _c("Mean extra spend (£)", "money", "The draws' mean spend above the plan's."),
+        _c("Largest extra spend (£)", "money", "The most any draw spent above the plan."),
+        _c("Share meeting target", "percent", "As on the Years sheet."),
+    ),
+    "One row per plan and year, under the draws' settings (samples, seed, distributions).",
+    "risk.xlsx",
+)
+
 # -------------------------------------------------------------- calibration.xlsx
 
 SAMPLE = SheetSchema(
@@ -759,6 +810,9 @@ SHEETS: dict[str, SheetSchema] = {
     "assumptions": ASSUMPTIONS,
     "solver": SOLVER,
     "sample": SAMPLE,
+    "risk-years": RISK_YEARS,
+    "risk-plans": RISK_PLANS,
+    "risk-draws": RISK_DRAWS,
     "runs": RUNS,
     "organisation-runs": ORGANISATION_RUNS,
     "frontier": FRONTIER,
@@ -819,6 +873,7 @@ DOCUMENTED = (
     "plan.xlsx",
     "calibration.xlsx",
     "comparison.xlsx",
+    "risk.xlsx",
     "scenario.xlsx",
     "transition.xlsx",
 )

@@ -14,6 +14,7 @@ from ras.errors import InputError, KeyPath, ModelProblem, quote
 from ras.models.base import Dec, Frozen, Money, Rate, choice_of, decimal_text, value_kind
 from ras.models.organisations import Organisations
 from ras.models.savings import Savings, savings_problems
+from ras.models.uncertainty import Uncertainty
 
 
 class DataFiles(Frozen):
@@ -111,6 +112,7 @@ class Scenario(Frozen):
         description="personalise: the most person-years in budgets, then savings; "
         "save: the most savings, then person-years.",
     )
+    uncertainty: Uncertainty = Uncertainty()
     organisations: Organisations | None = Field(
         default=None, description="Who pays what, dowries and protections (SPEC §14)."
     )

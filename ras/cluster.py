@@ -1,0 +1,128 @@
+"""Sweeps on Dask (SPEC §17): a local cluster by default, or an existing one.
+
+``ras compare`` (variants and frontier rates) and ``ras simulate`` (blocks of draws,
+robust margins) hand their tasks to :func:`run_tasks`. A task is a function of ras's
+own and plain data (registers, budgets, a scenario): workers build and solve models
+themselves and send back plain results; PuLP models never travel. A task whose worker
+dies is retried once on another worker and then reported through ``on_crash``; the other
+tasks go on. Results come back in the order of the tasks, whatever the number of
+workers, so a sweep's output does not depend on where it ran.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing as mp
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from ras.errors import InputError
+from ras.parallel import _main_hidden, default_jobs
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+#: Seconds to wait for an existing scheduler before saying it cannot be reached.
+CONNECT_TIMEOUT = 10
+#: How often a task may be lost with its worker before it is reported (then not retried).
+ALLOWED_FAILURES = 1
+
+
+@contextlib.contextmanager
+def sweep_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
+    """A Dask client: on ``scheduler`` (``tcp://HOST:8786``), else on a local cluster.
+
+    The local cluster has one single-threaded worker process per core (``workers`` to
+    choose) and no dashboard; it is closed, with its processes, when the block ends,
+    also on Ctrl-C. ``workers=0`` gives no cluster at all (None): :func:`run_tasks` then
+    runs the tasks here, one after another.
+
+    Raises:
+        InputError: the scheduler cannot be reached (one line, nothing written).
+    """
+    import dask
+    from distributed import Client, LocalCluster
+
+    settings = {
+        "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+        "distributed.worker.daemon": False,  # workers may start processes of their own
+        "distributed.admin.system-monitor.gil.enabled": False,
+    }
+    with dask.config.set(settings):
+        if scheduler:
+            try:
+                client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise InputError(
+                    f"cannot reach the Dask scheduler at {scheduler} ({type(exc).__name__}); "
+                    "start one with `dask scheduler`, or leave out --scheduler to run here"
+                ) from exc
+            try:
+                yield client
+            finally:
+                client.close()
+            return
+        if workers == 0:
+            yield None
+            return
+        with _main_hidden(mp.get_context("spawn")):
+            cluster = LocalCluster(
+                n_workers=workers or default_jobs(),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,
+            )
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            with contextlib.suppress(Exception):
+                client.close(timeout=2)
+            with contextlib.suppress(Exception):
+                cluster.close(timeout=2)
+
+
+def run_tasks(
+    client: Any,
+    func: Callable[[T], R],
+    items: Sequence[T],
+    on_crash: Callable[[T, BaseException], R],
+    progress: Callable[[int], None] | None = None,
+) -> list[R]:
+    """``func`` on every item on the cluster; results in the items' order.
+
+    A task whose worker died (twice: it is retried once) or that raised is reported
+    by ``on_crash`` and the rest go on; ``progress`` is called with 1 per task done.
+    """
+    if not items:
+        return []
+    if client is None:  # no workers (--jobs 0): here, one after another
+        out: list[R] = []
+        for item in items:
+            try:
+                out.append(func(item))
+            except Exception as exc:
+                out.append(on_crash(item, exc))
+            if progress:
+                progress(1)
+        return out
+    from distributed import as_completed
+
+    futures = client.map(func, list(items), pure=False)
+    index = {f.key: n for n, f in enumerate(futures)}
+    results: list[Any] = [None] * len(items)
+    try:
+        for future in as_completed(futures):
+            n = index[future.key]
+            try:
+                results[n] = future.result()
+            except Exception as exc:  # a lost worker (KilledWorker) or a task that raised
+                results[n] = on_crash(items[n], exc)
+            if progress:
+                progress(1)
+    except BaseException:
+        client.cancel(futures)
+        raise
+    return results
