@@ -860,13 +860,13 @@ def simulate(
         if outcome.margin is None:
             ui.say(
                 f"  robust: no margin up to 100 % meets every year in "
-                f"{outcome.asked * 100:g} % of draws"
+                f"{decimal_text(outcome.asked * 100)} % of draws"
             )
         else:
             ui.say(
-                f"  robust margin {outcome.margin * 100:g} %: meets every year in "
+                f"  robust margin {decimal_text(outcome.margin * 100)} %: meets every year in "
                 f"{(outcome.robust_share or 0) * 100:.1f} % of draws (asked "
-                f"{outcome.asked * 100:g} %)"
+                f"{decimal_text(outcome.asked * 100)} %)"
             )
     ui.say(f"wrote {out}")
     ui.emit(risk_summary(outcome))

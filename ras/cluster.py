@@ -126,3 +126,10 @@ def run_tasks(
         client.cancel(futures)
         raise
     return results
+
+
+def worker_count(client: Any) -> int:
+    """The workers a client has (0: none, the tasks run here)."""
+    if client is None:
+        return 0
+    return len(client.scheduler_info().get("workers", {}))

@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from ras.cluster import run_tasks, sweep_client
+from ras.cluster import run_tasks, sweep_client, worker_count
 from ras.commands.optimise import load_inputs
 from ras.errors import SolverError
 from ras.io.risk_writer import write_risk
 from ras.io.scenario_file import load_scenario
+from ras.models.base import decimal_text
 from ras.models.plan import PlanData, SolveOptions
 from ras.models.risk import MARGIN_STEP, MarginTried, PlanResult, RiskOutcome, YearRisk
 from ras.models.scenario import Override
@@ -116,7 +117,7 @@ class _Sweep:
 
     def solve(self, margin: Decimal) -> Solved:
         if self.progress:
-            self.progress(f"Solving at margin {margin * 100:g} %", 0, 1)
+            self.progress(f"Solving at margin {decimal_text(margin * 100)} %", 0, 1)
         task = SolveTask(self.data, margin, self.options, self.unc)
         return run_tasks(self.client, solve_task, [task], _failed_solve)[0]
 
@@ -206,8 +207,8 @@ def run_simulate(
             float(met.all(axis=1).mean()),
             year_risks(optimised, extra, met, "optimised"),
             asked=unc.robust.probability,
-            workers=len(client.scheduler_info().get("workers", {})),
-            where=scheduler or "local cluster",
+            workers=worker_count(client),
+            where=scheduler or ("this process" if client is None else "a local cluster"),
             files=files,
         )
         if unc.robust.probability is not None:
@@ -227,13 +228,15 @@ def _robust(
     solved: dict[int, Solved] = {}
     found: dict[int, tuple[PlanResult, np.ndarray, np.ndarray]] = {}
 
+    tried: dict[int, MarginTried] = {}  # in the order asked
+
     def plan_at(k: int) -> Solved:
         if k not in solved:
             solved[k] = sweep.solve(k * MARGIN_STEP)
             answer = solved[k]
-            if answer.result is None or not answer.result.target_met:
-                status = answer.result.status if answer.result else answer.error or "no plan"
-                outcome.tried.append(MarginTried(k * MARGIN_STEP, False, None, status))
+            met = answer.result is not None and answer.result.target_met
+            status = answer.result.status if answer.result else answer.error or "no plan"
+            tried[k] = MarginTried(k * MARGIN_STEP, met, None, status)
         return solved[k]
 
     def feasible(k: int) -> bool:
@@ -254,10 +257,11 @@ def _robust(
             met = _met(result, extra, data)
         share = float(met.all(axis=1).mean())
         found[k] = (result, extra, met)
-        outcome.tried.append(MarginTried(k * MARGIN_STEP, result.target_met, share, result.status))
+        tried[k] = MarginTried(k * MARGIN_STEP, result.target_met, share, result.status)
         return result.target_met and share >= asked
 
     k, high = smallest_passing(passes, feasible)
+    outcome.tried = list(tried.values())
     outcome.highest_margin = high * MARGIN_STEP
     if k is None:
         return

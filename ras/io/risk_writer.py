@@ -7,6 +7,7 @@ from typing import Any
 
 from ras.io.schemas import RISK_DRAWS, RISK_PLANS, RISK_RELEASES, RISK_YEARS
 from ras.io.xlsx import Book
+from ras.models.base import decimal_text
 from ras.models.risk import PlanResult, RiskOutcome
 from ras.money import pence
 from ras.outputs import atomic_output
@@ -78,7 +79,8 @@ def summary_rows(outcome: RiskOutcome) -> list[tuple[str, Any]]:
     elif outcome.margin is None:
         robust = f"none: no margin up to 100 % meets every year in {_percent(float(outcome.asked))}"
     else:
-        robust = f"{outcome.margin * 100:g} % (budgets planned {outcome.margin * 100:g} % dearer)"
+        shown = decimal_text(outcome.margin * 100)
+        robust = f"{shown} % (budgets planned {shown} % dearer)"
     return [
         ("Scenario", sc.name),
         ("Variant", outcome.loaded.variant or "base"),
@@ -110,7 +112,14 @@ def summary_rows(outcome: RiskOutcome) -> list[tuple[str, Any]]:
         (
             "Margins tried",
             "; ".join(
-                f"{m.margin * 100:g} %: " + (_percent(m.share_met) if m.target_met else m.status)
+                f"{decimal_text(m.margin * 100)} %: "
+                + (
+                    m.status
+                    if not m.target_met
+                    else "target met (draws not needed)"
+                    if m.share_met is None
+                    else _percent(m.share_met)
+                )
                 for m in outcome.tried
             )
             or "—",

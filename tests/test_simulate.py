@@ -1,0 +1,365 @@
+"""Plans under uncertainty and sweeps on Dask (SPEC §17)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from python_calamine import CalamineWorkbook
+
+from ras.commands.optimise import load_inputs, run_optimise
+from ras.commands.simulate import SolveTask, _met, run_simulate, solve_task
+from ras.io.scenario_file import load_scenario
+from ras.models.plan import SolveOptions
+from ras.models.risk import MARGIN_STEP
+from ras.money import pence
+from ras.simulation.draws import extra_spend
+from tests.conftest import ROOT
+from tests.planning import placement, write_case
+
+D = Decimal
+EXAMPLE = ROOT / "scenarios" / "example.yaml"
+
+
+def _example(tmp_path: Path, uncertainty: dict[str, Any]) -> Path:
+    import shutil
+
+    shutil.copytree(EXAMPLE.parent / "example", tmp_path / "example")
+    text = EXAMPLE.read_text(encoding="utf-8")
+    block = json.dumps({"uncertainty": uncertainty})[1:-1]  # a YAML flow mapping line
+    (tmp_path / "example.yaml").write_text(
+        text.replace("variants:", block + "\nvariants:"), encoding="utf-8"
+    )
+    return tmp_path / "example.yaml"
+
+
+def test_zero_variance_is_the_deterministic_plan_to_the_penny(tmp_path: Path) -> None:
+    scenario = _example(tmp_path, {"samples": 50, "robust": {"probability": "90%"}})
+    outcome = run_simulate(scenario, tmp_path / "risk.xlsx", jobs=0)
+    plan = run_optimise(scenario, None).plan
+    assert outcome.optimised_share == 1.0
+    assert outcome.margin == 0  # the plan itself meets every year in every draw
+    for y, row in zip(outcome.years, plan.years, strict=False):
+        assert y.plan == "optimised" and y.share_met == 1.0
+        assert y.spend == (pence(row.spend),) * 3
+        assert y.savings == (pence(row.savings),) * 3
+    assert outcome.optimised.total_savings == plan.total_savings
+    book = CalamineWorkbook.from_path(str(tmp_path / "risk.xlsx"))
+    summary = dict(
+        (r[0], r[1]) for r in book.get_sheet_by_name("Summary").to_python() if len(r) > 1
+    )
+    assert str(summary["Robust margin"]).startswith("0 %")
+    years = book.get_sheet_by_name("Years").to_python()
+    head = years[0]
+    assert head[:4] == ["Year", "Financial year", "Plan", "Share meeting target"]
+    first = dict(zip(head, years[1], strict=False))
+    assert D(str(first["Spend P50 (£)"])) == pence(plan.years[0].spend)
+
+
+def _two_people(tmp_path: Path, unc: dict[str, Any], slack: float) -> Path:
+    """A and B (out of area, £52,000 a year each, budgets £26,000) both move in year 1.
+
+    Readmission for 26 weeks adds half a placement (£26,000) in a year; the absolute
+    target leaves ``slack`` pounds above the planned spend.
+    """
+    planned = 2 * 26000
+    return write_case(
+        tmp_path,
+        budgets={"A": 26000, "B": 26000},
+        placements=[placement("A", "out_of_area", 52000), placement("B", "out_of_area", 52000)],
+        savings={"kind": "absolute", "amounts": [104000 - planned - slack]},
+        uncertainty=unc,
+    )
+
+
+def test_two_people_readmission_closed_form(tmp_path: Path) -> None:
+    # One readmission (£26,000) fits in £30,000 of slack; two do not. Each person is
+    # readmitted with probability 0.3 in the year: P(met) = 1 - 0.3^2 = 0.91.
+    unc = {"readmission": {"probability_per_year": "30%", "weeks": 26}, "samples": 20000}
+    outcome = run_simulate(_two_people(tmp_path, unc, 30000), None, jobs=0, seed=7)
+    n = 20000
+    want = 1 - 0.3**2
+    assert abs(outcome.optimised_share - want) <= 4 * math.sqrt(want * (1 - want) / n)
+    assert outcome.years[0].share_met == outcome.optimised_share
+
+
+def test_one_person_lognormal_budget_closed_form(tmp_path: Path) -> None:
+    # A's budget times exp(sZ - s^2/2): met when B x M <= B + slack, i.e. with
+    # probability Phi((ln(1 + slack / B) + s^2 / 2) / s).
+    s, budget, slack = 0.2, 26000, 5000
+    scenario = write_case(
+        tmp_path,
+        budgets={"A": budget},
+        placements=[placement("A", "out_of_area", 52000)],
+        savings={"kind": "absolute", "amounts": [52000 - budget - slack]},
+        uncertainty={"budgets": {"sd": s}, "samples": 20000},
+    )
+    outcome = run_simulate(scenario, None, jobs=0)
+    x = (math.log(1 + slack / budget) + s * s / 2) / s
+    want = 0.5 * (1 + math.erf(x / math.sqrt(2)))
+    assert abs(outcome.optimised_share - want) <= 4 * math.sqrt(want * (1 - want) / 20000)
+
+
+def test_breakdowns_compound_from_their_year(tmp_path: Path) -> None:
+    """Every year breaks down (probability 1): the budget is x1.5 in year 1, x2.25 in
+    year 2 — exactly, in every draw."""
+    scenario = write_case(
+        tmp_path,
+        budgets={"A": 20000},
+        placements=[placement("A", "out_of_area", 60000)],
+        horizon=2,
+        savings={"kind": "absolute", "amounts": [0, 0]},
+        uncertainty={"breakdown": {"probability_per_year": 1, "cost_multiplier": 1.5}},
+    )
+    loaded = load_scenario(scenario)
+    data, _ = load_inputs(loaded)
+    solved = solve_task(SolveTask(data, D(0), SolveOptions(), loaded.scenario.uncertainty))
+    assert solved.arrays is not None and solved.result is not None
+    extra = extra_spend(solved.arrays, loaded.scenario.uncertainty, 0, 3)
+    assert np.allclose(extra, [[10000, 25000]] * 3)
+
+
+def test_the_same_seed_gives_the_same_numbers_on_one_and_two_workers(tmp_path: Path) -> None:
+    unc = {
+        "budgets": {"sd": 0.15},
+        "readmission": {"probability_per_year": "5%", "weeks": 26},
+        "breakdown": {"probability_per_year": "2%", "cost_multiplier": 1.25},
+        "samples": 1500,
+        "seed": 20261125,
+    }
+    scenario = _example(tmp_path, unc)
+    one = run_simulate(scenario, None, jobs=1)
+    two = run_simulate(scenario, None, jobs=2)
+    here = run_simulate(scenario, None, jobs=0)
+    assert one.workers == 1 and two.workers == 2
+    assert one.years == two.years == here.years
+    assert one.optimised_share == two.optimised_share == here.optimised_share
+    other = run_simulate(scenario, None, jobs=0, seed=1)
+    assert other.years != here.years
+
+
+def _robust_case(tmp_path: Path, probability: str) -> Path:
+    """A's move saves £40,000; B's, C's and D's each cost £2,000 more than they save.
+    The target (£30,000) leaves room for all four as planned, but budgets may cost
+    more: planned dearer, fewer of the costly moves fit, and the room grows."""
+    return write_case(
+        tmp_path,
+        budgets={"A": 30000, "B": 42000, "C": 42000, "D": 42000},
+        placements=[
+            placement("A", "out_of_area", 70000),
+            placement("B", "out_of_area", 40000),
+            placement("C", "out_of_area", 40000),
+            placement("D", "out_of_area", 40000),
+        ],
+        savings={"kind": "absolute", "amounts": [30000]},
+        uncertainty={
+            "budgets": {"sd": 0.1},
+            "samples": 4000,
+            "robust": {"probability": probability},
+        },
+    )
+
+
+def test_the_robust_margin_is_the_smallest_that_meets_the_share(tmp_path: Path) -> None:
+    scenario = _robust_case(tmp_path, "90%")
+    outcome = run_simulate(scenario, tmp_path / "risk.xlsx", jobs=0)
+    assert outcome.optimised_share < 0.9
+    assert outcome.margin is not None and outcome.margin > 0
+    assert outcome.robust is not None and outcome.robust_share is not None
+    assert outcome.robust_share >= 0.9
+    assert len(outcome.robust.moves) < len(outcome.optimised.moves)
+    # Independently: the plan at the margin passes, the plan one step below does not.
+    loaded = load_scenario(scenario)
+    data, _ = load_inputs(loaded)
+    unc = loaded.scenario.uncertainty
+
+    def share(margin: Decimal) -> float:
+        solved = solve_task(SolveTask(data, margin, SolveOptions(), unc))
+        assert solved.result is not None and solved.arrays is not None
+        extra = extra_spend(solved.arrays, unc, 0, unc.samples)
+        return float(_met(solved.result, extra, data).all(axis=1).mean())
+
+    assert share(outcome.margin) >= 0.9
+    assert share(outcome.margin - MARGIN_STEP) < 0.9
+    plans = CalamineWorkbook.from_path(str(tmp_path / "risk.xlsx")).get_sheet_by_name("Plans")
+    rows = plans.to_python()
+    assert rows[0][:3] == ["Person ID", "Optimised: year", "Robust: year"]
+    assert {r[0] for r in rows[1:] if r[0] in "ABCD" and r[0]} == {"A", "B", "C", "D"} & set(
+        outcome.optimised.moves
+    )
+
+
+def test_no_margin_is_reported_plainly(tmp_path: Path) -> None:
+    outcome = run_simulate(_robust_case(tmp_path, "100%"), None, jobs=0)
+    assert outcome.margin is None and outcome.robust is None
+    assert outcome.tried  # every margin it tried is listed
+
+
+# ------------------------------------------------------------------- Dask for real
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path) -> Any:
+    """A `dask scheduler` and a `dask worker` started as processes on 127.0.0.1."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    scheduler = subprocess.Popen(
+        [
+            str(bin_dir / "dask"),
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-dashboard",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+    worker = subprocess.Popen(
+        [
+            str(bin_dir / "dask"),
+            "worker",
+            address,
+            "--nworkers",
+            "2",
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+            "--local-directory",
+            str(tmp_path / "dask"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        from distributed import Client
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with Client(address, timeout=5) as client:
+                    if len(client.scheduler_info()["workers"]) >= 2:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("the dask scheduler and worker did not start")
+            time.sleep(0.5)
+        yield address
+    finally:
+        for proc in (worker, scheduler):
+            proc.terminate()
+        for proc in (worker, scheduler):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def test_simulate_and_compare_on_a_real_scheduler_and_worker(
+    tmp_path: Path, dask_cluster: str
+) -> None:
+    unc = {
+        "budgets": {"sd": 0.15},
+        "readmission": {"probability_per_year": "5%", "weeks": 26},
+        "samples": 1200,
+        "seed": 3,
+    }
+    scenario = _example(tmp_path, unc)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = tmp_path / "risk.xlsx"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ras",
+            "simulate",
+            str(scenario),
+            "--out",
+            str(out),
+            "--scheduler",
+            dask_cluster,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    remote = json.loads(done.stdout)
+    local = run_simulate(scenario, None, jobs=0)
+    assert remote["optimised"]["share_meeting_every_year"] == local.optimised_share
+    assert [y["spend"] for y in remote["years"]] == [[str(v) for v in y.spend] for y in local.years]
+    assert out.is_file()
+    compared = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ras",
+            "compare",
+            str(scenario),
+            "--out",
+            str(tmp_path / "c.xlsx"),
+            "--scheduler",
+            dask_cluster,
+            "--variant",
+            "stretch",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert compared.returncode == 0, compared.stderr
+    assert "stretch: OPTIMAL" in compared.stdout + compared.stderr
+
+
+def test_an_unreachable_scheduler_is_one_line_and_nothing_written(tmp_path: Path) -> None:
+    scenario = _example(tmp_path, {"samples": 10})
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = tmp_path / "risk.xlsx"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ras",
+            "simulate",
+            str(scenario),
+            "--out",
+            str(out),
+            "--scheduler",
+            f"tcp://127.0.0.1:{_free_port()}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "cannot reach the Dask scheduler" in lines[0], done.stderr
+    assert not out.exists()
