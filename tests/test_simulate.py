@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -36,6 +37,7 @@ def _example(tmp_path: Path, uncertainty: dict[str, Any]) -> Path:
 
     shutil.copytree(EXAMPLE.parent / "example", tmp_path / "example")
     text = EXAMPLE.read_text(encoding="utf-8")
+    text = re.sub(r"(?ms)^uncertainty:.*?(?=^variants:)", "", text)  # the example's own
     block = json.dumps({"uncertainty": uncertainty})[1:-1]  # a YAML flow mapping line
     (tmp_path / "example.yaml").write_text(
         text.replace("variants:", block + "\nvariants:"), encoding="utf-8"
@@ -363,3 +365,46 @@ def test_an_unreachable_scheduler_is_one_line_and_nothing_written(tmp_path: Path
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "cannot reach the Dask scheduler" in lines[0], done.stderr
     assert not out.exists()
+
+
+def test_a_task_whose_worker_dies_is_retried_then_reported_and_the_rest_go_on() -> None:
+    from ras.cluster import run_tasks, sweep_client
+    from tests.crashy import square_or_crash
+
+    with sweep_client(workers=2) as client:
+        results = run_tasks(
+            client,
+            square_or_crash,
+            [1, 2, 3, 4, 5],
+            lambda n, exc: f"lost {n}: {type(exc).__name__}",
+        )
+        assert len(client.scheduler_info()["workers"]) >= 1  # the cluster replaced its workers
+    assert results[:2] == [1, 4] and results[3:] == [16, 25]
+    assert results[2] == "lost 3: KilledWorker"
+
+
+def test_ctrl_c_during_simulate_stops_every_process(tmp_path: Path) -> None:
+    import signal
+
+    from tests.test_reliability import _group, _ras
+
+    scenario = _example(tmp_path, {"budgets": {"sd": 0.2}, "samples": 3000000})
+    proc = subprocess.Popen(
+        _ras("simulate", str(scenario), "-o", "risk.xlsx"),
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(4.0)
+    if proc.poll() is not None:  # pragma: no cover - finished first
+        assert proc.returncode == 0, proc.communicate()[1]
+        pytest.skip("simulate finished before Ctrl-C arrived")
+    os.killpg(proc.pid, signal.SIGINT)
+    sent = time.monotonic()
+    proc.communicate(timeout=60)
+    assert time.monotonic() - sent < 2.0
+    assert proc.returncode == 130
+    time.sleep(0.5)
+    assert _group(proc.pid) == []
+    assert not (tmp_path / "risk.xlsx").exists()

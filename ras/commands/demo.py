@@ -16,6 +16,7 @@ from ras.commands.calibrate import run_calibrate
 from ras.commands.compare import frontier_rates, run_compare
 from ras.commands.optimise import run_optimise
 from ras.commands.score import ScoreOutcome, run_score
+from ras.commands.simulate import run_simulate
 from ras.commands.transition import run_transition
 from ras.io.sheet_folder import MANIFEST, staged_folder
 from ras.io.table_file import load_table
@@ -25,6 +26,7 @@ from ras.io.templates import (
     write_assessment_template,
     write_register_templates,
 )
+from ras.models.base import decimal_text
 from ras.models.table import PointTable
 from ras.money import round_half_up, whole
 from ras.scoring.budgets import compute_budget
@@ -209,6 +211,7 @@ class DemoResult:
             "Where to look:",
             "  open comparison.xlsx: the variants side by side and the Frontier (people-years",
             "  given up for each extra point of savings); calibration.xlsx: the fit to costs;",
+            "  open risk.xlsx: how often the plan meets its target when costs turn out higher;",
             "  open plan.xlsx: Summary (each year's spend against the target), Moves (who moves",
             "  when), Contracts (block places released), People (why others do not move),",
             "  Organisations (what NHS England, the ICB and the council each pay and save);",
@@ -239,6 +242,7 @@ DEMO_NAMES = frozenset(
         "allocations-calibrated.xlsx",
         "transition-policy.yaml",
         "transition.xlsx",
+        "risk.xlsx",
     }
 )
 
@@ -355,6 +359,16 @@ def _demo_in(
     frontier = frontier_rates(Decimal(0), Decimal("0.3"), Decimal("0.05"))
     run_compare(scenario, out / "comparison.xlsx", frontier=frontier, jobs=jobs)
     result.extra["base and variants side by side, and a savings frontier"] = out / "comparison.xlsx"
+    risk = run_simulate(scenario, out / "risk.xlsx", jobs=jobs)
+    robust = (
+        "no planning margin reaches 90 %"
+        if risk.margin is None
+        else f"robust margin {decimal_text(risk.margin * 100)} %"
+    )
+    result.extra[
+        f"the plan under uncertainty: meets every year's target in "
+        f"{risk.optimised_share * 100:.0f} % of {risk.samples:,} draws; {robust}"
+    ] = out / "risk.xlsx"
     return result
 
 
@@ -446,6 +460,13 @@ organisations:                  # who pays what (docs/model.md, "Organisations")
     - {{from: nhse, to: council, setting: inpatient, share: 0.5}}
     - {{from: icb, to: council, setting: out_of_area, share: 0.3}}
   no_worse_off: [council]         # the council never spends more than its baseline
+uncertainty:                    # what may cost more (ras simulate; docs/uncertainty.md)
+  budgets: {{sd: 0.15}}           # a person's real budget: the indicative one x lognormal(mean 1)
+  readmission: {{probability_per_year: 0.05, weeks: 26}}
+  breakdown: {{probability_per_year: 0.02, cost_multiplier: 1.25}}
+  samples: 2000
+  seed: 20261125
+  robust: {{probability: 0.9}}    # a plan meeting every year's target in 90 % of draws
 variants:
   stretch: {{savings: {{rate: 0.06}}}}
   slow_market: {{capacity: {{moves_per_year: 6}}}}
