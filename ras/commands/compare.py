@@ -135,6 +135,8 @@ def run_compare(
             load_scenario(scenario, name, overrides)  # an unknown name is a usage error
         names = [n for n in names if n in variants]
     opts = replace(options or SolveOptions(), progress=None)  # nothing unpicklable to workers
+    if opts.threads is None and jobs != 0:
+        opts = replace(opts, threads=1)  # one core per worker: the workers share the cores
     path = str(scenario)
     sets = tuple(overrides)
     run_jobs = [_job(path, "base", None, sets, opts)] + [

@@ -127,17 +127,25 @@ def spend_expression(b: Built, t: int) -> Any:
             if tau == t:
                 coef += d.transition_cost(p, t)
             pairs.append((b.x[i, tau], float(coef)))
-    for j, c in enumerate(d.contracts):
-        unit = c.contract.unit_price * d.f_c[t]
-        step = c.contract.release_step
-        for tau in range(1, t + 1):
-            if (j, tau) not in b.k:
-                continue
-            coef = -unit * step
-            if tau == t:
-                coef += c.contract.decommission_cost * step
-            pairs.append((b.k[j, tau], float(coef)))
+    for j in range(len(d.contracts)):
+        pairs += _contract_terms(b, j, t)
     return linear(pairs, float(d.baseline[t]))
+
+
+def _contract_terms(b: Built, j: int, t: int) -> list[tuple[Any, float]]:
+    """Contract j's part of Spend_t beyond its value: units released, decommissioning."""
+    c = b.data.contracts[j]
+    unit = c.contract.unit_price * b.data.f_c[t]
+    step = c.contract.release_step
+    pairs: list[tuple[Any, float]] = []
+    for tau in range(1, t + 1):
+        if (j, tau) not in b.k:
+            continue
+        coef = -unit * step
+        if tau == t:
+            coef += c.contract.decommission_cost * step
+        pairs.append((b.k[j, tau], float(coef)))
+    return pairs
 
 
 def org_spend_expression(b: Built, org: str, t: int) -> Any:
@@ -164,18 +172,9 @@ def org_spend_expression(b: Built, org: str, t: int) -> Any:
             coef = running + (once if tau == t else 0)
             if coef:
                 pairs.append((b.x[i, tau], float(coef)))
-    for j, c in enumerate(d.contracts):
-        if d.orgs.contract_payers[j] != org:
-            continue
-        unit = c.contract.unit_price * d.f_c[t]
-        step = c.contract.release_step
-        for tau in range(1, t + 1):
-            if (j, tau) not in b.k:
-                continue
-            coef = -unit * step
-            if tau == t:
-                coef += c.contract.decommission_cost * step
-            pairs.append((b.k[j, tau], float(coef)))
+    for j in range(len(d.contracts)):
+        if d.orgs.contract_payers[j] == org:
+            pairs += _contract_terms(b, j, t)
     return linear(pairs, float(d.orgs.baseline[org][t]))
 
 
