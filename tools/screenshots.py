@@ -35,6 +35,7 @@ PICTURES = {
     "blank-assessment": ("blank.xlsx", "Questionnaire"),
     "scenario-workbook": ("scenario.xlsx", "Scenario"),
     "transition-summary": ("transition.xlsx", "Summary"),
+    "risk-summary": ("risk.xlsx", "Summary"),
 }
 
 

@@ -166,7 +166,7 @@ def write_risk(outcome: RiskOutcome, out: Path) -> None:
 
 def _summary(book: Book, outcome: RiskOutcome, rows: list[list[Any]]) -> None:
     ws = book.sheet("Summary", one_page=True)
-    ws.set_column(0, 0, 40)
+    ws.set_column(0, 0, 46)
     ws.set_column(1, 1, 70)
     ws.write_string(0, 0, f"Plan under uncertainty: {outcome.loaded.scenario.name}", book.title)
     r = 2
