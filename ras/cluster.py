@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing as mp
+import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -46,6 +48,9 @@ def sweep_client(scheduler: str | None = None, workers: int | None = None) -> It
 
     settings = {
         "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+        # A worker holds only the task it runs, so a worker that dies takes no other
+        # task's retry with it.
+        "distributed.scheduler.worker-saturation": 1.0,
         "distributed.worker.daemon": False,  # workers may start processes of their own
         "distributed.admin.system-monitor.gil.enabled": False,
     }
@@ -77,11 +82,23 @@ def sweep_client(scheduler: str | None = None, workers: int | None = None) -> It
         client = Client(cluster)
         try:
             yield client
+        except BaseException:
+            _stop_now(cluster)  # Ctrl-C, an error: the workers go at once (SPEC §16: 2 s)
+            raise
         finally:
             with contextlib.suppress(Exception):
-                client.close(timeout=2)
+                client.close(timeout=1)
             with contextlib.suppress(Exception):
-                cluster.close(timeout=2)
+                cluster.close(timeout=1)
+
+
+def _stop_now(cluster: Any) -> None:
+    """Kill a local cluster's worker processes without waiting for them to finish."""
+    for nanny in list(getattr(cluster, "workers", {}).values()):
+        pid = getattr(getattr(getattr(nanny, "process", None), "process", None), "pid", None)
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def run_tasks(
