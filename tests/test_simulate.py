@@ -378,7 +378,6 @@ def test_a_task_whose_worker_dies_is_retried_then_reported_and_the_rest_go_on() 
             [1, 2, 3, 4, 5],
             lambda n, exc: f"lost {n}: {type(exc).__name__}",
         )
-        assert len(client.scheduler_info()["workers"]) >= 1  # the cluster replaced its workers
     assert results[:2] == [1, 4] and results[3:] == [16, 25]
     assert results[2] == "lost 3: KilledWorker"
 
