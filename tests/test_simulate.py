@@ -407,3 +407,21 @@ def test_ctrl_c_during_simulate_stops_every_process(tmp_path: Path) -> None:
     time.sleep(0.5)
     assert _group(proc.pid) == []
     assert not (tmp_path / "risk.xlsx").exists()
+
+
+def test_the_margin_search_agrees_with_a_scan_of_every_step() -> None:
+    import random
+
+    from ras.simulation.margin import smallest_passing
+
+    rng = random.Random(5)
+    for _ in range(2000):
+        top = rng.randint(1, 60)
+        feasible_to, passes_from = rng.randint(0, top), rng.randint(0, top + 3)
+        found, high = smallest_passing(
+            lambda k, f=feasible_to, p=passes_from: p <= k <= f,
+            lambda k, f=feasible_to: k <= f,
+            top,
+        )
+        assert found == next((k for k in range(top + 1) if passes_from <= k <= feasible_to), None)
+        assert high == feasible_to or found == 0

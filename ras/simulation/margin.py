@@ -60,24 +60,18 @@ def smallest_passing(
         return 0, 0
     if not feasible(0):
         return None, 0
-    if feasible(top):
-        high = top
-    else:
-        lo, hi = 0, top  # lo feasible, hi not
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if feasible(mid):
-                lo = mid
-            else:
-                hi = mid
-        high = lo
+    high = top if feasible(top) else _first_true(0, top, lambda k: not feasible(k)) - 1
     if high == 0 or not passes(high):
         return None, high
-    lo, hi = 0, high  # lo fails, hi passes
+    return _first_true(0, high, passes), high
+
+
+def _first_true(lo: int, hi: int, test: Callable[[int], bool]) -> int:
+    """The k in (lo, hi] where ``test`` turns true, by bisection (false at lo, true at hi)."""
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if passes(mid):
+        if test(mid):
             hi = mid
         else:
             lo = mid
-    return hi, high
+    return hi
