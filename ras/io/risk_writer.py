@@ -92,12 +92,12 @@ def summary_rows(outcome: RiskOutcome) -> list[tuple[str, Any]]:
         ),
         (
             "Readmission",
-            f"{unc.readmission.probability_per_year * 100:g} % a year, "
+            f"{decimal_text(unc.readmission.probability_per_year * 100)} % a year, "
             f"{unc.readmission.weeks} weeks of placement cost",
         ),
         (
             "Breakdown",
-            f"{unc.breakdown.probability_per_year * 100:g} % a year, budget x "
+            f"{decimal_text(unc.breakdown.probability_per_year * 100)} % a year, budget x "
             f"{unc.breakdown.cost_multiplier} from then on",
         ),
         (
