@@ -9,11 +9,13 @@ from typing import Any
 
 def is_blank(value: Any) -> bool:
     """Whether a cell is empty (None, '' or only spaces)."""
-    return value is None or (isinstance(value, str) and not value.strip())
+    return value is None or (isinstance(value, str) and (not value or value.isspace()))
 
 
 def to_text(value: Any) -> str:
     """Text of a cell as a person would read it: ``3.0`` -> ``3``, dates as ISO."""
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -8,15 +8,22 @@ Each failure is an :class:`~ras.errors.InputError` with a one-line reason and a 
 
 from __future__ import annotations
 
+import contextlib
 import html
+import mmap
+import os
+import posixpath
 import re
 import zipfile
-import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+from typing import NamedTuple
 
 from ras.cells import col_index
 from ras.errors import InputError, quote
+from ras.io import zip_members
+from ras.io.zip_members import Member
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -35,30 +42,19 @@ _ASK = "ask for a copy saved normally from Excel"
 EXCEL_COLS = 16_384
 
 _CELL_REF = re.compile(rb' r="([A-Z]{1,3})([0-9]{1,8})"')
-_BIG_REF = re.compile(rb' r="(?:[A-Z]{3}[0-9]+|[A-Z]{1,2}[0-9]{6,})"')
-_TWO_LETTER_REF = re.compile(rb' r="([A-Z]{2})[0-9]+"')
+#: References past column Z or row 99,999: the only ones that can widen the extent much.
+_FAR_REF = re.compile(rb' r="([A-Z]{2,3}[0-9]+|[A-Z][0-9]{6,})"')
 _LAST_ROW = re.compile(rb'<(?:\w+:)?row [^>]*?r="([0-9]+)"')
-_F_TAG = re.compile(rb"<(?:\w+:)?f[ >/]")
 _C_REF = re.compile(rb' r="([A-Z]+[0-9]+)"')
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
 
 
-@dataclass(frozen=True)
-class SheetInfo:
+class SheetInfo(NamedTuple):
     """A worksheet of an inspected workbook."""
 
     name: str
     member: str
     state: str = "visible"
-
-
-@dataclass
-class WorkbookInfo:
-    """What the guard learned about a workbook without parsing its cells."""
-
-    path: Path
-    macros: bool = False
-    sheets: dict[str, SheetInfo] = field(default_factory=dict)
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -73,27 +69,35 @@ def _looks_like_text(head: bytes) -> bool:
     return bool(text) and printable / len(text) > 0.95
 
 
-def sniff(path: Path) -> str:
+def sniff(path: Path, data: bytes | mmap.mmap | None = None) -> str:
     """Say what a file really is: ``zip``, ``csv`` or raise with the reason.
+
+    ``data``: the file's bytes, when they have been read already.
 
     Raises:
         InputError: for empty files, legacy ``.xls``, encrypted workbooks, CSV
             renamed ``.xlsx`` and unknown formats.
     """
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as fh:
-            head = fh.read(8192)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    if data is not None:
+        size, head = len(data), bytes(data[:8192])
+    else:
+        try:
+            size = path.stat().st_size
+            with path.open("rb") as fh:
+                head = fh.read(8192)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read the file ({exc.strerror})") from exc
     if size == 0:
         raise InputError(f"{path}: the file is empty; save the workbook again from Excel")
     suffix = path.suffix.lower()
     if suffix in (".xlsb", ".ods", ".numbers"):
         raise InputError(f"{path}: ras does not read {suffix} files; open it and save it as .xlsx")
     if head.startswith(OLE_MAGIC):
-        with path.open("rb") as fh:
-            blob = fh.read(4 * 1024 * 1024)
+        if data is not None:
+            blob = bytes(data[: 4 * 1024 * 1024])
+        else:
+            with path.open("rb") as fh:
+                blob = fh.read(4 * 1024 * 1024)
         if "EncryptedPackage".encode("utf-16-le") in blob:
             raise InputError(
                 f"{path}: the workbook is encrypted (password-protected); remove the password "
@@ -122,10 +126,35 @@ MAX_MEMBER = 256 * 1024 * 1024
 DEFLATE_MAX_RATIO = 1032
 #: Compression methods a workbook may use (Excel writes deflate; stored is harmless).
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
-_LOCAL_HEADER = 30
+#: Files up to this size are read into memory once (hashed, checked and parsed from
+#: the same bytes); larger ones are mapped.
+IN_MEMORY = 64 * 1024 * 1024
 
 
-def _zip_checks(path: Path, zf: zipfile.ZipFile) -> None:
+@contextlib.contextmanager
+def file_bytes(path: Path) -> Iterator[bytes | mmap.mmap]:
+    """A file's bytes: read whole when small, else memory-mapped (closed afterwards).
+
+    Raises:
+        InputError: the file cannot be read.
+    """
+    try:
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size <= IN_MEMORY:
+                data: bytes | mmap.mmap = fh.read()
+            else:
+                data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    try:
+        yield data
+    finally:
+        if isinstance(data, mmap.mmap):
+            data.close()
+
+
+def _zip_checks(path: Path, data: bytes | mmap.mmap, parts: list[Member]) -> None:
     """Member count, compression methods, and sizes that hold whatever the headers say.
 
     Every member is checked, since openpyxl (budget sheets) parses them all. The
@@ -134,28 +163,29 @@ def _zip_checks(path: Path, zf: zipfile.ZipFile) -> None:
     counting, and refused as soon as the limit is passed (a zip bomb with false sizes
     in its headers).
     """
-    infos = zf.infolist()
-    if len(infos) > MAX_MEMBERS:
+    if len(parts) > MAX_MEMBERS:
         raise InputError(
-            f"{path}: the workbook has {len(infos)} parts (a zip bomb?), refused; " + _ASK
+            f"{path}: the workbook has {len(parts)} parts (a zip bomb?), refused; " + _ASK
         )
-    try:
-        file_size = path.stat().st_size
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    file_size = len(data)
     declared = 0
-    for info in infos:
-        if info.compress_type not in _METHODS:
+    for part in parts:
+        if part.method not in _METHODS:
             raise InputError(
-                f"{path}: part {_part(info)} uses a compression Excel never writes "
-                f"(method {info.compress_type}), refused; " + _ASK
+                f"{path}: part {quote(part.name)} uses a compression Excel never writes "
+                f"(method {part.method}), refused; " + _ASK
             )
-        declared += info.file_size
-        if info.file_size > RATIO_FLOOR:
-            ratio = info.file_size / max(info.compress_size, 1)
+        if part.encrypted:
+            raise InputError(
+                f"{path}: part {quote(part.name)} is encrypted; remove the password in "
+                "Excel and save the workbook again"
+            )
+        declared += part.file_size
+        if part.file_size > RATIO_FLOOR:
+            ratio = part.file_size / max(part.compress_size, 1)
             if ratio > MAX_RATIO:
                 raise InputError(
-                    f"{path}: part {_part(info)} expands {ratio:.0f} times "
+                    f"{path}: part {quote(part.name)} expands {ratio:.0f} times "
                     "(a zip bomb?), refused; " + _ASK
                 )
     if declared > MAX_UNCOMPRESSED:
@@ -167,78 +197,38 @@ def _zip_checks(path: Path, zf: zipfile.ZipFile) -> None:
     # within the limits nothing needs inflating here (ordinary workbooks); a member that
     # could pass them is inflated, counting, and refused once it does.
     bounded = 0
-    for info in infos:
-        compressed = min(info.compress_size, file_size)
-        bound = compressed * (DEFLATE_MAX_RATIO if info.compress_type else 1)
+    for part in parts:
+        compressed = min(part.compress_size, file_size)
+        bound = compressed * (DEFLATE_MAX_RATIO if part.method else 1)
         if bound <= MAX_MEMBER and bounded + bound <= MAX_UNCOMPRESSED:
             bounded += bound
             continue
-        bounded += _checked_size(path, zf, info, compressed, MAX_UNCOMPRESSED - bounded)
-
-
-def _checked_size(
-    path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, compressed: int, room: int
-) -> int:
-    """A member's real inflated size, refused past the limits or an explosive ratio."""
-    explosive = max(RATIO_FLOOR, MAX_RATIO * compressed)  # past this: too high a ratio
-    return _inflated_size(path, zf, info, max(0, min(MAX_MEMBER, room, explosive)))
-
-
-def _part(info: zipfile.ZipInfo) -> str:
-    return quote(info.filename)
-
-
-def _inflated_size(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> int:
-    """Inflate one member's raw bytes, counting; refuse it once ``limit`` is passed."""
-    fp = zf.fp
-    assert fp is not None
-    try:
-        fp.seek(info.header_offset)
-        header = fp.read(_LOCAL_HEADER)
-        if len(header) < _LOCAL_HEADER or header[:4] != ZIP_MAGIC:
+        explosive = max(RATIO_FLOOR, MAX_RATIO * compressed)  # past this: too high a ratio
+        limit = max(0, min(MAX_MEMBER, MAX_UNCOMPRESSED - bounded, explosive))
+        try:
+            bounded += zip_members.inflated_size(data, part, limit)
+        except zip_members.TooBig as exc:
             raise InputError(
-                f"{path}: the file is damaged (part {_part(info)} is not where the zip "
-                "says); save the workbook again"
-            )
-        name_len = int.from_bytes(header[26:28], "little")
-        extra_len = int.from_bytes(header[28:30], "little")
-        fp.seek(info.header_offset + _LOCAL_HEADER + name_len + extra_len)
-        left = info.compress_size
-        inflater = zlib.decompressobj(-15) if info.compress_type else None
-        size = 0
-        while left > 0:
-            chunk = fp.read(min(left, 1 << 20))
-            if not chunk:
-                break
-            left -= len(chunk)
-            if inflater is None:
-                size += len(chunk)
-            else:
-                data = inflater.decompress(chunk, limit + 1 - size)
-                size += len(data)
-                while inflater.unconsumed_tail and size <= limit:
-                    data = inflater.decompress(inflater.unconsumed_tail, limit + 1 - size)
-                    size += len(data)
-            if size > limit:
-                raise InputError(
-                    f"{path}: part {_part(info)} inflates to more than {limit / 2**20:.1f} MiB "
-                    f"from {info.compress_size:,} bytes, whatever its header says "
-                    f"({info.file_size:,} bytes) (a zip bomb?), refused; " + _ASK
-                )
-        return size
-    except zlib.error as exc:
-        raise InputError(
-            f"{path}: the file is damaged (part {_part(info)} cannot be inflated); "
-            "save the workbook again"
-        ) from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the file ({exc.strerror})") from exc
+                f"{path}: part {quote(part.name)} inflates to more than "
+                f"{limit / 2**20:.1f} MiB from {part.compress_size:,} bytes, whatever its "
+                f"header says ({part.file_size:,} bytes) (a zip bomb?), refused; " + _ASK
+            ) from exc
+        except zip_members.ZipDamaged as exc:
+            raise _damaged(path, part) from exc
+
+
+def _damaged(path: Path, part: Member) -> InputError:
+    return InputError(
+        f"{path}: the file is damaged (part {quote(part.name)} cannot be read); "
+        "save the workbook again"
+    )
 
 
 #: Parts the value reader parses besides the workbook, its relationships and the sheets
 #: (those are checked as they are read). openpyxl, used for budget sheets, parses every
 #: part through defusedxml, which refuses entity declarations itself.
 _PARSED_PARTS = ("xl/sharedStrings.xml", "xl/styles.xml", "[Content_Types].xml")
+_HEAD = 4096
 
 
 def _check_dtd(path: Path, member: str, head: bytes) -> None:
@@ -249,93 +239,132 @@ def _check_dtd(path: Path, member: str, head: bytes) -> None:
         )
 
 
-def _no_dtd(path: Path, zf: zipfile.ZipFile) -> None:
-    names = set(zf.namelist())
-    for member in _PARSED_PARTS:
-        if member in names:
-            with zf.open(member) as fh:
-                _check_dtd(path, member, fh.read(4096))
+_SHEET = (re.compile(rb"<sheet\s([^>]*)"), re.compile(rb":sheet\s([^>]*)"))
+_RELATIONSHIP = (
+    re.compile(rb"<Relationship\s([^>]*)"),
+    re.compile(rb":Relationship\s([^>]*)"),
+)
+_PREFIX = re.compile(rb"<\w+")
 
 
-_ELEMENT = re.compile(rb"<(?:\w+:)?(sheet|Relationship)\s([^>]*?)/?>")
-_ATTRIBUTE = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"|([\w:]+)\s*=\s*\'([^\']*)\'')
+def _elements(patterns: tuple[re.Pattern[bytes], re.Pattern[bytes]], data: bytes) -> list[bytes]:
+    """The attribute text of each element found, without a namespace prefix or with one.
+
+    Each pattern starts with fixed text (fast to find); a ``:`` counts only as a
+    namespace prefix (``<x:sheet``), not inside some other text.
+    """
+    plain, prefixed = patterns
+    found = [(m.start(), m.group(1)) for m in plain.finditer(data)]
+    if b":" in data:
+        for m in prefixed.finditer(data):
+            start = data.rfind(b"<", 0, m.start())
+            if start >= 0 and _PREFIX.fullmatch(data, start, m.start()):
+                found.append((m.start(), m.group(1)))
+        found.sort()
+    return [raw for _, raw in found]
 
 
-def _attributes(raw: bytes) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for m in _ATTRIBUTE.finditer(raw.decode("utf-8", "replace")):
-        key = m.group(1) or m.group(3)
-        value = m.group(2) if m.group(1) else m.group(4)
-        out[key] = html.unescape(value)
-    return out
+_ATTRIBUTE = {
+    name: re.compile(rf"""(?:^|\s){name}\s*=\s*(?:"([^"]*)"|'([^']*)')""".encode())
+    for name in ("Id", "Target", "name", "state", r"[\w.-]+:id")
+}
 
 
-def _read_part(path: Path, zf: zipfile.ZipFile, member: str) -> bytes:
-    try:
-        data = zf.read(member)
-    except KeyError as exc:
-        raise InputError(f"{path}: not an Excel workbook (no {member}); save it as .xlsx") from exc
-    _check_dtd(path, member, data[:4096])
-    return data
+def _attribute(raw: bytes, name: str) -> str | None:
+    """One attribute's value in an element's attribute text (entities decoded), or None."""
+    m = _ATTRIBUTE[name].search(raw)
+    if m is None:
+        return None
+    value = (m.group(1) if m.group(1) is not None else m.group(2)).decode("utf-8", "replace")
+    return html.unescape(value) if "&" in value else value
 
 
-def inspect_workbook(path: Path) -> tuple[WorkbookInfo, zipfile.ZipFile]:
-    """Check a workbook zip and list its sheets. The caller closes the returned zip.
+@dataclass
+class WorkbookInfo:
+    """What the guard learned about a workbook without parsing its cells.
+
+    ``data`` is the file's bytes: the guard's checks and the parser read the same bytes.
+    """
+
+    path: Path
+    data: bytes | mmap.mmap
+    parts: dict[str, Member]
+    macros: bool = False
+    sheets: dict[str, SheetInfo] = field(default_factory=dict)
+
+    def read(self, member: str, limit: int = MAX_MEMBER) -> bytes:
+        """A part's bytes, inflated (at most ``limit``), checked for entity declarations.
+
+        Raises:
+            InputError: the part is missing, damaged, too big or declares entities.
+        """
+        part = self.parts.get(member)
+        if part is None:
+            raise InputError(f"{self.path}: not an Excel workbook (no {member}); save it as .xlsx")
+        try:
+            data = zip_members.inflate(self.data, part, limit)
+        except zip_members.ZipDamaged as exc:
+            raise _damaged(self.path, part) from exc
+        except zip_members.TooBig as exc:
+            raise InputError(
+                f"{self.path}: part {quote(member)} inflates to more than "
+                f"{limit / 2**20:.0f} MiB (a zip bomb?), refused; " + _ASK
+            ) from exc
+        _check_dtd(self.path, member, data[:_HEAD])
+        return data
+
+
+def inspect_workbook(path: Path, data: bytes | mmap.mmap) -> WorkbookInfo:
+    """Check a workbook zip (``data``, the bytes of ``path``) and list its sheets.
 
     Raises:
         InputError: the file is damaged, a bomb, or not an Excel workbook.
     """
     try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
+        listed = zip_members.members(data)
+    except zip_members.ZipDamaged as exc:
         raise InputError(
             f"{path}: the file is damaged (not a readable zip); save the workbook again"
         ) from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the file ({exc.strerror})") from exc
-    try:
-        _zip_checks(path, zf)
-        names = set(zf.namelist())
-        if "[Content_Types].xml" not in names:
-            # calamine reads such a file, openpyxl (budget sheets) does not: a file is
-            # readable for every output or rejected.
-            raise InputError(
-                f"{path}: the file is damaged (it has no [Content_Types].xml part, which "
-                "every Excel workbook has); open it in Excel or LibreOffice and save it again"
-            )
-        _no_dtd(path, zf)
-        info = WorkbookInfo(path=path)
-        info.macros = any(n.lower().endswith("vbaproject.bin") for n in names)
-        # Two small parts, read with patterns rather than a parser: no entities are ever
-        # expanded, and a damaged part simply lists no sheets.
-        wb = _read_part(path, zf, "xl/workbook.xml")
-        rels = _read_part(path, zf, "xl/_rels/workbook.xml.rels")
-        targets: dict[str, str] = {}
-        for m in _ELEMENT.finditer(rels):
-            if m.group(1) != b"Relationship":
-                continue
-            attrs = _attributes(m.group(2))
-            target = attrs.get("Target", "")
-            if target.startswith("/"):
-                member = target.lstrip("/")
-            else:
-                member = str(PurePosixPath("xl") / target)
-            targets[attrs.get("Id", "")] = member
-        for m in _ELEMENT.finditer(wb):
-            if m.group(1) != b"sheet":
-                continue
-            attrs = _attributes(m.group(2))
-            name = attrs.get("name", "")
-            rid = next((v for k, v in attrs.items() if k.endswith(":id")), "")
-            info.sheets[name] = SheetInfo(
-                name=name, member=targets.get(rid, ""), state=attrs.get("state", "visible")
-            )
-        if not info.sheets:
-            raise InputError(f"{path}: the workbook lists no sheets (damaged?); save it again")
-        return info, zf
-    except BaseException:
-        zf.close()
-        raise
+    _zip_checks(path, data, listed)
+    parts = {p.name: p for p in listed}
+    if "[Content_Types].xml" not in parts:
+        # calamine reads such a file, openpyxl (budget sheets) does not: a file is
+        # readable for every output or rejected.
+        raise InputError(
+            f"{path}: the file is damaged (it has no [Content_Types].xml part, which "
+            "every Excel workbook has); open it in Excel or LibreOffice and save it again"
+        )
+    for member in _PARSED_PARTS:
+        part = parts.get(member)
+        if part is not None:
+            try:
+                _check_dtd(path, member, zip_members.head(data, part, _HEAD))
+            except zip_members.ZipDamaged as exc:
+                raise _damaged(path, part) from exc
+    info = WorkbookInfo(path=path, data=data, parts=parts)
+    info.macros = any(n.lower().endswith("vbaproject.bin") for n in parts)
+    # Two small parts, read with patterns rather than a parser: no entities are ever
+    # expanded, and a damaged part simply lists no sheets.
+    wb = info.read("xl/workbook.xml")
+    rels = info.read("xl/_rels/workbook.xml.rels")
+    targets: dict[str, str] = {}
+    for raw in _elements(_RELATIONSHIP, rels):
+        target = _attribute(raw, "Target") or ""
+        if target.startswith("/"):
+            member = target.lstrip("/")
+        else:
+            member = posixpath.normpath("xl/" + target)
+        targets[_attribute(raw, "Id") or ""] = member
+    for raw in _elements(_SHEET, wb):
+        name = _attribute(raw, "name") or ""
+        rid = _attribute(raw, r"[\w.-]+:id") or ""
+        info.sheets[name] = SheetInfo(
+            name=name, member=targets.get(rid, ""), state=_attribute(raw, "state") or "visible"
+        )
+    if not info.sheets:
+        raise InputError(f"{path}: the workbook lists no sheets (damaged?); save it again")
+    return info
 
 
 @dataclass(frozen=True)
@@ -348,35 +377,20 @@ class SheetScan:
     merged: tuple[str, ...]
 
 
-def scan_sheet(path: Path, zf: zipfile.ZipFile, sheet: SheetInfo, detail: bool) -> SheetScan:
-    """Measure a sheet's real cell extent before it is parsed.
+#: Bytes kept from one piece of a large sheet to the next, so that no cell reference is
+#: missed where the pieces meet.
+_OVERLAP = 64
 
-    With ``detail``, also list formula cells and merged ranges (for small sheets).
 
-    Raises:
-        InputError: the sheet spans more cells than ras will read.
-    """
-    try:
-        data = zf.read(sheet.member)
-    except KeyError as exc:
-        raise InputError(
-            f"{path}: sheet {sheet.name!r} is missing from the file; save the workbook again"
-        ) from exc
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise InputError(
-            f"{path}: sheet {sheet.name!r} is damaged; save the workbook again"
-        ) from exc
-    _check_dtd(path, sheet.member, data[:4096])
-    max_row, max_col, far = 0, 0, ""
-    for m in _BIG_REF.finditer(data):
-        ref = m.group(0)[4:-1].decode()
+def _extent(data: bytes, max_row: int, max_col: int, far: str) -> tuple[int, int, str]:
+    """The far corner of the cells referenced in a piece of sheet XML (and so far)."""
+    for m in _FAR_REF.finditer(data):
+        ref = m.group(1).decode()
         letters = ref.rstrip("0123456789")
         row, col = int(ref[len(letters) :]), col_index(letters) + 1
         if row * max(col, 1) > max_row * max(max_col, 1):
             far = ref
         max_row, max_col = max(max_row, row), max(max_col, col)
-    for m in _TWO_LETTER_REF.finditer(data):
-        max_col = max(max_col, col_index(m.group(1).decode()) + 1)
     last = data.rfind(b"<row ")
     if last < 0:
         last = data.rfind(b":row ")
@@ -384,8 +398,70 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, sheet: SheetInfo, detail: bool) 
         row_match = _LAST_ROW.search(data, max(0, last - 10))
         if row_match:
             max_row = max(max_row, int(row_match.group(1)))
+    return max_row, max_col, far
+
+
+_F_PLAIN = re.compile(rb"<f[ >/]")
+_F_PREFIXED = re.compile(rb":f[ >/]")
+
+
+def _formula_tags(data: bytes) -> Iterator[int]:
+    """Where each formula element (``<f>``, ``<f ...>``, ``<x:f>``) starts in sheet XML.
+
+    Two patterns that each start with a fixed text, which the pattern engine finds fast
+    (one starting with a class of characters would test every byte).
+    """
+    for m in _F_PLAIN.finditer(data):
+        yield m.start()
+    for m in _F_PREFIXED.finditer(data):
+        start = data.rfind(b"<", 0, m.start())
+        if start >= 0 and _PREFIX.fullmatch(data, start, m.start()):  # a namespace prefix
+            yield start
+
+
+def scan_sheet(info: WorkbookInfo, sheet: SheetInfo, detail: bool) -> SheetScan:
+    """Measure a sheet's real cell extent before it is parsed.
+
+    With ``detail``, also list formula cells and merged ranges (for small sheets).
+    A large sheet is inflated and measured in pieces, never held whole.
+
+    Raises:
+        InputError: the sheet spans more cells than ras will read.
+    """
+    path = info.path
+    part = info.parts.get(sheet.member)
+    if part is None:
+        raise InputError(
+            f"{path}: sheet {sheet.name!r} is missing from the file; save the workbook again"
+        )
+    max_row, max_col, far = 0, 0, ""
+    any_ref = False
+    whole = b""
+    try:
+        if detail or part.file_size <= zip_members.CHUNK:
+            whole = info.read(sheet.member)
+            max_row, max_col, far = _extent(whole, 0, 0, "")
+            any_ref = whole.find(b' r="') >= 0
+        else:
+            carry = b""
+            for i, piece in enumerate(zip_members.pieces(info.data, part, MAX_MEMBER)):
+                if i == 0:
+                    _check_dtd(path, sheet.member, piece[:_HEAD])
+                text = carry + piece
+                max_row, max_col, far = _extent(text, max_row, max_col, far)
+                any_ref = any_ref or text.find(b' r="') >= 0
+                carry = text[-_OVERLAP:]
+    except zip_members.ZipDamaged as exc:
+        raise InputError(
+            f"{path}: sheet {sheet.name!r} is damaged; save the workbook again"
+        ) from exc
+    except zip_members.TooBig as exc:
+        raise InputError(
+            f"{path}: sheet {sheet.name!r} inflates to more than "
+            f"{MAX_MEMBER / 2**20:.0f} MiB (a zip bomb?), refused; " + _ASK
+        ) from exc
     if max_col == 0:
-        max_col = 26 if data.find(b' r="') >= 0 else 0
+        max_col = 26 if any_ref else 0
     if max_row > EXCEL_ROWS or max_col > EXCEL_COLS or max_row * max_col > MAX_CELLS:
         where = f" (a cell at {far})" if far else ""
         raise InputError(
@@ -396,12 +472,13 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, sheet: SheetInfo, detail: bool) 
     merged: tuple[str, ...] = ()
     if detail:
         found = set()
-        for tag in _F_TAG.finditer(data):
+        for start in _formula_tags(whole):
             # The nearest ` r="` before the formula is its cell's reference.
-            at = data.rfind(b' r="', 0, tag.start())
-            cell = _C_REF.match(data, at) if at >= 0 else None
+            at = whole.rfind(b' r="', 0, start)
+            cell = _C_REF.match(whole, at) if at >= 0 else None
             if cell is not None:
                 found.add(cell.group(1).decode())
         formulas = frozenset(found)
-        merged = tuple(m.group(1).decode() for m in _MERGE.finditer(data))
+        if b"mergeCell " in whole:
+            merged = tuple(m.group(1).decode() for m in _MERGE.finditer(whole))
     return SheetScan(rows=max_row, cols=max_col, formula_cells=formulas, merged=merged)

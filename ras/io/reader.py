@@ -10,15 +10,16 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import mmap
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from python_calamine import CalamineWorkbook
 
-from ras.cells import cell_ref, col_index, is_blank, to_text
+from ras.cells import cell_ref, col_index, col_letters, is_blank, to_text
 from ras.errors import InputError, Issue, Location
-from ras.io.guard import SheetScan, inspect_workbook, scan_sheet, sniff
+from ras.io.guard import SheetScan, file_bytes, inspect_workbook, scan_sheet, sniff
 from ras.io.schemas import PERSON, QUESTIONNAIRE
 from ras.models.assessment import Cell, FileResult, RawBulk, RawWorkbook
 from ras.models.table import norm
@@ -33,7 +34,7 @@ QUESTION_ID, ANSWER = QUESTIONNAIRE.headers[1], QUESTIONNAIRE.headers[3]
 
 
 def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
+    """Hex sha256 of a file's bytes (read in blocks)."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -58,11 +59,11 @@ def read_sheets(
     Raises:
         InputError: the file is unsafe or damaged, or a required sheet is missing.
     """
-    if sniff(path) != "zip":
-        raise InputError(f"{path}: expected an Excel workbook (.xlsx)")
-    info, zf = inspect_workbook(path)
     out: dict[str, list[list[Any]]] = {}
-    try:
+    with file_bytes(path) as data:
+        if sniff(path, data) != "zip":
+            raise InputError(f"{path}: expected an Excel workbook (.xlsx)")
+        info = inspect_workbook(path, data)
         found = {n: _find_sheet(info.sheets, n) for n in names}
         missing = [n for n in required if found.get(n) is None]
         if missing:
@@ -72,21 +73,22 @@ def read_sheets(
             )
         for actual in found.values():
             if actual is not None:
-                scan_sheet(path, zf, info.sheets[actual], detail=False)
-    finally:
-        zf.close()
-    wb = _open_calamine(path)
-    try:
-        for n, actual in found.items():
-            if actual is not None:
-                out[n] = wb.get_sheet_by_name(actual).to_python(skip_empty_area=False)
-    finally:
-        wb.close()
+                scan_sheet(info, info.sheets[actual], detail=False)
+        wb = _open_calamine(path, data)
+        try:
+            for n, actual in found.items():
+                if actual is not None:
+                    out[n] = wb.get_sheet_by_name(actual).to_python(skip_empty_area=False)
+        finally:
+            wb.close()
     return out
 
 
-def _open_calamine(path: Path) -> CalamineWorkbook:
+def _open_calamine(path: Path, data: bytes | mmap.mmap) -> CalamineWorkbook:
+    """The parser over the bytes the guard checked (a large, mapped file by its path)."""
     try:
+        if isinstance(data, bytes):
+            return CalamineWorkbook.from_filelike(io.BytesIO(data))
         return CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types
         raise InputError(
@@ -116,14 +118,18 @@ def _merged_lookup(merged: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+_LETTERS = [col_letters(c) for c in range(64)]
+
+
 def _cell(rows: list[list[Any]], r: int, c: int, scan: SheetScan, merged: dict[str, str]) -> Cell:
-    value = rows[r][c] if r < len(rows) and c < len(rows[r]) else None
-    ref = cell_ref(r, c)
+    row = rows[r] if r < len(rows) else ()
+    value = row[c] if c < len(row) else None
+    ref = (_LETTERS[c] if c < 64 else col_letters(c)) + str(r + 1)
     return Cell(
-        value=None if is_blank(value) else value,
-        cell=ref,
-        formula=ref in scan.formula_cells,
-        merged_into=merged.get(ref, ""),
+        None if is_blank(value) else value,
+        ref,
+        bool(scan.formula_cells) and ref in scan.formula_cells,
+        merged.get(ref, "") if merged else "",
     )
 
 
@@ -246,12 +252,17 @@ def read_input_file(path_text: str) -> FileResult:
     path = Path(path_text)
     result = FileResult(source=path_text)
     try:
-        result.sha256 = sha256_file(path)
-        kind = sniff(path)
-        if kind == "csv":
-            result.bulk = _read_csv(path)
-            return result
-        _read_workbook(path, result)
+        if path.suffix.lower() == ".csv":
+            result.sha256 = sha256_file(path)
+            if sniff(path) == "csv":
+                result.bulk = _read_csv(path)
+                return result
+        with file_bytes(path) as data:
+            result.sha256 = hashlib.sha256(data).hexdigest()
+            if sniff(path, data) == "csv":
+                result.bulk = _read_csv(path)
+                return result
+            _read_workbook(path, data, result)
     except InputError as exc:
         problem, _, fix = _strip_path(str(exc), path).rpartition("; ")
         if not problem:
@@ -282,40 +293,37 @@ def _strip_path(message: str, path: Path) -> str:
     return message[len(prefix) :] if message.startswith(prefix) else message
 
 
-def _read_workbook(path: Path, result: FileResult) -> None:
-    info, zf = inspect_workbook(path)
-    try:
-        result.macros = info.macros
-        names = list(info.sheets)
-        person = _find_sheet(names, PERSON_SHEET)
-        quest = _find_sheet(names, QUESTIONNAIRE_SHEET)
-        meta = _find_sheet(names, META_SHEET)
-        if person is None and quest is None:
-            visible = [n for n in names if info.sheets[n].state == "visible"] or names
-            if not visible:
-                raise InputError(f"{path}: the workbook has no sheets")
-            first = visible[0]
-            scan_sheet(path, zf, info.sheets[first], detail=False)
-            mode = "bulk"
-        else:
-            missing = [
-                n for n, s in ((PERSON_SHEET, person), (QUESTIONNAIRE_SHEET, quest)) if s is None
-            ]
-            if missing:
-                raise InputError(
-                    f"{path}: no {' or '.join(repr(m) for m in missing)} sheet "
-                    f"(the sheets are: {', '.join(names)}); use a workbook from "
-                    "`ras template assessment`"
-                )
-            assert person is not None and quest is not None
-            pscan = scan_sheet(path, zf, info.sheets[person], detail=True)
-            qscan = scan_sheet(path, zf, info.sheets[quest], detail=True)
-            if meta is not None:
-                scan_sheet(path, zf, info.sheets[meta], detail=False)
-            mode = "workbook"
-    finally:
-        zf.close()
-    wb = _open_calamine(path)
+def _read_workbook(path: Path, data: bytes | mmap.mmap, result: FileResult) -> None:
+    info = inspect_workbook(path, data)
+    result.macros = info.macros
+    names = list(info.sheets)
+    person = _find_sheet(names, PERSON_SHEET)
+    quest = _find_sheet(names, QUESTIONNAIRE_SHEET)
+    meta = _find_sheet(names, META_SHEET)
+    if person is None and quest is None:
+        visible = [n for n in names if info.sheets[n].state == "visible"] or names
+        if not visible:
+            raise InputError(f"{path}: the workbook has no sheets")
+        first = visible[0]
+        scan_sheet(info, info.sheets[first], detail=False)
+        mode = "bulk"
+    else:
+        missing = [
+            n for n, s in ((PERSON_SHEET, person), (QUESTIONNAIRE_SHEET, quest)) if s is None
+        ]
+        if missing:
+            raise InputError(
+                f"{path}: no {' or '.join(repr(m) for m in missing)} sheet "
+                f"(the sheets are: {', '.join(names)}); use a workbook from "
+                "`ras template assessment`"
+            )
+        assert person is not None and quest is not None
+        pscan = scan_sheet(info, info.sheets[person], detail=True)
+        qscan = scan_sheet(info, info.sheets[quest], detail=True)
+        if meta is not None:
+            scan_sheet(info, info.sheets[meta], detail=False)
+        mode = "workbook"
+    wb = _open_calamine(path, data)
     try:
         if mode == "bulk":
             rows = wb.get_sheet_by_name(first).to_python(skip_empty_area=False)

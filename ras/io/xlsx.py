@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import itertools
 import math
 import re
+import shutil
+import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,6 +37,38 @@ PORTRAIT_WIDTH = 100.0
 LANDSCAPE_WIDTH = 220.0
 #: Rows measured to fit a column to its content.
 WIDTH_SAMPLE = 5000
+
+
+def _longest_shown(values: list[Any], percent: bool = False) -> int:
+    """The longest of ``values`` as shown (see :func:`_shown_length`), measured fast.
+
+    Text is measured by length; among numbers the widest shown is one of the largest in
+    size, whole or not, so only those are formatted.
+    """
+    longest = 0
+    texts = [v for v in values if isinstance(v, str)]
+    if texts:
+        longest = max(len(t.split("\n", 1)[0]) if "\n" in t else len(t) for t in texts)
+    numbers = [
+        v for v in values if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+    ]
+    if numbers:
+        whole = [v for v in numbers if not isinstance(v, Decimal) and float(v).is_integer()]
+        parts: list[list[Any]] = [
+            whole,
+            [v for v in numbers if isinstance(v, Decimal) or not float(v).is_integer()],
+        ]
+        for part in parts:
+            if part:
+                longest = max(
+                    longest,
+                    _shown_length(max(part, key=lambda v: abs(float(v))), percent),
+                    _shown_length(min(part, key=float), percent),
+                )
+    for v in values:
+        if v is not None and not isinstance(v, (str, int, float, Decimal)):
+            longest = max(longest, _shown_length(v, percent))
+    return longest
 
 
 def _shown_length(value: Any, percent: bool = False) -> int:
@@ -80,8 +117,9 @@ class Book:
         self.bold_money = f({"bold": True, "num_format": "£#,##0.00"})
         self._table_names: set[str] = set()
         self._path = Path(path)
-        self._splices: list[tuple[Worksheet, list[Sequence[Any]], list[Any]]] = []
-        self._table_rows: dict[str, int] = {}  # spliced table name -> its last row (1-based)
+        # Tables whose rows after the first are written by ``splice_rows``: the sheet,
+        # its table's name, the rows (an iterator, read once at ``close``), their formats.
+        self._splices: list[tuple[Worksheet, str, Iterable[Sequence[Any]], list[Any]]] = []
 
     def close(self) -> None:
         """Write the workbook to disk (then the rows of large tables, see ``write_table``)."""
@@ -90,10 +128,9 @@ class Book:
             splice_rows(
                 self._path,
                 [
-                    (ws.index, rows, [None if f is None else f.xf_index for f in fmts])
-                    for ws, rows, fmts in self._splices
+                    Splice(ws.index, table, rows, [None if f is None else f.xf_index for f in fmts])
+                    for ws, table, rows, fmts in self._splices
                 ],
-                self._table_rows,
             )
 
     def put(self, ws: Worksheet, row: int, col: int, value: Any, fmt: Any = None) -> None:
@@ -178,10 +215,7 @@ class Book:
         are never narrower than ``MONEY_WIDTH``, so no figure shows as ``###``.
         """
         width = asked if asked is not None else max(10.0, min(40.0, len(header) * 1.1 + 2))
-        longest = 0
-        for row in sample:
-            if c < len(row):
-                longest = max(longest, _shown_length(row[c], fmt is self.percent))
+        longest = _longest_shown([row[c] for row in sample if c < len(row)], fmt is self.percent)
         width = max(width, min(MAX_WIDTH, longest * 1.1 + 2))
         if fmt in (self.money, self.bold_money):
             width = max(width, MONEY_WIDTH)  # £999,999,999.99 without ###
@@ -194,80 +228,53 @@ class Book:
         rows: Iterable[Sequence[Any]],
         formats: dict[str, Any] | None = None,
         widths: dict[str, float] | None = None,
-        max_rows: int = EXCEL_MAX_ROWS - 1,
-    ) -> list[str]:
+    ) -> None:
         """Write rows as an Excel table with a frozen header and filters.
 
-        A table longer than Excel allows is continued on sheets ``<sheet> (2)``,
-        ``<sheet> (3)``, ...; the names of every sheet written are returned.
+        The first rows are measured for column widths; the rest stay in ``rows`` until
+        :meth:`close` writes them straight into the sheet, so a long table is never held
+        whole. A table longer than Excel allows is an error at :meth:`close`: callers
+        send those to CSV (see ``ras.io.allocations``).
         """
         formats = formats or {}
         col_fmts = [formats.get(h) for h in headers]
-        names: list[str] = []
         it = iter(rows)
-        part = 1
-        while True:
-            name = sheet if part == 1 else f"{sheet} ({part})"
-            ws = self.wb.add_worksheet(name)
-            names.append(name)
-            ws.freeze_panes(1, 0)
-            n = 0
-            first_row: Sequence[Any] = ()
-            more = False
-            rest: list[Sequence[Any]] = []
-            for values in it:
-                n += 1
-                if n <= 1:  # the first data row through XlsxWriter: its formats get ids
-                    first_row = values
-                    for c, v in enumerate(values):
-                        self.put(ws, n, c, v, col_fmts[c])
-                else:
-                    rest.append(values)
-                if n >= max_rows:
-                    more = True
-                    break
-            sample = ([first_row] if n else []) + rest[: WIDTH_SAMPLE - 1]
-            total = 0.0
+        ws = self.wb.add_worksheet(sheet)
+        ws.freeze_panes(1, 0)
+        sample = list(itertools.islice(it, WIDTH_SAMPLE))
+        for c, v in enumerate(sample[0] if sample else ()):
+            # The first data row through XlsxWriter: its formats get ids.
+            self.put(ws, 1, c, v, col_fmts[c])
+        total = 0.0
+        for c, h in enumerate(headers):
+            width = self._width(h, col_fmts[c], (widths or {}).get(h), sample, c)
+            ws.set_column(c, c, width)
+            total += width
+        self.print_setup(ws, landscape=total > PORTRAIT_WIDTH)  # narrow tables upright
+        if total > LANDSCAPE_WIDTH:  # very wide: across pages at a readable size,
+            ws.fit_to_pages(math.ceil(total / LANDSCAPE_WIDTH), 0)
+            ws.repeat_columns(0)  # each page starting with the first column
+        table = self.table_name(sheet)
+        if not sample:
             for c, h in enumerate(headers):
-                width = self._width(h, col_fmts[c], (widths or {}).get(h), sample, c)
-                ws.set_column(c, c, width)
-                total += width
-            self.print_setup(ws, landscape=total > PORTRAIT_WIDTH)  # narrow tables upright
-            if total > LANDSCAPE_WIDTH:  # very wide: across pages at a readable size,
-                ws.fit_to_pages(math.ceil(total / LANDSCAPE_WIDTH), 0)
-                ws.repeat_columns(0)  # each page starting with the first column
-            table = self.table_name(name)
-            if rest:
-                self._splices.append((ws, rest, col_fmts))
-                self._table_rows[table] = n + 1
-            if n == 0:
-                for c, h in enumerate(headers):
-                    ws.write_string(0, c, h, self.header)
-                ws.autofilter(0, 0, 0, max(len(headers) - 1, 0))
-            else:
-                # XlsxWriter indexes every cell of a table's range; a spliced table is
-                # declared over its first two rows and widened in ``splice_rows``.
-                ws.add_table(
-                    0,
-                    0,
-                    min(n, 1),
-                    len(headers) - 1,
-                    {
-                        "name": table,
-                        "columns": [{"header": h, "header_format": self.header} for h in headers],
-                        "style": "Table Style Light 9",
-                    },
-                )
-            if not more:
-                break
-            # Peek: stop if the iterator is exhausted exactly at the limit.
-            try:
-                first = next(it)
-            except StopIteration:
-                break
-            it = _chain_one(first, it)
-            part += 1
-        return names
+                ws.write_string(0, c, h, self.header)
+            ws.autofilter(0, 0, 0, max(len(headers) - 1, 0))
+            return
+        if len(sample) > 1:
+            self._splices.append((ws, table, itertools.chain(sample[1:], it), col_fmts))
+        # XlsxWriter indexes every cell of a table's range; a spliced table is declared
+        # over its first two rows and widened in ``splice_rows``.
+        ws.add_table(
+            0,
+            0,
+            1,
+            len(headers) - 1,
+            {
+                "name": table,
+                "columns": [{"header": h, "header_format": self.header} for h in headers],
+                "style": "Table Style Light 9",
+            },
+        )
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -284,32 +291,77 @@ def _text_xml(text: str) -> str:
     return f"<is><t>{text}</t></is>"
 
 
+#: Distinct cells remembered while writing rows (a repeated value is formatted once).
+CELL_CACHE = 200_000
+
+
+def _cell_tail(value: Any, style: str) -> str:
+    """A cell's XML after its reference: ``"`` + style + type + value + ``</c>``."""
+    if isinstance(value, str):
+        return f'"{style} t="inlineStr">{_text_xml(value)}</c>'
+    if isinstance(value, bool):
+        return f'"{style} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, (int, float, Decimal)):
+        return f'"{style}><v>{float(value)!r}</v></c>'
+    return f'"{style} t="inlineStr">{_text_xml(str(value))}</c>'
+
+
 def rows_xml(rows: Sequence[Sequence[Any]], first_row: int, xf: Sequence[int | None]) -> str:
-    """SpreadsheetML for data rows: numbers as numbers, text as inline strings (never formulas)."""
-    letters = [col_letters(c) for c in range(max((len(r) for r in rows), default=0))]
-    style = [f' s="{x}"' if x else "" for x in xf] + [""] * len(letters)
-    cache: dict[str, str] = {}
+    """SpreadsheetML for data rows: numbers as numbers, text as inline strings (never formulas).
+
+    Tables repeat most of their values (a person's answers, points and steps recur
+    from person to person), so each distinct (column, value) is formatted once, and
+    each distinct row after its first cell becomes pieces joined by the row number.
+    """
+    width = max((len(r) for r in rows), default=0)
+    starts = [f'<c r="{col_letters(c)}' for c in range(width)]
+    style = [f' s="{x}"' if x else "" for x in xf] + [""] * width
+    cells: dict[tuple[int, Any], str] = {}
+
+    def cell(c: int, v: Any) -> str | None:
+        """The cell's XML after its reference, or None for an empty cell."""
+        if v is None or (type(v) is str and v == ""):
+            return None
+        if v is True or v is False:  # True == 1: never cached with numbers
+            return _cell_tail(v, style[c])
+        key = (c, v)
+        try:
+            tail = cells.get(key)
+        except TypeError:  # an unhashable value: formatted every time
+            return _cell_tail(v, style[c])
+        if tail is None:
+            tail = _cell_tail(v, style[c])
+            if len(cells) >= CELL_CACHE:
+                cells.clear()
+            cells[key] = tail
+        return tail
+
+    shapes: dict[tuple[Any, ...], list[str]] = {}
     out: list[str] = []
+    append = out.append
     for n, row in enumerate(rows, start=first_row):
-        parts = [f'<row r="{n}">']
-        for c, v in enumerate(row):
-            if v is None or v == "":
-                continue
-            ref = f"{letters[c]}{n}"
-            if isinstance(v, str):
-                body = cache.get(v)
-                if body is None:
-                    body = cache[v] = _text_xml(v)
-                parts.append(f'<c r="{ref}"{style[c]} t="inlineStr">{body}</c>')
-            elif isinstance(v, bool):
-                parts.append(f'<c r="{ref}"{style[c]} t="b"><v>{int(v)}</v></c>')
-            elif isinstance(v, (int, float, Decimal)):
-                parts.append(f'<c r="{ref}"{style[c]}><v>{float(v)!r}</v></c>')
-            else:
-                body = _text_xml(str(v))
-                parts.append(f'<c r="{ref}"{style[c]} t="inlineStr">{body}</c>')
-        parts.append("</row>")
-        out.append("".join(parts))
+        ns = str(n)
+        head = cell(0, row[0]) if row else None
+        line = '<row r="' + ns + '">' + ("" if head is None else starts[0] + ns + head)
+        rest = tuple(row[1:])
+        try:
+            # True == 1: a row with a yes/no value is never looked up or kept.
+            pieces = None if bool in map(type, rest) else shapes.get(rest)
+        except TypeError:
+            pieces, rest = None, ()
+        if pieces is None:
+            # The row after its first cell, split where the row number goes.
+            pieces = [""]
+            for c, v in enumerate(row[1:], start=1):
+                tail = cell(c, v)
+                if tail is not None:
+                    pieces[-1] += starts[c]
+                    pieces.append(tail)
+            if rest and bool not in map(type, rest):
+                if len(shapes) >= CELL_CACHE:
+                    shapes.clear()
+                shapes[rest] = pieces
+        append(line + ns.join(pieces) + "</row>")
     return "".join(out)
 
 
@@ -321,45 +373,85 @@ def _widen(data: bytes, pattern: bytes, last_row: int, count: int = 0) -> bytes:
     )
 
 
-def splice_rows(
-    path: Path,
-    splices: list[tuple[int, list[Sequence[Any]], list[int | None]]],
-    table_rows: dict[str, int],
-) -> None:
+@dataclass
+class Splice:
+    """Rows to write into a sheet after XlsxWriter has written it (see ``splice_rows``)."""
+
+    sheet_index: int  # 0-based, as XlsxWriter numbers sheet files
+    table: str  # the Excel table over the rows (widened to the last row)
+    rows: Iterable[Sequence[Any]]
+    xf: list[int | None]  # each column's format id
+
+
+#: Rows turned into XML at a time while splicing.
+SPLICE_BLOCK = 5_000
+
+
+def _spool_rows(splice: Splice, spool: Any) -> int:
+    """Write a splice's rows as sheet XML (UTF-8) to ``spool``; how many rows there were.
+
+    Rows go in blocks: however long the table, only one block is held at a time.
+    """
+    first = 3  # row 1 is the header and row 2 the row XlsxWriter wrote
+    it = iter(splice.rows)
+    while True:
+        block = list(itertools.islice(it, SPLICE_BLOCK))
+        if not block:
+            break
+        if first + len(block) - 1 > EXCEL_MAX_ROWS:
+            raise ValueError(f"table {splice.table}: more rows than Excel allows")
+        spool.write(rows_xml(block, first, splice.xf).encode("utf-8"))
+        first += len(block)
+    return first - 3
+
+
+def splice_rows(path: Path, splices: list[Splice]) -> None:
     """Write the rows of large tables straight into their sheets' XML.
 
     XlsxWriter costs several microseconds a cell; a table of a few hundred thousand
     cells is written here instead, after XlsxWriter has written the header, the first
     data row (so the formats have ids) and the table definition over its first rows.
+    Each table's rows go through a temporary file, so memory stays flat however long
+    the table is.
     """
-    members: dict[int, tuple[list[Sequence[Any]], list[int | None]]] = {
-        index: (rows, xf) for index, rows, xf in splices
-    }
+    members = {s.sheet_index: s for s in splices}
     tmp = path.with_name(path.name + ".splice")
-    with (
-        zipfile.ZipFile(path) as zin,
-        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zout,
-    ):
+    with contextlib.ExitStack() as stack:
+        spools: dict[int, tuple[Any, int]] = {}
+        last_rows: dict[str, int] = {}
+        for index, splice in members.items():
+            spool = stack.enter_context(tempfile.TemporaryFile(dir=path.parent))
+            count = _spool_rows(splice, spool)
+            spools[index] = (spool, count)
+            last_rows[splice.table] = 2 + count
+        zin = stack.enter_context(zipfile.ZipFile(path))
+        zout = stack.enter_context(zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1))
         for info in zin.infolist():
             data = zin.read(info.filename)
             sheet = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
-            if sheet and int(sheet.group(1)) - 1 in members:
-                rows, xf = members[int(sheet.group(1)) - 1]
-                extra = rows_xml(rows, 3, xf).encode("utf-8")
+            index = int(sheet.group(1)) - 1 if sheet else -1
+            if index in spools:
+                spool, count = spools[index]
                 at = data.rindex(b"</sheetData>")
-                data = data[:at] + extra + data[at:]
-                data = _widen(
-                    data, rb'(<dimension ref="[A-Z]+[0-9]+):([A-Z]+)[0-9]+"', 2 + len(rows), count=1
+                head = _widen(
+                    data[:at], rb'(<dimension ref="[A-Z]+[0-9]+):([A-Z]+)[0-9]+"', 2 + count, 1
                 )
-            elif info.filename.startswith("xl/tables/"):
+                out = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                out.compress_type = zipfile.ZIP_DEFLATED
+                out.external_attr = info.external_attr
+                for attr in ("_compresslevel", "compress_level"):  # its name by Python version
+                    with contextlib.suppress(AttributeError):
+                        setattr(out, attr, 1)
+                with zout.open(out, "w", force_zip64=True) as fh:
+                    fh.write(head)
+                    spool.seek(0)
+                    shutil.copyfileobj(spool, fh, 1 << 20)
+                    fh.write(data[at:])
+                continue
+            if info.filename.startswith("xl/tables/"):
                 name = re.search(rb'displayName="([^"]+)"', data)
-                last_row = table_rows.get(name.group(1).decode()) if name else None
+                last_row = last_rows.get(name.group(1).decode()) if name else None
                 if last_row is not None:
                     data = _widen(data, rb'(ref="[A-Z]+[0-9]+):([A-Z]+)[0-9]+"', last_row)
             zout.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
     tmp.replace(path)
-
-
-def _chain_one(first: Sequence[Any], rest: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
-    yield first
-    yield from rest

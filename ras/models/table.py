@@ -13,7 +13,10 @@ from ras.models.base import Dec, Frozen
 
 def norm(text: object) -> str:
     """Normalise a label for matching: trimmed, case-folded, inner spaces collapsed."""
-    return " ".join(str(text).split()).casefold()
+    text = text if type(text) is str else str(text)
+    if text.isalnum():  # most labels and ids: nothing to trim or collapse
+        return text.casefold()
+    return " ".join(text.split()).casefold()
 
 
 class PersonField(Frozen):

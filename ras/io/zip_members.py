@@ -1,0 +1,219 @@
+"""A workbook's zip members read straight from its bytes, without the zipfile module.
+
+The guard (SPEC §12) looks at a few parts of every input workbook. ``zipfile`` costs
+more per file than python-calamine's whole read of a small workbook (an object per
+member, a file object per part opened), so the central directory is read here with
+``struct`` and parts are inflated with ``zlib`` from the same bytes that are then
+handed to the parser: what is checked is what is parsed.
+
+Anything unusual (Zip64 records, bytes before the zip, a damaged directory) is left
+to ``zipfile``, which reads the directory in those cases.
+"""
+
+from __future__ import annotations
+
+import io
+import mmap
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterator
+from typing import NamedTuple, TypeAlias
+
+_EOCD = b"PK\x05\x06"
+_EOCD_SIZE = 22
+_ZIP64_LOCATOR = b"PK\x06\x07"
+_CENTRAL = struct.Struct("<4s6H3L5H2L")
+_CENTRAL_SIG = b"PK\x01\x02"
+_LOCAL_SIG = b"PK\x03\x04"
+_LOCAL_SIZE = 30
+_FULL = 0xFFFFFFFF
+#: Bytes inflated at a time where a part is read in pieces.
+CHUNK = 1 << 20
+
+
+#: A zip's bytes: read into memory, or a mapped file.
+Bytes: TypeAlias = "bytes | memoryview | mmap.mmap"
+
+
+class ZipDamaged(Exception):
+    """The bytes are not a readable zip (or a part is not where the directory says)."""
+
+
+class Member(NamedTuple):
+    """One part of a zip, as its central directory describes it."""
+
+    name: str
+    method: int
+    flags: int
+    compress_size: int
+    file_size: int
+    header_offset: int
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether the part is encrypted (zip's traditional encryption)."""
+        return bool(self.flags & 1)
+
+
+def members(data: Bytes) -> list[Member]:
+    """Every member listed in the central directory of the zip in ``data``.
+
+    Raises:
+        ZipDamaged: ``data`` is not a zip whose directory can be read.
+    """
+    size = len(data)
+    at = bytes(data[max(0, size - _EOCD_SIZE - 65_535) :]).rfind(_EOCD)
+    if at < 0:
+        raise ZipDamaged("no end of central directory")
+    at += max(0, size - _EOCD_SIZE - 65_535)
+    if at + _EOCD_SIZE > size:
+        raise ZipDamaged("truncated end of central directory")
+    _, disk, cd_disk, _, count, cd_size, cd_offset, _ = struct.unpack_from("<4s4H2LH", data, at)
+    unusual = (
+        disk != 0
+        or cd_disk != 0
+        or count == 0xFFFF
+        or cd_size == _FULL
+        or cd_offset == _FULL
+        or cd_offset + cd_size != at
+        or (at >= 20 and bytes(data[at - 20 : at - 16]) == _ZIP64_LOCATOR)
+    )
+    if unusual:
+        return _members_by_zipfile(data)
+    out: list[Member] = []
+    pos = cd_offset
+    for _ in range(count):
+        if pos + _CENTRAL.size > at:
+            raise ZipDamaged("truncated central directory")
+        entry = _CENTRAL.unpack_from(data, pos)
+        sig, flags, method, csize, usize = entry[0], entry[3], entry[4], entry[8], entry[9]
+        n_name, n_extra, n_comment, off = entry[10], entry[11], entry[12], entry[16]
+        if sig != _CENTRAL_SIG:
+            raise ZipDamaged("bad central directory entry")
+        if _FULL in (csize, usize, off):
+            return _members_by_zipfile(data)  # Zip64 sizes
+        raw_name = bytes(data[pos + _CENTRAL.size : pos + _CENTRAL.size + n_name])
+        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        out.append(Member(name, method, flags, csize, usize, off))
+        pos += _CENTRAL.size + n_name + n_extra + n_comment
+    return out
+
+
+def _members_by_zipfile(data: Bytes) -> list[Member]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+            return [
+                Member(
+                    i.filename,
+                    i.compress_type,
+                    i.flag_bits,
+                    i.compress_size,
+                    i.file_size,
+                    i.header_offset,
+                )
+                for i in zf.infolist()
+            ]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        raise ZipDamaged(str(exc)) from exc
+
+
+def raw(data: Bytes, member: Member) -> memoryview:
+    """A member's compressed bytes (after its local header).
+
+    Raises:
+        ZipDamaged: the local header is not where the directory says.
+    """
+    off = member.header_offset
+    header = bytes(data[off : off + _LOCAL_SIZE])
+    if len(header) < _LOCAL_SIZE or header[:4] != _LOCAL_SIG:
+        raise ZipDamaged("a part is not where the zip says")
+    n_name, n_extra = struct.unpack_from("<2H", header, 26)
+    start = off + _LOCAL_SIZE + n_name + n_extra
+    end = start + member.compress_size
+    if end > len(data):
+        raise ZipDamaged("a part runs past the end of the file")
+    return memoryview(data)[start:end]
+
+
+class TooBig(Exception):
+    """A member inflates past the limit it was read with."""
+
+
+def inflate(data: Bytes, member: Member, limit: int) -> bytes:
+    """A member's bytes, inflated; :class:`TooBig` as soon as more than ``limit`` come out.
+
+    Raises:
+        ZipDamaged: the member cannot be inflated.
+        TooBig: it inflates to more than ``limit`` bytes (whatever its headers say).
+    """
+    body = raw(data, member)
+    if member.method == zipfile.ZIP_STORED:
+        if len(body) > limit:
+            raise TooBig(len(body))
+        return bytes(body)
+    try:
+        inflater = zlib.decompressobj(-15)
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise ZipDamaged(str(exc)) from exc
+    if len(out) > limit:
+        raise TooBig(len(out))
+    return out
+
+
+def head(data: Bytes, member: Member, size: int) -> bytes:
+    """The first ``size`` inflated bytes of a member (at most)."""
+    body = raw(data, member)
+    if member.method == zipfile.ZIP_STORED:
+        return bytes(body[:size])
+    try:
+        return zlib.decompressobj(-15).decompress(body, size)
+    except zlib.error as exc:
+        raise ZipDamaged(str(exc)) from exc
+
+
+def inflated_size(data: Bytes, member: Member, limit: int) -> int:
+    """How many bytes a member inflates to, counted in pieces; :class:`TooBig` past ``limit``."""
+    size = 0
+    for piece in pieces(data, member, limit):
+        size += len(piece)
+    return size
+
+
+def pieces(data: Bytes, member: Member, limit: int) -> Iterator[bytes]:
+    """A member's inflated bytes in pieces of at most :data:`CHUNK`; :class:`TooBig` past ``limit``.
+
+    Raises:
+        ZipDamaged: the member cannot be inflated.
+        TooBig: more than ``limit`` bytes come out.
+    """
+    body = raw(data, member)
+    if member.method == zipfile.ZIP_STORED:
+        if len(body) > limit:
+            raise TooBig(len(body))
+        for at in range(0, len(body), CHUNK):
+            yield bytes(body[at : at + CHUNK])
+        return
+    inflater = zlib.decompressobj(-15)
+    size = 0
+    try:
+        for at in range(0, len(body), CHUNK):
+            out = inflater.decompress(body[at : at + CHUNK], CHUNK)
+            while True:
+                size += len(out)
+                if size > limit:
+                    raise TooBig(size)
+                if out:
+                    yield out
+                if not inflater.unconsumed_tail:
+                    break
+                out = inflater.decompress(inflater.unconsumed_tail, CHUNK)
+        rest = inflater.flush()
+        size += len(rest)
+        if size > limit:
+            raise TooBig(size)
+        if rest:
+            yield rest
+    except zlib.error as exc:
+        raise ZipDamaged(str(exc)) from exc
