@@ -11,31 +11,64 @@ from typing import Any
 from ras.errors import Issue, Location
 from ras.io.allocations import write_allocations
 from ras.io.inputs import collect_inputs
-from ras.io.reader import read_input_file
+from ras.io.reader import open_input_file
 from ras.io.sheet_folder import check_ours, staged_folder
 from ras.io.table_file import fingerprint
 from ras.models.assessment import Assessment
-from ras.models.scored import ScoreOutcome, ScoreRun, Validated
+from ras.models.scored import Scored, ScoreOutcome, ScoreRun, Validated
 from ras.models.table import PointTable
 from ras.outputs import committed_together, outside_group
 from ras.parallel import run_parallel
 from ras.scoring.budgets import Explanations
-from ras.scoring.people import score_results
+from ras.scoring.people import score_people, score_results
 from ras.scoring.pseudonyms import Pseudonymiser, pseudonymise_run
-from ras.scoring.validate import TableIndex, validate_file
+from ras.scoring.store import SPILL_ROWS, SpillWriter, remove_spill_folder, spill_folder
+from ras.scoring.totals import people_totals, tally
+from ras.scoring.validate import TableIndex, iter_bulk, validate_workbook
 from ras.version import __version__
 
 
-def read_and_validate(path: str, index: TableIndex) -> Validated:
-    """Read one file and validate it against the table (runs in a worker process)."""
-    res = read_input_file(path)
-    kind = "workbook" if res.workbook else "bulk" if res.bulk else "unreadable"
-    assessments: list[Assessment] = []
-    issues = list(res.issues)
-    if kind != "unreadable":
-        assessments, problems = validate_file(res, index)
-        issues.extend(problems)
-    return Validated(res.source, res.sha256, kind, assessments, issues)
+def read_and_validate(
+    path: str, index: TableIndex, spill_folder: str | None = None, spill_rows: int = SPILL_ROWS
+) -> Validated:
+    """Read one file and validate it against the table (runs in a worker process).
+
+    A bulk table is read, validated and (past ``spill_rows`` rows, with a
+    ``spill_folder``) scored a chunk at a time, each chunk spilled to disk: however
+    long the table, only a chunk is held.
+    """
+    with open_input_file(path) as res:
+        kind = "workbook" if res.workbook else "bulk" if res.bulk else "unreadable"
+        assessments: list[Assessment] = []
+        problems: list[Issue] = []
+        spill = None
+        if res.workbook is not None:
+            assessments, problems = validate_workbook(res, index)
+        elif res.bulk is not None:
+            writer: SpillWriter | None = None
+            for people, found in iter_bulk(res, index):
+                problems.extend(found)
+                if writer is None and spill_folder and len(assessments) + len(people) > spill_rows:
+                    writer = SpillWriter(spill_folder, res.bulk.sheet)
+                    explainer = Explanations(index.table)
+                    people, assessments = assessments + people, []
+                if writer is not None:
+                    _spill(writer, score_people(people, index.table), index.table, explainer)
+                else:
+                    assessments.extend(people)
+            if writer is not None:
+                spill = writer.close()
+        issues = list(res.issues) + problems  # after the rows: problems met reading them too
+    return Validated(res.source, res.sha256, kind, assessments, issues, spill)
+
+
+def _spill(
+    writer: SpillWriter, people: list[Scored], table: PointTable, explainer: Explanations
+) -> None:
+    """Write a chunk of scored people to a spill file, adding them to its totals."""
+    spill = writer.spill
+    spill.totals = tally(people, table, explainer, into=spill.totals)
+    writer.add(people)
 
 
 def _crashed(path: str) -> Validated:
@@ -53,10 +86,18 @@ def read_inputs(
     table: PointTable,
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
+    spill_folder: str | None = None,
+    spill_rows: int = SPILL_ROWS,
 ) -> list[Validated]:
-    """Read and validate every file in worker processes (SPEC §12); in input order."""
+    """Read and validate every file in worker processes (SPEC §12); in input order.
+
+    With a ``spill_folder``, large bulk tables are scored in the workers and spilled
+    there (see :func:`read_and_validate`).
+    """
     index = TableIndex.build(table, fingerprint(table))
-    func = functools.partial(read_and_validate, index=index)
+    func = functools.partial(
+        read_and_validate, index=index, spill_folder=spill_folder, spill_rows=spill_rows
+    )
     return run_parallel(func, [str(f) for f in files], _crashed, jobs, progress)
 
 
@@ -67,8 +108,13 @@ def score_inputs(
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     explain: bool = True,
+    spill_rows: int = SPILL_ROWS,
 ) -> ScoreRun:
-    """Read, validate and score INPUTs (files, folders, bulk tables) with a table."""
+    """Read, validate and score INPUTs (files, folders, bulk tables) with a table.
+
+    A bulk table longer than ``spill_rows`` is scored as it is read and its people are
+    kept on disk until the run is written (``run.scored`` reads them back in chunks).
+    """
     started = dt.datetime.now()
     collected = collect_inputs(inputs)
     files, issues = collected.files, collected.issues
@@ -79,19 +125,28 @@ def score_inputs(
         if progress:
             progress(done[0], len(files))
 
-    results = read_inputs(files, table, jobs, tick)
-    scored, problems, infos = score_results(results, table, explain=explain)
+    folder = spill_folder()
+    try:
+        results = read_inputs(files, table, jobs, tick, folder, spill_rows)
+        scored, problems, infos = score_results(
+            results, table, explain=explain, spill_folder=folder
+        )
+    except BaseException:
+        remove_spill_folder(folder)
+        raise
+    explainer = Explanations(table)
     return ScoreRun(
         table=table,
         fingerprint=fingerprint(table),
         files=infos,
         scored=scored,
         issues=issues + problems,
-        explainer=Explanations(table),
+        explainer=explainer,
         version=__version__,
         skipped=collected.skipped,
         links=collected.links,
         started=started,
+        totals=people_totals(scored, table, explainer),
     )
 
 

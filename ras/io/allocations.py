@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import csv
 import io
 import math
@@ -28,11 +30,12 @@ from ras.io.schemas import (
 from ras.io.xlsx import EXCEL_MAX_ROWS, Book
 from ras.models.base import decimal_text
 from ras.models.calibration import Person
-from ras.models.scored import Scored, ScoreRun
+from ras.models.scored import RunTotals, Scored, ScoreRun
 from ras.models.table import PointTable, norm
 from ras.money import pence
 from ras.outputs import atomic_output, leave_group
 from ras.parallel import single_threaded
+from ras.scoring.totals import group_field, run_totals
 
 EXPLANATION_HEADERS = EXPLANATIONS.headers
 EXCEPTION_HEADERS = EXCEPTIONS.headers
@@ -149,22 +152,11 @@ def exception_rows(run: ScoreRun, severity: str = "error") -> list[list[Any]]:
     ]
 
 
-def group_field(table: PointTable) -> str | None:
-    """The person field used for 'totals by client group'."""
-    if table.field("client_group") is not None:
-        return "client_group"
-    if table.allocation.rates_by:
-        return table.allocation.rates_by
-    for f in table.person_fields:
-        if f.options:
-            return f.id
-    return None
-
-
-def _bins(values: Sequence[Decimal], n: int = 10) -> list[tuple[Decimal, Decimal]]:
+def _bins(values: Sequence[int], n: int = 10) -> list[tuple[Decimal, Decimal]]:
+    """Equal bins from £0 past the largest budget (``values`` in pence)."""
     if not values:
         return []
-    top = max(values)
+    top = Decimal(max(values)) / 100
     if top <= 0:
         return [(Decimal(0), Decimal(0))]
     raw = float(top) / n
@@ -185,16 +177,15 @@ def _write_csv(path: Path, headers: Sequence[str], rows: Iterator[list[Any]]) ->
         w.writerows(rows)  # None is written as an empty field
 
 
-def _person_csv(
-    run: ScoreRun,
-    path: Path,
-    headers: Sequence[str],
-    rows_of: Callable[[Scored, Callable[[list[Any]], str]], Iterator[str]],
-) -> None:
-    """A per-person sheet as CSV, fast.
+RowsOf = Callable[[Scored, Callable[[list[Any]], str]], Iterator[str]]
 
-    ``rows_of(person, fmt)`` gives each row after the Person ID, formatted by ``fmt``
-    (which it may cache: most rows repeat from person to person).
+
+def _person_csvs(run: ScoreRun, sheets: Sequence[tuple[Path, Sequence[str], RowsOf]]) -> None:
+    """Per-person sheets as CSV files, fast, all in one pass over the people.
+
+    For each sheet, ``rows_of(person, fmt)`` gives each row after the Person ID,
+    formatted by ``fmt`` (which it may cache: most rows repeat from person to person).
+    People spilled to disk are read once, whatever the number of sheets.
     """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -205,19 +196,25 @@ def _person_csv(
         w.writerow(row)
         return buf.getvalue()
 
-    with atomic_output(path) as tmp, tmp.open("w", newline="", encoding="utf-8-sig") as fh:
-        lines: list[str] = [fmt(list(headers))]
+    with contextlib.ExitStack() as stack:
+        outs = []
+        for path, headers, rows_of in sheets:
+            tmp = stack.enter_context(atomic_output(path))
+            fh = stack.enter_context(tmp.open("w", newline="", encoding="utf-8-sig"))
+            outs.append((fh, [fmt(list(headers))], rows_of))
         for s in run.scored:
             pid = fmt([s.assessment.person_id])[:-1]
-            lines.extend(pid + rest for rest in rows_of(s, fmt))
-            if len(lines) > 50_000:
-                fh.write("".join(lines))
-                lines.clear()
-        fh.write("".join(lines))
+            for fh, lines, rows_of in outs:
+                lines.extend(pid + rest for rest in rows_of(s, fmt))
+                if len(lines) > 50_000:
+                    fh.write("".join(lines))
+                    lines.clear()
+        for fh, lines, _ in outs:
+            fh.write("".join(lines))
 
 
-def _explanations_csv(run: ScoreRun, path: Path) -> None:
-    """The Explanations sheet as CSV.
+def _explanation_lines(run: ScoreRun) -> RowsOf:
+    """The Explanations sheet's CSV rows of a person.
 
     The steps shared between people (an answer and its points, a domain total) are
     formatted once and reused.
@@ -234,11 +231,11 @@ def _explanations_csv(run: ScoreRun, path: Path) -> None:
                     done[id(st)] = text
             yield text
 
-    _person_csv(run, path, EXPLANATION_HEADERS, rows_of)
+    return rows_of
 
 
-def _answers_csv(run: ScoreRun, path: Path) -> None:
-    """The Answers sheet as CSV; each question's answer and points formatted once."""
+def _answer_lines(run: ScoreRun) -> RowsOf:
+    """The Answers sheet's CSV rows of a person; each answer and its points formatted once."""
     order = [q.id for _, q in run.table.questions()]
     done: dict[tuple[str, str], str] = {}
 
@@ -253,41 +250,52 @@ def _answers_csv(run: ScoreRun, path: Path) -> None:
                     done[(qid, answer)] = text
                 yield text
 
-    _person_csv(run, path, ANSWERS.headers, rows_of)
+    return rows_of
 
 
-def _csv_child(run: ScoreRun, sheet: str, path: Path) -> None:
+def _csv_child(run: ScoreRun, sheets: list[tuple[str, Path]]) -> None:
     leave_group()
-    _csv_job(run, sheet, path)
+    _csv_job(run, sheets)
 
 
-def _csv_job(run: ScoreRun, sheet: str, path: Path) -> None:
-    if sheet == "Allocations":
-        _write_csv(path, allocation_headers(run.table), allocation_rows(run))
-    elif sheet == "Answers":
-        _answers_csv(run, path)
-    else:
-        _explanations_csv(run, path)
+def _csv_job(run: ScoreRun, sheets: list[tuple[str, Path]]) -> None:
+    """Write sheets as CSV: Allocations on its own, the per-person ones in one pass."""
+    per_person: list[tuple[Path, Sequence[str], RowsOf]] = []
+    for sheet, path in sheets:
+        if sheet == "Allocations":
+            _write_csv(path, allocation_headers(run.table), allocation_rows(run))
+        elif sheet == "Answers":
+            per_person.append((path, ANSWERS.headers, _answer_lines(run)))
+        else:
+            per_person.append((path, EXPLANATION_HEADERS, _explanation_lines(run)))
+    if per_person:
+        _person_csvs(run, per_person)
 
 
 def _start_csv_jobs(run: ScoreRun, alongside: dict[str, Path]) -> list[Any]:
     """Write huge sheets as CSV.
 
     In forked children (no copying of the run) where that is safe, so that they are
-    written while this process writes the workbook.
+    written while this process writes the workbook: Allocations in one, the
+    per-person sheets (Explanations, Answers) together in another.
     """
     if not alongside:
         return []
+    groups = [
+        [(sheet, path) for sheet, path in alongside.items() if sheet == "Allocations"],
+        [(sheet, path) for sheet, path in alongside.items() if sheet != "Allocations"],
+    ]
+    groups = [g for g in groups if g]
     if sys.platform.startswith("linux") and single_threaded():
         ctx = mp.get_context("fork")
         procs = []
-        for sheet, path in alongside.items():
-            proc = ctx.Process(target=_csv_child, args=(run, sheet, path), daemon=True)
+        for group in groups:
+            proc = ctx.Process(target=_csv_child, args=(run, group), daemon=True)
             proc.start()
-            procs.append((proc, path))
+            procs.append((proc, group[0][1]))
         return procs
-    for sheet, path in alongside.items():
-        _csv_job(run, sheet, path)
+    for group in groups:
+        _csv_job(run, group)
     return []
 
 
@@ -302,21 +310,20 @@ def write_allocations(run: ScoreRun, out: Path) -> list[Path]:
     """Write ``allocations.xlsx``; returns any CSV files written alongside for huge sheets."""
     t = run.table
     headers = allocation_headers(t)
-    n = len(run.scored)
-    n_expl = sum(run.explainer.count(s) for s in run.scored)
+    totals = run_totals(run)
     alongside: dict[str, Path] = {}
     limit = EXCEL_MAX_ROWS - 1
-    if n > limit:
+    if totals.people > limit:
         alongside["Allocations"] = out.with_name(out.stem + ".allocations.csv")
-    if n_expl > limit:
+    if totals.explanation_rows > limit:
         alongside["Explanations"] = out.with_name(out.stem + ".explanations.csv")
-    if sum(len(s.assessment.answers) for s in run.scored) > limit:
+    if totals.answer_rows > limit:
         alongside["Answers"] = out.with_name(out.stem + ".answers.csv")
     extra = list(alongside.values())
     procs = _start_csv_jobs(run, alongside)
     with atomic_output(out) as tmp:
         book = Book(tmp)
-        _summary(book, run, headers, alongside)
+        _summary(book, run, totals, headers, alongside)
         money = {h: book.money for h in headers if h.endswith("(£)") or h.endswith("(£/year)")}
         money |= {f.label: book.money for f in t.person_fields if f.type == "money"}
         if "Allocations" in alongside:
@@ -417,12 +424,14 @@ def _read_answers(
     return answers
 
 
-def _summary(book: Book, run: ScoreRun, headers: list[str], alongside: dict[str, Path]) -> None:
+def _summary(
+    book: Book, run: ScoreRun, totals: RunTotals, headers: list[str], alongside: dict[str, Path]
+) -> None:
     ws = book.sheet("Summary", one_page=True)
     ws.set_column(0, 0, 38)
     ws.set_column(1, 2, 20)
     t = run.table
-    n = len(run.scored)
+    n = totals.people
     last = n + 1  # last data row (1-based) on Allocations
     col = {h: col_letters(i) for i, h in enumerate(headers)}
     budget_col = col[BUDGET]
@@ -441,7 +450,7 @@ def _summary(book: Book, run: ScoreRun, headers: list[str], alongside: dict[str,
         ws.write_string(r, 0, label, book.bold)
         book.put(ws, r, 1, value)
         r += 1
-    total = sum((s.budget.annual for s in run.scored), Decimal(0))
+    total = totals.total
     ws.write_string(r, 0, "Total indicative budgets (£/year)", book.bold)
     if "Allocations" in alongside or n == 0:
         ws.write_number(r, 1, float(total), book.bold_money)
@@ -456,10 +465,7 @@ def _summary(book: Book, run: ScoreRun, headers: list[str], alongside: dict[str,
         ws.write_string(r, 1, "People", book.header)
         ws.write_string(r, 2, "Total (£/year)", book.header)
         r += 1
-        groups: dict[str, list[Decimal]] = {}
-        for s in run.scored:
-            key = str(s.assessment.fields.get(gf) or "")
-            groups.setdefault(key, []).append(s.budget.annual)
+        groups = totals.by_group
         order = list(f.options or []) + sorted(k for k in groups if k not in (f.options or []))
         gcol = col[f.label]
         grng = f"Allocations!${gcol}$2:${gcol}${max(last, 2)}"
@@ -467,15 +473,13 @@ def _summary(book: Book, run: ScoreRun, headers: list[str], alongside: dict[str,
             if key not in groups:
                 continue
             ws.write_string(r, 0, str(f.shown(key)) if key else "(not given)")
-            vals = groups[key]
+            people, amount = groups[key]
             if "Allocations" in alongside or not key:
-                ws.write_number(r, 1, len(vals))
-                ws.write_number(r, 2, float(sum(vals, Decimal(0))), book.money)
+                ws.write_number(r, 1, people)
+                ws.write_number(r, 2, float(amount), book.money)
             else:
-                ws.write_formula(r, 1, f"=COUNTIF({grng},A{r + 1})", None, len(vals))
-                ws.write_formula(
-                    r, 2, f"=SUMIF({grng},A{r + 1},{rng})", book.money, float(sum(vals, Decimal(0)))
-                )
+                ws.write_formula(r, 1, f"=COUNTIF({grng},A{r + 1})", None, people)
+                ws.write_formula(r, 2, f"=SUMIF({grng},A{r + 1},{rng})", book.money, float(amount))
             r += 1
         r += 1
     ws.write_string(r, 0, "By funding stream", book.header)
@@ -483,7 +487,7 @@ def _summary(book: Book, run: ScoreRun, headers: list[str], alongside: dict[str,
     ws.write_string(r, 2, "Total (£/year)", book.header)
     r += 1
     for st in t.streams():
-        amount = sum((s.budget.funding[st] for s in run.scored), Decimal(0))
+        amount = totals.by_stream[st]
         ws.write_string(r, 0, t.stream_label(st))
         fcol = col[funding_header(st, t)]
         if "Allocations" in alongside or n == 0:
@@ -500,7 +504,7 @@ def _summary(book: Book, run: ScoreRun, headers: list[str], alongside: dict[str,
         )
         r += 1
     # Distribution of budgets, with a chart.
-    values = [s.budget.annual for s in run.scored]
+    values = sorted(totals.annual_pence)
     bins = _bins(values)
     if bins:
         ws.write_string(r, 0, "Budget from (£)", book.header)
@@ -511,7 +515,9 @@ def _summary(book: Book, run: ScoreRun, headers: list[str], alongside: dict[str,
         for lo, hi in bins:
             ws.write_number(r, 0, float(lo), book.money0)
             ws.write_number(r, 1, float(hi), book.money0)
-            count = sum(1 for v in values if lo <= v < hi)
+            count = bisect.bisect_left(values, int(hi * 100)) - bisect.bisect_left(
+                values, int(lo * 100)
+            )
             if "Allocations" in alongside:
                 ws.write_number(r, 2, count)
             else:

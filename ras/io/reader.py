@@ -7,11 +7,14 @@ headers (SPEC §4.2), and hands back values with the cells they came from.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import hashlib
 import io
+import itertools
 import mmap
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -214,78 +217,146 @@ def _read_meta(rows: list[list[Any]]) -> dict[str, str]:
     return meta
 
 
-def _bulk_from_rows(sheet: str, rows: list[list[Any]]) -> RawBulk:
-    for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+def _bulk_from_rows(sheet: str, rows: Iterable[list[Any]]) -> RawBulk:
+    """A bulk table from its rows: the first non-blank row (of the first 50) is the header.
+
+    ``rows`` may be an iterator: the rows under the header are not read here.
+    """
+    it = iter(rows)
+    for r, row in enumerate(itertools.islice(it, HEADER_SEARCH_ROWS)):
         if any(not is_blank(v) for v in row):
             header = [to_text(v) for v in row]
-            return RawBulk(sheet=sheet, header=header, header_row=r + 1, rows=rows[r + 1 :])
+            return RawBulk(sheet=sheet, header=header, header_row=r + 1, rows=it)
     return RawBulk(sheet=sheet, header=[], header_row=1, rows=[])
 
 
+def _absolute_rows(sheet: Any) -> Iterator[list[Any]]:
+    """A sheet's rows one by one, padded from A1 (as ``to_python(skip_empty_area=False)``).
+
+    calamine's rows start at row 1 but at the first column in use; the padding keeps
+    column letters in messages true to the sheet.
+    """
+    c0 = (sheet.start or (0, 0))[1]
+    if c0:
+        pad = [None] * c0
+        for row in sheet.iter_rows():
+            yield pad + row
+    else:
+        yield from sheet.iter_rows()
+
+
+def _csv_encoding(path: Path) -> str:
+    """UTF-8 (with or without a byte-order mark) if the whole file decodes so, else cp1252.
+
+    Checked in blocks: the file is never held whole.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+        if b"\x00" in head:
+            raise InputError(
+                f"{path}: this is not a text CSV file (binary content); save it as CSV"
+            )
+        block = head
+        try:
+            while block:
+                decoder.decode(block)
+                block = fh.read(1 << 20)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
+
+
+def _csv_rows(path: Path, encoding: str, dialect: Any) -> Iterator[list[Any]]:
+    with path.open(encoding=encoding, newline="") as fh:
+        yield from csv.reader(fh, dialect)
+
+
 def _read_csv(path: Path) -> RawBulk:
+    """A CSV bulk table; its rows are read lazily, as they are iterated."""
     if path.stat().st_size > MAX_CSV_BYTES:
         raise InputError(f"{path}: the CSV file is larger than 1 GiB; split it")
-    raw = path.read_bytes()
-    if b"\x00" in raw[:65536]:
-        raise InputError(f"{path}: this is not a text CSV file (binary content); save it as CSV")
-    for enc in ("utf-8-sig", "cp1252"):
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes nearly anything
-        raise InputError(f"{path}: cannot decode the CSV text; save it as UTF-8")
+    encoding = _csv_encoding(path)
+    with path.open(encoding=encoding, newline="") as fh:
+        sample = fh.read(8192)
     try:
-        dialect: Any = csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    rows: list[list[Any]] = list(csv.reader(io.StringIO(text, newline=""), dialect))
-    return _bulk_from_rows("", rows)
+    return _bulk_from_rows("", _csv_rows(path, encoding, dialect))
 
 
 def read_input_file(path_text: str) -> FileResult:
     """Read one input file: an assessment workbook, a bulk table (.xlsx) or a CSV.
 
-    Never raises for a bad file: problems come back as issues on the result.
+    A bulk table's rows are all read (see :func:`open_input_file` to read them as they
+    are used). Never raises for a bad file: problems come back as issues on the result.
+    """
+    with open_input_file(path_text) as result:
+        if result.bulk is not None:
+            result.bulk.rows = list(result.bulk.rows)
+        return result
+
+
+@contextlib.contextmanager
+def open_input_file(path_text: str) -> Iterator[FileResult]:
+    """Open one input file: an assessment workbook, a bulk table (.xlsx) or a CSV.
+
+    A bulk table's rows are read as they are iterated, inside the ``with`` block (a
+    problem found then is one more issue on the result). Never raises for a bad file:
+    problems come back as issues on the result.
     """
     path = Path(path_text)
     result = FileResult(source=path_text)
+    with contextlib.ExitStack() as stack:
+        try:
+            if path.suffix.lower() == ".csv":
+                result.sha256 = sha256_file(path)
+                if sniff(path) == "csv":
+                    result.bulk = _read_csv(path)
+            if result.bulk is None:
+                data = stack.enter_context(file_bytes(path))
+                result.sha256 = hashlib.sha256(data).hexdigest()
+                sniff(path, data)
+                _read_workbook(path, data, result, stack)
+        except Exception as exc:
+            result.issues.append(_issue(path, exc))
+            result.bulk = None
+        if result.bulk is not None:
+            result.bulk.rows = _guarded_rows(path, result, result.bulk.rows)
+        yield result
+
+
+def _guarded_rows(path: Path, result: FileResult, rows: Iterable[list[Any]]) -> Iterator[list[Any]]:
+    """A bulk table's rows; a problem met while reading them is an issue, not a crash."""
     try:
-        if path.suffix.lower() == ".csv":
-            result.sha256 = sha256_file(path)
-            if sniff(path) == "csv":
-                result.bulk = _read_csv(path)
-                return result
-        with file_bytes(path) as data:
-            result.sha256 = hashlib.sha256(data).hexdigest()
-            if sniff(path, data) == "csv":
-                result.bulk = _read_csv(path)
-                return result
-            _read_workbook(path, data, result)
-    except InputError as exc:
+        yield from rows
+    except Exception as exc:
+        result.issues.append(_issue(path, exc))
+
+
+def _issue(path: Path, exc: BaseException) -> Issue:
+    """What went wrong reading a file, as the issue that rejects it."""
+    path_text = str(path)
+    if isinstance(exc, InputError):
         problem, _, fix = _strip_path(str(exc), path).rpartition("; ")
         if not problem:
             problem, fix = fix, ""
-        result.issues.append(Issue(exc.code, Location(path_text), problem, fix))
-    except MemoryError:
-        result.issues.append(
-            Issue(
-                "too-big",
-                Location(path_text),
-                "the file needs more memory than ras allows; refused",
-            )
+        return Issue(exc.code, Location(path_text), problem, fix)
+    if isinstance(exc, MemoryError):
+        return Issue(
+            "too-big",
+            Location(path_text),
+            "the file needs more memory than ras allows; refused",
         )
-    except Exception as exc:  # a parser failed on a damaged file: one file lost, not the run
-        result.issues.append(
-            Issue(
-                "unreadable-file",
-                Location(path_text),
-                f"the file cannot be read ({type(exc).__name__}: {_short(exc)})",
-                "open it in Excel, check it, and save it again",
-            )
-        )
-    return result
+    # A parser failed on a damaged file: one file lost, not the run.
+    return Issue(
+        "unreadable-file",
+        Location(path_text),
+        f"the file cannot be read ({type(exc).__name__}: {_short(exc)})",
+        "open it in Excel, check it, and save it again",
+    )
 
 
 def _strip_path(message: str, path: Path) -> str:
@@ -293,7 +364,13 @@ def _strip_path(message: str, path: Path) -> str:
     return message[len(prefix) :] if message.startswith(prefix) else message
 
 
-def _read_workbook(path: Path, data: bytes | mmap.mmap, result: FileResult) -> None:
+def _read_workbook(
+    path: Path, data: bytes | mmap.mmap, result: FileResult, stack: contextlib.ExitStack
+) -> None:
+    """Read an assessment workbook, or open a bulk table whose rows are read lazily.
+
+    The parser stays open (on ``stack``) while a bulk table's rows are iterated.
+    """
     info = inspect_workbook(path, data)
     result.macros = info.macros
     names = list(info.sheets)
@@ -324,17 +401,17 @@ def _read_workbook(path: Path, data: bytes | mmap.mmap, result: FileResult) -> N
             scan_sheet(info, info.sheets[meta], detail=False)
         mode = "workbook"
     wb = _open_calamine(path, data)
+    if mode == "bulk":
+        stack.callback(wb.close)
+        bulk = _bulk_from_rows(first, _absolute_rows(wb.get_sheet_by_name(first)))
+        if not any(norm(h) == norm("Person ID") for h in bulk.header):
+            raise InputError(
+                f"{path}: neither an assessment workbook (no 'Person' and 'Questionnaire' "
+                f"sheets) nor a bulk table (no 'Person ID' column on sheet {first!r})"
+            )
+        result.bulk = bulk
+        return
     try:
-        if mode == "bulk":
-            rows = wb.get_sheet_by_name(first).to_python(skip_empty_area=False)
-            bulk = _bulk_from_rows(first, rows)
-            if not any(norm(h) == norm("Person ID") for h in bulk.header):
-                raise InputError(
-                    f"{path}: neither an assessment workbook (no 'Person' and 'Questionnaire' "
-                    f"sheets) nor a bulk table (no 'Person ID' column on sheet {first!r})"
-                )
-            result.bulk = bulk
-            return
         assert person is not None and quest is not None
         prows = wb.get_sheet_by_name(person).to_python(skip_empty_area=False)
         qrows = wb.get_sheet_by_name(quest).to_python(skip_empty_area=False)

@@ -306,63 +306,104 @@ def _cell_tail(value: Any, style: str) -> str:
     return f'"{style} t="inlineStr">{_text_xml(str(value))}</c>'
 
 
+#: Rows after which a cache that rarely hits (a column of unique values) is dropped.
+CACHE_TRIAL = 2_000
+
+
 def rows_xml(rows: Sequence[Sequence[Any]], first_row: int, xf: Sequence[int | None]) -> str:
-    """SpreadsheetML for data rows: numbers as numbers, text as inline strings (never formulas).
+    """SpreadsheetML for data rows: numbers as numbers, text as inline strings (never formulas)."""
+    return RowWriter(xf).xml(rows, first_row)
+
+
+class RowWriter:
+    """Writes a table's data rows as SpreadsheetML, block after block.
 
     Tables repeat most of their values (a person's answers, points and steps recur
     from person to person), so each distinct (column, value) is formatted once, and
     each distinct row after its first cell becomes pieces joined by the row number.
+    A cache that hits less than half the time over the first rows (unique IDs and
+    amounts) is dropped: formatting is then cheaper than looking up.
     """
-    width = max((len(r) for r in rows), default=0)
-    starts = [f'<c r="{col_letters(c)}' for c in range(width)]
-    style = [f' s="{x}"' if x else "" for x in xf] + [""] * width
-    cells: dict[tuple[int, Any], str] = {}
 
-    def cell(c: int, v: Any) -> str | None:
+    def __init__(self, xf: Sequence[int | None]) -> None:
+        self.xf = list(xf)
+        self.starts: list[str] = []
+        self.style: list[str] = []
+        self.caches: list[dict[Any, str] | None] = []
+        self.misses: list[int] = []
+        self.shapes: dict[tuple[Any, ...], list[str]] | None = {}
+        self.shape_misses = 0
+        self.rows = 0
+
+    def _widen_to(self, width: int) -> None:
+        for c in range(len(self.starts), width):
+            self.starts.append(f'<c r="{col_letters(c)}')
+            x = self.xf[c] if c < len(self.xf) else None
+            self.style.append(f' s="{x}"' if x else "")
+            self.caches.append({})
+            self.misses.append(0)
+
+    def _cell(self, c: int, v: Any) -> str | None:
         """The cell's XML after its reference, or None for an empty cell."""
         if v is None or (type(v) is str and v == ""):
             return None
-        if v is True or v is False:  # True == 1: never cached with numbers
-            return _cell_tail(v, style[c])
-        key = (c, v)
+        cache = self.caches[c]
+        if cache is None or v is True or v is False:  # True == 1: never cached
+            return _cell_tail(v, self.style[c])
         try:
-            tail = cells.get(key)
+            tail = cache.get(v)
         except TypeError:  # an unhashable value: formatted every time
-            return _cell_tail(v, style[c])
+            return _cell_tail(v, self.style[c])
         if tail is None:
-            tail = _cell_tail(v, style[c])
-            if len(cells) >= CELL_CACHE:
-                cells.clear()
-            cells[key] = tail
+            tail = _cell_tail(v, self.style[c])
+            self.misses[c] += 1
+            if len(cache) >= CELL_CACHE:
+                cache.clear()
+            cache[v] = tail
         return tail
 
-    shapes: dict[tuple[Any, ...], list[str]] = {}
-    out: list[str] = []
-    append = out.append
-    for n, row in enumerate(rows, start=first_row):
-        ns = str(n)
-        head = cell(0, row[0]) if row else None
-        line = '<row r="' + ns + '">' + ("" if head is None else starts[0] + ns + head)
-        rest = tuple(row[1:])
-        try:
-            # True == 1: a row with a yes/no value is never looked up or kept.
-            pieces = None if bool in map(type, rest) else shapes.get(rest)
-        except TypeError:
-            pieces, rest = None, ()
-        if pieces is None:
-            # The row after its first cell, split where the row number goes.
-            pieces = [""]
-            for c, v in enumerate(row[1:], start=1):
-                tail = cell(c, v)
-                if tail is not None:
-                    pieces[-1] += starts[c]
-                    pieces.append(tail)
-            if rest and bool not in map(type, rest):
-                if len(shapes) >= CELL_CACHE:
-                    shapes.clear()
-                shapes[rest] = pieces
-        append(line + ns.join(pieces) + "</row>")
-    return "".join(out)
+    def xml(self, rows: Sequence[Sequence[Any]], first_row: int) -> str:
+        """The XML of ``rows``, the first numbered ``first_row``."""
+        self._widen_to(max((len(r) for r in rows), default=0))
+        starts, cell = self.starts, self._cell
+        out: list[str] = []
+        append = out.append
+        for n, row in enumerate(rows, start=first_row):
+            ns = str(n)
+            self.rows += 1
+            if self.rows == CACHE_TRIAL:
+                for c, missed in enumerate(self.misses):
+                    if missed * 2 > CACHE_TRIAL:
+                        self.caches[c] = None
+                if self.shape_misses * 2 > CACHE_TRIAL:
+                    self.shapes = None
+            head = cell(0, row[0]) if row else None
+            line = '<row r="' + ns + '">' + ("" if head is None else starts[0] + ns + head)
+            shapes = self.shapes
+            pieces = None
+            rest: tuple[Any, ...] = ()
+            if shapes is not None:
+                rest = tuple(row[1:])
+                try:
+                    # True == 1: a row with a yes/no value is never looked up or kept.
+                    pieces = None if bool in map(type, rest) else shapes.get(rest)
+                except TypeError:
+                    rest = ()
+            if pieces is None:
+                self.shape_misses += 1
+                # The row after its first cell, split where the row number goes.
+                pieces = [""]
+                for c in range(1, len(row)):
+                    tail = cell(c, row[c])
+                    if tail is not None:
+                        pieces[-1] += starts[c]
+                        pieces.append(tail)
+                if shapes is not None and rest and bool not in map(type, rest):
+                    if len(shapes) >= CELL_CACHE:
+                        shapes.clear()
+                    shapes[rest] = pieces
+            append(line + ns.join(pieces) + "</row>")
+        return "".join(out)
 
 
 def _widen(data: bytes, pattern: bytes, last_row: int, count: int = 0) -> bytes:
@@ -393,6 +434,7 @@ def _spool_rows(splice: Splice, spool: Any) -> int:
     Rows go in blocks: however long the table, only one block is held at a time.
     """
     first = 3  # row 1 is the header and row 2 the row XlsxWriter wrote
+    writer = RowWriter(splice.xf)
     it = iter(splice.rows)
     while True:
         block = list(itertools.islice(it, SPLICE_BLOCK))
@@ -400,7 +442,7 @@ def _spool_rows(splice: Splice, spool: Any) -> int:
             break
         if first + len(block) - 1 > EXCEL_MAX_ROWS:
             raise ValueError(f"table {splice.table}: more rows than Excel allows")
-        spool.write(rows_xml(block, first, splice.xf).encode("utf-8"))
+        spool.write(writer.xml(block, first).encode("utf-8"))
         first += len(block)
     return first - 3
 

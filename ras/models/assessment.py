@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -36,7 +37,7 @@ class RawBulk:
     sheet: str  # "" for CSV
     header: list[str]
     header_row: int  # 1-based row number of the header
-    rows: list[list[Any]]
+    rows: Iterable[list[Any]]  # a list, or an iterator over the file (read once)
 
 
 @dataclass

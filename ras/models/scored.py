@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +22,10 @@ class Scored:
 
     assessment: Assessment
     budget: Budget
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Compact pickling (people are spilled to disk by the million)."""
+        return (Scored, (self.assessment, self.budget))
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -59,7 +65,7 @@ class ScoreRun:
     table: PointTable
     fingerprint: str
     files: list[InputFile]
-    scored: list[Scored]
+    scored: Sequence[Scored]  # a list, or people spilled to disk (ras.scoring.store)
     issues: list[Issue]
     explainer: Explainer
     version: str  # of ras
@@ -68,6 +74,7 @@ class ScoreRun:
     sheet_files: dict[int, str] = field(default_factory=dict)  # scored index -> sheet file
     started: dt.datetime = field(default_factory=dt.datetime.now)
     options: dict[str, Any] = field(default_factory=dict)
+    totals: RunTotals | None = None  # made by the scoring stage (ras.scoring.totals)
 
     @property
     def exceptions(self) -> list[Issue]:
@@ -94,13 +101,43 @@ def _row(cell: str) -> str:
 
 @dataclass
 class Validated:
-    """One input file read and validated in a worker: assessments and issues."""
+    """One input file read and validated in a worker: assessments and issues.
+
+    A large bulk table's people are scored in the worker and written to ``spill``
+    instead of being sent back as assessments.
+    """
 
     source: str
     sha256: str
     kind: str  # workbook, bulk, unreadable
     assessments: list[Assessment]
     issues: list[Issue]
+    spill: Spill | None = None
+
+
+@dataclass
+class RunTotals:
+    """Sums over a run's scored people, made in one pass (the Summary sheet shows them)."""
+
+    people: int = 0
+    total: Decimal = Decimal(0)  # indicative budgets, £/year
+    by_group: dict[str, tuple[int, Decimal]] = field(default_factory=dict)  # people, £
+    by_stream: dict[str, Decimal] = field(default_factory=dict)
+    annual_pence: array[int] = field(default_factory=lambda: array("q"))  # each budget
+    explanation_rows: int = 0
+    answer_rows: int = 0
+
+
+@dataclass
+class Spill:
+    """A file of scored people (chunks, pickled one after another), written by a worker."""
+
+    path: str
+    sheet: str = ""  # the bulk table's sheet ("" for CSV)
+    count: int = 0  # people in the file
+    pids: list[str] = field(default_factory=list)  # their Person IDs, in order
+    rows: list[int] = field(default_factory=list)  # and their row numbers
+    totals: RunTotals | None = None  # summed as they were scored
 
 
 @dataclass
@@ -127,7 +164,11 @@ class ScoreOutcome:
             "rejected": run.rejected(),
             "warnings": len(run.warnings),
             "lock_files_skipped": len(run.skipped),
-            "total_indicative": str(sum((s.budget.annual for s in run.scored), Decimal(0))),
+            "total_indicative": str(
+                run.totals.total
+                if run.totals is not None
+                else sum((s.budget.annual for s in run.scored), Decimal(0))
+            ),
             "allocations": str(self.allocations) if self.allocations else None,
             "alongside": [str(p) for p in self.alongside],
             "budget_sheets": len(self.sheets),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from ras.models.scored import InputFile, Scored, ScoreRun
+from ras.scoring.store import People
 
 
 class Pseudonymiser:
@@ -30,17 +32,18 @@ class Pseudonymiser:
 
 def pseudonymise_run(run: ScoreRun, p: Pseudonymiser) -> ScoreRun:
     """A copy of the run with Person IDs and file names replaced by keyed hashes."""
-    scored = [
-        Scored(
-            replace(
-                s.assessment,
-                person_id=p.person(s.assessment.person_id),
-                source=p.source(s.assessment.source),
-            ),
-            s.budget,
+
+    def hide(s: Scored) -> Scored:
+        a = s.assessment
+        return Scored(
+            replace(a, person_id=p.person(a.person_id), source=p.source(a.source)), s.budget
         )
-        for s in run.scored
-    ]
+
+    scored: Sequence[Scored]
+    if isinstance(run.scored, People) and run.scored.spilled:
+        scored = run.scored.mapped(hide)  # as they are read: never all in memory
+    else:
+        scored = [hide(s) for s in run.scored]
     issues = [
         replace(
             i,

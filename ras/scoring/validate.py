@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -361,6 +362,26 @@ class _FastRow:
 
 def validate_bulk(result: FileResult, index: TableIndex) -> tuple[list[Assessment], list[Issue]]:
     """Validate a bulk table: one assessment or exception(s) per non-empty row."""
+    out: list[Assessment] = []
+    issues: list[Issue] = []
+    for people, problems in iter_bulk(result, index):
+        out.extend(people)
+        issues.extend(problems)
+    return out, issues
+
+
+#: Rows validated at a time by :func:`iter_bulk`.
+BULK_CHUNK = 5_000
+
+
+def iter_bulk(
+    result: FileResult, index: TableIndex, chunk: int = BULK_CHUNK
+) -> Iterator[tuple[list[Assessment], list[Issue]]]:
+    """Validate a bulk table ``chunk`` rows at a time, as its rows are read.
+
+    Yields each chunk's assessments and exceptions: a table of any length is never
+    held whole (its rows may be an iterator over the file).
+    """
     bulk = result.bulk
     assert bulk is not None
     sheet = bulk.sheet
@@ -379,7 +400,8 @@ def validate_bulk(result: FileResult, index: TableIndex) -> tuple[list[Assessmen
                 "add a 'Person ID' column",
             )
         )
-        return [], issues
+        yield [], issues
+        return
     field_cols: dict[str, int | None] = {}
     for f in index.table.person_fields:
         field_cols[f.id] = cols.get(norm(f.id), cols.get(norm(f.label)))
@@ -390,6 +412,9 @@ def validate_bulk(result: FileResult, index: TableIndex) -> tuple[list[Assessmen
     width = len(bulk.header)
     fast = _FastRow(index, pid_col, field_cols, q_cols)
     for r, row in enumerate(bulk.rows):
+        if len(out) + len(issues) >= chunk:
+            yield out, issues
+            out, issues = [], []
         quick = fast.try_row(row)
         if quick is not None:
             pid, fields_q, answers_q = quick
@@ -449,7 +474,7 @@ def validate_bulk(result: FileResult, index: TableIndex) -> tuple[list[Assessmen
         out.append(
             Assessment(pid, result.source, fields, answers, sheet, rownum, tuple(rec.warnings))
         )
-    return out, issues
+    yield out, issues
 
 
 def validate_file(result: FileResult, index: TableIndex) -> tuple[list[Assessment], list[Issue]]:
