@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import csv
 import random
-from collections.abc import Iterator
-from typing import Any
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -35,6 +35,7 @@ from ras.io.templates import example_table  # noqa: E402
 from ras.models.scored import ScoreRun  # noqa: E402
 from ras.scoring.budgets import Explanations  # noqa: E402
 from ras.scoring.people import score_results  # noqa: E402
+from ras.scoring.totals import tally  # noqa: E402
 from ras.version import __version__  # noqa: E402
 
 
@@ -119,6 +120,7 @@ def parts(table: Any, path: Path, out: Path, rows: int) -> None:
     t_score, (scored, issues, infos) = timed(lambda: score_results(results, table, explain=False))
     explainer = Explanations(table)
     run = ScoreRun(table, fingerprint(table), infos, scored, issues, explainer, __version__)
+    run.totals = tally(scored, table, explainer)
     t_write, _ = timed(lambda: write_allocations(run, out))
     t_total, outcome = timed(lambda: run_score([path], table, out))
     assert len(outcome.run.scored) == rows

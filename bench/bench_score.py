@@ -27,6 +27,7 @@ from ras.io.templates import example_table  # noqa: E402
 from ras.models.scored import ScoreRun  # noqa: E402
 from ras.scoring.budgets import Explanations  # noqa: E402
 from ras.scoring.people import score_results  # noqa: E402
+from ras.scoring.totals import tally  # noqa: E402
 from ras.version import __version__  # noqa: E402
 
 
@@ -62,6 +63,7 @@ def main() -> None:
     t_score, (scored, issues, infos) = timed(lambda: score_results(results, table, explain=False))
     explainer = Explanations(table)
     run = ScoreRun(table, fingerprint(table), infos, scored, issues, explainer, __version__)
+    run.totals = tally(scored, table, explainer)
     out = OUT / "allocations.xlsx"
     t_write, _ = timed(lambda: write_allocations(run, out))
     t_total, outcome = timed(lambda: run_score([folder], table, out))

@@ -14,6 +14,7 @@ from ras.io.table_file import fingerprint
 from ras.io.templates import example_table, write_register_templates
 from ras.models.scored import ScoreRun
 from ras.scoring.budgets import Explanations
+from ras.scoring.totals import tally
 from ras.version import __version__
 
 #: The point table the empty allocations workbook is laid out for (``ras template table``).
@@ -29,7 +30,9 @@ def write_starter_registers(folder: Path, deterministic: bool = False) -> list[P
     allocations = folder / "allocations.xlsx"
     if not allocations.exists():
         table = example_table(STARTER_TABLE)
-        run = ScoreRun(table, fingerprint(table), [], [], [], Explanations(table), __version__)
+        explainer = Explanations(table)
+        run = ScoreRun(table, fingerprint(table), [], [], [], explainer, __version__)
+        run.totals = tally([], table, explainer)
         write_allocations(run, allocations)
         written.append(allocations)
     return written

@@ -35,7 +35,6 @@ from ras.models.table import PointTable, norm
 from ras.money import pence
 from ras.outputs import atomic_output, leave_group
 from ras.parallel import single_threaded
-from ras.scoring.totals import group_field, run_totals
 
 EXPLANATION_HEADERS = EXPLANATIONS.headers
 EXCEPTION_HEADERS = EXCEPTIONS.headers
@@ -310,7 +309,9 @@ def write_allocations(run: ScoreRun, out: Path) -> list[Path]:
     """Write ``allocations.xlsx``; returns any CSV files written alongside for huge sheets."""
     t = run.table
     headers = allocation_headers(t)
-    totals = run_totals(run)
+    totals = run.totals
+    if totals is None:
+        raise ValueError("the run has no totals: score it with ras.commands.score")
     alongside: dict[str, Path] = {}
     limit = EXCEL_MAX_ROWS - 1
     if totals.people > limit:
@@ -457,7 +458,7 @@ def _summary(
     else:
         ws.write_formula(r, 1, f"=SUM({rng})", book.bold_money, float(total))
     r += 2
-    gf = group_field(t)
+    gf = totals.group_field
     if gf is not None:
         f = t.field(gf)
         assert f is not None

@@ -126,6 +126,7 @@ class RunTotals:
     annual_pence: array[int] = field(default_factory=lambda: array("q"))  # each budget
     explanation_rows: int = 0
     answer_rows: int = 0
+    group_field: str | None = None  # the person field of ``by_group``
 
 
 @dataclass

@@ -36,11 +36,12 @@ def score_results(
     table: PointTable,
     explain: bool = True,
     spill_folder: str | None = None,
-) -> tuple[People, list[Issue], list[InputFile]]:
+) -> tuple[list[Scored] | People, list[Issue], list[InputFile]]:
     """Score validated assessments in input order; a repeated Person ID is an exception.
 
     People a worker already scored and spilled to disk are checked for repeats by
-    their IDs and left where they are (the spill folder is the returned people's).
+    their IDs and left where they are: the people are then a :class:`People` (which
+    owns the spill folder), else a plain list.
     """
     scored = People(spill_folder)
     issues: list[Issue] = []
@@ -79,4 +80,7 @@ def score_results(
                     first_seen[pid] = (n, row)
             scored.add_spill(spill, skip)
             spill.pids, spill.rows = [], []  # no longer needed: free them
+    if not scored.spilled:  # everyone in memory: a plain list, as ever
+        scored.close()
+        return list(scored), issues, files
     return scored, issues, files

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ras.models.scored import Explainer, RunTotals, Scored, ScoreRun
+from ras.models.scored import Explainer, RunTotals, Scored
 from ras.models.table import PointTable
 from ras.money import pence
 from ras.scoring.store import People
@@ -38,7 +38,7 @@ def tally(
     out = into if into is not None else RunTotals()
     for st in table.streams():
         out.by_stream.setdefault(st, Decimal(0))
-    gf = group_field(table)
+    gf = out.group_field = group_field(table)
     streams = table.streams()
     groups: dict[str, list[Any]] = {k: [n, amount] for k, (n, amount) in out.by_group.items()}
     total = out.total
@@ -68,6 +68,7 @@ def merged(parts: Iterable[RunTotals]) -> RunTotals:
     """The totals of several runs' worth of people, as one."""
     out = RunTotals()
     for t in parts:
+        out.group_field = out.group_field or t.group_field
         out.people += t.people
         out.total += t.total
         for st, amount in t.by_stream.items():
@@ -81,16 +82,14 @@ def merged(parts: Iterable[RunTotals]) -> RunTotals:
     return out
 
 
-def people_totals(people: People, table: PointTable, explainer: Explainer) -> RunTotals:
+def people_totals(people: Sequence[Scored], table: PointTable, explainer: Explainer) -> RunTotals:
     """The totals of a run's people; a spill's own totals are used where none was left out."""
     parts: list[RunTotals] = []
-    for chunk, known in people.segments():
+    segments = people.segments() if isinstance(people, People) else [(people, None)]
+    for chunk, known in segments:
         parts.append(known if known is not None else tally(chunk, table, explainer))
-    return merged(parts)
-
-
-def run_totals(run: ScoreRun) -> RunTotals:
-    """The run's totals: made by the scoring stage, or now (a run built by hand)."""
-    if run.totals is None:
-        run.totals = tally(run.scored, run.table, run.explainer)
-    return run.totals
+    out = merged(parts)
+    out.group_field = group_field(table)
+    for st in table.streams():
+        out.by_stream.setdefault(st, Decimal(0))
+    return out
