@@ -81,4 +81,9 @@ def interleaved(
         verdict = f"   (target <= {target:g}x: {'OK' if max(wall, cpu) <= target else 'OVER'})"
     print(f"  ratio     wall {wall:5.2f}x   cpu {cpu:5.2f}x{verdict}")
     print(f"  load average after: {load_average()}")
-    return {"wall": wall, "cpu": cpu}
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "base_cpu": statistics.median(r["cpu"] for r in a_runs),
+        "ras_cpu": statistics.median(r["cpu"] for r in b_runs),
+    }

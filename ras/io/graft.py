@@ -1,0 +1,278 @@
+"""Put new sheets in front of a workbook's own, copying its parts byte for byte.
+
+A budget sheet is the person's own workbook plus two sheets ras writes. Loading and
+saving the whole workbook with openpyxl costs twice as much as writing the two sheets,
+and loses what openpyxl does not model (images, charts, form controls). Here the two
+sheets are written as a workbook of their own, then grafted into a copy of the
+person's zip: their sheet parts are added, their formats appended to the workbook's
+styles (and the sheets' format numbers moved past the workbook's own), and the
+workbook's sheet list, relationships, content types and defined names are extended.
+Every other part of the person's workbook is copied as it is.
+
+Only the shapes of XML that Excel, LibreOffice, openpyxl and XlsxWriter write are
+handled; anything else raises :class:`CannotGraft`, and the caller falls back to a
+full load and save.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+_REL_SHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_SECTIONS = ("numFmts", "fonts", "fills", "borders", "cellXfs")
+_ITEM = {"numFmts": "numFmt", "fonts": "font", "fills": "fill", "borders": "border",
+         "cellXfs": "xf"}  # fmt: skip
+
+
+#: What may follow <calcPr> in a workbook part (the schema's order), and <definedNames>.
+_AFTER_CALC = re.compile(
+    r"<oleSize\b|<customWorkbookViews\b|<pivotCaches\b|<smartTagPr\b|<smartTagTypes\b|"
+    r"<webPublishing\b|<fileRecoveryPr\b|<webPublishObjects\b|<extLst\b|</workbook>"
+)
+_AFTER_NAMES = re.compile(r"<calcPr\b|" + _AFTER_CALC.pattern)
+
+
+class CannotGraft(Exception):
+    """The workbook is not one this module can extend faithfully (use a full load)."""
+
+
+def _section(xml: str, name: str) -> re.Match[str] | None:
+    return re.search(rf"<{name}\b[^>]*?(?:/>|>(.*?)</{name}>)", xml, re.S)
+
+
+def _items(body: str, item: str) -> list[str]:
+    """The top-level ``<item>`` elements of a section (empty or with content)."""
+    out: list[str] = []
+    pos = 0
+    open_tag = re.compile(rf"<{item}\b[^>]*?(/?)>")
+    while True:
+        m = open_tag.search(body, pos)
+        if m is None:
+            return out
+        if m.group(1) == "/":
+            out.append(m.group(0))
+            pos = m.end()
+            continue
+        end = body.find(f"</{item}>", m.end())
+        if end < 0:
+            raise CannotGraft(f"an unclosed <{item}> in styles")
+        out.append(body[m.start() : end + len(item) + 3])
+        pos = end + len(item) + 3
+
+
+def _replace_attr(xml: str, attr: str, mapping: Mapping[int, int]) -> str:
+    return re.sub(
+        rf'\b{attr}="(\d+)"', lambda m: f'{attr}="{mapping.get(int(m.group(1)), m.group(1))}"', xml
+    )
+
+
+def merge_styles(base: str, extra: str) -> tuple[str, int]:
+    """``base`` styles with ``extra``'s formats appended; the offset of extra's cell formats.
+
+    Number formats of ``extra`` get ids past ``base``'s; its fonts, fills, borders and
+    cell formats go after ``base``'s, with their references moved to match.
+
+    Raises:
+        CannotGraft: the styles are not in a shape handled here.
+    """
+    if re.search(r"<\w+:styleSheet\b", base):
+        raise CannotGraft("styles with a namespace prefix")
+    parts: dict[str, tuple[list[str], list[str]]] = {}
+    for name in _SECTIONS:
+        b, e = _section(base, name), _section(extra, name)
+        parts[name] = (
+            _items(b.group(1) or "", _ITEM[name]) if b else [],
+            _items(e.group(1) or "", _ITEM[name]) if e else [],
+        )
+    if not parts["cellXfs"][0] or not parts["fonts"][0]:
+        raise CannotGraft("styles without cell formats or fonts")
+    used = [int(x) for x in re.findall(r'numFmtId="(\d+)"', base)]
+    next_id = max([163, *used]) + 1
+    fmt_map: dict[int, int] = {}
+    new_fmts = []
+    for fmt in parts["numFmts"][1]:
+        m = re.search(r'numFmtId="(\d+)"', fmt)
+        if m is None:
+            raise CannotGraft("a number format without an id")
+        fmt_map[int(m.group(1))] = next_id
+        new_fmts.append(_replace_attr(fmt, "numFmtId", {int(m.group(1)): next_id}))
+        next_id += 1
+    shift = {
+        attr: {i: i + len(parts[section][0]) for i in range(len(parts[section][1]))}
+        for attr, section in (("fontId", "fonts"), ("fillId", "fills"), ("borderId", "borders"))
+    }
+    new_xfs = []
+    for xf in parts["cellXfs"][1]:
+        for attr, mapping in shift.items():
+            xf = _replace_attr(xf, attr, mapping)
+        xf = _replace_attr(xf, "numFmtId", fmt_map)
+        xf = _replace_attr(xf, "xfId", {i: 0 for i in range(1000)})  # the base's Normal style
+        new_xfs.append(xf)
+    added = {
+        "numFmts": new_fmts,
+        "fonts": parts["fonts"][1],
+        "fills": parts["fills"][1],
+        "borders": parts["borders"][1],
+        "cellXfs": new_xfs,
+    }
+    out = base
+    for name in _SECTIONS:
+        items = parts[name][0] + added[name]
+        element = f'<{name} count="{len(items)}">{"".join(items)}</{name}>'
+        found = _section(out, name)
+        if found is not None:
+            out = out[: found.start()] + element + out[found.end() :]
+        elif items:
+            # Missing sections go in the order the schema wants, before the next one.
+            later = _SECTIONS[_SECTIONS.index(name) + 1 :] + ("cellStyles", "dxfs")
+            at = next((out.find(f"<{n}") for n in later if out.find(f"<{n}") >= 0), -1)
+            if at < 0:
+                raise CannotGraft(f"styles without a place for <{name}>")
+            out = out[:at] + element + out[at:]
+    return out, len(parts["cellXfs"][0])
+
+
+def _move_styles(sheet: str, offset: int) -> str:
+    """A sheet's format numbers (cells and rows ``s``, columns ``style``) moved by ``offset``."""
+
+    def move(m: re.Match[str]) -> str:
+        return f'{m.group(1)}{int(m.group(2)) + offset}"'
+
+    sheet = re.sub(r'(<(?:c|row)\b[^>]*?\bs=")(\d+)"', move, sheet)
+    return re.sub(r'(<col\b[^>]*?\bstyle=")(\d+)"', move, sheet)
+
+
+def graft(source: Path, new_book: bytes, out: Path, names: tuple[str, ...]) -> None:
+    """Write ``out``: ``source`` with the sheets of ``new_book`` (named ``names``) first.
+
+    ``new_book`` is a workbook (as openpyxl writes it) holding just those sheets, with
+    inline strings and no parts of their own (drawings, comments).
+
+    Raises:
+        CannotGraft: either workbook is not in a shape handled here.
+    """
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(io.BytesIO(new_book)) as new:
+        src_names = set(src.namelist())
+        if "xl/workbook.xml" not in src_names or "xl/styles.xml" not in src_names:
+            raise CannotGraft("no workbook or styles part")
+        workbook = src.read("xl/workbook.xml").decode("utf-8")
+        rels = src.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+        types = src.read("[Content_Types].xml").decode("utf-8")
+        if _MAIN not in types or re.search(r"<\w+:workbook\b", workbook):
+            raise CannotGraft("not a plain .xlsx workbook (macros, or a namespace prefix)")
+        if f'xmlns:r="{_R}"' not in workbook:
+            raise CannotGraft("relationships under another prefix than r:")
+        existing = [
+            html.unescape(n) for n in re.findall(r'<sheet\b[^>]*?\bname="([^"]*)"', workbook)
+        ]
+        if {n.casefold() for n in existing} & {n.casefold() for n in names}:
+            raise CannotGraft("the workbook already has a sheet of that name")
+        new_workbook = new.read("xl/workbook.xml").decode("utf-8")
+        new_rels = new.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+        targets = dict(re.findall(r'Target="([^"]+)" Id="([^"]+)"', new_rels))
+        by_id = {rid: t.lstrip("/") for t, rid in targets.items()}
+        new_sheets = re.findall(
+            r'<sheet name="([^"]*)" sheetId="\d+" state="\w+" r:id="([^"]+)"', new_workbook
+        )
+        if [html.unescape(n) for n, _ in new_sheets] != list(names):
+            raise CannotGraft("the new workbook's sheets are not the ones asked for")
+        if any(n.startswith("xl/worksheets/_rels/") for n in new.namelist()):
+            raise CannotGraft("the new sheets have parts of their own")
+        extra_styles = new.read("xl/styles.xml").decode("utf-8")
+        if re.search(r'<dxfs count="[1-9]', extra_styles):
+            raise CannotGraft("the new sheets have conditional formats")
+        styles, offset = merge_styles(
+            src.read("xl/styles.xml").decode("utf-8"), new.read("xl/styles.xml").decode("utf-8")
+        )
+        ids = [int(i) for i in re.findall(r'<sheet\b[^>]*?\bsheetId="(\d+)"', workbook)]
+        next_sheet_id = max([0, *ids]) + 1
+        rel_ids = set(re.findall(r'\bId="([^"]+)"', rels))
+        added_sheets, added_rels, added_types, parts = [], [], [], {}
+        for i, (name, rid) in enumerate(new_sheets):
+            part = f"xl/worksheets/ras-sheet{i + 1}.xml"
+            n = 1
+            while part in src_names:
+                n += 1
+                part = f"xl/worksheets/ras-sheet{i + 1}-{n}.xml"
+            new_rid = f"rIdRas{i + 1}"
+            while new_rid in rel_ids:
+                new_rid += "x"
+            xml = new.read(by_id[rid]).decode("utf-8")
+            parts[part] = _move_styles(xml, offset).encode("utf-8")
+            added_sheets.append(
+                f'<sheet name="{name}" sheetId="{next_sheet_id + i}" r:id="{new_rid}"/>'
+            )
+            added_rels.append(
+                f'<Relationship Id="{new_rid}" Type="{_REL_SHEET}" Target="/{part}"/>'
+            )
+            added_types.append(f'<Override PartName="/{part}" ContentType="{_WORKSHEET}"/>')
+        count = len(new_sheets)
+        workbook = _extend_workbook(workbook, new_workbook, added_sheets, count)
+        rels = rels.replace("</Relationships>", "".join(added_rels) + "</Relationships>")
+        types = types.replace("</Types>", "".join(added_types) + "</Types>")
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
+            for info in src.infolist():
+                data = src.read(info.filename)
+                if info.filename == "xl/workbook.xml":
+                    data = workbook.encode("utf-8")
+                elif info.filename == "xl/_rels/workbook.xml.rels":
+                    data = rels.encode("utf-8")
+                elif info.filename == "[Content_Types].xml":
+                    data = types.encode("utf-8")
+                elif info.filename == "xl/styles.xml":
+                    data = styles.encode("utf-8")
+                elif info.filename.startswith("xl/worksheets/") and b'tabSelected="1"' in data:
+                    data = data.replace(b'tabSelected="1"', b'tabSelected="0"')
+                dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
+            for part, data in parts.items():
+                dst.writestr(part, data)
+
+
+def _extend_workbook(workbook: str, new_workbook: str, sheets: list[str], count: int) -> str:
+    """The workbook part with the new sheets first, their names defined, and them shown."""
+    if "<sheets>" not in workbook and not re.search(r"<sheets\b[^>]*>", workbook):
+        raise CannotGraft("no sheet list")
+    workbook = re.sub(
+        r"(<sheets\b[^>]*>)", lambda m: m.group(1) + "".join(sheets), workbook, count=1
+    )
+    # Sheet-local names are numbered by position: the workbook's own move along.
+    workbook = re.sub(
+        r'\blocalSheetId="(\d+)"', lambda m: f'localSheetId="{int(m.group(1)) + count}"', workbook
+    )
+    names = re.findall(r"<definedName\b.*?</definedName>", new_workbook, re.S)
+    if names:
+        if "</definedNames>" in workbook:
+            workbook = re.sub(
+                r"(<definedNames\b[^>]*>)", lambda m: m.group(1) + "".join(names), workbook, count=1
+            )
+        else:
+            at = re.search(r"<calcPr\b|<oleSize\b|<customWorkbookViews\b|<pivotCaches\b|"
+                           r"<smartTagPr\b|<smartTagTypes\b|<webPublishing\b|<fileRecoveryPr\b|"
+                           r"<webPublishObjects\b|<extLst\b|</workbook>", workbook)  # fmt: skip
+            assert at is not None
+            workbook = (
+                workbook[: at.start()]
+                + f"<definedNames>{''.join(names)}</definedNames>"
+                + workbook[at.start() :]
+            )
+    # The new first sheet is the one shown.
+    workbook = re.sub(r'\b(activeTab|firstSheet)="\d+"', r'\1="0"', workbook)
+    if re.search(r"<calcPr\b", workbook):
+        if "fullCalcOnLoad" not in workbook:
+            workbook = re.sub(r"<calcPr\b", '<calcPr fullCalcOnLoad="1"', workbook, count=1)
+        else:
+            workbook = re.sub(r'fullCalcOnLoad="\w+"', 'fullCalcOnLoad="1"', workbook)
+    else:
+        at = _AFTER_CALC.search(workbook)
+        if at is None:
+            raise CannotGraft("no end to the workbook part")
+        workbook = workbook[: at.start()] + '<calcPr fullCalcOnLoad="1"/>' + workbook[at.start() :]
+    return workbook

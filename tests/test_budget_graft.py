@@ -1,0 +1,147 @@
+"""Budget sheets grafted into a copy of the person's workbook (#8): the same pages as a
+full openpyxl load and save, the person's own parts kept byte for byte."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from ras.commands.score import run_score
+from ras.io import budget_sheets
+from ras.io.budget_sheets import CALCULATION, SHEET
+from ras.io.graft import CannotGraft, merge_styles
+from ras.models.table import PointTable
+from tests.hostile import good, rewrite_member
+
+
+def _cells(path: Path) -> dict[str, Any]:
+    """Every sheet's cells (value or formula, number format, bold), sheet order, names."""
+    wb = load_workbook(path)
+    out: dict[str, Any] = {"order": wb.sheetnames, "active": wb.active.title if wb.active else None}
+    for ws in wb.worksheets:
+        out[ws.title] = {
+            c.coordinate: (c.value, c.number_format, bool(c.font and c.font.b))
+            for row in ws.iter_rows()
+            for c in row
+            if c.value is not None
+        }
+        out[ws.title + " print area"] = ws.print_area
+        out[ws.title + " merged"] = sorted(str(r) for r in ws.merged_cells.ranges)
+    return out
+
+
+def _sheets(tmp_path: Path, adult: PointTable, inputs: list[Path], name: str) -> list[Path]:
+    out = tmp_path / name
+    outcome = run_score(inputs, adult, None, budget_sheets=out, jobs=0)
+    return sorted(outcome.sheets)
+
+
+def test_grafted_pages_equal_a_full_load_and_save(
+    tmp_path: Path, adult: PointTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    good(src / "a.xlsx", "G-1")
+    good(src / "b.xlsx", "G-2", PC1="Lots of support")
+    grafted = _sheets(tmp_path, adult, [src], "grafted")
+    monkeypatch.setattr(budget_sheets, "_grafted", lambda *a: False)
+    full = _sheets(tmp_path, adult, [src], "full")
+    assert [p.name for p in grafted] == [p.name for p in full]
+    for g, f in zip(grafted, full, strict=True):
+        got, want = _cells(g), _cells(f)
+        assert got["order"][:2] == [SHEET, CALCULATION]
+        assert got == want
+        with zipfile.ZipFile(g) as zg:
+            assert any(n.startswith("xl/worksheets/ras-sheet") for n in zg.namelist())
+
+
+def test_the_persons_own_parts_are_copied_byte_for_byte(tmp_path: Path, adult: PointTable) -> None:
+    """A part openpyxl does not model (custom XML, as SharePoint adds) survives."""
+    made = good(tmp_path / "made.xlsx", "CX-1")
+    src = tmp_path / "in"
+    src.mkdir()
+    person = rewrite_member(
+        made, src / "cx.xlsx", "", b"", {"customXml/item1.xml": b"<records><r id='1'/></records>"}
+    )
+    (sheet,) = _sheets(tmp_path, adult, [src], "out")
+    with zipfile.ZipFile(person) as zs, zipfile.ZipFile(sheet) as zo:
+        names = set(zo.namelist())
+        assert zo.read("customXml/item1.xml") == zs.read("customXml/item1.xml")
+        for n in zs.namelist():
+            if n.startswith(("xl/worksheets/sheet", "xl/sharedStrings", "xl/theme/")):
+                data = zs.read(n).replace(b'tabSelected="1"', b'tabSelected="0"')
+                assert n in names and zo.read(n) == data, n
+    out = load_workbook(sheet)
+    assert out.sheetnames[:2] == [SHEET, CALCULATION]
+    assert out["Person"]["B2"].value == "CX-1"
+
+
+def test_a_workbook_that_has_the_pages_already_is_loaded_in_full(
+    tmp_path: Path, adult: PointTable
+) -> None:
+    """--in-place twice: the second run replaces the pages (the full load and save)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    person = good(src / "p.xlsx", "IP-1")
+    for _ in range(2):
+        run_score([src], adult, None, in_place=True, jobs=0)
+    wb = load_workbook(person)
+    assert wb.sheetnames.count(SHEET) == 1 and wb.sheetnames[:2] == [SHEET, CALCULATION]
+    assert (src / "p.backup.xlsx").exists()
+
+
+def test_styles_merge_moves_formats_past_the_workbooks_own() -> None:
+    base = (
+        '<styleSheet xmlns="x"><fonts count="1"><font><sz val="10"/></font></fonts>'
+        '<fills count="1"><fill/></fills><borders count="1"><border/></borders>'
+        '<cellXfs count="2"><xf numFmtId="0" fontId="0"/><xf numFmtId="170" fontId="0"/>'
+        "</cellXfs></styleSheet>"
+    )
+    extra = (
+        '<styleSheet><numFmts count="1"><numFmt numFmtId="164" formatCode="0.0"/></numFmts>'
+        '<fonts count="2"><font/><font><b val="1"/></font></fonts><fills count="1"><fill/>'
+        '</fills><borders count="1"><border/></borders><cellXfs count="1">'
+        '<xf numFmtId="164" fontId="1" fillId="0" borderId="0" xfId="0"/></cellXfs></styleSheet>'
+    )
+    merged, offset = merge_styles(base, extra)
+    assert offset == 2
+    assert '<numFmts count="1"><numFmt numFmtId="171" formatCode="0.0"/></numFmts><fonts' in merged
+    assert '<fonts count="3">' in merged and '<cellXfs count="3">' in merged
+    assert '<xf numFmtId="171" fontId="2" fillId="1" borderId="1" xfId="0"/>' in merged
+    with pytest.raises(CannotGraft):
+        merge_styles(base.replace("<styleSheet", "<x:styleSheet"), extra)
+
+
+@pytest.mark.libreoffice
+def test_a_libreoffice_workbook_takes_the_graft(
+    tmp_path: Path, adult: PointTable, need_soffice: str
+) -> None:
+    """A person's workbook saved by LibreOffice: grafted, and LibreOffice opens the result."""
+    src = tmp_path / "made"
+    src.mkdir()
+    good(src / "lo.xlsx", "LO-1")
+    conv = tmp_path / "in"
+    subprocess.run(
+        [need_soffice, "--headless", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir",
+         str(conv), str(src / "lo.xlsx")],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    (sheet,) = _sheets(tmp_path, adult, [conv], "out")
+    with zipfile.ZipFile(sheet) as z:
+        assert any(n.startswith("xl/worksheets/ras-sheet") for n in z.namelist())
+    back = tmp_path / "back"
+    subprocess.run(
+        [need_soffice, "--headless", "--convert-to", "csv", "--outdir", str(back), str(sheet)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    text = (back / (sheet.stem + ".csv")).read_text(encoding="utf-8", errors="replace")
+    assert "Your indicative budget" in text  # the first sheet shown is the person's page
+    shutil.rmtree(back)
