@@ -25,6 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ras.errors import Issue, Location, OutputError, Severity, clip
 from ras.io.graft import CannotGraft, graft
 from ras.io.inputs import WORKBOOK_SUFFIXES
+from ras.io.quick_book import QuickBook, QuickSheet, UnsupportedLayout
 from ras.models.assessment import Assessment
 from ras.models.base import decimal_text
 from ras.models.budget import Budget
@@ -34,6 +35,8 @@ from ras.models.transition import PersonChange
 from ras.money import gbp
 from ras.outputs import atomic_output
 
+#: Where the pages are laid out: an openpyxl sheet, or the XlsxWriter stand-in.
+Sheet = Worksheet | QuickSheet
 SHEET = "Indicative budget"  # the person's page, first
 CALCULATION = "Calculation"  # the audit: every step as a live formula, ras's figure beside
 MONEY = '"£"#,##0.00'
@@ -71,7 +74,7 @@ class SheetJob:
     change: PersonChange | None = None  # from a previous budget (``--previous``)
 
 
-def _text(ws: Worksheet, ref: str, value: str, **style: Any) -> None:
+def _text(ws: Sheet, ref: str, value: str, **style: Any) -> None:
     """Write text as text: a value like ``=HYPERLINK(...)`` never becomes a formula."""
     cell = ws[ref]
     cell.value = value
@@ -122,7 +125,7 @@ def _paragraph(table: PointTable, a: Assessment, b: Budget) -> str:
 
 
 def fill_calculation(  # noqa: C901
-    ws: Worksheet, job: SheetJob
+    ws: Sheet, job: SheetJob
 ) -> tuple[dict[str, Decimal], dict[str, int]]:
     """Lay out the Calculation sheet (the audit detail).
 
@@ -321,7 +324,7 @@ def fill_calculation(  # noqa: C901
     return expected, at
 
 
-def _one_page(ws: Worksheet, area: str) -> None:
+def _one_page(ws: Sheet, area: str) -> None:
     ws.print_area = area
     footer = ws.oddFooter
     if footer is not None:
@@ -335,7 +338,7 @@ def _one_page(ws: Worksheet, area: str) -> None:
         ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def _change_rows(ws: Worksheet, c: PersonChange, row: int, bold: Any, fill: Any, wrap: Any) -> int:
+def _change_rows(ws: Sheet, c: PersonChange, row: int, bold: Any, fill: Any, wrap: Any) -> int:
     """The change from the previous budget, in plain words; returns the next free row."""
     _text(ws, f"A{row}", "Compared with your previous budget", font=bold, fill=fill)
     _text(ws, f"B{row}", "", fill=fill)
@@ -388,7 +391,7 @@ NEXT_STEPS = (
 
 
 def fill_person_page(  # noqa: C901
-    ws: Worksheet, job: SheetJob, at: dict[str, int]
+    ws: Sheet, job: SheetJob, at: dict[str, int]
 ) -> dict[str, Decimal]:
     """The person's page: their figures in plain words, each a formula on Calculation.
 
@@ -496,7 +499,7 @@ def fill_person_page(  # noqa: C901
     return expected
 
 
-def _add_pages(wb: Workbook, job: SheetJob) -> None:
+def _add_pages(wb: Workbook | QuickBook, job: SheetJob) -> None:
     """Put the person's page and the Calculation sheet first in ``wb``, and show the page."""
     ws = wb.create_sheet(SHEET, 0)
     _, at = fill_calculation(wb.create_sheet(CALCULATION, 1), job)
@@ -510,17 +513,19 @@ def _add_pages(wb: Workbook, job: SheetJob) -> None:
 def _grafted(job: SheetJob, src: Path, out: Path) -> bool:
     """Write ``out`` as ``src`` with the two pages grafted in front; False if it cannot be.
 
-    The person's own parts are copied byte for byte (see ``ras.io.graft``): twice as fast
-    as loading and saving their workbook, and nothing openpyxl does not model is lost.
+    The pages are written with XlsxWriter (``ras.io.quick_book``) and the person's own
+    parts copied byte for byte (``ras.io.graft``): several times faster than loading and
+    saving their workbook with openpyxl, and nothing openpyxl does not model is lost.
     """
     if src.suffix.lower() != ".xlsx":
         return False  # a macro-enabled workbook: its macros are left behind (full load)
-    wb = Workbook()
-    assert wb.active is not None
-    wb.remove(wb.active)
-    _add_pages(wb, job)
+    book = QuickBook()
+    _add_pages(book, job)
     buf = io.BytesIO()
-    wb.save(buf)
+    try:
+        book.save(buf)
+    except UnsupportedLayout:
+        return False
     source = src
     if job.in_place:
         backup = src.with_name(src.stem + ".backup" + src.suffix)
@@ -539,9 +544,17 @@ def write_budget_sheet(job: SheetJob) -> list[Issue]:
     out = Path(job.out)
     src = Path(job.source) if job.source else None
     try:
-        if src is not None and _grafted(job, src, src if job.in_place else out):
+        if src is None:  # the pages alone (a bulk row, or a pseudonymised run)
+            book = QuickBook()
+            _add_pages(book, job)
+            with atomic_output(out) as tmp, tmp.open("wb") as fh:
+                buf = io.BytesIO()
+                book.save(buf)
+                fh.write(buf.getvalue())
             return []
-        if src is not None and src.suffix.lower() in (".xlsx", ".xlsm"):
+        if _grafted(job, src, src if job.in_place else out):
+            return []
+        if src.suffix.lower() in (".xlsx", ".xlsm"):
             try:
                 wb = load_workbook(src, keep_vba=False, keep_links=False, rich_text=False)
             except Exception as exc:  # the input, not the output folder, is at fault

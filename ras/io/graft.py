@@ -16,6 +16,7 @@ full load and save.
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import re
@@ -42,6 +43,12 @@ _AFTER_NAMES = re.compile(r"<calcPr\b|" + _AFTER_CALC.pattern)
 
 class CannotGraft(Exception):
     """The workbook is not one this module can extend faithfully (use a full load)."""
+
+
+def _attr(raw: str, name: str) -> str:
+    """An attribute's (still escaped) value in an element's attribute text, or ''."""
+    m = re.search(rf'(?:^|\s){re.escape(name)}="([^"]*)"', raw)
+    return m.group(1) if m else ""
 
 
 def _section(xml: str, name: str) -> re.Match[str] | None:
@@ -74,10 +81,16 @@ def _replace_attr(xml: str, attr: str, mapping: Mapping[int, int]) -> str:
     )
 
 
+_XF_REFS = re.compile(r'\b(fontId|fillId|borderId|numFmtId|xfId)="(\d+)"')
+
+
+@functools.lru_cache(maxsize=8)
 def merge_styles(base: str, extra: str) -> tuple[str, int]:
     """``base`` styles with ``extra``'s formats appended; the offset of extra's cell formats.
 
-    Number formats of ``extra`` get ids past ``base``'s; its fonts, fills, borders and
+    Every person's workbook from one template has the same styles, and the pages
+    theirs: the last few merges are remembered. Number formats of ``extra`` get ids past
+    ``base``'s; its fonts, fills, borders and
     cell formats go after ``base``'s, with their references moved to match.
 
     Raises:
@@ -109,13 +122,15 @@ def merge_styles(base: str, extra: str) -> tuple[str, int]:
         attr: {i: i + len(parts[section][0]) for i in range(len(parts[section][1]))}
         for attr, section in (("fontId", "fonts"), ("fillId", "fills"), ("borderId", "borders"))
     }
-    new_xfs = []
-    for xf in parts["cellXfs"][1]:
-        for attr, mapping in shift.items():
-            xf = _replace_attr(xf, attr, mapping)
-        xf = _replace_attr(xf, "numFmtId", fmt_map)
-        xf = _replace_attr(xf, "xfId", {i: 0 for i in range(1000)})  # the base's Normal style
-        new_xfs.append(xf)
+    moves = {**shift, "numFmtId": fmt_map}
+
+    def move(m: re.Match[str]) -> str:
+        attr, value = m.group(1), int(m.group(2))
+        if attr == "xfId":
+            return 'xfId="0"'  # the base's Normal style
+        return f'{attr}="{moves[attr].get(value, value)}"'
+
+    new_xfs = [_XF_REFS.sub(move, xf) for xf in parts["cellXfs"][1]]
     added = {
         "numFmts": new_fmts,
         "fonts": parts["fonts"][1],
@@ -138,6 +153,30 @@ def merge_styles(base: str, extra: str) -> tuple[str, int]:
                 raise CannotGraft(f"styles without a place for <{name}>")
             out = out[:at] + element + out[at:]
     return out, len(parts["cellXfs"][0])
+
+
+_SHARED_CELL = re.compile(r'<c\b([^>]*?) t="s"([^>]*)><v>(\d+)</v></c>')
+
+
+def _inline_strings(sheet: str, strings: list[str]) -> str:
+    """A sheet's shared-string cells written as inline strings (the same text and runs).
+
+    The new sheets' shared strings are not merged into the workbook's: each cell carries
+    its own text instead.
+    """
+    if not strings:
+        return sheet
+
+    def inline(m: re.Match[str]) -> str:
+        index = int(m.group(3))
+        if index >= len(strings):
+            raise CannotGraft("a shared string that is not there")
+        return f'<c{m.group(1)} t="inlineStr"{m.group(2)}><is>{strings[index]}</is></c>'
+
+    sheet = _SHARED_CELL.sub(inline, sheet)
+    if ' t="s"' in sheet:
+        raise CannotGraft("a shared-string cell in an unexpected form")
+    return sheet
 
 
 def _move_styles(sheet: str, offset: int) -> str:
@@ -177,15 +216,24 @@ def graft(source: Path, new_book: bytes, out: Path, names: tuple[str, ...]) -> N
             raise CannotGraft("the workbook already has a sheet of that name")
         new_workbook = new.read("xl/workbook.xml").decode("utf-8")
         new_rels = new.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-        targets = dict(re.findall(r'Target="([^"]+)" Id="([^"]+)"', new_rels))
-        by_id = {rid: t.lstrip("/") for t, rid in targets.items()}
-        new_sheets = re.findall(
-            r'<sheet name="([^"]*)" sheetId="\d+" state="\w+" r:id="([^"]+)"', new_workbook
-        )
+        by_id = {}
+        for raw in re.findall(r"<Relationship\b([^>]*?)/?>", new_rels):
+            target = _attr(raw, "Target")
+            by_id[_attr(raw, "Id")] = (
+                target.lstrip("/") if target.startswith("/") else "xl/" + target
+            )
+        new_sheets = [
+            (_attr(raw, "name"), _attr(raw, "r:id"))
+            for raw in re.findall(r"<sheet\b([^>]*?)/?>", new_workbook)
+        ]
         if [html.unescape(n) for n, _ in new_sheets] != list(names):
             raise CannotGraft("the new workbook's sheets are not the ones asked for")
         if any(n.startswith("xl/worksheets/_rels/") for n in new.namelist()):
             raise CannotGraft("the new sheets have parts of their own")
+        strings: list[str] = []
+        if "xl/sharedStrings.xml" in new.namelist():
+            sst = new.read("xl/sharedStrings.xml").decode("utf-8")
+            strings = re.findall(r"<si>(.*?)</si>", sst, re.S)
         extra_styles = new.read("xl/styles.xml").decode("utf-8")
         if re.search(r'<dxfs count="[1-9]', extra_styles):
             raise CannotGraft("the new sheets have conditional formats")
@@ -205,7 +253,7 @@ def graft(source: Path, new_book: bytes, out: Path, names: tuple[str, ...]) -> N
             new_rid = f"rIdRas{i + 1}"
             while new_rid in rel_ids:
                 new_rid += "x"
-            xml = new.read(by_id[rid]).decode("utf-8")
+            xml = _inline_strings(new.read(by_id[rid]).decode("utf-8"), strings)
             parts[part] = _move_styles(xml, offset).encode("utf-8")
             added_sheets.append(
                 f'<sheet name="{name}" sheetId="{next_sheet_id + i}" r:id="{new_rid}"/>'
