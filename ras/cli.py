@@ -508,6 +508,14 @@ def _pseudonym_key(key_file: Path | None) -> bytes:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Protection policy for --previous (as for ras transition).",
 )
+@click.option(
+    "--overflow",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="Format of the files beside allocations.xlsx that take sheets longer than Excel "
+    "allows (parquet needs pyarrow: pip install 'ras[parquet]').",
+)
 @_jobs_option
 @common
 def score(
@@ -520,6 +528,7 @@ def score(
     key_file: Path | None,
     previous: Path | None,
     policy_path: Path | None,
+    overflow: str,
     jobs: int | None,
     ui: Ui,
 ) -> int:
@@ -535,6 +544,7 @@ def score(
         "budget_sheets": budget_sheets,
         "in_place": in_place,
         "pseudonymise": pseudonymise,
+        "overflow": overflow,
     }
     outcome = run_score(
         list(inputs),
@@ -548,6 +558,7 @@ def score(
         options=options,
         previous=previous,
         policy=policy_path,
+        overflow=overflow,
     )
     ui.close()
     run = outcome.run

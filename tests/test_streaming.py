@@ -236,3 +236,53 @@ def test_long_tables_stream_and_read_back(
     assert len(answers) - 1 == sum(1 for r in rows[1:] if "not an answer" not in r) * len(
         rows[0][3:]
     )
+
+
+@pytest.mark.parametrize("overflow", ["csv", "parquet"])
+def test_sheets_past_excels_limit_go_beside_the_workbook(
+    tmp_path: Path, adult: PointTable, monkeypatch: pytest.MonkeyPatch, overflow: str
+) -> None:
+    """Past the row limit (made small here) Allocations, Explanations and Answers go to
+    CSV or Parquet files; Parquet keeps money and points exact; calibrate reads them."""
+    import pyarrow.parquet as pq
+
+    from ras.io import allocations
+
+    monkeypatch.setattr(allocations, "EXCEL_MAX_ROWS", 41)
+    src = _write_csv(tmp_path / "people.csv", _bulk_rows(adult, 60))
+    run = score_inputs([src], adult, jobs=0, explain=False)
+    out = tmp_path / "allocations.xlsx"
+    beside = write_allocations(run, out, overflow)
+    assert sorted(p.name for p in beside) == [
+        f"allocations.{n}.{overflow}" for n in ("allocations", "answers", "explanations")
+    ]
+    csv_out = tmp_path / "csv" / "allocations.xlsx"
+    csv_out.parent.mkdir()
+    write_allocations(run, csv_out, "csv")
+    for name in ("allocations", "answers", "explanations"):
+        with (csv_out.parent / f"allocations.{name}.csv").open(encoding="utf-8-sig") as fh:
+            want = list(csv.reader(fh))
+        if overflow == "csv":
+            path = tmp_path / f"allocations.{name}.csv"
+            with path.open(encoding="utf-8-sig") as fh:
+                assert list(csv.reader(fh)) == want
+            continue
+        table = pq.read_table(tmp_path / f"allocations.{name}.parquet")
+        assert table.column_names == want[0]
+        got = table.to_pylist()
+        assert len(got) == len(want) - 1
+        for row, expected in zip(got, want[1:], strict=True):
+            for h, text in zip(want[0], expected, strict=True):
+                value = row[h]
+                if isinstance(value, Decimal):
+                    assert value == Decimal(text), (name, h)
+                else:
+                    assert (value or "") == text, (name, h)
+    if overflow == "parquet":
+        schema = pq.read_table(tmp_path / "allocations.allocations.parquet").schema
+        assert str(schema.field("Indicative budget (£/year)").type) == "decimal128(18, 2)"
+    # calibrate reads the answers back from the file beside the workbook
+    from ras.io.allocations import read_scored_people
+
+    people = read_scored_people(out, adult)
+    assert len(people) == len(run.scored)

@@ -11,6 +11,7 @@ from typing import Any
 from ras.errors import Issue, Location
 from ras.io.allocations import write_allocations
 from ras.io.inputs import collect_inputs
+from ras.io.parquet import require_pyarrow
 from ras.io.reader import open_input_file
 from ras.io.sheet_folder import check_ours, staged_folder
 from ras.io.table_file import fingerprint
@@ -206,12 +207,16 @@ def run_score(
     options: dict[str, Any] | None = None,
     previous: Path | None = None,
     policy: Path | None = None,
+    overflow: str = "csv",
 ) -> ScoreOutcome:
     """``ras score``: read, validate, score, then write allocations and budget sheets.
 
     ``previous`` (an allocations workbook or a register of current budgets) adds each
     person's change, protected by ``policy`` (SPEC §13), to their budget sheet.
+    ``overflow`` (``csv`` or ``parquet``): the format of sheets too long for Excel.
     """
+    if overflow == "parquet":
+        require_pyarrow()  # before any work
 
     def reading(done: int, total: int) -> None:
         if progress:
@@ -237,14 +242,14 @@ def run_score(
                     run, staging, False, pseudonymise_key, jobs, progress, changes
                 )
             if out is not None:
-                outcome.alongside = write_allocations(run, out)
+                outcome.alongside = write_allocations(run, out, overflow)
                 outcome.allocations = out
         outcome.sheets = [budget_sheets / p.name for p in sheets]
         return outcome
     if in_place:
         outcome.sheets = _budget_sheets(run, None, True, pseudonymise_key, jobs, progress, changes)
     if out is not None:
-        outcome.alongside = write_allocations(run, out)
+        outcome.alongside = write_allocations(run, out, overflow)
         outcome.allocations = out
     return outcome
 

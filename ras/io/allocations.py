@@ -16,6 +16,7 @@ from typing import Any
 
 from ras.cells import col_letters, is_blank, to_decimal, to_text
 from ras.errors import InputError, OutputError, quote
+from ras.io.parquet import read_parquet, write_parquet
 from ras.io.reader import read_sheets
 from ras.io.schemas import (
     ALLOCATIONS,
@@ -26,6 +27,7 @@ from ras.io.schemas import (
     EXPLANATIONS,
     PERSON_ID,
     RUN,
+    SheetSchema,
 )
 from ras.io.xlsx import EXCEL_MAX_ROWS, Book
 from ras.models.base import decimal_text
@@ -257,10 +259,40 @@ def _csv_child(run: ScoreRun, sheets: list[tuple[str, Path]]) -> None:
     _csv_job(run, sheets)
 
 
+def _kinds(schema: SheetSchema, headers: Sequence[str], table: PointTable) -> list[str]:
+    """Each column's type (text, money, points), for typed files such as Parquet."""
+    if schema is not ALLOCATIONS:
+        return [c.type for c in schema.columns]
+    kinds: list[str] = []
+    for c in ALLOCATIONS.columns:
+        if c.name == "<person field label>":
+            kinds += ["money" if f.type == "money" else "text" for f in table.person_fields]
+        elif c.name == "<domain label>":
+            kinds += ["points"] * len(table.domains)
+        elif c.name == "Funding: <stream> (£)":
+            kinds += ["money"] * len(table.streams())
+        else:
+            kinds.append(c.type)
+    assert len(kinds) == len(headers)
+    return kinds
+
+
 def _csv_job(run: ScoreRun, sheets: list[tuple[str, Path]]) -> None:
-    """Write sheets as CSV: Allocations on its own, the per-person ones in one pass."""
+    """Write sheets too long for Excel beside the workbook.
+
+    As CSV (Allocations on its own, the per-person ones in one pass), or as Parquet
+    when their files are named ``.parquet``.
+    """
     per_person: list[tuple[Path, Sequence[str], RowsOf]] = []
     for sheet, path in sheets:
+        if path.suffix == ".parquet":
+            schema = {"Allocations": ALLOCATIONS, "Answers": ANSWERS}.get(sheet, EXPLANATIONS)
+            headers = allocation_headers(run.table) if schema is ALLOCATIONS else schema.headers
+            rows = {"Allocations": allocation_rows, "Answers": answer_rows}.get(
+                sheet, explanation_rows
+            )(run)
+            write_parquet(path, headers, _kinds(schema, headers, run.table), rows)
+            continue
         if sheet == "Allocations":
             _write_csv(path, allocation_headers(run.table), allocation_rows(run))
         elif sheet == "Answers":
@@ -305,8 +337,13 @@ def _finish_csv_jobs(procs: list[Any]) -> None:
             raise OutputError(f"{path}: the CSV could not be written (exit {proc.exitcode})")
 
 
-def write_allocations(run: ScoreRun, out: Path) -> list[Path]:
-    """Write ``allocations.xlsx``; returns any CSV files written alongside for huge sheets."""
+def write_allocations(run: ScoreRun, out: Path, overflow: str = "csv") -> list[Path]:
+    """Write ``allocations.xlsx``; returns the files written beside it for huge sheets.
+
+    ``overflow``: ``csv`` or ``parquet``, the format of those files.
+    """
+    if overflow not in ("csv", "parquet"):
+        raise ValueError(f"overflow is csv or parquet, not {overflow!r}")
     t = run.table
     headers = allocation_headers(t)
     totals = run.totals
@@ -315,11 +352,11 @@ def write_allocations(run: ScoreRun, out: Path) -> list[Path]:
     alongside: dict[str, Path] = {}
     limit = EXCEL_MAX_ROWS - 1
     if totals.people > limit:
-        alongside["Allocations"] = out.with_name(out.stem + ".allocations.csv")
+        alongside["Allocations"] = out.with_name(f"{out.stem}.allocations.{overflow}")
     if totals.explanation_rows > limit:
-        alongside["Explanations"] = out.with_name(out.stem + ".explanations.csv")
+        alongside["Explanations"] = out.with_name(f"{out.stem}.explanations.{overflow}")
     if totals.answer_rows > limit:
-        alongside["Answers"] = out.with_name(out.stem + ".answers.csv")
+        alongside["Answers"] = out.with_name(f"{out.stem}.answers.{overflow}")
     extra = list(alongside.values())
     procs = _start_csv_jobs(run, alongside)
     with atomic_output(out) as tmp:
@@ -384,6 +421,8 @@ def _rows_or_csv(path: Path, rows: list[list[Any]]) -> list[list[Any]]:
     if not first.startswith(POINTER):
         return rows
     csv_path = path.with_name(Path(first.removeprefix(POINTER)).name)
+    if csv_path.suffix == ".parquet":
+        return read_parquet(csv_path)
     with csv_path.open(encoding="utf-8-sig", newline="") as fh:
         return list(csv.reader(fh))
 
@@ -654,7 +693,7 @@ def read_scored_people(path: Path, table: PointTable) -> list[Any]:
     """The scored people of an allocations workbook, for calibration.
 
     Person fields come from the Allocations columns (by label) and answers from the
-    Answers sheet (or the CSV written beside a huge workbook).
+    Answers sheet (or the CSV or Parquet file written beside a huge workbook).
 
     Raises:
         InputError: the workbook does not fit the table (file, sheet, cell).
@@ -665,7 +704,7 @@ def read_scored_people(path: Path, table: PointTable) -> list[Any]:
             f"{path}: no sheet 'Answers': the workbook was made by an older ras; "
             "score the assessments again with this one"
         )
-    alloc = sheets["Allocations"]
+    alloc = _rows_or_csv(path, sheets["Allocations"])
     if not alloc:
         raise InputError(f"{path}: sheet 'Allocations' is empty; run `ras score` to make it")
     header = [to_text(v) for v in alloc[0]]
