@@ -6,6 +6,7 @@ import csv
 import io
 import pickle
 import random
+import re
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -286,3 +287,39 @@ def test_sheets_past_excels_limit_go_beside_the_workbook(
 
     people = read_scored_people(out, adult)
     assert len(people) == len(run.scored)
+
+
+def test_workbook_parts_written_other_ways_are_read(tmp_path: Path, adult: PointTable) -> None:
+    """Prefixed elements, single quotes, attributes in another order, other targets:
+    the guard finds the same sheets (other writers than Excel do all of these)."""
+    from tests.hostile import rewrite_member
+
+    made = good(tmp_path / "made.xlsx", "ODD-1")
+    with zipfile.ZipFile(made) as z:
+        workbook = z.read("xl/workbook.xml").decode()
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    odd_workbook = (
+        workbook.replace(f'xmlns="{ns}"', f'xmlns:x="{ns}"')
+        .replace("<workbook ", "<x:workbook ")
+        .replace("</workbook>", "</x:workbook>")
+        .replace("<sheets>", "<x:sheets>")
+        .replace("</sheets>", "</x:sheets>")
+        .replace("<sheet ", "<x:sheet ")
+        .replace('name="Person"', "name='Person'")
+    )
+
+    def reorder(m: re.Match[str]) -> str:
+        attrs = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+        target = attrs["Target"]  # absolute made relative, relative made absolute
+        target = target.removeprefix("/xl/") if target.startswith("/") else "/xl/" + target
+        return f"<Relationship Id='{attrs['Id']}' Target='{target}' Type=\"{attrs['Type']}\"/>"
+
+    odd_rels = re.sub(r"<Relationship ([^>]*?)/?>", reorder, rels)
+    assert odd_rels != rels and odd_workbook != workbook
+    step = rewrite_member(made, tmp_path / "step.xlsx", "xl/workbook.xml", odd_workbook.encode())
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rewrite_member(step, folder / "odd.xlsx", "xl/_rels/workbook.xml.rels", odd_rels.encode())
+    run = score_inputs([folder], adult, jobs=0)
+    assert [s.assessment.person_id for s in run.scored] == ["ODD-1"], run.exceptions

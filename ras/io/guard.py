@@ -270,6 +270,28 @@ _ATTRIBUTE = {
 }
 
 
+_DOUBLE_QUOTED = re.compile(rb'([\w.:-]+)\s*=\s*"([^"]*)"')
+
+
+def _quick_attributes(raw: bytes, names: tuple[str, ...]) -> dict[str, str]:
+    """Some attributes of an element (``''`` when absent), entities decoded.
+
+    One pass for the usual double quotes; a name not found so is looked for again in
+    any quoting (and ``r:id`` under any prefix).
+    """
+    found = {k.decode("ascii", "replace"): v for k, v in _DOUBLE_QUOTED.findall(raw)}
+    out: dict[str, str] = {}
+    for name in names:
+        value = found.get(name)
+        if value is None:
+            text = _attribute(raw, r"[\w.-]+:id" if name == "r:id" else name)
+            out[name] = text or ""
+            continue
+        text = value.decode("utf-8", "replace")
+        out[name] = html.unescape(text) if "&" in text else text
+    return out
+
+
 def _attribute(raw: bytes, name: str) -> str | None:
     """One attribute's value in an element's attribute text (entities decoded), or None."""
     m = _ATTRIBUTE[name].search(raw)
@@ -350,17 +372,18 @@ def inspect_workbook(path: Path, data: bytes | mmap.mmap) -> WorkbookInfo:
     rels = info.read("xl/_rels/workbook.xml.rels")
     targets: dict[str, str] = {}
     for raw in _elements(_RELATIONSHIP, rels):
-        target = _attribute(raw, "Target") or ""
+        attrs = _quick_attributes(raw, ("Id", "Target"))
+        target = attrs["Target"]
         if target.startswith("/"):
             member = target.lstrip("/")
         else:
             member = posixpath.normpath("xl/" + target)
-        targets[_attribute(raw, "Id") or ""] = member
+        targets[attrs["Id"]] = member
     for raw in _elements(_SHEET, wb):
-        name = _attribute(raw, "name") or ""
-        rid = _attribute(raw, r"[\w.-]+:id") or ""
+        attrs = _quick_attributes(raw, ("name", "state", "r:id"))
+        name = attrs["name"]
         info.sheets[name] = SheetInfo(
-            name=name, member=targets.get(rid, ""), state=_attribute(raw, "state") or "visible"
+            name=name, member=targets.get(attrs["r:id"], ""), state=attrs["state"] or "visible"
         )
     if not info.sheets:
         raise InputError(f"{path}: the workbook lists no sheets (damaged?); save it again")
