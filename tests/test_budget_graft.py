@@ -59,6 +59,7 @@ def test_grafted_pages_equal_a_full_load_and_save(
         assert got == want
         with zipfile.ZipFile(g) as zg:
             assert any(n.startswith("xl/worksheets/ras-sheet") for n in zg.namelist())
+            assert zg.testzip() is None  # every part's CRC-32 checks out
 
 
 def test_the_persons_own_parts_are_copied_byte_for_byte(tmp_path: Path, adult: PointTable) -> None:

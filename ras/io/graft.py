@@ -24,6 +24,9 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from ras.io import zip_members
+from ras.io.guard import MAX_MEMBER
+
 _WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 _MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
 _REL_SHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
@@ -189,6 +192,38 @@ def _move_styles(sheet: str, offset: int) -> str:
     return re.sub(r'(<col\b[^>]*?\bstyle=")(\d+)"', move, sheet)
 
 
+class _Parts:
+    """A workbook's parts, read from its bytes (see ``ras.io.zip_members``)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        try:
+            self.parts = {m.name: m for m in zip_members.members(data)}
+        except zip_members.ZipDamaged as exc:
+            raise CannotGraft(f"the zip cannot be read ({exc})") from exc
+
+    def read(self, name: str) -> bytes:
+        """A part, inflated (at most the guard's limit for one part)."""
+        part = self.parts.get(name)
+        if part is None:
+            raise CannotGraft(f"no part {name}")
+        try:
+            return zip_members.inflate(self.data, part, MAX_MEMBER)
+        except (zip_members.ZipDamaged, zip_members.TooBig) as exc:
+            raise CannotGraft(f"part {name} cannot be read") from exc
+
+    def head(self, name: str) -> bytes:
+        """A sheet part's start, where its views are (before the cells)."""
+        try:
+            return zip_members.head(self.data, self.parts[name], HEAD)
+        except zip_members.ZipDamaged as exc:
+            raise CannotGraft(f"part {name} cannot be read") from exc
+
+
+#: Bytes of a sheet part read to find its views (they come before the cells).
+HEAD = 16_384
+
+
 def graft(source: Path, new_book: bytes, out: Path, names: tuple[str, ...]) -> None:
     """Write ``out``: ``source`` with the sheets of ``new_book`` (named ``names``) first.
 
@@ -198,8 +233,9 @@ def graft(source: Path, new_book: bytes, out: Path, names: tuple[str, ...]) -> N
     Raises:
         CannotGraft: either workbook is not in a shape handled here.
     """
-    with zipfile.ZipFile(source) as src, zipfile.ZipFile(io.BytesIO(new_book)) as new:
-        src_names = set(src.namelist())
+    src = _Parts(source.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(new_book)) as new:
+        src_names = set(src.parts)
         if "xl/workbook.xml" not in src_names or "xl/styles.xml" not in src_names:
             raise CannotGraft("no workbook or styles part")
         workbook = src.read("xl/workbook.xml").decode("utf-8")
@@ -266,22 +302,26 @@ def graft(source: Path, new_book: bytes, out: Path, names: tuple[str, ...]) -> N
         workbook = _extend_workbook(workbook, new_workbook, added_sheets, count)
         rels = rels.replace("</Relationships>", "".join(added_rels) + "</Relationships>")
         types = types.replace("</Types>", "".join(added_types) + "</Types>")
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
-            for info in src.infolist():
-                data = src.read(info.filename)
-                if info.filename == "xl/workbook.xml":
-                    data = workbook.encode("utf-8")
-                elif info.filename == "xl/_rels/workbook.xml.rels":
-                    data = rels.encode("utf-8")
-                elif info.filename == "[Content_Types].xml":
-                    data = types.encode("utf-8")
-                elif info.filename == "xl/styles.xml":
-                    data = styles.encode("utf-8")
-                elif info.filename.startswith("xl/worksheets/") and b'tabSelected="1"' in data:
-                    data = data.replace(b'tabSelected="1"', b'tabSelected="0"')
-                dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
+        changed = {
+            "xl/workbook.xml": workbook,
+            "xl/_rels/workbook.xml.rels": rels,
+            "[Content_Types].xml": types,
+            "xl/styles.xml": styles,
+        }
+        with out.open("wb") as fh:
+            dst = zip_members.ZipWriter(fh)
+            for name, member in src.parts.items():
+                if name in changed:
+                    dst.add(name, changed[name].encode("utf-8"))
+                elif name.startswith("xl/worksheets/") and b'tabSelected="1"' in src.head(name):
+                    # Only the new first sheet is selected (else the sheets open grouped).
+                    data = src.read(name).replace(b'tabSelected="1"', b'tabSelected="0"', 1)
+                    dst.add(name, data)
+                else:
+                    dst.copy(src.data, member)  # as it is, still compressed
             for part, data in parts.items():
-                dst.writestr(part, data)
+                dst.add(part, data)
+            dst.close()
 
 
 def _extend_workbook(workbook: str, new_workbook: str, sheets: list[str], count: int) -> str:

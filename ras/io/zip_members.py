@@ -18,7 +18,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
-from typing import NamedTuple, TypeAlias
+from typing import BinaryIO, NamedTuple, TypeAlias
 
 _EOCD = b"PK\x05\x06"
 _EOCD_SIZE = 22
@@ -27,6 +27,7 @@ _CENTRAL = struct.Struct("<4s6H3L5H2L")
 _CENTRAL_SIG = b"PK\x01\x02"
 _LOCAL_SIG = b"PK\x03\x04"
 _LOCAL_SIZE = 30
+_LOCAL = struct.Struct("<4s5H3L2H")
 _FULL = 0xFFFFFFFF
 #: Bytes inflated at a time where a part is read in pieces.
 CHUNK = 1 << 20
@@ -49,6 +50,7 @@ class Member(NamedTuple):
     compress_size: int
     file_size: int
     header_offset: int
+    crc: int = 0
 
     @property
     def encrypted(self) -> bool:
@@ -87,7 +89,8 @@ def members(data: Bytes) -> list[Member]:
         if pos + _CENTRAL.size > at:
             raise ZipDamaged("truncated central directory")
         entry = _CENTRAL.unpack_from(data, pos)
-        sig, flags, method, csize, usize = entry[0], entry[3], entry[4], entry[8], entry[9]
+        sig, flags, method, crc = entry[0], entry[3], entry[4], entry[7]
+        csize, usize = entry[8], entry[9]
         n_name, n_extra, n_comment, off = entry[10], entry[11], entry[12], entry[16]
         if sig != _CENTRAL_SIG:
             raise ZipDamaged("bad central directory entry")
@@ -95,7 +98,7 @@ def members(data: Bytes) -> list[Member]:
             return _members_by_zipfile(data)  # Zip64 sizes
         raw_name = bytes(data[pos + _CENTRAL.size : pos + _CENTRAL.size + n_name])
         name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
-        out.append(Member(name, method, flags, csize, usize, off))
+        out.append(Member(name, method, flags, csize, usize, off, crc))
         pos += _CENTRAL.size + n_name + n_extra + n_comment
     return out
 
@@ -111,6 +114,7 @@ def _members_by_zipfile(data: Bytes) -> list[Member]:
                     i.compress_size,
                     i.file_size,
                     i.header_offset,
+                    i.CRC,
                 )
                 for i in zf.infolist()
             ]
@@ -217,3 +221,70 @@ def pieces(data: Bytes, member: Member, limit: int) -> Iterator[bytes]:
             yield rest
     except zlib.error as exc:
         raise ZipDamaged(str(exc)) from exc
+
+
+class ZipWriter:
+    """Writes a zip, copying parts of another as they are (still compressed) or adding new.
+
+    For a workbook that is mostly copied: no part is inflated and deflated again
+    unless it changes. No Zip64: a workbook ras writes this way is far below 4 GiB.
+    """
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.entries: list[tuple[bytes, int, int, int, int, int, int]] = []
+        self.at = 0
+
+    def _put(self, name: str, method: int, crc: int, body: Bytes, size: int) -> None:
+        raw_name = name.encode("utf-8")
+        flags = 0x800  # names in UTF-8
+        header = _LOCAL.pack(
+            _LOCAL_SIG, 20, flags, method, 0, 0x21, crc, len(body), size, len(raw_name), 0
+        )
+        self.fh.write(header)
+        self.fh.write(raw_name)
+        self.fh.write(body)
+        self.entries.append((raw_name, flags, method, crc, len(body), size, self.at))
+        self.at += len(header) + len(raw_name) + len(body)
+
+    def copy(self, data: Bytes, member: Member) -> None:
+        """Copy a member of the zip in ``data`` as it is."""
+        if member.method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ZipDamaged("a part compressed in a way a workbook never is")
+        self._put(member.name, member.method, member.crc, raw(data, member), member.file_size)
+
+    def add(self, name: str, content: bytes, level: int = 1) -> None:
+        """Add a part, deflated."""
+        deflater = zlib.compressobj(level, zlib.DEFLATED, -15)
+        body = deflater.compress(content) + deflater.flush()
+        self._put(name, zipfile.ZIP_DEFLATED, zlib.crc32(content), body, len(content))
+
+    def close(self) -> None:
+        """Write the central directory."""
+        start = self.at
+        for raw_name, flags, method, crc, csize, size, offset in self.entries:
+            self.fh.write(
+                _CENTRAL.pack(
+                    _CENTRAL_SIG,
+                    20,
+                    20,
+                    flags,
+                    method,
+                    0,
+                    0x21,
+                    crc,
+                    csize,
+                    size,
+                    len(raw_name),
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    offset,
+                )  # fmt: skip
+            )
+            self.fh.write(raw_name)
+            self.at += _CENTRAL.size + len(raw_name)
+        count = len(self.entries)
+        self.fh.write(struct.pack("<4s4H2LH", _EOCD, 0, 0, count, count, self.at - start, start, 0))
