@@ -323,3 +323,20 @@ def test_workbook_parts_written_other_ways_are_read(tmp_path: Path, adult: Point
     rewrite_member(step, folder / "odd.xlsx", "xl/_rels/workbook.xml.rels", odd_rels.encode())
     run = score_inputs([folder], adult, jobs=0)
     assert [s.assessment.person_id for s in run.scored] == ["ODD-1"], run.exceptions
+
+
+def test_zip_writer_copies_parts_as_they_are_and_adds_new_ones(tmp_path: Path) -> None:
+    src = good(tmp_path / "a.xlsx", "ZW-1")
+    data = src.read_bytes()
+    out = tmp_path / "copy.zip"
+    with out.open("wb") as fh:
+        writer = zip_members.ZipWriter(fh)
+        for m in zip_members.members(data):
+            writer.copy(data, m)
+        writer.add("extra/é.txt", "un café".encode() * 1000)
+        writer.close()
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(out) as b:
+        assert b.testzip() is None
+        assert b.namelist() == [*a.namelist(), "extra/é.txt"]
+        assert all(a.read(n) == b.read(n) for n in a.namelist())
+        assert b.read("extra/é.txt") == "un café".encode() * 1000
