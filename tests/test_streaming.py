@@ -340,3 +340,32 @@ def test_zip_writer_copies_parts_as_they_are_and_adds_new_ones(tmp_path: Path) -
         assert b.namelist() == [*a.namelist(), "extra/é.txt"]
         assert all(a.read(n) == b.read(n) for n in a.namelist())
         assert b.read("extra/é.txt") == "un café".encode() * 1000
+
+
+@pytest.mark.parametrize("spill_rows", [20_000, 50])
+def test_a_csv_that_breaks_part_way_is_rejected_whole(
+    tmp_path: Path, adult: PointTable, spill_rows: int
+) -> None:
+    """A CSV whose 120th row cannot be parsed gives one exception for the file and no
+    people from it (none half-read), spilled or not."""
+    rows = _bulk_rows(adult, 200)
+    text = "\n".join(",".join(r) for r in rows[:120])
+    text += (
+        '\n"P-bad,unclosed quote'
+        + "x" * 200_000
+        + "\n"
+        + "\n".join(",".join(r) for r in rows[120:])
+    )
+    bad = tmp_path / "broken.csv"
+    bad.write_text(text, encoding="utf-8")
+    fine = _write_csv(tmp_path / "fine.csv", [rows[0], *rows[150:160]])
+    csv.field_size_limit(100_000)
+    try:
+        run = score_inputs([bad, fine], adult, jobs=0, spill_rows=spill_rows)
+    finally:
+        csv.field_size_limit(131_072)
+    sources = {Path(s.assessment.source).name for s in run.scored}
+    assert sources == {"fine.csv"}
+    broken = [i for i in run.exceptions if Path(i.source).name == "broken.csv"]
+    assert [i.code for i in broken] == ["unreadable-file"]
+    assert not isinstance(run.scored, People)  # nothing spilled survives the rejection

@@ -59,6 +59,11 @@ def read_and_validate(
                     assessments.extend(people)
             if writer is not None:
                 spill = writer.close()
+            if res.issues:  # the file broke part-way through: it is rejected whole, as ever
+                assessments, problems = [], []
+                if spill is not None:
+                    Path(spill.path).unlink(missing_ok=True)
+                    spill = None
         issues = list(res.issues) + problems  # after the rows: problems met reading them too
     return Validated(res.source, res.sha256, kind, assessments, issues, spill)
 
