@@ -369,3 +369,20 @@ def test_a_csv_that_breaks_part_way_is_rejected_whole(
     broken = [i for i in run.exceptions if Path(i.source).name == "broken.csv"]
     assert [i.code for i in broken] == ["unreadable-file"]
     assert not isinstance(run.scored, People)  # nothing spilled survives the rejection
+
+
+def test_parquet_without_pyarrow_is_one_line_and_writes_nothing(
+    tmp_path: Path, adult_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if it were not installed
+    src = good(tmp_path / "a.xlsx", "PQ-1")
+    out = tmp_path / "allocations.xlsx"
+    result = CliRunner().invoke(
+        main, ["score", str(src), "-t", str(adult_path), "-o", str(out), "--overflow", "parquet"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "pip install 'ras[parquet]'" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
