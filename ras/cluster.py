@@ -16,6 +16,7 @@ import logging
 import multiprocessing as mp
 import os
 import signal
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -101,17 +102,30 @@ def _stop_now(cluster: Any) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
+#: Seconds a run waits for a cluster with no workers before it stops (SPEC §16).
+NO_WORKERS = 120.0
+#: How often the workers are counted while nothing finishes, and how often to look.
+CHECK_WORKERS = 2.0
+POLL = 0.05
+
+
 def run_tasks(
     client: Any,
     func: Callable[[T], R],
     items: Sequence[T],
     on_crash: Callable[[T, BaseException], R],
     progress: Callable[[int], None] | None = None,
+    no_workers: float = NO_WORKERS,
 ) -> list[R]:
     """``func`` on every item on the cluster; results in the items' order.
 
     A task whose worker died (twice: it is retried once) or that raised is reported
     by ``on_crash`` and the rest go on; ``progress`` is called with 1 per task done.
+    A cluster left with no workers for ``no_workers`` seconds (all died, or none ever
+    joined the scheduler) stops the run with one line, instead of waiting for ever.
+
+    Raises:
+        InputError: the cluster has had no workers for ``no_workers`` seconds.
     """
     if not items:
         return []
@@ -131,14 +145,35 @@ def run_tasks(
     index = {f.key: n for n, f in enumerate(futures)}
     results: list[Any] = [None] * len(items)
     try:
-        for future in as_completed(futures):
-            n = index[future.key]
-            try:
-                results[n] = future.result()
-            except Exception as exc:  # a lost worker (KilledWorker) or a task that raised
-                results[n] = on_crash(items[n], exc)
-            if progress:
-                progress(1)
+        done = as_completed(futures)
+        checked = time.monotonic()
+        without_workers: float | None = None  # since when the cluster has had none
+        while not done.is_empty():
+            batch = done.next_batch(block=False)
+            if not batch:
+                time.sleep(POLL)
+                now = time.monotonic()
+                if now - checked >= CHECK_WORKERS:
+                    checked = now
+                    if worker_count(client) > 0:
+                        without_workers = None
+                    elif without_workers is None:
+                        without_workers = now
+                    elif now - without_workers >= no_workers:
+                        raise InputError(
+                            f"the Dask cluster has had no workers for {no_workers:.0f} s, "
+                            f"with {done.count()} tasks waiting; start workers "
+                            "(dask worker SCHEDULER) or run without --scheduler"
+                        )
+                continue
+            for future in batch:
+                n = index[future.key]
+                try:
+                    results[n] = future.result()
+                except Exception as exc:  # a lost worker (KilledWorker) or a task that raised
+                    results[n] = on_crash(items[n], exc)
+                if progress:
+                    progress(1)
     except BaseException:
         client.cancel(futures)
         raise

@@ -425,3 +425,41 @@ def test_the_margin_search_agrees_with_a_scan_of_every_step() -> None:
         )
         assert found == next((k for k in range(top + 1) if passes_from <= k <= feasible_to), None)
         assert high == feasible_to or found == 0
+
+
+def test_a_cluster_without_workers_stops_the_run_with_one_line(tmp_path: Path) -> None:
+    """A scheduler no worker ever joins: the run stops (SPEC §16), it does not wait."""
+    from distributed import Client
+
+    from ras.cluster import run_tasks
+    from ras.errors import InputError
+
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    scheduler = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dask"), "scheduler", "--host", "127.0.0.1",
+         "--port", str(port), "--no-dashboard"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        client = None
+        while client is None:
+            try:
+                client = Client(address, timeout=5)
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("the dask scheduler did not start")
+                time.sleep(0.5)
+        with client:
+            started = time.monotonic()
+            with pytest.raises(InputError, match="no workers for 3 s, with 2 tasks waiting"):
+                run_tasks(client, abs, [-1, -2], lambda item, exc: 0, no_workers=3)
+            assert time.monotonic() - started < 15
+    finally:
+        scheduler.terminate()
+        try:
+            scheduler.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            scheduler.kill()
