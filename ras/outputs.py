@@ -142,8 +142,12 @@ def committed_together() -> Iterator[None]:
     Each output is written to its temporary file as usual; the renames into place wait
     until the block ends without an exception (Ctrl-C included), then happen one after
     another with Ctrl-C held for those few milliseconds. On an exception every
-    temporary file is removed and no output is touched (SPEC §16).
+    temporary file is removed and no output is touched (SPEC §16). Inside another such
+    block, the outputs join the outer one's.
     """
+    if _GROUP.get() is not None:
+        yield
+        return
     pending: list[tuple[Path, Path]] = []
     token = _GROUP.set(pending)
     try:

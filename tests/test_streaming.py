@@ -386,3 +386,35 @@ def test_parquet_without_pyarrow_is_one_line_and_writes_nothing(
     assert "pip install 'ras[parquet]'" in result.output
     assert "Traceback" not in result.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, OSError])
+def test_an_interrupted_write_leaves_no_file_beside_the_workbook(
+    tmp_path: Path, adult: PointTable, monkeypatch: pytest.MonkeyPatch, failure: type
+) -> None:
+    """The workbook and the CSVs beside it are committed together or not at all: an
+    interruption while the workbook is written leaves neither, nor a temporary file."""
+    from ras.io import allocations
+
+    monkeypatch.setattr(allocations, "EXCEL_MAX_ROWS", 41)
+    run = score_inputs([_write_csv(tmp_path / "p.csv", _bulk_rows(adult, 60))], adult, jobs=0)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    real = allocations._workbook
+
+    def interrupted(*args: object) -> None:
+        real(*args)  # the workbook's temporary file is complete, and the CSVs under way
+        raise failure("stop")
+
+    monkeypatch.setattr(allocations, "_workbook", interrupted)
+    with pytest.raises(failure):
+        write_allocations(run, out_dir / "allocations.xlsx")
+    assert list(out_dir.iterdir()) == []
+    monkeypatch.setattr(allocations, "_workbook", real)
+    assert len(write_allocations(run, out_dir / "allocations.xlsx")) == 3
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "allocations.allocations.csv",
+        "allocations.answers.csv",
+        "allocations.explanations.csv",
+        "allocations.xlsx",
+    ]

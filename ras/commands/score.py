@@ -23,7 +23,7 @@ from ras.parallel import run_parallel
 from ras.scoring.budgets import Explanations
 from ras.scoring.people import score_people, score_results
 from ras.scoring.pseudonyms import Pseudonymiser, pseudonymise_run
-from ras.scoring.store import SPILL_ROWS, SpillWriter, remove_spill_folder, spill_folder
+from ras.scoring.store import SPILL_ROWS, People, SpillWriter, remove_spill_folder, spill_folder
 from ras.scoring.totals import people_totals, tally
 from ras.scoring.validate import TableIndex, iter_bulk, validate_workbook
 from ras.version import __version__
@@ -228,35 +228,44 @@ def run_score(
             progress("Reading", done, total)
 
     run = score_inputs(inputs, table, jobs=jobs, progress=reading, explain=False)
-    run.options = dict(options or {})
-    if pseudonymise_key is not None:
-        run = pseudonymise_run(run, Pseudonymiser(pseudonymise_key))
-    outcome = ScoreOutcome(run)
-    changes = None
-    if previous is not None:
-        from ras.commands.transition import previous_changes
+    try:
+        run.options = dict(options or {})
+        if pseudonymise_key is not None:
+            run = pseudonymise_run(run, Pseudonymiser(pseudonymise_key))
+        outcome = ScoreOutcome(run)
+        changes = None
+        if previous is not None:
+            from ras.commands.transition import previous_changes
 
-        changes = previous_changes(run, previous, policy)
-    if budget_sheets is not None and not in_place:
-        check_ours(budget_sheets)  # before any work: refuse someone else's folder
-        # The sheets and allocations.xlsx are committed together, or neither (SPEC §16):
-        # the folder is swapped in first, then allocations.xlsx renamed into place.
-        with committed_together(), staged_folder(budget_sheets) as staging:
-            with outside_group():  # each sheet goes straight into the staging folder
-                sheets = _budget_sheets(
-                    run, staging, False, pseudonymise_key, jobs, progress, changes
-                )
-            if out is not None:
-                outcome.alongside = write_allocations(run, out, overflow)
-                outcome.allocations = out
-        outcome.sheets = [budget_sheets / p.name for p in sheets]
+            changes = previous_changes(run, previous, policy)
+        if budget_sheets is not None and not in_place:
+            check_ours(budget_sheets)  # before any work: refuse someone else's folder
+            # The sheets and allocations.xlsx are committed together, or neither (SPEC §16):
+            # the folder is swapped in first, then allocations.xlsx renamed into place.
+            with committed_together(), staged_folder(budget_sheets) as staging:
+                with outside_group():  # each sheet goes straight into the staging folder
+                    sheets = _budget_sheets(
+                        run, staging, False, pseudonymise_key, jobs, progress, changes
+                    )
+                if out is not None:
+                    outcome.alongside = write_allocations(run, out, overflow)
+                    outcome.allocations = out
+            outcome.sheets = [budget_sheets / p.name for p in sheets]
+            return outcome
+        if in_place:
+            outcome.sheets = _budget_sheets(
+                run, None, True, pseudonymise_key, jobs, progress, changes
+            )
+        if out is not None:
+            outcome.alongside = write_allocations(run, out, overflow)
+            outcome.allocations = out
         return outcome
-    if in_place:
-        outcome.sheets = _budget_sheets(run, None, True, pseudonymise_key, jobs, progress, changes)
-    if out is not None:
-        outcome.alongside = write_allocations(run, out, overflow)
-        outcome.allocations = out
-    return outcome
+    except BaseException:
+        # Interrupted or failed while writing: the people spilled to disk go now (an
+        # interrupted ras leaves at once, without running exit handlers).
+        if isinstance(run.scored, People):
+            run.scored.close()
+        raise
 
 
 def _budget_sheets(

@@ -35,7 +35,7 @@ from ras.models.calibration import Person
 from ras.models.scored import RunTotals, Scored, ScoreRun
 from ras.models.table import PointTable, norm
 from ras.money import pence
-from ras.outputs import atomic_output, leave_group
+from ras.outputs import atomic_output, committed_together, leave_group
 from ras.parallel import single_threaded
 
 EXPLANATION_HEADERS = EXPLANATIONS.headers
@@ -172,7 +172,8 @@ def _bins(values: Sequence[int], n: int = 10) -> list[tuple[Decimal, Decimal]]:
 
 
 def _write_csv(path: Path, headers: Sequence[str], rows: Iterator[list[Any]]) -> None:
-    with atomic_output(path) as tmp, tmp.open("w", newline="", encoding="utf-8-sig") as fh:
+    """Write a CSV to ``path`` (a temporary file the caller commits)."""
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:
         w = csv.writer(fh)
         w.writerow(headers)
         w.writerows(rows)  # None is written as an empty field
@@ -199,9 +200,8 @@ def _person_csvs(run: ScoreRun, sheets: Sequence[tuple[Path, Sequence[str], Rows
 
     with contextlib.ExitStack() as stack:
         outs = []
-        for path, headers, rows_of in sheets:
-            tmp = stack.enter_context(atomic_output(path))
-            fh = stack.enter_context(tmp.open("w", newline="", encoding="utf-8-sig"))
+        for path, headers, rows_of in sheets:  # temporary files the caller commits
+            fh = stack.enter_context(path.open("w", newline="", encoding="utf-8-sig"))
             outs.append((fh, [fmt(list(headers))], rows_of))
         for s in run.scored:
             pid = fmt([s.assessment.person_id])[:-1]
@@ -358,7 +358,21 @@ def write_allocations(run: ScoreRun, out: Path, overflow: str = "csv") -> list[P
     if totals.answer_rows > limit:
         alongside["Answers"] = out.with_name(f"{out.stem}.answers.{overflow}")
     extra = list(alongside.values())
-    procs = _start_csv_jobs(run, alongside)
+    # The workbook and the files beside it are committed together, or none (SPEC §16):
+    # the files are written (by a forked child) to temporary names this process owns,
+    # so an interrupted or failed run leaves none of them behind.
+    with committed_together(), contextlib.ExitStack() as beside:
+        temps = {sheet: beside.enter_context(atomic_output(p)) for sheet, p in alongside.items()}
+        procs = _start_csv_jobs(run, temps)
+        _workbook(run, out, totals, headers, alongside)
+        _finish_csv_jobs(procs)
+    return extra
+
+
+def _workbook(
+    run: ScoreRun, out: Path, totals: RunTotals, headers: list[str], alongside: dict[str, Path]
+) -> None:
+    t = run.table
     with atomic_output(out) as tmp:
         book = Book(tmp)
         _summary(book, run, totals, headers, alongside)
@@ -402,8 +416,6 @@ def write_allocations(run: ScoreRun, out: Path, overflow: str = "csv") -> list[P
         )
         _run_sheet(book, run)
         book.close()
-    _finish_csv_jobs(procs)
-    return extra
 
 
 #: What a sheet says in A1 when its rows went to a CSV file beside the workbook.

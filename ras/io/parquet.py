@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from ras.errors import OutputError, UsageError
-from ras.outputs import atomic_output
 
 #: Rows in each row group (and held at a time).
 ROW_GROUP = 65_536
@@ -36,7 +35,7 @@ def require_pyarrow() -> None:
 def write_parquet(
     path: Path, headers: Sequence[str], kinds: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
-    """Write ``rows`` to ``path`` with one column per header, typed by ``kinds``.
+    """Write ``rows`` to ``path`` (a temporary file the caller commits), typed by ``kinds``.
 
     ``kinds`` are the schema's column types: ``money`` and ``points`` become decimals,
     anything else text.
@@ -54,7 +53,7 @@ def write_parquet(
             types.append(pa.string())
     schema = pa.schema([pa.field(h, t) for h, t in zip(headers, types, strict=True)])
     it = iter(rows)
-    with atomic_output(path) as tmp, pq.ParquetWriter(str(tmp), schema) as writer:
+    with pq.ParquetWriter(str(path), schema) as writer:
         while True:
             block = list(itertools.islice(it, ROW_GROUP))
             if not block:

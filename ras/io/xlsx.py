@@ -459,6 +459,7 @@ def splice_rows(path: Path, splices: list[Splice]) -> None:
     members = {s.sheet_index: s for s in splices}
     tmp = path.with_name(path.name + ".splice")
     with contextlib.ExitStack() as stack:
+        stack.callback(tmp.unlink, missing_ok=True)  # interrupted or failed: nothing left
         spools: dict[int, tuple[Any, int]] = {}
         last_rows: dict[str, int] = {}
         for index, splice in members.items():
@@ -496,4 +497,5 @@ def splice_rows(path: Path, splices: list[Splice]) -> None:
                 if last_row is not None:
                     data = _widen(data, rb'(ref="[A-Z]+[0-9]+):([A-Z]+)[0-9]+"', last_row)
             zout.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
-    tmp.replace(path)
+        zout.close()
+        tmp.replace(path)
