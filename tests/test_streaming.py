@@ -20,7 +20,7 @@ from ras.cli import main
 from ras.commands.score import score_inputs
 from ras.io import zip_members
 from ras.io.allocations import write_allocations
-from ras.io.xlsx import rows_xml
+from ras.io.xlsx import RowWriter
 from ras.models.table import PointTable
 from ras.scoring.pseudonyms import Pseudonymiser, pseudonymise_run
 from ras.scoring.store import People
@@ -185,12 +185,10 @@ def test_bulk_workbook_starting_away_from_a1_names_true_cells(
     assert run.scored[0].assessment.row == 4
 
 
-def test_rows_xml_formats_each_value_by_type() -> None:
+def test_row_xml_formats_each_value_by_type() -> None:
     """Cached cells and rows never mix True with 1 or a number with its text."""
-    xml = rows_xml(
-        [["a", 1, True, None, "1"], ["b", True, 1, None, "x"], ["c", 1, True, None, "1"]],
-        3,
-        [None, 5, None, None, None],
+    xml = RowWriter([None, 5, None, None, None]).xml(
+        [["a", 1, True, None, "1"], ["b", True, 1, None, "x"], ["c", 1, True, None, "1"]], 3
     )
     wrapped = (
         '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'

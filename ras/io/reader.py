@@ -287,18 +287,6 @@ def _read_csv(path: Path) -> RawBulk:
     return _bulk_from_rows("", _csv_rows(path, encoding, dialect))
 
 
-def read_input_file(path_text: str) -> FileResult:
-    """Read one input file: an assessment workbook, a bulk table (.xlsx) or a CSV.
-
-    A bulk table's rows are all read (see :func:`open_input_file` to read them as they
-    are used). Never raises for a bad file: problems come back as issues on the result.
-    """
-    with open_input_file(path_text) as result:
-        if result.bulk is not None:
-            result.bulk.rows = list(result.bulk.rows)
-        return result
-
-
 @contextlib.contextmanager
 def open_input_file(path_text: str) -> Iterator[FileResult]:
     """Open one input file: an assessment workbook, a bulk table (.xlsx) or a CSV.

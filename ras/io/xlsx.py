@@ -310,11 +310,6 @@ def _cell_tail(value: Any, style: str) -> str:
 CACHE_TRIAL = 2_000
 
 
-def rows_xml(rows: Sequence[Sequence[Any]], first_row: int, xf: Sequence[int | None]) -> str:
-    """SpreadsheetML for data rows: numbers as numbers, text as inline strings (never formulas)."""
-    return RowWriter(xf).xml(rows, first_row)
-
-
 class RowWriter:
     """Writes a table's data rows as SpreadsheetML, block after block.
 
