@@ -135,8 +135,14 @@ def common(func: F) -> F:
         except KeyboardInterrupt:
             # Every ``finally`` on the way here has run (temporary files removed); exit
             # at once, without waiting for solver or worker threads to wind down. A
-            # second Ctrl-C now would only cut this short: it is ignored.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            # second Ctrl-C now would only cut this short: it is ignored, also when it
+            # comes before the line that ignores it (two presses 20 ms apart did).
+            while True:
+                try:
+                    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                    break
+                except KeyboardInterrupt:
+                    continue
             ui.close()
             click.echo("interrupted", err=True)
             _stop_helpers(wait=1.0)

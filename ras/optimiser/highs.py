@@ -37,7 +37,7 @@ class HighsOutcome:
     """How one stage ended, in the stage's own units (scale removed)."""
 
     status: str  # optimal | feasible | infeasible | unbounded | no solution
-    stopped: str  # "" | "time limit" | "interrupted"
+    stopped: str  # "" | "time limit" | "interrupted" | "stalled" (see ``stall``)
     objective: float | None
     bound: float | None
     gap: float | None
@@ -143,8 +143,9 @@ class HighsModel:
                     "dual": float(out.mip_dual_bound),
                     "gap": float(out.mip_gap),
                 }
-        if self._stop.is_set():
-            event.interrupt()
+        # Said every time: HiGHS keeps the flag between solves, so a stage stopped on
+        # purpose would otherwise stop the next one at its first check.
+        event.interrupt(self._stop.is_set())
 
     # ------------------------------------------------------------------ changes
     def add_row(self, coefficients: np.ndarray, lower: float, upper: float) -> None:
@@ -158,6 +159,17 @@ class HighsModel:
     # ------------------------------------------------------------------ solving
     def lp_bound(self, cost: np.ndarray, *, maximise: bool) -> float | None:
         """The optimum of ``cost . x`` over the LP relaxation (None: no optimum found)."""
+        relaxed = self.relaxation(cost, maximise=maximise)
+        return None if relaxed is None else relaxed[0]
+
+    def relaxation(
+        self, cost: np.ndarray, *, maximise: bool, time_limit: float = 60.0
+    ) -> tuple[float, float] | None:
+        """The LP relaxation's optimum of ``cost . x`` and the dual value of the last row.
+
+        The dual value is what one more unit of the last row's bound would be worth to
+        the objective (None: the relaxation was not solved to optimality).
+        """
         hs, h = self._hs, self.h
         n = self.matrix.num_cols
         cols = np.arange(n, dtype=np.int32)
@@ -167,11 +179,13 @@ class HighsModel:
         try:
             h.changeObjectiveSense(hs.ObjSense.kMaximize if maximise else hs.ObjSense.kMinimize)
             h.changeColsCost(n, cols, cost)
-            h.setOptionValue("time_limit", 60.0)
+            h.setOptionValue("time_limit", float(time_limit))
             h.run()
             if h.getModelStatus() != hs.HighsModelStatus.kOptimal:
                 return None
-            return float(h.getInfo().objective_function_value)
+            duals = h.getSolution().row_dual
+            last = float(duals[-1]) if len(duals) else 0.0
+            return float(h.getInfo().objective_function_value), last
         finally:
             kinds = np.ones(len(integer), dtype=np.uint8)  # kInteger
             h.changeColsIntegrality(len(integer), integer, kinds)
@@ -236,8 +250,14 @@ class HighsModel:
         progress_every: float = 5.0,
         run_start: float | None = None,
         presolve: bool = True,
+        offset: float = 0.0,
+        stall: float | None = None,
     ) -> HighsOutcome:
         """Optimise ``cost . x`` (times ``scale``) from ``start``; stop at the limits.
+
+        ``offset`` is added to the objective (it counts in the relative gap, not in the
+        values returned). With ``stall``, the solve also stops once it has a plan and
+        has not found a better one for that many seconds (status ``feasible``).
 
         Raises:
             KeyboardInterrupt: a second Ctrl-C while the first was being honoured.
@@ -246,6 +266,7 @@ class HighsModel:
         n = self.matrix.num_cols
         h.changeObjectiveSense(hs.ObjSense.kMaximize if maximise else hs.ObjSense.kMinimize)
         h.changeColsCost(n, np.arange(n, dtype=np.int32), cost * scale)
+        h.changeObjectiveOffset(offset * scale)  # counts in HiGHS's relative gap
         h.setOptionValue("mip_rel_gap", float(rel_gap))
         h.setOptionValue("mip_abs_gap", float(abs_gap) if abs_gap is not None else 1e-6)
         limit = float(time_limit) if time_limit is not None else hs.kHighsInf
@@ -267,6 +288,7 @@ class HighsModel:
         interrupted = False
         thread = h.startSolve()
         last_report = began
+        best, improved, stalled = None, began, False
         try:
             while True:
                 try:
@@ -280,14 +302,23 @@ class HighsModel:
                 if done:
                     break
                 now = time.perf_counter()
+                if stall is not None:
+                    with self._lock:
+                        primal = self._latest.get("primal")
+                    if primal is not None and abs(primal) < self._hs.kHighsInf:
+                        if primal != best:
+                            best, improved = primal, now
+                        elif now - improved > stall and not stalled:
+                            stalled = True
+                            self._stop.set()
                 if progress is not None and now - last_report >= progress_every:
                     last_report = now
-                    progress(self._progress(stage, scale, now - origin))
+                    progress(self._progress(stage, scale, offset, now - origin))
         finally:
             if thread.is_alive() and not h.wait(0)[0]:
                 self._stop.set()
         seconds = time.perf_counter() - began
-        outcome = self._outcome(scale, seconds, interrupted)
+        outcome = self._outcome(scale, offset, seconds, interrupted, stalled)
         if progress is not None and outcome.objective is not None:
             progress(
                 Progress(
@@ -300,14 +331,14 @@ class HighsModel:
             )
         return outcome
 
-    def _progress(self, stage: str, scale: float, elapsed: float) -> Progress:
+    def _progress(self, stage: str, scale: float, offset: float, elapsed: float) -> Progress:
         with self._lock:
             latest = dict(self._latest)
         inf = self._hs.kHighsInf
 
         def unscaled(key: str) -> float | None:
             v = latest.get(key)
-            return None if v is None or abs(v) >= inf else v / scale
+            return None if v is None or abs(v) >= inf else v / scale - offset
 
         gap = latest.get("gap")
         return Progress(
@@ -318,7 +349,9 @@ class HighsModel:
             elapsed,
         )
 
-    def _outcome(self, scale: float, seconds: float, interrupted: bool) -> HighsOutcome:
+    def _outcome(
+        self, scale: float, offset: float, seconds: float, interrupted: bool, stalled: bool
+    ) -> HighsOutcome:
         hs, h = self._hs, self.h
         model_status = h.getModelStatus()
         info = h.getInfo()
@@ -329,9 +362,9 @@ class HighsModel:
             return HighsOutcome("infeasible", "", None, None, None, seconds, None)
         has_solution = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
         x = np.array(h.getSolution().col_value) if has_solution else None
-        value = float(info.objective_function_value) / scale if has_solution else None
+        value = float(info.objective_function_value) / scale - offset if has_solution else None
         raw_bound = float(info.mip_dual_bound)
-        bound = raw_bound / scale if abs(raw_bound) < hs.kHighsInf else None
+        bound = raw_bound / scale - offset if abs(raw_bound) < hs.kHighsInf else None
         gap = float(info.mip_gap) if has_solution and abs(info.mip_gap) < hs.kHighsInf else None
         stopped = ""
         if model_status == ms.kOptimal:
@@ -344,7 +377,9 @@ class HighsModel:
             status = "unbounded" if model_status == ms.kUnbounded else "infeasible"
         else:
             status = "feasible" if has_solution else "no solution"
-            if model_status == ms.kInterrupt or interrupted:
+            if stalled and not interrupted:
+                stopped = "stalled"
+            elif model_status == ms.kInterrupt or interrupted:
                 stopped = "interrupted"
             elif model_status in (ms.kTimeLimit, ms.kIterationLimit, ms.kSolutionLimit):
                 stopped = "time limit"
