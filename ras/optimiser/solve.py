@@ -31,7 +31,7 @@ import numpy as np
 import pulp
 
 from ras.errors import SolverError, UsageError
-from ras.models.plan import Solution, SolveOptions, SolveStatus, StageResult
+from ras.models.plan import PlanData, Solution, SolveOptions, SolveStatus, StageResult
 from ras.optimiser import highs
 from ras.optimiser.compat import Matrix, matrix_of, pulp_version
 from ras.optimiser.cumulative import cumulative
@@ -213,7 +213,8 @@ class _HighsStages:
         self.options = options
         self.clock = clock
         self.matrix: Matrix = matrix_of(built.prob)
-        self.steps = cumulative(self.matrix, _chains(built, self.matrix))
+        chains = _chains(built, self.matrix) if couples_years(built.data) else []
+        self.steps = cumulative(self.matrix, chains)
         self.model = highs.HighsModel(self.steps.matrix, threads=options.threads, msg=options.msg)
         self.x: np.ndarray | None = None  # the latest plan, in the columns as built
         #: The money objective held last (coefficients, maximised, level), when its hold
@@ -407,6 +408,21 @@ class _HighsStages:
         }
         shortfall = {t: max(0.0, float(x[col(v.name)])) for t, v in self.built.shortfall.items()}
         return moves, releases, shortfall
+
+
+def couples_years(data: PlanData) -> bool:
+    """Whether HiGHS is given the model in cumulative columns (``cumulative.py``).
+
+    They pay where a row ties each year to the year before: a ``year_on_year`` target,
+    the plan's or an organisation's. There HiGHS reached the money stages' gap four to
+    six times sooner; with targets year by year (``vs_baseline``, ``absolute``), which
+    solve in about a second, the model as built was faster (0.3 s against 0.7 s for a
+    1,000-person savings stage).
+    """
+    if data.scenario.savings.kind == "year_on_year":
+        return True
+    orgs = data.orgs
+    return orgs is not None and any(t.kind == "year_on_year" for t in orgs.targets.values())
 
 
 def _chains(built: Built, matrix: Matrix) -> list[list[int]]:

@@ -1,0 +1,123 @@
+"""The solver's cumulative columns: the same model, exactly (issue 7).
+
+HiGHS is given the model in X_{p,t} = Σ_{τ≤t} x_{p,τ} (``ras/optimiser/cumulative.py``).
+These tests check the change of variables itself on random matrices, that the LP
+relaxation of a county case is the same in both sets of columns, and two behaviours of
+the HiGHS driver the new stages rely on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.county import generate
+from ras.optimiser import highs
+from ras.optimiser.compat import Matrix, matrix_of
+from ras.optimiser.cumulative import cumulative
+from ras.optimiser.data import build_data
+from ras.optimiser.formulation import build
+from ras.optimiser.solve import _chains
+
+
+def _random_matrix(rng: np.random.Generator, rows: int, chains: list[int]) -> Matrix:
+    cols = sum(chains) + 2  # two columns in no chain
+    dense = rng.normal(size=(rows, cols)) * (rng.random((rows, cols)) < 0.5)
+    starts, index, values = [0], [], []
+    for r in range(rows):
+        nz = np.flatnonzero(dense[r])
+        index += nz.tolist()
+        values += dense[r, nz].tolist()
+        starts.append(len(index))
+    return Matrix(
+        tuple(f"c{j}" for j in range(cols)),
+        np.zeros(cols),
+        np.full(cols, 3.0),
+        np.ones(cols, dtype=bool),
+        tuple(f"r{i}" for i in range(rows)),
+        np.full(rows, -np.inf),
+        np.zeros(rows),
+        np.array(starts, np.int32),
+        np.array(index, np.int32),
+        np.array(values, float),
+    )
+
+
+def _dense(m: Matrix) -> np.ndarray:
+    out = np.zeros((m.num_rows, m.num_cols))
+    for r in range(m.num_rows):
+        for k in range(m.row_start[r], m.row_start[r + 1]):
+            out[r, m.col_index[k]] += m.value[k]
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rows=st.integers(1, 6),
+    chains=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+)
+def test_the_change_of_variables_keeps_every_row_and_objective(
+    seed: int, rows: int, chains: list[int]
+) -> None:
+    rng = np.random.default_rng(seed)
+    m = _random_matrix(rng, rows, chains)
+    columns = iter(range(m.num_cols))
+    chain_columns = [[next(columns) for _ in range(n)] for n in chains]
+    steps = cumulative(m, chain_columns)
+    x = rng.integers(0, 2, size=m.num_cols).astype(float)
+    big_x = steps.to_solver(x)
+    assert np.allclose(steps.to_plan(big_x), x)
+    a, a2 = _dense(m), _dense(steps.matrix)
+    # The model's rows have the same activity; the order rows hold when x >= 0.
+    assert np.allclose(a2[:rows] @ big_x, a @ x)
+    assert np.all(a2[rows:] @ big_x <= 1e-12)
+    assert a2.shape[0] == rows + sum(n - 1 for n in chains)
+    c = rng.normal(size=m.num_cols)
+    assert np.isclose(steps.cost(c) @ big_x, c @ x)
+
+
+def test_a_column_in_two_chains_is_refused() -> None:
+    m = _random_matrix(np.random.default_rng(1), 2, [3])
+    with pytest.raises(ValueError, match="two chains"):
+        cumulative(m, [[0, 1], [1, 2]])
+
+
+def _lp_optimum(m: Matrix, cost: np.ndarray) -> float:
+    model = highs.HighsModel(m)
+    bound = model.lp_bound(cost, maximise=True)
+    assert bound is not None
+    return bound
+
+
+@pytest.mark.parametrize("objective", ["personalise", "save"])
+def test_a_county_case_has_the_same_lp_relaxation_in_both_columns(objective: str) -> None:
+    """Nothing is approximated: the relaxations agree to solver tolerance."""
+    data = build_data(*generate(120, objective=objective))
+    built = build(data)
+    m = matrix_of(built.prob)
+    steps = cumulative(m, _chains(built, m))
+    cost = m.vector(built.person_years if objective == "personalise" else built.total_savings)[0]
+    plain, stepped = _lp_optimum(m, cost), _lp_optimum(steps.matrix, steps.cost(cost))
+    assert stepped == pytest.approx(plain, rel=1e-7)
+
+
+def test_a_solve_stopped_on_purpose_does_not_stop_the_next() -> None:
+    """HiGHS keeps its interrupt flag between solves: ras says it every time.
+
+    A savings solve is stopped once it stalls (a stall of 0 s: at the first look after a
+    plan exists); the next solve of the same model must run to its optimum.
+    """
+    data = build_data(*generate(200, objective="save"))
+    built = build(data)
+    m = matrix_of(built.prob)
+    model = highs.HighsModel(m)
+    savings = m.vector(built.total_savings)[0]
+    first = model.solve("save", savings, maximise=True, rel_gap=1e-9, time_limit=60, stall=0.0)
+    assert first.stopped == "stalled" and first.x is not None
+    people = m.vector(built.person_years)[0]
+    second = model.solve("personalise", people, maximise=True, scale=2, rel_gap=0,
+                         abs_gap=0.999, time_limit=60)  # fmt: skip
+    assert second.stopped == "" and second.status == "optimal"
