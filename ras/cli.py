@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -123,47 +123,76 @@ def common(func: F) -> F:
     def wrapper(*args: Any, quiet: bool, as_json: bool, debug: bool, **kwargs: Any) -> Any:
         ui = Ui(quiet, as_json, debug)
         try:
-            code = func(*args, ui=ui, **kwargs)
-        except RasError as exc:
-            ui.close()
-            if debug:
-                traceback.print_exc()
-            for line in str(exc).splitlines() or [type(exc).__name__]:
-                click.echo(f"error: {line}", err=True)
-            ui.emit({"error": str(exc), "exit_code": int(exc.exit_code)})
-            sys.exit(int(exc.exit_code))
+            code = _mapped(func, ui, args, kwargs)
+            # Done: a Ctrl-C now (a second press just after a first ended the run)
+            # would only turn the exit code into a traceback; it is ignored.
+            _ignore_ctrl_c()
         except KeyboardInterrupt:
             # Every ``finally`` on the way here has run (temporary files removed); exit
-            # at once, without waiting for solver or worker threads to wind down. A
-            # second Ctrl-C now would only cut this short: it is ignored, also when it
-            # comes before the line that ignores it (two presses 20 ms apart did).
+            # at once, without waiting for solver or worker threads to wind down. Also
+            # reached when a second Ctrl-C comes while an error is being reported. A
+            # Ctrl-C pending as a function starts is raised there, before any ``try``
+            # of its own: hence the loop.
             while True:
                 try:
-                    signal.signal(signal.SIGINT, signal.SIG_IGN)
-                    break
+                    _exit_interrupted(ui)
                 except KeyboardInterrupt:
                     continue
-            ui.close()
-            click.echo("interrupted", err=True)
-            _stop_helpers(wait=1.0)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(130)
-        except Exception as exc:
-            ui.close()
-            if debug:
-                raise
-            click.echo(
-                f"error: internal error ({type(exc).__name__}: {exc}); "
-                "run again with --debug and report it",
-                err=True,
-            )
-            sys.exit(int(ExitCode.INVALID_INPUT))
         ui.close()
         _stop_helpers()
         sys.exit(int(code or 0))
 
     return wrapper  # type: ignore[return-value]
+
+
+def _mapped(func: Callable[..., Any], ui: Ui, args: Any, kwargs: Any) -> int:
+    """Run a command; an error becomes its one-line message and exit code."""
+    debug = ui.debug
+    try:
+        return int(func(*args, ui=ui, **kwargs) or 0)
+    except RasError as exc:
+        _ignore_ctrl_c()
+        ui.close()
+        if debug:
+            traceback.print_exc()
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            click.echo(f"error: {line}", err=True)
+        ui.emit({"error": str(exc), "exit_code": int(exc.exit_code)})
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        _ignore_ctrl_c()
+        ui.close()
+        if debug:
+            raise
+        click.echo(
+            f"error: internal error ({type(exc).__name__}: {exc}); "
+            "run again with --debug and report it",
+            err=True,
+        )
+        return int(ExitCode.INVALID_INPUT)
+
+
+def _ignore_ctrl_c() -> None:
+    """Ignore Ctrl-C from here on, also when one comes while this is being done."""
+    while True:
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            return
+        except KeyboardInterrupt:
+            continue
+
+
+def _exit_interrupted(ui: Ui) -> NoReturn:
+    """Exit 130 at once after Ctrl-C; a second Ctrl-C now is ignored."""
+    _ignore_ctrl_c()
+    ui.close()
+    click.echo("interrupted", err=True)
+    _stop_helpers(wait=1.0)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
 
 
 def _stop_helpers(wait: float | None = None) -> None:

@@ -179,7 +179,9 @@ class HighsModel:
         try:
             h.changeObjectiveSense(hs.ObjSense.kMaximize if maximise else hs.ObjSense.kMinimize)
             h.changeColsCost(n, cols, cost)
-            h.setOptionValue("time_limit", float(time_limit))
+            # An LP's time limit counts from the model's first solve, not this one (a
+            # 5,000-person savings stage of 171 s left none for a 60 s limit).
+            h.setOptionValue("time_limit", float(h.getRunTime()) + float(time_limit))
             h.run()
             if h.getModelStatus() != hs.HighsModelStatus.kOptimal:
                 return None
