@@ -1,6 +1,6 @@
 """``python -m ras``."""
 
-from ras.cli import main
+from ras.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -174,8 +174,16 @@ def _mapped(func: Callable[..., Any], ui: Ui, args: Any, kwargs: Any) -> int:
         return int(ExitCode.INVALID_INPUT)
 
 
-def _ignore_ctrl_c() -> None:
+#: Whether this process is the ``ras`` command (``run``), not a caller of ``main``
+#: (a test's CliRunner): only then may ending a command change the SIGINT disposition,
+#: which processes started later would inherit.
+_OWN_PROCESS = False
+
+
+def _ignore_ctrl_c(always: bool = False) -> None:
     """Ignore Ctrl-C from here on, also when one comes while this is being done."""
+    if not (always or _OWN_PROCESS):
+        return
     while True:
         try:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -186,7 +194,7 @@ def _ignore_ctrl_c() -> None:
 
 def _exit_interrupted(ui: Ui) -> NoReturn:
     """Exit 130 at once after Ctrl-C; a second Ctrl-C now is ignored."""
-    _ignore_ctrl_c()
+    _ignore_ctrl_c(always=True)
     ui.close()
     click.echo("interrupted", err=True)
     _stop_helpers(wait=1.0)
@@ -1167,3 +1175,10 @@ def demo(out: Path, people: int, jobs: int | None, ui: Ui) -> int:
     ui.say(result.describe())
     ui.emit(result.summary())
     return 0
+
+
+def run() -> None:
+    """The ``ras`` command (and ``python -m ras``): ``main`` in a process of its own."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
+    main()

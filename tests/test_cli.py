@@ -289,3 +289,18 @@ def test_one_person_is_not_people(tmp_path: Path, adult_path: Path) -> None:
     )
     assert r.exit_code == 0, r.output
     assert "1 file: 1 person scored, none rejected, 0 warnings" in r.output
+
+
+def test_a_command_run_in_process_leaves_ctrl_c_alone(adult_path: Path, tmp_path: Path) -> None:
+    """Only the `ras` process ignores a late Ctrl-C: a caller keeps its handler.
+
+    (Processes started later inherit an ignored SIGINT: a test's own `ras optimise`
+    subprocess once could not be interrupted after an in-process command had run.)
+    """
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    ok = CliRunner().invoke(main, ["table", "check", str(adult_path)])
+    bad = CliRunner().invoke(main, ["table", "check", str(tmp_path / "missing.yaml")])
+    assert ok.exit_code == 0 and bad.exit_code != 0
+    assert signal.getsignal(signal.SIGINT) is before
