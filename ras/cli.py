@@ -197,7 +197,7 @@ def _exit_interrupted(ui: Ui) -> NoReturn:
     _ignore_ctrl_c(always=True)
     ui.close()
     click.echo("interrupted", err=True)
-    _stop_helpers(wait=1.0)
+    _stop_helpers(wait=0.5)  # of the 2 s SPEC §16 allows a Ctrl-C; then they are killed
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(130)
