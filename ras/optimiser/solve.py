@@ -400,10 +400,12 @@ class _HighsStages:
         """
         if self.x is None:
             return results
+        # The plan as written: whole moves and releases, not the solver's 1 - 1e-9.
+        x = np.where(self.matrix.integer, np.round(self.x), self.x)
         out = []
         for result, (cost, objective) in zip(results, self.solved, strict=False):
             if result.has_plan and not objective.scale and result.objective is not None:
-                value = float(cost @ self.x)
+                value = float(cost @ x)
                 gap = result.gap if result.bound is None else _gap(value, result.bound)
                 result = dataclasses.replace(result, objective=value, gap=gap)
             out.append(result)
