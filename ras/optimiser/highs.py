@@ -129,6 +129,8 @@ class HighsModel:
         self._lock = threading.Lock()
         self._latest: dict[str, float] = {}
         self._stop = threading.Event()
+        #: Whether Ctrl-C stopped the last ``relaxation`` (it then returns None).
+        self.interrupted = False
         h.cbMipInterrupt.subscribe(self._on_interrupt_check)
         h.cbSimplexInterrupt.subscribe(self._on_interrupt_check)
         h.cbIpmInterrupt.subscribe(self._on_interrupt_check)
@@ -182,8 +184,19 @@ class HighsModel:
             # An LP's time limit counts from the model's first solve, not this one (a
             # 5,000-person savings stage of 171 s left none for a 60 s limit).
             h.setOptionValue("time_limit", float(h.getRunTime()) + float(time_limit))
-            h.run()
-            if h.getModelStatus() != hs.HighsModelStatus.kOptimal:
+            self.interrupted = False
+            self._stop.clear()
+            h.startSolve()
+            while True:  # as in solve_once: a first Ctrl-C stops HiGHS and is remembered
+                try:
+                    if h.wait(POLL_SECONDS)[0]:
+                        break
+                except KeyboardInterrupt:
+                    if self.interrupted:
+                        raise
+                    self.interrupted = True
+                    self._stop.set()
+            if self.interrupted or h.getModelStatus() != hs.HighsModelStatus.kOptimal:
                 return None
             duals = h.getSolution().row_dual
             last = float(duals[-1]) if len(duals) else 0.0

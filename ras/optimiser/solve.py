@@ -254,8 +254,10 @@ class _HighsStages:
             bound = self._lagrangian_start(objective, cost, scale, left)
             if bound is not None:  # interrupted: the plan so far, against the LP bound
                 so_far = float(cost @ self.x)
+                known = None if np.isnan(bound) else bound
                 return StageResult(
-                    objective.name, SolveStatus.FEASIBLE, so_far, bound, _gap(so_far, bound),
+                    objective.name, SolveStatus.FEASIBLE, so_far, known,
+                    None if known is None else _gap(so_far, known),
                     time.perf_counter() - began, self.matrix.num_cols, self.matrix.num_rows,
                     "interrupted",
                 )  # fmt: skip
@@ -325,13 +327,16 @@ class _HighsStages:
         fast as a money stage (its LP optimum leaves the hold slack, so rounding works)
         and is a good plan for the stage itself, which then starts from it.
 
-        Returns the LP bound of the stage when Ctrl-C stopped this search, else None.
+        Returns the LP bound of the stage when Ctrl-C stopped this search (NaN when it
+        stopped the LP itself), else None.
         """
         assert self.held is not None and self.x is not None
         held, held_max, level = self.held
         self.held = None
         sign = 1.0 if objective.maximise == held_max else -1.0
         relaxed = self.model.relaxation(self.steps.cost(cost), maximise=objective.maximise)
+        if self.model.interrupted:  # the plan so far; no bound known yet
+            return float("nan")
         if relaxed is None or relaxed[1] == 0:
             return None
         mu = abs(relaxed[1]) * LAGRANGE_MARGIN
