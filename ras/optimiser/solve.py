@@ -378,6 +378,8 @@ class _HighsStages:
         if upper <= 0:
             return 0.0
         bound = self.model.lp_bound(self.steps.cost(cost), maximise=True)
+        if self.model.interrupted:  # Ctrl-C before the stage: no plan yet, as before
+            raise KeyboardInterrupt
         if bound is None or bound <= 0:
             return 0.0
         return TIEBREAK_SHARE * gap * bound / upper
