@@ -121,3 +121,31 @@ def test_a_solve_stopped_on_purpose_does_not_stop_the_next() -> None:
     second = model.solve("personalise", people, maximise=True, scale=2, rel_gap=0,
                          abs_gap=0.999, time_limit=60)  # fmt: skip
     assert second.stopped == "" and second.status == "optimal"
+
+
+def test_columns_fixed_for_a_search_are_freed_after_it() -> None:
+    """The search near a plan fixes columns: inside, plans keep them; after, HiGHS has
+    the model's own bounds again and finds the optimum the fixing excluded."""
+    data = build_data(*generate(60, objective="personalise"))
+    built = build(data)
+    m = matrix_of(built.prob)
+    model = highs.HighsModel(m)
+    people = m.vector(built.person_years)[0]
+    free = model.solve("personalise", people, maximise=True, scale=2, rel_gap=0,
+                       abs_gap=0.999, time_limit=60)  # fmt: skip
+    assert free.status == "optimal" and free.x is not None and free.objective is not None
+    moved = np.flatnonzero(m.integer & (free.x > 0.5) & (people > 0))
+    assert len(moved) > 0
+    moved = moved[np.argsort(-people[moved])][:1]  # the optimum's most valuable move
+    with model.fixed(moved, np.zeros(len(moved))):  # forbidden
+        narrow = model.solve("personalise", people, maximise=True, scale=2, rel_gap=0,
+                             abs_gap=0.999, time_limit=60)  # fmt: skip
+        assert narrow.x is not None and narrow.objective is not None
+        assert np.all(narrow.x[moved] < 0.5)
+        assert narrow.objective <= free.objective
+    again = model.solve("personalise", people, maximise=True, scale=2, rel_gap=0,
+                        abs_gap=0.999, time_limit=60)  # fmt: skip
+    assert again.objective == pytest.approx(free.objective)
+    lower, upper = model.h.getLp().col_lower_, model.h.getLp().col_upper_
+    assert np.array_equal(np.asarray(lower), m.col_lower)
+    assert np.array_equal(np.asarray(upper), m.col_upper)

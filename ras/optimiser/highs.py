@@ -33,6 +33,14 @@ POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
+class Relaxed:
+    """The optimum of an LP relaxation."""
+
+    objective: float
+    x: np.ndarray  # column values
+
+
+@dataclass(frozen=True)
 class HighsOutcome:
     """How one stage ended, in the stage's own units (scale removed)."""
 
@@ -162,15 +170,15 @@ class HighsModel:
     def lp_bound(self, cost: np.ndarray, *, maximise: bool) -> float | None:
         """The optimum of ``cost . x`` over the LP relaxation (None: no optimum found)."""
         relaxed = self.relaxation(cost, maximise=maximise)
-        return None if relaxed is None else relaxed[0]
+        return None if relaxed is None else relaxed.objective
 
     def relaxation(
         self, cost: np.ndarray, *, maximise: bool, time_limit: float = 60.0
-    ) -> tuple[float, float] | None:
-        """The LP relaxation's optimum of ``cost . x`` and the dual value of the last row.
+    ) -> Relaxed | None:
+        """The LP relaxation's optimum of ``cost . x``.
 
-        The dual value is what one more unit of the last row's bound would be worth to
-        the objective (None: the relaxation was not solved to optimality).
+        Its value and the column values; None when it was
+        not solved to optimality, or Ctrl-C stopped it (which sets :attr:`interrupted`).
         """
         hs, h = self._hs, self.h
         n = self.matrix.num_cols
@@ -184,27 +192,56 @@ class HighsModel:
             # An LP's time limit counts from the model's first solve, not this one (a
             # 5,000-person savings stage of 171 s left none for a 60 s limit).
             h.setOptionValue("time_limit", float(h.getRunTime()) + float(time_limit))
-            self.interrupted = False
-            self._stop.clear()
-            h.startSolve()
-            while True:  # as in solve_once: a first Ctrl-C stops HiGHS and is remembered
-                try:
-                    if h.wait(POLL_SECONDS)[0]:
-                        break
-                except KeyboardInterrupt:
-                    if self.interrupted:
-                        raise
-                    self.interrupted = True
-                    self._stop.set()
+            self.interrupted = self._run()
             if self.interrupted or h.getModelStatus() != hs.HighsModelStatus.kOptimal:
                 return None
-            duals = h.getSolution().row_dual
-            last = float(duals[-1]) if len(duals) else 0.0
-            return float(h.getInfo().objective_function_value), last
+            x = np.array(h.getSolution().col_value)
+            return Relaxed(float(h.getInfo().objective_function_value), x)
         finally:
             kinds = np.ones(len(integer), dtype=np.uint8)  # kInteger
             h.changeColsIntegrality(len(integer), integer, kinds)
             h.clearSolver()
+
+    @contextlib.contextmanager
+    def fixed(self, columns: np.ndarray, values: np.ndarray) -> Iterator[None]:
+        """Within the block, ``columns`` are fixed at ``values`` (their bounds restored after)."""
+        cols = np.asarray(columns, dtype=np.int32)
+        vals = np.asarray(values, dtype=float)
+        self.h.changeColsBounds(len(cols), cols, vals, vals)
+        try:
+            yield
+        finally:
+            lower, upper = self.matrix.col_lower[cols], self.matrix.col_upper[cols]
+            self.h.changeColsBounds(len(cols), cols, lower, upper)
+            self.h.clearSolver()
+
+    def _run(self, tick: Callable[[float], None] | None = None) -> bool:
+        """Run HiGHS in its thread until it ends; True when Ctrl-C stopped it.
+
+        This thread waits, calling ``tick`` with the time every ``POLL_SECONDS``. A
+        first Ctrl-C asks HiGHS to stop (it does at its next check); a second is
+        raised at once, and HiGHS is still told to stop.
+        """
+        h = self.h
+        self._stop.clear()
+        interrupted = False
+        thread = h.startSolve()
+        try:
+            while True:
+                try:
+                    if h.wait(POLL_SECONDS)[0]:
+                        return interrupted
+                except KeyboardInterrupt:
+                    if interrupted:
+                        raise
+                    interrupted = True
+                    self._stop.set()
+                    continue
+                if tick is not None:
+                    tick(time.perf_counter())
+        finally:
+            if thread.is_alive() and not h.wait(0)[0]:
+                self._stop.set()
 
     def solve(self, stage: str, cost: np.ndarray, **kwargs: Any) -> HighsOutcome:
         """Optimise ``cost . x`` as :meth:`solve_once`, and check what HiGHS returns.
@@ -265,13 +302,11 @@ class HighsModel:
         progress_every: float = 5.0,
         run_start: float | None = None,
         presolve: bool = True,
-        offset: float = 0.0,
         stall: float | None = None,
     ) -> HighsOutcome:
         """Optimise ``cost . x`` (times ``scale``) from ``start``; stop at the limits.
 
-        ``offset`` is added to the objective (it counts in the relative gap, not in the
-        values returned). With ``stall``, the solve also stops once it has a plan and
+        With ``stall``, the solve also stops once it has a plan and
         has not found a better one for that many seconds (status ``feasible``).
 
         Raises:
@@ -281,7 +316,6 @@ class HighsModel:
         n = self.matrix.num_cols
         h.changeObjectiveSense(hs.ObjSense.kMaximize if maximise else hs.ObjSense.kMinimize)
         h.changeColsCost(n, np.arange(n, dtype=np.int32), cost * scale)
-        h.changeObjectiveOffset(offset * scale)  # counts in HiGHS's relative gap
         h.setOptionValue("mip_rel_gap", float(rel_gap))
         h.setOptionValue("mip_abs_gap", float(abs_gap) if abs_gap is not None else 1e-6)
         limit = float(time_limit) if time_limit is not None else hs.kHighsInf
@@ -295,45 +329,31 @@ class HighsModel:
             solution.col_value = start
             solution.value_valid = True
             h.setSolution(solution)
-        self._stop.clear()
         with self._lock:
             self._latest = {}
         began = time.perf_counter()
         origin = run_start if run_start is not None else began
-        interrupted = False
-        thread = h.startSolve()
         last_report = began
         best, improved, stalled = None, began, False
-        try:
-            while True:
-                try:
-                    done, _ = h.wait(POLL_SECONDS)
-                except KeyboardInterrupt:
-                    if interrupted:
-                        raise
-                    interrupted = True
-                    self._stop.set()
-                    continue
-                if done:
-                    break
-                now = time.perf_counter()
-                if stall is not None:
-                    with self._lock:
-                        primal = self._latest.get("primal")
-                    if primal is not None and abs(primal) < self._hs.kHighsInf:
-                        if primal != best:
-                            best, improved = primal, now
-                        elif now - improved > stall and not stalled:
-                            stalled = True
-                            self._stop.set()
-                if progress is not None and now - last_report >= progress_every:
-                    last_report = now
-                    progress(self._progress(stage, scale, offset, now - origin))
-        finally:
-            if thread.is_alive() and not h.wait(0)[0]:
-                self._stop.set()
+
+        def tick(now: float) -> None:
+            nonlocal last_report, best, improved, stalled
+            if stall is not None:
+                with self._lock:
+                    primal = self._latest.get("primal")
+                if primal is not None and abs(primal) < self._hs.kHighsInf:
+                    if primal != best:
+                        best, improved = primal, now
+                    elif now - improved > stall and not stalled:
+                        stalled = True
+                        self._stop.set()
+            if progress is not None and now - last_report >= progress_every:
+                last_report = now
+                progress(self._progress(stage, scale, now - origin))
+
+        interrupted = self._run(tick)
         seconds = time.perf_counter() - began
-        outcome = self._outcome(scale, offset, seconds, interrupted, stalled)
+        outcome = self._outcome(scale, seconds, interrupted, stalled)
         if progress is not None and outcome.objective is not None:
             progress(
                 Progress(
@@ -346,14 +366,14 @@ class HighsModel:
             )
         return outcome
 
-    def _progress(self, stage: str, scale: float, offset: float, elapsed: float) -> Progress:
+    def _progress(self, stage: str, scale: float, elapsed: float) -> Progress:
         with self._lock:
             latest = dict(self._latest)
         inf = self._hs.kHighsInf
 
         def unscaled(key: str) -> float | None:
             v = latest.get(key)
-            return None if v is None or abs(v) >= inf else v / scale - offset
+            return None if v is None or abs(v) >= inf else v / scale
 
         gap = latest.get("gap")
         return Progress(
@@ -365,7 +385,7 @@ class HighsModel:
         )
 
     def _outcome(
-        self, scale: float, offset: float, seconds: float, interrupted: bool, stalled: bool
+        self, scale: float, seconds: float, interrupted: bool, stalled: bool
     ) -> HighsOutcome:
         hs, h = self._hs, self.h
         model_status = h.getModelStatus()
@@ -377,9 +397,9 @@ class HighsModel:
             return HighsOutcome("infeasible", "", None, None, None, seconds, None)
         has_solution = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
         x = np.array(h.getSolution().col_value) if has_solution else None
-        value = float(info.objective_function_value) / scale - offset if has_solution else None
+        value = float(info.objective_function_value) / scale if has_solution else None
         raw_bound = float(info.mip_dual_bound)
-        bound = raw_bound / scale - offset if abs(raw_bound) < hs.kHighsInf else None
+        bound = raw_bound / scale if abs(raw_bound) < hs.kHighsInf else None
         gap = float(info.mip_gap) if has_solution and abs(info.mip_gap) < hs.kHighsInf else None
         stopped = ""
         if model_status == ms.kOptimal:
