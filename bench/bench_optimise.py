@@ -10,8 +10,8 @@ half-integer priorities, ties). For each case it prints ras's build time (PuLP m
 and its matrix), each stage's time, status and gap, the plan's recomputation, ras's
 total, and the floor: the same stages solved by highspy directly on the same matrix
 (the arrays passed once, the same options and holds, no PuLP, no ras: the model
-as built, in columns x_{p,t}, without ras's cumulative columns or its first-plan search
-after a money hold), timed in the same
+as built, in columns x_{p,t}, without ras's cumulative columns or its search near the
+plan after a hold), timed in the same
 process, interleaved with ras's runs (floor, ras, floor, ras, ...). The ratio is ras's
 total over the floor's (medians of --repeat pairs, the min shown too); the goal is <= 1.5.
 The load average is printed before and after, and the process's peak memory at the end.
@@ -122,8 +122,9 @@ def floor_run(matrix: Matrix, costs: list[tuple[np.ndarray, float | None]], limi
                 solved = cost + TIEBREAK_SHARE * 1e-4 * bound / upper * other
                 rel_gap = 1e-4 * (1 - TIEBREAK_SHARE)
         h.changeColsCost(matrix.num_cols, cols, solved * (scale or 1))
-        h.setOptionValue("mip_rel_gap", 0.0 if scale else rel_gap)
-        h.setOptionValue("mip_abs_gap", 0.999 if scale else 1e-6)
+        exact = bool(scale) and n < len(costs) - 1  # as ras: whole person-years when held
+        h.setOptionValue("mip_rel_gap", 0.0 if exact else rel_gap)
+        h.setOptionValue("mip_abs_gap", 0.999 if exact else 1e-6)
         h.setOptionValue("mip_heuristic_effort", 0.05 if scale else MONEY_HEURISTIC_EFFORT)
         h.setOptionValue("time_limit", left * (STAGE_SHARE if n < len(costs) - 1 else 1.0))
         if x is not None:
