@@ -61,7 +61,11 @@ TIEBREAK_SHARE = 0.25
 #: may use this share of the stage's time, and stops when it has found no better plan
 #: for this many seconds: they only look for a good first plan.
 SEARCH_SHARE = 0.25
-SEARCH_STALL = 5.0
+SEARCH_STALL = 10.0
+#: ... or this many times the seconds the stage's LP relaxation took, if longer (at 5,000
+#: people on a busy machine, the search near the plan needed more than 5 s to find a
+#: plan it finds in one on an idle one).
+SEARCH_STALL_LP = 3.0
 #: How far from a whole number an LP value may be and still count as whole.
 WHOLE_TOLERANCE = 1e-6
 #: The search along a money hold weighs the held objective at this multiple of its LP
@@ -342,25 +346,29 @@ class _HighsStages:
            leaves the hold slack, so HiGHS finds good plans for it as fast as for a
            money stage (at 1,000 people, the optimum, which the first search missed).
 
-        Each stops when it has found no better plan for SEARCH_STALL seconds or has used
-        SEARCH_SHARE of the stage's time. The stage proper then starts from the best
-        plan found, with nothing fixed.
+        Each stops when it has found no better plan for SEARCH_STALL seconds (longer
+        for a slow LP) or has used SEARCH_SHARE of the stage's time. The stage proper
+        then starts from the best plan found, with nothing fixed.
 
         Returns the LP bound of the stage when Ctrl-C stopped a search (NaN when it
         stopped the LP itself), else None.
         """
         self.search_next = False
         held, self.held = self.held, None
+        began = time.perf_counter()
         relaxed = self.model.relaxation(self.steps.cost(cost), maximise=objective.maximise)
         if self.model.interrupted:  # the plan so far; no bound known yet
             return float("nan")
         if relaxed is None:
             return None
+        # A large model (or a busy machine) takes longer to find each better plan: the
+        # stall grows with the time the LP took.
+        stall = max(SEARCH_STALL, SEARCH_STALL_LP * (time.perf_counter() - began))
         share = None if left is None else left * SEARCH_SHARE
-        if self._search_near(objective, cost, scale, gap, relaxed, share):
+        if self._search_near(objective, cost, scale, gap, relaxed, share, stall):
             return relaxed.objective
         if held is not None and relaxed.last_dual != 0:
-            if self._search_along(objective, cost, scale, held, relaxed, share):
+            if self._search_along(objective, cost, scale, held, relaxed, share, stall):
                 return relaxed.objective
         return None
 
@@ -382,6 +390,7 @@ class _HighsStages:
         gap: float,
         relaxed: highs.Relaxed,
         time_limit: float | None,
+        stall: float,
     ) -> bool:
         """RINS from the plan (see ``_first_plan``); True when Ctrl-C stopped it."""
         assert self.x is not None
@@ -402,7 +411,7 @@ class _HighsStages:
                 scale=scale,
                 rel_gap=0.0 if objective.exact else gap,
                 abs_gap=0.999 if objective.exact else objective.abs_gap,
-                stall=SEARCH_STALL,
+                stall=stall,
                 time_limit=time_limit,
                 heuristic_effort=None if objective.scale else MONEY_HEURISTIC_EFFORT,
                 progress=self.options.progress,
@@ -420,6 +429,7 @@ class _HighsStages:
         held: tuple[np.ndarray, bool, float],
         relaxed: highs.Relaxed,
         time_limit: float | None,
+        stall: float,
     ) -> bool:
         """The search along a money hold's price (see ``_first_plan``); True on Ctrl-C."""
         held_cost, held_max, level = held
@@ -435,7 +445,7 @@ class _HighsStages:
             scale=scale,
             rel_gap=LAGRANGE_GAP,
             abs_gap=None,
-            stall=SEARCH_STALL,
+            stall=stall,
             time_limit=time_limit,
             heuristic_effort=MONEY_HEURISTIC_EFFORT,
             progress=self.options.progress,
@@ -469,8 +479,13 @@ class _HighsStages:
     def hold(self, objective: _Objective, result: StageResult, gap: float) -> None:
         cost, _ = self.matrix.vector(objective.expr)
         assert result.objective is not None
-        upper = np.where(np.isfinite(self.matrix.col_upper), self.matrix.col_upper, 1.0)
-        margin = highs.CHECK_TOLERANCE * float(np.abs(cost) @ upper)
+        # How far HiGHS may let the row slip: the plan check's tolerance on a row of this
+        # size at a plan like this one (twice, as later plans differ). Bounding it by every
+        # column at its upper bound instead took a fifth of a 1,000-person case's gap.
+        margin = 0.0
+        if self.x is not None:
+            size = np.abs(self.steps.cost(cost)) @ np.abs(self.steps.to_solver(self.x))
+            margin = 2 * highs.CHECK_TOLERANCE * float(size)
         level = _hold_level(objective, result, gap, margin)
         if objective.maximise:
             self.model.add_row(self.steps.cost(cost), level, np.inf)
