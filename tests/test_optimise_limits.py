@@ -250,3 +250,38 @@ def test_a_small_shortfall_is_not_chased_for_minutes(tmp_path: Path) -> None:
     )
     assert outcome.plan.status == "TARGET NOT MET"  # not TIME LIMIT
     assert not outcome.plan.stopped
+
+
+@pytest.mark.parametrize("where", ["hold", "consistent"])
+def test_a_ctrl_c_outside_the_solver_keeps_the_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """A Ctrl-C while ras's own code runs between two solves (adding the hold row,
+    checking a plan) is honoured like one during a solve: the plan so far, INTERRUPTED.
+    Caught as an exception there, it used to end the run with nothing written."""
+    from ras.optimiser import highs, solve
+
+    target = solve._HighsStages if where == "hold" else highs.HighsModel
+    original = getattr(target, where)
+    pressed: list[bool] = []
+
+    def press_then(self: object, *args: object, **kwargs: object) -> object:
+        if not pressed:
+            pressed.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler runs in this (the main) thread meanwhile
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(target, where, press_then)
+    scenario = write_case(
+        tmp_path,
+        budgets={"A": 60000, "B": 50000},
+        placements=[placement("A", "out_of_area", 100000), placement("B", "inpatient", 90000)],
+        savings={"kind": "year_on_year", "rate": "0.05"},
+    )
+    outcome = run_optimise(scenario, None)
+    assert pressed
+    assert outcome.plan.stopped == "interrupted"
+    assert outcome.plan.status.startswith("INTERRUPTED")
+    assert outcome.plan.solution.stages[0].has_plan and outcome.plan.moves
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored

@@ -140,6 +140,8 @@ class HighsModel:
         self._stop = threading.Event()
         #: Whether Ctrl-C stopped the last ``relaxation`` (it then returns None).
         self.interrupted = False
+        #: Set by :meth:`request_stop`: every solve from then on stops at once.
+        self.stop_requested = False
         h.cbMipInterrupt.subscribe(self._on_interrupt_check)
         h.cbSimplexInterrupt.subscribe(self._on_interrupt_check)
         h.cbIpmInterrupt.subscribe(self._on_interrupt_check)
@@ -223,13 +225,17 @@ class HighsModel:
     def _run(self, tick: Callable[[float], None] | None = None) -> bool:
         """Run HiGHS in its thread until it ends; True when Ctrl-C stopped it.
 
-        This thread waits, calling ``tick`` with the time every ``POLL_SECONDS``. A
-        first Ctrl-C asks HiGHS to stop (it does at its next check); a second is
-        raised at once, and HiGHS is still told to stop.
+        This thread waits, calling ``tick`` with the time every ``POLL_SECONDS``. Ctrl-C
+        arrives either as :meth:`request_stop` (from a signal handler; the request
+        holds for every later solve of this model, which stops at its first check) or
+        as KeyboardInterrupt: a first asks HiGHS to stop (it does at its next check), a
+        second is raised at once, and HiGHS is still told to stop.
         """
         h = self.h
         self._stop.clear()
-        interrupted = False
+        interrupted = self.stop_requested
+        if interrupted:
+            self._stop.set()
         thread = h.startSolve()
         try:
             while True:
@@ -237,16 +243,24 @@ class HighsModel:
                     if h.wait(POLL_SECONDS)[0]:
                         return interrupted
                 except KeyboardInterrupt:
-                    if interrupted:
+                    if interrupted or self.stop_requested:
                         raise
                     interrupted = True
                     self._stop.set()
                     continue
+                if self.stop_requested and not interrupted:
+                    interrupted = True
+                    self._stop.set()
                 if tick is not None:
                     tick(time.perf_counter())
         finally:
             if thread.is_alive() and not h.wait(0)[0]:
                 self._stop.set()
+
+    def request_stop(self) -> None:
+        """Stop the solve under way, and any later one at its start (a Ctrl-C handler)."""
+        self.stop_requested = True
+        self._stop.set()
 
     def solve(self, stage: str, cost: np.ndarray, **kwargs: Any) -> HighsOutcome:
         """Optimise ``cost . x`` as :meth:`solve_once`, and check what HiGHS returns.

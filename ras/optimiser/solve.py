@@ -20,9 +20,13 @@ Ctrl-C keeps its best plan; later stages are not started; the solution says so.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
+import signal
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -244,6 +248,15 @@ class _HighsStages:
         #: its hold has room: that search then also looks along it.
         self.held: tuple[np.ndarray, bool, float] | None = None
         self.solved: list[tuple[np.ndarray, _Objective]] = []  # each stage's objective
+        self.requested = False  # Ctrl-C: see ``stop``
+
+    def stop(self) -> None:
+        """Ctrl-C: stop the solve under way at its next check, and every later one.
+
+        Each keeps its plan; the run then writes the best plan so far.
+        """
+        self.requested = True
+        self.model.request_stop()
 
     def _solve(self, stage: str, cost: np.ndarray, **kwargs: Any) -> highs.HighsOutcome:
         """One HiGHS solve of ``cost . x`` (columns as built) on the cumulative model."""
@@ -470,9 +483,7 @@ class _HighsStages:
         if upper <= 0:
             return 0.0
         bound = self.model.lp_bound(self.steps.cost(cost), maximise=True)
-        if self.model.interrupted:  # Ctrl-C before the stage: no plan yet, as before
-            raise KeyboardInterrupt
-        if bound is None or bound <= 0:
+        if bound is None or bound <= 0:  # (Ctrl-C too: the stage then stops at once)
             return 0.0
         return TIEBREAK_SHARE * gap * bound / upper
 
@@ -571,6 +582,12 @@ class _PulpStages:
         self.prob = self.built.prob
         self.options = options
         self.clock = clock
+        self.requested = False  # Ctrl-C: see ``stop``
+
+    def stop(self) -> None:
+        """Ctrl-C: CBC runs in PuLP's own process; stopping it is PuLP's (as before)."""
+        self.requested = True
+        raise KeyboardInterrupt
 
     def run(self, objective: _Objective, gap: float, share: float = 1.0) -> StageResult:
         prob = self.prob
@@ -700,6 +717,37 @@ def _lexicographic(
         stages.hold(objective, result, objective.gap or options.gap)
 
 
+@contextlib.contextmanager
+def _ctrl_c_stops(stop: Callable[[], None]) -> Iterator[None]:
+    """Within the block, a first Ctrl-C calls ``stop``; a second raises KeyboardInterrupt.
+
+    A Ctrl-C caught as an exception could land anywhere: between two stages, or while a
+    plan is being checked, where it ended the run with nothing written. As a request, it
+    stops the solve under way at its next check, and the plan so far is kept (SPEC §16).
+    Only in the main thread with Python's own handler in place; else nothing changes.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    pressed = False
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal pressed
+        if pressed:
+            raise KeyboardInterrupt
+        pressed = True
+        stop()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def solve(built: Built, options: SolveOptions, *, relaxed: Built) -> Solution:
     """Solve the plan: the target as given, else the plan with the least shortfall.
 
@@ -722,7 +770,21 @@ def solve(built: Built, options: SolveOptions, *, relaxed: Built) -> Solution:
         time_limit=options.time_limit,
     )
     factory = _HighsStages if options.solver == "highs" else _PulpStages
-    stages = factory(built, options, clock)
+    current: list[_HighsStages | _PulpStages] = [factory(built, options, clock)]
+    with _ctrl_c_stops(lambda: current[-1].stop()):
+        return _solve_stages(current, factory, options, clock, solution, relaxed)
+
+
+def _solve_stages(
+    current: list[Any],
+    factory: Any,
+    options: SolveOptions,
+    clock: _Clock,
+    solution: Solution,
+    relaxed: Built,
+) -> Solution:
+    """The body of :func:`solve`; ``current[-1]`` is the stages being solved."""
+    stages = current[-1]
     objectives = _objectives(stages.built)
     first = stages.run(objectives[0], options.gap, STAGE_SHARE)
     if first.status is not SolveStatus.INFEASIBLE:
@@ -741,6 +803,9 @@ def solve(built: Built, options: SolveOptions, *, relaxed: Built) -> Solution:
     if relaxed.total_shortfall is None:
         raise ValueError("solve(): `relaxed` must be built with_shortfall=True")
     stages = factory(relaxed, options, clock)
+    if current[-1].requested:  # Ctrl-C as the first model was found infeasible
+        stages.stop()
+    current.append(stages)
     shortfall = _Objective(
         "shortfall",
         stages.built.total_shortfall,
