@@ -199,6 +199,15 @@ def _hold_level(
     return max(value + tight, bound + gap * abs(bound) / (1 - gap) - margin)
 
 
+def _proof(objective: _Objective, gap: float) -> dict[str, Any]:
+    """How far HiGHS proves a stage: exactly (whole person-years), else to ``gap``."""
+    return {
+        "rel_gap": 0.0 if objective.exact else gap,
+        "abs_gap": 0.999 if objective.exact else objective.abs_gap,
+        "heuristic_effort": None if objective.scale else MONEY_HEURISTIC_EFFORT,
+    }
+
+
 def _skipped(name: str, variables: int, constraints: int) -> StageResult:
     """A stage not started: the time limit had been reached."""
     return StageResult(
@@ -259,9 +268,20 @@ class _HighsStages:
         self.model.request_stop()
 
     def _solve(self, stage: str, cost: np.ndarray, **kwargs: Any) -> highs.HighsOutcome:
-        """One HiGHS solve of ``cost . x`` (columns as built) on the cumulative model."""
+        """One HiGHS solve of ``cost . x`` (columns as built) on the cumulative model.
+
+        It starts from the plan so far and reports progress as the options ask.
+        """
         start = None if self.x is None else self.steps.to_solver(self.x)
-        out = self.model.solve(stage, self.steps.cost(cost), start=start, **kwargs)
+        out = self.model.solve(
+            stage,
+            self.steps.cost(cost),
+            start=start,
+            progress=self.options.progress,
+            progress_every=self.options.progress_every,
+            run_start=self.clock.start,
+            **kwargs,
+        )
         if out.x is None:
             return out
         return dataclasses.replace(out, x=self.steps.to_plan(out.x))
@@ -301,13 +321,8 @@ class _HighsStages:
             solved,
             maximise=objective.maximise,
             scale=scale,
-            rel_gap=0.0 if objective.exact else stage_gap_asked,
-            abs_gap=0.999 if objective.exact else objective.abs_gap,
             time_limit=left,
-            heuristic_effort=None if objective.scale else MONEY_HEURISTIC_EFFORT,
-            progress=self.options.progress,
-            progress_every=self.options.progress_every,
-            run_start=self.clock.start,
+            **_proof(objective, stage_gap_asked),
         )
         status = {
             "optimal": SolveStatus.OPTIMAL,
@@ -422,14 +437,9 @@ class _HighsStages:
                 cost,
                 maximise=objective.maximise,
                 scale=scale,
-                rel_gap=0.0 if objective.exact else gap,
-                abs_gap=0.999 if objective.exact else objective.abs_gap,
                 stall=stall,
                 time_limit=time_limit,
-                heuristic_effort=None if objective.scale else MONEY_HEURISTIC_EFFORT,
-                progress=self.options.progress,
-                progress_every=self.options.progress_every,
-                run_start=self.clock.start,
+                **_proof(objective, gap),
             )
         self._keep_if_better(objective, cost, out.x)
         return out.stopped == "interrupted"
@@ -461,9 +471,6 @@ class _HighsStages:
             stall=stall,
             time_limit=time_limit,
             heuristic_effort=MONEY_HEURISTIC_EFFORT,
-            progress=self.options.progress,
-            progress_every=self.options.progress_every,
-            run_start=self.clock.start,
         )
         self._keep_if_better(objective, cost, out.x)
         return out.stopped == "interrupted"
