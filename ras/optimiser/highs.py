@@ -269,17 +269,21 @@ class HighsModel:
         objective is not the one it reports (or that breaks a row): the brute-force test
         found a case reported at £63,893 whose plan is worth £1,461. Every plan is
         checked against the model; a plan that fails is solved again without the start,
-        then without presolve, and kept only when it passes.
+        then without presolve, and kept only when it passes. A solve that ends in error
+        (HiGHS 1.16 did, on a 24-column shortfall stage with organisations that the
+        brute-force test found) is solved again the same way.
         """
         outcome = self.solve_once(stage, cost, **kwargs)
-        if self.consistent(outcome, cost):
+        failed = outcome.status == "no solution" and not outcome.stopped  # a solve error
+        if self.consistent(outcome, cost) and not failed:
             return outcome
         retries: list[dict[str, Any]] = [{"start": None}, {"start": None, "presolve": False}]
         for change in retries:
             if outcome.stopped:  # interrupted or out of time: no second try
                 break
             outcome = self.solve_once(stage, cost, **{**kwargs, **change})
-            if self.consistent(outcome, cost):
+            failed = outcome.status == "no solution" and not outcome.stopped
+            if self.consistent(outcome, cost) and not failed:
                 return outcome
         return HighsOutcome("no solution", outcome.stopped, None, outcome.bound, None,
                             outcome.seconds, None)  # fmt: skip

@@ -61,7 +61,7 @@ MONEY_HEURISTIC_EFFORT = 0.3
 #: The most a tie-break (see ``_Objective.tiebreak``) may cost the objective it breaks
 #: ties of, as a share of that stage's gap; the stage itself is solved to the rest.
 TIEBREAK_SHARE = 0.25
-#: The first-plan searches of a stage after a hold (``_HighsStages._first_plan``): each
+#: The first-plan searches of a stage after a money hold (``_HighsStages._first_plan``): each
 #: may use this share of the stage's time, and stops when it has found no better plan
 #: for this many seconds: they only look for a good first plan.
 SEARCH_SHARE = 0.25
@@ -296,6 +296,14 @@ class _HighsStages:
         if left is not None:
             left *= share
         began = time.perf_counter()
+        if self.requested:  # Ctrl-C before this stage: not started; the plan so far
+            so_far = None if self.x is None else float(cost @ self.x)
+            return StageResult(
+                objective.name,
+                SolveStatus.NO_SOLUTION if so_far is None else SolveStatus.FEASIBLE,
+                so_far, None, None, 0.0, self.matrix.num_cols, self.matrix.num_rows,
+                "interrupted",
+            )  # fmt: skip
         solved, stage_gap_asked = cost, gap
         if objective.tiebreak is not None and objective.maximise and not objective.scale:
             weight = self._tiebreak_weight(cost, objective.tiebreak, gap)
@@ -509,10 +517,12 @@ class _HighsStages:
             self.model.add_row(self.steps.cost(cost), level, np.inf)
         else:
             self.model.add_row(self.steps.cost(cost), -np.inf, level)
-        self.search_next = self.coupled
+        # After a money hold only: after whole person-years held exactly, the county
+        # cases' savings stages were a little slower with the searches (188 people 5.5 s
+        # against 4.4 s, 1,914 people 17.7 s against 16.1 s).
+        self.search_next = self.coupled and not objective.scale
         room = abs(level - result.objective) > HOLD_TOLERANCE * max(abs(result.objective), 1.0)
-        searched = room and self.coupled and not objective.scale
-        self.held = (cost, objective.maximise, level) if searched else None
+        self.held = (cost, objective.maximise, level) if self.search_next and room else None
 
     def restate(self, results: list[StageResult]) -> list[StageResult]:
         """Each stage's objective as the final plan achieves it, against its own bound.
