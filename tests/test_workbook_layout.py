@@ -50,6 +50,28 @@ def test_widths_come_from_the_content_of_large_tables_too(tmp_path: Path) -> Non
     assert _widths(path, "People")["B"] >= len("a much longer value near the end")
 
 
+def test_equal_formats_of_two_columns_reach_every_row(tmp_path: Path) -> None:
+    """Two columns given equal but separate formats keep them past the first row.
+
+    XlsxWriter writes equal formats once and records the id on the first only; the rows
+    after the first are written by ras itself (the Solver sheet's Bound lost its format).
+    """
+    path = tmp_path / "w.xlsx"
+    book = Book(path)
+    book.write_table(
+        "Solver",
+        ["Stage", "Objective", "Bound"],
+        [["a", 360.0, 360.0], ["b", 25509238.752702452, 25509238.752702452]],
+        formats={
+            "Objective": book.wb.add_format({"num_format": "#,##0.00"}),
+            "Bound": book.wb.add_format({"num_format": "#,##0.00"}),
+        },
+    )
+    book.close()
+    ws = load_workbook(path)["Solver"]
+    assert [ws.cell(r, c).number_format for r in (2, 3) for c in (2, 3)] == ["#,##0.00"] * 4
+
+
 @pytest.mark.libreoffice
 def test_no_hash_marks_when_printed(tmp_path: Path, need_soffice: str) -> None:
     """Every workbook of a full run, printed to PDF by LibreOffice: no figure is ``###``.

@@ -128,7 +128,7 @@ class Book:
             splice_rows(
                 self._path,
                 [
-                    Splice(ws.index, table, rows, [None if f is None else f.xf_index for f in fmts])
+                    Splice(ws.index, table, rows, [_xf_index(f) for f in fmts])
                     for ws, table, rows, fmts in self._splices
                 ],
             )
@@ -275,6 +275,21 @@ class Book:
                 "style": "Table Style Light 9",
             },
         )
+
+
+def _xf_index(fmt: Any) -> int | None:
+    """The cell-format id XlsxWriter gave ``fmt`` (None: no format).
+
+    XlsxWriter writes equal formats once: a second ``add_format`` with the same
+    properties shares the first's id without recording it (its ``xf_index`` stays None;
+    the Solver sheet's Bound column lost its number format so). The id is looked up by
+    the format's properties, and only where the workbook has it.
+    """
+    if fmt is None or fmt.xf_index is not None:
+        return None if fmt is None else int(fmt.xf_index)
+    known = fmt.xf_format_indices
+    key = fmt._get_format_key()
+    return int(known[key]) if known is not None and key in known else None
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
