@@ -297,13 +297,7 @@ class _HighsStages:
             left *= share
         began = time.perf_counter()
         if self.requested:  # Ctrl-C before this stage: not started; the plan so far
-            so_far = None if self.x is None else float(cost @ self.x)
-            return StageResult(
-                objective.name,
-                SolveStatus.NO_SOLUTION if so_far is None else SolveStatus.FEASIBLE,
-                so_far, None, None, 0.0, self.matrix.num_cols, self.matrix.num_rows,
-                "interrupted",
-            )  # fmt: skip
+            return self._interrupted(objective, cost, None, began)
         solved, stage_gap_asked = cost, gap
         if objective.tiebreak is not None and objective.maximise and not objective.scale:
             weight = self._tiebreak_weight(cost, objective.tiebreak, gap)
@@ -314,14 +308,7 @@ class _HighsStages:
         if self.search_next and self.x is not None:
             bound = self._first_plan(objective, solved, scale, gap, left)
             if bound is not None:  # interrupted: the plan so far, against the LP bound
-                so_far = float(cost @ self.x)
-                known = None if np.isnan(bound) else bound
-                return StageResult(
-                    objective.name, SolveStatus.FEASIBLE, so_far, known,
-                    None if known is None else _gap(so_far, known),
-                    time.perf_counter() - began, self.matrix.num_cols, self.matrix.num_rows,
-                    "interrupted",
-                )  # fmt: skip
+                return self._interrupted(objective, cost, None if np.isnan(bound) else bound, began)
             if left is not None:
                 left = max(0.0, left - (time.perf_counter() - began))
         out = self._solve(
@@ -363,10 +350,27 @@ class _HighsStages:
             out.stopped,
         )
 
+    def _interrupted(
+        self, objective: _Objective, cost: np.ndarray, bound: float | None, began: float
+    ) -> StageResult:
+        """A stage Ctrl-C stopped before its own solve: the plan so far, if any."""
+        so_far = None if self.x is None else float(cost @ self.x)
+        return StageResult(
+            objective.name,
+            SolveStatus.NO_SOLUTION if so_far is None else SolveStatus.FEASIBLE,
+            so_far,
+            bound,
+            None if bound is None or so_far is None else _gap(so_far, bound),
+            time.perf_counter() - began,
+            self.matrix.num_cols,
+            self.matrix.num_rows,
+            "interrupted",
+        )
+
     def _first_plan(
         self, objective: _Objective, cost: np.ndarray, scale: float, gap: float, left: float | None
     ) -> float | None:
-        """A better first plan for a stage that follows a hold.
+        """A better first plan for a stage that follows a money hold.
 
         With an earlier objective held, HiGHS's own heuristics can fail to find any
         better plan than the one the stage starts from (a 5,000-person savings plan:
@@ -380,7 +384,7 @@ class _HighsStages:
            row's dual value mu, and HiGHS optimises this objective plus a little more
            than mu times the held one, with the hold kept. That problem's LP optimum
            leaves the hold slack, so HiGHS finds good plans for it as fast as for a
-           money stage (at 1,000 people, the optimum, which the first search missed).
+           money stage (at 1,000 people, one better than the first search's).
 
         Each stops when it has found no better plan for SEARCH_STALL seconds (longer
         for a slow LP) or has used SEARCH_SHARE of the stage's time. The stage proper
