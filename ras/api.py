@@ -189,7 +189,7 @@ def frames(
 
     tables: dict[str, tuple[Sequence[str], list[list[Any]]]]
     if isinstance(result, ScoreRun):
-        rows = list(allocation_rows(result))
+        rows = [list(r) for r in allocation_rows(result)]
         tables = {"Allocations": (allocation_headers(result.table), rows)}
     elif isinstance(result, PlanOutcome):
         tables = dict(plan_tables(result))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,17 +16,18 @@ from ras.io.parquet import require_pyarrow
 from ras.io.reader import open_input_file
 from ras.io.sheet_folder import check_ours, staged_folder
 from ras.io.table_file import fingerprint
-from ras.models.assessment import Assessment
-from ras.models.scored import Scored, ScoreOutcome, ScoreRun, Validated
+from ras.models.assessment import Assessment, FileResult
+from ras.models.scored import ScoreOutcome, ScoreRun, Spill, Validated
 from ras.models.table import PointTable
 from ras.outputs import committed_together, outside_group
 from ras.parallel import run_parallel
 from ras.scoring.budgets import Explanations
-from ras.scoring.people import score_people, score_results
+from ras.scoring.columns import ColumnScorer
+from ras.scoring.people import score_results
 from ras.scoring.pseudonyms import Pseudonymiser, pseudonymise_run
 from ras.scoring.store import SPILL_ROWS, People, SpillWriter, remove_spill_folder, spill_folder
-from ras.scoring.totals import people_totals, tally
-from ras.scoring.validate import TableIndex, iter_bulk, validate_workbook
+from ras.scoring.totals import people_totals, tally_batch
+from ras.scoring.validate import TableIndex, bulk_layout, iter_bulk, validate_workbook
 from ras.version import __version__
 
 
@@ -46,19 +48,18 @@ def read_and_validate(
         if res.workbook is not None:
             assessments, problems = validate_workbook(res, index)
         elif res.bulk is not None:
-            writer: SpillWriter | None = None
-            for people, found in iter_bulk(res, index):
-                problems.extend(found)
-                if writer is None and spill_folder and len(assessments) + len(people) > spill_rows:
-                    writer = SpillWriter(spill_folder, res.bulk.sheet)
-                    explainer = Explanations(index.table)
-                    people, assessments = assessments + people, []
-                if writer is not None:
-                    _spill(writer, score_people(people, index.table), index.table, explainer)
-                else:
+            rows = iter(res.bulk.rows)
+            head = list(itertools.islice(rows, spill_rows + 1)) if spill_folder else []
+            if len(head) <= spill_rows:  # a small table: validated row by row, kept here
+                res.bulk.rows = itertools.chain(head, rows)
+                for people, found in iter_bulk(res, index):
+                    problems.extend(found)
                     assessments.extend(people)
-            if writer is not None:
-                spill = writer.close()
+            else:  # a large one: scored a chunk at a time, spilled to disk
+                assert spill_folder is not None
+                spill, problems = _score_and_spill(
+                    res, index, itertools.chain(head, rows), spill_folder
+                )
             if res.issues:  # the file broke part-way through: it is rejected whole, as ever
                 assessments, problems = [], []
                 if spill is not None:
@@ -68,13 +69,32 @@ def read_and_validate(
     return Validated(res.source, res.sha256, kind, assessments, issues, spill)
 
 
-def _spill(
-    writer: SpillWriter, people: list[Scored], table: PointTable, explainer: Explanations
-) -> None:
-    """Write a chunk of scored people to a spill file, adding them to its totals."""
-    spill = writer.spill
-    spill.totals = tally(people, table, explainer, into=spill.totals)
-    writer.add(people)
+#: Rows of a large bulk table scored at a time (see :func:`_score_and_spill`).
+SCORE_CHUNK = 20_000
+
+
+def _score_and_spill(
+    res: FileResult, index: TableIndex, rows: Iterable[list[Any]], folder: str
+) -> tuple[Spill | None, list[Issue]]:
+    """Score a bulk table's rows a chunk at a time, a column at a time, spilling each."""
+    bulk = res.bulk
+    assert bulk is not None
+    layout = bulk_layout(res, index)
+    if isinstance(layout, Issue):
+        return None, [layout]
+    scorer = ColumnScorer(index, layout)
+    writer = SpillWriter(folder, bulk.sheet)
+    problems: list[Issue] = []
+    at = layout.first
+    it = iter(rows)
+    while chunk := list(itertools.islice(it, SCORE_CHUNK)):
+        batch, found = scorer.score(chunk, at)
+        at += len(chunk)
+        problems.extend(found)
+        if batch is not None:
+            writer.spill.totals = tally_batch(batch, index.table, into=writer.spill.totals)
+            writer.add_batch(batch)
+    return writer.close(), problems
 
 
 def _crashed(path: str) -> Validated:

@@ -6,13 +6,16 @@ import bisect
 import contextlib
 import csv
 import io
+import itertools
 import math
 import multiprocessing as mp
+import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ras.cells import col_letters, is_blank, to_decimal, to_text
 from ras.errors import InputError, OutputError, quote
@@ -31,13 +34,15 @@ from ras.io.schemas import (
 )
 from ras.io.xlsx import EXCEL_MAX_ROWS, Book
 from ras.models.base import decimal_text
+from ras.models.budget import Step
 from ras.models.calibration import Person
-from ras.models.scored import RunTotals, Scored, ScoreRun
+from ras.models.scored import RunTotals, Scored, ScoredBatch, ScoreRun
 from ras.models.table import PointTable, norm
 from ras.money import pence
 from ras.outputs import atomic_output, committed_together, leave_group
 from ras.parallel import single_threaded
 
+T = TypeVar("T")
 EXPLANATION_HEADERS = EXPLANATIONS.headers
 EXCEPTION_HEADERS = EXCEPTIONS.headers
 COST_FIELD = "current_annual_cost"
@@ -85,19 +90,71 @@ def _num(value: Decimal | None) -> Decimal | None:
     return value
 
 
-def allocation_rows(run: ScoreRun) -> Iterator[list[Any]]:
+def _blocks(people: Sequence[Scored]) -> Iterator[Sequence[Scored] | ScoredBatch]:
+    """The people a chunk at a time: batches of columns where the store keeps them so."""
+    blocks = getattr(people, "blocks", None)
+    if blocks is None:
+        yield people
+    else:
+        yield from blocks()
+
+
+def allocation_rows(run: ScoreRun) -> Iterator[Sequence[Any]]:
     """One row per scored person, values in :func:`allocation_headers` order."""
     t = run.table
     has_cost = t.field(COST_FIELD) is not None
-    for n, s in enumerate(run.scored):
-        a, b = s.assessment, s.budget
-        cost = a.fields.get(COST_FIELD) if has_cost else None
-        cost_d = cost if isinstance(cost, Decimal) else None
-        yield [
-            a.person_id,
-            a.source + (f" (row {a.row})" if a.row else ""),
-            *(f.shown(a.fields.get(f.id)) for f in t.person_fields),
-            *(b.domain_points[d.id] for d in t.domains),
+    n = 0
+    for block in _blocks(run.scored):
+        if isinstance(block, ScoredBatch):
+            yield from _batch_allocation_rows(run, block, n, has_cost)
+            n += len(block)
+            continue
+        for s in block:
+            a, b = s.assessment, s.budget
+            cost = a.fields.get(COST_FIELD) if has_cost else None
+            cost_d = cost if isinstance(cost, Decimal) else None
+            yield [
+                a.person_id,
+                a.source + (f" (row {a.row})" if a.row else ""),
+                *(f.shown(a.fields.get(f.id)) for f in t.person_fields),
+                *(b.domain_points[d.id] for d in t.domains),
+                b.total_points,
+                pence(b.base),
+                pence(b.adjustments_total),
+                pence(b.top_ups_total),
+                b.annual,
+                b.weekly,
+                b.range_low,
+                b.range_high,
+                *(b.funding[st] for st in t.streams()),
+                "; ".join(s.flags),
+                cost_d,
+                (b.annual - cost_d) if cost_d is not None else None,
+                run.sheet_files.get(n),
+            ]
+            n += 1
+
+
+def _batch_allocation_rows(
+    run: ScoreRun, batch: ScoredBatch, offset: int, has_cost: bool
+) -> Iterator[tuple[Any, ...]]:
+    """:func:`allocation_rows` of a batch: a column at a time, each money group once."""
+    t = run.table
+    size = len(batch)
+    group = batch.group
+    columns: list[Sequence[Any]] = [
+        batch.pids,
+        [f"{batch.source} (row {r})" if r else batch.source for r in batch.rows],
+    ]
+    for f in t.person_fields:
+        values = batch.fields[f.id]
+        shown = {v: f.shown(v) for v in set(values)}
+        columns.append(list(map(shown.__getitem__, values)))
+    for d in t.domains:
+        points = [c.points for c in batch.combos[d.id]]
+        columns.append(list(map(points.__getitem__, batch.domains[d.id])))
+    figures = [
+        (
             b.total_points,
             pence(b.base),
             pence(b.adjustments_total),
@@ -107,41 +164,102 @@ def allocation_rows(run: ScoreRun) -> Iterator[list[Any]]:
             b.range_low,
             b.range_high,
             *(b.funding[st] for st in t.streams()),
-            "; ".join(s.flags),
-            cost_d,
-            (b.annual - cost_d) if cost_d is not None else None,
-            run.sheet_files.get(n),
-        ]
+        )
+        for b in batch.budgets
+    ]
+    columns.extend(zip(*map(figures.__getitem__, group), strict=True))
+    flags = ["; ".join(b.flags) for b in batch.budgets]
+    flag_column = list(map(flags.__getitem__, group))
+    for i, warned in batch.warnings.items():
+        flag_column[i] = "; ".join(batch.budgets[group[i]].flags + warned)
+    columns.append(flag_column)
+    if has_cost:
+        annual = [b.annual for b in batch.budgets]
+        costs = [c if isinstance(c, Decimal) else None for c in batch.fields[COST_FIELD]]
+        columns.append(costs)
+        columns.append(
+            [None if c is None else annual[g] - c for c, g in zip(costs, group, strict=True)]
+        )
+    else:
+        columns += [[None] * size, [None] * size]
+    files = run.sheet_files
+    columns.append([files.get(offset + i) for i in range(size)] if files else [None] * size)
+    return zip(*columns, strict=True)
 
 
-def explanation_rows(run: ScoreRun) -> Iterator[list[Any]]:
+def _step_values(st: Step) -> tuple[Any, ...]:
+    """An Explanations row after the Person ID."""
+    return (st.step, st.item, st.points, None if st.amount is None else pence(st.amount), st.note)
+
+
+def _batch_steps(
+    run: ScoreRun, batch: ScoredBatch, shape: Callable[[Step], T]
+) -> Iterator[tuple[str, Iterable[T], Iterable[T]]]:
+    """Each person of a batch: their ID, their steps up to the domains' and the rest.
+
+    Every distinct step is shaped (by ``shape``) once.
+    """
+    steps = run.explainer.batch_steps(batch)
+    head: list[Iterable[T]] = []
+    for did, questions in steps.order:
+        for qid in questions:
+            shaped = [shape(st) for st in steps.answers[qid]]
+            head.append(map(shaped.__getitem__, batch.answers[qid]))
+        shaped = [shape(st) for st in steps.domains[did]]
+        head.append(map(shaped.__getitem__, batch.domains[did]))
+    money = [[shape(st) for st in group] for group in steps.money]
+    return zip(
+        batch.pids, zip(*head, strict=True), map(money.__getitem__, batch.group), strict=True
+    )
+
+
+def explanation_rows(run: ScoreRun) -> Iterator[Sequence[Any]]:
     """The audit trail: one row per step per person."""
-    for s in run.scored:
-        pid = s.assessment.person_id
-        for st in run.explainer.steps(s):
-            yield [
-                pid,
-                st.step,
-                st.item,
-                st.points,
-                None if st.amount is None else pence(st.amount),
-                st.note,
-            ]
+    for block in _blocks(run.scored):
+        if isinstance(block, ScoredBatch):
+            for pid, head, money in _batch_steps(run, block, _step_values):
+                key = (pid,)
+                yield from map(key.__add__, head)
+                yield from map(key.__add__, money)
+            continue
+        for s in block:
+            pid = s.assessment.person_id
+            for st in run.explainer.steps(s):
+                yield (pid, *_step_values(st))
 
 
-def answer_rows(run: ScoreRun) -> Iterator[list[Any]]:
+def _answer_values(
+    batch: ScoredBatch, table: PointTable
+) -> dict[str, list[tuple[Any, ...] | None]]:
+    """Each question's Answers rows after the Person ID, by answer index (-1: none)."""
+    out: dict[str, list[tuple[Any, ...] | None]] = {}
+    for qid, labels in batch.labels.items():
+        q = table.question(qid)
+        assert q is not None
+        out[qid] = [(qid, a, q.answers[a]) for a in labels] + [None]
+    return out
+
+
+def answer_rows(run: ScoreRun) -> Iterator[Sequence[Any]]:
     """The answers as given, one row per question answered (what other commands read)."""
     order = [q.id for _, q in run.table.questions()]
-    for s in run.scored:
-        pid, answers, points = (
-            s.assessment.person_id,
-            s.assessment.answers,
-            s.budget.question_points,
-        )
-        for qid in order:
-            answer = answers.get(qid)
-            if answer is not None:
-                yield [pid, qid, answer, points[qid]]
+    for block in _blocks(run.scored):
+        if isinstance(block, ScoredBatch):
+            values = _answer_values(block, run.table)
+            columns = [map(values[q].__getitem__, block.answers[q]) for q in order]
+            for pid, row in zip(block.pids, zip(*columns, strict=True), strict=True):
+                yield from ((pid, *v) for v in row if v is not None)
+            continue
+        for s in block:
+            pid, answers, points = (
+                s.assessment.person_id,
+                s.assessment.answers,
+                s.budget.question_points,
+            )
+            for qid in order:
+                answer = answers.get(qid)
+                if answer is not None:
+                    yield [pid, qid, answer, points[qid]]
 
 
 def exception_rows(run: ScoreRun, severity: str = "error") -> list[list[Any]]:
@@ -171,7 +289,7 @@ def _bins(values: Sequence[int], n: int = 10) -> list[tuple[Decimal, Decimal]]:
     return bins
 
 
-def _write_csv(path: Path, headers: Sequence[str], rows: Iterator[list[Any]]) -> None:
+def _write_csv(path: Path, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """Write a CSV to ``path`` (a temporary file the caller commits)."""
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
         w = csv.writer(fh)
@@ -179,34 +297,57 @@ def _write_csv(path: Path, headers: Sequence[str], rows: Iterator[list[Any]]) ->
         w.writerows(rows)  # None is written as an empty field
 
 
-RowsOf = Callable[[Scored, Callable[[list[Any]], str]], Iterator[str]]
+Fmt = Callable[[Sequence[Any]], str]
 
 
-def _person_csvs(run: ScoreRun, sheets: Sequence[tuple[Path, Sequence[str], RowsOf]]) -> None:
+@dataclass(frozen=True)
+class _PersonSheet:
+    """How a per-person sheet's CSV lines are made, each line after the Person ID.
+
+    ``person(scored, fmt)`` gives one person's; ``batch(batch, fmt)`` gives each person
+    of a batch with theirs. ``fmt`` formats a row as CSV (lines repeat from person to
+    person: they are formatted once and reused).
+    """
+
+    path: Path
+    headers: Sequence[str]
+    person: Callable[[Scored, Fmt], Iterator[str]]
+    batch: Callable[[ScoredBatch, Fmt], Iterator[tuple[str, Iterable[str]]]]
+
+
+def _person_csvs(run: ScoreRun, sheets: Sequence[_PersonSheet]) -> None:
     """Per-person sheets as CSV files, fast, all in one pass over the people.
 
-    For each sheet, ``rows_of(person, fmt)`` gives each row after the Person ID,
-    formatted by ``fmt`` (which it may cache: most rows repeat from person to person).
     People spilled to disk are read once, whatever the number of sheets.
     """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
 
-    def fmt(row: list[Any]) -> str:
+    def fmt(row: Sequence[Any]) -> str:
         buf.seek(0)
         buf.truncate()
         w.writerow(row)
         return buf.getvalue()
 
+    plain = re.compile(r'[^,"\r\n]*').fullmatch  # an ID CSV writes as it is
+
+    def prefix(pid: str) -> str:
+        return pid if pid and plain(pid) else fmt([pid])[:-1]
+
     with contextlib.ExitStack() as stack:
         outs = []
-        for path, headers, rows_of in sheets:  # temporary files the caller commits
-            fh = stack.enter_context(path.open("w", newline="", encoding="utf-8-sig"))
-            outs.append((fh, [fmt(list(headers))], rows_of))
-        for s in run.scored:
-            pid = fmt([s.assessment.person_id])[:-1]
-            for fh, lines, rows_of in outs:
-                lines.extend(pid + rest for rest in rows_of(s, fmt))
+        for sheet in sheets:  # temporary files the caller commits
+            fh = stack.enter_context(sheet.path.open("w", newline="", encoding="utf-8-sig"))
+            outs.append((fh, [fmt(list(sheet.headers))], sheet))
+        for block in _blocks(run.scored):
+            for fh, lines, sheet in outs:
+                if isinstance(block, ScoredBatch):
+                    for pid, rest in sheet.batch(block, fmt):
+                        lines.extend(map(prefix(pid).__add__, rest))
+                else:
+                    for s in block:
+                        pid = prefix(s.assessment.person_id)
+                        lines.extend(pid + rest for rest in sheet.person(s, fmt))
                 if len(lines) > 50_000:
                     fh.write("".join(lines))
                     lines.clear()
@@ -214,33 +355,39 @@ def _person_csvs(run: ScoreRun, sheets: Sequence[tuple[Path, Sequence[str], Rows
             fh.write("".join(lines))
 
 
-def _explanation_lines(run: ScoreRun) -> RowsOf:
-    """The Explanations sheet's CSV rows of a person.
+def _explanation_lines(run: ScoreRun, path: Path) -> _PersonSheet:
+    """The Explanations sheet's CSV lines.
 
     The steps shared between people (an answer and its points, a domain total) are
     formatted once and reused.
     """
     done: dict[int, str] = {}
 
-    def rows_of(s: Scored, fmt: Callable[[list[Any]], str]) -> Iterator[str]:
+    def line(st: Step, fmt: Fmt) -> str:
+        text = done.get(id(st))
+        if text is None:
+            text = fmt(["", *_step_values(st)])
+            if run.explainer.is_shared(st):
+                done[id(st)] = text
+        return text
+
+    def person(s: Scored, fmt: Fmt) -> Iterator[str]:
         for st in run.explainer.steps(s):
-            text = done.get(id(st))
-            if text is None:
-                amount = None if st.amount is None else pence(st.amount)
-                text = fmt(["", st.step, st.item, st.points, amount, st.note])
-                if run.explainer.is_shared(st):
-                    done[id(st)] = text
-            yield text
+            yield line(st, fmt)
 
-    return rows_of
+    def batch(b: ScoredBatch, fmt: Fmt) -> Iterator[tuple[str, Iterable[str]]]:
+        for pid, head, money in _batch_steps(run, b, lambda st: fmt(["", *_step_values(st)])):
+            yield pid, itertools.chain(head, money)
+
+    return _PersonSheet(path, EXPLANATION_HEADERS, person, batch)
 
 
-def _answer_lines(run: ScoreRun) -> RowsOf:
-    """The Answers sheet's CSV rows of a person; each answer and its points formatted once."""
+def _answer_lines(run: ScoreRun, path: Path) -> _PersonSheet:
+    """The Answers sheet's CSV lines; each answer and its points formatted once."""
     order = [q.id for _, q in run.table.questions()]
     done: dict[tuple[str, str], str] = {}
 
-    def rows_of(s: Scored, fmt: Callable[[list[Any]], str]) -> Iterator[str]:
+    def person(s: Scored, fmt: Fmt) -> Iterator[str]:
         answers = s.assessment.answers
         for qid in order:
             answer = answers.get(qid)
@@ -251,7 +398,14 @@ def _answer_lines(run: ScoreRun) -> RowsOf:
                     done[(qid, answer)] = text
                 yield text
 
-    return rows_of
+    def batch(b: ScoredBatch, fmt: Fmt) -> Iterator[tuple[str, Iterable[str]]]:
+        values = _answer_values(b, run.table)
+        texts = {q: [fmt(["", *v]) if v else "" for v in values[q]] for q in order}
+        columns = [map(texts[q].__getitem__, b.answers[q]) for q in order]
+        for pid, row in zip(b.pids, zip(*columns, strict=True), strict=True):
+            yield pid, filter(None, row)
+
+    return _PersonSheet(path, ANSWERS.headers, person, batch)
 
 
 def _csv_child(run: ScoreRun, sheets: list[tuple[str, Path]]) -> None:
@@ -283,7 +437,7 @@ def _csv_job(run: ScoreRun, sheets: list[tuple[str, Path]]) -> None:
     As CSV (Allocations on its own, the per-person ones in one pass), or as Parquet
     when their files are named ``.parquet``.
     """
-    per_person: list[tuple[Path, Sequence[str], RowsOf]] = []
+    per_person: list[_PersonSheet] = []
     for sheet, path in sheets:
         if path.suffix == ".parquet":
             schema = {"Allocations": ALLOCATIONS, "Answers": ANSWERS}.get(sheet, EXPLANATIONS)
@@ -296,9 +450,9 @@ def _csv_job(run: ScoreRun, sheets: list[tuple[str, Path]]) -> None:
         if sheet == "Allocations":
             _write_csv(path, allocation_headers(run.table), allocation_rows(run))
         elif sheet == "Answers":
-            per_person.append((path, ANSWERS.headers, _answer_lines(run)))
+            per_person.append(_answer_lines(run, path))
         else:
-            per_person.append((path, EXPLANATION_HEADERS, _explanation_lines(run)))
+            per_person.append(_explanation_lines(run, path))
     if per_person:
         _person_csvs(run, per_person)
 

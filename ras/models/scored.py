@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ras.errors import Issue
 from ras.models.assessment import Assessment
@@ -47,6 +47,25 @@ class Explainer(Protocol):
     def is_shared(self, step: Step) -> bool:
         """Whether a step is one object shared by every person it fits (format it once)."""
         ...
+
+    def batch_steps(self, batch: ScoredBatch) -> BatchSteps:
+        """The steps of a batch's people, by answer, domain points and money group."""
+        ...
+
+
+@dataclass(frozen=True)
+class BatchSteps:
+    """The Explanations steps of a :class:`ScoredBatch`, each made once.
+
+    A person's steps are, domain by domain, the answer step of each question
+    (``answers[q][a]``, with ``a`` = -1, the last, for no answer) then the domain's
+    (``domains[d][code]``), and after the domains their money group's ``money[g]``.
+    """
+
+    answers: dict[str, list[Step]]
+    domains: dict[str, list[Step]]
+    money: list[list[Step]]
+    order: list[tuple[str, tuple[str, ...]]]  # each domain id and its question ids
 
 
 @dataclass
@@ -175,3 +194,41 @@ class ScoreOutcome:
             "budget_sheets": len(self.sheets),
             "problems": [i.one_line() for i in run.exceptions],
         }
+
+
+class DomainPoints(NamedTuple):
+    """A domain's points for one combination of its answers."""
+
+    raw: Decimal  # before the cap
+    points: Decimal  # after it
+    capped: bool
+
+
+@dataclass
+class ScoredBatch:
+    """Rows of a bulk table scored a column at a time (``ras.scoring.columns``).
+
+    People are kept as columns, compact enough to spill by the million: each is the
+    same person :class:`Scored` gives (made on demand from these columns). People
+    with the same money figures share one budget: ``budgets[group[i]]`` holds person
+    i's total points, amounts, flags and funding split (its points by question and
+    domain are those of the first person scored with them, whose person fields are
+    ``group_fields[group[i]]``).
+    """
+
+    source: str
+    sheet: str
+    pids: list[str]
+    rows: array[int]  # row numbers
+    fields: dict[str, list[Any]]  # person field id -> each person's value
+    answers: dict[str, array[int]]  # question id -> each person's answer (-1: none)
+    labels: dict[str, list[str]]  # question id -> its answers, by index
+    domains: dict[str, array[int]]  # domain id -> each person's code in ``combos``
+    combos: dict[str, list[DomainPoints]]  # domain id -> code -> its points
+    group: array[int]  # each person's money group
+    budgets: list[Budget]  # each group's budget
+    group_fields: list[dict[str, Any]]  # the person fields each group's budget was made with
+    warnings: dict[int, tuple[str, ...]] = field(default_factory=dict)  # person -> warnings
+
+    def __len__(self) -> int:
+        return len(self.pids)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from ras.models.base import decimal_text
 from ras.models.budget import Applied, Budget, Step
-from ras.models.scored import Scored
+from ras.models.scored import BatchSteps, Scored, ScoredBatch
 from ras.models.table import Condition, PointTable, norm
 from ras.money import gbp, pence, round_half_up
 from ras.scoring.points import Points, score_points
@@ -42,7 +42,7 @@ class Prepared:
         self.streams = table.streams()
         self.domain_stream = {d.id: d.funding or "unassigned" for d in table.domains}
         self.answer_steps: dict[tuple[str, str | None], Step] = {}
-        self.domain_steps: dict[tuple[str, Decimal, bool], Step] = {}
+        self.domain_steps: dict[tuple[str, Decimal, bool, Decimal], Step] = {}
         self._shared: set[int] = set()  # ids of the cached steps (kept alive by the caches)
         self.pct = decimal_text(table.range * HUNDRED)
         self.adjustments = [(a, self._conditions(a.when)) for a in table.adjustments]
@@ -296,6 +296,36 @@ def compute_budget(
     return budget
 
 
+def answer_step(table: PointTable, question: str, answer: str | None) -> Step:
+    """The Explanations step of one answer and its points (one shared object each)."""
+    prep = prepared(table)
+    step = prep.answer_steps.get((question, answer))
+    if step is None:
+        q = table.question(question)
+        assert q is not None
+        note = answer if answer is not None else "not answered (optional question: 0 points)"
+        step = prep.answer_steps[(question, answer)] = prep.share(
+            Step("Answer", question, q.answers[answer] if answer is not None else ZERO, None, note)
+        )
+    return step
+
+
+def domain_step(
+    table: PointTable, domain: str, points: Decimal, capped: bool, raw: Decimal
+) -> Step:
+    """The Explanations step of a domain's points (``raw``: before its cap), shared."""
+    prep = prepared(table)
+    key = (domain, points, capped, raw if capped else ZERO)
+    step = prep.domain_steps.get(key)
+    if step is None:
+        d = next(d for d in table.domains if d.id == domain)
+        note = ""
+        if capped:
+            note = f"capped at {decimal_text(d.cap or ZERO)} ({decimal_text(raw)} before the cap)"
+        step = prep.domain_steps[key] = prep.share(Step("Domain", d.label, points, None, note))
+    return step
+
+
 def explain_budget(
     table: PointTable,
     answers: Mapping[str, str],
@@ -304,30 +334,27 @@ def explain_budget(
     scale: Decimal = ONE,
 ) -> tuple[Step, ...]:
     """The audit trail of a computed budget: one step per line of SPEC §3.1."""
-    prep = prepared(table)
     steps: list[Step] = []
     add = steps.append
     for d in table.domains:
         for q in d.questions:
-            a = answers.get(q.id)
-            step = prep.answer_steps.get((q.id, a))
-            if step is None:
-                note = a if a is not None else "not answered (optional question: 0 points)"
-                step = prep.answer_steps[(q.id, a)] = prep.share(
-                    Step("Answer", q.id, q.answers[a] if a is not None else ZERO, None, note)
-                )
-            add(step)
-        key = (d.id, b.domain_points[d.id], b.domain_capped[d.id])
-        step = prep.domain_steps.get(key)
-        if step is None:
-            note = ""
-            if b.domain_capped[d.id]:
-                raw = sum((b.question_points[q.id] for q in d.questions), ZERO)
-                note = (
-                    f"capped at {decimal_text(d.cap or ZERO)} ({decimal_text(raw)} before the cap)"
-                )
-            step = prep.domain_steps[key] = prep.share(Step("Domain", d.label, key[1], None, note))
-        add(step)
+            add(answer_step(table, q.id, answers.get(q.id)))
+        raw = sum((b.question_points[q.id] for q in d.questions), ZERO)
+        add(domain_step(table, d.id, b.domain_points[d.id], b.domain_capped[d.id], raw))
+    steps.extend(money_steps(table, fields, b, scale))
+    return tuple(steps)
+
+
+def money_steps(
+    table: PointTable, fields: Mapping[str, object], b: Budget, scale: Decimal = ONE
+) -> list[Step]:
+    """The steps after the domains, from total points to funding.
+
+    They are the same for everyone with the same money figures and ``rates_by`` value.
+    """
+    prep = prepared(table)
+    steps: list[Step] = []
+    add = steps.append
     add(Step("Total points", "all domains", b.total_points, None, ""))
     _, _, how = convert(table, b.total_points, fields, scale)
     add(Step("Conversion", table.allocation.method, b.total_points, b.base, how))
@@ -378,7 +405,7 @@ def explain_budget(
     add(Step("Range", "high", None, b.range_high, f"+{prep.pct}%"))
     for s, amount in b.funding.items():
         add(Step("Funding", s, b.stream_points[s], amount, "share by points"))
-    return tuple(steps)
+    return steps
 
 
 class Explanations:
@@ -416,3 +443,20 @@ class Explanations:
     def is_shared(self, step: Step) -> bool:
         """Whether a step is one object shared by every person it fits."""
         return prepared(self.table).is_shared(step)
+
+    def batch_steps(self, batch: ScoredBatch) -> BatchSteps:
+        """The steps of a batch's people, each made once (see :class:`BatchSteps`)."""
+        t = self.table
+        answers = {
+            q.id: [answer_step(t, q.id, a) for a in [*batch.labels[q.id], None]]
+            for _, q in t.questions()
+        }
+        domains = {
+            d.id: [domain_step(t, d.id, c.points, c.capped, c.raw) for c in batch.combos[d.id]]
+            for d in t.domains
+        }
+        money = [
+            money_steps(t, f, b) for b, f in zip(batch.budgets, batch.group_fields, strict=True)
+        ]
+        order = [(d.id, tuple(q.id for q in d.questions)) for d in t.domains]
+        return BatchSteps(answers, domains, money, order)

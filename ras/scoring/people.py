@@ -43,7 +43,7 @@ def score_results(
     their IDs and left where they are: the people are then a :class:`People` (which
     owns the spill folder), else a plain list.
     """
-    scored = People(spill_folder)
+    scored = People(spill_folder, table)
     issues: list[Issue] = []
     files: list[InputFile] = []
     # Person ID -> where first seen: (index of the result, row); the text is made on a repeat.

@@ -21,14 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
-from ras.models.scored import RunTotals, Scored, Spill
+from ras.models.scored import RunTotals, Scored, ScoredBatch, Spill
+from ras.models.table import PointTable
+from ras.scoring.columns import batch_people, batch_subset
 
 #: A bulk table with more rows than this is scored as it is read and spilled to disk.
 SPILL_ROWS = 20_000
 
 
-def read_chunks(spill: Spill) -> Iterator[list[Scored]]:
-    """A spill file's chunks, in the order they were written."""
+def read_chunks(spill: Spill) -> Iterator[list[Scored] | ScoredBatch]:
+    """A spill file's chunks, in the order they were written (people, or a batch)."""
     with Path(spill.path).open("rb") as fh:
         while True:
             try:
@@ -53,6 +55,13 @@ class SpillWriter:
             self.spill.pids.extend(s.assessment.person_id for s in people)
             self.spill.rows.extend(s.assessment.row for s in people)
 
+    def add_batch(self, batch: ScoredBatch) -> None:
+        """Append people scored a column at a time."""
+        pickle.dump(batch, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
+        self.spill.count += len(batch)
+        self.spill.pids.extend(batch.pids)
+        self.spill.rows.extend(batch.rows)
+
     def close(self) -> Spill:
         """Finish the file; what was written."""
         self._fh.close()
@@ -66,6 +75,7 @@ class _Part:
     people: list[Scored] | None = None
     spill: Spill | None = None
     skip: frozenset[int] = frozenset()
+    table: PointTable | None = None  # to make the people of a batch
 
     def __len__(self) -> int:
         if self.people is not None:
@@ -74,17 +84,31 @@ class _Part:
         return self.spill.count - len(self.skip)
 
     def __iter__(self) -> Iterator[Scored]:
+        for block in self.blocks():
+            if isinstance(block, ScoredBatch):
+                assert self.table is not None
+                yield from batch_people(block, self.table)
+            else:
+                yield from block
+
+    def blocks(self) -> Iterator[list[Scored] | ScoredBatch]:
+        """The people a chunk at a time: as records, or as a batch of columns."""
         if self.people is not None:
-            yield from self.people
+            yield self.people
             return
         assert self.spill is not None
         at = 0
         for chunk in read_chunks(self.spill):
-            if self.skip:
-                yield from (s for i, s in enumerate(chunk, start=at) if i not in self.skip)
+            size = len(chunk)
+            if self.skip and any(at <= i < at + size for i in self.skip):
+                keep = [i - at for i in range(at, at + size) if i not in self.skip]
+                if isinstance(chunk, ScoredBatch):
+                    yield batch_subset(chunk, keep)
+                else:
+                    yield [chunk[i] for i in keep]
             else:
-                yield from chunk
-            at += len(chunk)
+                yield chunk
+            at += size
 
 
 def spill_folder() -> str:
@@ -100,7 +124,8 @@ class People(Sequence[Scored]):
     does, or at :meth:`close`.
     """
 
-    def __init__(self, folder: str | None = None) -> None:
+    def __init__(self, folder: str | None = None, table: PointTable | None = None) -> None:
+        self.table = table
         self._parts: list[_Part] = []
         self._len = 0
         self._map: Callable[[Scored], Scored] | None = None
@@ -126,7 +151,7 @@ class People(Sequence[Scored]):
 
     def add_spill(self, spill: Spill, skip: Iterable[int] = ()) -> None:
         """Append a spill file's people, leaving out those at positions ``skip``."""
-        part = _Part(spill=spill, skip=frozenset(skip))
+        part = _Part(spill=spill, skip=frozenset(skip), table=self.table)
         self._parts.append(part)
         self._len += len(part)
 
@@ -154,6 +179,18 @@ class People(Sequence[Scored]):
             return
         for part in self._parts:
             yield from part
+
+    def blocks(self) -> Iterator[list[Scored] | ScoredBatch]:
+        """The people a chunk at a time, in order: records, or batches of columns.
+
+        Writers that can use columns go through these; people passed through
+        :meth:`mapped` always come as records.
+        """
+        for part in self._parts:
+            if self._map is None:
+                yield from part.blocks()
+            else:
+                yield list(map(self._map, part))
 
     def mapped(self, func: Callable[[Scored], Scored]) -> People:
         """The same people, each passed through ``func`` as they are read (for spills)."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ras.models.scored import Explainer, RunTotals, Scored
+from ras.models.scored import Explainer, RunTotals, Scored, ScoredBatch
 from ras.models.table import PointTable
 from ras.money import pence
 from ras.scoring.store import People
@@ -61,6 +62,38 @@ def tally(
         out.answer_rows += len(s.assessment.answers)
     out.total = total
     out.by_group = {k: (int(v[0]), Decimal(v[1])) for k, v in groups.items()}
+    return out
+
+
+def tally_batch(batch: ScoredBatch, table: PointTable, into: RunTotals | None = None) -> RunTotals:
+    """:func:`tally` of a batch scored a column at a time: by money group, not person."""
+    out = into if into is not None else RunTotals()
+    streams = table.streams()
+    for st in streams:
+        out.by_stream.setdefault(st, Decimal(0))
+    gf = out.group_field = group_field(table)
+    people = Counter(batch.group)
+    budgets = batch.budgets
+    for g, n in people.items():
+        b = budgets[g]
+        out.total += b.annual * n
+        for st in streams:
+            out.by_stream[st] += b.funding[st] * n
+    if gf is not None:
+        pairs = Counter(zip(batch.fields[gf], batch.group, strict=True))
+        for (value, g), n in pairs.items():
+            key = str(value or "")
+            count, amount = out.by_group.get(key, (0, Decimal(0)))
+            out.by_group[key] = (count + n, amount + budgets[g].annual * n)
+    pennies = [int(pence(b.annual) * 100) for b in budgets]
+    out.annual_pence.extend(map(pennies.__getitem__, batch.group))
+    out.people += len(batch)
+    questions = len(batch.answers)
+    fixed = questions + len(table.domains) + 7  # total, conversion, limits .. range high
+    for g, n in people.items():
+        b = budgets[g]
+        out.explanation_rows += n * (fixed + len(b.adjustments) + len(b.top_ups) + len(b.funding))
+    out.answer_rows += sum(len(col) - col.count(-1) for col in batch.answers.values())
     return out
 
 

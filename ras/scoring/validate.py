@@ -374,6 +374,113 @@ def validate_bulk(result: FileResult, index: TableIndex) -> tuple[list[Assessmen
 BULK_CHUNK = 5_000
 
 
+@dataclass(frozen=True)
+class BulkLayout:
+    """Where a bulk table's columns are (SPEC §4.3), found once from its header row."""
+
+    source: str
+    sheet: str
+    pid_col: int
+    field_cols: dict[str, int | None]  # person field id -> column (None: no column)
+    q_cols: dict[str, int | None]  # question id -> column
+    first: int  # row number of the first row under the header
+    width: int  # columns in the header
+    letters: dict[int, str]
+
+
+def bulk_layout(result: FileResult, index: TableIndex) -> BulkLayout | Issue:
+    """The columns of a bulk table, or the exception when it has no Person ID column."""
+    bulk = result.bulk
+    assert bulk is not None
+    cols: dict[str, int] = {}
+    for c, h in enumerate(bulk.header):
+        if h and norm(h) not in cols:
+            cols[norm(h)] = c
+    pid_col = cols.get(norm(PERSON_ID))
+    if pid_col is None:
+        return Issue(
+            "column-missing",
+            Location(result.source, bulk.sheet, f"A{bulk.header_row}"),
+            "no 'Person ID' column in the header row",
+            "add a 'Person ID' column",
+        )
+    field_cols: dict[str, int | None] = {}
+    for f in index.table.person_fields:
+        field_cols[f.id] = cols.get(norm(f.id), cols.get(norm(f.label)))
+    q_cols: dict[str, int | None] = {q.id: cols.get(norm(q.id)) for _, q in index.table.questions()}
+    letters = {c: col_letters(c) for c in range(len(bulk.header) + 1)}
+    return BulkLayout(
+        result.source,
+        bulk.sheet,
+        pid_col,
+        field_cols,
+        q_cols,
+        bulk.header_row + 1,
+        len(bulk.header),
+        letters,
+    )
+
+
+def check_bulk_row(
+    layout: BulkLayout, index: TableIndex, row: list[Any], rownum: int
+) -> tuple[Assessment | None, list[Issue]]:
+    """One bulk row the full way: its assessment, or the exceptions naming each cell.
+
+    A blank row gives neither.
+    """
+    if not any(not is_blank(v) for v in row[: layout.width] if v is not None):
+        return None, []
+    sheet, letters = layout.sheet, layout.letters
+
+    def cell(col: int | None) -> Cell | None:
+        if col is None:
+            return None
+        v = row[col] if col < len(row) else None
+        return Cell(None if is_blank(v) else v, f"{letters.get(col) or col_letters(col)}{rownum}")
+
+    pcell = cell(layout.pid_col)
+    pid = "" if pcell is None or pcell.value is None else _person_id(pcell.value)
+    rec = _Record(layout.source, pid)
+    if not pid:
+        rec.error(
+            "missing-person-id",
+            sheet,
+            f"{letters[layout.pid_col]}{rownum}",
+            "the Person ID is missing",
+            "fill in the 'Person ID' column",
+        )
+    fields: dict[str, str | Decimal | None] = {}
+    for f in index.table.person_fields:
+        fc = cell(layout.field_cols[f.id])
+        if fc is None and f.required:
+            rec.error(
+                "column-missing",
+                sheet,
+                rownum,
+                f"no column for '{f.label}' ({f.id})",
+                f"add a column headed {f.id!r}",
+            )
+            continue
+        _check_field(rec, f, index, sheet, fc, fields)
+    cells = {qid: cell(col) for qid, col in layout.q_cols.items()}
+    no_column = frozenset(
+        q for q, col in layout.q_cols.items() if col is None and q in index.required
+    )
+    for qid in sorted(no_column):
+        rec.error(
+            "column-missing",
+            sheet,
+            rownum,
+            f"no column for question {qid}",
+            f"add a column headed {quote(qid)}",
+        )
+    answers = _check_answers(rec, index, sheet, cells, no_column)
+    if any(i.severity == "error" for i in rec.issues):
+        return None, rec.issues
+    assessment = Assessment(pid, layout.source, fields, answers, sheet, rownum, tuple(rec.warnings))
+    return assessment, rec.issues
+
+
 def iter_bulk(
     result: FileResult, index: TableIndex, chunk: int = BULK_CHUNK
 ) -> Iterator[tuple[list[Assessment], list[Issue]]]:
@@ -384,33 +491,14 @@ def iter_bulk(
     """
     bulk = result.bulk
     assert bulk is not None
-    sheet = bulk.sheet
-    cols: dict[str, int] = {}
-    for c, h in enumerate(bulk.header):
-        if h and norm(h) not in cols:
-            cols[norm(h)] = c
-    issues: list[Issue] = []
-    pid_col = cols.get(norm(PERSON_ID))
-    if pid_col is None:
-        issues.append(
-            Issue(
-                "column-missing",
-                Location(result.source, sheet, f"A{bulk.header_row}"),
-                "no 'Person ID' column in the header row",
-                "add a 'Person ID' column",
-            )
-        )
-        yield [], issues
+    layout = bulk_layout(result, index)
+    if isinstance(layout, Issue):
+        yield [], [layout]
         return
-    field_cols: dict[str, int | None] = {}
-    for f in index.table.person_fields:
-        field_cols[f.id] = cols.get(norm(f.id), cols.get(norm(f.label)))
-    q_cols: dict[str, int | None] = {q.id: cols.get(norm(q.id)) for _, q in index.table.questions()}
-    letters = {c: col_letters(c) for c in range(len(bulk.header) + 1)}
     out: list[Assessment] = []
-    first = bulk.header_row + 1
-    width = len(bulk.header)
-    fast = _FastRow(index, pid_col, field_cols, q_cols)
+    issues: list[Issue] = []
+    fast = _FastRow(index, layout.pid_col, layout.field_cols, layout.q_cols)
+    first = layout.first
     for r, row in enumerate(bulk.rows):
         if len(out) + len(issues) >= chunk:
             yield out, issues
@@ -418,62 +506,12 @@ def iter_bulk(
         quick = fast.try_row(row)
         if quick is not None:
             pid, fields_q, answers_q = quick
-            out.append(Assessment(pid, result.source, fields_q, answers_q, sheet, first + r))
+            out.append(Assessment(pid, result.source, fields_q, answers_q, bulk.sheet, first + r))
             continue
-        if not any(not is_blank(v) for v in row[:width] if v is not None):
-            continue
-        rownum = first + r
-
-        def cell(col: int | None, row: list[Any] = row, rownum: int = rownum) -> Cell | None:
-            if col is None:
-                return None
-            v = row[col] if col < len(row) else None
-            return Cell(
-                None if is_blank(v) else v, f"{letters.get(col) or col_letters(col)}{rownum}"
-            )
-
-        pcell = cell(pid_col)
-        pid = "" if pcell is None or pcell.value is None else _person_id(pcell.value)
-        rec = _Record(result.source, pid)
-        if not pid:
-            rec.error(
-                "missing-person-id",
-                sheet,
-                f"{letters[pid_col]}{rownum}",
-                "the Person ID is missing",
-                "fill in the 'Person ID' column",
-            )
-        fields: dict[str, str | Decimal | None] = {}
-        for f in index.table.person_fields:
-            fc = cell(field_cols[f.id])
-            if fc is None and f.required:
-                rec.error(
-                    "column-missing",
-                    sheet,
-                    rownum,
-                    f"no column for '{f.label}' ({f.id})",
-                    f"add a column headed {f.id!r}",
-                )
-                continue
-            _check_field(rec, f, index, sheet, fc, fields)
-        cells = {qid: cell(col) for qid, col in q_cols.items()}
-        no_column = frozenset(q for q, col in q_cols.items() if col is None and q in index.required)
-        for qid in sorted(no_column):
-            rec.error(
-                "column-missing",
-                sheet,
-                rownum,
-                f"no column for question {qid}",
-                f"add a column headed {quote(qid)}",
-            )
-        answers = _check_answers(rec, index, sheet, cells, no_column)
-        if any(i.severity == "error" for i in rec.issues):
-            issues.extend(rec.issues)
-            continue
-        issues.extend(rec.issues)
-        out.append(
-            Assessment(pid, result.source, fields, answers, sheet, rownum, tuple(rec.warnings))
-        )
+        assessment, problems = check_bulk_row(layout, index, row, first + r)
+        issues.extend(problems)
+        if assessment is not None:
+            out.append(assessment)
     yield out, issues
 
 
