@@ -6,7 +6,6 @@ import bisect
 import contextlib
 import csv
 import io
-import itertools
 import math
 import multiprocessing as mp
 import re
@@ -153,8 +152,9 @@ def _batch_allocation_rows(
     for d in t.domains:
         points = [c.points for c in batch.combos[d.id]]
         columns.append(list(map(points.__getitem__, batch.domains[d.id])))
-    figures = [
-        (
+    used = {g: batch.budgets[g] for g in set(group)}
+    figures = {
+        g: (
             b.total_points,
             pence(b.base),
             pence(b.adjustments_total),
@@ -165,16 +165,16 @@ def _batch_allocation_rows(
             b.range_high,
             *(b.funding[st] for st in t.streams()),
         )
-        for b in batch.budgets
-    ]
+        for g, b in used.items()
+    }
     columns.extend(zip(*map(figures.__getitem__, group), strict=True))
-    flags = ["; ".join(b.flags) for b in batch.budgets]
+    flags = {g: "; ".join(b.flags) for g, b in used.items()}
     flag_column = list(map(flags.__getitem__, group))
     for i, warned in batch.warnings.items():
         flag_column[i] = "; ".join(batch.budgets[group[i]].flags + warned)
     columns.append(flag_column)
     if has_cost:
-        annual = [b.annual for b in batch.budgets]
+        annual = {g: b.annual for g, b in used.items()}
         costs = [c if isinstance(c, Decimal) else None for c in batch.fields[COST_FIELD]]
         columns.append(costs)
         columns.append(
@@ -193,11 +193,15 @@ def _step_values(st: Step) -> tuple[Any, ...]:
 
 
 def _batch_steps(
-    run: ScoreRun, batch: ScoredBatch, shape: Callable[[Step], T]
-) -> Iterator[tuple[str, Iterable[T], Iterable[T]]]:
+    run: ScoreRun,
+    batch: ScoredBatch,
+    shape: Callable[[Step], T],
+    made: dict[int, tuple[list[Step], list[T]]],
+) -> Iterator[tuple[str, tuple[T, ...], list[T]]]:
     """Each person of a batch: their ID, their steps up to the domains' and the rest.
 
-    Every distinct step is shaped (by ``shape``) once.
+    Every distinct step is shaped (by ``shape``) once; a money group's steps once for
+    all the batches that share them (``made``: the caller's, for every batch).
     """
     steps = run.explainer.batch_steps(batch)
     head: list[Iterable[T]] = []
@@ -207,17 +211,23 @@ def _batch_steps(
             head.append(map(shaped.__getitem__, batch.answers[qid]))
         shaped = [shape(st) for st in steps.domains[did]]
         head.append(map(shaped.__getitem__, batch.domains[did]))
-    money = [[shape(st) for st in group] for group in steps.money]
-    return zip(
-        batch.pids, zip(*head, strict=True), map(money.__getitem__, batch.group), strict=True
-    )
+    money: dict[int, list[T]] = {}
+    for g in set(batch.group):
+        group = steps.money[g]
+        hit = made.get(id(group))
+        if hit is None or hit[0] is not group:
+            hit = made[id(group)] = (group, [shape(st) for st in group])
+        money[g] = hit[1]
+    people = zip(*head, strict=True)
+    return zip(batch.pids, people, map(money.__getitem__, batch.group), strict=True)
 
 
 def explanation_rows(run: ScoreRun) -> Iterator[Sequence[Any]]:
     """The audit trail: one row per step per person."""
+    made: dict[int, tuple[list[Step], list[tuple[Any, ...]]]] = {}
     for block in _blocks(run.scored):
         if isinstance(block, ScoredBatch):
-            for pid, head, money in _batch_steps(run, block, _step_values):
+            for pid, head, money in _batch_steps(run, block, _step_values, made):
                 key = (pid,)
                 yield from map(key.__add__, head)
                 yield from map(key.__add__, money)
@@ -298,21 +308,24 @@ def _write_csv(path: Path, headers: Sequence[str], rows: Iterable[Sequence[Any]]
 
 
 Fmt = Callable[[Sequence[Any]], str]
+#: Where a line's Person ID goes, in lines made once for many people.
+MARK = "\x00"
 
 
 @dataclass(frozen=True)
 class _PersonSheet:
-    """How a per-person sheet's CSV lines are made, each line after the Person ID.
+    """How a per-person sheet's CSV lines are made.
 
-    ``person(scored, fmt)`` gives one person's; ``batch(batch, fmt)`` gives each person
-    of a batch with theirs. ``fmt`` formats a row as CSV (lines repeat from person to
-    person: they are formatted once and reused).
+    ``person(scored, fmt)`` gives one person's lines after the Person ID; ``batch(batch,
+    fmt)`` gives each person of a batch with their lines, each line starting with
+    ``MARK`` where the ID goes. ``fmt`` formats a row as CSV (lines repeat from person
+    to person: they are formatted once and reused).
     """
 
     path: Path
     headers: Sequence[str]
     person: Callable[[Scored, Fmt], Iterator[str]]
-    batch: Callable[[ScoredBatch, Fmt], Iterator[tuple[str, Iterable[str]]]]
+    batch: Callable[[ScoredBatch, Fmt], Iterator[tuple[str, str]]]
 
 
 def _person_csvs(run: ScoreRun, sheets: Sequence[_PersonSheet]) -> None:
@@ -329,10 +342,10 @@ def _person_csvs(run: ScoreRun, sheets: Sequence[_PersonSheet]) -> None:
         w.writerow(row)
         return buf.getvalue()
 
-    plain = re.compile(r'[^,"\r\n]*').fullmatch  # an ID CSV writes as it is
+    plain = re.compile(r'[^,"\r\n\x00]+').fullmatch  # an ID CSV writes as it is
 
     def prefix(pid: str) -> str:
-        return pid if pid and plain(pid) else fmt([pid])[:-1]
+        return pid if plain(pid) else fmt([pid])[:-1]
 
     with contextlib.ExitStack() as stack:
         outs = []
@@ -342,8 +355,8 @@ def _person_csvs(run: ScoreRun, sheets: Sequence[_PersonSheet]) -> None:
         for block in _blocks(run.scored):
             for fh, lines, sheet in outs:
                 if isinstance(block, ScoredBatch):
-                    for pid, rest in sheet.batch(block, fmt):
-                        lines.extend(map(prefix(pid).__add__, rest))
+                    for pid, text in sheet.batch(block, fmt):
+                        lines.append(text.replace(MARK, prefix(pid)))
                 else:
                     for s in block:
                         pid = prefix(s.assessment.person_id)
@@ -355,6 +368,14 @@ def _person_csvs(run: ScoreRun, sheets: Sequence[_PersonSheet]) -> None:
             fh.write("".join(lines))
 
 
+def _marked(fmt: Fmt, row: Sequence[Any]) -> str:
+    """A CSV line after the Person ID, marked where the ID goes."""
+    text = fmt(["", *row])
+    if MARK in text:  # a NUL in the text itself: nothing can mark the ID's place
+        raise OutputError("a step or answer of the point table holds a NUL character")
+    return MARK + text
+
+
 def _explanation_lines(run: ScoreRun, path: Path) -> _PersonSheet:
     """The Explanations sheet's CSV lines.
 
@@ -362,6 +383,7 @@ def _explanation_lines(run: ScoreRun, path: Path) -> _PersonSheet:
     formatted once and reused.
     """
     done: dict[int, str] = {}
+    made: dict[int, tuple[list[Step], list[str]]] = {}
 
     def line(st: Step, fmt: Fmt) -> str:
         text = done.get(id(st))
@@ -375,9 +397,11 @@ def _explanation_lines(run: ScoreRun, path: Path) -> _PersonSheet:
         for st in run.explainer.steps(s):
             yield line(st, fmt)
 
-    def batch(b: ScoredBatch, fmt: Fmt) -> Iterator[tuple[str, Iterable[str]]]:
-        for pid, head, money in _batch_steps(run, b, lambda st: fmt(["", *_step_values(st)])):
-            yield pid, itertools.chain(head, money)
+    def batch(b: ScoredBatch, fmt: Fmt) -> Iterator[tuple[str, str]]:
+        join = "".join
+        steps = _batch_steps(run, b, lambda st: _marked(fmt, _step_values(st)), made)
+        for pid, head, money in steps:
+            yield pid, join(head) + join(money)
 
     return _PersonSheet(path, EXPLANATION_HEADERS, person, batch)
 
@@ -398,12 +422,11 @@ def _answer_lines(run: ScoreRun, path: Path) -> _PersonSheet:
                     done[(qid, answer)] = text
                 yield text
 
-    def batch(b: ScoredBatch, fmt: Fmt) -> Iterator[tuple[str, Iterable[str]]]:
+    def batch(b: ScoredBatch, fmt: Fmt) -> Iterator[tuple[str, str]]:
         values = _answer_values(b, run.table)
-        texts = {q: [fmt(["", *v]) if v else "" for v in values[q]] for q in order}
+        texts = {q: [_marked(fmt, v) if v else "" for v in values[q]] for q in order}
         columns = [map(texts[q].__getitem__, b.answers[q]) for q in order]
-        for pid, row in zip(b.pids, zip(*columns, strict=True), strict=True):
-            yield pid, filter(None, row)
+        return zip(b.pids, map("".join, zip(*columns, strict=True)), strict=True)
 
     return _PersonSheet(path, ANSWERS.headers, person, batch)
 

@@ -325,6 +325,23 @@ def _cell_tail(value: Any, style: str) -> str:
 CACHE_TRIAL = 2_000
 
 
+_NUMBERS = {int, float, Decimal}
+#: What makes a text need more than wrapping (escapes, replaced characters, spaces
+#: kept at either end), looked for in a whole column at once (one value a line).
+_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|^\\s|\\s$", re.M)
+
+
+def _text_tails(column: Sequence[str | None], style: str) -> list[str]:
+    """The cells of a column of text, as ``_cell_tail`` makes them, a column at once."""
+    texts = [v for v in column if v]
+    if texts and (
+        max(map(len, texts)) > MAX_CELL_TEXT or _SPECIAL.search("\n".join(texts)) is not None
+    ):
+        return [_tail_or_empty(v, style) for v in column]
+    head = f'"{style} t="inlineStr"><is><t>'
+    return [head + v + "</t></is></c>" if v else "" for v in column]
+
+
 def _tail_or_empty(value: Any, style: str) -> str:
     """A cell's XML after its reference, or "" for an empty cell (None or "")."""
     if value is None or (type(value) is str and value == ""):
@@ -363,8 +380,16 @@ class RowWriter:
     def _tails(self, c: int, column: Sequence[Any]) -> list[str]:
         """Each value's XML after its reference ("" for an empty cell)."""
         style, cache = self.style[c], self.caches[c]
+        kinds = set(map(type, column))
         # True == 1 and hashes alike: a column holding yes/no values is never cached.
-        if cache is None or bool in set(map(type, column)):
+        if cache is None or bool in kinds:
+            kinds.discard(type(None))
+            if kinds <= _NUMBERS:  # numbers as _cell_tail writes them, without its tests
+                return [
+                    f'"{style}><v>{float(v)!r}</v></c>' if v is not None else "" for v in column
+                ]
+            if kinds == {str}:
+                return _text_tails(column, style)
             return [_tail_or_empty(v, style) for v in column]
         try:
             found: list[str | None] = list(map(cache.get, column))

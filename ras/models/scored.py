@@ -214,6 +214,11 @@ class ScoredBatch:
     i's total points, amounts, flags and funding split (its points by question and
     domain are those of the first person scored with them, whose person fields are
     ``group_fields[group[i]]``).
+
+    Groups are numbered across a whole table, and its batches share one list of
+    budgets: a batch pickles only the budgets first used in it (from ``shared_from``
+    on), and whoever reads a table's batches back in order joins them again
+    (:func:`join_shared`).
     """
 
     source: str
@@ -229,6 +234,26 @@ class ScoredBatch:
     budgets: list[Budget]  # each group's budget
     group_fields: list[dict[str, Any]]  # the person fields each group's budget was made with
     warnings: dict[int, tuple[str, ...]] = field(default_factory=dict)  # person -> warnings
+    shared_from: int = 0  # the first group of ``budgets`` that this batch pickles
 
     def __len__(self) -> int:
         return len(self.pids)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["budgets"] = self.budgets[self.shared_from :]
+        state["group_fields"] = self.group_fields[self.shared_from :]
+        return state
+
+
+def join_shared(batch: ScoredBatch, budgets: list[Budget], fields: list[dict[str, Any]]) -> None:
+    """Give a batch read back the budgets of the batches before it (``budgets``, ``fields``).
+
+    The lists are those of the batches read before from the same table, which they
+    grow: pass the same two lists for each batch, in the order they were written.
+    """
+    if len(budgets) != batch.shared_from:
+        raise ValueError("a table's batches are read back in the order they were written")
+    budgets.extend(batch.budgets)
+    fields.extend(batch.group_fields)
+    batch.budgets, batch.group_fields = budgets, fields

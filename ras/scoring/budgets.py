@@ -417,6 +417,8 @@ class Explanations:
 
     def __init__(self, table: PointTable) -> None:
         self.table = table
+        # A batch's money groups' steps, made once: batches of a table share budgets.
+        self._money: dict[int, tuple[Budget, list[Step]]] = {}
 
     def steps(self, scored: Scored) -> tuple[Step, ...]:
         """One person's Explanations rows."""
@@ -455,8 +457,12 @@ class Explanations:
             d.id: [domain_step(t, d.id, c.points, c.capped, c.raw) for c in batch.combos[d.id]]
             for d in t.domains
         }
-        money = [
-            money_steps(t, f, b) for b, f in zip(batch.budgets, batch.group_fields, strict=True)
-        ]
+        money = []
+        made = self._money
+        for b, f in zip(batch.budgets, batch.group_fields, strict=True):
+            hit = made.get(id(b))
+            if hit is None or hit[0] is not b:  # (an id can be reused once its budget is gone)
+                hit = made[id(b)] = (b, money_steps(t, f, b))
+            money.append(hit[1])
         order = [(d.id, tuple(q.id for q in d.questions)) for d in t.domains]
         return BatchSteps(answers, domains, money, order)

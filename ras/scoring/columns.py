@@ -14,10 +14,12 @@ before (:func:`ras.scoring.validate.check_bulk_row`).
 from __future__ import annotations
 
 import itertools
+import operator
+import re
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from ras.cells import to_decimal
 from ras.errors import Issue
@@ -31,6 +33,29 @@ from ras.scoring.validate import BulkLayout, TableIndex, check_bulk_row
 ZERO = Decimal(0)
 #: A value the quick checks do not accept: the row is validated the full way.
 _BAD: Any = object()
+_BLANK: Any = object()  # a blank option cell, before it is known to be allowed
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def _each(keys: list[K], known: dict[K, V], make: Callable[[K, int], V]) -> list[V]:
+    """``known[key]`` for each key, made (``make(key, first index)``) where not known yet.
+
+    The keys are gone through in C (a dictionary of the distinct ones, then a look-up
+    each); only each new distinct key costs Python code.
+    """
+    new = [k for k in dict.fromkeys(keys) if k not in known]
+    if new:
+        first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+        for k in new:
+            known[k] = make(k, first[k])
+    return list(map(known.__getitem__, keys))
+
+
+#: Plain decimal numbers, which ``to_decimal`` would read as ``Decimal`` reads them.
+_PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?").fullmatch
 
 
 def _integral(values: Sequence[Decimal]) -> bool:
@@ -57,9 +82,11 @@ class ColumnScorer:
         self.points = {q.id: [*q.answers.values(), ZERO] for q in self.questions}
         self.combos: dict[str, list[DomainPoints]] = {d.id: [] for d in table.domains}
         self._combo_codes: dict[str, dict[tuple[int, ...], int]] = {d.id: {} for d in table.domains}
-        self._totals: dict[tuple[int, ...], tuple[Any, ...]] = {}
-        # money inputs -> the budget, and the fields of the first person who had them
-        self._budgets: dict[tuple[Any, ...], tuple[Budget, dict[str, Any]]] = {}
+        # Money groups, numbered across the whole table: their inputs -> number, their
+        # budgets, and the person fields of the first person in each.
+        self._groups: dict[tuple[Any, ...], int] = {}
+        self.budgets: list[Budget] = []
+        self.group_fields: list[dict[str, Any]] = []
         every = [p for q in self.questions for p in q.answers.values()]
         every += [d.cap for d in table.domains if d.cap is not None]
         # Decimal('9') == Decimal('9.0'): where points have decimals, the text is the key.
@@ -80,19 +107,29 @@ class ColumnScorer:
         options = self.index.options.get(fid)
         blank = _BAD if f.required else None
         if options is not None:
-            m: dict[Any, Any] = dict(options)
-            m[None] = m[""] = blank
-            return [m.get(v, _BAD) if type(v) is str or v is None else _BAD for v in column]
-        out: list[Any] = []
-        for v in column:
+            m: dict[Any, Any] = {v: v for v in options.values()} | dict(options)
+            m[None] = m[""] = _BLANK
+            try:  # only text is looked up (True == 1, but no option is 1)
+                out = [m.get(v, _BAD) if type(v) is str or v is None else _BAD for v in column]
+            except TypeError:  # pragma: no cover - cells are hashable
+                return [_BAD] * len(column)
+            return [blank if v is _BLANK else v for v in out] if _BLANK in out else out
+        if f.type == "text":
+            return [
+                blank if v is None or v == "" else v.strip() if type(v) is str else _BAD
+                for v in column
+            ]
+
+        def number(v: Any, _: int) -> Any:
             if v is None or v == "":
-                out.append(blank)
-            elif f.type == "text":
-                out.append(v.strip() if type(v) is str else _BAD)
-            else:
-                d = to_decimal(v)
-                out.append(_BAD if d is None or (f.type == "money" and d < 0) else d)
-        return out
+                return blank
+            d = Decimal(v) if type(v) is str and _PLAIN_NUMBER(v) else to_decimal(v)
+            return _BAD if d is None or (f.type == "money" and d < 0) else d
+
+        try:
+            return _each(list(column), {}, number)
+        except TypeError:  # pragma: no cover - cells are hashable
+            return [number(v, 0) for v in column]
 
     def score(self, rows: list[list[Any]], first: int) -> tuple[ScoredBatch | None, list[Issue]]:
         """Validate and score ``rows`` (the first is row number ``first``).
@@ -114,9 +151,10 @@ class ColumnScorer:
                 return columns[c] if c is not None and c < width else (None,) * n
 
             pids = list(column(layout.pid_col))
-            bad.update(
-                i for i, p in enumerate(pids) if type(p) is not str or not p or p != p.strip()
-            )
+            if set(map(type, pids)) != {str} or "" in pids or list(map(str.strip, pids)) != pids:
+                bad.update(
+                    i for i, p in enumerate(pids) if type(p) is not str or not p or p != p.strip()
+                )
             for q in self.questions:
                 idx = list(map(self.lookup[q.id].get, column(layout.q_cols[q.id])))
                 if None in idx:
@@ -168,49 +206,41 @@ class ColumnScorer:
         out: dict[str, list[int]] = {}
         for d in self.table.domains:
             qs = d.questions
+            combos = self.combos[d.id]
+
+            def add(
+                key: tuple[int, ...], _: int, d: Any = d, qs: Any = qs, combos: Any = combos
+            ) -> int:
+                raw = ZERO
+                for q, a in zip(qs, key, strict=True):
+                    raw += self.points[q.id][a]
+                capped = d.cap is not None and raw > d.cap
+                combos.append(DomainPoints(raw, d.cap if capped else raw, capped))
+                return len(combos) - 1
+
             keys = list(zip(*(answers[q.id] for q in qs), strict=True))
-            codes = self._combo_codes[d.id]
-            got = list(map(codes.get, keys))
-            if None in got:
-                combos = self.combos[d.id]
-                for i, code in enumerate(got):
-                    if code is None:
-                        key = keys[i]
-                        code = codes.get(key)
-                        if code is None:
-                            raw = ZERO
-                            for q, a in zip(qs, key, strict=True):
-                                raw += self.points[q.id][a]
-                            capped = d.cap is not None and raw > d.cap
-                            combos.append(DomainPoints(raw, d.cap if capped else raw, capped))  # type: ignore[arg-type]
-                            code = codes[key] = len(combos) - 1
-                        got[i] = code
-            out[d.id] = got  # type: ignore[assignment]
+            out[d.id] = _each(keys, self._combo_codes[d.id], add)
         return out
 
     def _money_points(self, codes: dict[str, list[int]]) -> list[tuple[Any, ...]]:
-        """Each person's total points and points by stream (what the money depends on)."""
-        domains = [d.id for d in self.table.domains]
-        combos = [self.combos[d] for d in domains]
-        keys = list(zip(*(codes[d] for d in domains), strict=True))
-        cache = self._totals
-        out = list(map(cache.get, keys))
-        if None not in out:
-            return out  # type: ignore[return-value]
-        for i, key in enumerate(keys):
-            hit = out[i] or cache.get(key)
-            if hit is None:
-                pts = [c[k].points for c, k in zip(combos, key, strict=True)]
-                total = sum(pts, ZERO)
-                by_stream = dict.fromkeys(self.streams, ZERO)
-                for did, p in zip(domains, pts, strict=True):
-                    by_stream[self.domain_stream[did]] += p
-                hit = (total, *by_stream.values())
-                if not self.integral:
-                    hit = (*hit, *map(str, hit))
-                cache[key] = hit
-            out[i] = hit
-        return out  # type: ignore[return-value]
+        """Each person's total points and points by stream (what the money depends on).
+
+        Added a domain at a time down the columns, in the order ``score_points`` and
+        ``split_funding`` add them (so each sum is the same Decimal, exponent and all).
+        """
+        n = len(next(iter(codes.values()), []))
+        total = [ZERO] * n
+        by_stream = {s: [ZERO] * n for s in self.streams}
+        for d in self.table.domains:
+            points = [c.points for c in self.combos[d.id]]
+            column = list(map(points.__getitem__, codes[d.id]))
+            total = list(map(operator.add, total, column))
+            stream = self.domain_stream[d.id]
+            by_stream[stream] = list(map(operator.add, by_stream[stream], column))
+        parts: list[list[Any]] = [total, *by_stream.values()]
+        if not self.integral:  # Decimal("9") == Decimal("9.0"): the text tells them apart
+            parts += [list(map(str, p)) for p in parts]
+        return list(zip(*parts, strict=True))
 
     def _holds(
         self,
@@ -267,34 +297,22 @@ class ColumnScorer:
             ceil_vals = list(map(ceilings.__getitem__, fields.get(cb.field, [None] * n)))
         else:
             ceil_vals = [None] * n
-        keys = zip(money, rate_vals, ceil_vals, bits, strict=True)
-        groups: dict[tuple[Any, ...], int] = {}
-        group = array("i", [0]) * n
-        first: list[int] = []
-        for i, key in enumerate(keys):
-            g = groups.get(key)
-            if g is None:
-                g = groups[key] = len(first)
-                first.append(i)
-            group[i] = g
-        budgets: list[Budget] = []
-        group_fields: list[dict[str, Any]] = []
-        known = self._budgets
-        for key, i in zip(groups, first, strict=True):
-            hit = known.get(key)
-            if hit is not None:
-                budgets.append(hit[0])
-                group_fields.append(hit[1])
-                continue
+        keys = list(zip(money, rate_vals, ceil_vals, bits, strict=True))
+        budgets, group_fields = self.budgets, self.group_fields
+        shared_from = len(budgets)
+
+        def add(_: tuple[Any, ...], i: int) -> int:
             a = {
                 q.id: self.labels[q.id][answers[q.id][i]]
                 for q in self.questions
                 if answers[q.id][i] >= 0
             }
             f = {k: v[i] for k, v in fields.items()}
-            known[key] = (compute_budget(table, a, f, explain=False), f)
-            budgets.append(known[key][0])
+            budgets.append(compute_budget(table, a, f, explain=False))
             group_fields.append(f)
+            return len(budgets) - 1
+
+        group = array("i", _each(keys, self._groups, add))
         wide = max((len(v) for v in self.labels.values()), default=0) > 127
         return ScoredBatch(
             source=self.layout.source,
@@ -310,6 +328,7 @@ class ColumnScorer:
             budgets=budgets,
             group_fields=group_fields,
             warnings=warnings,
+            shared_from=shared_from,
         )
 
 
@@ -352,4 +371,5 @@ def batch_subset(batch: ScoredBatch, keep: Sequence[int]) -> ScoredBatch:
         budgets=batch.budgets,
         group_fields=batch.group_fields,
         warnings={at[i]: w for i, w in batch.warnings.items() if i in at},
+        shared_from=batch.shared_from,
     )

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
-from ras.models.scored import RunTotals, Scored, ScoredBatch, Spill
+from ras.models.budget import Budget
+from ras.models.scored import RunTotals, Scored, ScoredBatch, Spill, join_shared
 from ras.models.table import PointTable
 from ras.scoring.columns import batch_people, batch_subset
 
@@ -31,12 +32,17 @@ SPILL_ROWS = 20_000
 
 def read_chunks(spill: Spill) -> Iterator[list[Scored] | ScoredBatch]:
     """A spill file's chunks, in the order they were written (people, or a batch)."""
+    budgets: list[Budget] = []
+    fields: list[dict[str, Any]] = []
     with Path(spill.path).open("rb") as fh:
         while True:
             try:
-                yield pickle.load(fh)
+                chunk = pickle.load(fh)
             except EOFError:
                 return
+            if isinstance(chunk, ScoredBatch):
+                join_shared(chunk, budgets, fields)
+            yield chunk
 
 
 class SpillWriter:

@@ -85,7 +85,7 @@ def tally_batch(batch: ScoredBatch, table: PointTable, into: RunTotals | None = 
             key = str(value or "")
             count, amount = out.by_group.get(key, (0, Decimal(0)))
             out.by_group[key] = (count + n, amount + budgets[g].annual * n)
-    pennies = [int(pence(b.annual) * 100) for b in budgets]
+    pennies = {g: int(pence(budgets[g].annual) * 100) for g in people}
     out.annual_pence.extend(map(pennies.__getitem__, batch.group))
     out.people += len(batch)
     questions = len(batch.answers)
