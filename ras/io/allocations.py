@@ -31,7 +31,7 @@ from ras.io.schemas import (
     RUN,
     SheetSchema,
 )
-from ras.io.xlsx import EXCEL_MAX_ROWS, Book
+from ras.io.xlsx import EXCEL_MAX_ROWS, Book, Columns, rows_of
 from ras.models.base import decimal_text
 from ras.models.budget import Step
 from ras.models.calibration import Person
@@ -100,12 +100,17 @@ def _blocks(people: Sequence[Scored]) -> Iterator[Sequence[Scored] | ScoredBatch
 
 def allocation_rows(run: ScoreRun) -> Iterator[Sequence[Any]]:
     """One row per scored person, values in :func:`allocation_headers` order."""
+    return rows_of(allocation_blocks(run))
+
+
+def allocation_blocks(run: ScoreRun) -> Iterator[Sequence[Any] | Columns]:
+    """:func:`allocation_rows`, people scored a column at a time as :class:`Columns`."""
     t = run.table
     has_cost = t.field(COST_FIELD) is not None
     n = 0
     for block in _blocks(run.scored):
         if isinstance(block, ScoredBatch):
-            yield from _batch_allocation_rows(run, block, n, has_cost)
+            yield _batch_allocation_columns(run, block, n, has_cost)
             n += len(block)
             continue
         for s in block:
@@ -134,9 +139,9 @@ def allocation_rows(run: ScoreRun) -> Iterator[Sequence[Any]]:
             n += 1
 
 
-def _batch_allocation_rows(
+def _batch_allocation_columns(
     run: ScoreRun, batch: ScoredBatch, offset: int, has_cost: bool
-) -> Iterator[tuple[Any, ...]]:
+) -> Columns:
     """:func:`allocation_rows` of a batch: a column at a time, each money group once."""
     t = run.table
     size = len(batch)
@@ -167,7 +172,7 @@ def _batch_allocation_rows(
         )
         for g, b in used.items()
     }
-    columns.extend(zip(*map(figures.__getitem__, group), strict=True))
+    columns.extend(map(list, zip(*map(figures.__getitem__, group), strict=True)))
     flags = {g: "; ".join(b.flags) for g, b in used.items()}
     flag_column = list(map(flags.__getitem__, group))
     for i, warned in batch.warnings.items():
@@ -184,7 +189,7 @@ def _batch_allocation_rows(
         columns += [[None] * size, [None] * size]
     files = run.sheet_files
     columns.append([files.get(offset + i) for i in range(size)] if files else [None] * size)
-    return zip(*columns, strict=True)
+    return Columns(columns)
 
 
 def _step_values(st: Step) -> tuple[Any, ...]:
@@ -561,7 +566,7 @@ def _workbook(
             book.write_table(
                 "Allocations",
                 headers,
-                allocation_rows(run),
+                allocation_blocks(run),
                 formats=money,
                 widths={"Source": 30, "Flags": 30},
             )

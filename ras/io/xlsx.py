@@ -10,7 +10,7 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -90,6 +90,55 @@ def _shown_length(value: Any, percent: bool = False) -> int:
     return len(text.split("\n", 1)[0])
 
 
+@dataclass(frozen=True)
+class Columns:
+    """A block of a table's rows given a column at a time (each column one list).
+
+    :meth:`Book.write_table` takes these among its rows: their cells are written a
+    column at a time, never turned into rows.
+    """
+
+    columns: Sequence[Sequence[Any]]
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def head(self, n: int) -> list[tuple[Any, ...]]:
+        """The first ``n`` rows, as rows."""
+        return list(zip(*(c[:n] for c in self.columns), strict=True))
+
+    def after(self, n: int) -> Columns:
+        """The rows after the first ``n``."""
+        return Columns([c[n:] for c in self.columns])
+
+
+def rows_of(items: Iterable[Sequence[Any] | Columns]) -> Iterator[Sequence[Any]]:
+    """Rows, from rows and :class:`Columns` blocks."""
+    for item in items:
+        if isinstance(item, Columns):
+            yield from zip(*item.columns, strict=True)
+        else:
+            yield item
+
+
+def _sample(
+    items: Iterator[Sequence[Any] | Columns], size: int
+) -> tuple[list[Sequence[Any]], Iterator[Sequence[Any] | Columns]]:
+    """The first ``size`` rows of ``items`` (as rows), and the items after them."""
+    sample: list[Sequence[Any]] = []
+    for item in items:
+        if isinstance(item, Columns):
+            take = size - len(sample)
+            sample.extend(item.head(take))
+            if len(item) > take:
+                return sample, itertools.chain([item.after(take)], items)
+        else:
+            sample.append(item)
+        if len(sample) >= size:
+            break
+    return sample, items
+
+
 class Book:
     """An XlsxWriter workbook with ras's formats."""
 
@@ -119,7 +168,9 @@ class Book:
         self._path = Path(path)
         # Tables whose rows after the first are written by ``splice_rows``: the sheet,
         # its table's name, the rows (an iterator, read once at ``close``), their formats.
-        self._splices: list[tuple[Worksheet, str, Iterable[Sequence[Any]], list[Any]]] = []
+        self._splices: list[
+            tuple[Worksheet, str, Iterable[Sequence[Any] | Columns], list[Any]]
+        ] = []
 
     def close(self) -> None:
         """Write the workbook to disk (then the rows of large tables, see ``write_table``)."""
@@ -225,23 +276,24 @@ class Book:
         self,
         sheet: str,
         headers: Sequence[str],
-        rows: Iterable[Sequence[Any]],
+        rows: Iterable[Sequence[Any] | Columns],
         formats: dict[str, Any] | None = None,
         widths: dict[str, float] | None = None,
     ) -> None:
         """Write rows as an Excel table with a frozen header and filters.
 
-        The first rows are measured for column widths; the rest stay in ``rows`` until
-        :meth:`close` writes them straight into the sheet, so a long table is never held
-        whole. A table longer than Excel allows is an error at :meth:`close`: callers
-        send those to CSV (see ``ras.io.allocations``).
+        ``rows`` may hold :class:`Columns` blocks among the rows. The first rows are
+        measured for column widths; the rest stay in ``rows`` until :meth:`close` writes
+        them straight into the sheet, so a long table is never held whole. A table
+        longer than Excel allows is an error at :meth:`close`: callers send those to CSV
+        (see ``ras.io.allocations``).
         """
         formats = formats or {}
         col_fmts = [formats.get(h) for h in headers]
         it = iter(rows)
         ws = self.wb.add_worksheet(sheet)
         ws.freeze_panes(1, 0)
-        sample = list(itertools.islice(it, WIDTH_SAMPLE))
+        sample, it = _sample(it, WIDTH_SAMPLE)
         for c, v in enumerate(sample[0] if sample else ()):
             # The first data row through XlsxWriter: its formats get ids.
             self.put(ws, 1, c, v, col_fmts[c])
@@ -416,10 +468,17 @@ class RowWriter:
         """The XML of ``rows``, the first numbered ``first_row``."""
         if not rows:
             return ""
-        self._widen_to(max(map(len, rows)))
-        numbers = [str(r) for r in range(first_row, first_row + len(rows))]
+        return self.xml_columns(list(itertools.zip_longest(*rows)), first_row)
+
+    def xml_columns(self, columns: Sequence[Sequence[Any]], first_row: int) -> str:
+        """The XML of the rows whose columns are ``columns``, numbered from ``first_row``."""
+        count = len(columns[0]) if columns else 0
+        if not count:
+            return ""
+        self._widen_to(len(columns))
+        numbers = [str(r) for r in range(first_row, first_row + count)]
         pieces: list[list[str]] = [['<row r="' + n + '">' for n in numbers]]
-        for c, column in enumerate(itertools.zip_longest(*rows)):
+        for c, column in enumerate(columns):
             tails = self._tails(c, column)
             start = self.starts[c]
             if "" in tails:  # empty cells are left out, reference and all
@@ -428,7 +487,7 @@ class RowWriter:
                 pieces.append([start + n for n in numbers])
             pieces.append(tails)
         before = self.rows
-        self.rows += len(rows)
+        self.rows += count
         if before < CACHE_TRIAL <= self.rows:
             for c, missed in enumerate(self.misses):
                 if missed * 2 > self.rows:
@@ -450,7 +509,7 @@ class Splice:
 
     sheet_index: int  # 0-based, as XlsxWriter numbers sheet files
     table: str  # the Excel table over the rows (widened to the last row)
-    rows: Iterable[Sequence[Any]]
+    rows: Iterable[Sequence[Any] | Columns]
     xf: list[int | None]  # each column's format id
 
 
@@ -465,15 +524,30 @@ def _spool_rows(splice: Splice, spool: Any) -> int:
     """
     first = 3  # row 1 is the header and row 2 the row XlsxWriter wrote
     writer = RowWriter(splice.xf)
-    it = iter(splice.rows)
-    while True:
-        block = list(itertools.islice(it, SPLICE_BLOCK))
-        if not block:
-            break
-        if first + len(block) - 1 > EXCEL_MAX_ROWS:
+    block: list[Sequence[Any]] = []
+
+    def write(xml: str, count: int) -> None:
+        nonlocal first
+        if first + count - 1 > EXCEL_MAX_ROWS:
             raise ValueError(f"table {splice.table}: more rows than Excel allows")
-        spool.write(writer.xml(block, first).encode("utf-8"))
-        first += len(block)
+        spool.write(xml.encode("utf-8"))
+        first += count
+
+    for item in splice.rows:
+        if isinstance(item, Columns):
+            if block:
+                write(writer.xml(block, first), len(block))
+                block = []
+            for at in range(0, len(item), SPLICE_BLOCK * 4):
+                part = [c[at : at + SPLICE_BLOCK * 4] for c in item.columns]
+                write(writer.xml_columns(part, first), len(part[0]))
+            continue
+        block.append(item)
+        if len(block) >= SPLICE_BLOCK:
+            write(writer.xml(block, first), len(block))
+            block = []
+    if block:
+        write(writer.xml(block, first), len(block))
     return first - 3
 
 

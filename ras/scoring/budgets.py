@@ -419,6 +419,7 @@ class Explanations:
         self.table = table
         # A batch's money groups' steps, made once: batches of a table share budgets.
         self._money: dict[int, tuple[Budget, list[Step]]] = {}
+        self._money_of: list[Budget] | None = None  # the budgets they were made for
 
     def steps(self, scored: Scored) -> tuple[Step, ...]:
         """One person's Explanations rows."""
@@ -458,6 +459,9 @@ class Explanations:
             for d in t.domains
         }
         money = []
+        if self._money_of is not batch.budgets:  # another table, or read again: start over
+            self._money.clear()
+            self._money_of = batch.budgets
         made = self._money
         for b, f in zip(batch.budgets, batch.group_fields, strict=True):
             hit = made.get(id(b))
