@@ -20,7 +20,7 @@ from ras.models.assessment import Assessment, FileResult
 from ras.models.scored import ScoreOutcome, ScoreRun, Spill, Validated
 from ras.models.table import PointTable
 from ras.outputs import committed_together, outside_group
-from ras.parallel import run_parallel
+from ras.parallel import gc_paused, run_parallel
 from ras.scoring.budgets import Explanations
 from ras.scoring.columns import ColumnScorer
 from ras.scoring.people import score_results
@@ -87,13 +87,14 @@ def _score_and_spill(
     problems: list[Issue] = []
     at = layout.first
     it = iter(rows)
-    while chunk := list(itertools.islice(it, SCORE_CHUNK)):
-        batch, found = scorer.score(chunk, at)
-        at += len(chunk)
-        problems.extend(found)
-        if batch is not None:
-            writer.spill.totals = tally_batch(batch, index.table, into=writer.spill.totals)
-            writer.add_batch(batch)
+    with gc_paused():
+        while chunk := list(itertools.islice(it, SCORE_CHUNK)):
+            batch, found = scorer.score(chunk, at)
+            at += len(chunk)
+            problems.extend(found)
+            if batch is not None:
+                writer.spill.totals = tally_batch(batch, index.table, into=writer.spill.totals)
+                writer.add_batch(batch)
     return writer.close(), problems
 
 

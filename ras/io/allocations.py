@@ -39,7 +39,7 @@ from ras.models.scored import RunTotals, Scored, ScoredBatch, ScoreRun
 from ras.models.table import PointTable, norm
 from ras.money import pence
 from ras.outputs import atomic_output, committed_together, leave_group
-from ras.parallel import single_threaded
+from ras.parallel import gc_paused, single_threaded
 
 T = TypeVar("T")
 EXPLANATION_HEADERS = EXPLANATIONS.headers
@@ -353,6 +353,7 @@ def _person_csvs(run: ScoreRun, sheets: Sequence[_PersonSheet]) -> None:
         return pid if plain(pid) else fmt([pid])[:-1]
 
     with contextlib.ExitStack() as stack:
+        stack.enter_context(gc_paused())
         outs = []
         for sheet in sheets:  # temporary files the caller commits
             fh = stack.enter_context(sheet.path.open("w", newline="", encoding="utf-8-sig"))
@@ -555,7 +556,7 @@ def _workbook(
     run: ScoreRun, out: Path, totals: RunTotals, headers: list[str], alongside: dict[str, Path]
 ) -> None:
     t = run.table
-    with atomic_output(out) as tmp:
+    with atomic_output(out) as tmp, gc_paused():
         book = Book(tmp)
         _summary(book, run, totals, headers, alongside)
         money = {h: book.money for h in headers if h.endswith("(£)") or h.endswith("(£/year)")}
