@@ -155,9 +155,10 @@ def score_inputs(
     folder = spill_folder()
     try:
         results = read_inputs(files, table, jobs, tick, folder, spill_rows)
-        scored, problems, infos = score_results(
-            results, table, explain=explain, spill_folder=folder
-        )
+        with gc_paused():  # a million Person IDs checked for repeats
+            scored, problems, infos = score_results(
+                results, table, explain=explain, spill_folder=folder
+            )
     except BaseException:
         remove_spill_folder(folder)
         raise
