@@ -358,6 +358,9 @@ def _text_xml(text: str) -> str:
     return f"<is><t>{text}</t></is>"
 
 
+#: Where a row's number goes while its XML is joined (no cell text can hold it: control
+#: characters are replaced, see ``_text_xml``).
+_MARK = "\x00"
 #: Distinct cells remembered while writing rows (a repeated value is formatted once).
 CELL_CACHE = 200_000
 
@@ -477,22 +480,26 @@ class RowWriter:
             return ""
         self._widen_to(len(columns))
         numbers = [str(r) for r in range(first_row, first_row + count)]
-        pieces: list[list[str]] = [['<row r="' + n + '">' for n in numbers]]
+        # Each row is joined with a mark where its number goes, then the mark replaced:
+        # the references are the same text in every row (no text made per cell).
+        pieces: list[Iterable[str]] = [itertools.repeat('<row r="' + _MARK + '">')]
         for c, column in enumerate(columns):
             tails = self._tails(c, column)
-            start = self.starts[c]
+            ref = self.starts[c] + _MARK
             if "" in tails:  # empty cells are left out, reference and all
-                pieces.append([start + n if t else "" for n, t in zip(numbers, tails, strict=True)])
+                pieces.append([ref if t else "" for t in tails])
             else:
-                pieces.append([start + n for n in numbers])
+                pieces.append(itertools.repeat(ref))
             pieces.append(tails)
+        pieces.append(itertools.repeat("</row>"))
+        rows = map("".join, zip(*pieces, strict=False))  # the lists give the length
         before = self.rows
         self.rows += count
         if before < CACHE_TRIAL <= self.rows:
             for c, missed in enumerate(self.misses):
                 if missed * 2 > self.rows:
                     self.caches[c] = None
-        return "".join(map("".join, zip(*pieces, itertools.repeat("</row>"))))
+        return "".join(map(str.replace, rows, itertools.repeat(_MARK), numbers))
 
 
 def _widen(data: bytes, pattern: bytes, last_row: int, count: int = 0) -> bytes:
