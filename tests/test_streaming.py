@@ -503,9 +503,25 @@ def _files(folder: Path) -> dict[str, object]:
     return out
 
 
-@pytest.mark.parametrize("overflow", [False, True])
+def _messy_workbook(path: Path, rows: list[list[str]]) -> Path:
+    """The rows as a bulk workbook, numbers typed as numbers (and a yes/no cell)."""
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("People")
+    for r, row in enumerate(rows):
+        for c, v in enumerate(row):
+            if r and c in (3, 6) and re.fullmatch(r"[0-9]+(\.[0-9]+)?", v):
+                ws.write_number(r, c, float(v))  # a cost, or a numeric label, as a number
+            elif r and c == 7 and r % 113 == 0:
+                ws.write_boolean(r, c, True)  # Yes typed as TRUE: the full checks say so
+            elif v:
+                ws.write_string(r, c, v)
+    wb.close()
+    return path
+
+
+@pytest.mark.parametrize(("overflow", "kind"), [(False, "csv"), (True, "csv"), (False, "xlsx")])
 def test_columns_score_and_write_as_rows_do(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, overflow: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, overflow: bool, kind: str
 ) -> None:
     """A large bulk table is scored a column at a time; every figure, step, exception
     and file is the same as scoring it row by row: half points, caps, two funding
@@ -516,7 +532,11 @@ def test_columns_score_and_write_as_rows_do(
     table_path = tmp_path / "table.yaml"
     table_path.write_text(COLUMNS_TABLE, encoding="utf-8")
     table = load_table(table_path)
-    path = _write_csv(tmp_path / "messy.csv", _messy_rows(1500))
+    rows = _messy_rows(1500)
+    if kind == "csv":
+        path = _write_csv(tmp_path / "messy.csv", rows)
+    else:
+        path = _messy_workbook(tmp_path / "messy.xlsx", rows)
     by_rows = score_inputs([path], table, jobs=0, explain=False)
     by_columns = score_inputs([path], table, jobs=0, explain=False, spill_rows=100)
     assert isinstance(by_columns.scored, People) and by_columns.scored.spilled
