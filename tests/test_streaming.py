@@ -426,8 +426,11 @@ version: "1"
 currency: GBP
 weeks_per_year: 52.143
 person_fields:
-  - {id: client_group, label: Client group, options: [learning_disability, mental_health, older_people]}
-  - {id: living_situation, label: Living situation, options: [own_home, residential], required: false}
+  - id: client_group
+    label: Client group
+    options: [learning_disability, mental_health, older_people]
+  - {id: living_situation, label: Living situation, options: [own_home, residential],
+     required: false}
   - {id: current_annual_cost, label: Current annual cost, type: money, required: false}
 funding_streams:
   - {id: health, label: Health}
