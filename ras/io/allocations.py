@@ -33,7 +33,7 @@ from ras.io.schemas import (
 )
 from ras.io.xlsx import EXCEL_MAX_ROWS, Book, Columns, rows_of
 from ras.models.base import decimal_text
-from ras.models.budget import Step
+from ras.models.budget import Budget, Step
 from ras.models.calibration import Person
 from ras.models.scored import RunTotals, Scored, ScoredBatch, ScoreRun
 from ras.models.table import PointTable, norm
@@ -107,6 +107,7 @@ def allocation_blocks(run: ScoreRun) -> Iterator[Sequence[Any] | Columns]:
     """:func:`allocation_rows`, people scored a column at a time as :class:`Columns`."""
     t = run.table
     has_cost = t.field(COST_FIELD) is not None
+    streams = t.streams()
     n = 0
     for block in _blocks(run.scored):
         if isinstance(block, ScoredBatch):
@@ -122,21 +123,28 @@ def allocation_blocks(run: ScoreRun) -> Iterator[Sequence[Any] | Columns]:
                 a.source + (f" (row {a.row})" if a.row else ""),
                 *(f.shown(a.fields.get(f.id)) for f in t.person_fields),
                 *(b.domain_points[d.id] for d in t.domains),
-                b.total_points,
-                pence(b.base),
-                pence(b.adjustments_total),
-                pence(b.top_ups_total),
-                b.annual,
-                b.weekly,
-                b.range_low,
-                b.range_high,
-                *(b.funding[st] for st in t.streams()),
+                *_figures(b, streams),
                 "; ".join(s.flags),
                 cost_d,
                 (b.annual - cost_d) if cost_d is not None else None,
                 run.sheet_files.get(n),
             ]
             n += 1
+
+
+def _figures(b: Budget, streams: Sequence[str]) -> tuple[Any, ...]:
+    """A budget's Allocations columns from ``Total points`` to the funding streams."""
+    return (
+        b.total_points,
+        pence(b.base),
+        pence(b.adjustments_total),
+        pence(b.top_ups_total),
+        b.annual,
+        b.weekly,
+        b.range_low,
+        b.range_high,
+        *(b.funding[st] for st in streams),
+    )
 
 
 def _batch_allocation_columns(
@@ -158,20 +166,8 @@ def _batch_allocation_columns(
         points = [c.points for c in batch.combos[d.id]]
         columns.append(list(map(points.__getitem__, batch.domains[d.id])))
     used = {g: batch.budgets[g] for g in set(group)}
-    figures = {
-        g: (
-            b.total_points,
-            pence(b.base),
-            pence(b.adjustments_total),
-            pence(b.top_ups_total),
-            b.annual,
-            b.weekly,
-            b.range_low,
-            b.range_high,
-            *(b.funding[st] for st in t.streams()),
-        )
-        for g, b in used.items()
-    }
+    streams = t.streams()
+    figures = {g: _figures(b, streams) for g, b in used.items()}
     columns.extend(map(list, zip(*map(figures.__getitem__, group), strict=True)))
     flags = {g: "; ".join(b.flags) for g, b in used.items()}
     flag_column = list(map(flags.__getitem__, group))
