@@ -175,7 +175,7 @@ def frames(
     """A result's tables as DataFrames, named and laid out as the workbook's sheets."""
     import pandas as pd
 
-    from ras.io.allocations import allocation_headers, allocation_rows
+    from ras.io.allocation_rows import allocation_headers, allocation_rows
     from ras.io.calibration_writer import SAMPLE_HEADERS, sample_rows
     from ras.io.comparison_writer import (
         FRONTIER_HEADERS,

@@ -13,7 +13,7 @@ from python_calamine import CalamineWorkbook
 
 import ras
 from ras.cli import main
-from ras.io.allocations import allocation_headers
+from ras.io.allocation_rows import allocation_headers
 from ras.models.table import PointTable
 from tests.conftest import ROOT
 from tests.hostile import good

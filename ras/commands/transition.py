@@ -10,7 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from ras.errors import InputError, UsageError
-from ras.io.allocations import answer_rows, read_scored_people
+from ras.io.allocation_rows import answer_rows
+from ras.io.allocations import read_scored_people
 from ras.io.reader import sha256_file
 from ras.io.transition_files import load_policy, read_side
 from ras.io.transition_writer import band_rows, write_transition

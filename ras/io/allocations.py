@@ -5,20 +5,29 @@ from __future__ import annotations
 import bisect
 import contextlib
 import csv
-import io
 import math
 import multiprocessing as mp
-import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from ras.cells import col_letters, is_blank, to_decimal, to_text
 from ras.errors import InputError, OutputError, quote
+from ras.io.allocation_rows import (
+    FUNDING_PREFIX,
+    FUNDING_SUFFIX,
+    allocation_blocks,
+    allocation_headers,
+    allocation_rows,
+    answer_rows,
+    exception_rows,
+    explanation_rows,
+    funding_header,
+)
 from ras.io.parquet import read_parquet, write_parquet
+from ras.io.person_csv import PersonSheet, answer_lines, explanation_lines, write_person_csvs
 from ras.io.reader import read_sheets
 from ras.io.schemas import (
     ALLOCATIONS,
@@ -31,255 +40,22 @@ from ras.io.schemas import (
     RUN,
     SheetSchema,
 )
-from ras.io.xlsx import EXCEL_MAX_ROWS, Book, Columns, rows_of
+from ras.io.xlsx import EXCEL_MAX_ROWS, Book
 from ras.models.base import decimal_text
-from ras.models.budget import Budget, Step
 from ras.models.calibration import Person
-from ras.models.scored import RunTotals, Scored, ScoredBatch, ScoreRun
+from ras.models.scored import RunTotals, ScoreRun
 from ras.models.table import PointTable, norm
 from ras.money import pence
 from ras.outputs import atomic_output, committed_together, leave_group
 from ras.parallel import gc_paused, single_threaded
 
-T = TypeVar("T")
 EXPLANATION_HEADERS = EXPLANATIONS.headers
 EXCEPTION_HEADERS = EXCEPTIONS.headers
-COST_FIELD = "current_annual_cost"
 
 
-def _unique(headers: list[str]) -> list[str]:
-    out: list[str] = []
-    for h in headers:
-        name, n = h, 1
-        while name in out:
-            n += 1
-            name = f"{h} ({n})"
-        out.append(name)
-    return out
-
-
-#: A funding stream's column: ``Funding: <label> (£)``.
-FUNDING_PREFIX, FUNDING_SUFFIX = "Funding: ", " (£)"
 #: The Run row naming each stream's id and label: ``health = Health; social_care = Social care``.
 FUNDING_STREAMS = "Funding streams"
 ZERO = Decimal(0)
-
-
-def funding_header(stream: str, table: PointTable | None = None) -> str:
-    """Column heading of a funding stream: ``Funding: Social care (£)``."""
-    return f"{FUNDING_PREFIX}{table.stream_label(stream) if table else stream}{FUNDING_SUFFIX}"
-
-
-def allocation_headers(table: PointTable) -> list[str]:
-    """The Allocations columns, in the contract's order."""
-    out: list[str] = []
-    for c in ALLOCATIONS.columns:
-        if c.name == "<person field label>":
-            out += [f.label for f in table.person_fields]
-        elif c.name == "<domain label>":
-            out += [d.label for d in table.domains]
-        elif c.name == "Funding: <stream> (£)":
-            out += [funding_header(s, table) for s in table.streams()]
-        else:
-            out.append(c.name)
-    return _unique(out)
-
-
-def _num(value: Decimal | None) -> Decimal | None:
-    return value
-
-
-def _blocks(people: Sequence[Scored]) -> Iterator[Sequence[Scored] | ScoredBatch]:
-    """The people a chunk at a time: batches of columns where the store keeps them so."""
-    blocks = getattr(people, "blocks", None)
-    if blocks is None:
-        yield people
-    else:
-        yield from blocks()
-
-
-def allocation_rows(run: ScoreRun) -> Iterator[Sequence[Any]]:
-    """One row per scored person, values in :func:`allocation_headers` order."""
-    return rows_of(allocation_blocks(run))
-
-
-def allocation_blocks(run: ScoreRun) -> Iterator[Sequence[Any] | Columns]:
-    """:func:`allocation_rows`, people scored a column at a time as :class:`Columns`."""
-    t = run.table
-    has_cost = t.field(COST_FIELD) is not None
-    streams = t.streams()
-    n = 0
-    for block in _blocks(run.scored):
-        if isinstance(block, ScoredBatch):
-            yield _batch_allocation_columns(run, block, n, has_cost)
-            n += len(block)
-            continue
-        for s in block:
-            a, b = s.assessment, s.budget
-            cost = a.fields.get(COST_FIELD) if has_cost else None
-            cost_d = cost if isinstance(cost, Decimal) else None
-            yield [
-                a.person_id,
-                a.source + (f" (row {a.row})" if a.row else ""),
-                *(f.shown(a.fields.get(f.id)) for f in t.person_fields),
-                *(b.domain_points[d.id] for d in t.domains),
-                *_figures(b, streams),
-                "; ".join(s.flags),
-                cost_d,
-                (b.annual - cost_d) if cost_d is not None else None,
-                run.sheet_files.get(n),
-            ]
-            n += 1
-
-
-def _figures(b: Budget, streams: Sequence[str]) -> tuple[Any, ...]:
-    """A budget's Allocations columns from ``Total points`` to the funding streams."""
-    return (
-        b.total_points,
-        pence(b.base),
-        pence(b.adjustments_total),
-        pence(b.top_ups_total),
-        b.annual,
-        b.weekly,
-        b.range_low,
-        b.range_high,
-        *(b.funding[st] for st in streams),
-    )
-
-
-def _batch_allocation_columns(
-    run: ScoreRun, batch: ScoredBatch, offset: int, has_cost: bool
-) -> Columns:
-    """:func:`allocation_rows` of a batch: a column at a time, each money group once."""
-    t = run.table
-    size = len(batch)
-    group = batch.group
-    columns: list[Sequence[Any]] = [
-        batch.pids,
-        [f"{batch.source} (row {r})" if r else batch.source for r in batch.rows],
-    ]
-    for f in t.person_fields:
-        values = batch.fields[f.id]
-        shown = {v: f.shown(v) for v in set(values)}
-        columns.append(list(map(shown.__getitem__, values)))
-    for d in t.domains:
-        points = [c.points for c in batch.combos[d.id]]
-        columns.append(list(map(points.__getitem__, batch.domains[d.id])))
-    used = {g: batch.budgets[g] for g in set(group)}
-    streams = t.streams()
-    figures = {g: _figures(b, streams) for g, b in used.items()}
-    columns.extend(map(list, zip(*map(figures.__getitem__, group), strict=True)))
-    flags = {g: "; ".join(b.flags) for g, b in used.items()}
-    flag_column = list(map(flags.__getitem__, group))
-    for i, warned in batch.warnings.items():
-        flag_column[i] = "; ".join(batch.budgets[group[i]].flags + warned)
-    columns.append(flag_column)
-    if has_cost:
-        annual = {g: b.annual for g, b in used.items()}
-        costs = [c if isinstance(c, Decimal) else None for c in batch.fields[COST_FIELD]]
-        columns.append(costs)
-        columns.append(
-            [None if c is None else annual[g] - c for c, g in zip(costs, group, strict=True)]
-        )
-    else:
-        columns += [[None] * size, [None] * size]
-    files = run.sheet_files
-    columns.append([files.get(offset + i) for i in range(size)] if files else [None] * size)
-    return Columns(columns)
-
-
-def _step_values(st: Step) -> tuple[Any, ...]:
-    """An Explanations row after the Person ID."""
-    return (st.step, st.item, st.points, None if st.amount is None else pence(st.amount), st.note)
-
-
-def _batch_steps(
-    run: ScoreRun,
-    batch: ScoredBatch,
-    shape: Callable[[Step], T],
-    made: dict[int, tuple[list[Step], list[T]]],
-) -> Iterator[tuple[str, tuple[T, ...], list[T]]]:
-    """Each person of a batch: their ID, their steps up to the domains' and the rest.
-
-    Every distinct step is shaped (by ``shape``) once; a money group's steps once for
-    all the batches that share them (``made``: the caller's, for every batch).
-    """
-    steps = run.explainer.batch_steps(batch)
-    head: list[Iterable[T]] = []
-    for did, questions in steps.order:
-        for qid in questions:
-            shaped = [shape(st) for st in steps.answers[qid]]
-            head.append(map(shaped.__getitem__, batch.answers[qid]))
-        shaped = [shape(st) for st in steps.domains[did]]
-        head.append(map(shaped.__getitem__, batch.domains[did]))
-    money: dict[int, list[T]] = {}
-    for g in set(batch.group):
-        group = steps.money[g]
-        hit = made.get(id(group))
-        if hit is None or hit[0] is not group:
-            hit = made[id(group)] = (group, [shape(st) for st in group])
-        money[g] = hit[1]
-    people = zip(*head, strict=True)
-    return zip(batch.pids, people, map(money.__getitem__, batch.group), strict=True)
-
-
-def explanation_rows(run: ScoreRun) -> Iterator[Sequence[Any]]:
-    """The audit trail: one row per step per person."""
-    made: dict[int, tuple[list[Step], list[tuple[Any, ...]]]] = {}
-    for block in _blocks(run.scored):
-        if isinstance(block, ScoredBatch):
-            for pid, head, money in _batch_steps(run, block, _step_values, made):
-                key = (pid,)
-                yield from map(key.__add__, head)
-                yield from map(key.__add__, money)
-            continue
-        for s in block:
-            pid = s.assessment.person_id
-            for st in run.explainer.steps(s):
-                yield (pid, *_step_values(st))
-
-
-def _answer_values(
-    batch: ScoredBatch, table: PointTable
-) -> dict[str, list[tuple[Any, ...] | None]]:
-    """Each question's Answers rows after the Person ID, by answer index (-1: none)."""
-    out: dict[str, list[tuple[Any, ...] | None]] = {}
-    for qid, labels in batch.labels.items():
-        q = table.question(qid)
-        assert q is not None
-        out[qid] = [(qid, a, q.answers[a]) for a in labels] + [None]
-    return out
-
-
-def answer_rows(run: ScoreRun) -> Iterator[Sequence[Any]]:
-    """The answers as given, one row per question answered (what other commands read)."""
-    order = [q.id for _, q in run.table.questions()]
-    for block in _blocks(run.scored):
-        if isinstance(block, ScoredBatch):
-            values = _answer_values(block, run.table)
-            columns = [map(values[q].__getitem__, block.answers[q]) for q in order]
-            for pid, row in zip(block.pids, zip(*columns, strict=True), strict=True):
-                yield from ((pid, *v) for v in row if v is not None)
-            continue
-        for s in block:
-            pid, answers, points = (
-                s.assessment.person_id,
-                s.assessment.answers,
-                s.budget.question_points,
-            )
-            for qid in order:
-                answer = answers.get(qid)
-                if answer is not None:
-                    yield [pid, qid, answer, points[qid]]
-
-
-def exception_rows(run: ScoreRun, severity: str = "error") -> list[list[Any]]:
-    """Rejected inputs (or warnings), one row per problem."""
-    return [
-        [i.source, i.sheet, i.cell, i.person_id, i.problem, i.fix]
-        for i in run.issues
-        if i.severity == severity
-    ]
 
 
 def _bins(values: Sequence[int], n: int = 10) -> list[tuple[Decimal, Decimal]]:
@@ -306,131 +82,6 @@ def _write_csv(path: Path, headers: Sequence[str], rows: Iterable[Sequence[Any]]
         w = csv.writer(fh)
         w.writerow(headers)
         w.writerows(rows)  # None is written as an empty field
-
-
-Fmt = Callable[[Sequence[Any]], str]
-#: Where a line's Person ID goes, in lines made once for many people.
-MARK = "\x00"
-
-
-@dataclass(frozen=True)
-class _PersonSheet:
-    """How a per-person sheet's CSV lines are made.
-
-    ``person(scored, fmt)`` gives one person's lines after the Person ID; ``batch(batch,
-    fmt)`` gives each person of a batch with their lines, each line starting with
-    ``MARK`` where the ID goes. ``fmt`` formats a row as CSV (lines repeat from person
-    to person: they are formatted once and reused).
-    """
-
-    path: Path
-    headers: Sequence[str]
-    person: Callable[[Scored, Fmt], Iterator[str]]
-    batch: Callable[[ScoredBatch, Fmt], Iterator[tuple[str, str]]]
-
-
-def _person_csvs(run: ScoreRun, sheets: Sequence[_PersonSheet]) -> None:
-    """Per-person sheets as CSV files, fast, all in one pass over the people.
-
-    People spilled to disk are read once, whatever the number of sheets.
-    """
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-
-    def fmt(row: Sequence[Any]) -> str:
-        buf.seek(0)
-        buf.truncate()
-        w.writerow(row)
-        return buf.getvalue()
-
-    plain = re.compile(r'[^,"\r\n\x00]+').fullmatch  # an ID CSV writes as it is
-
-    def prefix(pid: str) -> str:
-        return pid if plain(pid) else fmt([pid])[:-1]
-
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(gc_paused())
-        outs = []
-        for sheet in sheets:  # temporary files the caller commits
-            fh = stack.enter_context(sheet.path.open("w", newline="", encoding="utf-8-sig"))
-            outs.append((fh, [fmt(list(sheet.headers))], sheet))
-        for block in _blocks(run.scored):
-            for fh, lines, sheet in outs:
-                if isinstance(block, ScoredBatch):
-                    for pid, text in sheet.batch(block, fmt):
-                        lines.append(text.replace(MARK, prefix(pid)))
-                else:
-                    for s in block:
-                        pid = prefix(s.assessment.person_id)
-                        lines.extend(pid + rest for rest in sheet.person(s, fmt))
-                if len(lines) > 50_000:
-                    fh.write("".join(lines))
-                    lines.clear()
-        for fh, lines, _ in outs:
-            fh.write("".join(lines))
-
-
-def _marked(fmt: Fmt, row: Sequence[Any]) -> str:
-    """A CSV line after the Person ID, marked where the ID goes."""
-    text = fmt(["", *row])
-    if MARK in text:  # a NUL in the text itself: nothing can mark the ID's place
-        raise OutputError("a step or answer of the point table holds a NUL character")
-    return MARK + text
-
-
-def _explanation_lines(run: ScoreRun, path: Path) -> _PersonSheet:
-    """The Explanations sheet's CSV lines.
-
-    The steps shared between people (an answer and its points, a domain total) are
-    formatted once and reused.
-    """
-    done: dict[int, str] = {}
-    made: dict[int, tuple[list[Step], list[str]]] = {}
-
-    def line(st: Step, fmt: Fmt) -> str:
-        text = done.get(id(st))
-        if text is None:
-            text = fmt(["", *_step_values(st)])
-            if run.explainer.is_shared(st):
-                done[id(st)] = text
-        return text
-
-    def person(s: Scored, fmt: Fmt) -> Iterator[str]:
-        for st in run.explainer.steps(s):
-            yield line(st, fmt)
-
-    def batch(b: ScoredBatch, fmt: Fmt) -> Iterator[tuple[str, str]]:
-        join = "".join
-        steps = _batch_steps(run, b, lambda st: _marked(fmt, _step_values(st)), made)
-        for pid, head, money in steps:
-            yield pid, join(head) + join(money)
-
-    return _PersonSheet(path, EXPLANATION_HEADERS, person, batch)
-
-
-def _answer_lines(run: ScoreRun, path: Path) -> _PersonSheet:
-    """The Answers sheet's CSV lines; each answer and its points formatted once."""
-    order = [q.id for _, q in run.table.questions()]
-    done: dict[tuple[str, str], str] = {}
-
-    def person(s: Scored, fmt: Fmt) -> Iterator[str]:
-        answers = s.assessment.answers
-        for qid in order:
-            answer = answers.get(qid)
-            if answer is not None:
-                text = done.get((qid, answer))
-                if text is None:
-                    text = fmt(["", qid, answer, s.budget.question_points[qid]])
-                    done[(qid, answer)] = text
-                yield text
-
-    def batch(b: ScoredBatch, fmt: Fmt) -> Iterator[tuple[str, str]]:
-        values = _answer_values(b, run.table)
-        texts = {q: [_marked(fmt, v) if v else "" for v in values[q]] for q in order}
-        columns = [map(texts[q].__getitem__, b.answers[q]) for q in order]
-        return zip(b.pids, map("".join, zip(*columns, strict=True)), strict=True)
-
-    return _PersonSheet(path, ANSWERS.headers, person, batch)
 
 
 def _csv_child(run: ScoreRun, sheets: list[tuple[str, Path]]) -> None:
@@ -462,7 +113,7 @@ def _csv_job(run: ScoreRun, sheets: list[tuple[str, Path]]) -> None:
     As CSV (Allocations on its own, the per-person ones in one pass), or as Parquet
     when their files are named ``.parquet``.
     """
-    per_person: list[_PersonSheet] = []
+    per_person: list[PersonSheet] = []
     for sheet, path in sheets:
         if path.suffix == ".parquet":
             schema = {"Allocations": ALLOCATIONS, "Answers": ANSWERS}.get(sheet, EXPLANATIONS)
@@ -475,11 +126,11 @@ def _csv_job(run: ScoreRun, sheets: list[tuple[str, Path]]) -> None:
         if sheet == "Allocations":
             _write_csv(path, allocation_headers(run.table), allocation_rows(run))
         elif sheet == "Answers":
-            per_person.append(_answer_lines(run, path))
+            per_person.append(answer_lines(run, path))
         else:
-            per_person.append(_explanation_lines(run, path))
+            per_person.append(explanation_lines(run, path))
     if per_person:
-        _person_csvs(run, per_person)
+        write_person_csvs(run, per_person)
 
 
 def _start_csv_jobs(run: ScoreRun, alongside: dict[str, Path]) -> list[Any]:
