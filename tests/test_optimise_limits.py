@@ -285,3 +285,50 @@ def test_a_ctrl_c_outside_the_solver_keeps_the_plan(
     assert outcome.plan.status.startswith("INTERRUPTED")
     assert outcome.plan.solution.stages[0].has_plan and outcome.plan.moves
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_a_solver_run_that_will_not_stop_is_given_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HiGHS does not check its time limit everywhere (1.16 spent ten minutes past a
+    30-minute limit inside a sub-MIP's presolve). A run that goes on past its limit is
+    asked to stop, then given up: the plan so far is written, TIME LIMIT, in about the
+    time asked, and the model is not touched again while HiGHS may still hold it."""
+    from ras.optimiser import highs
+
+    monkeypatch.setattr(highs, "OVERRUN_SECONDS", 0.3)
+    real_wait = highs.HighsModel._wait
+    real_run = highs.HighsModel._run
+    models: list[highs.HighsModel] = []
+    hung_since: list[float] = []
+
+    def run(self: highs.HighsModel, *args: object, **kwargs: object) -> bool:
+        models.append(self)
+        return real_run(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    def wait(self: highs.HighsModel, timeout: float) -> bool:
+        if len(models) <= 1:  # the first solve ends as HiGHS says; every later one never
+            return real_wait(self, timeout)
+        hung_since.append(hung_since[0] if hung_since else time.perf_counter())
+        if time.perf_counter() - hung_since[0] > 20:
+            raise AssertionError("a run that would not stop was never given up")
+        time.sleep(timeout)
+        return False
+
+    monkeypatch.setattr(highs.HighsModel, "_run", run)
+    monkeypatch.setattr(highs.HighsModel, "_wait", wait)
+    scenario = write_case(
+        tmp_path,
+        budgets={"A": 60000, "B": 50000},
+        placements=[placement("A", "out_of_area", 100000), placement("B", "inpatient", 90000)],
+        savings={"kind": "year_on_year", "rate": "0.05"},
+    )
+    began = time.perf_counter()
+    outcome = run_optimise(scenario, tmp_path / "plan.xlsx", options=SolveOptions(time_limit=4))
+    took = time.perf_counter() - began
+    assert len(models) >= 2 and models[-1].abandoned
+    assert took < 4 + 2 * 0.3 + 3  # the limit, the two waits, and building and writing
+    assert outcome.plan.stopped == "time limit"
+    assert outcome.plan.status.startswith("TIME LIMIT")
+    assert outcome.plan.solution.stages[0].has_plan and outcome.plan.moves
+    assert (tmp_path / "plan.xlsx").exists()

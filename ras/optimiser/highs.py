@@ -30,6 +30,11 @@ from ras.optimiser.compat import Matrix
 
 #: How often the waiting thread wakes to report progress and check for Ctrl-C.
 POLL_SECONDS = 0.1
+#: How long a HiGHS run may go past its time limit before it is asked to stop, and
+#: then before it is given up. HiGHS checks its limits often but not everywhere: 1.16
+#: spent over ten minutes past a 30-minute limit in the presolve of a sub-MIP (RINS,
+#: then RENS twice) of a 1,000-person savings stage, which no check reaches.
+OVERRUN_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,12 @@ class HighsModel:
         self.interrupted = False
         #: Set by :meth:`request_stop`: every solve from then on stops at once.
         self.stop_requested = False
+        #: Whether the last run went past its time limit (and was asked to stop).
+        self.overran = False
+        #: Whether a run that would not stop was given up: HiGHS may still be working
+        #: in its (daemon) thread, so the model is not touched again: every later call
+        #: does nothing and every later solve ends at once, at the time limit.
+        self.abandoned = False
         h.cbMipInterrupt.subscribe(self._on_interrupt_check)
         h.cbSimplexInterrupt.subscribe(self._on_interrupt_check)
         h.cbIpmInterrupt.subscribe(self._on_interrupt_check)
@@ -163,6 +174,8 @@ class HighsModel:
     # ------------------------------------------------------------------ changes
     def add_row(self, coefficients: np.ndarray, lower: float, upper: float) -> None:
         """Add a row ``lower <= coefficients . x <= upper`` (dense coefficients)."""
+        if self.abandoned:
+            return
         idx = np.flatnonzero(coefficients).astype(np.int32)
         inf = self._hs.kHighsInf
         lo = -inf if lower == -np.inf else lower
@@ -183,6 +196,9 @@ class HighsModel:
         Its value, the last row's dual value and the column values; None when it was
         not solved to optimality, or Ctrl-C stopped it (which sets :attr:`interrupted`).
         """
+        if self.abandoned:
+            self.interrupted = False
+            return None
         hs, h = self._hs, self.h
         n = self.matrix.num_cols
         cols = np.arange(n, dtype=np.int32)
@@ -196,7 +212,9 @@ class HighsModel:
             # 5,000-person savings stage of 171 s left none for a 60 s limit).
             h.changeObjectiveOffset(0.0)
             h.setOptionValue("time_limit", float(h.getRunTime()) + float(time_limit))
-            self.interrupted = self._run()
+            self.interrupted = self._run(limit=float(time_limit))
+            if self.abandoned:
+                return None
             if self.interrupted or h.getModelStatus() != hs.HighsModelStatus.kOptimal:
                 return None
             solution = h.getSolution()
@@ -205,24 +223,33 @@ class HighsModel:
             x = np.array(solution.col_value)
             return Relaxed(float(h.getInfo().objective_function_value), last, x)
         finally:
-            kinds = np.ones(len(integer), dtype=np.uint8)  # kInteger
-            h.changeColsIntegrality(len(integer), integer, kinds)
-            h.clearSolver()
+            if not self.abandoned:
+                kinds = np.ones(len(integer), dtype=np.uint8)  # kInteger
+                h.changeColsIntegrality(len(integer), integer, kinds)
+                h.clearSolver()
 
     @contextlib.contextmanager
     def fixed(self, columns: np.ndarray, values: np.ndarray) -> Iterator[None]:
         """Within the block, ``columns`` are fixed at ``values`` (their bounds restored after)."""
+        if self.abandoned:
+            yield
+            return
         cols = np.asarray(columns, dtype=np.int32)
         vals = np.asarray(values, dtype=float)
         self.h.changeColsBounds(len(cols), cols, vals, vals)
         try:
             yield
         finally:
-            lower, upper = self.matrix.col_lower[cols], self.matrix.col_upper[cols]
-            self.h.changeColsBounds(len(cols), cols, lower, upper)
-            self.h.clearSolver()
+            if not self.abandoned:
+                lower, upper = self.matrix.col_lower[cols], self.matrix.col_upper[cols]
+                self.h.changeColsBounds(len(cols), cols, lower, upper)
+                self.h.clearSolver()
 
-    def _run(self, tick: Callable[[float], None] | None = None) -> bool:
+    def _wait(self, timeout: float) -> bool:
+        """Whether HiGHS's run ended within ``timeout`` seconds."""
+        return bool(self.h.wait(timeout)[0])
+
+    def _run(self, tick: Callable[[float], None] | None = None, limit: float | None = None) -> bool:
         """Run HiGHS in its thread until it ends; True when Ctrl-C stopped it.
 
         This thread waits, calling ``tick`` with the time every ``POLL_SECONDS``. Ctrl-C
@@ -230,17 +257,24 @@ class HighsModel:
         holds for every later solve of this model, which stops at its first check) or
         as KeyboardInterrupt: a first asks HiGHS to stop (it does at its next check), a
         second is raised at once, and HiGHS is still told to stop.
+
+        A run ``OVERRUN_SECONDS`` past its time limit (``limit`` seconds) is asked to
+        stop (:attr:`overran`); one that still runs ``OVERRUN_SECONDS`` later is given
+        up (:attr:`abandoned`): solves are never unbounded (SPEC §16).
         """
         h = self.h
         self._stop.clear()
+        self.overran = False
         interrupted = self.stop_requested
         if interrupted:
             self._stop.set()
+        began = time.perf_counter()
+        deadline = None if limit is None or not np.isfinite(limit) else began + limit
         thread = h.startSolve()
         try:
             while True:
                 try:
-                    if h.wait(POLL_SECONDS)[0]:
+                    if self._wait(POLL_SECONDS):
                         return interrupted
                 except KeyboardInterrupt:
                     if interrupted or self.stop_requested:
@@ -251,8 +285,16 @@ class HighsModel:
                 if self.stop_requested and not interrupted:
                     interrupted = True
                     self._stop.set()
+                now = time.perf_counter()
+                if deadline is not None and now > deadline + OVERRUN_SECONDS:
+                    if not self.overran:
+                        self.overran = True
+                        self._stop.set()
+                    elif now > deadline + 2 * OVERRUN_SECONDS:
+                        self.abandoned = True
+                        return interrupted
                 if tick is not None:
-                    tick(time.perf_counter())
+                    tick(now)
         finally:
             if thread.is_alive() and not h.wait(0)[0]:
                 self._stop.set()
@@ -337,6 +379,8 @@ class HighsModel:
         Raises:
             KeyboardInterrupt: a second Ctrl-C while the first was being honoured.
         """
+        if self.abandoned:  # a run given up earlier may still hold the model
+            return HighsOutcome("no solution", "time limit", None, None, None, 0.0, None)
         hs, h = self._hs, self.h
         n = self.matrix.num_cols
         h.changeObjectiveSense(hs.ObjSense.kMaximize if maximise else hs.ObjSense.kMinimize)
@@ -377,8 +421,10 @@ class HighsModel:
                 last_report = now
                 progress(self._progress(stage, scale, offset, now - origin))
 
-        interrupted = self._run(tick)
+        interrupted = self._run(tick, limit)
         seconds = time.perf_counter() - began
+        if self.abandoned:  # HiGHS may still be running: nothing of it can be read
+            return HighsOutcome("no solution", "time limit", None, None, None, seconds, None)
         outcome = self._outcome(scale, offset, seconds, interrupted, stalled)
         if progress is not None and outcome.objective is not None:
             progress(
@@ -440,6 +486,8 @@ class HighsModel:
             status = "feasible" if has_solution else "no solution"
             if stalled and not interrupted:
                 stopped = "stalled"
+            elif self.overran and not interrupted:
+                stopped = "time limit"
             elif model_status == ms.kInterrupt or interrupted:
                 stopped = "interrupted"
             elif model_status in (ms.kTimeLimit, ms.kIterationLimit, ms.kSolutionLimit):

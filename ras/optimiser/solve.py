@@ -319,6 +319,9 @@ class _HighsStages:
             time_limit=left,
             **_proof(objective, stage_gap_asked),
         )
+        if out.x is None and out.stopped and self.x is not None:
+            # No plan of its own (a run given up past its time limit): the plan so far.
+            return self._interrupted(objective, cost, out.bound, began, out.stopped)
         status = {
             "optimal": SolveStatus.OPTIMAL,
             "feasible": SolveStatus.FEASIBLE,
@@ -351,9 +354,17 @@ class _HighsStages:
         )
 
     def _interrupted(
-        self, objective: _Objective, cost: np.ndarray, bound: float | None, began: float
+        self,
+        objective: _Objective,
+        cost: np.ndarray,
+        bound: float | None,
+        began: float,
+        stopped: str = "interrupted",
     ) -> StageResult:
-        """A stage Ctrl-C stopped before its own solve: the plan so far, if any."""
+        """A stage stopped before its solve gave a plan: the plan so far, if any.
+
+        Ctrl-C before or during its search, or a run given up past its time limit.
+        """
         so_far = None if self.x is None else float(cost @ self.x)
         return StageResult(
             objective.name,
@@ -364,7 +375,7 @@ class _HighsStages:
             time.perf_counter() - began,
             self.matrix.num_cols,
             self.matrix.num_rows,
-            "interrupted",
+            stopped,
         )
 
     def _first_plan(
