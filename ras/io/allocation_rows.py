@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from ras.io.schemas import ALLOCATIONS
-from ras.io.xlsx import Columns, rows_of
+from ras.io.xlsx import Coded, Columns, rows_of
 from ras.models.budget import Budget, Step
 from ras.models.scored import Scored, ScoredBatch, ScoreRun
 from ras.models.table import PointTable
@@ -132,12 +132,12 @@ def _batch_allocation_columns(
         shown = {v: f.shown(v) for v in set(values)}
         columns.append(list(map(shown.__getitem__, values)))
     for d in t.domains:
-        points = [c.points for c in batch.combos[d.id]]
-        columns.append(list(map(points.__getitem__, batch.domains[d.id])))
+        columns.append(Coded(batch.domains[d.id], [c.points for c in batch.combos[d.id]]))
     used = {g: batch.budgets[g] for g in set(group)}
     streams = t.streams()
     figures = {g: _figures(b, streams) for g, b in used.items()}
-    columns.extend(map(list, zip(*map(figures.__getitem__, group), strict=True)))
+    width = len(next(iter(figures.values())))
+    columns.extend(Coded(group, {g: f[j] for g, f in figures.items()}) for j in range(width))
     flags = {g: "; ".join(b.flags) for g, b in used.items()}
     flag_column = list(map(flags.__getitem__, group))
     for i, warned in batch.warnings.items():

@@ -10,11 +10,11 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import xlsxwriter
 from xlsxwriter.workbook import Workbook
@@ -88,6 +88,35 @@ def _shown_length(value: Any, percent: bool = False) -> int:
         )
     text = str(value)
     return len(text.split("\n", 1)[0])
+
+
+class Coded(Sequence[Any]):
+    """A column given as codes into its distinct values (``values[code]``).
+
+    It reads as the plain column; :class:`RowWriter` formats each distinct value once
+    and looks cells up by their code, never hashing a value (a ``Decimal`` hashes
+    slowly).
+    """
+
+    def __init__(self, codes: Sequence[int], values: Sequence[Any] | Mapping[int, Any]) -> None:
+        self.codes, self.values = codes, values
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Coded: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return Coded(self.codes[index], self.values)
+        return self.values[self.codes[index]]
+
+    def __iter__(self) -> Iterator[Any]:
+        return map(self.values.__getitem__, self.codes)
 
 
 @dataclass(frozen=True)
@@ -435,6 +464,9 @@ class RowWriter:
     def _tails(self, c: int, column: Sequence[Any]) -> list[str]:
         """Each value's XML after its reference ("" for an empty cell)."""
         style, cache = self.style[c], self.caches[c]
+        if isinstance(column, Coded):
+            made = {k: _tail_or_empty(column.values[k], style) for k in set(column.codes)}
+            return list(map(made.__getitem__, column.codes))
         kinds = set(map(type, column))
         # True == 1 and hashes alike: a column holding yes/no values is never cached.
         if cache is None or bool in kinds:
