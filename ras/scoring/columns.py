@@ -107,12 +107,10 @@ class ColumnScorer:
         options = self.index.options.get(fid)
         blank = _BAD if f.required else None
         if options is not None:
-            m: dict[Any, Any] = {v: v for v in options.values()} | dict(options)
+            m: dict[Any, Any] = dict(options)  # every text an option may be typed as
             m[None] = m[""] = _BLANK
-            try:  # only text is looked up (True == 1, but no option is 1)
-                out = [m.get(v, _BAD) if type(v) is str or v is None else _BAD for v in column]
-            except TypeError:  # pragma: no cover - cells are hashable
-                return [_BAD] * len(column)
+            # Only text is looked up, as row by row: a number typed takes the full checks.
+            out = [m.get(v, _BAD) if type(v) is str or v is None else _BAD for v in column]
             return [blank if v is _BLANK else v for v in out] if _BLANK in out else out
         if f.type == "text":
             return [
@@ -126,10 +124,7 @@ class ColumnScorer:
             d = Decimal(v) if type(v) is str and _PLAIN_NUMBER(v) else to_decimal(v)
             return _BAD if d is None or (f.type == "money" and d < 0) else d
 
-        try:
-            return _each(list(column), {}, number)
-        except TypeError:  # pragma: no cover - cells are hashable
-            return [number(v, 0) for v in column]
+        return _each(list(column), {}, number)  # cells are hashable: text, numbers, dates
 
     def score(self, rows: list[list[Any]], first: int) -> tuple[ScoredBatch | None, list[Issue]]:
         """Validate and score ``rows`` (the first is row number ``first``).
