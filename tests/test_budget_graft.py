@@ -20,19 +20,49 @@ from ras.models.table import PointTable
 from tests.hostile import good, rewrite_member
 
 
+def _look(c: Any) -> tuple[Any, ...]:
+    """How a cell looks: number format, font, fill and alignment."""
+    fill = c.fill.fgColor.rgb[-6:] if c.fill is not None and c.fill.fill_type == "solid" else None
+    align = c.alignment
+    return (
+        c.number_format,
+        bool(c.font and c.font.b),
+        bool(c.font and c.font.i),
+        float(c.font.sz or 11) if c.font else 11.0,
+        fill,
+        align.horizontal,
+        align.vertical,
+        bool(align.wrap_text),
+    )
+
+
 def _cells(path: Path) -> dict[str, Any]:
-    """Every sheet's cells (value or formula, number format, bold), sheet order, names."""
+    """Every sheet's cells (value or formula, and how each looks), page set-up, names."""
     wb = load_workbook(path)
     out: dict[str, Any] = {"order": wb.sheetnames, "active": wb.active.title if wb.active else None}
     for ws in wb.worksheets:
         out[ws.title] = {
-            c.coordinate: (c.value, c.number_format, bool(c.font and c.font.b))
+            c.coordinate: (c.value, *_look(c))
             for row in ws.iter_rows()
             for c in row
-            if c.value is not None
+            if c.value is not None or c.has_style
         }
         out[ws.title + " print area"] = ws.print_area
         out[ws.title + " merged"] = sorted(str(r) for r in ws.merged_cells.ranges)
+        setup = ws.page_setup
+        out[ws.title + " page"] = (
+            setup.paperSize and int(setup.paperSize),
+            setup.orientation,
+            int(setup.fitToWidth or 1),
+            int(setup.fitToHeight or 1),
+            bool(ws.sheet_properties.pageSetUpPr and ws.sheet_properties.pageSetUpPr.fitToPage),
+            ws.oddFooter.left.text,
+            ws.oddFooter.right.text,
+        )
+        # Column widths as they show (XlsxWriter's way adds the cell padding: under 1 more).
+        out[ws.title + " widths"] = {
+            k: int(d.width) for k, d in ws.column_dimensions.items() if d.customWidth
+        }
     return out
 
 
@@ -57,6 +87,8 @@ def test_grafted_pages_equal_a_full_load_and_save(
         got, want = _cells(g), _cells(f)
         assert got["order"][:2] == [SHEET, CALCULATION]
         assert got == want
+        selected = [bool(ws.sheet_view.tabSelected) for ws in load_workbook(g).worksheets]
+        assert selected == [True] + [False] * (len(selected) - 1)  # else they open grouped
         with zipfile.ZipFile(g) as zg:
             assert any(n.startswith("xl/worksheets/ras-sheet") for n in zg.namelist())
             assert zg.testzip() is None  # every part's CRC-32 checks out

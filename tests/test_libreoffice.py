@@ -51,9 +51,18 @@ def test_budget_sheets_and_summary_recalculate_to_ras_figures(
         )
         for pid, (fields, over) in CASES.items()
     ]
+    # Bulk rows: their pages are a workbook of their own, not grafted into the person's.
+    fields, answers = CASES["adj-top"][0], {**GOOD_ANSWERS, **CASES["adj-top"][1]}
+    bulk = tmp_path / "in" / "bulk.csv"
+    bulk.write_text(
+        ",".join(["Person ID", *fields, *answers]) + "\n"
+        + ",".join(["bulk-1", *fields.values(), *answers.values()]) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    inputs.append(bulk)
     out = tmp_path / "allocations.xlsx"
     outcome = run_score(inputs, adult, out, budget_sheets=tmp_path / "sheets", jobs=0)
-    assert len(outcome.sheets) == len(CASES)
+    assert len(outcome.sheets) == len(CASES) + 1
     # A bands table with two funding streams, too.
     mh_in = write_assessment(
         tmp_path / "mh.xlsx",
@@ -79,6 +88,8 @@ def test_budget_sheets_and_summary_recalculate_to_ras_figures(
     for path in recalced[:-1]:
         wb = CalamineWorkbook.from_path(str(path))
         assert wb.sheet_names[:2] == [SHEET, CALCULATION]
+        if path.stem == "bulk-1":
+            assert wb.sheet_names == [SHEET, CALCULATION]
         page = wb.get_sheet_by_name(SHEET).to_python()
         b = budgets[page[1][1]]
         # The person's page: live figures that LibreOffice recalculates to ras's own.

@@ -8,7 +8,6 @@ beside it in the ``ras figure`` column.
 
 from __future__ import annotations
 
-import io
 import re
 import shutil
 import zipfile
@@ -25,7 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ras.errors import Issue, Location, OutputError, Severity, clip
 from ras.io.graft import CannotGraft, graft
 from ras.io.inputs import WORKBOOK_SUFFIXES
-from ras.io.quick_book import QuickBook, QuickSheet, UnsupportedLayout
+from ras.io.quick_book import QuickBook, QuickSheet
 from ras.models.assessment import Assessment
 from ras.models.base import decimal_text
 from ras.models.budget import Budget
@@ -41,6 +40,17 @@ SHEET = "Indicative budget"  # the person's page, first
 CALCULATION = "Calculation"  # the audit: every step as a live formula, ras's figure beside
 MONEY = '"£"#,##0.00'
 POINTS = "#,##0.##"
+#: The pages' fonts, fills and alignments (openpyxl's style objects are values: shared).
+_REGULAR = Font(bold=False)
+_BOLD = Font(bold=True)
+_BIG = Font(bold=True, size=16)
+_TITLE_13 = Font(bold=True, size=13)
+_TITLE_14 = Font(bold=True, size=14)
+_TITLE_18 = Font(bold=True, size=18)
+_ITALIC = Font(italic=True)
+_HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_LEFT = Alignment(horizontal="left")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _RESERVED = {
     "con",
@@ -136,14 +146,13 @@ def fill_calculation(  # noqa: C901
     t, a, b = job.table, job.assessment, job.budget
     expected: dict[str, Decimal] = {}
     at: dict[str, int] = {}
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="DDEBF7")
+    bold, head_fill = _BOLD, _HEAD_FILL
     ws.column_dimensions["A"].width = 44
     ws.column_dimensions["B"].width = 12
     ws.column_dimensions["C"].width = 16
     ws.column_dimensions["D"].width = 50
     ws.column_dimensions["E"].width = 14
-    _text(ws, "A1", "How the budget was calculated (for checking)", font=Font(bold=True, size=14))
+    _text(ws, "A1", "How the budget was calculated (for checking)", font=_TITLE_14)
     _text(ws, "A2", "Person ID")
     _text(ws, "B2", a.person_id, font=bold)
     _text(ws, "A3", "Point table")
@@ -166,7 +175,7 @@ def fill_calculation(  # noqa: C901
     ) -> int:
         nonlocal row
         r = row
-        _text(ws, f"A{r}", label, font=Font(bold=strong))
+        _text(ws, f"A{r}", label, font=_BOLD if strong else _REGULAR)
         if points is not None:
             ws[f"B{r}"] = points if not isinstance(points, Decimal) else float(points)
             ws[f"B{r}"].number_format = POINTS
@@ -318,7 +327,7 @@ def fill_calculation(  # noqa: C901
     _text(ws, f"A{row}", "Flags", font=bold)
     _text(ws, f"B{row}", flags)
     row += 2
-    _text(ws, f"A{row}", _paragraph(t, a, b), alignment=Alignment(wrap_text=True, vertical="top"))
+    _text(ws, f"A{row}", _paragraph(t, a, b), alignment=_WRAP)
     ws.merge_cells(f"A{row}:E{row + 5}")
     _one_page(ws, f"A1:E{row + 5}")
     return expected, at
@@ -355,7 +364,7 @@ def _change_rows(ws: Sheet, c: PersonChange, row: int, bold: Any, fill: Any, wra
         _text(ws, f"A{row}", label)
         ws[f"B{row}"] = float(value)
         ws[f"B{row}"].number_format = fmt
-        ws[f"B{row}"].alignment = Alignment(horizontal="left")
+        ws[f"B{row}"].alignment = _LEFT
     if c.years and c.years[0] != c.new and c.new < c.old:
         row += 1
         steps = ", then ".join(gbp(y) for y in c.years[1:])
@@ -400,10 +409,7 @@ def fill_person_page(  # noqa: C901
     t, a, b = job.table, job.assessment, job.budget
     calc = f"'{CALCULATION}'!"
     expected: dict[str, Decimal] = {}
-    bold = Font(bold=True)
-    big = Font(bold=True, size=16)
-    head_fill = PatternFill("solid", fgColor="DDEBF7")
-    wrap = Alignment(wrap_text=True, vertical="top")
+    bold, big, head_fill, wrap = _BOLD, _BIG, _HEAD_FILL, _WRAP
     ws.column_dimensions["A"].width = 46
     ws.column_dimensions["B"].width = 18
     ws.column_dimensions["C"].width = 40
@@ -411,17 +417,17 @@ def fill_person_page(  # noqa: C901
     def figure(ref: str, formula: str, value: Decimal, fmt: str = MONEY, font: Any = None) -> None:
         ws[ref] = formula
         ws[ref].number_format = fmt
-        ws[ref].alignment = Alignment(horizontal="left")
+        ws[ref].alignment = _LEFT
         if font is not None:
             ws[ref].font = font
         expected[ref] = value
 
-    _text(ws, "A1", "Your indicative budget", font=Font(bold=True, size=18))
+    _text(ws, "A1", "Your indicative budget", font=_TITLE_18)
     _text(ws, "A2", "Person ID")
     _text(ws, "B2", a.person_id, font=bold)
     _text(ws, "A3", "Worked out with")
     _text(ws, "B3", f"{t.name}, version {t.version}")
-    _text(ws, "A5", "Your indicative budget", font=Font(bold=True, size=13))
+    _text(ws, "A5", "Your indicative budget", font=_TITLE_13)
     figure("B5", f"={calc}C{at['annual']}", b.annual, '"£"#,##0', big)
     _text(ws, "C5", "a year")
     _text(ws, "A6", "That is, each week")
@@ -463,7 +469,7 @@ def fill_person_page(  # noqa: C901
         _text(ws, f"A{row}", f"Added: {tu.id.replace('_', ' ')}")
         ws[f"B{row}"] = float(tu.value)
         ws[f"B{row}"].number_format = '"£"#,##0'
-        ws[f"B{row}"].alignment = Alignment(horizontal="left")
+        ws[f"B{row}"].alignment = _LEFT
         row += 1
     if any(f.startswith("floor") for f in b.flags):
         _text(ws, f"A{row}", f"Raised to the minimum budget, {gbp(b.floor)}")
@@ -493,7 +499,7 @@ def fill_person_page(  # noqa: C901
         ws,
         f"A{row}",
         "Every step of the calculation is on the Calculation sheet of this workbook.",
-        font=Font(italic=True),
+        font=_ITALIC,
     )
     _one_page(ws, f"A1:C{row}")
     return expected
@@ -513,19 +519,14 @@ def _add_pages(wb: Workbook | QuickBook, job: SheetJob) -> None:
 def _grafted(job: SheetJob, src: Path, out: Path) -> bool:
     """Write ``out`` as ``src`` with the two pages grafted in front; False if it cannot be.
 
-    The pages are written with XlsxWriter (``ras.io.quick_book``) and the person's own
-    parts copied byte for byte (``ras.io.graft``): several times faster than loading and
+    The pages are written as XML (``ras.io.quick_book``) and the person's own parts
+    copied byte for byte (``ras.io.graft``): several times faster than loading and
     saving their workbook with openpyxl, and nothing openpyxl does not model is lost.
     """
     if src.suffix.lower() != ".xlsx":
         return False  # a macro-enabled workbook: its macros are left behind (full load)
     book = QuickBook()
     _add_pages(book, job)
-    buf = io.BytesIO()
-    try:
-        book.save(buf)
-    except UnsupportedLayout:
-        return False
     source = src
     if job.in_place:
         backup = src.with_name(src.stem + ".backup" + src.suffix)
@@ -533,7 +534,7 @@ def _grafted(job: SheetJob, src: Path, out: Path) -> bool:
         source = backup
     try:
         with atomic_output(out) as tmp:
-            graft(source, buf.getvalue(), tmp, (SHEET, CALCULATION))
+            graft(source, book, tmp)
     except (CannotGraft, zipfile.BadZipFile, KeyError, UnicodeDecodeError):
         return False
     return True
@@ -548,9 +549,7 @@ def write_budget_sheet(job: SheetJob) -> list[Issue]:
             book = QuickBook()
             _add_pages(book, job)
             with atomic_output(out) as tmp, tmp.open("wb") as fh:
-                buf = io.BytesIO()
-                book.save(buf)
-                fh.write(buf.getvalue())
+                book.save(fh)
             return []
         if _grafted(job, src, src if job.in_place else out):
             return []

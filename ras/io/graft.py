@@ -3,11 +3,11 @@
 A budget sheet is the person's own workbook plus two sheets ras writes. Loading and
 saving the whole workbook with openpyxl costs twice as much as writing the two sheets,
 and loses what openpyxl does not model (images, charts, form controls). Here the two
-sheets are written as a workbook of their own, then grafted into a copy of the
-person's zip: their sheet parts are added, their formats appended to the workbook's
-styles (and the sheets' format numbers moved past the workbook's own), and the
-workbook's sheet list, relationships, content types and defined names are extended.
-Every other part of the person's workbook is copied as it is.
+sheets' parts (``ras.io.quick_book``) are grafted into a copy of the person's zip:
+their formats are appended to the workbook's styles, the sheets are written with
+format numbers past the workbook's own, and the workbook's sheet list, relationships,
+content types and defined names are extended. Every other part of the person's
+workbook is copied as it is.
 
 Only the shapes of XML that Excel, LibreOffice, openpyxl and XlsxWriter write are
 handled; anything else raises :class:`CannotGraft`, and the caller falls back to a
@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import functools
 import html
-import io
 import re
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
 from ras.io import zip_members
 from ras.io.guard import MAX_MEMBER
@@ -158,40 +157,6 @@ def merge_styles(base: str, extra: str) -> tuple[str, int]:
     return out, len(parts["cellXfs"][0])
 
 
-_SHARED_CELL = re.compile(r'<c\b([^>]*?) t="s"([^>]*)><v>(\d+)</v></c>')
-
-
-def _inline_strings(sheet: str, strings: list[str]) -> str:
-    """A sheet's shared-string cells written as inline strings (the same text and runs).
-
-    The new sheets' shared strings are not merged into the workbook's: each cell carries
-    its own text instead.
-    """
-    if not strings:
-        return sheet
-
-    def inline(m: re.Match[str]) -> str:
-        index = int(m.group(3))
-        if index >= len(strings):
-            raise CannotGraft("a shared string that is not there")
-        return f'<c{m.group(1)} t="inlineStr"{m.group(2)}><is>{strings[index]}</is></c>'
-
-    sheet = _SHARED_CELL.sub(inline, sheet)
-    if ' t="s"' in sheet:
-        raise CannotGraft("a shared-string cell in an unexpected form")
-    return sheet
-
-
-def _move_styles(sheet: str, offset: int) -> str:
-    """A sheet's format numbers (cells and rows ``s``, columns ``style``) moved by ``offset``."""
-
-    def move(m: re.Match[str]) -> str:
-        return f'{m.group(1)}{int(m.group(2)) + offset}"'
-
-    sheet = re.sub(r'(<(?:c|row)\b[^>]*?\bs=")(\d+)"', move, sheet)
-    return re.sub(r'(<col\b[^>]*?\bstyle=")(\d+)"', move, sheet)
-
-
 class _Parts:
     """A workbook's parts, read from its bytes (see ``ras.io.zip_members``)."""
 
@@ -224,107 +189,90 @@ class _Parts:
 HEAD = 16_384
 
 
-def graft(source: Path, new_book: bytes, out: Path, names: tuple[str, ...]) -> None:
-    """Write ``out``: ``source`` with the sheets of ``new_book`` (named ``names``) first.
+class Pages(Protocol):
+    """New sheets as parts (``ras.io.quick_book.QuickBook``)."""
 
-    ``new_book`` is a workbook (as openpyxl writes it) holding just those sheets, with
-    inline strings and no parts of their own (drawings, comments).
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The sheets' names, in order."""
+
+    def styles_xml(self) -> str:
+        """A styles part holding the sheets' formats."""
+
+    def sheet_xml(self, index: int, style_offset: int = 0) -> str:
+        """A sheet's part, with inline strings, its format numbers moved by the offset."""
+
+    def defined_names(self) -> list[str]:
+        """``<definedName>`` elements of the sheets, numbered from 0."""
+
+
+def graft(source: Path, pages: Pages, out: Path) -> None:
+    """Write ``out``: ``source`` with the sheets of ``pages`` first.
 
     Raises:
-        CannotGraft: either workbook is not in a shape handled here.
+        CannotGraft: the workbook is not in a shape handled here.
     """
     src = _Parts(source.read_bytes())
-    with zipfile.ZipFile(io.BytesIO(new_book)) as new:
-        src_names = set(src.parts)
-        if "xl/workbook.xml" not in src_names or "xl/styles.xml" not in src_names:
-            raise CannotGraft("no workbook or styles part")
-        workbook = src.read("xl/workbook.xml").decode("utf-8")
-        rels = src.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-        types = src.read("[Content_Types].xml").decode("utf-8")
-        if _MAIN not in types or re.search(r"<\w+:workbook\b", workbook):
-            raise CannotGraft("not a plain .xlsx workbook (macros, or a namespace prefix)")
-        if f'xmlns:r="{_R}"' not in workbook:
-            raise CannotGraft("relationships under another prefix than r:")
-        existing = [
-            html.unescape(n) for n in re.findall(r'<sheet\b[^>]*?\bname="([^"]*)"', workbook)
-        ]
-        if {n.casefold() for n in existing} & {n.casefold() for n in names}:
-            raise CannotGraft("the workbook already has a sheet of that name")
-        new_workbook = new.read("xl/workbook.xml").decode("utf-8")
-        new_rels = new.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-        by_id = {}
-        for raw in re.findall(r"<Relationship\b([^>]*?)/?>", new_rels):
-            target = _attr(raw, "Target")
-            by_id[_attr(raw, "Id")] = (
-                target.lstrip("/") if target.startswith("/") else "xl/" + target
-            )
-        new_sheets = [
-            (_attr(raw, "name"), _attr(raw, "r:id"))
-            for raw in re.findall(r"<sheet\b([^>]*?)/?>", new_workbook)
-        ]
-        if [html.unescape(n) for n, _ in new_sheets] != list(names):
-            raise CannotGraft("the new workbook's sheets are not the ones asked for")
-        if any(n.startswith("xl/worksheets/_rels/") for n in new.namelist()):
-            raise CannotGraft("the new sheets have parts of their own")
-        strings: list[str] = []
-        if "xl/sharedStrings.xml" in new.namelist():
-            sst = new.read("xl/sharedStrings.xml").decode("utf-8")
-            strings = re.findall(r"<si>(.*?)</si>", sst, re.S)
-        extra_styles = new.read("xl/styles.xml").decode("utf-8")
-        if re.search(r'<dxfs count="[1-9]', extra_styles):
-            raise CannotGraft("the new sheets have conditional formats")
-        styles, offset = merge_styles(
-            src.read("xl/styles.xml").decode("utf-8"), new.read("xl/styles.xml").decode("utf-8")
+    names = pages.names
+    src_names = set(src.parts)
+    if "xl/workbook.xml" not in src_names or "xl/styles.xml" not in src_names:
+        raise CannotGraft("no workbook or styles part")
+    workbook = src.read("xl/workbook.xml").decode("utf-8")
+    rels = src.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    types = src.read("[Content_Types].xml").decode("utf-8")
+    if _MAIN not in types or re.search(r"<\w+:workbook\b", workbook):
+        raise CannotGraft("not a plain .xlsx workbook (macros, or a namespace prefix)")
+    if f'xmlns:r="{_R}"' not in workbook:
+        raise CannotGraft("relationships under another prefix than r:")
+    existing = [html.unescape(n) for n in re.findall(r'<sheet\b[^>]*?\bname="([^"]*)"', workbook)]
+    if {n.casefold() for n in existing} & {n.casefold() for n in names}:
+        raise CannotGraft("the workbook already has a sheet of that name")
+    styles, offset = merge_styles(src.read("xl/styles.xml").decode("utf-8"), pages.styles_xml())
+    ids = [int(i) for i in re.findall(r'<sheet\b[^>]*?\bsheetId="(\d+)"', workbook)]
+    next_sheet_id = max([0, *ids]) + 1
+    rel_ids = set(re.findall(r'\bId="([^"]+)"', rels))
+    added_sheets, added_rels, added_types, parts = [], [], [], {}
+    for i, name in enumerate(names):
+        part = f"xl/worksheets/ras-sheet{i + 1}.xml"
+        n = 1
+        while part in src_names:
+            n += 1
+            part = f"xl/worksheets/ras-sheet{i + 1}-{n}.xml"
+        new_rid = f"rIdRas{i + 1}"
+        while new_rid in rel_ids:
+            new_rid += "x"
+        parts[part] = pages.sheet_xml(i, offset).encode("utf-8")
+        added_sheets.append(
+            f'<sheet name="{html.escape(name)}" sheetId="{next_sheet_id + i}" r:id="{new_rid}"/>'
         )
-        ids = [int(i) for i in re.findall(r'<sheet\b[^>]*?\bsheetId="(\d+)"', workbook)]
-        next_sheet_id = max([0, *ids]) + 1
-        rel_ids = set(re.findall(r'\bId="([^"]+)"', rels))
-        added_sheets, added_rels, added_types, parts = [], [], [], {}
-        for i, (name, rid) in enumerate(new_sheets):
-            part = f"xl/worksheets/ras-sheet{i + 1}.xml"
-            n = 1
-            while part in src_names:
-                n += 1
-                part = f"xl/worksheets/ras-sheet{i + 1}-{n}.xml"
-            new_rid = f"rIdRas{i + 1}"
-            while new_rid in rel_ids:
-                new_rid += "x"
-            xml = _inline_strings(new.read(by_id[rid]).decode("utf-8"), strings)
-            parts[part] = _move_styles(xml, offset).encode("utf-8")
-            added_sheets.append(
-                f'<sheet name="{name}" sheetId="{next_sheet_id + i}" r:id="{new_rid}"/>'
-            )
-            added_rels.append(
-                f'<Relationship Id="{new_rid}" Type="{_REL_SHEET}" Target="/{part}"/>'
-            )
-            added_types.append(f'<Override PartName="/{part}" ContentType="{_WORKSHEET}"/>')
-        count = len(new_sheets)
-        workbook = _extend_workbook(workbook, new_workbook, added_sheets, count)
-        rels = rels.replace("</Relationships>", "".join(added_rels) + "</Relationships>")
-        types = types.replace("</Types>", "".join(added_types) + "</Types>")
-        changed = {
-            "xl/workbook.xml": workbook,
-            "xl/_rels/workbook.xml.rels": rels,
-            "[Content_Types].xml": types,
-            "xl/styles.xml": styles,
-        }
-        with out.open("wb") as fh:
-            dst = zip_members.ZipWriter(fh)
-            for name, member in src.parts.items():
-                if name in changed:
-                    dst.add(name, changed[name].encode("utf-8"))
-                elif name.startswith("xl/worksheets/") and b'tabSelected="1"' in src.head(name):
-                    # Only the new first sheet is selected (else the sheets open grouped).
-                    data = src.read(name).replace(b'tabSelected="1"', b'tabSelected="0"', 1)
-                    dst.add(name, data)
-                else:
-                    dst.copy(src.data, member)  # as it is, still compressed
-            for part, data in parts.items():
-                dst.add(part, data)
-            dst.close()
+        added_rels.append(f'<Relationship Id="{new_rid}" Type="{_REL_SHEET}" Target="/{part}"/>')
+        added_types.append(f'<Override PartName="/{part}" ContentType="{_WORKSHEET}"/>')
+    workbook = _extend_workbook(workbook, pages.defined_names(), added_sheets, len(names))
+    rels = rels.replace("</Relationships>", "".join(added_rels) + "</Relationships>")
+    types = types.replace("</Types>", "".join(added_types) + "</Types>")
+    changed = {
+        "xl/workbook.xml": workbook,
+        "xl/_rels/workbook.xml.rels": rels,
+        "[Content_Types].xml": types,
+        "xl/styles.xml": styles,
+    }
+    with out.open("wb") as fh:
+        dst = zip_members.ZipWriter(fh)
+        for name, member in src.parts.items():
+            if name in changed:
+                dst.add(name, changed[name].encode("utf-8"))
+            elif name.startswith("xl/worksheets/") and b'tabSelected="1"' in src.head(name):
+                # Only the new first sheet is selected (else the sheets open grouped).
+                data = src.read(name).replace(b'tabSelected="1"', b'tabSelected="0"', 1)
+                dst.add(name, data)
+            else:
+                dst.copy(src.data, member)  # as it is, still compressed
+        for part, data in parts.items():
+            dst.add(part, data)
+        dst.close()
 
 
-def _extend_workbook(workbook: str, new_workbook: str, sheets: list[str], count: int) -> str:
+def _extend_workbook(workbook: str, names: list[str], sheets: list[str], count: int) -> str:
     """The workbook part with the new sheets first, their names defined, and them shown."""
     if "<sheets>" not in workbook and not re.search(r"<sheets\b[^>]*>", workbook):
         raise CannotGraft("no sheet list")
@@ -335,7 +283,6 @@ def _extend_workbook(workbook: str, new_workbook: str, sheets: list[str], count:
     workbook = re.sub(
         r'\blocalSheetId="(\d+)"', lambda m: f'localSheetId="{int(m.group(1)) + count}"', workbook
     )
-    names = re.findall(r"<definedName\b.*?</definedName>", new_workbook, re.S)
     if names:
         if "</definedNames>" in workbook:
             workbook = re.sub(

@@ -1,37 +1,37 @@
-"""The part of openpyxl's worksheet interface the budget pages use, written with XlsxWriter.
+"""The part of openpyxl's worksheet interface the budget pages use, written as XML.
 
 The budget pages are laid out once (``ras.io.budget_sheets``) against openpyxl's
 interface: cells by reference, their number format, font, fill and alignment, column
 widths, merged cells and print set-up. Written with openpyxl, two pages cost about as
-much as the rest of a budget sheet; this stand-in records the same calls and writes
-them with XlsxWriter, several times faster, as a small workbook that is then grafted
-into the person's own (``ras.io.graft``). The full openpyxl path stays for workbooks
-the graft cannot take, so both paths run the same layout code.
+much as the rest of a budget sheet. This stand-in records the same calls and writes
+the two sheets' parts itself: a worksheet part each (inline strings, formulas without
+cached results) and the styles they use, in the shapes XlsxWriter writes. The graft
+(``ras.io.graft``) puts those parts straight into a copy of the person's workbook;
+:meth:`QuickBook.save` makes a workbook of them alone. The full openpyxl path stays
+for workbooks the graft cannot take, so both paths run the same layout code.
 """
 
 from __future__ import annotations
 
-import io
+import functools
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
-import xlsxwriter
+from openpyxl.writer.theme import theme_xml
 
-from ras.cells import col_index
+from ras.cells import col_index, col_letters
+from ras.io import zip_members
 
 _REF = re.compile(r"([A-Z]+)([0-9]+)$")
 
 
+@functools.lru_cache(maxsize=4096)
 def _rc(ref: str) -> tuple[int, int]:
     m = _REF.match(ref)
     if m is None:
         raise ValueError(f"not a cell reference: {ref!r}")
     return int(m.group(2)) - 1, col_index(m.group(1))
-
-
-class UnsupportedLayout(Exception):
-    """The pages use something this stand-in does not write (use openpyxl)."""
 
 
 @dataclass
@@ -93,7 +93,7 @@ class _Columns(dict[str, _Width]):
 
 
 class QuickSheet:
-    """A worksheet recorded for XlsxWriter (see the module's notes)."""
+    """A worksheet recorded to be written as XML (see the module's notes)."""
 
     PAPERSIZE_A4 = 9
 
@@ -129,12 +129,14 @@ class _Calculation:
 
 
 class QuickBook:
-    """A workbook of :class:`QuickSheet` s, saved with XlsxWriter."""
+    """A workbook of :class:`QuickSheet` s, written as parts (see the module's notes)."""
 
     def __init__(self) -> None:
         self.worksheets: list[QuickSheet] = []
         self.active_index = 0
         self.calculation = _Calculation()
+        self._looks: tuple[tuple[tuple[Any, ...], ...], list[dict[tuple[int, int], Any]]] | None
+        self._looks = None
 
     def create_sheet(self, title: str, index: int | None = None) -> QuickSheet:
         """A new sheet at ``index`` (the end by default)."""
@@ -151,50 +153,256 @@ class QuickBook:
     def active(self, index: int) -> None:
         self.active_index = index
 
-    def save(self, target: io.BytesIO) -> None:
-        """Write the workbook (inline strings, every row in order) to ``target``."""
-        wb = xlsxwriter.Workbook(
-            target, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The sheets' names, in order."""
+        return tuple(ws.title for ws in self.worksheets)
+
+    def _formats(self) -> tuple[tuple[tuple[Any, ...], ...], list[dict[tuple[int, int], Any]]]:
+        """The formats the sheets use, and each styled cell's, worked out once.
+
+        The formats are every one but the plain one, in order of first use; then, for
+        each sheet, the format of each of its styled cells.
+        """
+        if self._looks is None:
+            seen: dict[tuple[Any, ...], None] = {}
+            looks = []
+            for ws in self.worksheets:
+                own = {}
+                for at, cell in ws.cells.items():
+                    key = _style(cell)
+                    if key != _PLAIN:
+                        seen[key] = None
+                        own[at] = key
+                looks.append(own)
+            self._looks = (tuple(seen), looks)
+        return self._looks
+
+    def styles_xml(self) -> str:
+        """The styles part: a plain format first (number 0), then each format used."""
+        return _styles(self._formats()[0])[0]
+
+    def sheet_xml(self, index: int, style_offset: int = 0) -> str:
+        """Sheet ``index`` as a worksheet part, its format numbers moved by ``style_offset``.
+
+        Strings are inline (no shared strings part); formulas carry no cached result,
+        so they show their value once calculated (the workbook asks for that on load).
+        """
+        ws = self.worksheets[index]
+        formats, looks = self._formats()
+        numbers = _styles(formats)[1]
+        look = looks[index]
+        # The ``s`` attribute of each styled cell.
+        styled = {at: f' s="{numbers[key] + style_offset}"' for at, key in look.items()}
+
+        merged: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+        inside: dict[tuple[int, int], tuple[int, int]] = {}
+        for rng in ws.merged:
+            a, b = rng.split(":")
+            (r0, c0), (r1, c1) = _rc(a), _rc(b)
+            merged[(r0, c0)] = (r0, c0, r1, c1)
+            for r in range(r0, r1 + 1):
+                for c in range(c0, c1 + 1):
+                    inside[(r, c)] = (r0, c0)
+        keys = sorted(set(ws.cells) | set(inside))
+        rows: list[str] = []
+        row = -1
+        for r, c in keys:
+            if r != row:
+                if row >= 0:
+                    rows.append("</row>")
+                rows.append(f'<row r="{r + 1}">')
+                row = r
+            ref = _ref(r, c)
+            owner = inside.get((r, c))
+            if owner is not None and owner != (r, c):  # covered by a merge: its format only
+                style = styled.get(owner, "")
+                if style:
+                    rows.append(f'<c r="{ref}"{style}/>')
+                continue
+            rows.append(_cell_xml(ref, ws.cells.get((r, c), _EMPTY), styled.get((r, c), "")))
+        if row >= 0:
+            rows.append("</row>")
+        top = min(keys, default=(0, 0))
+        last = (max((k[0] for k in keys), default=0), max((k[1] for k in keys), default=0))
+        head = [
+            _XML,
+            f'<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_R_NS}">',
+        ]
+        if ws.sheet_properties.pageSetUpPr.fitToPage:
+            head.append('<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>')
+        head.append(f'<dimension ref="{_ref(*top)}:{_ref(*last)}"/>')
+        selected = ' tabSelected="1"' if index == self.active_index else ""
+        head.append(f'<sheetViews><sheetView{selected} workbookViewId="0"/></sheetViews>')
+        head.append('<sheetFormatPr defaultRowHeight="15"/>')
+        widths = sorted(
+            (col_index(letter), w.width)
+            for letter, w in ws.column_dimensions.items()
+            if w.width is not None
         )
-        formats: dict[tuple[Any, ...], Any] = {}
+        if widths:
+            head.append("<cols>")
+            head += [
+                f'<col min="{c + 1}" max="{c + 1}" width="{_width(w):.16g}" customWidth="1"/>'
+                for c, w in widths
+            ]
+            head.append("</cols>")
+        tail = ["</sheetData>"]
+        if ws.merged:
+            tail.append(f'<mergeCells count="{len(ws.merged)}">')
+            tail += [f'<mergeCell ref="{rng}"/>' for rng in ws.merged]
+            tail.append("</mergeCells>")
+        tail.append(
+            '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
+            'footer="0.3"/>'
+        )
+        tail.append(_page_setup(ws))
+        footer = ws.oddFooter
+        text = "".join(
+            f"&{side}{part.text}"
+            for side, part in (("L", footer.left), ("C", footer.center), ("R", footer.right))
+            if part.text
+        )
+        if text:
+            tail.append(f"<headerFooter><oddFooter>{_text(text)}</oddFooter></headerFooter>")
+        tail.append("</worksheet>")
+        return "".join(head) + "<sheetData>" + "".join(rows) + "".join(tail)
 
-        def fmt(cell: QuickCell) -> Any:
-            key = _style(cell)
-            if key == _PLAIN:
-                return None
-            if key not in formats:
-                formats[key] = wb.add_format(_properties(key))
-            return formats[key]
-
+    def defined_names(self) -> list[str]:
+        """The print areas, as ``<definedName>`` elements of sheets numbered from 0."""
+        out = []
         for i, ws in enumerate(self.worksheets):
-            out = wb.add_worksheet(ws.title)
-            if i == self.active_index:
-                out.activate()
-            for letter, width in ws.column_dimensions.items():
-                if width.width is not None:
-                    c = col_index(letter)
-                    out.set_column(c, c, width.width)
-            _page(out, ws)
-            merged: dict[tuple[int, int], tuple[int, int, int, int]] = {}
-            inside: set[tuple[int, int]] = set()
-            for rng in ws.merged:
-                a, b = rng.split(":")
-                (r0, c0), (r1, c1) = _rc(a), _rc(b)
-                merged[(r0, c0)] = (r0, c0, r1, c1)
-                inside |= {(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
-            for key in sorted(set(ws.cells) | set(merged)):
-                cell = ws.cells.get(key, QuickCell())
-                if key in merged:
-                    value = cell.value
-                    if isinstance(value, str) and value.startswith("=") and cell.data_type != "s":
-                        raise UnsupportedLayout("a formula in merged cells")
-                    out.merge_range(*merged[key], value, fmt(cell))
-                elif key not in inside:
-                    _write(out, key, cell, fmt(cell))
-        wb.close()
+            if ws.print_area:
+                quoted = "'" + ws.title.replace("'", "''") + "'"
+                area = _ABSOLUTE.sub(r"$\1$\2", ws.print_area)
+                out.append(
+                    f'<definedName name="_xlnm.Print_Area" localSheetId="{i}">'
+                    f"{_text(quoted)}!{area}</definedName>"
+                )
+        return out
+
+    def save(self, target: BinaryIO) -> None:
+        """Write the sheets as a workbook of their own to ``target``."""
+        n = len(self.worksheets)
+        sheets = "".join(
+            f'<sheet name="{_attr(ws.title)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>'
+            for i, ws in enumerate(self.worksheets)
+        )
+        names = self.defined_names()
+        full = ' fullCalcOnLoad="1"' if self.calculation.fullCalcOnLoad else ""
+        workbook = (
+            f'{_XML}<workbook xmlns="{_MAIN_NS}" xmlns:r="{_R_NS}"><workbookPr/>'
+            f'<bookViews><workbookView activeTab="{self.active_index}"/></bookViews>'
+            f"<sheets>{sheets}</sheets>"
+            + (f"<definedNames>{''.join(names)}</definedNames>" if names else "")
+            + f'<calcPr calcId="124519"{full}/>'
+            "</workbook>"
+        )
+        rels = [(f"rId{i + 1}", _WORKSHEET_REL, f"worksheets/sheet{i + 1}.xml") for i in range(n)]
+        rels += [(f"rId{n + 1}", _STYLES_REL, "styles.xml"), (f"rId{n + 2}", _THEME_REL,
+                 "theme/theme1.xml")]  # fmt: skip
+        overrides = [("/xl/workbook.xml", _MAIN_TYPE), ("/xl/styles.xml", _STYLES_TYPE),
+                     ("/xl/theme/theme1.xml", _THEME_TYPE)]  # fmt: skip
+        overrides += [(f"/xl/worksheets/sheet{i + 1}.xml", _WORKSHEET_TYPE) for i in range(n)]
+        zw = zip_members.ZipWriter(target)
+        zw.add("[Content_Types].xml", _content_types(overrides).encode())
+        zw.add("_rels/.rels", _relationships([("rId1", _DOCUMENT_REL, "xl/workbook.xml")]).encode())
+        zw.add("xl/workbook.xml", workbook.encode())
+        zw.add("xl/_rels/workbook.xml.rels", _relationships(rels).encode())
+        zw.add("xl/styles.xml", self.styles_xml().encode())
+        zw.add("xl/theme/theme1.xml", theme_xml.encode())
+        for i in range(n):
+            zw.add(f"xl/worksheets/sheet{i + 1}.xml", self.sheet_xml(i).encode())
+        zw.close()
 
 
+_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_WORKSHEET_REL = _R_NS + "/worksheet"
+_STYLES_REL = _R_NS + "/styles"
+_THEME_REL = _R_NS + "/theme"
+_DOCUMENT_REL = _R_NS + "/officeDocument"
+_OOXML = "application/vnd.openxmlformats-officedocument."
+_MAIN_TYPE = _OOXML + "spreadsheetml.sheet.main+xml"
+_WORKSHEET_TYPE = _OOXML + "spreadsheetml.worksheet+xml"
+_STYLES_TYPE = _OOXML + "spreadsheetml.styles+xml"
+_THEME_TYPE = _OOXML + "theme+xml"
+_ABSOLUTE = re.compile(r"([A-Z]+)([0-9]+)")
+_EMPTY = QuickCell()
 _PLAIN = ("General", False, None, False, None, None, None, False)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+_ESCAPE_LIKE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
+
+
+def _content_types(overrides: list[tuple[str, str]]) -> str:
+    parts = "".join(f'<Override PartName="{p}" ContentType="{t}"/>' for p, t in overrides)
+    return (
+        f'{_XML}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+        f"{parts}</Types>"
+    )
+
+
+def _relationships(rels: list[tuple[str, str, str]]) -> str:
+    items = "".join(f'<Relationship Id="{i}" Type="{t}" Target="{x}"/>' for i, t, x in rels)
+    return f'{_XML}<Relationships xmlns="{_PKG_RELS}">{items}</Relationships>'
+
+
+def _text(value: str) -> str:
+    """Text for an element's content: XML-escaped, control characters as ``_xHHHH_``."""
+    if "_x" in value:
+        value = _ESCAPE_LIKE.sub(r"_x005F\1", value)
+    if _CONTROL.search(value):
+        value = _CONTROL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", value)
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _attr(value: str) -> str:
+    return _text(value).replace('"', "&quot;").replace("\n", "&#xA;")
+
+
+@functools.lru_cache(maxsize=4096)
+def _ref(row: int, col: int) -> str:
+    return f"{col_letters(col)}{row + 1}"
+
+
+def _width(chars: float) -> float:
+    """A column width in characters as Excel stores it (with the cell padding, as XlsxWriter)."""
+    pixels = int(chars * 7 + 0.5) + 5 if chars >= 1 else int(chars * 12 + 0.5)
+    return (pixels * 256 // 7) / 256.0
+
+
+def _cell_xml(ref: str, cell: QuickCell, style: str) -> str:
+    """A ``<c>`` element ('' for a blank cell without a format)."""
+    value = cell.value
+    if value is None or value == "":
+        return f'<c r="{ref}"{style}/>' if style else ""
+    if isinstance(value, str):
+        if value.startswith("=") and cell.data_type != "s":
+            return f'<c r="{ref}"{style}><f>{_text(value[1:])}</f><v></v></c>'
+        space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
+        return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{_text(value)}</t></is></c>'
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{style} t="b"><v>{int(value)}</v></c>'
+    return f'<c r="{ref}"{style}><v>{float(value):.16G}</v></c>'
+
+
+def _page_setup(ws: QuickSheet) -> str:
+    setup = ws.page_setup
+    attrs = ""
+    if setup.paperSize:
+        attrs += f' paperSize="{setup.paperSize}"'
+    if setup.orientation in ("landscape", "portrait"):
+        attrs += f' orientation="{setup.orientation}"'
+    if ws.sheet_properties.pageSetUpPr.fitToPage:
+        for name in ("fitToWidth", "fitToHeight"):
+            value = getattr(setup, name)
+            if value is not None and value != 1:
+                attrs += f' {name}="{value}"'
+    return f"<pageSetup{attrs}/>" if attrs else ""
 
 
 def _style(cell: QuickCell) -> tuple[Any, ...]:
@@ -214,63 +422,64 @@ def _style(cell: QuickCell) -> tuple[Any, ...]:
     )
 
 
-def _properties(key: tuple[Any, ...]) -> dict[str, Any]:
-    number_format, bold, size, italic, rgb, horizontal, vertical, wrap = key
-    out: dict[str, Any] = {}
-    if number_format != "General":
-        out["num_format"] = number_format
-    if bold:
-        out["bold"] = True
-    if size is not None:
-        out["font_size"] = size
-    if italic:
-        out["italic"] = True
-    if rgb:
-        out["pattern"] = 1
-        out["bg_color"] = "#" + rgb
-    if horizontal:
-        out["align"] = horizontal
-    if vertical:
-        out["valign"] = {"center": "vcenter"}.get(vertical, vertical)
-    if wrap:
-        out["text_wrap"] = True
-    return out
-
-
-def _write(out: Any, key: tuple[int, int], cell: QuickCell, fmt: Any) -> None:
-    r, c = key
-    value = cell.value
-    if value is None or value == "":
-        if fmt is not None:
-            out.write_blank(r, c, None, fmt)
-    elif isinstance(value, str):
-        if value.startswith("=") and cell.data_type != "s":
-            out.write_formula(r, c, value, fmt, "")  # no cached result: shown once calculated
-        else:
-            out.write_string(r, c, value, fmt)
-    elif isinstance(value, bool):
-        out.write_boolean(r, c, value, fmt)
-    else:
-        out.write_number(r, c, float(value), fmt)
-
-
-def _page(out: Any, ws: QuickSheet) -> None:
-    if ws.print_area:
-        out.print_area(ws.print_area)
-    setup = ws.page_setup
-    if setup.paperSize:
-        out.set_paper(setup.paperSize)
-    if setup.orientation == "landscape":
-        out.set_landscape()
-    elif setup.orientation == "portrait":
-        out.set_portrait()
-    if ws.sheet_properties.pageSetUpPr.fitToPage:
-        out.fit_to_pages(setup.fitToWidth or 0, setup.fitToHeight or 0)
-    footer = ws.oddFooter
-    text = "".join(
-        f"&{side}{part.text}"
-        for side, part in (("L", footer.left), ("C", footer.center), ("R", footer.right))
-        if part.text
+def _font(bold: bool, size: float | None, italic: bool) -> str:
+    return (
+        f"<font>{'<b/>' if bold else ''}{'<i/>' if italic else ''}"
+        f'<sz val="{size or 11:g}"/><color theme="1"/><name val="Calibri"/>'
+        '<family val="2"/><scheme val="minor"/></font>'
     )
-    if text:
-        out.set_footer(text)
+
+
+@functools.lru_cache(maxsize=16)
+def _styles(keys: tuple[tuple[Any, ...], ...]) -> tuple[str, dict[tuple[Any, ...], int]]:
+    """The styles part for these formats, and each format's number (the plain one is 0)."""
+    formats: dict[str, int] = {}
+    fonts: dict[tuple[Any, ...], int] = {(False, None, False): 0}
+    fills: dict[str, int] = {}
+    xfs = ['<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>']
+    numbers: dict[tuple[Any, ...], int] = {}
+    for key in keys:
+        number_format, bold, size, italic, rgb, horizontal, vertical, wrap = key
+        fmt = 0
+        if number_format != "General":
+            fmt = formats.setdefault(number_format, 164 + len(formats))
+        font = fonts.setdefault((bold, size, italic), len(fonts))
+        fill = fills.setdefault(rgb, 2 + len(fills)) if rgb else 0
+        align = ""
+        if horizontal:
+            align += f' horizontal="{horizontal}"'
+        if vertical:
+            align += f' vertical="{vertical}"'
+        if wrap:
+            align += ' wrapText="1"'
+        applied = (
+            (' applyNumberFormat="1"' if fmt else "")
+            + (' applyFont="1"' if font else "")
+            + (' applyFill="1"' if fill else "")
+            + (' applyAlignment="1"' if align else "")
+        )
+        xf = f'<xf numFmtId="{fmt}" fontId="{font}" fillId="{fill}" borderId="0" xfId="0"{applied}'
+        xfs.append(xf + (f"><alignment{align}/></xf>" if align else "/>"))
+        numbers[key] = len(xfs) - 1
+    num_fmts = "".join(
+        f'<numFmt numFmtId="{i}" formatCode="{_attr(code)}"/>' for code, i in formats.items()
+    )
+    solid = "".join(
+        f'<fill><patternFill patternType="solid"><fgColor rgb="FF{rgb}"/><bgColor indexed="64"/>'
+        "</patternFill></fill>"
+        for rgb in fills
+    )
+    xml = (
+        f'{_XML}<styleSheet xmlns="{_MAIN_NS}">'
+        + (f'<numFmts count="{len(formats)}">{num_fmts}</numFmts>' if formats else "")
+        + f'<fonts count="{len(fonts)}">{"".join(_font(*f) for f in fonts)}</fonts>'
+        f'<fills count="{2 + len(fills)}"><fill><patternFill patternType="none"/></fill>'
+        f'<fill><patternFill patternType="gray125"/></fill>{solid}</fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+        f'</cellStyleXfs><cellXfs count="{len(xfs)}">{"".join(xfs)}</cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        '<dxfs count="0"/><tableStyles count="0" defaultTableStyle="TableStyleMedium9" '
+        'defaultPivotStyle="PivotStyleLight16"/></styleSheet>'
+    )
+    return xml, numbers
