@@ -8,12 +8,15 @@ import pickle
 import random
 import re
 import zipfile
+import zlib
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import xlsxwriter
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from ras.cli import main
@@ -85,6 +88,36 @@ def test_members_read_with_struct_match_zipfile(tmp_path: Path) -> None:
         )
     with pytest.raises(zip_members.ZipDamaged):
         zip_members.members(data[: len(data) // 2])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.binary(max_size=3000),
+    st.lists(st.binary(max_size=70_000), max_size=4),
+    st.binary(max_size=300),
+    st.integers(0, 2),
+)
+def test_a_part_deflated_around_a_body_reads_back(
+    head: bytes, body: list[bytes], tail: bytes, copies: int
+) -> None:
+    """Head, body deflated as it came and tail make one valid part (CRC-32 and all)."""
+    assert zip_members.crc32_combine(zlib.crc32(head), zlib.crc32(tail), len(tail)) == (
+        zlib.crc32(head + tail)
+    )
+    buf = io.BytesIO()
+    out = zip_members.ZipWriter(buf)
+    out.add("first.xml", b"<a/>" * copies)
+    spool = zip_members.Deflated(io.BytesIO())
+    for piece in body:
+        spool.write(piece)
+    spool.finish()
+    out.add_around("sheet.xml", head, spool, tail)
+    out.add("last.xml", tail)
+    out.close()
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
+        assert zf.testzip() is None  # every CRC-32 checks out
+        assert zf.read("sheet.xml") == head + b"".join(body) + tail
+        assert zf.read("first.xml") == b"<a/>" * copies and zf.read("last.xml") == tail
 
 
 def test_zip64_workbook_is_read(tmp_path: Path, adult: PointTable) -> None:

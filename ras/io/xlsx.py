@@ -7,9 +7,7 @@ import datetime as dt
 import itertools
 import math
 import re
-import shutil
 import tempfile
-import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,6 +19,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from ras.cells import col_letters
+from ras.io import zip_members
 
 #: Excel's last row; a data sheet longer than this is split (see ``write_table``).
 EXCEL_MAX_ROWS = 1_048_576
@@ -556,7 +555,7 @@ class Splice:
 SPLICE_BLOCK = 5_000
 
 
-def _spool_rows(splice: Splice, spool: Any) -> int:
+def _spool_rows(splice: Splice, spool: zip_members.Deflated) -> int:
     """Write a splice's rows as sheet XML (UTF-8) to ``spool``; how many rows there were.
 
     Rows go in blocks: however long the table, only one block is held at a time.
@@ -587,6 +586,7 @@ def _spool_rows(splice: Splice, spool: Any) -> int:
             block = []
     if block:
         write(writer.xml(block, first), len(block))
+    spool.finish()
     return first - 3
 
 
@@ -596,49 +596,46 @@ def splice_rows(path: Path, splices: list[Splice]) -> None:
     XlsxWriter costs several microseconds a cell; a table of a few hundred thousand
     cells is written here instead, after XlsxWriter has written the header, the first
     data row (so the formats have ids) and the table definition over its first rows.
-    Each table's rows go through a temporary file, so memory stays flat however long
-    the table is.
+    Each table's rows are deflated as they are made into a temporary file, so memory
+    stays flat however long the table is; the sheet's own XML goes around them, and
+    every other part of the workbook is copied still compressed.
     """
     members = {s.sheet_index: s for s in splices}
     tmp = path.with_name(path.name + ".splice")
     with contextlib.ExitStack() as stack:
         stack.callback(tmp.unlink, missing_ok=True)  # interrupted or failed: nothing left
-        spools: dict[int, tuple[Any, int]] = {}
+        spools: dict[int, tuple[zip_members.Deflated, int]] = {}
         last_rows: dict[str, int] = {}
         for index, splice in members.items():
-            spool = stack.enter_context(tempfile.TemporaryFile(dir=path.parent))
+            spool = zip_members.Deflated(
+                stack.enter_context(tempfile.TemporaryFile(dir=path.parent))
+            )
             count = _spool_rows(splice, spool)
             spools[index] = (spool, count)
             last_rows[splice.table] = 2 + count
-        zin = stack.enter_context(zipfile.ZipFile(path))
-        zout = stack.enter_context(zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1))
-        for info in zin.infolist():
-            data = zin.read(info.filename)
-            sheet = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
-            index = int(sheet.group(1)) - 1 if sheet else -1
-            if index in spools:
-                spool, count = spools[index]
-                at = data.rindex(b"</sheetData>")
-                head = _widen(
-                    data[:at], rb'(<dimension ref="[A-Z]+[0-9]+):([A-Z]+)[0-9]+"', 2 + count, 1
-                )
-                out = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-                out.compress_type = zipfile.ZIP_DEFLATED
-                out.external_attr = info.external_attr
-                for attr in ("_compresslevel", "compress_level"):  # its name by Python version
-                    with contextlib.suppress(AttributeError):
-                        setattr(out, attr, 1)
-                with zout.open(out, "w", force_zip64=True) as fh:
-                    fh.write(head)
-                    spool.seek(0)
-                    shutil.copyfileobj(spool, fh, 1 << 20)
-                    fh.write(data[at:])
-                continue
-            if info.filename.startswith("xl/tables/"):
-                name = re.search(rb'displayName="([^"]+)"', data)
-                last_row = last_rows.get(name.group(1).decode()) if name else None
-                if last_row is not None:
-                    data = _widen(data, rb'(ref="[A-Z]+[0-9]+):([A-Z]+)[0-9]+"', last_row)
-            zout.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
-        zout.close()
+        data = path.read_bytes()
+        with tmp.open("wb") as fh:
+            zout = zip_members.ZipWriter(fh)
+            for member in zip_members.members(data):
+                name = member.name
+                sheet = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", name)
+                index = int(sheet.group(1)) - 1 if sheet else -1
+                if index in spools:
+                    spool, count = spools[index]
+                    xml = zip_members.inflate(data, member, len(data) * 1100)
+                    at = xml.rindex(b"</sheetData>")
+                    head = _widen(
+                        xml[:at], rb'(<dimension ref="[A-Z]+[0-9]+):([A-Z]+)[0-9]+"', 2 + count, 1
+                    )
+                    zout.add_around(name, head, spool, xml[at:])
+                elif name.startswith("xl/tables/"):
+                    xml = zip_members.inflate(data, member, len(data) * 1100)
+                    found = re.search(rb'displayName="([^"]+)"', xml)
+                    last_row = last_rows.get(found.group(1).decode()) if found else None
+                    if last_row is not None:
+                        xml = _widen(xml, rb'(ref="[A-Z]+[0-9]+):([A-Z]+)[0-9]+"', last_row)
+                    zout.add(name, xml)
+                else:
+                    zout.copy(data, member)  # as XlsxWriter wrote it
+            zout.close()
         tmp.replace(path)

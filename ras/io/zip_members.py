@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import mmap
+import shutil
 import struct
 import zipfile
 import zlib
@@ -223,6 +224,77 @@ def pieces(data: Bytes, member: Member, limit: int) -> Iterator[bytes]:
         raise ZipDamaged(str(exc)) from exc
 
 
+class Deflated:
+    """Bytes deflated into a file as they come (blocks flushed, not final), counted.
+
+    The body of a part that :meth:`ZipWriter.add_around` puts between a head and a
+    tail: large sheet XML is compressed as it is made, never held or spooled inflated.
+    """
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.crc = 0
+        self.size = 0
+        self.compressed = 0
+        self._deflater = zlib.compressobj(1, zlib.DEFLATED, -15)
+
+    def write(self, data: bytes) -> None:
+        """Deflate ``data`` onto the file."""
+        self.crc = zlib.crc32(data, self.crc)
+        self.size += len(data)
+        out = self._deflater.compress(data)
+        self.compressed += len(out)
+        self.file.write(out)
+
+    def finish(self) -> None:
+        """Flush what is left to a byte boundary (the stream goes on after it)."""
+        out = self._deflater.flush(zlib.Z_SYNC_FLUSH)
+        self.compressed += len(out)
+        self.file.write(out)
+
+
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    total, i = 0, 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[i]
+        vector >>= 1
+        i += 1
+    return total
+
+
+def _gf2_square(matrix: list[int]) -> list[int]:
+    return [_gf2_times(matrix, row) for row in matrix]
+
+
+def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """The CRC-32 of A + B from that of A, that of B and B's length (zlib's method).
+
+    Python's ``zlib`` does not expose ``crc32_combine``; this is its algorithm: the
+    effect of ``len2`` zero bytes on ``crc1`` by repeated squaring of the CRC's
+    operator over GF(2), in about a millisecond for any length.
+    """
+    if len2 <= 0:
+        return crc1
+    odd = [0xEDB88320] + [1 << n for n in range(31)]  # one zero bit
+    even = _gf2_square(odd)  # two zero bits
+    odd = _gf2_square(even)  # four
+    while True:
+        even = _gf2_square(odd)  # the first pass: one zero byte
+        if len2 & 1:
+            crc1 = _gf2_times(even, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+        odd = _gf2_square(even)
+        if len2 & 1:
+            crc1 = _gf2_times(odd, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+    return crc1 ^ crc2
+
+
 class ZipWriter:
     """Writes a zip, copying parts of another as they are (still compressed) or adding new.
 
@@ -236,16 +308,22 @@ class ZipWriter:
         self.at = 0
 
     def _put(self, name: str, method: int, crc: int, body: Bytes, size: int) -> None:
+        self._header(name, method, crc, len(body), size)
+        self.fh.write(body)
+        self.at += len(body)
+
+    def _header(self, name: str, method: int, crc: int, csize: int, size: int) -> None:
+        if max(csize, size, self.at) >= _FULL:
+            raise ValueError(f"{name}: a part of 4 GiB or more (no Zip64 here)")
         raw_name = name.encode("utf-8")
         flags = 0x800  # names in UTF-8
         header = _LOCAL.pack(
-            _LOCAL_SIG, 20, flags, method, 0, 0x21, crc, len(body), size, len(raw_name), 0
+            _LOCAL_SIG, 20, flags, method, 0, 0x21, crc, csize, size, len(raw_name), 0
         )
         self.fh.write(header)
         self.fh.write(raw_name)
-        self.fh.write(body)
-        self.entries.append((raw_name, flags, method, crc, len(body), size, self.at))
-        self.at += len(header) + len(raw_name) + len(body)
+        self.entries.append((raw_name, flags, method, crc, csize, size, self.at))
+        self.at += len(header) + len(raw_name)
 
     def copy(self, data: Bytes, member: Member) -> None:
         """Copy a member of the zip in ``data`` as it is."""
@@ -258,6 +336,29 @@ class ZipWriter:
         deflater = zlib.compressobj(level, zlib.DEFLATED, -15)
         body = deflater.compress(content) + deflater.flush()
         self._put(name, zipfile.ZIP_DEFLATED, zlib.crc32(content), body, len(content))
+
+    def add_around(self, name: str, head: bytes, body: Deflated, tail: bytes) -> None:
+        """Add a part made of ``head``, a body deflated already, and ``tail``.
+
+        ``head`` and ``tail`` are deflated here as blocks of their own around the body's
+        (deflate blocks from separate compressors follow one another as one stream when
+        each but the last ends flushed to a byte boundary), and the CRC-32 of the whole
+        is put together from the three pieces'.
+        """
+        front = zlib.compressobj(1, zlib.DEFLATED, -15)
+        head_z = front.compress(head) + front.flush(zlib.Z_SYNC_FLUSH)
+        back = zlib.compressobj(1, zlib.DEFLATED, -15)
+        tail_z = back.compress(tail) + back.flush()
+        crc = crc32_combine(zlib.crc32(head), body.crc, body.size)
+        crc = crc32_combine(crc, zlib.crc32(tail), len(tail))
+        size = len(head) + body.size + len(tail)
+        csize = len(head_z) + body.compressed + len(tail_z)
+        self._header(name, zipfile.ZIP_DEFLATED, crc, csize, size)
+        self.fh.write(head_z)
+        body.file.seek(0)
+        shutil.copyfileobj(body.file, self.fh, 1 << 20)
+        self.fh.write(tail_z)
+        self.at += csize
 
     def close(self) -> None:
         """Write the central directory."""
