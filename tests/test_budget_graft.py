@@ -178,3 +178,44 @@ def test_a_libreoffice_workbook_takes_the_graft(
     text = (back / (sheet.stem + ".csv")).read_text(encoding="utf-8", errors="replace")
     assert "Your indicative budget" in text  # the first sheet shown is the person's page
     shutil.rmtree(back)
+
+
+def test_page_text_reads_back_as_written(tmp_path: Path) -> None:
+    """Text the pages hold comes back from Excel's readers as it went in.
+
+    Escapes, a control character (as Excel writes it: ``_x0007_``), text that looks like
+    such an escape (``_x005F_x0041_``), spaces at either end, and text past Excel's cell
+    limit (cut to it). python-calamine and LibreOffice decode the ``_xHHHH_`` escapes as
+    Excel does; openpyxl leaves them in inline strings, so it checks the rest.
+    """
+    from python_calamine import CalamineWorkbook
+
+    from ras.io.quick_book import MAX_CELL_TEXT, QuickBook
+
+    texts = {
+        "A1": 'Fish & chips <b> "quoted"',
+        "A2": "bell\x07here",
+        "A3": "literal _x0041_ stays",
+        "A4": "  spaced  ",
+        "A5": "£ and ✓ and 日本",
+        "A6": "x" * (MAX_CELL_TEXT + 10),
+    }
+    book = QuickBook()
+    ws = book.create_sheet("Page")
+    for ref, text in texts.items():
+        ws[ref] = text
+        ws[ref].data_type = "s"
+    ws["B1"] = "=A1"  # a formula: no cached value, worked out on load
+    ws["B2"] = 12.5
+    ws["B3"] = True
+    path = tmp_path / "page.xlsx"
+    with path.open("wb") as fh:
+        book.save(fh)
+    want = {**texts, "A6": "x" * MAX_CELL_TEXT}
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Page").to_python()
+    assert [r[0] for r in rows] == list(want.values())
+    assert [r[1] for r in rows[1:3]] == [12.5, True]
+    got = load_workbook(path)["Page"]
+    plain = {ref: text for ref, text in want.items() if ref not in ("A2", "A3")}
+    assert {ref: got[ref].value for ref in plain} == plain
+    assert (got["B1"].value, got["B2"].value, got["B3"].value) == ("=A1", 12.5, True)

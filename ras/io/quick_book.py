@@ -331,6 +331,8 @@ _STYLES_TYPE = _OOXML + "spreadsheetml.styles+xml"
 _THEME_TYPE = _OOXML + "theme+xml"
 _ABSOLUTE = re.compile(r"([A-Z]+)([0-9]+)")
 _EMPTY = QuickCell()
+#: The most characters an Excel cell holds.
+MAX_CELL_TEXT = 32_767
 _PLAIN = ("General", False, None, False, None, None, None, False)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 _ESCAPE_LIKE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
@@ -383,6 +385,7 @@ def _cell_xml(ref: str, cell: QuickCell, style: str) -> str:
     if isinstance(value, str):
         if value.startswith("=") and cell.data_type != "s":
             return f'<c r="{ref}"{style}><f>{_text(value[1:])}</f><v></v></c>'
+        value = value[:MAX_CELL_TEXT]  # Excel's limit: longer text makes it repair the file
         space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
         return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{_text(value)}</t></is></c>'
     if isinstance(value, bool):
