@@ -268,3 +268,32 @@ def test_locked_output_file_is_not_touched(tmp_path: Path, adult_path: Path) -> 
     assert "open in another program" in r.output and "Traceback" not in r.output
     assert out.read_bytes() == b"previous"
     assert not list(tmp_path.glob(".ras-*"))
+
+
+def test_parts_checked_once_are_checked_again_when_their_bytes_differ(
+    tmp_path: Path, adult: PointTable
+) -> None:
+    """The guard remembers parts that passed by their exact bytes, never by their names.
+
+    Workbooks from one template share parts byte for byte and those are checked once;
+    a workbook that differs from them only in an entity-declaring styles part, or in a
+    stray cell far away on a sheet, is still refused, in either order.
+    """
+    base = good(tmp_path / "base.xlsx", "SEEN-1")
+    with zipfile.ZipFile(base) as z:
+        styles = z.read("xl/styles.xml")
+        sheet = z.read("xl/worksheets/sheet1.xml")
+    evil_styles = b'<!DOCTYPE s [<!ENTITY e "x">]>' + styles
+    assert evil_styles != styles
+    dtd = hostile.rewrite_member(base, tmp_path / "dtd.xlsx", "xl/styles.xml", evil_styles)
+    far = sheet.replace(
+        b"</sheetData>", b'<row r="900000"><c r="XFD900000"><v>1</v></c></row></sheetData>'
+    )
+    stray = hostile.rewrite_member(base, tmp_path / "stray.xlsx", "xl/worksheets/sheet1.xml", far)
+    twin = good(tmp_path / "twin.xlsx", "SEEN-2")  # the same template: parts in common
+    for order in ([base, dtd, stray, twin], [dtd, stray, twin, base]):
+        run = score_inputs(order, adult, jobs=0)
+        assert sorted(s.assessment.source for s in run.scored) == sorted([str(base), str(twin)])
+        problems = {Path(i.where.source).name: i.problem for i in run.issues}
+        assert "entities" in problems["dtd.xlsx"], problems
+        assert "XFD900000" in problems["stray.xlsx"], problems

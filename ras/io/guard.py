@@ -18,7 +18,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ras.cells import col_index
 from ras.errors import InputError, quote
@@ -361,11 +361,25 @@ def inspect_workbook(path: Path, data: bytes | mmap.mmap) -> WorkbookInfo:
         part = parts.get(member)
         if part is not None:
             try:
-                _check_dtd(path, member, zip_members.head(data, part, _HEAD))
+                key = _seen_key("dtd", data, part)
+                if key not in _SEEN:
+                    _check_dtd(path, member, zip_members.head(data, part, _HEAD))
+                    _remember(key, True)
             except zip_members.ZipDamaged as exc:
                 raise _damaged(path, part) from exc
     info = WorkbookInfo(path=path, data=data, parts=parts)
     info.macros = any(n.lower().endswith("vbaproject.bin") for n in parts)
+    book_part, rels_part = parts.get("xl/workbook.xml"), parts.get("xl/_rels/workbook.xml.rels")
+    key = None
+    if book_part is not None and rels_part is not None:
+        try:
+            key = _seen_key("sheets", data, book_part, rels_part)
+        except zip_members.ZipDamaged:
+            key = None  # read below, which says what is wrong
+        known = _SEEN.get(key) if key is not None else None
+        if known is not None:
+            info.sheets = dict(known)
+            return info
     # Two small parts, read with patterns rather than a parser: no entities are ever
     # expanded, and a damaged part simply lists no sheets.
     wb = info.read("xl/workbook.xml")
@@ -387,7 +401,35 @@ def inspect_workbook(path: Path, data: bytes | mmap.mmap) -> WorkbookInfo:
         )
     if not info.sheets:
         raise InputError(f"{path}: the workbook lists no sheets (damaged?); save it again")
+    if key is not None:
+        _remember(key, dict(info.sheets))
     return info
+
+
+#: Parts checked before, by what they are checked for and their exact compressed bytes.
+#: Workbooks made from one template share most parts byte for byte (the workbook and
+#: its relationships, styles, hidden sheets): each is inflated and checked once. The
+#: same compressed bytes always inflate to the same text, so the same checks hold;
+#: only parts that passed are remembered.
+_SEEN: dict[tuple[Any, ...], Any] = {}
+#: Most parts remembered (a few per template), and the largest (compressed bytes).
+SEEN_PARTS = 256
+SEEN_BYTES = 64 * 1024
+
+
+def _seen_key(what: Any, data: bytes | mmap.mmap, *parts: Member) -> tuple[Any, ...] | None:
+    """The key under which ``parts`` (small ones only) are remembered for ``what``."""
+    if any(p.compress_size > SEEN_BYTES for p in parts):
+        return None
+    return (what, *((p.method, bytes(zip_members.raw(data, p))) for p in parts))
+
+
+def _remember(key: tuple[Any, ...] | None, value: Any) -> None:
+    if key is None:
+        return
+    if len(_SEEN) >= SEEN_PARTS:
+        _SEEN.clear()
+    _SEEN[key] = value
 
 
 @dataclass(frozen=True)
@@ -457,6 +499,20 @@ def scan_sheet(info: WorkbookInfo, sheet: SheetInfo, detail: bool) -> SheetScan:
         raise InputError(
             f"{path}: sheet {sheet.name!r} is missing from the file; save the workbook again"
         )
+    try:
+        key = _seen_key(("scan", detail), info.data, part)
+    except zip_members.ZipDamaged:
+        key = None  # read below, which says what is wrong
+    known: SheetScan | None = _SEEN.get(key) if key is not None else None
+    if known is not None:
+        return known
+    scan = _scan_sheet(info, sheet, part, detail)
+    _remember(key, scan)
+    return scan
+
+
+def _scan_sheet(info: WorkbookInfo, sheet: SheetInfo, part: Member, detail: bool) -> SheetScan:
+    path = info.path
     max_row, max_col, far = 0, 0, ""
     any_ref = False
     whole = b""
