@@ -24,6 +24,7 @@ from typing import BinaryIO, NamedTuple, TypeAlias
 _EOCD = b"PK\x05\x06"
 _EOCD_SIZE = 22
 _ZIP64_LOCATOR = b"PK\x06\x07"
+_ZIP64_END = b"PK\x06\x06"
 _CENTRAL = struct.Struct("<4s6H3L5H2L")
 _CENTRAL_SIG = b"PK\x01\x02"
 _LOCAL_SIG = b"PK\x03\x04"
@@ -299,8 +300,12 @@ class ZipWriter:
     """Writes a zip, copying parts of another as they are (still compressed) or adding new.
 
     For a workbook that is mostly copied: no part is inflated and deflated again
-    unless it changes. No Zip64: a workbook ras writes this way is far below 4 GiB.
+    unless it changes. A part or an offset past 4 GiB gets Zip64 records, as zipfile
+    writes them.
     """
+
+    #: Sizes and offsets from which Zip64 records are written (the 32-bit fields' limit).
+    ZIP64_LIMIT = _FULL
 
     def __init__(self, fh: BinaryIO) -> None:
         self.fh = fh
@@ -313,17 +318,21 @@ class ZipWriter:
         self.at += len(body)
 
     def _header(self, name: str, method: int, crc: int, csize: int, size: int) -> None:
-        if max(csize, size, self.at) >= _FULL:
-            raise ValueError(f"{name}: a part of 4 GiB or more (no Zip64 here)")
         raw_name = name.encode("utf-8")
         flags = 0x800  # names in UTF-8
+        extra = b""
+        version, fields = 20, (csize, size)
+        if max(csize, size) >= self.ZIP64_LIMIT:  # both sizes in a Zip64 extra field
+            version, fields = 45, (_FULL, _FULL)
+            extra = struct.pack("<2H2Q", 1, 16, size, csize)
         header = _LOCAL.pack(
-            _LOCAL_SIG, 20, flags, method, 0, 0x21, crc, csize, size, len(raw_name), 0
+            _LOCAL_SIG, version, flags, method, 0, 0x21, crc, *fields, len(raw_name), len(extra)
         )
         self.fh.write(header)
         self.fh.write(raw_name)
+        self.fh.write(extra)
         self.entries.append((raw_name, flags, method, crc, csize, size, self.at))
-        self.at += len(header) + len(raw_name)
+        self.at += len(header) + len(raw_name) + len(extra)
 
     def copy(self, data: Bytes, member: Member) -> None:
         """Copy a member of the zip in ``data`` as it is."""
@@ -361,31 +370,51 @@ class ZipWriter:
         self.at += csize
 
     def close(self) -> None:
-        """Write the central directory."""
+        """Write the central directory (with Zip64 records where a figure needs them)."""
         start = self.at
+        limit = self.ZIP64_LIMIT
         for raw_name, flags, method, crc, csize, size, offset in self.entries:
+            # Zip64: each figure past the limit goes in the extra field, in this order.
+            big = [v for v in (size, csize, offset) if v >= limit]
+            extra = struct.pack(f"<2H{len(big)}Q", 1, 8 * len(big), *big) if big else b""
             self.fh.write(
                 _CENTRAL.pack(
                     _CENTRAL_SIG,
-                    20,
-                    20,
+                    45 if big else 20,
+                    45 if big else 20,
                     flags,
                     method,
                     0,
                     0x21,
                     crc,
-                    csize,
-                    size,
+                    _FULL if csize >= limit else csize,
+                    _FULL if size >= limit else size,
                     len(raw_name),
+                    len(extra),
                     0,
                     0,
                     0,
                     0,
-                    0,
-                    offset,
+                    _FULL if offset >= limit else offset,
                 )  # fmt: skip
             )
             self.fh.write(raw_name)
-            self.at += _CENTRAL.size + len(raw_name)
-        count = len(self.entries)
-        self.fh.write(struct.pack("<4s4H2LH", _EOCD, 0, 0, count, count, self.at - start, start, 0))
+            self.fh.write(extra)
+            self.at += _CENTRAL.size + len(raw_name) + len(extra)
+        count, length = len(self.entries), self.at - start
+        if (
+            count >= 0xFFFF
+            or length >= limit
+            or start >= limit
+            or any(max(e[4], e[5], e[6]) >= limit for e in self.entries)
+        ):
+            record = self.at
+            self.fh.write(
+                struct.pack(
+                    "<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, length, start
+                )
+            )
+            self.fh.write(struct.pack("<4sLQL", _ZIP64_LOCATOR, 0, record, 1))
+            self.fh.write(struct.pack("<4s4H2LH", _EOCD, 0, 0, 0xFFFF, 0xFFFF, _FULL, _FULL, 0))
+            return
+        self.fh.write(struct.pack("<4s4H2LH", _EOCD, 0, 0, count, count, length, start, 0))
