@@ -208,6 +208,9 @@ def test_page_text_reads_back_as_written(tmp_path: Path) -> None:
     ws["B1"] = "=A1"  # a formula: no cached value, worked out on load
     ws["B2"] = 12.5
     ws["B3"] = True
+    ws["B4"] = '="_x0041_ & "&A1'  # a formula's text has no _xHHHH_ escapes
+    corner = book.create_sheet("Corner")
+    corner["C1"], corner["A2"] = 1, 2
     path = tmp_path / "page.xlsx"
     with path.open("wb") as fh:
         book.save(fh)
@@ -219,3 +222,6 @@ def test_page_text_reads_back_as_written(tmp_path: Path) -> None:
     plain = {ref: text for ref, text in want.items() if ref not in ("A2", "A3")}
     assert {ref: got[ref].value for ref in plain} == plain
     assert (got["B1"].value, got["B2"].value, got["B3"].value) == ("=A1", 12.5, True)
+    assert got["B4"].value == '="_x0041_ & "&A1'
+    with zipfile.ZipFile(path) as z:  # the used range: first row and first column, to last
+        assert b'<dimension ref="A1:C2"/>' in z.read("xl/worksheets/sheet2.xml")

@@ -223,7 +223,7 @@ class QuickBook:
             rows.append(_cell_xml(ref, ws.cells.get((r, c), _EMPTY), styled.get((r, c), "")))
         if row >= 0:
             rows.append("</row>")
-        top = min(keys, default=(0, 0))
+        top = (min((k[0] for k in keys), default=0), min((k[1] for k in keys), default=0))
         last = (max((k[0] for k in keys), default=0), max((k[1] for k in keys), default=0))
         head = [
             _XML,
@@ -353,13 +353,18 @@ def _relationships(rels: list[tuple[str, str, str]]) -> str:
     return f'{_XML}<Relationships xmlns="{_PKG_RELS}">{items}</Relationships>'
 
 
+def _escape(value: str) -> str:
+    """XML-escaped (a formula's text: Excel reads no ``_xHHHH_`` escapes there)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _text(value: str) -> str:
-    """Text for an element's content: XML-escaped, control characters as ``_xHHHH_``."""
+    """Cell or footer text: XML-escaped, control characters as ``_xHHHH_`` (as Excel)."""
     if "_x" in value:
         value = _ESCAPE_LIKE.sub(r"_x005F\1", value)
     if _CONTROL.search(value):
         value = _CONTROL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", value)
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _escape(value)
 
 
 def _attr(value: str) -> str:
@@ -384,7 +389,7 @@ def _cell_xml(ref: str, cell: QuickCell, style: str) -> str:
         return f'<c r="{ref}"{style}/>' if style else ""
     if isinstance(value, str):
         if value.startswith("=") and cell.data_type != "s":
-            return f'<c r="{ref}"{style}><f>{_text(value[1:])}</f><v></v></c>'
+            return f'<c r="{ref}"{style}><f>{_escape(value[1:])}</f><v></v></c>'
         value = value[:MAX_CELL_TEXT]  # Excel's limit: longer text makes it repair the file
         space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
         return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{_text(value)}</t></is></c>'
