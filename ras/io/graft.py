@@ -47,12 +47,6 @@ class CannotGraft(Exception):
     """The workbook is not one this module can extend faithfully (use a full load)."""
 
 
-def _attr(raw: str, name: str) -> str:
-    """An attribute's (still escaped) value in an element's attribute text, or ''."""
-    m = re.search(rf'(?:^|\s){re.escape(name)}="([^"]*)"', raw)
-    return m.group(1) if m else ""
-
-
 def _section(xml: str, name: str) -> re.Match[str] | None:
     return re.search(rf"<{name}\b[^>]*?(?:/>|>(.*?)</{name}>)", xml, re.S)
 
@@ -289,9 +283,7 @@ def _extend_workbook(workbook: str, names: list[str], sheets: list[str], count: 
                 r"(<definedNames\b[^>]*>)", lambda m: m.group(1) + "".join(names), workbook, count=1
             )
         else:
-            at = re.search(r"<calcPr\b|<oleSize\b|<customWorkbookViews\b|<pivotCaches\b|"
-                           r"<smartTagPr\b|<smartTagTypes\b|<webPublishing\b|<fileRecoveryPr\b|"
-                           r"<webPublishObjects\b|<extLst\b|</workbook>", workbook)  # fmt: skip
+            at = _AFTER_NAMES.search(workbook)
             assert at is not None
             workbook = (
                 workbook[: at.start()]
