@@ -622,14 +622,14 @@ def splice_rows(path: Path, splices: list[Splice]) -> None:
                 index = int(sheet.group(1)) - 1 if sheet else -1
                 if index in spools:
                     spool, count = spools[index]
-                    xml = zip_members.inflate(data, member, len(data) * 1100)
+                    xml = zip_members.inflate(data, member, member.file_size)
                     at = xml.rindex(b"</sheetData>")
                     head = _widen(
                         xml[:at], rb'(<dimension ref="[A-Z]+[0-9]+):([A-Z]+)[0-9]+"', 2 + count, 1
                     )
                     zout.add_around(name, head, spool, xml[at:])
                 elif name.startswith("xl/tables/"):
-                    xml = zip_members.inflate(data, member, len(data) * 1100)
+                    xml = zip_members.inflate(data, member, member.file_size)
                     found = re.search(rb'displayName="([^"]+)"', xml)
                     last_row = last_rows.get(found.group(1).decode()) if found else None
                     if last_row is not None:
