@@ -24,7 +24,7 @@ from ras.commands.score import score_inputs
 from ras.io import zip_members
 from ras.io.allocations import write_allocations
 from ras.io.table_file import load_table
-from ras.io.xlsx import RowWriter
+from ras.io.xlsx import Coded, RowWriter
 from ras.models.table import PointTable
 from ras.scoring.pseudonyms import Pseudonymiser, pseudonymise_run
 from ras.scoring.store import People
@@ -229,6 +229,31 @@ def test_bulk_workbook_starting_away_from_a1_names_true_cells(
     bad = [i for i in run.exceptions if i.code == "not-an-option"]
     assert [i.cell for i in bad] == ["F9"]  # person 5: row 3 + 1 + 5, column B + 4
     assert run.scored[0].assessment.row == 4
+
+
+def test_coded_columns_write_as_the_plain_column_across_blocks() -> None:
+    """A coded column's cells are those of the same values given plainly, block after block.
+
+    Each block numbers its values afresh (as a bulk table's money groups are), so the
+    same amount comes under different codes; True and 1 share a hash and never a cell.
+    """
+    blocks = [
+        ([0, 1, 0, 2, 3], {0: Decimal("20400.00"), 1: None, 2: "", 3: Decimal("391.23")}),
+        ([1, 0, 2, 2], {0: Decimal("391.23"), 1: Decimal("20400.0"), 2: 1}),
+        ([0, 1, 2, 0], {0: True, 1: 1, 2: "1"}),
+        ([2, 1, 0], [Decimal("20400.00"), True, Decimal("0.1")]),
+    ]
+    coded, plain = RowWriter([None, 7]), RowWriter([None, 7])
+    first = 3
+    for codes, values in blocks:
+        ids = [f"P{first + i}" for i in range(len(codes))]
+        column = [values[c] for c in codes]
+        got = coded.xml_columns([ids, Coded(codes, values)], first)
+        assert got == plain.xml_columns([ids, column], first)
+        first += len(codes)
+    bool_block = coded.xml_columns([["X", "Y"], Coded([0, 1], {0: True, 1: 1})], 20)
+    assert '<c r="B20" s="7" t="b"><v>1</v></c>' in bool_block
+    assert '<c r="B21" s="7"><v>1.0</v></c>' in bool_block
 
 
 def test_row_xml_formats_each_value_by_type() -> None:
