@@ -24,7 +24,7 @@ from ras.commands.score import score_inputs
 from ras.io import zip_members
 from ras.io.allocations import write_allocations
 from ras.io.table_file import load_table
-from ras.io.xlsx import Coded, RowWriter
+from ras.io.xlsx import Coded, RowWriter, _tail_or_empty, _text_tails
 from ras.models.table import PointTable
 from ras.scoring.pseudonyms import Pseudonymiser, pseudonymise_run
 from ras.scoring.store import People
@@ -229,6 +229,22 @@ def test_bulk_workbook_starting_away_from_a1_names_true_cells(
     bad = [i for i in run.exceptions if i.code == "not-an-option"]
     assert [i.cell for i in bad] == ["F9"]  # person 5: row 3 + 1 + 5, column B + 4
     assert run.scored[0].assessment.row == 4
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet=st.sampled_from("ab &<>\t\n\r\x07\u00a0\u2003\uffffé"), max_size=8),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_a_text_column_at_once_is_each_text_made_alone(column: list[str | None]) -> None:
+    """The column-at-once path gives each cell exactly as it is made on its own."""
+    assert _text_tails(column, ' s="3"') == [_tail_or_empty(v, ' s="3"') for v in column]
 
 
 def test_coded_columns_write_as_the_plain_column_across_blocks() -> None:

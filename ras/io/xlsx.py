@@ -410,16 +410,23 @@ CACHE_TRIAL = 2_000
 
 
 _NUMBERS = {int, float, Decimal}
-#: What makes a text need more than wrapping (escapes, replaced characters, spaces
-#: kept at either end), looked for in a whole column at once (one value a line).
-_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|^\\s|\\s$", re.M)
+#: Characters that make a text need more than wrapping (escapes, replaced characters),
+#: looked for in a whole column at once.
+_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _text_tails(column: Sequence[str | None], style: str) -> list[str]:
-    """The cells of a column of text, as ``_cell_tail`` makes them, a column at once."""
+    """The cells of a column of text, as ``_cell_tail`` makes them, a column at once.
+
+    Texts that need escaping, cutting or their spaces kept (``_text_xml``) are made
+    one by one. Looking for spaces at either end value by value is several times
+    quicker than a multi-line pattern over the whole column.
+    """
     texts = [v for v in column if v]
     if texts and (
-        max(map(len, texts)) > MAX_CELL_TEXT or _SPECIAL.search("\n".join(texts)) is not None
+        max(map(len, texts)) > MAX_CELL_TEXT
+        or _SPECIAL.search("".join(texts)) is not None
+        or any(t != t.strip() for t in texts)
     ):
         return [_tail_or_empty(v, style) for v in column]
     head = f'"{style} t="inlineStr"><is><t>'
