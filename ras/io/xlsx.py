@@ -433,6 +433,17 @@ def _text_tails(column: Sequence[str | None], style: str) -> list[str]:
     return [head + v + "</t></is></c>" if v else "" for v in column]
 
 
+#: What every column's cache starts with: an empty cell is no XML.
+_EMPTY_CELLS: dict[Any, str] = {None: "", "": ""}
+
+
+def _bound(cache: dict[Any, str]) -> None:
+    """Start ``cache`` again once it holds more than CELL_CACHE values."""
+    if len(cache) > CELL_CACHE:
+        cache.clear()
+        cache.update(_EMPTY_CELLS)
+
+
 def _tail_or_empty(value: Any, style: str) -> str:
     """A cell's XML after its reference, or "" for an empty cell (None or "")."""
     if value is None or (type(value) is str and value == ""):
@@ -465,7 +476,7 @@ class RowWriter:
             self.starts.append(f'<c r="{col_letters(c)}')
             x = self.xf[c] if c < len(self.xf) else None
             self.style.append(f' s="{x}"' if x else "")
-            self.caches.append({None: "", "": ""})
+            self.caches.append(dict(_EMPTY_CELLS))
             self.misses.append(0)
 
     def _tails(self, c: int, column: Sequence[Any]) -> list[str]:
@@ -500,9 +511,7 @@ class RowWriter:
                         tail = cache[v] = _cell_tail(v, style)
                     tails[i] = tail
         self.misses[c] += missed
-        if len(cache) > CELL_CACHE:
-            cache.clear()
-            cache.update({None: "", "": ""})
+        _bound(cache)
         return tails
 
     @staticmethod
@@ -526,9 +535,8 @@ class RowWriter:
                 except TypeError:  # unhashable: formatted every time
                     pass
             made[k] = _tail_or_empty(v, style) if tail is None else tail
-        if cache is not None and len(cache) > CELL_CACHE:
-            cache.clear()
-            cache.update({None: "", "": ""})
+        if cache is not None:
+            _bound(cache)
         return list(map(made.__getitem__, column.codes))
 
     def xml(self, rows: Sequence[Sequence[Any]], first_row: int) -> str:
