@@ -332,3 +332,33 @@ def test_a_solver_run_that_will_not_stop_is_given_up(
     assert outcome.plan.status.startswith("TIME LIMIT")
     assert outcome.plan.solution.stages[0].has_plan and outcome.plan.moves
     assert (tmp_path / "plan.xlsx").exists()
+
+
+def test_progress_of_the_first_plan_searches_is_in_the_stages_terms() -> None:
+    """The searches before the person-years stage of `save` optimise a blend of the
+    person-years and the held savings, or a neighbourhood with columns fixed; progress
+    still shows person-years of a plan the stage keeps, against a bound on the stage
+    (before, a 40-person case showed "best 1,784.88" person-years, and a bound of 145.5
+    from the neighbourhood, where the stage's LP bound is 150.3)."""
+    from bench.county import generate
+    from ras.optimiser.data import build_data
+    from ras.optimiser.formulation import build
+    from ras.optimiser.solve import solve
+
+    data = build_data(*generate(40, objective="save"))
+    lines: list = []
+    options = SolveOptions(time_limit=None, progress=lines.append, progress_every=0.1)
+    solution = solve(build(data), options, relaxed=build(data, with_shortfall=True))
+    final = solution.stages[-1]
+    assert final.stage == "personalise" and final.objective is not None
+    searches = [p for p in lines if p.stage == "personalise (first plan)"]
+    assert searches, "the searches ran and reported progress"
+    for p in searches:
+        assert p.incumbent is not None and p.bound is not None and p.gap is not None
+        # A plan the stage keeps: it starts from the best one and ends no worse.
+        assert p.incumbent <= final.objective + 1e-6
+        # A bound on the stage: no plan of the stage is better.
+        assert p.bound >= final.objective - 1e-6
+        assert p.incumbent <= p.bound + 1e-6
+        assert p.gap == pytest.approx((p.bound - p.incumbent) / p.incumbent)
+    assert len({p.bound for p in searches}) == 1  # the stage's LP bound, throughout

@@ -47,6 +47,36 @@ class Relaxed:
 
 
 @dataclass(frozen=True)
+class Shown:
+    """What progress shows of a search that optimises something else for a stage.
+
+    A first-plan search (``solve._HighsStages._first_plan``) optimises a blend, or a
+    neighbourhood with columns fixed: HiGHS's own figures are neither the stage's
+    objective nor bounds on it. Progress shows instead ``cost`` (solver columns, the
+    stage's units) of the plan the stage would keep — the plan the search started
+    from (worth ``start``) or the search's latest, whichever is better — against
+    ``bound``, the stage's LP relaxation.
+    """
+
+    cost: np.ndarray
+    start: float
+    bound: float | None
+    maximise: bool
+
+    def best(self, latest: float | None) -> float:
+        """The better of the start and ``latest`` (None: no plan of the search's yet)."""
+        if latest is None:
+            return self.start
+        return max(self.start, latest) if self.maximise else min(self.start, latest)
+
+    def progress(self, stage: str, latest: float | None, elapsed: float) -> Progress:
+        """A progress line: the best plan in hand (see :meth:`best`) against the bound."""
+        best = self.best(latest)
+        gap = None if self.bound is None else abs(self.bound - best) / max(abs(best), 1e-9)
+        return Progress(stage, best, self.bound, gap, elapsed)
+
+
+@dataclass(frozen=True)
 class HighsOutcome:
     """How one stage ended, in the stage's own units (scale removed)."""
 
@@ -153,6 +183,10 @@ class HighsModel:
         #: in its (daemon) thread, so the model is not touched again: every later call
         #: does nothing and every later solve ends at once, at the time limit.
         self.abandoned = False
+        #: Set while a search's progress is shown in its stage's terms (:class:`Shown`).
+        self._shown: Shown | None = None
+        self._shown_latest: float | None = None  # its objective of the search's latest plan
+        h.cbMipImprovingSolution.subscribe(self._on_improving)
         h.cbMipInterrupt.subscribe(self._on_interrupt_check)
         h.cbSimplexInterrupt.subscribe(self._on_interrupt_check)
         h.cbIpmInterrupt.subscribe(self._on_interrupt_check)
@@ -170,6 +204,14 @@ class HighsModel:
         # Said every time: HiGHS keeps the flag between solves, so a stage stopped on
         # purpose would otherwise stop the next one at its first check.
         event.interrupt(self._stop.is_set())
+
+    def _on_improving(self, event: Any) -> None:
+        shown = self._shown
+        if shown is None:
+            return
+        value = float(shown.cost @ np.asarray(event.data_out.mip_solution))
+        with self._lock:
+            self._shown_latest = value
 
     # ------------------------------------------------------------------ changes
     def add_row(self, coefficients: np.ndarray, lower: float, upper: float) -> None:
@@ -369,12 +411,14 @@ class HighsModel:
         presolve: bool = True,
         offset: float = 0.0,
         stall: float | None = None,
+        shown: Shown | None = None,
     ) -> HighsOutcome:
         """Optimise ``cost . x`` (times ``scale``) from ``start``; stop at the limits.
 
         ``offset`` is added to the objective (it counts in the relative gap, not in the
         values returned). With ``stall``, the solve also stops once it has a plan and
-        has not found a better one for that many seconds (status ``feasible``).
+        has not found a better one for that many seconds (status ``feasible``). With
+        ``shown``, progress shows the stage's objective and bound, not the solve's.
 
         Raises:
             KeyboardInterrupt: a second Ctrl-C while the first was being honoured.
@@ -401,6 +445,8 @@ class HighsModel:
             h.setSolution(solution)
         with self._lock:
             self._latest = {}
+            self._shown_latest = None
+        self._shown = shown
         began = time.perf_counter()
         origin = run_start if run_start is not None else began
         last_report = began
@@ -419,14 +465,25 @@ class HighsModel:
                         self._stop.set()
             if progress is not None and now - last_report >= progress_every:
                 last_report = now
-                progress(self._progress(stage, scale, offset, now - origin))
+                if shown is not None:
+                    with self._lock:
+                        latest = self._shown_latest
+                    progress(shown.progress(stage, latest, now - origin))
+                else:
+                    progress(self._progress(stage, scale, offset, now - origin))
 
-        interrupted = self._run(tick, limit)
+        try:
+            interrupted = self._run(tick, limit)
+        finally:
+            self._shown = None
         seconds = time.perf_counter() - began
         if self.abandoned:  # HiGHS may still be running: nothing of it can be read
             return HighsOutcome("no solution", "time limit", None, None, None, seconds, None)
         outcome = self._outcome(scale, offset, seconds, interrupted, stalled)
-        if progress is not None and outcome.objective is not None:
+        if progress is not None and shown is not None:
+            latest = None if outcome.x is None else float(shown.cost @ outcome.x)
+            progress(shown.progress(stage, latest, time.perf_counter() - origin))
+        elif progress is not None and outcome.objective is not None:
             progress(
                 Progress(
                     stage,

@@ -416,10 +416,15 @@ class _HighsStages:
         # stall grows with the time the LP took.
         stall = max(SEARCH_STALL, SEARCH_STALL_LP * (time.perf_counter() - began))
         share = None if left is None else left * SEARCH_SHARE
-        if self._search_near(objective, cost, scale, gap, relaxed, share, stall):
+        # Progress shows the stage's own objective of the plan in hand, against the
+        # stage's LP bound: not the blend, nor the neighbourhood's bound.
+        shown = highs.Shown(
+            self.steps.cost(cost), float(cost @ self.x), relaxed.objective, objective.maximise
+        )
+        if self._search_near(objective, cost, scale, gap, relaxed, share, stall, shown):
             return relaxed.objective
         if held is not None and relaxed.last_dual != 0:
-            if self._search_along(objective, cost, scale, held, relaxed, share, stall):
+            if self._search_along(objective, cost, scale, held, relaxed, share, stall, shown):
                 return relaxed.objective
         return None
 
@@ -442,6 +447,7 @@ class _HighsStages:
         relaxed: highs.Relaxed,
         time_limit: float | None,
         stall: float,
+        shown: highs.Shown,
     ) -> bool:
         """RINS from the plan (see ``_first_plan``); True when Ctrl-C stopped it."""
         assert self.x is not None
@@ -462,6 +468,7 @@ class _HighsStages:
                 scale=scale,
                 stall=stall,
                 time_limit=time_limit,
+                shown=shown,
                 **_proof(objective, gap),
             )
         self._keep_if_better(objective, cost, out.x)
@@ -476,6 +483,7 @@ class _HighsStages:
         relaxed: highs.Relaxed,
         time_limit: float | None,
         stall: float,
+        shown: highs.Shown,
     ) -> bool:
         """The search along a money hold's price (see ``_first_plan``); True on Ctrl-C."""
         held_cost, held_max, level = held
@@ -494,6 +502,7 @@ class _HighsStages:
             stall=stall,
             time_limit=time_limit,
             heuristic_effort=MONEY_HEURISTIC_EFFORT,
+            shown=shown,
         )
         self._keep_if_better(objective, cost, out.x)
         return out.stopped == "interrupted"
