@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import stat
@@ -362,3 +363,40 @@ def test_an_interrupted_demo_leaves_the_folder_as_it_was(tmp_path: Path) -> None
     after = {str(p.relative_to(demo)): p.stat().st_mtime_ns for p in demo.rglob("*")}
     assert after == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ras-demo"]
+
+
+def test_descendants_are_found_from_the_kernels_lists_as_from_every_parent() -> None:
+    """After Ctrl-C, ras kills what it started, found from its own processes' lists of
+    children (reading every process's parent took over a second while a Dask thread
+    held the interpreter); both ways find the same tree: a child, a grandchild forked
+    by a thread of the child, and a great-grandchild."""
+    from ras.parallel import _descendants, _descendants_by_parent
+
+    if not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists():
+        pytest.skip("no lists of children in /proc here")
+    script = (
+        "import subprocess, sys, threading, time\n"
+        "def start():\n"
+        "    subprocess.Popen([sys.executable, '-c', "
+        "\"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', "
+        "'import time; time.sleep(60)']); time.sleep(60)\"])\n"
+        "t = threading.Thread(target=start); t.start(); t.join()\n"
+        "print('ready', flush=True); time.sleep(60)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    found: set[int] = set()
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        deadline = time.monotonic() + 10
+        while len(found) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            found = _descendants(child.pid)
+        assert len(found) == 2 and child.pid not in found
+        assert found == _descendants_by_parent(child.pid)
+        assert child.pid in _descendants(os.getpid())
+        assert found <= _descendants(os.getpid())
+    finally:
+        for pid in found | {child.pid}:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        child.wait(timeout=5)
