@@ -16,6 +16,7 @@ import logging
 import multiprocessing as mp
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -30,6 +31,44 @@ T = TypeVar("T")
 CONNECT_TIMEOUT = 10
 #: How often a task may be lost with its worker before it is reported (then not retried).
 ALLOWED_FAILURES = 1
+
+
+#: Set by Ctrl-C during a sweep (see :func:`_ctrl_c_noted`).
+_CTRL_C = threading.Event()
+
+
+@contextlib.contextmanager
+def _ctrl_c_noted() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt as ever, and is noted too, so that it is not lost.
+
+    Python runs a signal's handler wherever the main thread happens to be. When that is
+    inside a garbage collector's callback (Dask's GC diagnostics has one) or a
+    finaliser, the KeyboardInterrupt is printed as "Exception ignored" and dropped: the
+    run went on waiting for workers the same Ctrl-C had stopped, for two minutes. The
+    loop that waits for tasks raises it again (:func:`run_tasks`).
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield  # Ctrl-C is ignored here, or not this thread's to handle
+        return
+
+    def noted(signum: int, frame: Any) -> None:
+        _CTRL_C.set()
+        previous(signum, frame)
+
+    _CTRL_C.clear()
+    signal.signal(signal.SIGINT, noted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _raise_if_ctrl_c() -> None:
+    """Raise the KeyboardInterrupt of a Ctrl-C whose own was lost (see above)."""
+    if _CTRL_C.is_set():
+        _CTRL_C.clear()  # raised once
+        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
@@ -55,7 +94,7 @@ def sweep_client(scheduler: str | None = None, workers: int | None = None) -> It
         "distributed.worker.daemon": False,  # workers may start processes of their own
         "distributed.admin.system-monitor.gil.enabled": False,
     }
-    with dask.config.set(settings):
+    with dask.config.set(settings), _ctrl_c_noted():
         if scheduler:
             try:
                 client = Client(scheduler, timeout=CONNECT_TIMEOUT)
@@ -66,11 +105,13 @@ def sweep_client(scheduler: str | None = None, workers: int | None = None) -> It
                 ) from exc
             try:
                 yield client
+                _raise_if_ctrl_c()
             finally:
                 client.close()
             return
         if workers == 0:
             yield None
+            _raise_if_ctrl_c()
             return
         with _main_hidden(mp.get_context("spawn")):
             cluster = LocalCluster(
@@ -84,7 +125,10 @@ def sweep_client(scheduler: str | None = None, workers: int | None = None) -> It
         wait = 1.0
         try:
             yield client
+            _raise_if_ctrl_c()
         except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                _CTRL_C.clear()  # delivered
             _stop_now(cluster)  # Ctrl-C, an error: the workers go at once (SPEC §16: 2 s)
             if isinstance(exc, KeyboardInterrupt):
                 # A scheduler with millions of tasks to release took over 1 s to let
@@ -154,6 +198,7 @@ def run_tasks(
         checked = time.monotonic()
         without_workers: float | None = None  # since when the cluster has had none
         while not done.is_empty():
+            _raise_if_ctrl_c()
             batch = done.next_batch(block=False)
             if not batch:
                 time.sleep(POLL)
@@ -179,7 +224,9 @@ def run_tasks(
                     results[n] = on_crash(items[n], exc)
                 if progress:
                     progress(1)
-    except BaseException:
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            _CTRL_C.clear()  # delivered
         client.cancel(futures)
         raise
     return results

@@ -463,3 +463,39 @@ def test_a_cluster_without_workers_stops_the_run_with_one_line(tmp_path: Path) -
             scheduler.wait(timeout=20)
         except subprocess.TimeoutExpired:
             scheduler.kill()
+
+
+def test_a_ctrl_c_lost_in_a_gc_callback_still_stops_the_sweep() -> None:
+    """Python runs the Ctrl-C handler wherever the main thread is; inside a garbage
+    collector's callback (Dask registers one) the KeyboardInterrupt is dropped as
+    "Exception ignored". `ras simulate` then waited two minutes for workers the same
+    Ctrl-C had stopped. The wait for tasks raises it again, within the 2 s of §16."""
+    import gc
+    import signal
+    import threading
+
+    from ras.cluster import run_tasks, sweep_client
+
+    sent: list[float] = []
+
+    def lose_it(phase: str, info: dict) -> None:
+        main = threading.current_thread() is threading.main_thread()
+        if main and phase == "start" and not sent and time.monotonic() > armed:
+            sent.append(time.monotonic())
+            os.kill(os.getpid(), signal.SIGINT)  # handled here, inside the callback
+            for _ in range(1000):  # bytecodes for the handler to run on
+                pass
+
+    with sweep_client(workers=1) as client:
+        armed = time.monotonic() + 1.0
+        threshold = gc.get_threshold()
+        gc.callbacks.append(lose_it)
+        gc.set_threshold(1)  # collections in the main thread while it waits
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                run_tasks(client, time.sleep, [5.0], lambda n, exc: None)
+        finally:
+            gc.callbacks.remove(lose_it)
+            gc.set_threshold(*threshold)
+        assert sent, "the Ctrl-C was sent from a collection"
+        assert time.monotonic() - sent[0] < 2.0
