@@ -362,3 +362,5 @@ def test_progress_of_the_first_plan_searches_is_in_the_stages_terms() -> None:
         assert p.incumbent <= p.bound + 1e-6
         assert p.gap == pytest.approx((p.bound - p.incumbent) / p.incumbent)
     assert len({p.bound for p in searches}) == 1  # the stage's LP bound, throughout
+    shown = [p.incumbent for p in searches]
+    assert shown == sorted(shown)  # the plan in hand only gets better

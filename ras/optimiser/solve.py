@@ -424,6 +424,7 @@ class _HighsStages:
         if self._search_near(objective, cost, scale, gap, relaxed, share, stall, shown):
             return relaxed.objective
         if held is not None and relaxed.last_dual != 0:
+            shown = dataclasses.replace(shown, start=float(cost @ self.x))  # the plan now
             if self._search_along(objective, cost, scale, held, relaxed, share, stall, shown):
                 return relaxed.objective
         return None
