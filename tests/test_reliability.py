@@ -39,6 +39,21 @@ def _group(pgid: int) -> list[int]:
     return found
 
 
+def _finish(proc: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Wait for a run sent Ctrl-C; one that does not stop is killed, group and all.
+
+    A run that hung used to outlive its failed test, holding Dask's port 8787 and
+    making later clusters warn about it.
+    """
+    try:
+        proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+
+
 def _assessments(folder: Path, n: int, start: int = 0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(start, start + n):
@@ -220,7 +235,7 @@ def _interrupt(
         time.sleep(0.05)
         os.killpg(proc.pid, signal.SIGINT)
     sent = time.monotonic()
-    proc.communicate(timeout=60)
+    _finish(proc)
     took = time.monotonic() - sent
     time.sleep(0.2)
     return proc.returncode, took, len(_group(proc.pid))
@@ -267,7 +282,7 @@ def test_ctrl_c_during_compare_stops_every_run(tmp_path: Path) -> None:
         pytest.skip("compare finished before Ctrl-C arrived")
     os.killpg(proc.pid, signal.SIGINT)
     sent = time.monotonic()
-    proc.communicate(timeout=60)
+    _finish(proc)
     assert time.monotonic() - sent < 2.0
     assert proc.returncode == 130
     time.sleep(0.2)
@@ -357,7 +372,7 @@ def test_an_interrupted_demo_leaves_the_folder_as_it_was(tmp_path: Path) -> None
         time.sleep(0.01)  # interrupt once the new demo is half built
     os.killpg(proc.pid, signal.SIGINT)
     sent = time.monotonic()
-    proc.communicate(timeout=60)
+    _finish(proc)
     assert time.monotonic() - sent < 2.0
     assert proc.returncode == 130
     after = {str(p.relative_to(demo)): p.stat().st_mtime_ns for p in demo.rglob("*")}

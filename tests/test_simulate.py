@@ -385,7 +385,7 @@ def test_a_task_whose_worker_dies_is_retried_then_reported_and_the_rest_go_on() 
 def test_ctrl_c_during_simulate_stops_every_process(tmp_path: Path) -> None:
     import signal
 
-    from tests.test_reliability import _group, _ras
+    from tests.test_reliability import _finish, _group, _ras
 
     scenario = _example(tmp_path, {"budgets": {"sd": 0.2}, "samples": 3000000})
     proc = subprocess.Popen(
@@ -401,7 +401,7 @@ def test_ctrl_c_during_simulate_stops_every_process(tmp_path: Path) -> None:
         pytest.skip("simulate finished before Ctrl-C arrived")
     os.killpg(proc.pid, signal.SIGINT)
     sent = time.monotonic()
-    proc.communicate(timeout=60)
+    _finish(proc)
     assert time.monotonic() - sent < 2.0
     assert proc.returncode == 130
     time.sleep(0.5)
