@@ -46,6 +46,11 @@ class Relaxed:
     x: np.ndarray  # column values
 
 
+def relative_gap(value: float, bound: float) -> float:
+    """How far a plan's ``value`` is from a ``bound`` on it, relative to the value."""
+    return abs(bound - value) / max(abs(value), 1e-9)
+
+
 @dataclass(frozen=True)
 class Shown:
     """What progress shows of a search that optimises something else for a stage.
@@ -72,7 +77,7 @@ class Shown:
     def progress(self, stage: str, latest: float | None, elapsed: float) -> Progress:
         """A progress line: the best plan in hand (see :meth:`best`) against the bound."""
         best = self.best(latest)
-        gap = None if self.bound is None else abs(self.bound - best) / max(abs(best), 1e-9)
+        gap = None if self.bound is None else relative_gap(best, self.bound)
         return Progress(stage, best, self.bound, gap, elapsed)
 
 

@@ -215,10 +215,6 @@ def _skipped(name: str, variables: int, constraints: int) -> StageResult:
     )
 
 
-def _gap(value: float, bound: float) -> float:
-    return abs(bound - value) / max(abs(value), 1e-9)
-
-
 class _Clock:
     def __init__(self, limit: float | None) -> None:
         self.start = time.perf_counter()
@@ -336,7 +332,7 @@ class _HighsStages:
             # valid bound on it (the tie-break is never negative), so the gap is honest.
             value = float(cost @ out.x)
             if bound is not None:
-                stage_gap = _gap(value, bound)
+                stage_gap = highs.relative_gap(value, bound)
         if objective.scale and value is not None:
             value = round(value * scale) / scale  # integral: remove float noise
         if status is SolveStatus.OPTIMAL and stage_gap is not None and objective.scale:
@@ -371,7 +367,7 @@ class _HighsStages:
             SolveStatus.NO_SOLUTION if so_far is None else SolveStatus.FEASIBLE,
             so_far,
             bound,
-            None if bound is None or so_far is None else _gap(so_far, bound),
+            None if bound is None or so_far is None else highs.relative_gap(so_far, bound),
             time.perf_counter() - began,
             self.matrix.num_cols,
             self.matrix.num_rows,
@@ -564,7 +560,9 @@ class _HighsStages:
         for result, (cost, objective) in zip(results, self.solved, strict=False):
             if result.has_plan and not objective.scale and result.objective is not None:
                 value = float(cost @ x)
-                gap = result.gap if result.bound is None else _gap(value, result.bound)
+                gap = (
+                    result.gap if result.bound is None else highs.relative_gap(value, result.bound)
+                )
                 result = dataclasses.replace(result, objective=value, gap=gap)
             out.append(result)
         return out
