@@ -127,8 +127,6 @@ def sweep_client(scheduler: str | None = None, workers: int | None = None) -> It
             yield client
             _raise_if_ctrl_c()
         except BaseException as exc:
-            if isinstance(exc, KeyboardInterrupt):
-                _CTRL_C.clear()  # delivered
             _stop_now(cluster)  # Ctrl-C, an error: the workers go at once (SPEC §16: 2 s)
             if isinstance(exc, KeyboardInterrupt):
                 # A scheduler with millions of tasks to release took over 1 s to let
