@@ -51,6 +51,13 @@ def relative_gap(value: float, bound: float) -> float:
     return abs(bound - value) / max(abs(value), 1e-9)
 
 
+def better(a: float | None, b: float | None, higher: bool) -> float | None:
+    """The higher (``higher``) or lower of two figures, either of which may be missing."""
+    if a is None or b is None:
+        return b if a is None else a
+    return max(a, b) if higher else min(a, b)
+
+
 @dataclass(frozen=True)
 class Shown:
     """What progress shows of a search that optimises something else for a stage.
@@ -139,6 +146,9 @@ def quiet_stdout() -> Iterator[None]:
 #: person-years was solved "optimal" at 2 (3 under 1.14/1.15; 8 under 1.13 and with the
 #: rule off). Off, the county benchmark is as fast as before (see bench/README.md).
 PRESOLVE_RULES_OFF = 1 << 16
+#: The least relative change of HiGHS's bound that counts as moving (``flat``): it
+#: changes by float noise from check to check.
+MOVED = 1e-9
 #: Relative tolerance of the check of each plan HiGHS returns (objective, rows, bounds).
 CHECK_TOLERANCE = 1e-6
 
@@ -416,14 +426,22 @@ class HighsModel:
         presolve: bool = True,
         offset: float = 0.0,
         stall: float | None = None,
+        flat: float | None = None,
+        seed: int = 0,
+        known: tuple[float | None, float | None] = (None, None),
         shown: Shown | None = None,
     ) -> HighsOutcome:
         """Optimise ``cost . x`` (times ``scale``) from ``start``; stop at the limits.
 
         ``offset`` is added to the objective (it counts in the relative gap, not in the
         values returned). With ``stall``, the solve also stops once it has a plan and
-        has not found a better one for that many seconds (status ``feasible``). With
-        ``shown``, progress shows the stage's objective and bound, not the solve's.
+        has not found a better one for that many seconds (status ``feasible``, stopped
+        ``stalled``); with ``flat``, once it has a plan and neither the plan nor the
+        bound has moved for that many seconds (the same). ``seed`` is HiGHS's random
+        seed. ``known`` is the best objective and the best bound earlier runs of the
+        same problem found (stage units): progress shows the better of them and this
+        run's. With ``shown``, progress shows the stage's objective and bound, not the
+        solve's.
 
         Raises:
             KeyboardInterrupt: a second Ctrl-C while the first was being honoured.
@@ -443,6 +461,7 @@ class HighsModel:
             "mip_heuristic_effort", 0.05 if heuristic_effort is None else float(heuristic_effort)
         )
         h.setOptionValue("presolve", "choose" if presolve else "off")
+        h.setOptionValue("random_seed", int(seed))
         if start is not None:
             solution = hs.HighsSolution()
             solution.col_value = start
@@ -456,16 +475,24 @@ class HighsModel:
         origin = run_start if run_start is not None else began
         last_report = began
         best, improved, stalled = None, began, False
+        bound, moved = None, began
 
         def tick(now: float) -> None:
-            nonlocal last_report, best, improved, stalled
-            if stall is not None:
+            nonlocal last_report, best, improved, stalled, bound, moved
+            if stall is not None or flat is not None:
                 with self._lock:
-                    primal = self._latest.get("primal")
+                    primal, dual = self._latest.get("primal"), self._latest.get("dual")
                 if primal is not None and abs(primal) < self._hs.kHighsInf:
                     if primal != best:
                         best, improved = primal, now
-                    elif now - improved > stall and not stalled:
+                    if dual is not None and (
+                        bound is None or abs(dual - bound) > MOVED * max(1.0, abs(bound))
+                    ):
+                        bound, moved = dual, now
+                    if not stalled and (
+                        (stall is not None and now - improved > stall)
+                        or (flat is not None and now - max(improved, moved) > flat)
+                    ):
                         stalled = True
                         self._stop.set()
             if progress is not None and now - last_report >= progress_every:
@@ -475,7 +502,7 @@ class HighsModel:
                         latest = self._shown_latest
                     progress(shown.progress(stage, latest, now - origin))
                 else:
-                    progress(self._progress(stage, scale, offset, now - origin))
+                    progress(self._progress(stage, scale, offset, now - origin, known, maximise))
 
         try:
             interrupted = self._run(tick, limit)
@@ -489,18 +516,24 @@ class HighsModel:
             latest = None if outcome.x is None else float(shown.cost @ outcome.x)
             progress(shown.progress(stage, latest, time.perf_counter() - origin))
         elif progress is not None and outcome.objective is not None:
-            progress(
-                Progress(
-                    stage,
-                    outcome.objective,
-                    outcome.bound,
-                    outcome.gap,
-                    time.perf_counter() - origin,
-                )
-            )
+            value, tighter, gap = outcome.objective, outcome.bound, outcome.gap
+            if known != (None, None):  # the best of this run and the earlier ones
+                value = better(value, known[0], maximise) or 0.0  # (never None: value is not)
+                tighter = better(tighter, known[1], not maximise)
+                gap = None if tighter is None else relative_gap(value, tighter)
+            progress(Progress(stage, value, tighter, gap, time.perf_counter() - origin))
         return outcome
 
-    def _progress(self, stage: str, scale: float, offset: float, elapsed: float) -> Progress:
+    def _progress(
+        self,
+        stage: str,
+        scale: float,
+        offset: float,
+        elapsed: float,
+        known: tuple[float | None, float | None] = (None, None),
+        maximise: bool = True,
+    ) -> Progress:
+        """A progress line from HiGHS's latest figures and the ``known`` ones."""
         with self._lock:
             latest = dict(self._latest)
         inf = self._hs.kHighsInf
@@ -509,14 +542,14 @@ class HighsModel:
             v = latest.get(key)
             return None if v is None or abs(v) >= inf else v / scale - offset
 
-        gap = latest.get("gap")
-        return Progress(
-            stage,
-            unscaled("primal"),
-            unscaled("dual"),
-            None if gap is None or gap >= inf or unscaled("primal") is None else gap,
-            elapsed,
-        )
+        primal = better(unscaled("primal"), known[0], maximise)
+        dual = better(unscaled("dual"), known[1], not maximise)
+        if known == (None, None):  # HiGHS's own gap (infinite while the plan is worth 0)
+            gap = latest.get("gap")
+            gap = None if gap is None or gap >= inf or primal is None else gap
+        else:
+            gap = None if primal is None or dual is None else relative_gap(primal, dual)
+        return Progress(stage, primal, dual, gap, elapsed)
 
     def _outcome(
         self, scale: float, offset: float, seconds: float, interrupted: bool, stalled: bool
