@@ -392,9 +392,9 @@ def test_a_flat_solve_is_run_again_from_its_best_plan_with_another_seed(
     monkeypatch.setattr(highs.HighsModel, "solve_once", recorded)
     monkeypatch.setattr(solve_module, "RESTART_FLAT", 0.1)
     data = build_data(*generate(20, objective="save"))
-    solution = solve_module.solve(
-        build(data), SolveOptions(time_limit=None), relaxed=build(data, with_shortfall=True)
-    )
+    lines: list = []
+    options = SolveOptions(time_limit=None, progress=lines.append, progress_every=0.05)
+    solution = solve_module.solve(build(data), options, relaxed=build(data, with_shortfall=True))
     assert [s.stage for s in solution.stages] == ["save", "personalise"]
     restarted = False
     for result in solution.stages:
@@ -418,6 +418,15 @@ def test_a_flat_solve_is_run_again_from_its_best_plan_with_another_seed(
         else:
             assert (bound - best) / best <= 1e-4
     assert restarted, "some stage stayed flat for 0.1 s and was run again"
+    # Progress across the runs of a stage: the best plan and the tightest bound so far
+    # (a new run's own first figures are neither).
+    for stage in ("save", "personalise"):
+        shown = [p for p in lines if p.stage == stage and p.incumbent is not None]
+        plans = [p.incumbent for p in shown]
+        bounds = [p.bound for p in shown if p.bound is not None]
+        noise = 1e-9 * max(abs(v) for v in plans)
+        assert all(b >= a - noise for a, b in zip(plans, plans[1:], strict=False))
+        assert all(b <= a + noise for a, b in zip(bounds, bounds[1:], strict=False))
 
 
 def test_runs_of_one_stage_are_proven_by_the_best_plan_and_the_tightest_bound() -> None:

@@ -58,6 +58,26 @@ def better(a: float | None, b: float | None, higher: bool) -> float | None:
     return max(a, b) if higher else min(a, b)
 
 
+def _line(
+    stage: str,
+    figures: tuple[float | None, float | None, float | None],
+    known: tuple[float | None, float | None],
+    maximise: bool,
+    elapsed: float,
+) -> Progress:
+    """A progress line: a run's plan, bound and gap, merged with ``known`` ones.
+
+    ``known`` is the plan and bound earlier runs of the same problem found: the line
+    shows the better plan and the tighter bound, and the gap between them.
+    """
+    plan, bound, gap = figures
+    if known == (None, None):
+        return Progress(stage, plan, bound, gap, elapsed)
+    plan, bound = better(plan, known[0], maximise), better(bound, known[1], not maximise)
+    gap = None if plan is None or bound is None else relative_gap(plan, bound)
+    return Progress(stage, plan, bound, gap, elapsed)
+
+
 @dataclass(frozen=True)
 class Shown:
     """What progress shows of a search that optimises something else for a stage.
@@ -516,12 +536,15 @@ class HighsModel:
             latest = None if outcome.x is None else float(shown.cost @ outcome.x)
             progress(shown.progress(stage, latest, time.perf_counter() - origin))
         elif progress is not None and outcome.objective is not None:
-            value, tighter, gap = outcome.objective, outcome.bound, outcome.gap
-            if known != (None, None):  # the best of this run and the earlier ones
-                value = better(value, known[0], maximise) or 0.0  # (never None: value is not)
-                tighter = better(tighter, known[1], not maximise)
-                gap = None if tighter is None else relative_gap(value, tighter)
-            progress(Progress(stage, value, tighter, gap, time.perf_counter() - origin))
+            progress(
+                _line(
+                    stage,
+                    (outcome.objective, outcome.bound, outcome.gap),
+                    known,
+                    maximise,
+                    time.perf_counter() - origin,
+                )
+            )
         return outcome
 
     def _progress(
@@ -542,14 +565,9 @@ class HighsModel:
             v = latest.get(key)
             return None if v is None or abs(v) >= inf else v / scale - offset
 
-        primal = better(unscaled("primal"), known[0], maximise)
-        dual = better(unscaled("dual"), known[1], not maximise)
-        if known == (None, None):  # HiGHS's own gap (infinite while the plan is worth 0)
-            gap = latest.get("gap")
-            gap = None if gap is None or gap >= inf or primal is None else gap
-        else:
-            gap = None if primal is None or dual is None else relative_gap(primal, dual)
-        return Progress(stage, primal, dual, gap, elapsed)
+        primal, gap = unscaled("primal"), latest.get("gap")
+        own_gap = None if gap is None or gap >= inf or primal is None else gap  # inf: plan 0
+        return _line(stage, (primal, unscaled("dual"), own_gap), known, maximise, elapsed)
 
     def _outcome(
         self, scale: float, offset: float, seconds: float, interrupted: bool, stalled: bool
