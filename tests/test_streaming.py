@@ -647,3 +647,31 @@ def test_columns_score_and_write_as_rows_do(
     rows, columns = _files(tmp_path / "rows"), _files(tmp_path / "columns")
     assert len(rows) == (4 if overflow else 1)
     assert rows == columns
+
+
+def test_texts_that_look_like_escapes_read_back_as_they_were_read_in(
+    tmp_path: Path, adult: PointTable, adult_path: Path
+) -> None:
+    """Person IDs with ``_xHHHH_``-like text or control characters come back unchanged.
+
+    Excel's readers turn ``_x0041_`` in cell text into ``A``; the writer escapes such
+    text (``_x005F_x0041_``) and writes control characters as escapes, on every sheet a
+    person's rows are on, whether a column of text is made at once or value by value.
+    """
+    ids = ["P_x0041_1", "P_X00ff_2", "bell\x07P3", "P4\rcr", "P_x005F_5", "tab\tP6", "P7"]
+    rows = _bulk_rows(adult, len(ids))
+    for row, pid in zip(rows[1:], ids, strict=True):
+        row[0] = pid
+        if "not an answer" in row:
+            row[4] = rows[1][4]
+    out, src = tmp_path / "allocations.xlsx", _write_csv(tmp_path / "odd.csv", rows)
+    result = CliRunner().invoke(
+        main, ["score", str(src), "--table", str(adult_path), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    sheets = _sheets(out)
+    assert sorted(r[0] for r in sheets["Allocations"][1:]) == sorted(ids)
+    assert {r[0] for r in sheets["Answers"][1:]} == set(ids)
+    assert {r[0] for r in sheets["Explanations"][1:]} == set(ids)
+    only_lookalikes = RowWriter([None]).xml([["_x0041_"], ["b_x00e9_"]], 2)
+    assert "_x005F_x0041_" in only_lookalikes and "_x005F_x00e9_" in only_lookalikes

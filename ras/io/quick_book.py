@@ -22,6 +22,7 @@ from openpyxl.writer.theme import theme_xml
 
 from ras.cells import col_index, col_letters
 from ras.io import zip_members
+from ras.io.cell_text import cell_text, xml_escape
 
 _REF = re.compile(r"([A-Z]+)([0-9]+)$")
 
@@ -264,7 +265,7 @@ class QuickBook:
             if part.text
         )
         if text:
-            tail.append(f"<headerFooter><oddFooter>{_text(text)}</oddFooter></headerFooter>")
+            tail.append(f"<headerFooter><oddFooter>{cell_text(text)}</oddFooter></headerFooter>")
         tail.append("</worksheet>")
         return "".join(head) + "<sheetData>" + "".join(rows) + "".join(tail)
 
@@ -277,7 +278,7 @@ class QuickBook:
                 area = _ABSOLUTE.sub(r"$\1$\2", ws.print_area)
                 out.append(
                     f'<definedName name="_xlnm.Print_Area" localSheetId="{i}">'
-                    f"{_text(quoted)}!{area}</definedName>"
+                    f"{cell_text(quoted)}!{area}</definedName>"
                 )
         return out
 
@@ -334,8 +335,6 @@ _EMPTY = QuickCell()
 #: The most characters an Excel cell holds.
 MAX_CELL_TEXT = 32_767
 _PLAIN = ("General", False, None, False, None, None, None, False)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
-_ESCAPE_LIKE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 
 
 def _content_types(overrides: list[tuple[str, str]]) -> str:
@@ -353,22 +352,8 @@ def _relationships(rels: list[tuple[str, str, str]]) -> str:
     return f'{_XML}<Relationships xmlns="{_PKG_RELS}">{items}</Relationships>'
 
 
-def _escape(value: str) -> str:
-    """XML-escaped (a formula's text: Excel reads no ``_xHHHH_`` escapes there)."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _text(value: str) -> str:
-    """Cell or footer text: XML-escaped, control characters as ``_xHHHH_`` (as Excel)."""
-    if "_x" in value:
-        value = _ESCAPE_LIKE.sub(r"_x005F\1", value)
-    if _CONTROL.search(value):
-        value = _CONTROL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", value)
-    return _escape(value)
-
-
 def _attr(value: str) -> str:
-    return _text(value).replace('"', "&quot;").replace("\n", "&#xA;")
+    return cell_text(value).replace('"', "&quot;").replace("\n", "&#xA;")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -389,10 +374,10 @@ def _cell_xml(ref: str, cell: QuickCell, style: str) -> str:
         return f'<c r="{ref}"{style}/>' if style else ""
     if isinstance(value, str):
         if value.startswith("=") and cell.data_type != "s":
-            return f'<c r="{ref}"{style}><f>{_escape(value[1:])}</f><v></v></c>'
+            return f'<c r="{ref}"{style}><f>{xml_escape(value[1:])}</f><v></v></c>'
         value = value[:MAX_CELL_TEXT]  # Excel's limit: longer text makes it repair the file
         space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
-        return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{_text(value)}</t></is></c>'
+        return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{cell_text(value)}</t></is></c>'
     if isinstance(value, bool):
         return f'<c r="{ref}"{style} t="b"><v>{int(value)}</v></c>'
     return f'<c r="{ref}"{style}><v>{float(value):.16G}</v></c>'

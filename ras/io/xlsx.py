@@ -20,6 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ras.cells import col_letters
 from ras.io import zip_members
+from ras.io.cell_text import cell_text
 
 #: Excel's last row; a data sheet longer than this is split (see ``write_table``).
 EXCEL_MAX_ROWS = 1_048_576
@@ -373,22 +374,20 @@ def _xf_index(fmt: Any) -> int | None:
     return int(known[key]) if known is not None and key in known else None
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 MAX_CELL_TEXT = 32_767
 
 
 def _text_xml(text: str) -> str:
     if len(text) > MAX_CELL_TEXT:
         text = text[:MAX_CELL_TEXT]
-    text = _CONTROL.sub("\ufffd", text)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = cell_text(text)
     if text != text.strip():
         return f'<is><t xml:space="preserve">{text}</t></is>'
     return f"<is><t>{text}</t></is>"
 
 
 #: Where a row's number goes while its XML is joined (no cell text can hold it: control
-#: characters are replaced, see ``_text_xml``).
+#: characters are written as ``_xHHHH_`` escapes, see ``_text_xml``).
 _MARK = "\x00"
 #: Distinct cells remembered while writing rows (a repeated value is formatted once).
 CELL_CACHE = 200_000
@@ -410,9 +409,10 @@ CACHE_TRIAL = 2_000
 
 
 _NUMBERS = {int, float, Decimal}
-#: Characters that make a text need more than wrapping (escapes, replaced characters),
-#: looked for in a whole column at once.
-_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: Characters that make a text need more than wrapping (entities, ``_xHHHH_`` escapes),
+#: looked for in a whole column at once (with ``_x``, which may start a text that looks
+#: like an escape).
+_SPECIAL = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]")
 
 
 def _text_tails(column: Sequence[str | None], style: str) -> list[str]:
@@ -425,7 +425,8 @@ def _text_tails(column: Sequence[str | None], style: str) -> list[str]:
     texts = [v for v in column if v]
     if texts and (
         max(map(len, texts)) > MAX_CELL_TEXT
-        or _SPECIAL.search("".join(texts)) is not None
+        or _SPECIAL.search(joined := "".join(texts)) is not None
+        or "_x" in joined
         or any(t != t.strip() for t in texts)
     ):
         return [_tail_or_empty(v, style) for v in column]

@@ -1,0 +1,32 @@
+"""Text in SpreadsheetML cells, escaped as Excel and XlsxWriter write it.
+
+XML cannot carry most control characters, so Excel writes them as ``_xHHHH_`` (the
+character's code in hex), and readers (Excel, LibreOffice, python-calamine) turn the
+escape back into the character. Text that merely looks like such an escape
+(``_x0041_`` typed by a person) is therefore written with its underscore escaped
+(``_x005F_x0041_``), or it would be read back as ``A``. Every writer of cell text in
+ras uses this one function, so a Person ID reads back exactly as it was read in.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Characters XML cannot hold as they are (tab and line feed it can), and carriage
+#: return, which XML readers would turn into a line feed.
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+_ESCAPE_LIKE = re.compile("(_x[0-9a-fA-F]{4}_)")
+
+
+def xml_escape(value: str) -> str:
+    """``&``, ``<`` and ``>`` as XML entities (a formula's text: no ``_xHHHH_`` there)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cell_text(value: str) -> str:
+    """A cell's text as it goes between ``<t>`` and ``</t>``: escaped, read back as is."""
+    if "_x" in value:
+        value = _ESCAPE_LIKE.sub(r"_x005F\1", value)
+    if CONTROL.search(value) is not None:
+        value = CONTROL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", value)
+    return xml_escape(value)
