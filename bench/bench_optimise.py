@@ -43,19 +43,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from county import generate  # noqa: E402
 
 from ras.models.plan import PlanData, SolveOptions  # noqa: E402
+from ras.optimiser.cbc_stages import cbc_available  # noqa: E402
 from ras.optimiser.compat import Matrix, matrix_of  # noqa: E402
 from ras.optimiser.data import build_data  # noqa: E402
 from ras.optimiser.formulation import build  # noqa: E402
 from ras.optimiser.highs import PRESOLVE_RULES_OFF, quiet_stdout  # noqa: E402
+from ras.optimiser.highs_stages import MONEY_HEURISTIC_EFFORT, TIEBREAK_SHARE  # noqa: E402
 from ras.optimiser.readback import make_plan  # noqa: E402
-from ras.optimiser.solve import (  # noqa: E402
-    MONEY_HEURISTIC_EFFORT,
-    STAGE_SHARE,
-    TIEBREAK_SHARE,
-    cbc_available,
-    integral_scale,
-    solve,
-)
+from ras.optimiser.solve import STAGE_SHARE, solve  # noqa: E402
+from ras.optimiser.stage import integral_scale  # noqa: E402
 
 
 def ras_run(data: PlanData, solver: str, limit: float) -> dict[str, object]:

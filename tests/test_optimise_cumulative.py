@@ -19,7 +19,7 @@ from ras.optimiser.compat import Matrix, matrix_of
 from ras.optimiser.cumulative import cumulative
 from ras.optimiser.data import build_data
 from ras.optimiser.formulation import build
-from ras.optimiser.solve import _chains
+from ras.optimiser.highs_stages import _chains
 
 
 def _random_matrix(rng: np.random.Generator, rows: int, chains: list[int]) -> Matrix:

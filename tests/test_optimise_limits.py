@@ -259,9 +259,10 @@ def test_a_ctrl_c_outside_the_solver_keeps_the_plan(
     """A Ctrl-C while ras's own code runs between two solves (adding the hold row,
     checking a plan) is honoured like one during a solve: the plan so far, INTERRUPTED.
     Caught as an exception there, it used to end the run with nothing written."""
-    from ras.optimiser import highs, solve
+    from ras.optimiser import highs
+    from ras.optimiser.highs_stages import HighsStages
 
-    target = solve._HighsStages if where == "hold" else highs.HighsModel
+    target = HighsStages if where == "hold" else highs.HighsModel
     original = getattr(target, where)
     pressed: list[bool] = []
 
@@ -376,7 +377,7 @@ def test_a_flat_solve_is_run_again_from_its_best_plan_with_another_seed(
     import numpy as np
 
     from bench.county import generate
-    from ras.optimiser import highs
+    from ras.optimiser import highs, highs_stages
     from ras.optimiser import solve as solve_module
     from ras.optimiser.data import build_data
     from ras.optimiser.formulation import build
@@ -390,7 +391,7 @@ def test_a_flat_solve_is_run_again_from_its_best_plan_with_another_seed(
         return out
 
     monkeypatch.setattr(highs.HighsModel, "solve_once", recorded)
-    monkeypatch.setattr(solve_module, "RESTART_FLAT", 0.1)
+    monkeypatch.setattr(highs_stages, "RESTART_FLAT", 0.1)
     data = build_data(*generate(20, objective="save"))
     lines: list = []
     options = SolveOptions(time_limit=None, progress=lines.append, progress_every=0.05)
@@ -435,24 +436,24 @@ def test_runs_of_one_stage_are_proven_by_the_best_plan_and_the_tightest_bound() 
     import numpy as np
 
     from ras.optimiser.highs import HighsOutcome
-    from ras.optimiser.solve import _merged, _proven
+    from ras.optimiser.highs_stages import merged, proven
 
     first = HighsOutcome("feasible", "stalled", 100.0, 110.0, 0.1, 2.0, np.array([1.0]))
     second = HighsOutcome("feasible", "stalled", 105.0, 112.0, 0.067, 3.0, np.array([2.0]))
-    both = _merged(first, second, maximise=True)
+    both = merged(first, second, maximise=True)
     assert (both.objective, both.bound, both.seconds) == (105.0, 110.0, 5.0)
     assert both.x is second.x and both.gap == pytest.approx(5 / 105)
     money = {"rel_gap": 0.05, "abs_gap": None}
-    assert not _proven(first, money, 1.0) and not _proven(second, money, 1.0)
-    assert _proven(both, money, 1.0)
+    assert not proven(first, money, 1.0) and not proven(second, money, 1.0)
+    assert proven(both, money, 1.0)
     # A later run that finds nothing better keeps the earlier plan.
     worse = HighsOutcome("feasible", "stalled", 90.0, 108.0, 0.2, 1.0, np.array([3.0]))
-    kept = _merged(both, worse, maximise=True)
+    kept = merged(both, worse, maximise=True)
     assert (kept.objective, kept.bound) == (105.0, 108.0) and kept.x is second.x
     none = HighsOutcome("no solution", "stalled", None, 109.0, None, 1.0, None)
-    assert _merged(kept, none, maximise=True).x is second.x
+    assert merged(kept, none, maximise=True).x is second.x
     # Minimising (a shortfall): the lower plan, the higher bound.
-    low = _merged(
+    low = merged(
         HighsOutcome("feasible", "stalled", 50.0, 40.0, 0.2, 1.0, np.array([1.0])),
         HighsOutcome("feasible", "stalled", 48.0, 39.0, 0.19, 1.0, np.array([2.0])),
         maximise=False,
@@ -461,5 +462,5 @@ def test_runs_of_one_stage_are_proven_by_the_best_plan_and_the_tightest_bound() 
     # Whole person-years scaled by 2: a plan of 145.5 against a bound of 145.9 is optimal.
     exact = {"rel_gap": 0.0, "abs_gap": 0.999}
     plan = HighsOutcome("feasible", "stalled", 145.5, 145.9, None, 1.0, np.array([1.0]))
-    assert _proven(plan, exact, 2.0)
-    assert not _proven(replace(plan, bound=146.0), exact, 2.0)
+    assert proven(plan, exact, 2.0)
+    assert not proven(replace(plan, bound=146.0), exact, 2.0)

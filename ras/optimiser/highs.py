@@ -82,7 +82,7 @@ def _line(
 class Shown:
     """What progress shows of a search that optimises something else for a stage.
 
-    A first-plan search (``solve._HighsStages._first_plan``) optimises a blend, or a
+    A first-plan search (``highs_stages.HighsStages._first_plan``) optimises a blend, or a
     neighbourhood with columns fixed: HiGHS's own figures are neither the stage's
     objective nor bounds on it. Progress shows instead ``cost`` (solver columns, the
     stage's units) of the plan the stage would keep — the plan the search started
