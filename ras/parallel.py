@@ -55,7 +55,7 @@ def _worker_start() -> None:
     Workers ignore SIGINT, so a Ctrl-C in the terminal (sent to the whole process group)
     reaches only the parent, which stops them itself (see :func:`run_parallel`).
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_ctrl_c()
 
     leave_group()  # a forked worker writes its outputs itself; the parent commits none
     _limit_memory()
@@ -109,6 +109,34 @@ def _context() -> mp.context.BaseContext:
         ctx.set_forkserver_preload(["ras.io.reader"])
         return ctx
     return mp.get_context("spawn")  # pragma: no cover
+
+
+@contextlib.contextmanager
+def forking_deaf_to_ctrl_c() -> Iterator[None]:
+    """Processes forked inside start with Ctrl-C held back until they ignore it.
+
+    A terminal's Ctrl-C goes to the whole process group. A child forked a moment before
+    it would get it before it could ignore it (in the fork's own hooks) and print
+    "Exception ignored ... KeyboardInterrupt" or a traceback. Here SIGINT is blocked in
+    this thread while children are forked; each child ignores it and then unblocks it
+    (:func:`ignore_ctrl_c`), which drops a Ctrl-C pending since the fork. This process
+    gets its Ctrl-C as soon as the block ends.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def ignore_ctrl_c() -> None:
+    """In a child process: Ctrl-C is the parent's to handle (see forking_deaf_to_ctrl_c)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 @contextlib.contextmanager
@@ -208,7 +236,7 @@ def run_parallel(
     chunks = [list(range(i, min(i + size, len(items)))) for i in range(0, len(items), size)]
     if chunks:
         with _Pool(n_jobs, ctx) as pool:
-            with _main_hidden(ctx):  # workers start on the first submit
+            with _main_hidden(ctx), forking_deaf_to_ctrl_c():  # workers start on submit
                 futures: dict[Future[list[R]], list[int]] = {
                     pool.submit(_apply_chunk, func, [items[i] for i in chunk]): chunk
                     for chunk in chunks
@@ -235,7 +263,7 @@ def run_parallel(
             continue
         try:
             with _Pool(1, ctx) as single:
-                with _main_hidden(ctx):
+                with _main_hidden(ctx), forking_deaf_to_ctrl_c():
                     future = single.submit(func, items[i])
                 results[i] = future.result()
         except BrokenProcessPool:

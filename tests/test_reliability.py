@@ -268,6 +268,71 @@ def test_ctrl_c_during_score_is_all_or_nothing(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+#: ``ras score`` with sheets past a (lowered) Excel row limit, whose forked CSV child
+#: notes that it has started and then takes its time: Ctrl-C lands while it runs.
+_SLOW_CSV_CHILD = """
+import sys, time
+from pathlib import Path
+from ras.io import allocations
+from ras.cli import main
+allocations.EXCEL_MAX_ROWS = 11
+real = allocations._csv_job
+def slow(run, sheets):
+    Path(sys.argv[1]).write_text("started")
+    time.sleep(30)
+    real(run, sheets)
+allocations._csv_job = slow
+main(["score", *sys.argv[2:]])
+"""
+
+
+def test_ctrl_c_while_sheets_go_beside_the_workbook_stops_cleanly(
+    tmp_path: Path, adult_path: Path
+) -> None:
+    """Ctrl-C while a forked child writes the CSVs beside the workbook: exit 130 at once,
+    the one word "interrupted" and no child's traceback, no process left, no file.
+
+    The terminal sends SIGINT to the whole process group; the child used to die of it
+    with a Python traceback on stderr (a million-row bulk table, interrupted late).
+    """
+    from ras.io.table_file import load_table
+    from tests.test_streaming import _bulk_rows, _write_csv
+
+    src = _write_csv(tmp_path / "bulk.csv", _bulk_rows(load_table(adult_path), 20, seed=8))
+    marker, out = tmp_path / "started", tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _SLOW_CSV_CHILD,
+            str(marker),
+            str(src),
+            "-t",
+            str(adult_path),
+            "-o",
+            str(out / "allocations.xlsx"),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert marker.exists(), proc.stderr.read() if proc.stderr else ""
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole group
+    sent = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert time.monotonic() - sent < 2.0
+    assert proc.returncode == 130, err
+    # Not even the first line of a child's report ("Process ForkProcess-2:").
+    assert err.split() == ["interrupted"], err
+    time.sleep(0.2)
+    assert _group(proc.pid) == []
+    assert list(out.iterdir()) == []
+
+
 def test_ctrl_c_during_compare_stops_every_run(tmp_path: Path) -> None:
     scenario = Path(__file__).resolve().parents[1] / "scenarios" / "example.yaml"
     proc = subprocess.Popen(

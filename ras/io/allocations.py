@@ -47,7 +47,7 @@ from ras.models.scored import RunTotals, ScoreRun
 from ras.models.table import PointTable, norm
 from ras.money import pence
 from ras.outputs import atomic_output, committed_together, leave_group
-from ras.parallel import gc_paused, single_threaded
+from ras.parallel import forking_deaf_to_ctrl_c, gc_paused, ignore_ctrl_c, single_threaded
 
 EXPLANATION_HEADERS = EXPLANATIONS.headers
 EXCEPTION_HEADERS = EXCEPTIONS.headers
@@ -85,6 +85,13 @@ def _write_csv(path: Path, headers: Sequence[str], rows: Iterable[Sequence[Any]]
 
 
 def _csv_child(run: ScoreRun, sheets: list[tuple[str, Path]]) -> None:
+    """A forked child's CSV job; Ctrl-C is the parent's to handle.
+
+    The parent stops the child itself (``_stop_csv_jobs``), so the terminal's SIGINT,
+    sent to the whole process group, neither prints the child's traceback nor races the
+    parent's clean-up.
+    """
+    ignore_ctrl_c()
     leave_group()
     _csv_job(run, sheets)
 
@@ -150,10 +157,11 @@ def _start_csv_jobs(run: ScoreRun, alongside: dict[str, Path]) -> list[Any]:
     if sys.platform.startswith("linux") and single_threaded():
         ctx = mp.get_context("fork")
         procs = []
-        for group in groups:
-            proc = ctx.Process(target=_csv_child, args=(run, group), daemon=True)
-            proc.start()
-            procs.append((proc, group[0][1]))
+        with forking_deaf_to_ctrl_c():
+            for group in groups:
+                proc = ctx.Process(target=_csv_child, args=(run, group), daemon=True)
+                proc.start()
+                procs.append((proc, group[0][1]))
         return procs
     for group in groups:
         _csv_job(run, group)
@@ -165,6 +173,15 @@ def _finish_csv_jobs(procs: list[Any]) -> None:
         proc.join()
         if proc.exitcode != 0:
             raise OutputError(f"{path}: the CSV could not be written (exit {proc.exitcode})")
+
+
+def _stop_csv_jobs(procs: list[Any]) -> None:
+    """Stop the CSV children still running (the run failed or was interrupted)."""
+    for proc, _ in procs:
+        if proc.is_alive():
+            proc.kill()
+    for proc, _ in procs:
+        proc.join()
 
 
 def write_allocations(run: ScoreRun, out: Path, overflow: str = "csv") -> list[Path]:
@@ -194,8 +211,11 @@ def write_allocations(run: ScoreRun, out: Path, overflow: str = "csv") -> list[P
     with committed_together(), contextlib.ExitStack() as beside:
         temps = {sheet: beside.enter_context(atomic_output(p)) for sheet, p in alongside.items()}
         procs = _start_csv_jobs(run, temps)
-        _workbook(run, out, totals, headers, alongside)
-        _finish_csv_jobs(procs)
+        try:
+            _workbook(run, out, totals, headers, alongside)
+            _finish_csv_jobs(procs)
+        finally:  # before the temporary files go: no child writes one again after
+            _stop_csv_jobs(procs)
     return extra
 
 
