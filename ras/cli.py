@@ -197,9 +197,14 @@ def _exit_interrupted(ui: Ui) -> NoReturn:
     _ignore_ctrl_c(always=True)
     ui.close()
     click.echo("interrupted", err=True)
-    _stop_helpers(wait=0.5)  # of the 2 s SPEC §16 allows a Ctrl-C; then they are killed
     sys.stdout.flush()
     sys.stderr.flush()
+    if not ui.debug:
+        # Said: what threads still winding down print now (a Dask cluster interrupted
+        # while its workers started logged "Nanny failed to start" tracebacks) is noise.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+    _stop_helpers(wait=0.5)  # of the 2 s SPEC §16 allows a Ctrl-C; then they are killed
+    sys.stdout.flush()
     os._exit(130)
 
 

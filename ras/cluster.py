@@ -16,13 +16,14 @@ import logging
 import multiprocessing as mp
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from ras.errors import InputError
-from ras.parallel import _main_hidden, default_jobs
+from ras.parallel import _main_hidden, children_deaf_to_ctrl_c, default_jobs
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -45,7 +46,8 @@ def _ctrl_c_noted() -> Iterator[None]:
     inside a garbage collector's callback (Dask's GC diagnostics has one) or a
     finaliser, the KeyboardInterrupt is printed as "Exception ignored" and dropped: the
     run went on waiting for workers the same Ctrl-C had stopped, for two minutes. The
-    loop that waits for tasks raises it again (:func:`run_tasks`).
+    loop that waits for tasks raises it again (:func:`run_tasks`), and the "Exception
+    ignored" report of such a KeyboardInterrupt is not printed.
     """
     previous = signal.getsignal(signal.SIGINT)
     if threading.current_thread() is not threading.main_thread() or not callable(previous):
@@ -56,12 +58,20 @@ def _ctrl_c_noted() -> Iterator[None]:
         _CTRL_C.set()
         previous(signum, frame)
 
+    hook = sys.unraisablehook
+
+    def unraisable(info: Any) -> None:
+        if not isinstance(info.exc_value, KeyboardInterrupt):  # noted: not printed
+            hook(info)
+
     _CTRL_C.clear()
     signal.signal(signal.SIGINT, noted)
+    sys.unraisablehook = unraisable
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = hook
 
 
 def _raise_if_ctrl_c() -> None:
@@ -83,8 +93,11 @@ def sweep_client(scheduler: str | None = None, workers: int | None = None) -> It
     Raises:
         InputError: the scheduler cannot be reached (one line, nothing written).
     """
+    from multiprocessing import resource_tracker
+
     import dask
     from distributed import Client, LocalCluster
+    from distributed.utils import LoopRunner
 
     settings = {
         "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
@@ -113,31 +126,56 @@ def sweep_client(scheduler: str | None = None, workers: int | None = None) -> It
             yield None
             _raise_if_ctrl_c()
             return
-        with _main_hidden(mp.get_context("spawn")):
-            cluster = LocalCluster(
-                n_workers=workers or default_jobs(),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.CRITICAL,
-            )
-        client = Client(cluster)
+        # The cluster's event loop runs in a thread started with Ctrl-C blocked, and so
+        # do the worker processes it spawns: a terminal's Ctrl-C (sent to the whole
+        # process group) reaches this thread alone, which closes the cluster. Workers
+        # that took it while starting printed tracebacks ("Nanny failed to start").
+        # multiprocessing's resource tracker is started first: starting it unblocks
+        # SIGINT in the thread that does so.
+        resource_tracker.ensure_running()
+        with children_deaf_to_ctrl_c():
+            runner = LoopRunner(asynchronous=False)
+            runner.start()
+        cluster: LocalCluster | None = None
+        local: Client | None = None
         wait = 1.0
         try:
-            yield client
+            with _main_hidden(mp.get_context("spawn")):
+                cluster = LocalCluster(
+                    n_workers=workers or default_jobs(),
+                    threads_per_worker=1,
+                    processes=True,
+                    # No dashboard; the scheduler's HTTP routes on a free port of this
+                    # machine only (by default 8787, and a run beside another cluster
+                    # printed "Port 8787 is already in use").
+                    dashboard_address="127.0.0.1:0",
+                    scheduler_kwargs={"dashboard": False},
+                    silence_logs=logging.CRITICAL,
+                    loop=runner.loop,
+                )
+            local = Client(cluster)
+            yield local
             _raise_if_ctrl_c()
         except BaseException as exc:
-            _stop_now(cluster)  # Ctrl-C, an error: the workers go at once (SPEC §16: 2 s)
+            if cluster is not None:
+                _stop_now(cluster)  # Ctrl-C, an error: workers go at once (SPEC §16: 2 s)
             if isinstance(exc, KeyboardInterrupt):
                 # A scheduler with millions of tasks to release took over 1 s to let
                 # the client go: the whole stop must fit in 2 s.
                 wait = 0.2
+                # The run ends here: what Dask logs while its cluster is torn down (a
+                # closed comm, with its traceback) is not for the user (SPEC §16).
+                logging.disable(logging.CRITICAL)
             raise
         finally:
             with contextlib.suppress(Exception):
-                client.close(timeout=wait)
+                if local is not None:
+                    local.close(timeout=wait)
             with contextlib.suppress(Exception):
-                cluster.close(timeout=wait)
+                if cluster is not None:
+                    cluster.close(timeout=wait)
+            with contextlib.suppress(Exception):
+                runner.stop(timeout=wait)
 
 
 def _stop_now(cluster: Any) -> None:

@@ -112,15 +112,17 @@ def _context() -> mp.context.BaseContext:
 
 
 @contextlib.contextmanager
-def forking_deaf_to_ctrl_c() -> Iterator[None]:
-    """Processes forked inside start with Ctrl-C held back until they ignore it.
+def children_deaf_to_ctrl_c() -> Iterator[None]:
+    """Processes and threads started inside start with Ctrl-C held back.
 
     A terminal's Ctrl-C goes to the whole process group. A child forked a moment before
     it would get it before it could ignore it (in the fork's own hooks) and print
     "Exception ignored ... KeyboardInterrupt" or a traceback. Here SIGINT is blocked in
-    this thread while children are forked; each child ignores it and then unblocks it
-    (:func:`ignore_ctrl_c`), which drops a Ctrl-C pending since the fork. This process
-    gets its Ctrl-C as soon as the block ends.
+    this thread, and so in the threads and processes it starts (they inherit the mask,
+    across ``exec`` too): a forked child ignores it and then unblocks it
+    (:func:`ignore_ctrl_c`), which drops a Ctrl-C pending since the fork; a thread
+    started here, and every process it starts, never receives it. This thread gets its
+    Ctrl-C as soon as the block ends.
     """
     if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
         yield
@@ -133,7 +135,7 @@ def forking_deaf_to_ctrl_c() -> Iterator[None]:
 
 
 def ignore_ctrl_c() -> None:
-    """In a child process: Ctrl-C is the parent's to handle (see forking_deaf_to_ctrl_c)."""
+    """In a child process: Ctrl-C is the parent's to handle (see children_deaf_to_ctrl_c)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
@@ -236,7 +238,7 @@ def run_parallel(
     chunks = [list(range(i, min(i + size, len(items)))) for i in range(0, len(items), size)]
     if chunks:
         with _Pool(n_jobs, ctx) as pool:
-            with _main_hidden(ctx), forking_deaf_to_ctrl_c():  # workers start on submit
+            with _main_hidden(ctx), children_deaf_to_ctrl_c():  # workers start on submit
                 futures: dict[Future[list[R]], list[int]] = {
                     pool.submit(_apply_chunk, func, [items[i] for i in chunk]): chunk
                     for chunk in chunks
@@ -263,7 +265,7 @@ def run_parallel(
             continue
         try:
             with _Pool(1, ctx) as single:
-                with _main_hidden(ctx), forking_deaf_to_ctrl_c():
+                with _main_hidden(ctx), children_deaf_to_ctrl_c():
                     future = single.submit(func, items[i])
                 results[i] = future.result()
         except BrokenProcessPool:

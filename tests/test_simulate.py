@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -401,9 +402,10 @@ def test_ctrl_c_during_simulate_stops_every_process(tmp_path: Path) -> None:
         pytest.skip("simulate finished before Ctrl-C arrived")
     os.killpg(proc.pid, signal.SIGINT)
     sent = time.monotonic()
-    _finish(proc)
+    err = _finish(proc)
     assert time.monotonic() - sent < 2.0
     assert proc.returncode == 130
+    assert err.split() == ["interrupted"], err  # no traceback of Dask's or a worker's
     time.sleep(0.5)
     assert _group(proc.pid) == []
     assert not (tmp_path / "risk.xlsx").exists()
@@ -499,3 +501,37 @@ def test_a_ctrl_c_lost_in_a_gc_callback_still_stops_the_sweep() -> None:
             gc.set_threshold(*threshold)
         assert sent, "the Ctrl-C was sent from a collection"
         assert time.monotonic() - sent[0] < 2.0
+
+
+def test_a_local_cluster_listens_on_this_machine_only_and_beside_another() -> None:
+    """The local cluster's scheduler takes free ports of 127.0.0.1, not Dask's 8787.
+
+    With 8787 taken (another cluster, a dashboard), a sweep printed "Port 8787 is
+    already in use" on stderr; and nothing of a sweep may listen beyond this machine.
+    """
+    import socket
+    import warnings
+
+    from ras.cluster import sweep_client
+
+    holder = socket.socket()
+    with contextlib.suppress(OSError):  # taken already: the case itself
+        holder.bind(("127.0.0.1", 8787))
+        holder.listen()
+    try:
+        with warnings.catch_warnings(record=True) as caught, sweep_client(workers=1) as client:
+            warnings.simplefilter("always")
+            addresses = [client.scheduler.address]
+            addresses += [
+                f"{host}:{port}"
+                for host, port in client.run_on_scheduler(
+                    lambda dask_scheduler: [
+                        s.getsockname()[:2] for s in dask_scheduler.http_server._sockets.values()
+                    ]
+                )
+            ]
+    finally:
+        holder.close()
+    assert not [w for w in caught if "already in use" in str(w.message)]
+    assert all(a.removeprefix("tcp://").startswith("127.0.0.1:") for a in addresses), addresses
+    assert not any(a.endswith(":8787") for a in addresses), addresses

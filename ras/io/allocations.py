@@ -47,7 +47,7 @@ from ras.models.scored import RunTotals, ScoreRun
 from ras.models.table import PointTable, norm
 from ras.money import pence
 from ras.outputs import atomic_output, committed_together, leave_group
-from ras.parallel import forking_deaf_to_ctrl_c, gc_paused, ignore_ctrl_c, single_threaded
+from ras.parallel import children_deaf_to_ctrl_c, gc_paused, ignore_ctrl_c, single_threaded
 
 EXPLANATION_HEADERS = EXPLANATIONS.headers
 EXCEPTION_HEADERS = EXCEPTIONS.headers
@@ -157,7 +157,7 @@ def _start_csv_jobs(run: ScoreRun, alongside: dict[str, Path]) -> list[Any]:
     if sys.platform.startswith("linux") and single_threaded():
         ctx = mp.get_context("fork")
         procs = []
-        with forking_deaf_to_ctrl_c():
+        with children_deaf_to_ctrl_c():
             for group in groups:
                 proc = ctx.Process(target=_csv_child, args=(run, group), daemon=True)
                 proc.start()
