@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 
 #: Characters XML cannot hold as they are (tab and line feed it can), and carriage
-#: return, which XML readers would turn into a line feed.
-CONTROL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+#: return, which XML readers would turn into a line feed: a class's ranges, for
+#: writers that look for them in many texts at once.
+CONTROL_CHARS = "\x00-\x08\x0b-\x1f\ufffe\uffff"
+CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 _ESCAPE_LIKE = re.compile("(_x[0-9a-fA-F]{4}_)")
 
 

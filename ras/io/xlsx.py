@@ -20,7 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ras.cells import col_letters
 from ras.io import zip_members
-from ras.io.cell_text import cell_text
+from ras.io.cell_text import CONTROL_CHARS, cell_text
 
 #: Excel's last row; a data sheet longer than this is split (see ``write_table``).
 EXCEL_MAX_ROWS = 1_048_576
@@ -412,7 +412,7 @@ _NUMBERS = {int, float, Decimal}
 #: Characters that make a text need more than wrapping (entities, ``_xHHHH_`` escapes),
 #: looked for in a whole column at once (with ``_x``, which may start a text that looks
 #: like an escape).
-_SPECIAL = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]")
+_SPECIAL = re.compile(f"[&<>{CONTROL_CHARS}]")
 
 
 def _text_tails(column: Sequence[str | None], style: str) -> list[str]:
