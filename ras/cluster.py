@@ -23,7 +23,12 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from ras.errors import InputError
-from ras.parallel import _main_hidden, children_deaf_to_ctrl_c, default_jobs
+from ras.parallel import (
+    _main_hidden,
+    children_deaf_to_ctrl_c,
+    default_jobs,
+    start_resource_tracker,
+)
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -93,8 +98,6 @@ def sweep_client(scheduler: str | None = None, workers: int | None = None) -> It
     Raises:
         InputError: the scheduler cannot be reached (one line, nothing written).
     """
-    from multiprocessing import resource_tracker
-
     import dask
     from distributed import Client, LocalCluster
     from distributed.utils import LoopRunner
@@ -132,7 +135,7 @@ def sweep_client(scheduler: str | None = None, workers: int | None = None) -> It
         # that took it while starting printed tracebacks ("Nanny failed to start").
         # multiprocessing's resource tracker is started first: starting it unblocks
         # SIGINT in the thread that does so.
-        resource_tracker.ensure_running()
+        start_resource_tracker()
         with children_deaf_to_ctrl_c():
             runner = LoopRunner(asynchronous=False)
             runner.start()

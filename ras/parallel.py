@@ -141,6 +141,24 @@ def ignore_ctrl_c() -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
+def start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker now, quiet about what it cleans up.
+
+    After a Ctrl-C the tracker removes the named semaphores of the worker processes
+    ras killed (:func:`stop_helper_processes`), and warns that they had "leaked" (a
+    message for whoever wrote the workers, printed after "interrupted"). It is started
+    with that warning ignored; a tracker already running is left as it is.
+    """
+    from multiprocessing import resource_tracker
+
+    quiet = "ignore:resource_tracker:UserWarning"
+    sys.warnoptions.append(quiet)  # read when the tracker's command line is made
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.warnoptions.remove(quiet)
+
+
 @contextlib.contextmanager
 def _main_hidden(ctx: mp.context.BaseContext) -> Iterator[None]:
     """While workers start, hide the caller's ``__main__`` from multiprocessing.
@@ -280,16 +298,11 @@ def stop_helper_processes(wait: float | None = None) -> None:
 
     Both would exit on their own once ras has gone, a moment later; a command that has
     finished (or been interrupted) stops them itself, so that nothing ras started is
-    left in its process group (SPEC §16). With ``wait``, give them that many seconds to
-    stop cleanly (a helper can wait on a process that is still dying), then kill them.
+    left in its process group (SPEC §16). With ``wait`` (interrupted: this process exits
+    next), no process can start from here on, every one ras started is killed, and the
+    helpers get that many seconds to stop cleanly (one can wait on a process that is
+    still dying) before they are killed too.
     """
-    if wait is not None:
-        # Interrupted: any worker still alive (one forked a moment before Ctrl-C may not
-        # be known to its pool yet) is killed, so that none outlives ras.
-        for child in mp.active_children():
-            with contextlib.suppress(OSError, AttributeError):
-                child.kill()
-        kill_descendants()
     helpers = []
     for module, attr, pid_attr in (
         ("multiprocessing.forkserver", "_forkserver", "_forkserver_pid"),
@@ -309,28 +322,98 @@ def stop_helper_processes(wait: float | None = None) -> None:
     if wait is None:
         stop_all()
         return
+    deadline = time.monotonic() + wait
+    tracker = _hold_process_starts(wait)
+    # The tracker is spared: once the killed are gone it removes the named semaphores
+    # they held (killed with them, each Ctrl-C of a sweep left eight in /dev/shm).
+    _kill_started(spare=getattr(tracker, "_pid", None))
+    if tracker is not None:  # stopped here, under the lock that is kept
+        helpers = [(h, pid) for h, pid in helpers if h is not tracker]
+        _close_tracker(tracker, deadline)
     stopper = threading.Thread(target=stop_all, daemon=True)
     stopper.start()
-    stopper.join(wait)
+    stopper.join(max(0.0, deadline - time.monotonic()))
     if stopper.is_alive():
         for _, pid in helpers:
             if pid:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
-    for _ in range(5):  # and any started meanwhile (a forkserver, a worker), until none
-        if not kill_descendants():
+    _kill_started()
+
+
+def _hold_process_starts(wait: float) -> object | None:
+    """Take, and keep, the lock every spawned or forkserver process start goes through.
+
+    Dask's nannies start worker processes from threads of their own: one that began
+    after the last look for processes to kill outlived ras, importing for a second
+    before it saw its parent gone (a Ctrl-C while a cluster started). Each such start
+    asks the resource tracker for its descriptor under the tracker's lock first, so
+    with the lock held none can begin. The lock is not given back: the process exits.
+    Returns the tracker, or None when it is not running or the lock was not had.
+    """
+    module = sys.modules.get("multiprocessing.resource_tracker")
+    tracker = getattr(module, "_resource_tracker", None)
+    lock = getattr(tracker, "_lock", None)
+    if lock is None or not lock.acquire(timeout=wait):
+        return None
+    return tracker
+
+
+def _kill_started(spare: int | None = None) -> None:
+    """Kill every process ras started, also one started a moment ago, until none is left.
+
+    A worker forked just before Ctrl-C may not be known to its pool yet; a process whose
+    start had passed the tracker's lock appears within a few milliseconds.
+    """
+    for child in mp.active_children():
+        with contextlib.suppress(OSError, AttributeError):
+            child.kill()
+    killed: set[int] = set()
+    quiet = 0
+    for _ in range(20):
+        found = kill_descendants(spare)  # the killed stay listed until they are reaped
+        quiet = 0 if found - killed else quiet + 1
+        killed |= found
+        if quiet == 3:
             break
-        time.sleep(0.02)
+        time.sleep(0.01)
 
 
-def kill_descendants() -> set[int]:
-    """Kill every process descended from this one (Linux; elsewhere nothing).
+def _close_tracker(tracker: object, deadline: float) -> None:
+    """Stop the resource tracker whose lock this thread holds.
+
+    It cleans up what the killed processes left (named semaphores) and exits; it is
+    killed if it has not by ``deadline``.
+    """
+    fd, pid = getattr(tracker, "_fd", None), getattr(tracker, "_pid", None)
+    if fd is None:
+        return
+    with contextlib.suppress(OSError):
+        os.close(fd)
+    with contextlib.suppress(AttributeError):
+        tracker._fd = None  # type: ignore[attr-defined]
+        tracker._pid = None  # type: ignore[attr-defined]
+    if not pid:
+        return
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+        except ChildProcessError:
+            return
+        time.sleep(0.01)
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def kill_descendants(spare: int | None = None) -> set[int]:
+    """Kill every process descended from this one but ``spare`` (on Linux only).
 
     On Ctrl-C the workers, the forkserver and its children go at once: a process half
     started when the interrupt came is not yet known to any pool, and the forkserver
     lives as long as any of its children does.
     """
-    found = _descendants(os.getpid())
+    found = _descendants(os.getpid()) - {spare}
     for pid in found:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)

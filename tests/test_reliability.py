@@ -343,6 +343,7 @@ def test_ctrl_c_during_compare_stops_every_run(tmp_path: Path, after: float) -> 
     ("Nanny failed to start"), and a closing cluster logged closed comms.
     """
     scenario = Path(__file__).resolve().parents[1] / "scenarios" / "example.yaml"
+    before = _semaphores()
     proc = subprocess.Popen(
         _ras("compare", str(scenario), "-o", "c.xlsx", "--frontier", "0:0.3:0.01"),
         cwd=tmp_path,
@@ -362,6 +363,67 @@ def test_ctrl_c_during_compare_stops_every_run(tmp_path: Path, after: float) -> 
     time.sleep(0.2)
     assert _group(proc.pid) == []
     assert list(tmp_path.iterdir()) == []
+    # The killed workers' named semaphores are removed (each Ctrl-C left eight).
+    assert _semaphores() <= before, sorted(_semaphores() - before)
+
+
+def _semaphores() -> set[str]:
+    """multiprocessing's named semaphores on this machine (Linux keeps them here)."""
+    shm = Path("/dev/shm")
+    return {p.name for p in shm.glob("sem.mp-*")} if shm.is_dir() else set()
+
+
+_SPAWNING = """
+import multiprocessing as mp, os, sys, threading, time
+from ras.parallel import start_resource_tracker, stop_helper_processes
+
+def spawn_for_ever():
+    ctx = mp.get_context("spawn")
+    while True:
+        ctx.Process(target=time.sleep, args=(60,)).start()
+        time.sleep(0.005)
+
+if __name__ == "__main__":
+    start_resource_tracker()
+    threading.Thread(target=spawn_for_ever, daemon=True).start()
+    time.sleep(1.0)
+    print(len(mp.active_children()), flush=True)
+    stop_helper_processes(wait=0.5)
+    os._exit(130)
+"""
+
+
+def test_no_process_started_while_an_interrupted_run_stops_outlives_it(
+    tmp_path: Path,
+) -> None:
+    """A thread that starts processes while an interrupted run stops (as Dask's
+    nannies do while a cluster starts) leaves none behind, and no semaphore.
+
+    A worker started after the last look for processes to kill outlived ras (CI, a
+    Ctrl-C of compare at 2.4 s: a worker and a resource tracker a second later).
+    """
+    script = tmp_path / "spawning.py"
+    script.write_text(_SPAWNING)
+    before = _semaphores()
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert int(out) > 0  # processes were being started when the stop came
+    assert err == ""
+    time.sleep(0.2)
+    assert _group(proc.pid) == []
+    assert _semaphores() <= before, sorted(_semaphores() - before)
 
 
 def test_outputs_committed_together_or_not_at_all(tmp_path: Path) -> None:
