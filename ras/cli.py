@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from ras.errors import ExitCode, Issue, RasError, quote
+from ras.errors import ExitCode, Issue, RasError, printable, quote
 from ras.models.base import decimal_text
 from ras.version import __version__
 
@@ -42,7 +42,7 @@ class Ui:
     def say(self, message: str) -> None:
         """A message for people (stderr, unless --quiet)."""
         if not self.quiet:
-            click.echo(message, err=True)
+            click.echo("\n".join(map(printable, message.split("\n"))), err=True)
 
     def problems(self, issues: list[Issue]) -> None:
         """Print problems one per line (stderr), the first few only."""
@@ -156,7 +156,7 @@ def _mapped(func: Callable[..., Any], ui: Ui, args: Any, kwargs: Any) -> int:
         if debug:
             traceback.print_exc()
         for line in str(exc).splitlines() or [type(exc).__name__]:
-            click.echo(f"error: {line}", err=True)
+            click.echo(f"error: {printable(line)}", err=True)
         ui.emit({"error": str(exc), "exit_code": int(exc.exit_code)})
         return int(exc.exit_code)
     except KeyboardInterrupt:
@@ -167,7 +167,7 @@ def _mapped(func: Callable[..., Any], ui: Ui, args: Any, kwargs: Any) -> int:
         if debug:
             raise
         click.echo(
-            f"error: internal error ({type(exc).__name__}: {exc}); "
+            f"error: internal error ({type(exc).__name__}: {printable(str(exc))}); "
             "run again with --debug and report it",
             err=True,
         )
@@ -620,7 +620,11 @@ def score(
     )
     ui.say(
         f"wrote {out}"
-        + (f" and {len(outcome.sheets)} budget sheets in {budget_sheets}" if budget_sheets else "")
+        + (
+            f" and {count(len(outcome.sheets), 'budget sheet', 'budget sheets')} in {budget_sheets}"
+            if budget_sheets
+            else ""
+        )
     )
     for p in outcome.alongside:
         ui.say(f"wrote {p} (more rows than an Excel sheet holds)")

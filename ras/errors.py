@@ -8,6 +8,7 @@ maps each to a fixed exit code (see ``docs`` and SPEC §2).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
@@ -29,15 +30,36 @@ QUOTE_LIMIT = 80
 ISSUE_FIELD_LIMIT = 600
 
 
+#: Control characters other than line breaks and tabs (C0, DEL, C1).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_BLANKS = str.maketrans("\r\n\t", "   ")
+
+
+def printable(text: str) -> str:
+    r"""``text`` on one line, safe for a terminal.
+
+    Line breaks and tabs become spaces, and other control characters their escapes
+    (``\x1b``), so a value from an input (a Person ID, a file name) cannot beep, move
+    the cursor or recolour the screen.
+    """
+    text = text.translate(_BLANKS)
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
 def clip(text: str, limit: int = QUOTE_LIMIT) -> str:
     """``text`` cut to ``limit`` characters (with an ellipsis when cut), on one line."""
-    text = text.replace("\r", " ").replace("\n", " ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return _cut(printable(text), limit)
 
 
 def quote(value: object) -> str:
-    """An input value quoted for a message: at most 80 characters of it, then ``…``."""
-    return repr(clip(value if isinstance(value, str) else str(value)))
+    """An input value quoted for a message: at most 80 characters, control characters escaped."""
+    return repr(_cut((value if isinstance(value, str) else str(value)).translate(_BLANKS)))
+
+
+def _cut(text: str, limit: int = QUOTE_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class Severity(StrEnum):
@@ -131,7 +153,7 @@ class Issue:
         text = f"{self.location()}: {self.problem}"
         if self.fix:
             text += f" ({self.fix})"
-        return text.replace("\n", " ")
+        return printable(text)
 
 
 KeyPath = tuple[str | int, ...]

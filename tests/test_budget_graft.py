@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
 
 from ras.commands.score import run_score
 from ras.io import budget_sheets
@@ -92,6 +93,27 @@ def test_grafted_pages_equal_a_full_load_and_save(
         with zipfile.ZipFile(g) as zg:
             assert any(n.startswith("xl/worksheets/ras-sheet") for n in zg.namelist())
             assert zg.testzip() is None  # every part's CRC-32 checks out
+
+
+def test_an_odd_person_id_reads_back_from_both_ways_of_writing_the_pages(
+    tmp_path: Path, adult: PointTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Person ID with a control character and ``_x0041_``-like text is on the pages as
+    it was read, grafted or loaded and saved in full (a .xlsm, or a workbook whose
+    grafting fails). openpyxl refused the character: the sheet was not written."""
+    src = tmp_path / "in"
+    src.mkdir()
+    good(src / "p.xlsx", "bell_x0007_P_x005F_x0041_")  # text as it is in the XML
+    pid = "bell\x07P_x0041_"  # as Excel reads it
+    grafted = _sheets(tmp_path, adult, [src], "grafted")
+    monkeypatch.setattr(budget_sheets, "_grafted", lambda *a: False)
+    full = _sheets(tmp_path, adult, [src], "full")
+    assert len(grafted) == len(full) == 1
+    for path in (*grafted, *full):
+        book = CalamineWorkbook.from_path(str(path))
+        for name in (SHEET, CALCULATION, "Person"):
+            rows = book.get_sheet_by_name(name).to_python()
+            assert rows[1][:2] == ["Person ID", pid], (path.parent.name, name)
 
 
 def test_the_persons_own_parts_are_copied_byte_for_byte(tmp_path: Path, adult: PointTable) -> None:

@@ -289,6 +289,33 @@ def test_one_person_is_not_people(tmp_path: Path, adult_path: Path) -> None:
     )
     assert r.exit_code == 0, r.output
     assert "1 file: 1 person scored, none rejected, 0 warnings" in r.output
+    r = CliRunner().invoke(
+        main,
+        ["score", str(tmp_path / "in"), "-t", str(adult_path), "-o", str(tmp_path / "b.xlsx")]
+        + ["--budget-sheets", str(tmp_path / "sheets")],
+    )
+    assert r.exit_code == 0, r.output
+    assert f"and 1 budget sheet in {tmp_path / 'sheets'}" in r.output
+
+
+def test_control_characters_from_inputs_do_not_reach_the_terminal(
+    tmp_path: Path, adult_path: Path
+) -> None:
+    """A file name or value with an escape sequence or a bell is printed as its escape:
+    an input cannot recolour the terminal, move its cursor or beep."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good(
+        folder / "red\x1b[31m.xlsx", "T-1", PC1="not_x0007_an answer"
+    )  # Excel's escape: read as a bell
+    good(folder / "ok.xlsx", "T-2")
+    r = CliRunner().invoke(
+        main, ["score", str(folder), "-t", str(adult_path), "-o", str(tmp_path / "a.xlsx")]
+    )
+    assert r.exit_code == 1, r.output
+    assert "red\\x1b[31m.xlsx" in r.output  # named, and still findable
+    assert not any(c in r.output for c in "\x1b\x07\r"), repr(r.output)
+    assert "1 person scored, 1 rejected" in r.output
 
 
 def test_a_command_run_in_process_leaves_ctrl_c_alone(adult_path: Path, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ras.errors import Issue, Location, OutputError, Severity, clip
+from ras.io.cell_text import ooxml_escape
 from ras.io.graft import CannotGraft, graft
 from ras.io.inputs import WORKBOOK_SUFFIXES
 from ras.io.quick_book import QuickBook, QuickSheet
@@ -85,9 +86,13 @@ class SheetJob:
 
 
 def _text(ws: Sheet, ref: str, value: str, **style: Any) -> None:
-    """Write text as text: a value like ``=HYPERLINK(...)`` never becomes a formula."""
+    """Write text as text, read back as it was.
+
+    A value like ``=HYPERLINK(...)`` never becomes a formula, and a Person ID with a
+    control character (or ``_x0041_``) is escaped as Excel escapes it.
+    """
     cell = ws[ref]
-    cell.value = value
+    cell.value = ooxml_escape(value) if isinstance(ws, Worksheet) else value
     cell.data_type = "s"
     for k, v in style.items():
         setattr(cell, k, v)

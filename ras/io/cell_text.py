@@ -27,8 +27,17 @@ def xml_escape(value: str) -> str:
 
 def cell_text(value: str) -> str:
     """A cell's text as it goes between ``<t>`` and ``</t>``: escaped, read back as is."""
+    return xml_escape(ooxml_escape(value))
+
+
+def ooxml_escape(value: str) -> str:
+    """A cell's text with Excel's ``_xHHHH_`` escapes, for a writer that escapes XML.
+
+    openpyxl escapes XML itself, but refuses control characters and writes ``_x0041_``
+    as it is, which readers read back as ``A``.
+    """
     if "_x" in value:
         value = _ESCAPE_LIKE.sub(r"_x005F\1", value)
     if CONTROL.search(value) is not None:
         value = CONTROL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", value)
-    return xml_escape(value)
+    return value
