@@ -18,6 +18,7 @@ stale.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 from pathlib import Path
@@ -46,11 +47,12 @@ def example(scenarios: Path) -> list[Path]:
     folder = scenarios / "example"
     folder.mkdir(parents=True, exist_ok=True)
     table = example_table("adult-social-care")
-    with tempfile.TemporaryDirectory() as tmp:
-        write_assessments(table, Path(tmp), 150)
-        run_score(
-            [Path(tmp)], table, folder / "allocations.xlsx", jobs=0, options={"example": True}
-        )
+    out = (folder / "allocations.xlsx").resolve()
+    # Scored from a temporary folder, by a relative name: the Source column says
+    # "assessments/assessment-ASC-0001.xlsx", not a /tmp path that never existed for a user.
+    with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp):
+        write_assessments(table, Path("assessments"), 150)
+        run_score([Path("assessments")], table, out, jobs=0, options={"example": True})
     scenario = write_example(scenarios / "example.yaml", folder / "allocations.xlsx", folder)
     return [
         scenario,
