@@ -169,6 +169,7 @@ def test_bulk_csv_and_xlsx_name_row_and_column(tmp_path: Path, adult: PointTable
         ["B-1", "mental_health", "9000", *GOOD_ANSWERS.values()],
         ["B-2", "mental_health", "", *GOOD_ANSWERS.values()],
         ["B-3", "nobody", "", *GOOD_ANSWERS.values()],
+        ["B-4", "mental_health", "1e300", *GOOD_ANSWERS.values()],  # above £100bn: a slip
     ]
     rows[1][header.index("KS1")] = "Sometimes?"
     csv_path = tmp_path / "bulk.csv"
@@ -180,6 +181,7 @@ def test_bulk_csv_and_xlsx_name_row_and_column(tmp_path: Path, adult: PointTable
     assert problems == {
         ("B-2", f"{chr(65 + ks1)}3"): "not-an-option",
         ("B-3", "B4"): "not-an-option",
+        ("B-4", "C5"): "not-a-number",
     }
     assert {i.severity for i in run.exceptions} == {Severity.ERROR}
     assert run.scored[0].assessment.row == 2

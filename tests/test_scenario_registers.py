@@ -81,6 +81,27 @@ def test_bad_set_and_unknown_variant(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "Traceback" not in r.output
 
 
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [
+        # An absurd figure made the solver report "infeasible" ("allow more time").
+        ("transition.setup_cost=1e300", "1E+300 is more than £100,000,000,000"),
+        ("overheads.per_budget_per_year=£200,000,000,000", "is more than £100,000,000,000"),
+        ("weeks_per_year=1e300", "weeks_per_year: must be above 0 and at most 53"),
+        ("savings.rates=[1e300, 0.03]", "1E+300 as a rate"),  # was all 301 digits
+    ],
+)
+def test_absurd_figures_in_a_scenario_are_named(tmp_path: Path, setting: str, said: str) -> None:
+    path = base_case(tmp_path)
+    r = CliRunner().invoke(
+        main, ["optimise", str(path), "-o", str(tmp_path / "p.xlsx"), "--set", setting]
+    )
+    assert r.exit_code == 1, r.output
+    assert said in r.output and "solver" not in r.output
+    assert max(map(len, r.output.splitlines())) < 300
+    assert not (tmp_path / "p.xlsx").exists()
+
+
 def test_variant_run_echoes_assumptions_and_files(tmp_path: Path) -> None:
     path = base_case(tmp_path)
     out = tmp_path / "plan.xlsx"
@@ -156,8 +177,13 @@ def test_register_problems_name_file_sheet_and_cell(tmp_path: Path) -> None:
             placement("A", "hospital", 1000),
             placement("B", "inpatient", -5),
             placement("X", "inpatient", 1000),
+            placement("H", "inpatient", 1e300),
         ],
-        contracts=[contract("C1", 100000, 2, 3, 0, 0), contract("C2", 100000, 1, 0, 0, 0)],
+        contracts=[
+            contract("C1", 100000, 2, 3, 0, 0),
+            contract("C2", 100000, 1, 0, 0, 0),
+            contract("C3", 100000, 10**9, 0, 0, 0),
+        ],
         members=[member("C9", "Z"), member("C2", "X"), member("C2", "Y1"), member("C2", "Y2")],
     )
     with pytest.raises(InputError) as err:
@@ -165,6 +191,9 @@ def test_register_problems_name_file_sheet_and_cell(tmp_path: Path) -> None:
     text = str(err.value)
     assert "placements.xlsx, sheet 'Placements', cell C2: Setting is 'hospital'" in text
     assert "cell E3: Annual cost (£) is negative" in text
+    assert "neither a weekly nor an annual cost" not in text  # it was given, but bad
+    assert "cell E5: Annual cost (£) is 1E+300, more than £100,000,000,000" in text
+    assert "cell E4: Units is 1000000000, more than 1,000,000" in text
     assert "sheet 'Contracts', cell F2: Minimum units (3) is above Units (2)" in text
     assert "sheet 'Members', cell A2: Contract ID 'C9' is not on the Contracts sheet" in text
     assert "Person ID 'X' is already registered" in text

@@ -41,7 +41,7 @@ from ras.io.schemas import (
     SheetSchema,
 )
 from ras.io.xlsx import EXCEL_MAX_ROWS, Book
-from ras.models.base import decimal_text
+from ras.models.base import decimal_text, too_much_money
 from ras.models.calibration import Person
 from ras.models.scored import RunTotals, ScoreRun
 from ras.models.table import PointTable, norm
@@ -514,10 +514,11 @@ def read_allocated(
         if len(row) <= max(pid_col, budget_col) or is_blank(row[pid_col]):
             continue
         value = to_decimal(row[budget_col])
-        if value is None or value < 0:
+        if value is None or value < 0 or too_much_money(value):
             raise InputError(
                 f"{path}: sheet 'Allocations', cell {col_letters(budget_col)}{r}: "
-                f"{to_text(row[budget_col])!r} is not a budget; use the workbook `ras score` wrote"
+                f"{quote(to_text(row[budget_col]))} is not a budget; use the workbook "
+                "`ras score` wrote"
             )
         pid = to_text(row[pid_col])
         budgets[pid] = pence(value)
@@ -525,7 +526,12 @@ def read_allocated(
         for c, stream in streams.items():
             raw = row[c] if c < len(row) else None
             amount = None if is_blank(raw) else to_decimal(raw)
-            if amount is None and not is_blank(raw) or amount is not None and amount < 0:
+            if (
+                amount is None
+                and not is_blank(raw)
+                or amount is not None
+                and (amount < 0 or too_much_money(amount))
+            ):
                 raise InputError(
                     f"{path}: sheet 'Allocations', cell {col_letters(c)}{r}: "
                     f"{quote(to_text(raw))} is not an amount of money; use the workbook "

@@ -15,11 +15,15 @@ from ras.choices import label_list, match_choice
 from ras.errors import InputError, Issue, Location, quote
 from ras.io.reader import read_sheets, sha256_file
 from ras.io.schemas import CONTRACTS, MEMBERS, PLACEMENTS, Column, SheetSchema
+from ras.models.base import MONEY_LIMIT_TEXT, short_number, too_much_money
 from ras.models.registers import Contract, Member, Placement, Registers
 from ras.models.table import norm
 
 _YES = {"y", "yes", "true", "1"}
 _NO = {"n", "no", "false", "0", ""}
+#: The largest count, year or weight a register may hold (units, months, priorities):
+#: far above any real one, and far below what breaks the solver's arithmetic.
+NUMBER_LIMIT = 1_000_000
 
 
 class _Rows:
@@ -31,6 +35,7 @@ class _Rows:
         self.path, self.schema, self.issues = path, schema, issues
         self.rows = rows
         self.cols: dict[str, int] = {}
+        self.reported: set[tuple[int, int]] = set()  # (row, column) of each problem
         header = rows[0] if rows else []
         for c, v in enumerate(header):
             if not is_blank(v):
@@ -50,6 +55,15 @@ class _Rows:
     ) -> None:
         where = Location(str(self.path), self.schema.sheet, cell_ref(r, c))
         self.issues.append(Issue(code, where, problem, fix, person_id))
+        self.reported.add((r, c))
+
+    def any_reported(self, r: int, *columns: str) -> bool:
+        """Whether a cell of these columns in row ``r`` has a problem reported already."""
+        return any(
+            (r, self.cols[norm(name)]) in self.reported
+            for name in columns
+            if norm(name) in self.cols
+        )
 
     def location(self, r: int, column: str) -> Location:
         """The cell of ``column`` in row ``r``."""
@@ -115,7 +129,18 @@ class _Rows:
             return None
         if d < 0:
             self.error(
-                "negative", r, c, f"{col.name} is negative ({to_text(raw)})", "use 0 or more"
+                "negative", r, c, f"{col.name} is negative ({short_number(d)})", "use 0 or more"
+            )
+            return None
+        money = col.type == "money"
+        if too_much_money(d) if money else d > NUMBER_LIMIT:
+            limit = MONEY_LIMIT_TEXT if money else f"{NUMBER_LIMIT:,}"
+            self.error(
+                "too-large",
+                r,
+                c,
+                f"{col.name} is {short_number(d)}, more than {limit}",
+                "check the figure",
             )
             return None
         if col.type == "integer":
@@ -124,7 +149,7 @@ class _Rows:
                     "not-a-whole-number",
                     r,
                     c,
-                    f"{col.name} must be a whole number, not {to_text(raw)}",
+                    f"{col.name} must be a whole number, not {short_number(d)}",
                     "use a whole number",
                 )
                 return None
@@ -157,6 +182,8 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
             pid = rec["Person ID"] or ""
             weekly, annual = rec["Weekly cost (£)"], rec["Annual cost (£)"]
             if weekly is None and annual is None:
+                if rows.any_reported(r, "Weekly cost (£)", "Annual cost (£)"):
+                    continue  # given, but not a usable amount: said already
                 rows.error(
                     "missing-cost",
                     r,

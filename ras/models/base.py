@@ -31,6 +31,30 @@ class Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+#: The most money any one figure ras reads may be: £100 billion. No cost, budget or
+#: contract in health and social care comes near it; a figure above it is a slip (a
+#: pasted ``1E+300``), and in the optimiser it broke the solver's arithmetic: the plan
+#: came back "infeasible" instead of the cell being named.
+MONEY_LIMIT = Decimal(10) ** 11
+MONEY_LIMIT_TEXT = "£100,000,000,000"
+
+
+#: Weeks in a year, for weekly figures: above 0 and at most 53 (52.143 is usual).
+WEEKS_LIMIT = Decimal(53)
+WEEKS_PROBLEM = "must be above 0 and at most 53 (a year has about 52.143 weeks)"
+
+
+def short_number(value: Decimal) -> str:
+    """A number as a message shows it: in full, or ``1E+300`` when it is very long."""
+    text = decimal_text(value)
+    return text if len(text) <= 20 else f"{value:.6G}"
+
+
+def too_much_money(value: Decimal) -> bool:
+    """Whether an amount is more money than ras reads (above :data:`MONEY_LIMIT`)."""
+    return abs(value) > MONEY_LIMIT
+
+
 def _number_text(text: str) -> Decimal:
     try:
         number = Decimal(text)
@@ -59,9 +83,9 @@ def parse_rate(value: Any) -> Any:
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         if abs(number) >= 1:
             raise ValueError(
-                f"{decimal_text(number)} as a rate is {decimal_text(number * 100)} %; "
-                f"write {decimal_text(number)}% or a fraction such as "
-                f"{decimal_text(number / 100)}"
+                f"{short_number(number)} as a rate is {short_number(number * 100)} %; "
+                f"write {short_number(number)}% or a fraction such as "
+                f"{short_number(number / 100)}"
             )
         return number
     return value
@@ -86,7 +110,13 @@ def parse_money(value: Any) -> Any:
         raise ValueError("an amount of money is a number such as 2000 or £2,000, not yes/no")
     if isinstance(value, str):
         text = value.strip().replace(",", "").replace("£", "").replace(" ", "")
-        return _number_text(text)
+        value = _number_text(text)
+    if isinstance(value, int | float | Decimal):
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if number.is_finite() and too_much_money(number):
+            raise ValueError(
+                f"{short_number(number)} is more than {MONEY_LIMIT_TEXT}; check the figure"
+            )
     return value
 
 

@@ -11,7 +11,17 @@ from pydantic import Field, model_validator
 
 from ras.choices import OBJECTIVE_LABELS
 from ras.errors import InputError, KeyPath, ModelProblem, quote
-from ras.models.base import Dec, Frozen, Money, Rate, choice_of, decimal_text, value_kind
+from ras.models.base import (
+    WEEKS_LIMIT,
+    WEEKS_PROBLEM,
+    Dec,
+    Frozen,
+    Money,
+    Rate,
+    choice_of,
+    decimal_text,
+    value_kind,
+)
 from ras.models.organisations import Organisations
 from ras.models.savings import Savings, savings_problems
 from ras.models.uncertainty import Uncertainty
@@ -123,8 +133,8 @@ class Scenario(Frozen):
         problems: list[tuple[KeyPath, str]] = []
         if self.ras_scenario != 1:
             problems.append((("ras_scenario",), "this version of ras reads scenarios of format 1"))
-        if self.weeks_per_year <= 0:
-            problems.append((("weeks_per_year",), "must be above 0"))
+        if not 0 < self.weeks_per_year <= WEEKS_LIMIT:
+            problems.append((("weeks_per_year",), WEEKS_PROBLEM))
         cap = self.capacity.moves_per_year
         if isinstance(cap, tuple):
             if len(cap) != self.horizon:

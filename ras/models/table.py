@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ras.errors import KeyPath, ModelProblem, quote
-from ras.models.base import Dec, Frozen
+from ras.models.base import WEEKS_LIMIT, WEEKS_PROBLEM, Dec, Frozen
 
 
 def norm(text: object) -> str:
@@ -283,8 +283,8 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
     out: list[tuple[KeyPath, str]] = []
     if t.ras_table != 1:
         out.append((("ras_table",), "this version of ras reads point tables of format 1"))
-    if t.weeks_per_year <= 0:
-        out.append((("weeks_per_year",), "must be above 0"))
+    if not 0 < t.weeks_per_year <= WEEKS_LIMIT:
+        out.append((("weeks_per_year",), WEEKS_PROBLEM))
     if t.rounding <= 0:
         out.append((("rounding",), "must be above 0 (1 rounds to the nearest pound)"))
     if not 0 <= t.range < 1:

@@ -79,10 +79,16 @@ def _no_plan(result: StageResult, options: SolveOptions) -> SolverError:
     if result.stopped == "interrupted":
         return SolverError("interrupted before the solver found any plan; nothing was written")
     limit = options.time_limit
-    within = f" within the time limit of {limit:g} s" if result.stopped and limit else ""
+    if result.stopped:
+        within = f" within the time limit of {limit:g} s" if limit else ""
+        return SolverError(
+            f"the solver found no plan{within} ({result.status.value}); nothing was written; "
+            "allow more time with --time-limit (0 for none)"
+        )
+    # Not for want of time: more of it would not help.
     return SolverError(
-        f"the solver found no plan{within} ({result.status.value}); nothing was written; "
-        "allow more time with --time-limit (0 for none)"
+        f"the solver found no plan ({result.status.value}); nothing was written; check the "
+        "registers and the scenario for extreme figures"
     )
 
 

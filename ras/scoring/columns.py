@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from ras.cells import to_decimal
 from ras.errors import Issue
 from ras.models.assessment import Assessment
+from ras.models.base import MONEY_LIMIT
 from ras.models.budget import Budget
 from ras.models.scored import DomainPoints, Scored, ScoredBatch
 from ras.models.table import PointTable, norm
@@ -122,7 +123,7 @@ class ColumnScorer:
             if v is None or v == "":
                 return blank
             d = Decimal(v) if type(v) is str and _PLAIN_NUMBER(v) else to_decimal(v)
-            return _BAD if d is None or (f.type == "money" and d < 0) else d
+            return _BAD if d is None or (f.type == "money" and not 0 <= d <= MONEY_LIMIT) else d
 
         return _each(list(column), {}, number)  # cells are hashable: text, numbers, dates
 

@@ -10,6 +10,7 @@ from typing import Any
 from ras.cells import col_letters, is_blank, to_decimal, to_text
 from ras.errors import Issue, Location, Severity, quote
 from ras.models.assessment import Assessment, Cell, FileResult
+from ras.models.base import MONEY_LIMIT
 from ras.models.table import PersonField, PointTable, norm
 
 PERSON_ID = "Person ID"
@@ -166,7 +167,7 @@ def _check_field(
         out[f.id] = hit
     elif f.type in ("money", "number"):
         d = to_decimal(value)
-        if d is None or (f.type == "money" and d < 0):
+        if d is None or (f.type == "money" and not 0 <= d <= MONEY_LIMIT):
             kind = "an amount of money" if f.type == "money" else "a number"
             rec.error(
                 "not-a-number",
@@ -354,7 +355,7 @@ class _FastRow:
                 fields[f.id] = v.strip()
             else:
                 d = to_decimal(v)
-                if d is None or (f.type == "money" and d < 0):
+                if d is None or (f.type == "money" and not 0 <= d <= MONEY_LIMIT):
                     return None
                 fields[f.id] = d
         return pid, fields, answers
