@@ -183,8 +183,12 @@ def test_register_problems_name_file_sheet_and_cell(tmp_path: Path) -> None:
             contract("C1", 100000, 2, 3, 0, 0),
             contract("C2", 100000, 1, 0, 0, 0),
             contract("C3", 100000, 10**9, 0, 0, 0),
+            contract("C4", 100000, 5, 0, 0, 0, step=0),
         ],
-        members=[member("C9", "Z"), member("C2", "X"), member("C2", "Y1"), member("C2", "Y2")],
+        members=[
+            *(member("C9", "Z"), member("C2", "X"), member("C2", "Y1"), member("C2", "Y2")),
+            member("C1", "M1"),  # its contract is listed, with a problem of its own
+        ],
     )
     with pytest.raises(InputError) as err:
         read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
@@ -194,10 +198,12 @@ def test_register_problems_name_file_sheet_and_cell(tmp_path: Path) -> None:
     assert "neither a weekly nor an annual cost" not in text  # it was given, but bad
     assert "cell E5: Annual cost (£) is 1E+300, more than £100,000,000,000" in text
     assert "cell E4: Units is 1000000000, more than 1,000,000" in text
+    assert "cell I5: Release step (units) must be at least 1" in text
+    assert "'C1' is not on the Contracts sheet" not in text  # it is: said once, at F2
     assert "sheet 'Contracts', cell F2: Minimum units (3) is above Units (2)" in text
     assert "sheet 'Members', cell A2: Contract ID 'C9' is not on the Contracts sheet" in text
     assert "Person ID 'X' is already registered" in text
-    assert "contract 'C2' has 2 members but only 1 units" in text
+    assert "contract 'C2' has 2 members but only 1 unit" in text
     r = CliRunner().invoke(
         main, ["optimise", str(tmp_path / "scenario.yaml"), "-o", str(tmp_path / "p.xlsx")]
     )

@@ -236,10 +236,11 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
     members: list[Member] = []
     if csheets:
         rows = _Rows(contracts, CONTRACTS, csheets["Contracts"], issues)
-        ids: dict[str, int] = {}
+        ids: dict[str, int] = {}  # the contracts that can be used
+        listed: set[str] = set()  # every contract on the sheet, with problems or not
         for r, rec in rows.records():
             cid = rec["Contract ID"] or ""
-            if cid in ids:
+            if cid in listed and cid:
                 rows.error(
                     "duplicate-contract",
                     r,
@@ -248,15 +249,25 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
                     "keep one row per contract",
                 )
                 continue
+            listed.add(cid)
             units, minimum = rec["Units"], rec["Minimum units"]
-            step = rec["Release step (units)"] or 1
+            step = rec["Release step (units)"]
+            if step == 0:
+                rows.error(
+                    "out-of-range",
+                    r,
+                    rows.cols.get(norm("Release step (units)"), 0),
+                    "Release step (units) must be at least 1",
+                    "leave it blank for 1",
+                )
+                continue
             if units is not None and units == 0:
                 rows.error(
                     "out-of-range",
                     r,
                     rows.cols.get(norm("Units"), 0),
                     "Units must be at least 1",
-                    "",
+                    "a contract holds one unit or more",
                 )
                 continue
             if units is not None and minimum is not None and minimum > units:
@@ -295,7 +306,7 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
                     minimum_units=minimum,
                     notice_months=rec["Notice (months)"],
                     decommission_cost=rec["Decommission cost per unit (£)"],
-                    release_step=max(1, step),
+                    release_step=step or 1,
                     where=rows.where(r),
                     funder=rec.get("Funder"),
                     funder_at=rows.location(r, "Funder"),
@@ -305,6 +316,8 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
         count: dict[str, int] = {}
         for r, rec in mrows.records():
             cid, pid = rec["Contract ID"] or "", rec["Person ID"] or ""
+            if cid in listed and cid not in ids:
+                continue  # the contract's own row has a problem, reported there
             if cid not in ids:
                 mrows.error(
                     "unknown-contract",
@@ -352,7 +365,7 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
                             cell_ref(ids[c.contract_id], rows.cols.get(norm("Units"), 0)),
                         ),
                         f"contract {c.contract_id!r} has {count[c.contract_id]} "
-                        f"members but only {c.units} units",
+                        f"members but only {c.units} unit{'' if c.units == 1 else 's'}",
                         "check the Members sheet or the Units",
                     )
                 )
