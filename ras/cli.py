@@ -743,15 +743,15 @@ def calibrate(
 
 
 def _money(text: str, option: str) -> Decimal:
-    from decimal import InvalidOperation
-
+    """A money option as people type it (``£2,000``), at most ras's limit (docs: Limits)."""
     from ras.errors import UsageError
+    from ras.models.base import parse_money
 
     try:
-        value = Decimal(text.replace(",", "").replace("£", "").strip())
-    except InvalidOperation as exc:
-        raise UsageError(f"{option} {quote(text)}: not a number") from exc
-    if not value.is_finite() or value < 0:
+        value = Decimal(parse_money(text))
+    except ValueError as exc:
+        raise UsageError(f"{option} {quote(text)}: {exc}") from exc
+    if value < 0:
         raise UsageError(f"{option} {quote(text)}: must be 0 or more")
     return value
 

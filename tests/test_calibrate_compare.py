@@ -333,6 +333,25 @@ def test_written_rates_are_rounded_to_the_step_and_stay_affordable(tmp_path: Pat
     assert "      - {id: Q1, text: q1" in text  # the layout kept
 
 
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        (["--budget", "1e300"], "1E+300 is more than £100,000,000,000"),  # was accepted
+        (["--budget", "abc"], "'abc' is not a number"),
+        (["--budget", "-5"], "must be 0 or more"),
+        (["--rate-step", "1e300"], "1E+300 is more than £100,000,000,000"),
+        (["--rate-step", "0"], "must be above 0"),
+    ],
+)
+def test_money_options_are_checked(tmp_path: Path, option: list[str], said: str) -> None:
+    (tmp_path / "t.yaml").write_text(TABLE, encoding="utf-8")
+    out = tmp_path / "c.xlsx"
+    args = ["calibrate", str(tmp_path / "a.xlsx"), "-t", str(tmp_path / "t.yaml"), "-o", str(out)]
+    r = CliRunner().invoke(main, [*args, *option])
+    assert r.exit_code == 2, r.output
+    assert said in r.output and not out.exists()
+
+
 def test_a_rate_that_saves_less_than_a_lower_one_is_flagged() -> None:
     from ras.commands.compare import flag_lower_savings
     from ras.models.comparison import RunSummary
