@@ -89,6 +89,13 @@ def test_bad_set_and_unknown_variant(tmp_path: Path) -> None:
         ("overheads.per_budget_per_year=£200,000,000,000", "is more than £100,000,000,000"),
         ("weeks_per_year=1e300", "weeks_per_year: must be above 0 and at most 53"),
         ("savings.rates=[1e300, 0.03]", "1E+300 as a rate"),  # was all 301 digits
+        # Accepted before: a negative overlap was a credit on every move.
+        ("transition.overlap_weeks=-5", "overlap_weeks: must be from 0 to 520 weeks"),
+        ("priority.block=-2", "priority.block: must be from 0 to 1,000,000"),
+        ("capacity.moves_per_year=2000000", "must be at most 1,000,000"),
+        ("base_year=3000", "base_year: must be a year such as 2026"),
+        ("uncertainty.budgets.sd=1e300", "uncertainty.budgets.sd: must be from 0 to 5"),
+        ("uncertainty.breakdown.cost_multiplier=1e9", "must be from 0 to 100"),
     ],
 )
 def test_absurd_figures_in_a_scenario_are_named(tmp_path: Path, setting: str, said: str) -> None:

@@ -26,6 +26,13 @@ from ras.models.organisations import Organisations
 from ras.models.savings import Savings, savings_problems
 from ras.models.uncertainty import Uncertainty
 
+#: The largest count or weight a scenario may give (moves a year, priorities): far above
+#: any real one, and far below what breaks the solver's arithmetic (docs: Limits).
+COUNT_LIMIT = 1_000_000
+#: The years a base year may be, and the most weeks of double running a move may have.
+YEARS = (1900, 2200)
+OVERLAP_LIMIT = 520
+
 
 class DataFiles(Frozen):
     """Input files, relative to the scenario file."""
@@ -144,10 +151,20 @@ class Scenario(Frozen):
                         f"give one number per plan year ({self.horizon}), not {len(cap)}",
                     )
                 )
-            if any(c < 0 for c in cap):
-                problems.append((("capacity", "moves_per_year"), "cannot be negative"))
-        elif cap < 0:
+        caps = cap if isinstance(cap, tuple) else (cap,)
+        if any(c < 0 for c in caps):
             problems.append((("capacity", "moves_per_year"), "cannot be negative"))
+        elif any(c > COUNT_LIMIT for c in caps):
+            problems.append((("capacity", "moves_per_year"), f"must be at most {COUNT_LIMIT:,}"))
+        if not YEARS[0] <= self.base_year <= YEARS[1]:
+            problems.append((("base_year",), "must be a year such as 2026 (for 2026/27)"))
+        if not 0 <= self.transition.overlap_weeks <= OVERLAP_LIMIT:
+            problems.append(
+                (("transition", "overlap_weeks"), f"must be from 0 to {OVERLAP_LIMIT} weeks")
+            )
+        for key in ("inpatient", "out_of_area", "residential", "block"):
+            if not 0 <= getattr(self.priority, key) <= COUNT_LIMIT:
+                problems.append((("priority", key), f"must be from 0 to {COUNT_LIMIT:,}"))
         problems += savings_problems(self.savings, self.horizon, ("savings",))
         if self.organisations is not None:
             for org, target in self.organisations.targets.items():

@@ -19,6 +19,12 @@ DISTRIBUTION_LABELS = {"lognormal": "Lognormal"}
 Distribution = Annotated[Literal["lognormal"], choice_of(DISTRIBUTION_LABELS)]
 #: The most draws one run may ask for.
 MAX_SAMPLES = 10_000_000
+#: Bounds far beyond any real spread, and below what overflows a draw: a sigma of 5
+#: already makes one budget in a thousand cost 5,000 times the indicative one.
+MAX_SD = 5
+#: A readmission adds at most a year of placement cost in the year it happens.
+MAX_WEEKS = 53
+MAX_MULTIPLIER = 100
 
 
 class BudgetSpread(Frozen):
@@ -82,12 +88,14 @@ class Uncertainty(Frozen):
     @model_validator(mode="after")
     def _sensible(self) -> Uncertainty:
         problems: list[tuple[KeyPath, str]] = []
-        if self.budgets.sd < 0:
-            problems.append((("budgets", "sd"), "cannot be negative"))
-        if self.readmission.weeks < 0:
-            problems.append((("readmission", "weeks"), "cannot be negative"))
-        if self.breakdown.cost_multiplier < 0:
-            problems.append((("breakdown", "cost_multiplier"), "cannot be negative"))
+        if not 0 <= self.budgets.sd <= MAX_SD:
+            problems.append((("budgets", "sd"), f"must be from 0 to {MAX_SD}"))
+        if not 0 <= self.readmission.weeks <= MAX_WEEKS:
+            problems.append((("readmission", "weeks"), f"must be from 0 to {MAX_WEEKS}"))
+        if not 0 <= self.breakdown.cost_multiplier <= MAX_MULTIPLIER:
+            problems.append(
+                (("breakdown", "cost_multiplier"), f"must be from 0 to {MAX_MULTIPLIER}")
+            )
         if not 1 <= self.samples <= MAX_SAMPLES:
             problems.append((("samples",), f"must be from 1 to {MAX_SAMPLES:,}"))
         if self.seed < 0:
