@@ -256,6 +256,12 @@ def test_usage_and_policy_errors(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
     assert (summary["matched"], summary["only_old"]) == (1, 1)
+    # A budget above £100,000,000,000 is a slip, named with its cell (it was taken).
+    (tmp_path / "reg.csv").write_text(
+        "Person ID,Current budget (£/year),Group\nP1,1e300,Group A\n", encoding="utf-8"
+    )
+    r = CliRunner().invoke(main, base)
+    assert r.exit_code == 1 and "cell B2: '1e300' is not a budget" in r.output, r.output
     save_table(new_t, tmp_path / "copy.yaml")  # the table is untouched by all this
     assert load_table(tmp_path / "copy.yaml") == new_t
 

@@ -20,6 +20,7 @@ from ras.io.allocations import POINTER
 from ras.io.reader import read_sheets, sniff
 from ras.io.schemas import BUDGET, PERSON_ID
 from ras.io.strict_yaml import build_model, read_yaml
+from ras.models.base import too_much_money
 from ras.models.table import PointTable, norm
 from ras.models.transition import Policy, Side
 
@@ -134,7 +135,7 @@ def _field_value(table: PointTable | None, fid: str, raw: Any) -> object:
 
 def _budget(path: Path, sheet: str, r: int, c: int, raw: Any) -> Decimal:
     value = to_decimal(raw)
-    if value is None or value < 0:
+    if value is None or value < 0 or too_much_money(value):
         where = f", sheet {sheet!r}" if sheet else ""
         raise InputError(
             f"{path}{where}, cell {col_letters(c)}{r}: {quote(to_text(raw))} is not a budget; "
