@@ -8,10 +8,38 @@ import os
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from ras.errors import OutputError
+from ras.errors import OutputError, UsageError
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file or folder (links and relative paths seen through)."""
+    try:
+        return Path(a).samefile(b)
+    except OSError:  # one does not exist (yet): compare the names
+        return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))  # noqa: PTH100
+
+
+def refuse_overwriting(
+    out: Path | None, inputs: Mapping[str, Path | None], option: str = "--out"
+) -> None:
+    """Refuse to write ``out`` over one of the run's input files (SPEC §16).
+
+    ``inputs`` maps what each input is ("the placements register") to its path.
+
+    Raises:
+        UsageError: ``out`` is one of them (nothing was written).
+    """
+    if out is None:
+        return
+    for what, path in inputs.items():
+        if path is not None and same_file(out, path):
+            raise UsageError(
+                f"{out} is {what} of this run, and {option} would be written over it; "
+                f"choose another {option} (nothing was written)"
+            )
 
 
 def lock_file(path: Path) -> Path:

@@ -96,6 +96,82 @@ def test_a_rerun_leaves_no_stale_sheet_and_lists_each_file(
     assert not list(tmp_path.glob(".sheets.ras-*"))
 
 
+def test_reruns_into_the_input_folder_read_only_the_inputs(
+    tmp_path: Path, adult_path: Path
+) -> None:
+    """Outputs kept among the inputs are not read again as assessments.
+
+    A second run read the first run's allocations.xlsx (rejected: exit 1), its budget
+    sheets (each person a duplicate of themselves) and --in-place's backups (the real
+    workbook rejected as the duplicate, and a backup of the backup written).
+    """
+    inputs = _assessments(tmp_path / "in", 2)
+    out, sheets = inputs / "allocations.xlsx", inputs / "sheets"
+    for _ in range(2):
+        r = _score(inputs, adult_path, out, sheets)
+        assert r.exit_code == 0, r.output
+        assert "2 files: 2 people scored, none rejected, 0 warnings" in r.output
+    for _ in range(2):
+        args = ["score", str(inputs), "-t", str(adult_path), "-o", str(tmp_path / "a.xlsx")]
+        r = CliRunner().invoke(main, [*args, "--in-place"])
+        assert r.exit_code == 0, r.output
+        # The first run's sheets and allocations are not read, with a warning each.
+        assert "3 files: 2 people scored, none rejected, 2 warnings" in r.output
+    assert sorted(p.name for p in inputs.glob("*.xlsx")) == [
+        "a000.backup.xlsx", "a000.xlsx", "a001.backup.xlsx", "a001.xlsx", "allocations.xlsx"
+    ]  # fmt: skip
+    assert "in/sheets: is a folder of budget sheets ras wrote" in r.output
+    assert "in/allocations.xlsx: is an allocations workbook ras wrote" in r.output
+
+
+def _registers_case(tmp_path: Path) -> Path:
+    from tests.planning import placement, write_case
+
+    return write_case(
+        tmp_path,
+        budgets={"A": 60000},
+        placements=[placement("A", "out_of_area", 100000)],
+        horizon=2,
+        savings={"kind": "vs_baseline", "rates": ["0.03", "0.03"]},
+        capacity={"moves_per_year": 3},
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (["optimise", "{scenario}", "-o", "{dir}/placements.xlsx"], "the placements register"),
+        (["simulate", "{scenario}", "-o", "{dir}/contracts.xlsx"], "the contracts register"),
+        (["compare", "{scenario}", "-o", "{dir}/allocations.xlsx"], "the allocations workbook"),
+        (["calibrate", "{dir}/allocations.xlsx", "-t", "{table}", "-o", "{dir}/allocations.xlsx"],
+         "the allocations workbook"),
+        (["calibrate", "{dir}/allocations.xlsx", "-t", "{table}", "-o", "{dir}/c.xlsx",
+          "--write-table", "{dir}/c.xlsx"], "is the --out file"),
+        (["transition", "{dir}/allocations.xlsx", "{dir}/new.xlsx", "-o", "{dir}/allocations.xlsx"],
+         "is OLD"),
+        (["score", "{dir}/in", "-t", "{table}", "-o", "{dir}/in/a000.xlsx"], "read as an INPUT"),
+        (["score", "{dir}/in/a000.xlsx", "-t", "{table}", "-o", "{dir}/in/a000.xlsx"],
+         "is an INPUT and the --out file"),
+        (["score", "{dir}/in", "-t", "{table}", "-o", "{dir}/allocations.xlsx",
+          "--previous", "{dir}/allocations.xlsx"], "is --previous"),
+    ],
+)  # fmt: skip
+def test_an_output_is_never_written_over_an_input(
+    tmp_path: Path, adult_path: Path, command: list[str], said: str
+) -> None:
+    """A slip of --out onto an input (the placements register, a person's assessment)
+    replaced it with the output: every command wrote over its own inputs."""
+    scenario = _registers_case(tmp_path)
+    _assessments(tmp_path / "in", 2)
+    (tmp_path / "new.xlsx").write_bytes((tmp_path / "allocations.xlsx").read_bytes())
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    fill = {"scenario": str(scenario), "dir": str(tmp_path), "table": str(adult_path)}
+    r = CliRunner().invoke(main, [part.format(**fill) for part in command])
+    assert r.exit_code == 2, r.output
+    assert said in r.output and "choose another" in r.output
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
 def test_a_folder_ras_did_not_write_is_refused(tmp_path: Path, adult_path: Path) -> None:
     inputs = _assessments(tmp_path / "in", 1)
     theirs = tmp_path / "theirs"

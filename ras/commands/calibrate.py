@@ -17,7 +17,7 @@ from ras.io.calibration_writer import write_calibration
 from ras.io.table_file import save_table
 from ras.models.calibration import CalibrationOutcome
 from ras.models.table import PointTable
-from ras.outputs import committed_together
+from ras.outputs import committed_together, refuse_overwriting
 
 
 def run_calibrate(
@@ -38,6 +38,10 @@ def run_calibrate(
     affordable total was asked for, so that it stays affordable. Written as YAML over a
     YAML ``table_source``, the source's comments and layout are kept.
     """
+    read = {"the allocations workbook": allocations, "the point table": table_source}
+    refuse_overwriting(out, read)
+    also = {"the allocations workbook": allocations, "the --out file": out}
+    refuse_overwriting(write_table, also, "--write-table")
     people = read_scored_people(allocations, table)
     fit = fit_table(table, people, tolerance)
     aff = affordability(table, people, budget, contingency, fit) if budget is not None else None

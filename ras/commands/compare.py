@@ -25,6 +25,7 @@ from ras.money import pence
 from ras.optimiser.formulation import build
 from ras.optimiser.readback import make_plan
 from ras.optimiser.solve import solve
+from ras.outputs import refuse_overwriting
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ def run_compare(
         ConfigError: the scenario (or an override) is invalid.
     """
     loaded = load_scenario(scenario, None, overrides)  # fails early on a bad file
+    refuse_overwriting(out, loaded.inputs())
     names = list(loaded.scenario.variants)
     if variants is not None:
         for name in variants:

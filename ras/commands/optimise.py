@@ -24,6 +24,7 @@ from ras.optimiser.data import build_data
 from ras.optimiser.formulation import build
 from ras.optimiser.readback import make_plan
 from ras.optimiser.solve import solve
+from ras.outputs import refuse_overwriting
 
 
 def load_inputs(loaded: LoadedScenario) -> tuple[PlanData, dict[str, str]]:
@@ -64,6 +65,7 @@ def run_optimise(
 ) -> PlanOutcome:
     """``ras optimise``: the plan for a scenario, written to ``out`` (plan.xlsx)."""
     loaded = load_scenario(scenario, variant, overrides)
+    refuse_overwriting(out, loaded.inputs())
     outcome = plan_scenario(loaded, options or SolveOptions())
     if out is not None:
         write_plan(outcome, out)

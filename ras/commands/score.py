@@ -19,7 +19,7 @@ from ras.io.table_file import fingerprint
 from ras.models.assessment import Assessment, FileResult
 from ras.models.scored import ScoreOutcome, ScoreRun, Spill, Validated
 from ras.models.table import PointTable
-from ras.outputs import committed_together, outside_group
+from ras.outputs import committed_together, outside_group, refuse_overwriting
 from ras.parallel import gc_paused, run_parallel
 from ras.scoring.budgets import Explanations
 from ras.scoring.columns import ColumnScorer
@@ -136,14 +136,18 @@ def score_inputs(
     progress: Callable[[int, int], None] | None = None,
     explain: bool = True,
     spill_rows: int = SPILL_ROWS,
+    out_file: Path | None = None,
+    out_folder: Path | None = None,
 ) -> ScoreRun:
     """Read, validate and score INPUTs (files, folders, bulk tables) with a table.
 
     A bulk table longer than ``spill_rows`` is scored as it is read and its people are
     kept on disk until the run is written (``run.scored`` reads them back in chunks).
+    What the run will write (``out_file``, ``out_folder``) is not read from a folder,
+    and never written over an input (see :func:`collect_inputs`).
     """
     started = dt.datetime.now()
-    collected = collect_inputs(inputs)
+    collected = collect_inputs(inputs, out_file, out_folder)
     files, issues = collected.files, collected.issues
     done = [0]
 
@@ -244,12 +248,21 @@ def run_score(
     """
     if overflow == "parquet":
         require_pyarrow()  # before any work
+    refuse_overwriting(out, {"--previous": previous, "--policy": policy})
 
     def reading(done: int, total: int) -> None:
         if progress:
             progress("Reading", done, total)
 
-    run = score_inputs(inputs, table, jobs=jobs, progress=reading, explain=False)
+    run = score_inputs(
+        inputs,
+        table,
+        jobs=jobs,
+        progress=reading,
+        explain=False,
+        out_file=out,
+        out_folder=None if in_place else budget_sheets,
+    )
     try:
         run.options = dict(options or {})
         if pseudonymise_key is not None:

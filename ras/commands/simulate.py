@@ -31,6 +31,7 @@ from ras.money import pence
 from ras.optimiser.formulation import build
 from ras.optimiser.readback import make_plan
 from ras.optimiser.solve import solve
+from ras.outputs import refuse_overwriting
 from ras.simulation.draws import PlanArrays, blocks, extra_spend, plan_arrays, years_met
 from ras.simulation.margin import smallest_passing, with_margin
 
@@ -188,6 +189,7 @@ def run_simulate(
     if seed is not None:
         extra_sets.append(Override(("uncertainty", "seed"), seed, "--seed", "--seed"))
     loaded = load_scenario(scenario, variant, extra_sets)
+    refuse_overwriting(out, loaded.inputs())
     data, files = load_inputs(loaded)
     unc = loaded.scenario.uncertainty
     opts = options or SolveOptions()

@@ -18,6 +18,7 @@ from ras.io.transition_writer import band_rows, write_transition
 from ras.models.scored import ScoreRun
 from ras.models.table import PointTable
 from ras.models.transition import PersonChange, Side, TransitionOutcome
+from ras.outputs import refuse_overwriting
 from ras.transition.changes import affordable_budgets, person_changes
 
 
@@ -45,6 +46,7 @@ def run_transition(
         UsageError: ``affordability`` without the table NEW was scored with.
         InputError: a side cannot be read (file, sheet, cell).
     """
+    refuse_overwriting(out, {"OLD": old, "NEW": new, "the policy": policy_path})
     policy = load_policy(policy_path)
     if policy.affordability is not None and table is None:
         raise UsageError(

@@ -7,7 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from python_calamine import CalamineWorkbook
+
 from ras.errors import Issue, Location, Severity, UsageError
+from ras.io.sheet_folder import MANIFEST
+from ras.outputs import same_file
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -39,16 +43,21 @@ def _broken_link(p: Path) -> str:
         return "it cannot be read"
 
 
-def collect_inputs(inputs: Iterable[Path | str]) -> Collected:
+def collect_inputs(
+    inputs: Iterable[Path | str], out_file: Path | None = None, out_folder: Path | None = None
+) -> Collected:
     """Expand INPUT arguments into files: folders recursively, lock and hidden files skipped.
 
     A link inside a folder is followed; one that points outside the folder is recorded
     (the Run sheet shows where it leads). A folder named like a workbook is searched,
-    with a warning.
+    with a warning. What ras wrote itself is not read again from a folder: this run's
+    ``out_file`` (an allocations workbook of an earlier run), ``out_folder`` and any
+    other folder of budget sheets (:data:`MANIFEST`), and the backups ``--in-place``
+    keeps beside each workbook (``NAME.backup.xlsx`` beside ``NAME.xlsx``).
 
     Raises:
-        UsageError: an INPUT does not exist (SPEC §16: write nothing), or no input files
-            were found at all.
+        UsageError: an INPUT does not exist (SPEC §16: write nothing), no input files
+            were found at all, or ``out_file`` would be written over an input.
     """
     inputs = list(inputs)
     out = Collected()
@@ -68,7 +77,11 @@ def collect_inputs(inputs: Iterable[Path | str]) -> Collected:
             top = p.resolve()
             found: list[Path] = []
             for root, dirs, names in os.walk(p):
-                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                dirs[:] = [
+                    d
+                    for d in dirs
+                    if not d.startswith(".") and not _ras_folder(Path(root, d), out_folder, out)
+                ]
                 for d in dirs:
                     if d.lower().endswith(INPUT_SUFFIXES):
                         out.issues.append(
@@ -79,6 +92,7 @@ def collect_inputs(inputs: Iterable[Path | str]) -> Collected:
                                 severity=Severity.WARNING,
                             )
                         )
+                listed = set(names)
                 for name in names:
                     if name.startswith(".") or not name.lower().endswith(SCANNED):
                         continue
@@ -86,6 +100,8 @@ def collect_inputs(inputs: Iterable[Path | str]) -> Collected:
                     if name.startswith("~$"):
                         out.skipped.append(str(path))
                         continue
+                    if _backup_of(path) in listed or _ours(path, out_file):
+                        continue  # ras wrote it: --in-place's backup, an earlier output
                     if path.is_symlink():
                         if not path.exists():
                             out.issues.append(
@@ -105,6 +121,11 @@ def collect_inputs(inputs: Iterable[Path | str]) -> Collected:
         elif p.exists():
             if p.name.startswith("~$"):
                 out.skipped.append(str(p))
+            elif out_file is not None and same_file(p, out_file):
+                raise UsageError(
+                    f"{p} is an INPUT and the --out file: it would be written over; "
+                    "choose another --out (nothing was written)"
+                )
             else:
                 out.files.append(p)
         elif p.is_symlink():
@@ -113,6 +134,13 @@ def collect_inputs(inputs: Iterable[Path | str]) -> Collected:
             missing.append(f"{p} does not exist")
     if missing:
         raise UsageError("; ".join(missing) + "; check the path (nothing was written)")
+    named = [f for f in out.files if _named_like(f, out_file)]
+    hit = next((f for f in named if out_file is not None and same_file(f, out_file)), None)
+    if hit is not None:
+        raise UsageError(
+            f"{hit} is read as an INPUT, and --out would be written over it; choose another "
+            "--out (nothing was written)"
+        )
     seen: set[str] = set()
     unique = []
     for f in out.files:
@@ -127,3 +155,53 @@ def collect_inputs(inputs: Iterable[Path | str]) -> Collected:
             f"no input files (.xlsx, .xlsm or .csv) found in {given}; nothing was written"
         )
     return out
+
+
+def _backup_of(path: Path) -> str | None:
+    """The workbook ``path`` is ras's ``--in-place`` backup of (its name), or None."""
+    stem = path.stem
+    if not stem.endswith(".backup") or path.suffix.lower() not in WORKBOOK_SUFFIXES:
+        return None
+    return stem.removesuffix(".backup") + path.suffix
+
+
+def _named_like(path: Path, out_file: Path | None) -> bool:
+    """Whether ``path`` has the name of ``out_file`` (so may be it)."""
+    return out_file is not None and path.name.casefold() == out_file.name.casefold()
+
+
+def _ours(path: Path, out_file: Path | None) -> bool:
+    """Whether ``path`` is this run's ``--out``, written by an earlier run of ras."""
+    if not _named_like(path, out_file):
+        return False  # (names first: a folder of 20,000 workbooks, each looked at)
+    assert out_file is not None
+    if not same_file(path, out_file):
+        return False
+    try:
+        with CalamineWorkbook.from_path(str(path)) as wb:
+            names = set(wb.sheet_names)
+    except Exception:  # not a workbook calamine reads: not one ras wrote
+        return False
+    return {"Allocations", "Run"} <= names
+
+
+def _ras_folder(folder: Path, out_folder: Path | None, out: Collected) -> bool:
+    """Whether a folder met in a walk is one ras fills with budget sheets (not read).
+
+    This run's ``--budget-sheets`` folder is passed over quietly; another folder of
+    sheets (it has ras's manifest) with a warning: give it as an INPUT to read it.
+    """
+    if out_folder is not None and same_file(folder, out_folder):
+        return True
+    if not (folder / MANIFEST).is_file():
+        return False
+    out.issues.append(
+        Issue(
+            "budget-sheets-not-read",
+            Location(str(folder)),
+            "is a folder of budget sheets ras wrote; its workbooks were not read",
+            "give the folder itself as an INPUT to read them",
+            severity=Severity.WARNING,
+        )
+    )
+    return True

@@ -21,7 +21,7 @@ from typing import Any
 from python_calamine import CalamineWorkbook
 
 from ras.cells import cell_ref, col_index, col_letters, is_blank, to_text
-from ras.errors import InputError, Issue, Location
+from ras.errors import InputError, Issue, Location, Severity
 from ras.io.guard import SheetScan, file_bytes, inspect_workbook, scan_sheet, sniff
 from ras.io.schemas import PERSON, QUESTIONNAIRE
 from ras.models.assessment import Cell, FileResult, RawBulk, RawWorkbook
@@ -352,6 +352,18 @@ def _strip_path(message: str, path: Path) -> str:
     return message[len(prefix) :] if message.startswith(prefix) else message
 
 
+#: The workbooks ras writes, by sheets only they have together: met among inputs (an
+#: earlier run's output kept in the folder scored), they are passed over with a warning.
+RAS_OUTPUTS = {
+    "an allocations workbook": {"Allocations", "Run"},
+    "a plan": {"Moves", "Solver"},
+    "a calibration workbook": {"Sample", "Affordability"},
+    "a comparison workbook": {"Runs", "Frontier"},
+    "a risk workbook": {"Plans", "Draws"},
+    "a transition workbook": {"People", "Policy", "Run"},
+}
+
+
 def _read_workbook(
     path: Path, data: bytes | mmap.mmap, result: FileResult, stack: contextlib.ExitStack
 ) -> None:
@@ -393,6 +405,20 @@ def _read_workbook(
         stack.callback(wb.close)
         bulk = _bulk_from_rows(first, _absolute_rows(wb.get_sheet_by_name(first)))
         if not any(norm(h) == norm("Person ID") for h in bulk.header):
+            wrote = next(
+                (what for what, sheets in RAS_OUTPUTS.items() if sheets <= set(names)), None
+            )
+            if wrote is not None:  # an earlier run's output, in a folder of inputs
+                result.issues.append(
+                    Issue(
+                        "ras-output-not-read",
+                        Location(str(path)),
+                        f"is {wrote} ras wrote, not an assessment; it was not read",
+                        "keep outputs out of the folders you score",
+                        severity=Severity.WARNING,
+                    )
+                )
+                return
             raise InputError(
                 f"{path}: neither an assessment workbook (no 'Person' and 'Questionnaire' "
                 f"sheets) nor a bulk table (no 'Person ID' column on sheet {first!r})"

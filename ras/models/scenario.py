@@ -266,6 +266,16 @@ class LoadedScenario:
             )
         return path
 
+    def inputs(self) -> dict[str, Path]:
+        """The files a run of this scenario reads, by what each is."""
+        data = self.scenario.data
+        return {
+            "the scenario": self.path,
+            "the allocations workbook (data.allocations)": self.resolve(data.allocations),
+            "the placements register (data.placements)": self.resolve(data.placements),
+            "the contracts register (data.contracts)": self.resolve(data.contracts),
+        }
+
     def values(self) -> list[tuple[str, Any, str, str]]:
         """Every value used: (dotted key, JSON value, source, where it was given).
 
