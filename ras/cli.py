@@ -267,12 +267,15 @@ def template() -> None:
     type=click.Path(path_type=Path),
     help="Point table (YAML or xlsx) the assessment is made from.",
 )
+@click.option("--force", is_flag=True, help="Replace the file(s) if they exist.")
 @common
-def template_assessment(out: Path, table_path: Path, ui: Ui) -> int:
+def template_assessment(out: Path, table_path: Path, force: bool, ui: Ui) -> int:
     """Blank self-assessment workbook generated from a point table."""
     from ras.io.table_file import load_table
     from ras.io.templates import write_assessment_template
+    from ras.outputs import refuse_existing
 
+    refuse_existing([out], force)
     table = load_table(table_path)
     write_assessment_template(table, out, deterministic=False)
     ui.say(f"wrote {out} (table {table.name!r} version {table.version})")
@@ -289,11 +292,14 @@ def template_assessment(out: Path, table_path: Path, ui: Ui) -> int:
     show_default=True,
     help="Which example to start from.",
 )
+@click.option("--force", is_flag=True, help="Replace the file(s) if they exist.")
 @common
-def template_table(out: Path, example: str, ui: Ui) -> int:
+def template_table(out: Path, example: str, force: bool, ui: Ui) -> int:
     """Starter point table (.yaml or .xlsx, by the file's extension)."""
     from ras.io.templates import write_table_template
+    from ras.outputs import refuse_existing
 
+    refuse_existing([out], force)
     write_table_template(out, example)
     ui.say(f"wrote {out}")
     ui.emit({"written": [str(out)]})
@@ -302,15 +308,19 @@ def template_table(out: Path, example: str, ui: Ui) -> int:
 
 @template.command("registers")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace the file(s) if they exist.")
 @common
-def template_registers(folder: Path, ui: Ui) -> int:
+def template_registers(folder: Path, force: bool, ui: Ui) -> int:
     """Blank placements.xlsx and contracts.xlsx registers, and an empty allocations.xlsx.
 
     Then `ras template scenario FOLDER/scenario.xlsx` gives a scenario that runs as
     written (nobody moves until the registers and allocations are filled in).
     """
     from ras.commands.starter import write_starter_registers
+    from ras.io.templates import REGISTERS
+    from ras.outputs import refuse_existing
 
+    refuse_existing([folder / name for name in REGISTERS], force)
     written = write_starter_registers(folder)
     for p in written:
         ui.say(f"wrote {p}")
@@ -320,15 +330,18 @@ def template_registers(folder: Path, ui: Ui) -> int:
 
 @template.command("scenario")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace the file(s) if they exist.")
 @common
-def template_scenario(out: Path, ui: Ui) -> int:
+def template_scenario(out: Path, force: bool, ui: Ui) -> int:
     """Starter scenario for the transfer plan: OUT.xlsx (a workbook) or OUT.yaml.
 
     Its data paths are relative to OUT's folder: placements.xlsx, contracts.xlsx and
     allocations.xlsx, as `ras template registers` writes them.
     """
     from ras.io.templates import write_scenario_template
+    from ras.outputs import refuse_existing
 
+    refuse_existing([out], force)
     write_scenario_template(out, deterministic=False)
     ui.say(f"wrote {out}")
     ui.emit({"written": [str(out)]})

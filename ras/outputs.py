@@ -8,7 +8,7 @@ import os
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from ras.errors import OutputError, UsageError
@@ -40,6 +40,28 @@ def refuse_overwriting(
                 f"{out} is {what} of this run, and {option} would be written over it; "
                 f"choose another {option} (nothing was written)"
             )
+
+
+def refuse_existing(paths: Iterable[Path], replace: bool) -> None:
+    """Refuse to write a template over a file that exists, unless asked to (``--force``).
+
+    A blank register written into a scenario's folder replaced the register someone
+    had filled in.
+
+    Raises:
+        UsageError: a path exists and ``replace`` is false (nothing was written).
+    """
+    if replace:
+        return
+    there = [p for p in paths if p.exists()]
+    if there:
+        names = ", ".join(str(p) for p in there)
+        one = len(there) == 1
+        it = "it" if one else "them"
+        raise UsageError(
+            f"{names} already exist{'s' if one else ''}: a blank template would replace "
+            f"{it}; choose another name, or give --force to replace {it} (nothing was written)"
+        )
 
 
 def lock_file(path: Path) -> Path:

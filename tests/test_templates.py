@@ -156,3 +156,37 @@ def test_example_scenario_runs_from_the_repository(tmp_path: Path) -> None:
     assert data.horizon == 5
     assert out.plan.target_met
     assert {p[2] for p in out.plan.people} >= {"no assessment", "stay"}
+
+
+@pytest.mark.parametrize(
+    ("args", "there"),
+    [
+        (["registers", "{dir}"], ["placements.xlsx", "contracts.xlsx"]),
+        (["scenario", "{dir}/scenario.yaml"], ["scenario.yaml"]),
+        (["table", "{dir}/t.yaml"], ["t.yaml"]),
+        (["assessment", "{dir}/a.xlsx", "-t", "{table}"], ["a.xlsx"]),
+    ],
+)
+def test_a_template_does_not_replace_a_file_without_force(
+    tmp_path: Path, adult_path: Path, args: list[str], there: list[str]
+) -> None:
+    """ras template registers DIR replaced the registers someone had filled in."""
+    from click.testing import CliRunner
+
+    from ras.cli import main
+
+    example = ROOT / "scenarios" / "example"
+    for name in there:  # filled-in files of the same names
+        source = (
+            example / name if (example / name).exists() else ROOT / "scenarios" / "example.yaml"
+        )
+        (tmp_path / name).write_bytes(source.read_bytes())
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    command = ["template", *(a.format(dir=tmp_path, table=adult_path) for a in args)]
+    r = CliRunner().invoke(main, command)
+    assert r.exit_code == 2, r.output
+    assert "give --force to replace" in r.output and there[0] in r.output
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    r = CliRunner().invoke(main, [*command, "--force"])
+    assert r.exit_code == 0, r.output
+    assert all((tmp_path / n).read_bytes() != before[n] for n in there)
