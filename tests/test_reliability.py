@@ -565,6 +565,18 @@ def test_calibrate_writes_both_outputs_or_neither(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".ras-")]
 
 
+def test_the_demo_does_not_take_over_a_folder_of_someone_elses(tmp_path: Path) -> None:
+    """A folder with a plan.xlsx in it was taken for a demo folder written before ras kept
+    manifests, and that plan replaced by the demo's (exit 0)."""
+    (tmp_path / "plan.xlsx").write_bytes(b"a commissioner's plan")
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    r = CliRunner().invoke(main, ["demo", "-o", str(tmp_path), "--people", "3", "-j", "0"])
+    assert r.exit_code == 2, r.output
+    assert "not empty and ras did not write it" in r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "plan.xlsx"]
+    assert (tmp_path / "plan.xlsx").read_bytes() == b"a commissioner's plan"
+
+
 def test_an_interrupted_demo_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
     first = subprocess.run(_ras("demo", "-q"), cwd=tmp_path, capture_output=True, timeout=300)
     assert first.returncode == 0, first.stderr

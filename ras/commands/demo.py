@@ -227,6 +227,8 @@ class DemoResult:
 
 
 #: What ``ras demo`` writes into its folder (a folder holding only these is a demo's).
+#: What every demo folder has had, manifest or not: the demo's table and assessments.
+OLD_DEMO = frozenset({"adult-social-care.yaml", "assessments", "allocations.xlsx"})
 DEMO_NAMES = frozenset(
     {
         "adult-social-care.yaml",
@@ -271,9 +273,12 @@ def run_demo(
     """
     out = Path(out)
     if out.is_dir() and not (out / MANIFEST).exists():
-        # A demo folder written before ras kept manifests: its own files are ras's.
-        ours = [p.name for p in out.iterdir() if p.name in DEMO_NAMES]
-        if ours:
+        # A demo folder written before ras kept manifests: its own files are ras's. Only
+        # a folder with the demo's own table and assessments is one: any folder with a
+        # plan.xlsx in it was taken for one, and that plan replaced.
+        names = {p.name for p in out.iterdir()}
+        if OLD_DEMO <= names:
+            ours = sorted(names & DEMO_NAMES)
             (out / MANIFEST).write_text(json.dumps({"files": ours}), encoding="utf-8")
     here = Path.cwd()
     with staged_folder(out) as staging:
