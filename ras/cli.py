@@ -216,6 +216,20 @@ def _stop_helpers(wait: float | None = None) -> None:
         stop_helper_processes(wait)
 
 
+class _Number(click.FloatRange):
+    """A number in a range, and not ``nan``.
+
+    click's range lets ``nan`` through (every comparison with it is false): ``--gap nan``
+    and ``--time-limit nan`` reached HiGHS.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number:  # nan
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        return number
+
+
 class _Group(click.Group):
     """Lists each command with the whole first sentence of its help, wrapped, not cut."""
 
@@ -872,7 +886,7 @@ _scheduler_option = click.option(
 @_solver_option
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0),
+    type=_Number(min=0),
     default=600,
     show_default=True,
     help="Seconds for each solve (0: none).",
@@ -966,7 +980,7 @@ def simulate(
 @_solver_option
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0),
+    type=_Number(min=0),
     default=600,
     show_default=True,
     help="Seconds for the whole solve (0: none). At the limit the best plan so far is "
@@ -974,7 +988,7 @@ def simulate(
 )
 @click.option(
     "--gap",
-    type=click.FloatRange(0, 1),
+    type=_Number(0, 1),
     default=1e-4,
     show_default=True,
     help="Relative MIP gap at which the solver stops.",
@@ -1063,7 +1077,7 @@ def optimise(
 @_solver_option
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0),
+    type=_Number(min=0),
     default=600,
     show_default=True,
     help="Seconds for each run's solve (0: none); a run stopped early reports its gap.",

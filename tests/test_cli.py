@@ -331,3 +331,13 @@ def test_a_command_run_in_process_leaves_ctrl_c_alone(adult_path: Path, tmp_path
     bad = CliRunner().invoke(main, ["table", "check", str(tmp_path / "missing.yaml")])
     assert ok.exit_code == 0 and bad.exit_code != 0
     assert signal.getsignal(signal.SIGINT) is before
+
+
+@pytest.mark.parametrize("option", ["--gap", "--time-limit"])
+def test_nan_is_not_a_number_for_an_option(tmp_path: Path, option: str) -> None:
+    """click's ranges let nan through; it reached the solver (a plan 'within nan s')."""
+    scenario = ROOT / "scenarios" / "example.yaml"
+    out = tmp_path / "plan.xlsx"
+    r = CliRunner().invoke(main, ["optimise", str(scenario), "-o", str(out), option, "nan"])
+    assert r.exit_code == 2, r.output
+    assert "'nan' is not a number" in r.output and not out.exists()
