@@ -283,6 +283,15 @@ def test_bad_frontier_is_a_usage_error(tmp_path: Path) -> None:
         ],
     )
     assert r.exit_code == 2 and "START:STOP:STEP" in r.output
+    # Cut at 1,000 rates, this frontier ran to 0.000001 and said nothing.
+    out = tmp_path / "c.xlsx"
+    args = ["compare", str(ROOT / "scenarios" / "example.yaml"), "-o", str(out)]
+    r = CliRunner().invoke(main, [*args, "--frontier", "0:0.3:1e-9"])
+    assert r.exit_code == 2 and "is 300,000,001 rates, more than 1,000" in r.output
+    assert not out.exists()
+    from ras.commands.compare import frontier_rates
+
+    assert len(frontier_rates(Decimal(0), Decimal("0.999"), Decimal("0.001"))) == 1000
 
 
 def test_small_samples_are_warned_about() -> None:

@@ -187,6 +187,10 @@ def flag_lower_savings(points: Sequence[RunSummary]) -> list[RunSummary]:
     return out
 
 
+#: The most rates a frontier may have (each is a run of the optimiser).
+MAX_FRONTIER = 1000
+
+
 def frontier_rates(start: Decimal, stop: Decimal, step: Decimal) -> list[Decimal]:
     """The savings rates from ``start`` to ``stop`` inclusive, ``step`` apart (at most 1,000).
 
@@ -197,9 +201,16 @@ def frontier_rates(start: Decimal, stop: Decimal, step: Decimal) -> list[Decimal
         raise UsageError(
             f"--frontier {start}:{stop}:{step}: need 0 <= START <= STOP < 1 and STEP > 0"
         )
+    count = int((stop - start) / step) + 1
+    if count > MAX_FRONTIER:
+        # Cut at 1,000 rates, the frontier stopped far short of STOP and did not say so.
+        raise UsageError(
+            f"--frontier {start}:{stop}:{step} is {count:,} rates, more than {MAX_FRONTIER:,}; "
+            "use a larger STEP"
+        )
     rates: list[Decimal] = []
     r = start
-    while r <= stop and len(rates) < 1000:
+    while r <= stop:
         rates.append(r)
         r += step
     return rates
