@@ -124,19 +124,6 @@ def test_reruns_into_the_input_folder_read_only_the_inputs(
     assert "in/allocations.xlsx: is an allocations workbook ras wrote" in r.output
 
 
-def _registers_case(tmp_path: Path) -> Path:
-    from tests.planning import placement, write_case
-
-    return write_case(
-        tmp_path,
-        budgets={"A": 60000},
-        placements=[placement("A", "out_of_area", 100000)],
-        horizon=2,
-        savings={"kind": "vs_baseline", "rates": ["0.03", "0.03"]},
-        capacity={"moves_per_year": 3},
-    )
-
-
 @pytest.mark.parametrize(
     ("command", "said"),
     [
@@ -161,7 +148,9 @@ def test_an_output_is_never_written_over_an_input(
 ) -> None:
     """A slip of --out onto an input (the placements register, a person's assessment)
     replaced it with the output: every command wrote over its own inputs."""
-    scenario = _registers_case(tmp_path)
+    from tests.test_scenario_registers import base_case
+
+    scenario = base_case(tmp_path)
     _assessments(tmp_path / "in", 2)
     (tmp_path / "new.xlsx").write_bytes((tmp_path / "allocations.xlsx").read_bytes())
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}

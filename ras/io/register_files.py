@@ -21,6 +21,11 @@ from ras.models.table import norm
 
 _YES = {"y", "yes", "true", "1"}
 _NO = {"n", "no", "false", "0", ""}
+#: Contract columns that cannot be 0, and how to put that right.
+_AT_LEAST_ONE = {
+    "Release step (units)": "leave it blank for 1",
+    "Units": "a contract holds one unit or more",
+}
 #: The largest count, year or weight a register may hold (units, months, priorities):
 #: far above any real one, and far below what breaks the solver's arithmetic.
 NUMBER_LIMIT = 1_000_000
@@ -252,22 +257,14 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
             listed.add(cid)
             units, minimum = rec["Units"], rec["Minimum units"]
             step = rec["Release step (units)"]
-            if step == 0:
+            zero = next((c for c in _AT_LEAST_ONE if rec[c] == 0), None)  # None is blank
+            if zero is not None:
                 rows.error(
                     "out-of-range",
                     r,
-                    rows.cols.get(norm("Release step (units)"), 0),
-                    "Release step (units) must be at least 1",
-                    "leave it blank for 1",
-                )
-                continue
-            if units is not None and units == 0:
-                rows.error(
-                    "out-of-range",
-                    r,
-                    rows.cols.get(norm("Units"), 0),
-                    "Units must be at least 1",
-                    "a contract holds one unit or more",
+                    rows.cols.get(norm(zero), 0),
+                    f"{zero} must be at least 1",
+                    _AT_LEAST_ONE[zero],
                 )
                 continue
             if units is not None and minimum is not None and minimum > units:
