@@ -121,7 +121,25 @@ def test_reruns_into_the_input_folder_read_only_the_inputs(
         "a000.backup.xlsx", "a000.xlsx", "a001.backup.xlsx", "a001.xlsx", "allocations.xlsx"
     ]  # fmt: skip
     assert "in/sheets: is a folder of budget sheets ras wrote" in r.output
-    assert "in/allocations.xlsx: is an allocations workbook ras wrote" in r.output
+    assert "in/allocations.xlsx: is an allocations workbook ras wrote, not assessments" in r.output
+
+
+def test_registers_kept_beside_the_assessments_are_not_scored(
+    tmp_path: Path, adult_path: Path
+) -> None:
+    """A commissioner's folder holds the registers too: the placements register was read
+    as a bulk table (a rejected row for each placement, exit 1), the contracts register
+    rejected as unreadable."""
+    inputs = _assessments(tmp_path / "in", 1)
+    example = Path(__file__).resolve().parents[1] / "scenarios" / "example"
+    for name in ("placements.xlsx", "contracts.xlsx"):
+        (inputs / name).write_bytes((example / name).read_bytes())
+    args = ["score", str(inputs), "-t", str(adult_path), "-o", str(tmp_path / "a.xlsx")]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert "3 files: 1 person scored, none rejected, 2 warnings" in r.output
+    assert "placements.xlsx: is a placements register, not assessments" in r.output
+    assert "contracts.xlsx: is a contracts register, not assessments" in r.output
 
 
 @pytest.mark.parametrize(

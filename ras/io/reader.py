@@ -352,16 +352,28 @@ def _strip_path(message: str, path: Path) -> str:
     return message[len(prefix) :] if message.startswith(prefix) else message
 
 
-#: The workbooks ras writes, by sheets only they have together: met among inputs (an
-#: earlier run's output kept in the folder scored), they are passed over with a warning.
-RAS_OUTPUTS = {
-    "an allocations workbook": {"Allocations", "Run"},
-    "a plan": {"Moves", "Solver"},
-    "a calibration workbook": {"Sample", "Affordability"},
-    "a comparison workbook": {"Runs", "Frontier"},
-    "a risk workbook": {"Plans", "Draws"},
-    "a transition workbook": {"People", "Policy", "Run"},
+#: The other workbooks of ras's world, by sheets only they have together: met among
+#: the inputs (a register, an earlier run's output kept in the folder scored), they are
+#: passed over with a warning, not read as bulk tables of assessments.
+NOT_ASSESSMENTS = {
+    "an allocations workbook ras wrote": {"Allocations", "Run"},
+    "a plan ras wrote": {"Moves", "Solver"},
+    "a calibration workbook ras wrote": {"Sample", "Affordability"},
+    "a comparison workbook ras wrote": {"Runs", "Frontier"},
+    "a risk workbook ras wrote": {"Plans", "Draws"},
+    "a transition workbook ras wrote": {"People", "Policy", "Run"},
+    "a contracts register": {"Contracts", "Members"},
 }
+#: A placements register's columns that no bulk table of assessments has.
+_PLACEMENTS = {norm("Provider"), norm("Setting")}
+
+
+def _not_an_assessment(sheets: list[str], header: list[str]) -> str | None:
+    """What a workbook without a Person and a Questionnaire sheet is, if not a bulk table."""
+    names = set(sheets)
+    if "Placements" in names and _PLACEMENTS <= {norm(h) for h in header}:
+        return "a placements register"
+    return next((what for what, has in NOT_ASSESSMENTS.items() if has <= names), None)
 
 
 def _read_workbook(
@@ -404,21 +416,19 @@ def _read_workbook(
     if mode == "bulk":
         stack.callback(wb.close)
         bulk = _bulk_from_rows(first, _absolute_rows(wb.get_sheet_by_name(first)))
-        if not any(norm(h) == norm("Person ID") for h in bulk.header):
-            wrote = next(
-                (what for what, sheets in RAS_OUTPUTS.items() if sheets <= set(names)), None
-            )
-            if wrote is not None:  # an earlier run's output, in a folder of inputs
-                result.issues.append(
-                    Issue(
-                        "ras-output-not-read",
-                        Location(str(path)),
-                        f"is {wrote} ras wrote, not an assessment; it was not read",
-                        "keep outputs out of the folders you score",
-                        severity=Severity.WARNING,
-                    )
+        other = _not_an_assessment(names, bulk.header)
+        if other is not None:  # a register, or an earlier run's output, among the inputs
+            result.issues.append(
+                Issue(
+                    "not-an-assessment",
+                    Location(str(path)),
+                    f"is {other}, not assessments; it was not read",
+                    "keep it out of the folders you score",
+                    severity=Severity.WARNING,
                 )
-                return
+            )
+            return
+        if not any(norm(h) == norm("Person ID") for h in bulk.header):
             raise InputError(
                 f"{path}: neither an assessment workbook (no 'Person' and 'Questionnaire' "
                 f"sheets) nor a bulk table (no 'Person ID' column on sheet {first!r})"
