@@ -10,6 +10,7 @@ from pathlib import Path
 from python_calamine import CalamineWorkbook
 
 from ras.errors import Issue, Location, Severity, UsageError
+from ras.io.reader import ALLOCATIONS_SHEETS
 from ras.io.sheet_folder import MANIFEST
 from ras.outputs import same_file
 
@@ -182,7 +183,7 @@ def _ours(path: Path, out_file: Path | None) -> bool:
             names = set(wb.sheet_names)
     except Exception:  # not a workbook calamine reads: not one ras wrote
         return False
-    return {"Allocations", "Run"} <= names
+    return ALLOCATIONS_SHEETS <= names
 
 
 def _ras_folder(folder: Path, out_folder: Path | None, out: Collected) -> bool:

@@ -355,8 +355,10 @@ def _strip_path(message: str, path: Path) -> str:
 #: The other workbooks of ras's world, by sheets only they have together: met among
 #: the inputs (a register, an earlier run's output kept in the folder scored), they are
 #: passed over with a warning, not read as bulk tables of assessments.
+#: The sheets that make a workbook an allocations workbook ras wrote.
+ALLOCATIONS_SHEETS = frozenset({"Allocations", "Run"})
 NOT_ASSESSMENTS = {
-    "an allocations workbook ras wrote": {"Allocations", "Run"},
+    "an allocations workbook ras wrote": ALLOCATIONS_SHEETS,
     "a plan ras wrote": {"Moves", "Solver"},
     "a calibration workbook ras wrote": {"Sample", "Affordability"},
     "a comparison workbook ras wrote": {"Runs", "Frontier"},

@@ -15,7 +15,7 @@ from ras.choices import label_list, match_choice
 from ras.errors import InputError, Issue, Location, quote
 from ras.io.reader import read_sheets, sha256_file
 from ras.io.schemas import CONTRACTS, MEMBERS, PLACEMENTS, Column, SheetSchema
-from ras.models.base import MONEY_LIMIT_TEXT, short_number, too_much_money
+from ras.models.base import COUNT_LIMIT, MONEY_LIMIT_TEXT, short_number, too_much_money
 from ras.models.registers import Contract, Member, Placement, Registers
 from ras.models.table import norm
 
@@ -26,9 +26,6 @@ _AT_LEAST_ONE = {
     "Release step (units)": "leave it blank for 1",
     "Units": "a contract holds one unit or more",
 }
-#: The largest count, year or weight a register may hold (units, months, priorities):
-#: far above any real one, and far below what breaks the solver's arithmetic.
-NUMBER_LIMIT = 1_000_000
 
 
 class _Rows:
@@ -138,8 +135,8 @@ class _Rows:
             )
             return None
         money = col.type == "money"
-        if too_much_money(d) if money else d > NUMBER_LIMIT:
-            limit = MONEY_LIMIT_TEXT if money else f"{NUMBER_LIMIT:,}"
+        if too_much_money(d) if money else d > COUNT_LIMIT:
+            limit = MONEY_LIMIT_TEXT if money else f"{COUNT_LIMIT:,}"
             self.error(
                 "too-large",
                 r,

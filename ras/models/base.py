@@ -39,6 +39,12 @@ MONEY_LIMIT = Decimal(10) ** 11
 MONEY_LIMIT_TEXT = "£100,000,000,000"
 
 
+#: The largest count, year or weight a register or scenario may hold (units, months,
+#: moves a year, priorities): far above any real one, and far below what breaks the
+#: solver's arithmetic (docs: Limits).
+COUNT_LIMIT = 1_000_000
+
+
 #: Weeks in a year, for weekly figures: above 0 and at most 53 (52.143 is usual).
 WEEKS_LIMIT = Decimal(53)
 WEEKS_PROBLEM = "must be above 0 and at most 53 (a year has about 52.143 weeks)"

@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 from ras.choices import OBJECTIVE_LABELS
 from ras.errors import InputError, KeyPath, ModelProblem, quote
 from ras.models.base import (
+    COUNT_LIMIT,
     WEEKS_LIMIT,
     WEEKS_PROBLEM,
     Dec,
@@ -26,9 +27,6 @@ from ras.models.organisations import Organisations
 from ras.models.savings import Savings, savings_problems
 from ras.models.uncertainty import Uncertainty
 
-#: The largest count or weight a scenario may give (moves a year, priorities): far above
-#: any real one, and far below what breaks the solver's arithmetic (docs: Limits).
-COUNT_LIMIT = 1_000_000
 #: The years a base year may be, and the most weeks of double running a move may have.
 YEARS = (1900, 2200)
 OVERLAP_LIMIT = 520

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from ras.errors import KeyPath, ModelProblem
-from ras.models.base import Dec, Frozen, Share, choice_of
+from ras.models.base import WEEKS_LIMIT, Dec, Frozen, Share, choice_of
 
 #: The distributions a budget multiplier may follow (only lognormal, mean 1, so far).
 DISTRIBUTION_LABELS = {"lognormal": "Lognormal"}
@@ -22,8 +22,6 @@ MAX_SAMPLES = 10_000_000
 #: Bounds far beyond any real spread, and below what overflows a draw: a sigma of 5
 #: already makes one budget in a thousand cost 5,000 times the indicative one.
 MAX_SD = 5
-#: A readmission adds at most a year of placement cost in the year it happens.
-MAX_WEEKS = 53
 MAX_MULTIPLIER = 100
 
 
@@ -90,8 +88,8 @@ class Uncertainty(Frozen):
         problems: list[tuple[KeyPath, str]] = []
         if not 0 <= self.budgets.sd <= MAX_SD:
             problems.append((("budgets", "sd"), f"must be from 0 to {MAX_SD}"))
-        if not 0 <= self.readmission.weeks <= MAX_WEEKS:
-            problems.append((("readmission", "weeks"), f"must be from 0 to {MAX_WEEKS}"))
+        if not 0 <= self.readmission.weeks <= WEEKS_LIMIT:  # a year at most
+            problems.append((("readmission", "weeks"), f"must be from 0 to {WEEKS_LIMIT}"))
         if not 0 <= self.breakdown.cost_multiplier <= MAX_MULTIPLIER:
             problems.append(
                 (("breakdown", "cost_multiplier"), f"must be from 0 to {MAX_MULTIPLIER}")
