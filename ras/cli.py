@@ -930,6 +930,7 @@ def simulate(
         progress=ui.progress,
     )
     ui.close()
+    ui.problems(list(outcome.warnings))
     sc = outcome.loaded.scenario
     o = outcome.optimised
     ui.say(
@@ -1027,6 +1028,7 @@ def optimise(
         ),
     )
     plan = outcome.plan
+    ui.problems(list(outcome.data.warnings))
     ui.say(f"{outcome.loaded.scenario.name} ({outcome.loaded.variant or 'base'}): {plan.status}")
     ui.say(
         f"  {len(plan.moves)} people move; weighted person-years {plan.person_years}; "
@@ -1118,6 +1120,7 @@ def compare(
         scheduler=scheduler,
     )
     ui.close()
+    ui.problems(outcome.warnings)
     for r in outcome.runs + outcome.frontier:
         if r.error:
             ui.say(f"  {r.name}: FAILED: {r.error}")

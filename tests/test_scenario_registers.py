@@ -218,6 +218,65 @@ def test_register_problems_name_file_sheet_and_cell(tmp_path: Path) -> None:
     assert not (tmp_path / "p.xlsx").exists()
 
 
+def test_a_calendar_year_typed_as_the_move_year_is_named(tmp_path: Path) -> None:
+    write_case(
+        tmp_path,
+        budgets={"A": 500, "B": 500, "M1": 500, "M2": 500},
+        placements=[
+            placement("A", "inpatient", 1000, earliest=2027),
+            placement("B", "inpatient", 1000, earliest=50),
+        ],
+        contracts=[contract("C1", 100000, 5, 0, 0, 0)],
+        members=[member("C1", "M1", earliest=2028), member("C1", "M2", earliest=0)],
+    )
+    with pytest.raises(InputError) as err:
+        read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
+    lines = str(err.value).splitlines()
+    assert len(lines) == 3, lines  # 50 is a (long) plan's last year: not an error
+    assert "sheet 'Placements', cell F2: Earliest move year 2027 is past the last year" in lines[0]
+    assert "not a calendar year such as 2027" in lines[0]
+    assert "sheet 'Members', cell C2: Earliest move year 2028 is past" in lines[1]
+    # a member's 0 was quietly taken as 1, where the same on Placements was an error
+    assert "sheet 'Members', cell C3: Earliest move year must be 1 or later" in lines[2]
+
+
+def test_a_weekly_and_an_annual_cost_that_disagree_are_warned_of(tmp_path: Path) -> None:
+    row = placement("A", "inpatient", 520_000)
+    row[3] = 1000  # £1,000 a week is £52,000 a year: the annual cost is ten times that
+    near = placement("B", "inpatient", 52_143)
+    near[3] = 1000  # a year of 52.143 weeks against the scenario's 52: no slip
+    write_case(
+        tmp_path,
+        budgets={"A": 60000, "B": 1000},
+        placements=[row, near],
+        weeks_per_year=52,
+        horizon=1,
+        savings={"kind": "vs_baseline", "rates": ["0"]},
+        variants={"more": {"capacity": {"moves_per_year": 20}}},  # the same registers
+    )
+    out = tmp_path / "plan.xlsx"
+    r = CliRunner().invoke(
+        main, ["optimise", str(tmp_path / "scenario.yaml"), "-o", str(out), "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    said = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
+    assert said == [
+        f"warning: {tmp_path / 'placements.xlsx'}, sheet 'Placements', cell E2: "
+        "Annual cost (£) 520000 is not Weekly cost (£) 1000 for a year of 52 weeks (52000); "
+        "the annual cost is used (clear the one that is wrong: one of the two is enough)"
+    ]
+    assert json.loads(r.stdout)["warnings"] == [said[0].removeprefix("warning: ")]
+    wb = CalamineWorkbook.from_path(str(out))
+    rows = wb.get_sheet_by_name("Assumptions").to_python()
+    assert [row[1] for row in rows if row[0] == "warning"] == json.loads(r.stdout)["warnings"]
+    moves = wb.get_sheet_by_name("Moves").to_python()
+    assert [m[5] for m in moves[1:] if m[0] == "A"] == [520000]  # the annual cost is used
+    sc = tmp_path / "scenario.yaml"
+    r = CliRunner().invoke(main, ["compare", str(sc), "-o", str(tmp_path / "c.xlsx"), "-j", "0"])
+    assert r.exit_code == 0, r.output
+    assert [line for line in r.stderr.splitlines() if line.startswith("warning:")] == said
+
+
 def test_paths_are_relative_to_the_scenario(tmp_path: Path) -> None:
     path = base_case(tmp_path / "deep" / "folder")
     elsewhere = tmp_path / "other"

@@ -160,7 +160,10 @@ def run_compare(
     with sweep_client(scheduler, jobs) as client:
         results = run_tasks(client, run_job, every, _crashed, tick)
     front = flag_lower_savings(results[len(run_jobs) :])
-    outcome = CompareOutcome(path, results[: len(run_jobs)], front, sc.base_year)
+    warned = {i.one_line(): i for job in every if job.data for i in job.data.warnings}
+    outcome = CompareOutcome(
+        path, results[: len(run_jobs)], front, sc.base_year, list(warned.values())
+    )
     if out is not None:
         write_comparison(outcome, out)
     return outcome
@@ -261,4 +264,5 @@ def compare_summary(outcome: CompareOutcome) -> dict[str, Any]:
         "scenario": outcome.scenario,
         "runs": [one(r) for r in outcome.runs],
         "frontier": [one(r) for r in outcome.frontier],
+        "warnings": [i.one_line() for i in outcome.warnings],
     }

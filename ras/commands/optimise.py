@@ -114,6 +114,7 @@ def plan_summary(outcome: PlanOutcome) -> dict[str, Any]:
             for r in p.years
         ],
         "binding": p.binding,
+        "warnings": [i.one_line() for i in outcome.data.warnings],
         "organisations": [
             {
                 "organisation": r.org or "system",

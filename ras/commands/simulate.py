@@ -212,6 +212,7 @@ def run_simulate(
             workers=worker_count(client),
             where=scheduler or ("this process" if client is None else "a local cluster"),
             files=files,
+            warnings=data.warnings,
         )
         if unc.robust.probability is not None:
             _robust(sweep, outcome, extra, met, data)
@@ -312,5 +313,6 @@ def risk_summary(outcome: RiskOutcome) -> dict[str, Any]:
             }
             for y in outcome.years
         ],
+        "warnings": [i.one_line() for i in outcome.warnings],
         "risk": str(outcome.out) if outcome.out else None,
     }

@@ -170,6 +170,8 @@ def write_plan(outcome: PlanOutcome, out: Path) -> None:
             rows.append([f"override {key}", value, source])
         for path, sha in outcome.files.items():
             rows.append(["input file", path, sha])
+        for issue in outcome.data.warnings:
+            rows.append(["warning", issue.one_line(), ""])
         book.write_table(
             "Assumptions",
             ASSUMPTIONS.headers,

@@ -12,15 +12,24 @@ from typing import Any
 
 from ras.cells import cell_ref, is_blank, to_decimal, to_text
 from ras.choices import label_list, match_choice
-from ras.errors import InputError, Issue, Location, quote
+from ras.errors import InputError, Issue, Location, Severity, quote
 from ras.io.reader import read_sheets, sha256_file
 from ras.io.schemas import CONTRACTS, MEMBERS, PLACEMENTS, Column, SheetSchema
-from ras.models.base import COUNT_LIMIT, MONEY_LIMIT_TEXT, short_number, too_much_money
+from ras.models.base import (
+    COUNT_LIMIT,
+    HORIZON_LIMIT,
+    MONEY_LIMIT_TEXT,
+    short_number,
+    too_much_money,
+)
 from ras.models.registers import Contract, Member, Placement, Registers
 from ras.models.table import norm
 
 _YES = {"y", "yes", "true", "1"}
 _NO = {"n", "no", "false", "0", ""}
+#: How far a row's Annual cost may stray from its Weekly cost x weeks_per_year before
+#: the two are said to disagree (1 %: a year of 52 or 52.143 weeks is no slip).
+_COSTS_AGREE = Decimal("0.01")
 #: Contract columns that cannot be 0, and how to put that right.
 _AT_LEAST_ONE = {
     "Release step (units)": "leave it blank for 1",
@@ -58,6 +67,30 @@ class _Rows:
         where = Location(str(self.path), self.schema.sheet, cell_ref(r, c))
         self.issues.append(Issue(code, where, problem, fix, person_id))
         self.reported.add((r, c))
+
+    def warn(self, code: str, r: int, column: str, problem: str, fix: str, person_id: str) -> None:
+        """A warning: the row is used, but may not say what was meant."""
+        where = self.location(r, column)
+        self.issues.append(Issue(code, where, problem, fix, person_id, Severity.WARNING))
+
+    def earliest_year(self, r: int, rec: dict[str, Any], person_id: str) -> int | None:
+        """The row's Earliest move year (1 when blank); None, with an error, when unusable."""
+        year = rec["Earliest move year"]
+        if year is None:
+            return 1
+        if year < 1:
+            problem = "Earliest move year must be 1 or later"
+        elif year > HORIZON_LIMIT:
+            problem = (
+                f"Earliest move year {year} is past the last year of any plan "
+                f"(plans run for at most {HORIZON_LIMIT} years)"
+            )
+        else:
+            return int(year)
+        col = self.cols.get(norm("Earliest move year"), 0)
+        fix = "give the plan year: 1 = the first plan year (not a calendar year such as 2027)"
+        self.error("out-of-range", r, col, problem, fix, person_id)
+        return None
 
     def any_reported(self, r: int, *columns: str) -> bool:
         """Whether a cell of these columns in row ``r`` has a problem reported already."""
@@ -205,27 +238,20 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
                     pid,
                 )
                 continue
-            year = rec["Earliest move year"]
-            if year is not None and year < 1:
-                rows.error(
-                    "out-of-range",
-                    r,
-                    rows.cols.get(norm("Earliest move year"), 0),
-                    "Earliest move year must be 1 or later",
-                    "1 = the first plan year",
-                    pid,
-                )
-            if not pid or rec["Setting"] is None or rec["Provider"] is None:
+            year = rows.earliest_year(r, rec, pid)
+            if not pid or rec["Setting"] is None or rec["Provider"] is None or year is None:
                 continue
             seen[pid] = rows.where(r)
             cost = annual if annual is not None else weekly * weeks_per_year
+            if annual is not None and weekly is not None:
+                _check_costs_agree(rows, r, pid, weekly, annual, weeks_per_year)
             places.append(
                 Placement(
                     person_id=pid,
                     provider=rec["Provider"],
                     setting=rec["Setting"],
                     annual_cost=cost,
-                    earliest_year=year or 1,
+                    earliest_year=year,
                     setup_cost=rec["Set-up cost (£)"],
                     priority=rec["Priority"],
                     stay=bool(rec["Stay"]),
@@ -332,16 +358,16 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
                     pid,
                 )
                 continue
-            if not pid:
+            year = mrows.earliest_year(r, rec, pid)
+            if not pid or year is None:
                 continue
             seen[pid] = mrows.where(r)
             count[cid] = count.get(cid, 0) + 1
-            year = rec["Earliest move year"]
             members.append(
                 Member(
                     contract_id=cid,
                     person_id=pid,
-                    earliest_year=max(1, year or 1),
+                    earliest_year=year,
                     setup_cost=rec["Set-up cost (£)"],
                     priority=rec["Priority"],
                     stay=bool(rec["Stay"]),
@@ -367,4 +393,24 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
     if errors:
         raise InputError("\n".join(i.one_line() for i in errors), errors)
     files = {str(p): sha256_file(p) for p in (placements, contracts)}
-    return Registers(tuple(places), tuple(blocks), tuple(members), files)
+    warnings = tuple(i for i in issues if i.severity == "warning")
+    return Registers(tuple(places), tuple(blocks), tuple(members), files, warnings)
+
+
+def _check_costs_agree(
+    rows: _Rows, r: int, pid: str, weekly: Decimal, annual: Decimal, weeks: Decimal
+) -> None:
+    """Warn when a row's annual cost is not its weekly cost for a year (the annual is used)."""
+    a_year = weekly * weeks
+    if abs(annual - a_year) <= _COSTS_AGREE * max(abs(a_year), abs(annual)):
+        return
+    rows.warn(
+        "costs-disagree",
+        r,
+        "Annual cost (£)",
+        f"Annual cost (£) {short_number(annual)} is not Weekly cost (£) "
+        f"{short_number(weekly)} for a year of {short_number(weeks)} weeks "
+        f"({short_number(a_year.quantize(Decimal('0.01')))}); the annual cost is used",
+        "clear the one that is wrong: one of the two is enough",
+        pid,
+    )

@@ -66,6 +66,8 @@ FUNDER = (
     "The organisation that pays (an id or name from the scenario's organisations); "
     "overrides the scenario's payer for this row."
 )
+#: The Earliest move year column of both registers.
+_EARLIEST = "1 = first plan year, up to 50 (a plan year, not a calendar year)."
 
 PLACEMENTS = SheetSchema(
     "Placements",
@@ -81,8 +83,13 @@ PLACEMENTS = SheetSchema(
             labels=tuple(SETTING_LABELS.values()),
         ),
         Column("Weekly cost (£)", "money", False, "Cost per week (or give the annual cost)."),
-        Column("Annual cost (£)", "money", False, "Cost per year (or give the weekly cost)."),
-        Column("Earliest move year", "integer", False, "1 = first plan year.", default="1"),
+        Column(
+            "Annual cost (£)",
+            "money",
+            False,
+            "Cost per year (or give the weekly cost); used when both are given.",
+        ),
+        Column("Earliest move year", "integer", False, _EARLIEST, default="1"),
         Column("Set-up cost (£)", "money", False, "Overrides the scenario's set-up cost."),
         Column("Priority", "number", False, "Overrides the setting's weight."),
         Column("Stay", "yes_no", False, "Y: this person never moves.", ("Y", "N"), "N"),
@@ -116,7 +123,7 @@ MEMBERS = SheetSchema(
     (
         Column("Contract ID", "text", True, "The contract the person's place is in."),
         Column("Person ID", "text", True, "The person's ID, as in the allocations workbook."),
-        Column("Earliest move year", "integer", False, "1 = first plan year.", default="1"),
+        Column("Earliest move year", "integer", False, _EARLIEST, default="1"),
         Column("Set-up cost (£)", "money", False, "Overrides the scenario's set-up cost."),
         Column("Priority", "number", False, "Overrides the block weight."),
         Column("Stay", "yes_no", False, "Y: this person never moves.", ("Y", "N"), "N"),
@@ -331,7 +338,7 @@ ORGANISATIONS = SheetSchema(
 ASSUMPTIONS = SheetSchema(
     "Assumptions",
     (
-        _c("Key", "text", "A scenario key (dotted), an override, or `input file`."),
+        _c("Key", "text", "A scenario key (dotted), an override, `input file`, or `warning`."),
         _c("Value", "text", "The value used."),
         _c("sha256", "text", "An input file's hash; for overrides, where they came from."),
     ),

@@ -45,6 +45,11 @@ MONEY_LIMIT_TEXT = "£100,000,000,000"
 COUNT_LIMIT = 1_000_000
 
 
+#: The most years a plan may run (``horizon``); an Earliest move year above it is a slip,
+#: most often a calendar year (``2027``) typed for a plan year.
+HORIZON_LIMIT = 50
+
+
 #: Weeks in a year, for weekly figures: above 0 and at most 53 (52.143 is usual).
 WEEKS_LIMIT = Decimal(53)
 WEEKS_PROBLEM = "must be above 0 and at most 53 (a year has about 52.143 weeks)"

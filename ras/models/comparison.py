@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
+from ras.errors import Issue
 from ras.models.plan import OrgYearRow, YearRow
 
 
@@ -57,3 +58,4 @@ class CompareOutcome:
     runs: list[RunSummary]
     frontier: list[RunSummary]
     base_year: int | None = None  # for the plan years' financial-year labels
+    warnings: list[Issue] = field(default_factory=list)  # about the runs' registers, once each

@@ -8,6 +8,7 @@ from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 
+from ras.errors import Issue
 from ras.models.registers import Contract
 from ras.models.savings import Savings
 from ras.models.scenario import LoadedScenario, Scenario
@@ -145,6 +146,7 @@ class PlanData:
     baseline: tuple[Decimal, ...]  # Baseline_t for t = 0..H
     missing_budgets: tuple[str, ...] = field(default=())
     orgs: OrgData | None = None  # SPEC §14; None: one purse, as without organisations
+    warnings: tuple[Issue, ...] = ()  # the registers' rows used as read, but doubtful
 
     @property
     def years(self) -> range:

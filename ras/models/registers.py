@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ras.errors import Location
+from ras.errors import Issue, Location
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,7 @@ class Registers:
     contracts: tuple[Contract, ...]
     members: tuple[Member, ...]
     files: dict[str, str] = field(default_factory=dict)  # path -> sha256
+    warnings: tuple[Issue, ...] = ()  # rows used as read, that may not say what was meant
 
     def members_of(self, contract_id: str) -> list[Member]:
         """The members of one contract, in register order."""

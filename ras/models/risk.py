@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from ras.errors import Issue
 from ras.models.scenario import LoadedScenario
 
 #: The robust margin is searched in steps of this (budgets planned at B_p (1 + margin)).
@@ -74,3 +75,4 @@ class RiskOutcome:
     seconds: float = 0.0
     files: dict[str, str] = field(default_factory=dict)  # input path -> sha256
     out: Path | None = None
+    warnings: tuple[Issue, ...] = ()  # about the registers: their rows used as read

@@ -13,6 +13,7 @@ from ras.choices import OBJECTIVE_LABELS
 from ras.errors import InputError, KeyPath, ModelProblem, quote
 from ras.models.base import (
     COUNT_LIMIT,
+    HORIZON_LIMIT,
     WEEKS_LIMIT,
     WEEKS_PROBLEM,
     Dec,
@@ -111,7 +112,7 @@ class Scenario(Frozen):
     base_year: int = Field(
         description="The year the registers describe: 2026 means 2026/27 (plan year 0)."
     )
-    horizon: int = Field(ge=1, le=50, description="Plan years: 5 plans 1 to 5.")
+    horizon: int = Field(ge=1, le=HORIZON_LIMIT, description="Plan years: 5 plans 1 to 5.")
     data: DataFiles
     weeks_per_year: Dec = Field(
         default=Decimal("52.143"), description="Weeks in a year, for weekly costs."

@@ -148,6 +148,7 @@ def build_data(
         baseline=baseline,
         missing_budgets=missing,
         orgs=orgs,
+        warnings=registers.warnings,
     )
 
 
