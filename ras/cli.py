@@ -31,6 +31,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 MAX_PRINTED_PROBLEMS = 50
 
 
+def _echo(text: str, err: bool = False) -> None:
+    """``click.echo``; a reader that has gone (``ras ... | head``) silences the stream.
+
+    The run goes on and writes its outputs: the messages are for people, the workbooks
+    are the work. Before, the first line after ``head`` had left ended the run as an
+    internal error, exit 1, with the plan written or not depending on when that was.
+    """
+    try:
+        click.echo(text, err=err)
+    except BrokenPipeError:
+        stream = sys.stderr if err else sys.stdout
+        try:  # later writes, and the flush at exit, go nowhere rather than fail
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+        except (OSError, ValueError):  # not a real file (a test's runner)
+            pass
+
+
 class Ui:
     """Output for one command: messages to stderr, JSON to stdout."""
 
@@ -42,7 +59,7 @@ class Ui:
     def say(self, message: str) -> None:
         """A message for people (stderr, unless --quiet)."""
         if not self.quiet:
-            click.echo("\n".join(map(printable, message.split("\n"))), err=True)
+            _echo("\n".join(map(printable, message.split("\n"))), err=True)
 
     def problems(self, issues: list[Issue]) -> None:
         """Print problems one per line (stderr), the first few only."""
@@ -50,14 +67,14 @@ class Ui:
             return
         for issue in issues[:MAX_PRINTED_PROBLEMS]:
             label = "warning" if issue.severity == "warning" else "error"
-            click.echo(f"{label}: {issue.one_line()}", err=True)
+            _echo(f"{label}: {issue.one_line()}", err=True)
         if len(issues) > MAX_PRINTED_PROBLEMS:
-            click.echo(f"... and {len(issues) - MAX_PRINTED_PROBLEMS} more", err=True)
+            _echo(f"... and {len(issues) - MAX_PRINTED_PROBLEMS} more", err=True)
 
     def emit(self, data: dict[str, Any]) -> None:
         """The --json summary on stdout."""
         if self.as_json:
-            click.echo(json.dumps(data, indent=2, default=str))
+            _echo(json.dumps(data, indent=2, default=str))
 
     def progress(self, label: str, done: int, total: int) -> None:
         """Progress bar on stderr for runs of more than a few files."""
@@ -87,7 +104,7 @@ class Ui:
             return "-" if v is None else f"{v:,.2f}"
 
         gap = "-" if p.gap is None else f"{p.gap * 100:.3g} %"
-        click.echo(
+        _echo(
             f"  solving {p.stage}: best {figure(p.incumbent)}, bound {figure(p.bound)}, "
             f"gap {gap}, {p.elapsed:.0f} s",
             err=True,
@@ -156,7 +173,7 @@ def _mapped(func: Callable[..., Any], ui: Ui, args: Any, kwargs: Any) -> int:
         if debug:
             traceback.print_exc()
         for line in str(exc).splitlines() or [type(exc).__name__]:
-            click.echo(f"error: {printable(line)}", err=True)
+            _echo(f"error: {printable(line)}", err=True)
         ui.emit({"error": str(exc), "exit_code": int(exc.exit_code)})
         return int(exc.exit_code)
     except KeyboardInterrupt:
@@ -166,7 +183,7 @@ def _mapped(func: Callable[..., Any], ui: Ui, args: Any, kwargs: Any) -> int:
         ui.close()
         if debug:
             raise
-        click.echo(
+        _echo(
             f"error: internal error ({type(exc).__name__}: {printable(str(exc))}); "
             "run again with --debug and report it",
             err=True,
@@ -196,7 +213,7 @@ def _exit_interrupted(ui: Ui) -> NoReturn:
     """Exit 130 at once after Ctrl-C; a second Ctrl-C now is ignored."""
     _ignore_ctrl_c(always=True)
     ui.close()
-    click.echo("interrupted", err=True)
+    _echo("interrupted", err=True)
     sys.stdout.flush()
     sys.stderr.flush()
     if not ui.debug:
@@ -440,7 +457,7 @@ def table_check(source: Path, ui: Ui) -> int:
     t = load_table(source)
     fp = fingerprint(t)
     if not ui.as_json:
-        click.echo(fp)
+        _echo(fp)
     ui.say(
         f"{source}: valid table {t.name!r} version {t.version}: {len(t.domains)} domains, "
         f"{len(t.questions())} questions, method {t.allocation.method}"

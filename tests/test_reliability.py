@@ -214,6 +214,24 @@ def test_usage_errors_write_nothing(tmp_path: Path, adult_path: Path) -> None:
         assert not out.exists() and not (tmp_path / "a.csv").exists()
 
 
+@pytest.mark.parametrize("closed", ["stdout", "stderr"])
+def test_a_reader_that_goes_away_does_not_stop_the_run(
+    tmp_path: Path, adult_path: Path, closed: str
+) -> None:
+    """``ras score ... --json | head -1``: once head has gone, the run still writes."""
+    inputs = _assessments(tmp_path / "in", 3)
+    out = tmp_path / "allocations.xlsx"
+    args = _ras("score", str(inputs), "-t", str(adult_path), "-o", str(out), "--json", "-j", "0")
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    gone, kept = (proc.stdout, proc.stderr) if closed == "stdout" else (proc.stderr, proc.stdout)
+    assert gone is not None and kept is not None
+    gone.close()  # before ras writes a line to it
+    said = kept.read()
+    assert proc.wait(timeout=120) == 0, said
+    assert "internal error" not in said and "Traceback" not in said
+    assert len(_alloc_sheet_column(out)) == 3
+
+
 def test_links_and_folders_named_like_workbooks(tmp_path: Path, adult_path: Path) -> None:
     inputs = _assessments(tmp_path / "in", 1)
     outside = _assessments(tmp_path / "elsewhere", 1, start=50)
