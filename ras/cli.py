@@ -772,7 +772,7 @@ def calibrate(
     a = outcome.affordability
     if a is not None:
         what = f"rate £{a.rate:,.2f} a point" if a.rate is not None else f"scale {a.factor:.4f}"
-        ui.say(f"affordable: {what}, total £{a.total:,.2f}: {a.message}")
+        ui.say(f"affordability: {what}, total £{a.total:,.2f}: {a.message}")
     if outcome.written_table is not None:
         version = outcome.new_table.version if outcome.new_table else ""
         total = outcome.written_total
@@ -868,7 +868,12 @@ def transition(
             ui.say(f"  {band}: {people} (£{change:,.2f})")
     cost = outcome.cost_of_protection()
     ui.say("cost of protection by year: " + ", ".join(f"£{c:,.2f}" for c in cost))
-    if outcome.rate is not None:
+    if outcome.affordable is False:
+        ui.say(
+            f"NOT AFFORDABLE: even at a rate of 0 the year-1 budgets (with protection) cost "
+            f"£{outcome.year_total(1):,.2f}, above the affordable £{outcome.affordable_total:,.2f}"
+        )
+    elif outcome.rate is not None:
         ui.say(f"affordable: the new table's rate is £{outcome.rate:,.4f} a point")
     ui.say(f"wrote {out}")
     ui.emit(summary)

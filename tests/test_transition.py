@@ -225,6 +225,34 @@ def test_affordability_with_protection(tmp_path: Path) -> None:
     assert total > budget
 
 
+def test_money_that_even_a_rate_of_0_overspends_is_not_called_affordable(
+    tmp_path: Path,
+) -> None:
+    old_t, new_t = _tables(tmp_path)
+    rows = [("P1", "a", "lots", "lots"), ("P2", "b", "some", "lots")]
+    run_score([_people(tmp_path / "o.csv", rows)], old_t, tmp_path / "old.xlsx", jobs=0)
+    run_score([_people(tmp_path / "n.csv", rows)], new_t, tmp_path / "new.xlsx", jobs=0)
+    base = ["transition", str(tmp_path / "old.xlsx"), str(tmp_path / "new.xlsx"),
+            "-o", str(tmp_path / "t.xlsx"), "-t", str(tmp_path / "new.yaml")]  # fmt: skip
+    # The 5 % cap keeps year 1 near the old budgets: £100 cannot pay for it at any rate.
+    (tmp_path / "p.yaml").write_text(
+        "cuts: {max_percent_per_year: 5}\naffordability: {budget: 100, contingency: 0}\n",
+        encoding="utf-8",
+    )
+    r = CliRunner().invoke(main, [*base, "--policy", str(tmp_path / "p.yaml"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["affordable"] is False
+    assert "NOT AFFORDABLE: even at a rate of 0 the year-1 budgets" in r.stderr
+    assert "above the affordable £100.00" in r.stderr
+    assert "affordable: the new table's rate" not in r.stderr  # it said so, at a rate of 0
+    summary = CalamineWorkbook.from_path(str(tmp_path / "t.xlsx")).get_sheet_by_name("Summary")
+    assert "NOT AFFORDABLE" in [row[0] for row in summary.to_python()]
+    # Less than no money is a slip (as calibrate's --budget), not a rate of 0.
+    (tmp_path / "p.yaml").write_text("affordability: {budget: -5}\n", encoding="utf-8")
+    r = CliRunner().invoke(main, [*base, "--policy", str(tmp_path / "p.yaml")])
+    assert r.exit_code == 1 and "affordability.budget: must be 0 or more" in r.output
+
+
 def _answers(rows: list[tuple[str, str, str, str]], pid: str) -> dict[str, str]:
     row = next(r for r in rows if r[0] == pid)
     return {"Q1": row[2], "Q2": row[3]}

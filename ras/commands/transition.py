@@ -108,9 +108,7 @@ def transition_summary(outcome: TransitionOutcome) -> dict[str, object]:
         "rate": None if outcome.rate is None else str(outcome.rate),
         "rounding": str(outcome.rounding),
         "year_one_total": str(outcome.year_total(1)),
-        "affordable": None
-        if outcome.affordable_total is None
-        else outcome.year_total(1) <= outcome.affordable_total,
+        "affordable": outcome.affordable,
     }
 
 

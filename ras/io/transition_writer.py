@@ -138,7 +138,7 @@ def _summary(book: Book, outcome: TransitionOutcome) -> None:  # noqa: C901
     if outcome.scale is not None and outcome.affordable_total is not None:
         facts.append(("Affordable year-1 total (£)", outcome.affordable_total, book.money))
         facts.append(("Year-1 total with protection (£)", outcome.year_total(1), book.money))
-        if outcome.year_total(1) > outcome.affordable_total:
+        if not outcome.affordable:
             facts.append(
                 ("NOT AFFORDABLE", "even at a rate of 0 the protected budgets cost more", None)
             )

@@ -44,6 +44,12 @@ class PolicyAffordability(Frozen):
     budget: Money = Field(description="The money available (£ a year).")
     contingency: Rate = Field(default=Decimal("0.05"), description="Share held back.")
 
+    @model_validator(mode="after")
+    def _money_to_spend(self) -> PolicyAffordability:
+        if self.budget < 0:  # as calibrate's --budget
+            raise ModelProblem([(("budget",), "must be 0 or more (the money available a year)")])
+        return self
+
 
 class Policy(Frozen):
     """The transition policy (SPEC §13); every key optional."""
@@ -149,6 +155,17 @@ class TransitionOutcome:
         """Σ b_year over everyone in NEW (people only in NEW at their new budget)."""
         matched = sum((p.years[year - 1] for p in self.people), Decimal(0))
         return matched + sum((s.budget for s in self.only_new), Decimal(0))
+
+    @property
+    def affordable(self) -> bool | None:
+        """Whether year 1 fits the affordable total (None: no affordability was asked).
+
+        False when even a rate of 0 costs more: the protection, floors or top-ups alone
+        exceed the money.
+        """
+        if self.affordable_total is None:
+            return None
+        return self.year_total(1) <= self.affordable_total
 
     def cost_of_protection(self) -> list[Decimal]:
         """Σ max(0, b_y - n) for each year."""
