@@ -92,11 +92,12 @@ def folder_mode() -> int:
 
 
 @contextlib.contextmanager
-def atomic_output(path: Path) -> Iterator[Path]:
+def atomic_output(path: Path, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it into place on success.
 
     Nothing is left behind on failure, and an existing output is replaced only
-    when the new one is complete.
+    when the new one is complete. The file gets ``mode`` (the permissions of a workbook
+    written in place), else what the umask allows.
 
     Raises:
         OutputError: the folder cannot be written or the file is open elsewhere.
@@ -112,7 +113,7 @@ def atomic_output(path: Path) -> Iterator[Path]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=".ras-", suffix=path.suffix, dir=folder)
-        os.fchmod(fd, file_mode())  # mkstemp makes 0600; outputs follow the umask
+        os.fchmod(fd, file_mode() if mode is None else mode)  # mkstemp makes 0600
         os.close(fd)
     except OSError as exc:
         raise OutputError(

@@ -254,6 +254,29 @@ def test_links_and_folders_named_like_workbooks(tmp_path: Path, adult_path: Path
     assert any("is a folder, not a workbook" in str(r) for r in warnings)
 
 
+def test_in_place_leaves_a_read_only_workbook_and_keeps_each_ones_permissions(
+    tmp_path: Path, adult_path: Path
+) -> None:
+    inputs = _assessments(tmp_path / "in", 3)
+    locked, private = inputs / "a001.xlsx", inputs / "a002.xlsx"
+    locked.chmod(0o444)
+    private.chmod(0o640)
+    before = locked.read_bytes()
+    out = tmp_path / "allocations.xlsx"
+    r = CliRunner().invoke(
+        main, ["score", str(inputs), "-t", str(adult_path), "-o", str(out), "--in-place"]
+    )
+    assert r.exit_code == 0, r.output
+    assert f"warning: {locked}: not written in place: the workbook is marked read-only" in r.output
+    # before, the read-only workbook was replaced (a rename needs only the folder) and
+    # every workbook written in place came back with the umask's permissions
+    assert locked.read_bytes() == before and not (inputs / "a001.backup.xlsx").exists()
+    assert stat.S_IMODE(locked.stat().st_mode) == 0o444
+    assert stat.S_IMODE(private.stat().st_mode) == 0o640
+    assert "Indicative budget" in CalamineWorkbook.from_path(str(private)).sheet_names
+    assert _alloc_sheet_column(out) == {"A000": "a000.xlsx", "A001": "", "A002": "a002.xlsx"}
+
+
 def test_outputs_follow_the_umask(tmp_path: Path, adult_path: Path) -> None:
     inputs = _assessments(tmp_path / "in", 1)
     code = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import stat
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -538,11 +539,21 @@ def _grafted(job: SheetJob, src: Path, out: Path) -> bool:
         shutil.copy2(src, backup)
         source = backup
     try:
-        with atomic_output(out) as tmp:
+        with atomic_output(out, _mode(src) if job.in_place else None) as tmp:
             graft(source, book, tmp)
     except (CannotGraft, zipfile.BadZipFile, KeyError, UnicodeDecodeError):
         return False
     return True
+
+
+def _mode(path: Path) -> int:
+    """A file's permissions, which the workbook written in its place keeps."""
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def read_only(path: Path) -> bool:
+    """Whether a file is marked read-only (its owner may not write it), whoever runs ras."""
+    return not path.stat().st_mode & stat.S_IWUSR
 
 
 def write_budget_sheet(job: SheetJob) -> list[Issue]:
@@ -580,11 +591,12 @@ def write_budget_sheet(job: SheetJob) -> list[Issue]:
         if CALCULATION in wb.sheetnames:
             del wb[CALCULATION]
         _add_pages(wb, job)
+        mode = None
         if job.in_place and src is not None:
             backup = src.with_name(src.stem + ".backup" + src.suffix)
             shutil.copy2(src, backup)
-            out = src
-        with atomic_output(out) as tmp:
+            out, mode = src, _mode(src)
+        with atomic_output(out, mode) as tmp:
             wb.save(tmp)
     except Exception as exc:  # one person's sheet failing must not stop the others
         return [
@@ -630,6 +642,18 @@ def plan_sheets(
                         Location(a.source),
                         "not written in place: ras never writes into a macro-enabled workbook",
                         "use --budget-sheets DIR instead",
+                        person_id=a.person_id,
+                        severity=Severity.WARNING,
+                    )
+                )
+                continue
+            if read_only(Path(src)):
+                issues.append(
+                    Issue(
+                        "read-only-workbook-not-written",
+                        Location(a.source),
+                        "not written in place: the workbook is marked read-only",
+                        "make it writable to add the sheet, or use --budget-sheets DIR",
                         person_id=a.person_id,
                         severity=Severity.WARNING,
                     )
