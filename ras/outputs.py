@@ -6,6 +6,7 @@ import contextlib
 import contextvars
 import os
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -34,12 +35,35 @@ def refuse_overwriting(
     """
     if out is None:
         return
+    if marked_read_only(out):  # said before the work, not after it
+        raise UsageError(read_only_problem(out))
     for what, path in inputs.items():
         if path is not None and same_file(out, path):
             raise UsageError(
                 f"{out} is {what} of this run, and {option} would be written over it; "
                 f"choose another {option} (nothing was written)"
             )
+
+
+def marked_read_only(path: Path) -> bool:
+    """Whether ``path`` is a file marked read-only (its owner may not write it).
+
+    ras writes by renaming a new file into place, which needs only the folder to be
+    writable (and a superuser may write anything): the mark is what says "keep this".
+    """
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and not st.st_mode & stat.S_IWUSR
+
+
+def read_only_problem(path: Path) -> str:
+    """What is said when an output would replace a file marked read-only."""
+    return (
+        f"{path}: the file is marked read-only, so ras does not replace it; "
+        "choose another name, or make it writable (nothing was written)"
+    )
 
 
 def refuse_existing(paths: Iterable[Path], replace: bool) -> None:
@@ -110,6 +134,8 @@ def atomic_output(path: Path, mode: int | None = None) -> Iterator[Path]:
                 f"{path}: the file is open in another program (lock file {lock.name}); "
                 "close it and run again, or choose another output name"
             )
+    if marked_read_only(path):
+        raise OutputError(read_only_problem(path))
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=".ras-", suffix=path.suffix, dir=folder)

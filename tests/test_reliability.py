@@ -179,6 +179,36 @@ def test_an_output_is_never_written_over_an_input(
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
+def test_an_output_marked_read_only_is_not_replaced(tmp_path: Path, adult_path: Path) -> None:
+    """A plan or allocations someone marked read-only (the approved one) was replaced."""
+    from tests.test_scenario_registers import base_case
+
+    scenario = base_case(tmp_path)
+    inputs = _assessments(tmp_path / "in", 1)
+    approved = tmp_path / "approved.xlsx"
+    approved.write_bytes(b"the plan the board approved")
+    approved.chmod(0o444)
+    kept = tmp_path / "kept.yaml"
+    kept.write_text("the table in force", encoding="utf-8")
+    kept.chmod(0o444)
+    scored = CliRunner().invoke(
+        main, ["score", str(inputs), "-t", str(adult_path), "-o", str(tmp_path / "a.xlsx")]
+    )
+    assert scored.exit_code == 0, scored.output
+    for args in (
+        ["optimise", str(scenario), "-o", str(approved)],
+        ["score", str(inputs), "-t", str(adult_path), "-o", str(approved)],
+        ["calibrate", str(tmp_path / "a.xlsx"), "-t", str(adult_path),
+         "-o", str(tmp_path / "calibration.xlsx"), "--write-table", str(kept)],
+    ):  # fmt: skip
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 2, r.output
+        assert "is marked read-only, so ras does not replace it" in r.output
+    assert approved.read_bytes() == b"the plan the board approved"
+    assert kept.read_text(encoding="utf-8") == "the table in force"
+    assert not (tmp_path / "calibration.xlsx").exists()  # both outputs, or neither
+
+
 def test_a_folder_ras_did_not_write_is_refused(tmp_path: Path, adult_path: Path) -> None:
     inputs = _assessments(tmp_path / "in", 1)
     theirs = tmp_path / "theirs"

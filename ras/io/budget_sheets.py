@@ -34,7 +34,7 @@ from ras.models.scored import ScoreRun
 from ras.models.table import PointTable
 from ras.models.transition import PersonChange
 from ras.money import gbp
-from ras.outputs import atomic_output
+from ras.outputs import atomic_output, marked_read_only
 
 #: Where the pages are laid out: an openpyxl sheet, or the XlsxWriter stand-in.
 Sheet = Worksheet | QuickSheet
@@ -551,11 +551,6 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def read_only(path: Path) -> bool:
-    """Whether a file is marked read-only (its owner may not write it), whoever runs ras."""
-    return not path.stat().st_mode & stat.S_IWUSR
-
-
 def write_budget_sheet(job: SheetJob) -> list[Issue]:
     """Write one person's budget workbook; problems come back as issues."""
     out = Path(job.out)
@@ -647,7 +642,7 @@ def plan_sheets(
                     )
                 )
                 continue
-            if read_only(Path(src)):
+            if marked_read_only(Path(src)):
                 issues.append(
                     Issue(
                         "read-only-workbook-not-written",
