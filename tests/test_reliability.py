@@ -94,6 +94,15 @@ def test_a_rerun_leaves_no_stale_sheet_and_lists_each_file(
     assert "A001.xlsx" not in names  # no out-of-date budget survives
     assert names == sorted([*_alloc_sheet_column(out).values(), "notes-by-a-planner.txt"])
     assert not list(tmp_path.glob(".sheets.ras-*"))
+    # A planner's own file named as a sheet this run writes (a person who has joined)
+    # was replaced without a word; now the run is refused, and nothing is written.
+    (sheets / "A001.xlsx").write_bytes(b"a planner's own notes on A001")
+    good(inputs / "a001.xlsx", "A001")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    r = CliRunner().invoke(main, [*args, "--budget-sheets", str(sheets)])
+    assert r.exit_code == 1, r.output
+    assert f"{sheets / 'A001.xlsx'}: not written by ras, and this run writes" in r.output
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
 def test_reruns_into_the_input_folder_read_only_the_inputs(

@@ -2,8 +2,9 @@
 
 ``ras score --budget-sheets DIR`` writes one workbook per person. The folder is ras's:
 a re-run replaces every file ras wrote there (listed in a manifest), so no sheet from
-an earlier run survives; files a person put there themselves are kept; a non-empty
-folder ras did not write is refused. The new sheets are written into a hidden folder
+an earlier run survives; files a person put there themselves are kept (one named as a
+sheet the run writes fails the run, rather than be replaced); a non-empty folder ras
+did not write is refused. The new sheets are written into a hidden folder
 beside DIR and swapped into place only when the run succeeds, so an interrupted or
 failed run leaves DIR as it was.
 """
@@ -104,9 +105,22 @@ def staged_folder(folder: Path) -> Iterator[Path]:
 
 def _swap(folder: Path, staging: Path, written: set[str]) -> None:
     """Put ``staging`` in place of ``folder``, keeping files ras did not write there."""
+    ours = (_manifest(folder) or set()) if folder.is_dir() else set()
+    if ours or folder.is_dir():
+        theirs = [
+            name
+            for name in sorted(written)
+            if name not in ours and name != MANIFEST and (folder / name).exists()
+        ]
+        if theirs:  # a person's own file would be replaced by a sheet of the same name
+            more = f" and {len(theirs) - 1} more" if len(theirs) > 1 else ""
+            raise OutputError(
+                f"{folder / theirs[0]}{more}: not written by ras, and this run writes a "
+                "budget sheet of that name; move or rename it and run again "
+                "(nothing was written)"
+            )
     try:
         if folder.is_dir():
-            ours = _manifest(folder) or set()
             for item in folder.iterdir():
                 if item.name in ours or item.name == MANIFEST or item.name in written:
                     continue
