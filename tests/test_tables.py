@@ -241,3 +241,38 @@ def test_ask_round_trips_and_leaves_older_fingerprints_alone(tmp_path: Path) -> 
     assert fingerprint(load_table(tmp_path / "a.yaml")) == fingerprint(
         load_table(tmp_path / "b.yaml")
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        # each of these scored to an internal error (a decimal overflow), or to budgets in
+        # fractions of a penny
+        ("rate: 10}", "rate: 1e300}", "allocation.rate: 1E+300 is more than £100,000,000,000"),
+        ("Yes: 5", "Yes: 1e15", "answers.Yes: more than 1,000,000 points"),
+        (
+            "rate: 10}",
+            "rate: 1e11}",  # 5 points at £100,000,000,000 a point
+            "allocation: the largest budget this table can give is £500,000,000,000, more than",
+        ),
+        (
+            "rate: 10}",
+            "rate: 10}\nadjustments: [{id: a, when: [{question: Q1, answer: 'Yes'}], "
+            "percent: 1e300}]",
+            "adjustments[0].percent: must be above -100 and at most 1,000",
+        ),
+        ("rate: 10}", "rate: 10}\nrounding: 0.001", "rounding: must be a whole number of pence"),
+    ],  # fmt: skip
+    ids=["rate", "points", "largest budget", "percent", "rounding"],
+)
+def test_figures_beyond_belief_in_a_table_are_named(
+    tmp_path: Path, old: str, new: str, said: str
+) -> None:
+    assert old in MINIMAL
+    with pytest.raises(ConfigError) as info:
+        load_table(write(tmp_path, MINIMAL.replace(old, new)))
+    assert said in str(info.value)
+    # a ceiling makes the largest budget believable again
+    if "largest budget" in said:
+        capped = MINIMAL.replace(old, new) + "limits: {ceiling: 90000}\n"
+        assert load_table(write(tmp_path, capped)).limits.ceiling == 90000

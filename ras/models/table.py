@@ -8,7 +8,17 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ras.errors import KeyPath, ModelProblem, quote
-from ras.models.base import WEEKS_LIMIT, WEEKS_PROBLEM, Dec, Frozen
+from ras.models.base import (
+    COUNT_LIMIT,
+    MONEY_LIMIT,
+    MONEY_LIMIT_TEXT,
+    WEEKS_LIMIT,
+    WEEKS_PROBLEM,
+    Dec,
+    Frozen,
+    Money,
+    short_number,
+)
 
 
 def norm(text: object) -> str:
@@ -115,18 +125,18 @@ class Band(Frozen):
 
     min: Dec
     max: Dec
-    amount: Dec
+    amount: Money
 
 
 class Allocation(Frozen):
     """How total points convert to a base amount (SPEC §3.1 step 4)."""
 
     method: Literal["rate", "bands", "curve"] = Field(description="rate, bands or curve.")
-    rate: Dec | None = Field(default=None, description="£ per point per year.")
+    rate: Money | None = Field(default=None, description="£ per point per year.")
     rates_by: str | None = Field(default=None, description="Person field that picks the rate.")
-    rates: dict[str, Dec] = Field(default_factory=dict, description="Rate per field value.")
+    rates: dict[str, Money] = Field(default_factory=dict, description="Rate per field value.")
     bands: tuple[Band, ...] = Field(default=(), description="Inclusive, contiguous, from 0.")
-    curve: tuple[tuple[Dec, Dec], ...] = Field(
+    curve: tuple[tuple[Dec, Money], ...] = Field(
         default=(), description="Knots [points, amount]; linear between, flat after the last."
     )
 
@@ -165,21 +175,21 @@ class TopUp(Frozen):
 
     id: str
     when: tuple[Condition, ...]
-    amount: Dec
+    amount: Money
 
 
 class CeilingsBy(Frozen):
     """A ceiling chosen by the value of a person field."""
 
     field: str
-    values: dict[str, Dec]
+    values: dict[str, Money]
 
 
 class Limits(Frozen):
     """Floor and ceiling on the annual budget."""
 
-    floor: Dec = Decimal(0)
-    ceiling: Dec | None = None
+    floor: Money = Decimal(0)
+    ceiling: Money | None = None
     ceilings_by: CeilingsBy | None = None
 
 
@@ -198,7 +208,7 @@ class PointTable(Frozen):
     adjustments: tuple[Adjustment, ...] = ()
     top_ups: tuple[TopUp, ...] = ()
     limits: Limits = Limits()
-    rounding: Dec = Decimal(1)
+    rounding: Money = Decimal(1)
     range: Dec = Decimal("0.10")
 
     @model_validator(mode="after")
@@ -278,6 +288,45 @@ def _check_conditions(
     return out
 
 
+#: The largest percentage an adjustment may add (+1,000 %: a budget eleven times over).
+PERCENT_LIMIT = 1000
+_TOO_MANY_POINTS = f"more than {COUNT_LIMIT:,} points; check the figure"
+
+
+def _pounds(amount: Decimal) -> str:
+    return f"£{amount:,.0f}" if amount < 10**15 else f"£{short_number(amount)}"
+
+
+def largest_budget(t: PointTable) -> Decimal:
+    """The most any assessment could be given, before rounding (SPEC §3.1 steps 1-7).
+
+    Every question at its highest answer, each domain at its cap; the highest rate (or
+    band or curve amount); every adjustment that adds, and every top-up that adds,
+    applying together; then the highest ceiling that can apply (none, if someone can
+    be without one).
+    """
+    points = Decimal(0)
+    for d in t.domains:
+        most = sum((max(q.answers.values(), default=Decimal(0)) for q in d.questions), Decimal(0))
+        points += most if d.cap is None else min(most, d.cap)
+    a = t.allocation
+    if a.method == "rate":
+        base = max([a.rate or Decimal(0), *a.rates.values()]) * points
+    elif a.method == "bands":
+        base = max((b.amount for b in a.bands), default=Decimal(0))
+    else:
+        base = max((amount for _, amount in a.curve), default=Decimal(0))
+    for adj in t.adjustments:
+        if adj.percent > 0:
+            base *= 1 + adj.percent / 100
+    base += sum((max(tu.amount, Decimal(0)) for tu in t.top_ups), Decimal(0))
+    lim = t.limits
+    if lim.ceiling is not None:
+        by = lim.ceilings_by.values.values() if lim.ceilings_by else ()
+        base = min(base, max([lim.ceiling, *by]))
+    return max(base, lim.floor)
+
+
 def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
     """Every semantic problem in a table, each with its key path."""
     out: list[tuple[KeyPath, str]] = []
@@ -285,8 +334,13 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
         out.append((("ras_table",), "this version of ras reads point tables of format 1"))
     if not 0 < t.weeks_per_year <= WEEKS_LIMIT:
         out.append((("weeks_per_year",), WEEKS_PROBLEM))
-    if t.rounding <= 0:
-        out.append((("rounding",), "must be above 0 (1 rounds to the nearest pound)"))
+    if t.rounding <= 0 or t.rounding % Decimal("0.01"):  # budgets are pounds and pence
+        out.append(
+            (
+                ("rounding",),
+                "must be a whole number of pence, 0.01 or more (1 rounds to the nearest pound)",
+            )
+        )
     if not 0 <= t.range < 1:
         out.append((("range",), "must be from 0 up to (not including) 1, e.g. 0.10"))
     if not t.domains:
@@ -323,6 +377,8 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
     for di, d in enumerate(t.domains):
         if d.cap is not None and d.cap < 0:
             out.append((("domains", di, "cap"), "a cap cannot be negative"))
+        elif d.cap is not None and d.cap > COUNT_LIMIT:
+            out.append((("domains", di, "cap"), _TOO_MANY_POINTS))
         if not d.questions:
             out.append((("domains", di, "questions"), "a domain needs at least one question"))
         for qi, q in enumerate(d.questions):
@@ -332,6 +388,8 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
             for a, pts in q.answers.items():
                 if pts < 0:
                     out.append(((*path, a), "points cannot be negative"))
+                elif pts > COUNT_LIMIT:
+                    out.append(((*path, a), _TOO_MANY_POINTS))
     alloc = t.allocation
     if alloc.method == "rate":
         if alloc.rate is None:
@@ -378,6 +436,8 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
                 )
             if b.max < b.min:
                 out.append((("allocation", "bands", i, "max"), "max is below min"))
+            elif b.max > COUNT_LIMIT * 1000:  # every question's most points, and more
+                out.append((("allocation", "bands", i, "max"), _TOO_MANY_POINTS))
             if b.amount < 0:
                 out.append((("allocation", "bands", i, "amount"), "cannot be negative"))
             expected = b.max + 1
@@ -389,14 +449,32 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
                 out.append((("allocation", "curve", i), "knots must rise in points"))
         if alloc.curve and alloc.curve[0][0] != 0:
             out.append((("allocation", "curve", 0), "the first knot must be at 0 points"))
+        for i, (points, amount) in enumerate(alloc.curve):
+            if points > COUNT_LIMIT * 1000:
+                out.append((("allocation", "curve", i), _TOO_MANY_POINTS))
+            if amount < 0:
+                out.append((("allocation", "curve", i), "an amount cannot be negative"))
     for i, adj in enumerate(t.adjustments):
         out += _check_conditions(t, adj.when, ("adjustments", i, "when"))
-        if adj.percent <= -100:
-            out.append((("adjustments", i, "percent"), "must be above -100"))
+        if not -100 < adj.percent <= PERCENT_LIMIT:
+            out.append(
+                (("adjustments", i, "percent"), f"must be above -100 and at most {PERCENT_LIMIT:,}")
+            )
     for i, tu in enumerate(t.top_ups):
         out += _check_conditions(t, tu.when, ("top_ups", i, "when"))
     for aid in _dupes([x.id for x in t.adjustments] + [x.id for x in t.top_ups]):
         out.append((("adjustments",), f"duplicate adjustment or top-up id {aid!r}"))
+    if not out:  # each figure is sound: can they together give a budget beyond belief?
+        largest = largest_budget(t)
+        if largest > MONEY_LIMIT:
+            out.append(
+                (
+                    ("allocation",),
+                    f"the largest budget this table can give is {_pounds(largest)}, more "
+                    f"than {MONEY_LIMIT_TEXT}; check the points, rates and adjustments, or set "
+                    "limits.ceiling",
+                )
+            )
     lim = t.limits
     if lim.floor < 0:
         out.append((("limits", "floor"), "a floor cannot be negative"))
