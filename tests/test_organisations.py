@@ -249,7 +249,14 @@ def test_without_organisations_the_model_is_exactly_as_before(tmp_path: Path) ->
         ),
         ({"targets": {"icb": {"kind": "vs_baseline", "rates": []}}}, "one rate per year"),
         ({"colour": "blue"}, "organisations.colour: unknown key"),
-    ],
+        (  # more than the whole placement's cost, paid away every year: it was accepted
+            {"dowries": [{"from": "nhse", "to": "icb", "setting": "inpatient", "share": 0.5},
+                         {"from": "nhse", "to": "council", "setting": "inpatient", "share": 0.7}]},
+            "organisations.dowries[1].share: the dowries 'nhse' pays for inpatient placements "
+            "add up to 120 % of their cost",
+        ),
+        ({"no_worse_off": ["council", "council"]}, "no_worse_off[1]: 'council' is listed twice"),
+    ],  # fmt: skip
 )
 def test_a_bad_organisations_section_names_the_key(
     tmp_path: Path, change: dict[str, Any], message: str
@@ -266,6 +273,40 @@ def test_a_bad_organisations_section_names_the_key(
         load_scenario(scenario)
     assert message in str(err.value)
     assert "line" in str(err.value)
+
+
+def test_a_value_replaced_by_a_variant_or_set_is_named_where_it_was_given(
+    tmp_path: Path,
+) -> None:
+    """A list a variant or --set replaces: its problem was named at the base's line."""
+    from ras.errors import ConfigError
+    from ras.models.scenario import Override
+
+    both = [{"from": "nhse", "to": "icb", "setting": "inpatient", "share": "0.5"},
+            {"from": "nhse", "to": "council", "setting": "inpatient", "share": "2"}]  # fmt: skip
+    scenario = write_case(
+        tmp_path,
+        budgets={"A": 60000},
+        placements=[placement("A", "inpatient", 100000)],
+        organisations=_orgs(),
+        variants={"greedy": {"organisations": {"dowries": both}}},
+    )
+    text = scenario.read_text(encoding="utf-8").splitlines()
+    line = 1 + next(i for i, t in enumerate(text) if '"2"' in t)
+    with pytest.raises(ConfigError) as err:
+        load_scenario(scenario, "greedy")
+    assert f"line {line} (variant greedy): organisations.dowries[1].share" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        load_scenario(scenario)  # every variant is checked
+    assert f"line {line}: organisations.dowries[1].share" in str(err.value)
+    (tmp_path / "plain.yaml").write_text(
+        scenario.read_text(encoding="utf-8").replace('"2"', '"0.3"'), encoding="utf-8"
+    )
+    where = "--set organisations.dowries=..."
+    with pytest.raises(ConfigError) as err:
+        load_scenario(tmp_path / "plain.yaml", None,
+                      [Override(("organisations", "dowries"), both, "--set", where)])  # fmt: skip
+    assert f"{where}: organisations.dowries[1].share" in str(err.value)
 
 
 def test_an_unknown_funder_names_the_cell_and_every_other_problem(tmp_path: Path) -> None:

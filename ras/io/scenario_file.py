@@ -30,6 +30,27 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _forget_below(loc: Locator, keys: tuple[Any, ...]) -> None:
+    """Drop where the values under ``keys`` were: a new value replaced them whole."""
+    for k in [k for k in loc if len(k) > len(keys) and k[: len(keys)] == keys]:
+        del loc[k]
+
+
+def _with_variant(where: Locator, name: str, body: dict[str, Any], mark: str = "") -> Locator:
+    """Where each value of the base with variant ``name`` applied was written.
+
+    A value the variant gives is where the variant gives it (``mark`` added), with what
+    is inside it; the base's lines for what it replaced (a list's items) are forgotten.
+    """
+    loc = {k: v for k, v in where.items() if k[:1] != ("variants",)}
+    for key, _ in leaves("", body):
+        _forget_below(loc, tuple(key.split(".")))
+    for k, line in where.items():
+        if len(k) > 2 and k[:2] == ("variants", name):
+            loc[k[2:]] = line + mark
+    return loc
+
+
 def load_scenario(
     path: Path | str, variant: str | None = None, overrides: Sequence[Override] = ()
 ) -> LoadedScenario:
@@ -71,13 +92,13 @@ def scenario_from_data(
                 f"variant {variant!r} must be a mapping of keys"
             )
         merged = _merge(merged, over)
+        loc = _with_variant(where, variant, over, f" (variant {variant})")
         for key, value in leaves("", over):
-            keypath = tuple(key.split("."))
-            loc[keypath] = where.get(("variants", variant, *keypath), "") + f" (variant {variant})"
             echoed.append((key, str(value), f"variant {variant}"))
     for override in overrides:
         keys, value = override.keys, override.value
         set_path(merged, keys, value)
+        _forget_below(loc, tuple(keys))  # the file's lines for what the override replaced
         loc[tuple(keys)] = override.where
         echoed.append((".".join(keys), str(value), override.source))
     scenario = build_model(Scenario, merged, str(path), loc)
@@ -89,8 +110,7 @@ def scenario_from_data(
                 Scenario,
                 _merge(data, body),
                 str(path),
-                {k[2:]: v for k, v in where.items() if k[:2] == ("variants", name)}
-                | {k: v for k, v in where.items() if k[:1] != ("variants",)},
+                _with_variant(where, name, body),
             )
         except ConfigError as exc:
             raise ConfigError(f"{exc} (in variant {name!r})", exc.issues) from exc
