@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import pickle
@@ -212,6 +213,22 @@ def test_csv_read_in_pieces_keeps_encoding_rows_and_cells(
     assert "Zoë-1" in {s.assessment.person_id for s in run.scored}
     broken = [i for i in run.exceptions if i.code == "not-an-option"]
     assert broken and {i.cell for i in broken} >= {"E7"}  # row 6 of people + header
+
+
+def test_a_utf16_csv_is_read_and_a_binary_one_refused(tmp_path: Path, adult: PointTable) -> None:
+    """A UTF-16 CSV (with its byte-order mark, as some exports and Excel's "Unicode text"
+    write) was refused as "binary content"."""
+    rows = _bulk_rows(adult, 5)
+    rows[1][0] = "Zoë-1"
+    path = tmp_path / "people.csv"
+    path.write_text("\r\n".join("\t".join(r) for r in rows) + "\r\n", encoding="utf-16")
+    run = score_inputs([path], adult, jobs=0)
+    scored = {s.assessment.person_id for s in run.scored}
+    assert "Zoë-1" in scored and len(scored) == 5 and not run.exceptions
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(codecs.BOM_UTF16_LE + b"\x00\xd8")  # a lone surrogate: not text
+    run = score_inputs([bad], adult, jobs=0)
+    assert [i.problem for i in run.exceptions] == ["this is not a text CSV file (binary content)"]
 
 
 def test_bulk_workbook_starting_away_from_a1_names_true_cells(

@@ -284,6 +284,17 @@ def test_usage_and_policy_errors(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
     assert (summary["matched"], summary["only_old"]) == (1, 1)
+    # The same register as Excel saves "CSV (Comma delimited)" on a Windows machine in
+    # much of Europe: cp1252 (the £ is one byte) and semicolons. It was refused as "not
+    # UTF-8 text", where the same file of people was scored.
+    (tmp_path / "reg.csv").write_bytes(
+        'Person ID;Current budget (£/year);Group\r\nP1;"£1,000";Group A\r\nX;500;b\r\n'.encode(
+            "cp1252"
+        )
+    )
+    r = CliRunner().invoke(main, [*base, "-t", str(tmp_path / "new.yaml"), "--json", "-q"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == summary
     # A budget above £100,000,000,000 is a slip, named with its cell (it was taken).
     (tmp_path / "reg.csv").write_text(
         "Person ID,Current budget (£/year),Group\nP1,1e300,Group A\n", encoding="utf-8"

@@ -246,26 +246,50 @@ def _absolute_rows(sheet: Any) -> Iterator[list[Any]]:
 
 
 def _csv_encoding(path: Path) -> str:
-    """UTF-8 (with or without a byte-order mark) if the whole file decodes so, else cp1252.
+    """The encoding of a CSV file: UTF-8, else cp1252, or UTF-16.
 
-    Checked in blocks: the file is never held whole.
+    UTF-8 (with or without a byte-order mark) if the whole file decodes so, else cp1252;
+    UTF-16 when the file starts with its byte-order mark (some exports, Excel's "Unicode
+    text"). Checked in blocks: the file is never held whole.
     """
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    binary = InputError(f"{path}: this is not a text CSV file (binary content); save it as CSV")
     with path.open("rb") as fh:
         head = fh.read(65536)
-        if b"\x00" in head:
-            raise InputError(
-                f"{path}: this is not a text CSV file (binary content); save it as CSV"
-            )
+        utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        if b"\x00" in head and not utf16:
+            raise binary
+        decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "utf-8")()
         block = head
         try:
             while block:
-                decoder.decode(block)
+                if "\x00" in decoder.decode(block):
+                    raise binary
                 block = fh.read(1 << 20)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
+            if utf16:
+                raise binary from None
             return "cp1252"
-    return "utf-8-sig"
+    return "utf-16" if utf16 else "utf-8-sig"
+
+
+def csv_rows(path: Path) -> Iterator[list[str]]:
+    """A CSV file's rows, read as they are iterated, as ras reads every CSV.
+
+    UTF-8, cp1252 (Excel's "CSV (Comma delimited)") or UTF-16; fields separated by
+    commas, semicolons or tabs, whichever the start of the file shows.
+
+    Raises:
+        InputError: the file is not text.
+    """
+    encoding = _csv_encoding(path)
+    with path.open(encoding=encoding, newline="") as fh:
+        sample = fh.read(8192)
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    return _csv_rows(path, encoding, dialect)
 
 
 def _csv_rows(path: Path, encoding: str, dialect: Any) -> Iterator[list[Any]]:
@@ -277,14 +301,7 @@ def _read_csv(path: Path) -> RawBulk:
     """A CSV bulk table; its rows are read lazily, as they are iterated."""
     if path.stat().st_size > MAX_CSV_BYTES:
         raise InputError(f"{path}: the CSV file is larger than 1 GiB; split it")
-    encoding = _csv_encoding(path)
-    with path.open(encoding=encoding, newline="") as fh:
-        sample = fh.read(8192)
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    return _bulk_from_rows("", _csv_rows(path, encoding, dialect))
+    return _bulk_from_rows("", csv_rows(path))
 
 
 @contextlib.contextmanager

@@ -8,8 +8,6 @@ id or label).
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from typing import Any
 from ras.cells import col_letters, is_blank, to_decimal, to_text
 from ras.errors import InputError, quote
 from ras.io.allocations import POINTER
-from ras.io.reader import read_sheets, sniff
+from ras.io.reader import csv_rows, read_sheets, sniff
 from ras.io.schemas import BUDGET, PERSON_ID
 from ras.io.strict_yaml import build_model, read_yaml
 from ras.models.base import too_much_money
@@ -46,12 +44,9 @@ def load_policy(path: Path | None) -> Policy:
 def _rows_of(path: Path) -> dict[str, list[list[Any]]]:
     if path.suffix.lower() == ".csv":
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            return {"": list(csv_rows(path))}
         except FileNotFoundError as exc:
             raise InputError(f"{path}: file not found") from exc
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: not UTF-8 text; save it as CSV UTF-8") from exc
-        return {"": list(csv.reader(io.StringIO(text, newline="")))}
     if not path.exists():
         raise InputError(f"{path}: file not found")
     if sniff(path) != "zip":
