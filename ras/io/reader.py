@@ -262,7 +262,8 @@ def _csv_encoding(path: Path) -> str:
         block = head
         try:
             while block:
-                if "\x00" in decoder.decode(block):
+                text = decoder.decode(block)
+                if utf16 and "\x00" in text:  # UTF-16 in name only
                     raise binary
                 block = fh.read(1 << 20)
             decoder.decode(b"", final=True)
