@@ -109,6 +109,19 @@ def test_absurd_figures_in_a_scenario_are_named(tmp_path: Path, setting: str, sa
     assert not (tmp_path / "p.xlsx").exists()
 
 
+def test_a_base_year_typed_as_a_financial_year(tmp_path: Path) -> None:
+    path = base_case(tmp_path)
+    text = path.read_text(encoding="utf-8").replace('"base_year": 2026', '"base_year": "2026/27"')
+    path.write_text(text, encoding="utf-8")
+    assert load_scenario(path).scenario.base_year == 2026  # it was "not a whole number"
+    for typed in ("2025-26", "2025/2026"):
+        over = parse_set_option(f"base_year={typed}")
+        assert load_scenario(path, None, [over]).scenario.base_year == 2025
+    with pytest.raises(ConfigError) as err:
+        load_scenario(path, None, [parse_set_option("base_year=2026/28")])
+    assert "'2026/28' is not a financial year" in str(err.value) and "2026/27" in str(err.value)
+
+
 def test_variant_run_echoes_assumptions_and_files(tmp_path: Path) -> None:
     path = base_case(tmp_path)
     out = tmp_path / "plan.xlsx"

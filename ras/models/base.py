@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from types import UnionType
@@ -137,6 +138,31 @@ Rate = Annotated[Dec, BeforeValidator(parse_rate)]
 Money = Annotated[Dec, BeforeValidator(parse_money)]
 #: A share of a whole, 0 to 1 (``100%`` or ``1`` is all of it).
 Share = Annotated[Dec, BeforeValidator(parse_share)]
+
+_FINANCIAL_YEAR = re.compile(r"\s*(\d{4})\s*[/\-\u2013]\s*(\d{2}|\d{4})\s*")
+
+
+def parse_financial_year(value: Any) -> Any:
+    """A year as people type a financial one (SPEC §15).
+
+    ``2026/27``, ``2026-27`` and ``2026/2027`` are 2026; anything else passes through
+    for the model to judge.
+    """
+    if isinstance(value, str):
+        hit = _FINANCIAL_YEAR.fullmatch(value)
+        if hit:
+            start, end = int(hit[1]), int(hit[2])
+            if end in (start + 1, (start + 1) % 100):
+                return start
+            raise ValueError(
+                f"{quote(value)} is not a financial year: the second year follows the first "
+                f"(write {start}/{(start + 1) % 100:02d}, or {start})"
+            )
+    return value
+
+
+#: A year, typed as a year (``2026``) or a financial year (``2026/27``).
+Year = Annotated[int, BeforeValidator(parse_financial_year)]
 
 
 def choice_of(labels: Mapping[str, str]) -> BeforeValidator:

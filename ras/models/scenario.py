@@ -20,6 +20,7 @@ from ras.models.base import (
     Frozen,
     Money,
     Rate,
+    Year,
     choice_of,
     decimal_text,
     value_kind,
@@ -109,8 +110,8 @@ class Scenario(Frozen):
 
     ras_scenario: int = Field(description="The scenario format: 1.")
     name: str = Field(description="The scenario's name, shown on every output.")
-    base_year: int = Field(
-        description="The year the registers describe: 2026 means 2026/27 (plan year 0)."
+    base_year: Year = Field(
+        description="The year the registers describe: 2026 (or 2026/27) is 2026/27, plan year 0."
     )
     horizon: int = Field(ge=1, le=HORIZON_LIMIT, description="Plan years: 5 plans 1 to 5.")
     data: DataFiles
