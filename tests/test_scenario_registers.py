@@ -296,3 +296,32 @@ def test_paths_are_relative_to_the_scenario(tmp_path: Path) -> None:
     elsewhere.mkdir()
     r = CliRunner().invoke(main, ["optimise", str(path), "-o", str(elsewhere / "p.xlsx")])
     assert r.exit_code == 0, r.output
+
+
+def test_a_data_path_typed_on_windows_is_found_elsewhere(tmp_path: Path) -> None:
+    """A scenario workbook filled in on Windows names `registers\\placements.xlsx`."""
+    path = base_case(tmp_path)
+    (tmp_path / "registers").mkdir()
+    (tmp_path / "placements.xlsx").rename(tmp_path / "registers" / "placements.xlsx")
+    over = parse_set_option("data.placements=registers\\placements.xlsx")
+    loaded = load_scenario(path, None, [over])
+    assert loaded.data_file("placements") == tmp_path / "registers" / "placements.xlsx"
+    out = tmp_path / "p.xlsx"
+    r = CliRunner().invoke(
+        main,
+        [
+            "optimise",
+            str(path),
+            "-o",
+            str(out),
+            "--set",
+            "data.placements=registers\\placements.xlsx",
+        ],
+    )
+    assert r.exit_code == 0, r.output  # it was "there is no file …\registers\placements.xlsx"
+    # A path that exists as typed is taken as typed; one found neither way is named as typed.
+    with pytest.raises(InputError) as err:
+        load_scenario(path, None, [parse_set_option("data.placements=nowhere\\p.xlsx")]).data_file(
+            "placements"
+        )
+    assert "data.placements is 'nowhere\\\\p.xlsx'" in str(err.value)

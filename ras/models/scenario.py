@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
@@ -245,9 +246,20 @@ class LoadedScenario:
     where: dict[KeyPath, str] = field(default_factory=dict)  # key path -> line, or sheet and cell
 
     def resolve(self, relative: str) -> Path:
-        """A data path, relative to the scenario file."""
+        """A data path, relative to the scenario file.
+
+        A relative path typed on Windows, with backslashes between its folders, is found
+        on other systems too, where a backslash is not a separator.
+        """
         p = Path(relative)
-        return p if p.is_absolute() else (self.path.parent / p)
+        p = p if p.is_absolute() else (self.path.parent / p)
+        if "\\" in relative and os.sep == "/" and not p.exists():
+            win = PureWindowsPath(relative)
+            if not win.anchor and win.parts:
+                typed_on_windows = self.path.parent.joinpath(*win.parts)
+                if typed_on_windows.exists():
+                    return typed_on_windows
+        return p
 
     def data_file(self, key: str) -> Path:
         """The input file ``data.<key>`` names, resolved; an error names the key if absent.
