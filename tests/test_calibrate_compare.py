@@ -342,6 +342,27 @@ def test_written_rates_are_rounded_to_the_step_and_stay_affordable(tmp_path: Pat
     assert "      - {id: Q1, text: q1" in text  # the layout kept
 
 
+def test_costs_that_call_for_a_table_beyond_belief_are_named(tmp_path: Path) -> None:
+    """£90,000,000,000 a year on 3 points: the fitted rate makes a table that can give
+    more than £100,000,000,000 (17 points). It was an internal error, with or without
+    --write-table."""
+    (tmp_path / "t.yaml").write_text(TABLE, encoding="utf-8")
+    table = load_table(tmp_path / "t.yaml")
+    rows = [("P1", "b", "a", 90_000_000_000), ("P2", "b", "a", 89_000_000_000)]
+    run_score([people_csv(tmp_path / "p.csv", rows)], table, tmp_path / "a.xlsx", jobs=0)
+    args = ["calibrate", str(tmp_path / "a.xlsx"), "-t", str(tmp_path / "t.yaml"),
+            "-o", str(tmp_path / "c.xlsx")]  # fmt: skip
+    r = CliRunner().invoke(main, [*args, "--write-table", str(tmp_path / "new.yaml")])
+    assert r.exit_code == 1, r.output
+    assert "the calibrated table would not be a table ras can use: allocation: the " in r.output
+    assert "largest budget this table can give is £" in r.output
+    assert "internal error" not in r.output
+    assert not (tmp_path / "c.xlsx").exists() and not (tmp_path / "new.yaml").exists()
+    r = CliRunner().invoke(main, args)  # the calibration itself can still be read
+    assert r.exit_code == 0, r.output
+    assert "fitted rate: £29,833,333,333.33 a point" in r.output
+
+
 @pytest.mark.parametrize(
     ("option", "said"),
     [

@@ -11,6 +11,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, localcontext
 from statistics import median
 
+from pydantic import ValidationError
+
+from ras.errors import InputError
 from ras.models.budget import Budget
 from ras.models.calibration import Affordability, Fit, Person, SampleRow
 from ras.models.table import PointTable, norm
@@ -88,14 +91,15 @@ def fit_table(
             for k in sorted(groups):
                 if k and k not in own:
                     fit.warnings.append(
-                        f"{names[k]}: {len(groups[k])} people in the sample, under "
+                        f"{names[k]}: {len(groups[k])} "
+                        f"{'person' if len(groups[k]) == 1 else 'people'} in the sample, under "
                         f"{MIN_GROUP}; its rate is not fitted on its own (the table's, "
                         "scaled with the overall fit)"
                     )
     else:
         fit.factor = fit_through_origin([base for _, _, base, _ in sample], costs)
     rows_out: list[SampleRow] = []
-    cal = calibrated_table(table, fit)
+    cal = calibrated_table(table, fit, check=False)  # only for the fitted figures
     for p, pts, base, b in sample:
         assert p.cost is not None
         if alloc.method == "rate":
@@ -141,11 +145,17 @@ def calibrated_table(
     step: Decimal | None = None,
     version: str | None = None,
     down: bool = False,
+    check: bool = True,
 ) -> PointTable:
     """The table with the fitted rate(s) or amounts, times ``scale``; all else identical.
 
     ``step`` rounds the written figures to a publishable step (£0.01, £0.05, £1);
-    ``down`` rounds down, so that an affordable table stays affordable.
+    ``down`` rounds down, so that an affordable table stays affordable. ``check``
+    validates the result as a table that can be written and read again.
+
+    Raises:
+        InputError: the fitted figures do not make a table ras can use (costs beyond
+            belief fitted to few points, with no ceiling).
     """
 
     def q(value: Decimal) -> Decimal:
@@ -179,11 +189,21 @@ def calibrated_table(
             step,
             version,
             down,
+            check,
         )
     if version is not None:
         update["version"] = version
     new = table.model_copy(update=update)
-    return type(table).model_validate(new.model_dump())  # re-validate
+    if not check:
+        return new
+    try:
+        return type(table).model_validate(new.model_dump())  # re-validate
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        raise InputError(
+            f"the calibrated table would not be a table ras can use: {problems} (the costs "
+            "in the sample call for these figures: check them too)"
+        ) from exc
 
 
 def total_budgets(table: PointTable, people: Sequence[Person], scale: Decimal) -> Decimal:
