@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
 from ras.cli import main
-from tests.hostile import good
+from tests.hostile import good, rewrite_member
 
 TABLE = "adult-social-care.yaml"
 
@@ -301,6 +301,9 @@ def test_in_place_leaves_a_read_only_workbook_and_keeps_each_ones_permissions(
     locked.chmod(0o444)
     private.chmod(0o640)
     before = locked.read_bytes()
+    macros = inputs / "m.xlsm"
+    rewrite_member(good(tmp_path / "m.xlsx", "MAC"), macros, "", b"", extra={"x.bin": b"VBA"})
+    with_macros = macros.read_bytes()
     out = tmp_path / "allocations.xlsx"
     r = CliRunner().invoke(
         main, ["score", str(inputs), "-t", str(adult_path), "-o", str(out), "--in-place"]
@@ -313,7 +316,11 @@ def test_in_place_leaves_a_read_only_workbook_and_keeps_each_ones_permissions(
     assert stat.S_IMODE(locked.stat().st_mode) == 0o444
     assert stat.S_IMODE(private.stat().st_mode) == 0o640
     assert "Indicative budget" in CalamineWorkbook.from_path(str(private)).sheet_names
-    assert _alloc_sheet_column(out) == {"A000": "a000.xlsx", "A001": "", "A002": "a002.xlsx"}
+    assert f"warning: {macros}: not written in place: ras never writes into a macro" in r.output
+    assert macros.read_bytes() == with_macros
+    assert _alloc_sheet_column(out) == {
+        "A000": "a000.xlsx", "A001": "", "A002": "a002.xlsx", "MAC": ""
+    }  # fmt: skip
 
 
 def test_outputs_follow_the_umask(tmp_path: Path, adult_path: Path) -> None:

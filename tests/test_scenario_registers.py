@@ -303,21 +303,11 @@ def test_a_data_path_typed_on_windows_is_found_elsewhere(tmp_path: Path) -> None
     path = base_case(tmp_path)
     (tmp_path / "registers").mkdir()
     (tmp_path / "placements.xlsx").rename(tmp_path / "registers" / "placements.xlsx")
-    over = parse_set_option("data.placements=registers\\placements.xlsx")
-    loaded = load_scenario(path, None, [over])
+    typed = "data.placements=registers\\placements.xlsx"
+    loaded = load_scenario(path, None, [parse_set_option(typed)])
     assert loaded.data_file("placements") == tmp_path / "registers" / "placements.xlsx"
-    out = tmp_path / "p.xlsx"
-    r = CliRunner().invoke(
-        main,
-        [
-            "optimise",
-            str(path),
-            "-o",
-            str(out),
-            "--set",
-            "data.placements=registers\\placements.xlsx",
-        ],
-    )
+    args = ["optimise", str(path), "-o", str(tmp_path / "p.xlsx"), "--set", typed]
+    r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output  # it was "there is no file …\registers\placements.xlsx"
     # A path that exists as typed is taken as typed; one found neither way is named as typed.
     with pytest.raises(InputError) as err:

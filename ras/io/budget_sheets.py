@@ -606,6 +606,18 @@ def write_budget_sheet(job: SheetJob) -> list[Issue]:
     return []
 
 
+def _not_in_place(path: Path) -> tuple[str, str, str] | None:
+    """Why a workbook is left as it is by ``--in-place`` (code, problem, fix), if it is."""
+    if path.suffix.lower() == ".xlsm":
+        problem = "not written in place: ras never writes into a macro-enabled workbook"
+        return "macro-workbook-not-written", problem, "use --budget-sheets DIR instead"
+    if marked_read_only(path):
+        problem = "not written in place: the workbook is marked read-only"
+        fix = "make it writable to add the sheet, or use --budget-sheets DIR"
+        return "read-only-workbook-not-written", problem, fix
+    return None
+
+
 def plan_sheets(
     run: ScoreRun,
     folder: Path | None,
@@ -630,29 +642,11 @@ def plan_sheets(
         if in_place:
             if not src:
                 continue
-            if Path(src).suffix.lower() == ".xlsm":
-                issues.append(
-                    Issue(
-                        "macro-workbook-not-written",
-                        Location(a.source),
-                        "not written in place: ras never writes into a macro-enabled workbook",
-                        "use --budget-sheets DIR instead",
-                        person_id=a.person_id,
-                        severity=Severity.WARNING,
-                    )
-                )
-                continue
-            if marked_read_only(Path(src)):
-                issues.append(
-                    Issue(
-                        "read-only-workbook-not-written",
-                        Location(a.source),
-                        "not written in place: the workbook is marked read-only",
-                        "make it writable to add the sheet, or use --budget-sheets DIR",
-                        person_id=a.person_id,
-                        severity=Severity.WARNING,
-                    )
-                )
+            why = _not_in_place(Path(src))
+            if why is not None:
+                code, problem, fix = why
+                where = Location(a.source)
+                issues.append(Issue(code, where, problem, fix, a.person_id, Severity.WARNING))
                 continue
             out = Path(src)
         else:
