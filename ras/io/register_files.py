@@ -397,6 +397,11 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
     return Registers(tuple(places), tuple(blocks), tuple(members), files, warnings)
 
 
+def _pounds(amount: Decimal) -> str:
+    """An amount as a message shows it: ``2,067,000`` or ``207,268.42``."""
+    return f"{amount:,.2f}".removesuffix(".00")
+
+
 def _check_costs_agree(
     rows: _Rows, r: int, pid: str, weekly: Decimal, annual: Decimal, weeks: Decimal
 ) -> None:
@@ -408,9 +413,8 @@ def _check_costs_agree(
         "costs-disagree",
         r,
         "Annual cost (£)",
-        f"Annual cost (£) {short_number(annual)} is not Weekly cost (£) "
-        f"{short_number(weekly)} for a year of {short_number(weeks)} weeks "
-        f"({short_number(a_year.quantize(Decimal('0.01')))}); the annual cost is used",
+        f"Annual cost (£) {_pounds(annual)} is not Weekly cost (£) {_pounds(weekly)} for a "
+        f"year of {short_number(weeks)} weeks ({_pounds(a_year)}); the annual cost is used",
         "clear the one that is wrong: one of the two is enough",
         pid,
     )
