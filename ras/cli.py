@@ -1058,6 +1058,12 @@ def optimise(
     )
     sc = outcome.loaded.scenario
     ui.say(f"  target: {sc.target_sentence()}")
+    if outcome.data.missing_budgets:
+        n = len(outcome.data.missing_budgets)
+        ui.say(
+            f"  {count(n, 'registered person has', 'registered people have')} no budget in "
+            "the allocations: they stay (People sheet: no assessment)"
+        )
     for r in plan.years:
         mark = "met" if r.met else f"SHORT by £{r.shortfall:,.2f}"
         ui.say(

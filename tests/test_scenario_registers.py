@@ -315,3 +315,29 @@ def test_a_data_path_typed_on_windows_is_found_elsewhere(tmp_path: Path) -> None
             "placements"
         )
     assert "data.placements is 'nowhere\\\\p.xlsx'" in str(err.value)
+
+
+def test_an_id_that_lost_its_leading_zeros_is_pointed_out(tmp_path: Path) -> None:
+    """The register's Person ID column was a number column: Excel made 00123 into 123,
+    and the person was planned as having no assessment without a word."""
+    scenario = write_case(
+        tmp_path,
+        budgets={"00123": 60000, "B7": 50000},
+        placements=[
+            placement(123, "inpatient", 100000),  # type: ignore[arg-type]
+            placement("b7", "inpatient", 90000),  # case: a different person, but say so
+            placement("C1", "inpatient", 90000),  # no budget, and nothing like it
+        ],
+    )
+    r = CliRunner().invoke(
+        main, ["optimise", str(scenario), "-o", str(tmp_path / "p.xlsx"), "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    said = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
+    assert len(said) == 2, said
+    assert "row 2: Person ID '123' has no budget in the allocations, which have '00123'" in said[0]
+    assert "Excel drops the leading zeros" in said[0]
+    assert "Person ID 'b7' has no budget in the allocations, which have 'B7'" in said[1]
+    assert "3 registered people have no budget in the allocations" in r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["people_without_budget"] == 3 and len(summary["warnings"]) == 2

@@ -84,6 +84,7 @@ def plan_summary(outcome: PlanOutcome) -> dict[str, Any]:
         "person_years": str(p.person_years),
         "total_savings": str(pence(p.total_savings)),
         "people_moved": len(p.moves),
+        "people_without_budget": len(outcome.data.missing_budgets),
         "stopped": p.stopped or None,
         "gap": p.solution.gap,
         "stages": [

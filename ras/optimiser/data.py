@@ -10,10 +10,10 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from ras.choices import match_choice
-from ras.errors import InputError, Issue, Location, quote
+from ras.errors import InputError, Issue, Location, Severity, quote
 from ras.models.organisations import UNASSIGNED, Organisations
 from ras.models.plan import ONE, ZERO, ContractData, OrgData, Payers, PersonData, PlanData
-from ras.models.registers import Registers
+from ras.models.registers import Member, Placement, Registers
 from ras.models.scenario import Scenario
 
 
@@ -148,8 +148,44 @@ def build_data(
         baseline=baseline,
         missing_budgets=missing,
         orgs=orgs,
-        warnings=registers.warnings,
+        warnings=registers.warnings + _ids_nearly_matching(registers, budgets),
     )
+
+
+def _id_key(person_id: str) -> str:
+    """A Person ID as a slip would leave it: no spaces, case or leading zeros."""
+    return person_id.strip().casefold().lstrip("0") or "0"
+
+
+def _ids_nearly_matching(registers: Registers, budgets: Mapping[str, Decimal]) -> tuple[Issue, ...]:
+    """Registered people without a budget whose ID nearly matches a budgeted person's.
+
+    Nearly: but for leading zeros, spaces or case. Most often Excel turned ``00123``,
+    typed into a cell formatted as a number, into 123.
+    """
+    registered: list[Placement | Member] = [*registers.placements, *registers.members]
+    ids = {p.person_id for p in registered}
+    spare: dict[str, str] = {}
+    for pid in budgets:
+        if pid not in ids:
+            spare.setdefault(_id_key(pid), pid)
+    out: list[Issue] = []
+    for p in registered:
+        hit = None if p.person_id in budgets else spare.get(_id_key(p.person_id))
+        if hit is not None:
+            out.append(
+                Issue(
+                    "person-id-nearly-matches",
+                    Location(p.where),
+                    f"Person ID {quote(p.person_id)} has no budget in the allocations, which "
+                    f"have {quote(hit)}: planned as without an assessment",
+                    "if they are one person, make the IDs the same (Excel drops the leading "
+                    "zeros of an ID typed as a number: format the column as Text)",
+                    p.person_id,
+                    Severity.WARNING,
+                )
+            )
+    return tuple(out)
 
 
 def build_org_data(  # noqa: C901 - one pass per register, each check with its own message
