@@ -83,3 +83,19 @@ def col_index(letters: str) -> int:
 def cell_ref(row: int, col: int) -> str:
     """A1-style reference for 0-based row and column."""
     return f"{col_letters(col)}{row + 1}"
+
+
+def id_key(person_id: str) -> str:
+    """A Person ID as a slip would leave it: no spaces, case or leading zeros.
+
+    Two IDs with one key but not equal are most often one person, one of whose IDs
+    Excel turned from ``00123`` into the number 123.
+    """
+    return person_id.strip().casefold().lstrip("0") or "0"
+
+
+#: What to do about two Person IDs that differ only as :func:`id_key` forgives.
+ID_SLIP_FIX = (
+    "if they are one person, make the IDs the same; Excel drops the leading zeros of an "
+    "ID typed as a number, so format the column as Text"
+)

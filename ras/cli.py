@@ -859,6 +859,7 @@ def transition(
     table = load_table(table_path) if table_path is not None else None
     outcome = run_transition(old, new, out, policy_path=policy_path, table=table)
     summary = transition_summary(outcome)
+    ui.problems(outcome.warnings)
     ui.say(
         f"{count(len(outcome.people), 'person', 'people')} matched; "
         f"{len(outcome.only_old)} only in OLD, {len(outcome.only_new)} only in NEW"

@@ -152,6 +152,35 @@ def _people(path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
     return path
 
 
+def test_ids_that_differ_by_a_slip_are_pointed_out(tmp_path: Path) -> None:
+    """OLD kept in Excel with the IDs as numbers: 0042 became 42, and the person was
+    counted as leaving and as joining without a word."""
+    _, new_t = _tables(tmp_path)
+    rows = [("0042", "a", "some", "none"), ("P2", "b", "lots", "lots"), ("P3", "a", "none", "some")]
+    run_score([_people(tmp_path / "n.csv", rows)], new_t, tmp_path / "new.xlsx", jobs=0)
+    (tmp_path / "old.csv").write_text(
+        "Person ID,Current budget (£/year)\n42,900\np2,3000\nP3,500\nGONE,100\n", "utf-8"
+    )
+    out = tmp_path / "t.xlsx"
+    r = CliRunner().invoke(
+        main, ["transition", str(tmp_path / "old.csv"), str(tmp_path / "new.xlsx"), "-o", str(out),
+               "--json"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    said = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
+    assert [line.split(": ", 2)[2] for line in said] == [
+        "Person ID '42' is only in OLD, and '0042' only in NEW (if they are one person, make "
+        "the IDs the same; Excel drops the leading zeros of an ID typed as a number, so format "
+        "the column as Text)",
+        "Person ID 'p2' is only in OLD, and 'P2' only in NEW (if they are one person, make "
+        "the IDs the same; Excel drops the leading zeros of an ID typed as a number, so format "
+        "the column as Text)",
+    ]  # GONE has no one like it in NEW
+    summary = json.loads(r.stdout)
+    assert (summary["matched"], summary["only_old"], summary["only_new"]) == (1, 3, 2)
+    assert len(summary["warnings"]) == 2
+
+
 def test_a_transition_workbook_read_back(tmp_path: Path) -> None:
     old_t, new_t = _tables(tmp_path)
     rows = [("P1", "a", "some", "none"), ("P2", "b", "lots", "lots"), ("P3", "a", "none", "some")]

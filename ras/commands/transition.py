@@ -9,7 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from ras.errors import InputError, UsageError
+from ras.cells import ID_SLIP_FIX, id_key
+from ras.errors import InputError, Issue, Location, Severity, UsageError, quote
 from ras.io.allocation_rows import answer_rows
 from ras.io.allocations import read_scored_people
 from ras.io.reader import sha256_file
@@ -90,9 +91,28 @@ def run_transition(
         option_labels,
         frozenset(f.id for f in table.person_fields if f.type == "money") if table else frozenset(),
     )
+    outcome.warnings = _ids_nearly_matching(old, only_old, only_new)
     if out is not None:
         write_transition(outcome, out)
     return outcome
+
+
+def _ids_nearly_matching(old: Path, only_old: list[Side], only_new: list[Side]) -> list[Issue]:
+    """People only in OLD whose ID is one only in NEW but for leading zeros, spaces or case."""
+    in_new = {id_key(s.person_id): s.person_id for s in only_new}
+    return [
+        Issue(
+            "person-id-nearly-matches",
+            Location(str(old)),
+            f"Person ID {quote(s.person_id)} is only in OLD, and "
+            f"{quote(in_new[id_key(s.person_id)])} only in NEW",
+            ID_SLIP_FIX,
+            s.person_id,
+            Severity.WARNING,
+        )
+        for s in only_old
+        if id_key(s.person_id) in in_new
+    ]
 
 
 def transition_summary(outcome: TransitionOutcome) -> dict[str, object]:
@@ -109,6 +129,7 @@ def transition_summary(outcome: TransitionOutcome) -> dict[str, object]:
         "rounding": str(outcome.rounding),
         "year_one_total": str(outcome.year_total(1)),
         "affordable": outcome.affordable,
+        "warnings": [i.one_line() for i in outcome.warnings],
     }
 
 

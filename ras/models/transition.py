@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from ras.errors import ModelProblem
+from ras.errors import Issue, ModelProblem
 from ras.models.base import Dec, Frozen, Money, Rate
 
 
@@ -150,6 +150,7 @@ class TransitionOutcome:
     field_labels: dict[str, str] = field(default_factory=dict)  # person field id -> label
     option_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> {opt: label}
     money_fields: frozenset[str] = frozenset()  # person field ids of type money (shown in £)
+    warnings: list[Issue] = field(default_factory=list)  # people on one side only, by a slip?
 
     def year_total(self, year: int) -> Decimal:
         """Σ b_year over everyone in NEW (people only in NEW at their new budget)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+from ras.cells import ID_SLIP_FIX, id_key
 from ras.choices import match_choice
 from ras.errors import InputError, Issue, Location, Severity, quote
 from ras.models.organisations import UNASSIGNED, Organisations
@@ -152,11 +153,6 @@ def build_data(
     )
 
 
-def _id_key(person_id: str) -> str:
-    """A Person ID as a slip would leave it: no spaces, case or leading zeros."""
-    return person_id.strip().casefold().lstrip("0") or "0"
-
-
 def _ids_nearly_matching(registers: Registers, budgets: Mapping[str, Decimal]) -> tuple[Issue, ...]:
     """Registered people without a budget whose ID nearly matches a budgeted person's.
 
@@ -168,10 +164,10 @@ def _ids_nearly_matching(registers: Registers, budgets: Mapping[str, Decimal]) -
     spare: dict[str, str] = {}
     for pid in budgets:
         if pid not in ids:
-            spare.setdefault(_id_key(pid), pid)
+            spare.setdefault(id_key(pid), pid)
     out: list[Issue] = []
     for p in registered:
-        hit = None if p.person_id in budgets else spare.get(_id_key(p.person_id))
+        hit = None if p.person_id in budgets else spare.get(id_key(p.person_id))
         if hit is not None:
             out.append(
                 Issue(
@@ -179,8 +175,7 @@ def _ids_nearly_matching(registers: Registers, budgets: Mapping[str, Decimal]) -
                     Location(p.where),
                     f"Person ID {quote(p.person_id)} has no budget in the allocations, which "
                     f"have {quote(hit)}: planned as without an assessment",
-                    "if they are one person, make the IDs the same (Excel drops the leading "
-                    "zeros of an ID typed as a number: format the column as Text)",
+                    ID_SLIP_FIX,
                     p.person_id,
                     Severity.WARNING,
                 )
