@@ -394,7 +394,9 @@ def scenario() -> None:
 def scenario_convert(source: Path, dest: Path, ui: Ui) -> int:
     """Convert SOURCE to DEST (.yaml or .xlsx, by extension), in canonical form."""
     from ras.io.scenario_file import canonical_scenario, write_scenario
+    from ras.outputs import refuse_overwriting
 
+    refuse_overwriting(dest, {"the SOURCE": source}, "DEST")  # its comments would be lost
     write_scenario(canonical_scenario(source), dest, deterministic=False)
     ui.say(f"wrote {dest}")
     ui.emit({"written": [str(dest)]})
@@ -438,7 +440,9 @@ def table() -> None:
 def table_convert(source: Path, dest: Path, ui: Ui) -> int:
     """Convert a point table between YAML and xlsx (by extension)."""
     from ras.io.table_file import fingerprint, load_table, save_table
+    from ras.outputs import refuse_overwriting
 
+    refuse_overwriting(dest, {"the SOURCE": source}, "DEST")
     t = load_table(source)
     save_table(t, dest)
     fp = fingerprint(t)

@@ -168,6 +168,9 @@ def test_registers_kept_beside_the_assessments_are_not_scored(
          "is an INPUT and the --out file"),
         (["score", "{dir}/in", "-t", "{table}", "-o", "{dir}/allocations.xlsx",
           "--previous", "{dir}/allocations.xlsx"], "is --previous"),
+        # converting a file onto itself put the canonical form over it, comments and all
+        (["scenario", "convert", "{scenario}", "{scenario}"], "is the SOURCE of this run"),
+        (["table", "convert", "{dir}/t.yaml", "{dir}/./t.yaml"], "is the SOURCE of this run"),
     ],
 )  # fmt: skip
 def test_an_output_is_never_written_over_an_input(
@@ -180,6 +183,7 @@ def test_an_output_is_never_written_over_an_input(
     scenario = base_case(tmp_path)
     _assessments(tmp_path / "in", 2)
     (tmp_path / "new.xlsx").write_bytes((tmp_path / "allocations.xlsx").read_bytes())
+    (tmp_path / "t.yaml").write_bytes(adult_path.read_bytes())
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     fill = {"scenario": str(scenario), "dir": str(tmp_path), "table": str(adult_path)}
     r = CliRunner().invoke(main, [part.format(**fill) for part in command])
