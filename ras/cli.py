@@ -304,8 +304,9 @@ def template_assessment(out: Path, table_path: Path, force: bool, ui: Ui) -> int
     """Blank self-assessment workbook generated from a point table."""
     from ras.io.table_file import load_table
     from ras.io.templates import write_assessment_template
-    from ras.outputs import refuse_existing
+    from ras.outputs import refuse_existing, refuse_overwriting
 
+    refuse_overwriting(out, {"the --table": table_path}, "OUT")  # even with --force
     refuse_existing([out], force)
     table = load_table(table_path)
     write_assessment_template(table, out, deterministic=False)

@@ -171,6 +171,8 @@ def test_registers_kept_beside_the_assessments_are_not_scored(
         # converting a file onto itself put the canonical form over it, comments and all
         (["scenario", "convert", "{scenario}", "{scenario}"], "is the SOURCE of this run"),
         (["table", "convert", "{dir}/t.yaml", "{dir}/./t.yaml"], "is the SOURCE of this run"),
+        (["template", "assessment", "{dir}/t.yaml", "--table", "{dir}/t.yaml", "--force"],
+         "is the --table of this run"),
     ],
 )  # fmt: skip
 def test_an_output_is_never_written_over_an_input(
