@@ -341,3 +341,21 @@ def test_an_id_that_lost_its_leading_zeros_is_pointed_out(tmp_path: Path) -> Non
     assert "3 registered people have no budget in the allocations" in r.stderr
     summary = json.loads(r.stdout)
     assert summary["people_without_budget"] == 3 and len(summary["warnings"]) == 2
+
+
+def test_a_person_twice_in_the_allocations_is_named(tmp_path: Path) -> None:
+    """A pasted-together allocations workbook: the last row's budget was quietly used."""
+    import xlsxwriter
+
+    scenario = base_case(tmp_path)
+    wb = xlsxwriter.Workbook(str(tmp_path / "allocations.xlsx"))
+    ws = wb.add_worksheet("Allocations")
+    ws.write_row(0, 0, ["Person ID", "Source", "Indicative budget (£/year)"])
+    ws.write_row(1, 0, ["A", "a.xlsx", 60000])
+    ws.write_row(2, 0, ["B", "b.xlsx", 1000])
+    ws.write_row(3, 0, ["A", "a2.xlsx", 1])
+    wb.close()
+    r = CliRunner().invoke(main, ["optimise", str(scenario), "-o", str(tmp_path / "p.xlsx")])
+    assert r.exit_code == 1, r.output
+    assert "sheet 'Allocations', cell A4: Person ID 'A' appears twice (first at row 2)" in r.output
+    assert not (tmp_path / "p.xlsx").exists()

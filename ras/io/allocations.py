@@ -510,6 +510,7 @@ def read_allocated(
                 streams[c] = ids.get(label, label)
     budgets: dict[str, Decimal] = {}
     splits: dict[str, dict[str, Decimal]] = {}
+    seen: dict[str, int] = {}
     for r, row in enumerate(rows[1:], start=2):
         if len(row) <= max(pid_col, budget_col) or is_blank(row[pid_col]):
             continue
@@ -521,6 +522,7 @@ def read_allocated(
                 "`ras score` wrote"
             )
         pid = to_text(row[pid_col])
+        _first_time(path, seen, pid, r, pid_col)
         budgets[pid] = pence(value)
         split: dict[str, Decimal] = {}
         for c, stream in streams.items():
@@ -542,6 +544,20 @@ def read_allocated(
         if split:
             splits[pid] = split
     return budgets, splits
+
+
+def _first_time(path: Path, seen: dict[str, int], pid: str, r: int, col: int) -> None:
+    """Note that row ``r`` holds ``pid``; a second row for one person is an error.
+
+    ``ras score`` never writes one, but an edited or pasted-together workbook may, and
+    the last row's budget was quietly the one used.
+    """
+    if pid in seen:
+        raise InputError(
+            f"{path}: sheet 'Allocations', cell {col_letters(col)}{r}: Person ID {quote(pid)} "
+            f"appears twice (first at row {seen[pid]}); keep one row per person"
+        )
+    seen[pid] = r
 
 
 def _stream_ids(run: list[list[Any]]) -> dict[str, str]:
@@ -591,10 +607,12 @@ def read_scored_people(path: Path, table: PointTable) -> list[Any]:
     }
     answers = _read_answers(path, table, sheets["Answers"])
     people = []
+    seen: dict[str, int] = {}
     for r, row in enumerate(alloc[1:], start=2):
         if len(row) <= pid_col or is_blank(row[pid_col]):
             continue
         pid = to_text(row[pid_col])
+        _first_time(path, seen, pid, r, pid_col)
         fields: dict[str, object] = {}
         for fid, c in field_cols.items():
             v = row[c] if c < len(row) else None
