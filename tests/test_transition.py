@@ -369,3 +369,27 @@ def test_budget_sheets_show_the_change_from_a_previous_budget(tmp_path: Path) ->
     values = [c.value for row in page.iter_rows() for c in row]
     assert 3000 in values and -750 in values and 2850 in values
     assert "Your answer to Q2 changed from lots to some (−5 points)" in text
+
+
+def test_a_previous_budget_under_an_id_that_lost_its_zeros_is_pointed_out(tmp_path: Path) -> None:
+    """--previous kept in Excel with the IDs as numbers: the sheet of person 0042 showed
+    no previous budget, without a word."""
+    _, new_t = _tables(tmp_path)
+    (tmp_path / "old.csv").write_text("Person ID,Current budget (£/year)\n42,900\n", "utf-8")
+    out = tmp_path / "new.xlsx"
+    outcome = run_score(
+        [_people(tmp_path / "n.csv", [("0042", "a", "some", "none")])],
+        new_t,
+        out,
+        budget_sheets=tmp_path / "sheets",
+        previous=tmp_path / "old.csv",
+        jobs=0,
+    )
+    said = [w.one_line() for w in outcome.run.warnings]
+    assert said == [
+        f"{tmp_path / 'old.csv'}: Person ID '42' is only in --previous, and '0042' scored but "
+        "not in --previous (if they are one person, make the IDs the same; Excel drops the "
+        "leading zeros of an ID typed as a number, so format the column as Text)"
+    ]
+    listed = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Warnings").to_python()
+    assert any("'42' is only in --previous" in str(row) for row in listed)

@@ -97,15 +97,18 @@ def run_transition(
     return outcome
 
 
-def _ids_nearly_matching(old: Path, only_old: list[Side], only_new: list[Side]) -> list[Issue]:
+def _ids_nearly_matching(
+    old: Path, only_old: list[Side], only_new: list[Side], sides: str = "OLD"
+) -> list[Issue]:
     """People only in OLD whose ID is one only in NEW but for leading zeros, spaces or case."""
     in_new = {id_key(s.person_id): s.person_id for s in only_new}
+    other = "only in NEW" if sides == "OLD" else "scored but not in --previous"
     return [
         Issue(
             "person-id-nearly-matches",
             Location(str(old)),
-            f"Person ID {quote(s.person_id)} is only in OLD, and "
-            f"{quote(in_new[id_key(s.person_id)])} only in NEW",
+            f"Person ID {quote(s.person_id)} is only in {sides}, and "
+            f"{quote(in_new[id_key(s.person_id)])} {other}",
             ID_SLIP_FIX,
             s.person_id,
             Severity.WARNING,
@@ -138,7 +141,8 @@ def previous_changes(
 ) -> dict[str, PersonChange]:
     """Each scored person's change from ``previous``, protected by the policy.
 
-    ``previous`` is an allocations workbook or a register of current budgets.
+    ``previous`` is an allocations workbook or a register of current budgets. A person
+    there and one scored whose IDs differ only by a slip are added to the run's warnings.
     """
     policy = load_policy(policy_path)
     olds, _, _ = read_side(previous, run.table, register_allowed=True)
@@ -156,5 +160,6 @@ def previous_changes(
         )
         for s in run.scored
     ]
-    changes, _, _ = person_changes(olds, news, {}, policy, run.table.rounding)
+    changes, only_old, only_new = person_changes(olds, news, {}, policy, run.table.rounding)
+    run.issues.extend(_ids_nearly_matching(previous, only_old, only_new, "--previous"))
     return {c.person_id: c for c in changes}
