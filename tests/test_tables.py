@@ -276,3 +276,28 @@ def test_figures_beyond_belief_in_a_table_are_named(
     if "largest budget" in said:
         capped = MINIMAL.replace(old, new) + "limits: {ceiling: 90000}\n"
         assert load_table(write(tmp_path, capped)).limits.ceiling == 90000
+
+
+def test_one_option_given_two_rates_is_named(tmp_path: Path) -> None:
+    """`mental_health: 230` and `Mental health: 999`: the later one was quietly used."""
+    text = (
+        MINIMAL.replace(
+            'version: "1"\n',
+            'version: "1"\nperson_fields:\n  - id: group\n    label: Group\n    options:\n'
+            "      - {id: mental_health, label: Mental health}\n"
+            "      - {id: other, label: Other}\n",
+        ).replace(
+            "allocation: {method: rate, rate: 10}",
+            "allocation: {method: rate, rate: 10, rates_by: group,"
+            " rates: {mental_health: 230, Mental health: 999}}",
+        )
+        + "limits: {ceilings_by: {field: group, values: {other: 5000, OTHER: 9000}}}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_table(write(tmp_path, text))
+    said = str(info.value)
+    assert (
+        "allocation.rates.Mental health: 'Mental health' and 'mental_health' are one option of "
+        "Group ('Mental health'); give it one rate" in said
+    )
+    assert "'OTHER' and 'other' are one option of Group ('Other'); give it one ceiling" in said

@@ -262,6 +262,27 @@ def _dupes(items: list[str]) -> set[str]:
     return dup
 
 
+def _one_each(
+    f: PersonField, keys: list[str], base: KeyPath, what: str
+) -> list[tuple[KeyPath, str]]:
+    """Keys naming one option twice (its id and its label): the last one won, unsaid."""
+    out: list[tuple[KeyPath, str]] = []
+    first: dict[str, str] = {}
+    for k in keys:
+        option = f.id_of(k)
+        if option in first:
+            out.append(
+                (
+                    (*base, k, "[key]"),
+                    f"{quote(k)} and {quote(first[option])} are one option of {f.label} "
+                    f"({quote(f.shown(option))}); give it one {what}",
+                )
+            )
+        else:
+            first[option] = k
+    return out
+
+
 def _check_conditions(
     table: PointTable, conds: tuple[Condition, ...], base: KeyPath
 ) -> list[tuple[KeyPath, str]]:
@@ -407,6 +428,7 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
                     )
                 )
             elif rb_field.options is not None:
+                out += _one_each(rb_field, list(alloc.rates), ("allocation", "rates"), "rate")
                 for v in alloc.rates:
                     if rb_field.id_of(v) not in rb_field.options:
                         out.append(
@@ -487,6 +509,8 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
                 (("limits", "ceilings_by", "field"), f"unknown field {lim.ceilings_by.field!r}")
             )
         elif cb_field.options is not None:
+            values = list(lim.ceilings_by.values)
+            out += _one_each(cb_field, values, ("limits", "ceilings_by", "values"), "ceiling")
             for v in lim.ceilings_by.values:
                 if cb_field.id_of(v) not in cb_field.options:
                     out.append(
