@@ -260,6 +260,14 @@ def test_without_organisations_the_model_is_exactly_as_before(tmp_path: Path) ->
             "add up to 120 % of their cost",
         ),
         ({"no_worse_off": ["council", "council"]}, "no_worse_off[1]: 'council' is listed twice"),
+        (  # the later one was quietly used
+            {"placements": {"inpatient": "nhse", "Inpatient": "icb"}},
+            "placements.Inpatient: 'Inpatient' and 'inpatient' are one setting; give it one payer",
+        ),
+        (
+            {"budgets": {"health": "icb", "Health": "council"}},
+            "budgets.Health: 'Health' and 'health' are one funding stream; give it one payer",
+        ),
     ],  # fmt: skip
 )
 def test_a_bad_organisations_section_names_the_key(

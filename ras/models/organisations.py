@@ -73,6 +73,27 @@ def _in_order(data: dict[str, Any], ids: list[str]) -> dict[str, Any]:
     return data
 
 
+def _named_twice(key: str, names: list[Any]) -> list[tuple[KeyPath, str]]:
+    """Keys of ``placements`` or ``budgets`` that name one setting or stream twice."""
+    first: dict[str, Any] = {}
+    out: list[tuple[KeyPath, str]] = []
+    for name in names:
+        same = match_choice(name, SETTING_LABELS) if key == "placements" else None
+        k = same or choice_key(name)
+        if k in first:
+            what = "setting" if key == "placements" else "funding stream"
+            out.append(
+                (
+                    (key, name),
+                    f"{quote(str(name))} and {quote(str(first[k]))} are one {what}; "
+                    "give it one payer",
+                )
+            )
+        else:
+            first[k] = name
+    return out
+
+
 class Organisations(Frozen):
     """The partners of the plan and what each pays (SPEC §14)."""
 
@@ -113,9 +134,13 @@ class Organisations(Frozen):
             return match_choice(value, labels) or value
 
         out = dict(data)
+        twice: list[tuple[KeyPath, str]] = []
         for key in ("placements", "budgets"):
             if isinstance(out.get(key), dict):
                 out[key] = {k: one(v) for k, v in out[key].items()}
+                twice += _named_twice(key, list(out[key]))
+        if twice:  # the later one was quietly used
+            raise ModelProblem(twice)
         if "contracts" in out:
             out["contracts"] = one(out["contracts"])
         if isinstance(out.get("dowries"), str):  # a workbook cell: empty, or a JSON list
