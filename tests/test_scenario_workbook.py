@@ -329,3 +329,10 @@ def test_libreoffice_opens_the_workbook_and_shows_financial_years(
     ]
     kinds = [dv.formula1 for dv in wb["Scenario"].data_validations.dataValidation]
     assert any("Year on year" in (f or "") for f in kinds)
+    # base_year typed as a financial year, which ras reads: the column still shows the
+    # years (it showed #VALUE!), and ras reads the workbook the spreadsheet saved
+    _set_value(path, "base_year", "2030/31")
+    (out,) = recalculate([path], tmp_path / "lo2")
+    wb = openpyxl.load_workbook(out, data_only=True)
+    assert wb["Years"].cell(row=2, column=2).value == "2031/32"
+    assert load_scenario(out).scenario.base_year == 2030

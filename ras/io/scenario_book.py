@@ -427,11 +427,12 @@ def _write_years(
     for year in range(1, horizon + 1):
         ws.write_number(year, 0, year)
         start = base + year
+        # base_year may be typed 2026 or 2026/27: its first four characters are the year
+        first = f"VALUE(LEFT(Scenario!$B${base_row + 1},4))+A{year + 1}"
         ws.write_formula(
             year,
             1,
-            f'=(Scenario!$B${base_row + 1}+A{year + 1})&"/"&'
-            f"RIGHT(Scenario!$B${base_row + 1}+A{year + 1}+1,2)",
+            f'=({first})&"/"&RIGHT({first}+1,2)',
             None,
             f"{start}/{str(start + 1)[-2:]}",
         )
