@@ -359,3 +359,27 @@ def test_a_person_twice_in_the_allocations_is_named(tmp_path: Path) -> None:
     assert r.exit_code == 1, r.output
     assert "sheet 'Allocations', cell A4: Person ID 'A' appears twice (first at row 2)" in r.output
     assert not (tmp_path / "p.xlsx").exists()
+
+
+def test_a_file_of_another_kind_is_named_as_such(tmp_path: Path, adult_path: Path) -> None:
+    """A scenario given as the point table gave a line for every key it lacked or had."""
+    scenario = base_case(tmp_path)
+    (tmp_path / "in").mkdir()
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("ras_policy: 1\nyears: 2\n", encoding="utf-8")
+    cases = [
+        (["score", str(tmp_path / "in"), "-t", str(scenario), "-o", str(tmp_path / "a.xlsx")],
+         "this is a scenario (ras_scenario), not a point table"),
+        (["optimise", str(adult_path), "-o", str(tmp_path / "p.xlsx")],
+         "this is a point table (ras_table), not a scenario"),
+        (["optimise", str(policy), "-o", str(tmp_path / "p.xlsx")],
+         "this is a policy (ras_policy), not a scenario"),
+        (["transition", str(tmp_path / "allocations.xlsx"), str(tmp_path / "allocations.xlsx"),
+          "-o", str(tmp_path / "t.xlsx"), "--policy", str(scenario)],
+         "this is a scenario (ras_scenario), not a policy"),
+    ]  # fmt: skip
+    for args, said in cases:
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 1, r.output
+        errors = [line for line in r.output.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and said in errors[0], r.output

@@ -179,8 +179,25 @@ def _plain_message(err: Any) -> str:
     return str(err.get("msg", "not valid"))
 
 
+#: The key that marks each kind of file ras reads, and what people call that kind.
+KINDS = {"ras_table": "a point table", "ras_scenario": "a scenario", "ras_policy": "a policy"}
+
+
 def build_model(model: type[M], data: Any, source: str, where: Mapping[KeyPath, str]) -> M:
-    """Validate ``data`` into ``model``; raise :class:`ConfigError` listing every problem."""
+    """Validate ``data`` into ``model``; raise :class:`ConfigError` listing every problem.
+
+    A file of another kind (a scenario given as the point table) is said in one line,
+    not as every key it lacks and has.
+    """
+    own = next((k for k in model.model_fields if k in KINDS), None)
+    if own is not None and isinstance(data, dict) and own not in data:
+        other = next((k for k in KINDS if k in data), None)
+        if other is not None:
+            line = where.get((other,), "")
+            raise ConfigError(
+                f"{source}: {line + ': ' if line else ''}this is {KINDS[other]} ({other}), "
+                f"not {KINDS[own]}; check which file goes where"
+            )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
