@@ -120,6 +120,9 @@ def test_a_base_year_typed_as_a_financial_year(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_scenario(path, None, [parse_set_option("base_year=2026/28")])
     assert "'2026/28' is not a financial year" in str(err.value) and "2026/27" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        load_scenario(path, None, [parse_set_option("base_year=FY2026")])
+    assert "'FY2026' is not a year; write one such as 2026 (or 2026/27)" in str(err.value)
 
 
 def test_variant_run_echoes_assumptions_and_files(tmp_path: Path) -> None:
