@@ -667,14 +667,13 @@ def score(
         + (f"{rejected:,} rejected (see the Exceptions sheet)" if rejected else "none rejected")
         + f", {count(len(run.warnings), 'warning', 'warnings')}"
     )
-    ui.say(
-        f"wrote {out}"
-        + (
-            f" and {count(len(outcome.sheets), 'budget sheet', 'budget sheets')} in {budget_sheets}"
-            if budget_sheets
-            else ""
-        )
-    )
+    sheets = count(len(outcome.sheets), "budget sheet", "budget sheets")
+    if in_place:
+        into = count(len(outcome.sheets), "input workbook", "input workbooks")
+        where = f" and the budget sheet into {into} (each first copied to NAME.backup.xlsx)"
+    else:
+        where = f" and {sheets} in {budget_sheets}" if budget_sheets else ""
+    ui.say(f"wrote {out}{where}")
     for p in outcome.alongside:
         ui.say(f"wrote {p} (more rows than an Excel sheet holds)")
     ui.emit(outcome.summary())

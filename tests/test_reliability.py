@@ -323,6 +323,7 @@ def test_in_place_leaves_a_read_only_workbook_and_keeps_each_ones_permissions(
     assert stat.S_IMODE(private.stat().st_mode) == 0o640
     assert "Indicative budget" in CalamineWorkbook.from_path(str(private)).sheet_names
     assert f"warning: {macros}: not written in place: ras never writes into a macro" in r.output
+    assert "and the budget sheet into 2 input workbooks (each first copied to" in r.output
     assert macros.read_bytes() == with_macros
     assert _alloc_sheet_column(out) == {
         "A000": "a000.xlsx", "A001": "", "A002": "a002.xlsx", "MAC": ""
