@@ -581,7 +581,8 @@ def _pseudonym_key(key_file: Path | None) -> bytes:
 @click.option(
     "--in-place",
     is_flag=True,
-    help="Write the Indicative budget sheet into each input workbook (after a backup).",
+    help="Write the Indicative budget sheet into each input workbook (after a backup; "
+    "not with --budget-sheets).",
 )
 @click.option(
     "--pseudonymise",

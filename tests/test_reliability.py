@@ -250,13 +250,19 @@ def test_usage_errors_write_nothing(tmp_path: Path, adult_path: Path) -> None:
             "no input files",
         ),
         (["score", str(inputs), "-t", str(adult_path), "-o", str(tmp_path / "a.csv")], ".xlsx"),
-    ):
+        (  # the folder of sheets was quietly left unwritten
+            ["score", str(inputs), "-t", str(adult_path), "-o", str(out), "--in-place",
+             "--budget-sheets", str(tmp_path / "sheets")],
+            "give --in-place (the sheet into each input workbook) or --budget-sheets DIR",
+        ),
+    ):  # fmt: skip
         (tmp_path / "empty").mkdir(exist_ok=True)
         r = CliRunner().invoke(main, args)
         assert r.exit_code == 2, (args, r.output)
         assert words in r.output, r.output
         assert "Traceback" not in r.output
         assert not out.exists() and not (tmp_path / "a.csv").exists()
+    assert not (tmp_path / "sheets").exists() and not (inputs / "a000.backup.xlsx").exists()
 
 
 @pytest.mark.parametrize("closed", ["stdout", "stderr"])

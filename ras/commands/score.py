@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ras.errors import Issue, Location
+from ras.errors import Issue, Location, UsageError
 from ras.io.allocations import write_allocations
 from ras.io.inputs import collect_inputs
 from ras.io.parquet import require_pyarrow
@@ -246,6 +246,11 @@ def run_score(
     person's change, protected by ``policy`` (SPEC §13), to their budget sheet.
     ``overflow`` (``csv`` or ``parquet``): the format of sheets too long for Excel.
     """
+    if in_place and budget_sheets is not None:  # the folder was quietly left unwritten
+        raise UsageError(
+            "give --in-place (the sheet into each input workbook) or --budget-sheets DIR "
+            "(a workbook per person in DIR), not both"
+        )
     if overflow == "parquet":
         require_pyarrow()  # before any work
     refuse_overwriting(out, {"--previous": previous, "--policy": policy})
