@@ -634,6 +634,7 @@ def score(
     from ras.commands.score import run_score
     from ras.io.table_file import load_table
 
+    _needs("--key-file", key_file is not None, "--pseudonymise", pseudonymise)
     key = _pseudonym_key(key_file) if pseudonymise else None
     t = load_table(table_path)
     options = {
@@ -747,16 +748,21 @@ def calibrate(
     from ras.commands.calibrate import run_calibrate
     from ras.io.table_file import load_table
 
+    money = _money(budget, "--budget") if budget else None
+    held_back = _rate(contingency, "--contingency")
+    step = _step(rate_step)
+    _needs("--rate-step", _given("rate_step"), "--write-table", write_table is not None)
+    _needs("--contingency", _given("contingency"), "--budget", budget is not None)
     t = load_table(table_path)
     outcome = run_calibrate(
         allocations,
         t,
         out,
-        budget=_money(budget, "--budget") if budget else None,
-        contingency=_rate(contingency, "--contingency"),
+        budget=money,
+        contingency=held_back,
         tolerance=_rate(tolerance, "--tolerance"),
         write_table=write_table,
-        rate_step=_step(rate_step),
+        rate_step=step,
         table_source=table_path,
     )
     fit = outcome.fit
@@ -789,6 +795,22 @@ def calibrate(
     ui.say(f"wrote {out}")
     ui.emit(outcome.summary())
     return 0
+
+
+def _given(name: str) -> bool:
+    """Whether the option ``name`` was typed (not left at its default)."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source is not None and source != click.core.ParameterSource.DEFAULT
+
+
+def _needs(option: str, given: bool, needed: str, with_it: bool) -> None:
+    """An option that does nothing without another is a usage error, not ignored."""
+    from ras.errors import UsageError
+
+    if given and not with_it:
+        raise UsageError(
+            f"{option} is used only with {needed}: give {needed} too, or leave out {option}"
+        )
 
 
 def _money(text: str, option: str) -> Decimal:

@@ -167,7 +167,8 @@ def test_registers_kept_beside_the_assessments_are_not_scored(
         (["score", "{dir}/in/a000.xlsx", "-t", "{table}", "-o", "{dir}/in/a000.xlsx"],
          "is an INPUT and the --out file"),
         (["score", "{dir}/in", "-t", "{table}", "-o", "{dir}/allocations.xlsx",
-          "--previous", "{dir}/allocations.xlsx"], "is --previous"),
+          "--previous", "{dir}/allocations.xlsx", "--budget-sheets", "{dir}/sheets"],
+         "is --previous"),
         # converting a file onto itself put the canonical form over it, comments and all
         (["scenario", "convert", "{scenario}", "{scenario}"], "is the SOURCE of this run"),
         (["table", "convert", "{dir}/t.yaml", "{dir}/./t.yaml"], "is the SOURCE of this run"),
@@ -240,6 +241,8 @@ def test_a_folder_ras_did_not_write_is_refused(tmp_path: Path, adult_path: Path)
 def test_usage_errors_write_nothing(tmp_path: Path, adult_path: Path) -> None:
     inputs = _assessments(tmp_path / "in", 1)
     out = tmp_path / "allocations.xlsx"
+    policy = tmp_path / "policy.yaml"  # read as a policy, or as a key of 16 characters
+    policy.write_text("ras_policy: 1\nyears: 3\n", encoding="utf-8")
     for args, words in (
         (
             ["score", str(tmp_path / "missing"), "-t", str(adult_path), "-o", str(out)],
@@ -255,6 +258,18 @@ def test_usage_errors_write_nothing(tmp_path: Path, adult_path: Path) -> None:
              "--budget-sheets", str(tmp_path / "sheets")],
             "give --in-place (the sheet into each input workbook) or --budget-sheets DIR",
         ),
+        # options that do nothing without another were quietly ignored
+        (["score", str(inputs), "-t", str(adult_path), "-o", str(out),
+          "--previous", str(tmp_path / "old.xlsx")],
+         "--previous shows each person's change on their budget sheet: give --budget-sheets"),
+        (["score", str(inputs), "-t", str(adult_path), "-o", str(out), "--policy", str(policy)],
+         "--policy is used only with --previous"),
+        (["score", str(inputs), "-t", str(adult_path), "-o", str(out), "--key-file", str(policy)],
+         "--key-file is used only with --pseudonymise"),
+        (["calibrate", str(out), "-t", str(adult_path), "-o", str(out), "--rate-step", "1"],
+         "--rate-step is used only with --write-table"),
+        (["calibrate", str(out), "-t", str(adult_path), "-o", str(out), "--contingency", "10%"],
+         "--contingency is used only with --budget"),
     ):  # fmt: skip
         (tmp_path / "empty").mkdir(exist_ok=True)
         r = CliRunner().invoke(main, args)
