@@ -634,7 +634,10 @@ def score(
     from ras.commands.score import run_score
     from ras.io.table_file import load_table
 
-    _needs("--key-file", key_file is not None, "--pseudonymise", pseudonymise)
+    _needs(ui, "--key-file", key_file is not None, "--pseudonymise", pseudonymise)
+    _needs(ui, "--policy", policy_path is not None, "--previous", previous is not None)
+    sheets_asked = budget_sheets is not None or in_place
+    _needs(ui, "--previous", previous is not None, "--budget-sheets or --in-place", sheets_asked)
     key = _pseudonym_key(key_file) if pseudonymise else None
     t = load_table(table_path)
     options = {
@@ -751,8 +754,8 @@ def calibrate(
     money = _money(budget, "--budget") if budget else None
     held_back = _rate(contingency, "--contingency")
     step = _step(rate_step)
-    _needs("--rate-step", _given("rate_step"), "--write-table", write_table is not None)
-    _needs("--contingency", _given("contingency"), "--budget", budget is not None)
+    _needs(ui, "--rate-step", _given("rate_step"), "--write-table", write_table is not None)
+    _needs(ui, "--contingency", _given("contingency"), "--budget", budget is not None)
     t = load_table(table_path)
     outcome = run_calibrate(
         allocations,
@@ -803,14 +806,14 @@ def _given(name: str) -> bool:
     return source is not None and source != click.core.ParameterSource.DEFAULT
 
 
-def _needs(option: str, given: bool, needed: str, with_it: bool) -> None:
-    """An option that does nothing without another is a usage error, not ignored."""
-    from ras.errors import UsageError
+def _needs(ui: Ui, option: str, given: bool, needed: str, with_it: bool) -> None:
+    """Say so when an option that does nothing without another is given without it.
 
+    A warning, not an error: the run is what was asked for, less an option that had
+    nothing to act on (it used to be ignored without a word).
+    """
     if given and not with_it:
-        raise UsageError(
-            f"{option} is used only with {needed}: give {needed} too, or leave out {option}"
-        )
+        ui.say(f"warning: {option} is used only with {needed}; it was left unused")
 
 
 def _money(text: str, option: str) -> Decimal:

@@ -249,16 +249,6 @@ def test_without_organisations_the_model_is_exactly_as_before(tmp_path: Path) ->
         ),
         ({"targets": {"icb": {"kind": "vs_baseline", "rates": []}}}, "one rate per year"),
         ({"colour": "blue"}, "organisations.colour: unknown key"),
-        (  # more than the whole placement's cost, paid away every year: it was accepted
-            {
-                "dowries": [
-                    {"from": "nhse", "to": "icb", "setting": "inpatient", "share": 0.5},
-                    {"from": "nhse", "to": "council", "setting": "inpatient", "share": 0.7},
-                ]
-            },
-            "organisations.dowries[1].share: the dowries 'nhse' pays for inpatient placements "
-            "add up to 120 % of their cost",
-        ),
         ({"no_worse_off": ["council", "council"]}, "no_worse_off[1]: 'council' is listed twice"),
         (  # the later one was quietly used
             {"placements": {"inpatient": "nhse", "Inpatient": "icb"}},

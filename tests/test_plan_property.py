@@ -92,25 +92,18 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
 def organisation_sections(draw: st.DrawFn) -> dict[str, Any]:
     """Three organisations; a placement's Funder sometimes overrides its setting's payer."""
     ids = ["nhse", "icb", "council"]
-    placements = {s: draw(st.sampled_from(ids)) for s in SETTINGS}
-    contracts = draw(st.sampled_from(ids))
-    dowries = []
-    for s in SETTINGS:
-        for f in ids:
-            given = 0  # what f pays for s, in quarters: at most the whole placement
-            for t in ids:
-                if f != t and draw(st.integers(0, 5)) == 0:
-                    quarters = draw(st.sampled_from([1, 4]))
-                    if given + quarters <= 4:
-                        given += quarters
-                        share = "25%" if quarters == 1 else "1"
-                        dowries.append({"from": f, "to": t, "setting": s, "share": share})
     return {
         "ids": ids,
-        "placements": placements,
-        "contracts": contracts,
+        "placements": {s: draw(st.sampled_from(ids)) for s in SETTINGS},
+        "contracts": draw(st.sampled_from(ids)),
         "budgets": {"health": "icb", "unassigned": "council"},
-        "dowries": dowries,
+        "dowries": [
+            {"from": f, "to": t, "setting": s, "share": draw(st.sampled_from(["25%", "1"]))}
+            for s in SETTINGS
+            for f in ids
+            for t in ids
+            if f != t and draw(st.integers(0, 5)) == 0
+        ],
         "no_worse_off": [o for o in ids if draw(st.integers(0, 3)) == 0],
         "targets": {
             o: {"kind": "vs_baseline", "rates": ["0.02"] * 3}

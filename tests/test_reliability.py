@@ -258,18 +258,6 @@ def test_usage_errors_write_nothing(tmp_path: Path, adult_path: Path) -> None:
              "--budget-sheets", str(tmp_path / "sheets")],
             "give --in-place (the sheet into each input workbook) or --budget-sheets DIR",
         ),
-        # options that do nothing without another were quietly ignored
-        (["score", str(inputs), "-t", str(adult_path), "-o", str(out),
-          "--previous", str(tmp_path / "old.xlsx")],
-         "--previous shows each person's change on their budget sheet: give --budget-sheets"),
-        (["score", str(inputs), "-t", str(adult_path), "-o", str(out), "--policy", str(policy)],
-         "--policy is used only with --previous"),
-        (["score", str(inputs), "-t", str(adult_path), "-o", str(out), "--key-file", str(policy)],
-         "--key-file is used only with --pseudonymise"),
-        (["calibrate", str(out), "-t", str(adult_path), "-o", str(out), "--rate-step", "1"],
-         "--rate-step is used only with --write-table"),
-        (["calibrate", str(out), "-t", str(adult_path), "-o", str(out), "--contingency", "10%"],
-         "--contingency is used only with --budget"),
     ):  # fmt: skip
         (tmp_path / "empty").mkdir(exist_ok=True)
         r = CliRunner().invoke(main, args)
@@ -278,6 +266,35 @@ def test_usage_errors_write_nothing(tmp_path: Path, adult_path: Path) -> None:
         assert "Traceback" not in r.output
         assert not out.exists() and not (tmp_path / "a.csv").exists()
     assert not (tmp_path / "sheets").exists() and not (inputs / "a000.backup.xlsx").exists()
+
+
+def test_an_option_that_does_nothing_alone_is_said_to_be_unused(
+    tmp_path: Path, adult_path: Path
+) -> None:
+    """Options that act only with another were ignored without a word; the run is still
+    made (an error would fail scripts that pass them every time)."""
+    inputs = _assessments(tmp_path / "in", 1)
+    out = tmp_path / "allocations.xlsx"
+    policy = tmp_path / "policy.yaml"  # read as a policy, or as a key of 16 characters
+    policy.write_text("ras_policy: 1\nyears: 3\n", encoding="utf-8")
+    score = ["score", str(inputs), "-t", str(adult_path), "-o", str(out)]
+    r = CliRunner().invoke(main, [*score, "--previous", str(out), "--key-file", str(policy)])
+    assert r.exit_code == 2, r.output  # --previous names the --out: refused, as before
+    r = CliRunner().invoke(main, [*score, "--policy", str(policy), "--key-file", str(policy)])
+    assert r.exit_code == 0, r.output
+    assert "warning: --key-file is used only with --pseudonymise; it was left unused" in r.output
+    assert "warning: --policy is used only with --previous; it was left unused" in r.output
+    old = tmp_path / "old.xlsx"
+    old.write_bytes(out.read_bytes())
+    r = CliRunner().invoke(main, [*score, "--previous", str(old)])
+    assert r.exit_code == 0, r.output
+    assert "warning: --previous is used only with --budget-sheets or --in-place" in r.output
+    calibrate = ["calibrate", str(out), "-t", str(adult_path), "-o", str(tmp_path / "c.xlsx")]
+    r = CliRunner().invoke(main, [*calibrate, "--rate-step", "1", "--contingency", "10%"])
+    assert r.exit_code == 0, r.output
+    assert "warning: --rate-step is used only with --write-table; it was left unused" in r.output
+    assert "warning: --contingency is used only with --budget; it was left unused" in r.output
+    assert (tmp_path / "c.xlsx").exists()
 
 
 @pytest.mark.parametrize("closed", ["stdout", "stderr"])

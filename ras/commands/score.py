@@ -246,13 +246,6 @@ def run_score(
     person's change, protected by ``policy`` (SPEC §13), to their budget sheet.
     ``overflow`` (``csv`` or ``parquet``): the format of sheets too long for Excel.
     """
-    if policy is not None and previous is None:
-        raise UsageError("--policy is used only with --previous: give --previous too")
-    if previous is not None and budget_sheets is None and not in_place:
-        raise UsageError(
-            "--previous shows each person's change on their budget sheet: give "
-            "--budget-sheets DIR or --in-place too"
-        )
     if in_place and budget_sheets is not None:  # the folder was quietly left unwritten
         raise UsageError(
             "give --in-place (the sheet into each input workbook) or --budget-sheets DIR "

@@ -17,7 +17,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from ras.choices import SETTING_LABELS, choice_key, match_choice
 from ras.errors import KeyPath, ModelProblem, quote
-from ras.models.base import Frozen, Share, choice_of, decimal_text
+from ras.models.base import Frozen, Share, choice_of
 from ras.models.savings import Savings
 
 PlacementSetting = Annotated[
@@ -197,18 +197,6 @@ class Organisations(Frozen):
                 problems.append((("dowries", n, "to"), "a dowry must go to another organisation"))
             if not Decimal(0) < d.share <= 1:
                 problems.append((("dowries", n, "share"), "must be above 0% and at most 100%"))
-        given: dict[tuple[str, str], Decimal] = {}
-        for n, d in enumerate(self.dowries):
-            key = (d.payer, d.setting)
-            given[key] = given.get(key, Decimal(0)) + d.share
-            if given[key] > 1 and given[key] - d.share <= 1:  # said once, where it tips over
-                problems.append(
-                    (
-                        ("dowries", n, "share"),
-                        f"the dowries {quote(d.payer)} pays for {d.setting} placements add up "
-                        f"to {decimal_text(given[key] * 100)} % of their cost, more than all of it",
-                    )
-                )
         for n, o in enumerate(self.no_worse_off):
             check(("no_worse_off", n), o)
             if o in self.no_worse_off[:n]:
