@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -92,6 +93,14 @@ def id_key(person_id: str) -> str:
     Excel turned from ``00123`` into the number 123.
     """
     return person_id.strip().casefold().lstrip("0") or "0"
+
+
+def nearly_matching(lonely: Iterable[str], others: Iterable[str]) -> dict[str, str]:
+    """Each ID of ``lonely`` that one of ``others`` matches by :func:`id_key`: that other."""
+    by_key: dict[str, str] = {}
+    for other in others:
+        by_key.setdefault(id_key(other), other)
+    return {pid: by_key[id_key(pid)] for pid in lonely if id_key(pid) in by_key}
 
 
 #: What to do about two Person IDs that differ only as :func:`id_key` forgives.

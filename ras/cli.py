@@ -672,12 +672,13 @@ def score(
         + (f"{rejected:,} rejected (see the Exceptions sheet)" if rejected else "none rejected")
         + f", {count(len(run.warnings), 'warning', 'warnings')}"
     )
-    sheets = count(len(outcome.sheets), "budget sheet", "budget sheets")
+    where = ""
     if in_place:
         into = count(len(outcome.sheets), "input workbook", "input workbooks")
         where = f" and the budget sheet into {into} (each first copied to NAME.backup.xlsx)"
-    else:
-        where = f" and {sheets} in {budget_sheets}" if budget_sheets else ""
+    elif budget_sheets:
+        sheets = count(len(outcome.sheets), "budget sheet", "budget sheets")
+        where = f" and {sheets} in {budget_sheets}"
     ui.say(f"wrote {out}{where}")
     for p in outcome.alongside:
         ui.say(f"wrote {p} (more rows than an Excel sheet holds)")

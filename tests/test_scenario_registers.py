@@ -278,8 +278,9 @@ def test_a_weekly_and_an_annual_cost_that_disagree_are_warned_of(tmp_path: Path)
     said = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
     assert said == [
         f"warning: {tmp_path / 'placements.xlsx'}, sheet 'Placements', cell E2: "
-        "Annual cost (£) 520,000 is not Weekly cost (£) 1,000 for a year of 52 weeks (52,000); "
-        "the annual cost is used (clear the one that is wrong: one of the two is enough)"
+        "the annual cost, £520,000, is not the weekly cost, £1,000, for a year of 52 weeks "
+        "(£52,000); the annual cost is used (clear the one that is wrong: one of the two is "
+        "enough)"
     ]
     assert json.loads(r.stdout)["warnings"] == [said[0].removeprefix("warning: ")]
     wb = CalamineWorkbook.from_path(str(out))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from ras.cells import ID_SLIP_FIX, id_key
+from ras.cells import ID_SLIP_FIX, nearly_matching
 from ras.errors import InputError, Issue, Location, Severity, UsageError, quote
 from ras.io.allocation_rows import answer_rows
 from ras.io.allocations import read_scored_people
@@ -91,30 +91,27 @@ def run_transition(
         option_labels,
         frozenset(f.id for f in table.person_fields if f.type == "money") if table else frozenset(),
     )
-    outcome.warnings = _ids_nearly_matching(old, only_old, only_new)
+    outcome.warnings = _ids_nearly_matching(old, only_old, only_new, "only in OLD", "only in NEW")
     if out is not None:
         write_transition(outcome, out)
     return outcome
 
 
 def _ids_nearly_matching(
-    old: Path, only_old: list[Side], only_new: list[Side], sides: str = "OLD"
+    old: Path, only_old: list[Side], only_new: list[Side], old_side: str, new_side: str
 ) -> list[Issue]:
-    """People only in OLD whose ID is one only in NEW but for leading zeros, spaces or case."""
-    in_new = {id_key(s.person_id): s.person_id for s in only_new}
-    other = "only in NEW" if sides == "OLD" else "scored but not in --previous"
+    """People on one side only whose ID is one on the other side only but for a slip."""
+    near = nearly_matching((s.person_id for s in only_old), (s.person_id for s in only_new))
     return [
         Issue(
             "person-id-nearly-matches",
             Location(str(old)),
-            f"Person ID {quote(s.person_id)} is only in {sides}, and "
-            f"{quote(in_new[id_key(s.person_id)])} {other}",
+            f"Person ID {quote(pid)} is {old_side}, and {quote(other)} {new_side}",
             ID_SLIP_FIX,
-            s.person_id,
+            pid,
             Severity.WARNING,
         )
-        for s in only_old
-        if id_key(s.person_id) in in_new
+        for pid, other in near.items()
     ]
 
 
@@ -161,5 +158,8 @@ def previous_changes(
         for s in run.scored
     ]
     changes, only_old, only_new = person_changes(olds, news, {}, policy, run.table.rounding)
-    run.issues.extend(_ids_nearly_matching(previous, only_old, only_new, "--previous"))
+    slips = _ids_nearly_matching(
+        previous, only_old, only_new, "only in --previous", "scored but not in --previous"
+    )
+    run.issues.extend(slips)
     return {c.person_id: c for c in changes}

@@ -24,6 +24,7 @@ from ras.models.base import (
 )
 from ras.models.registers import Contract, Member, Placement, Registers
 from ras.models.table import norm
+from ras.money import gbp
 
 _YES = {"y", "yes", "true", "1"}
 _NO = {"n", "no", "false", "0", ""}
@@ -397,11 +398,6 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
     return Registers(tuple(places), tuple(blocks), tuple(members), files, warnings)
 
 
-def _pounds(amount: Decimal) -> str:
-    """An amount as a message shows it: ``2,067,000`` or ``207,268.42``."""
-    return f"{amount:,.2f}".removesuffix(".00")
-
-
 def _check_costs_agree(
     rows: _Rows, r: int, pid: str, weekly: Decimal, annual: Decimal, weeks: Decimal
 ) -> None:
@@ -413,8 +409,8 @@ def _check_costs_agree(
         "costs-disagree",
         r,
         "Annual cost (£)",
-        f"Annual cost (£) {_pounds(annual)} is not Weekly cost (£) {_pounds(weekly)} for a "
-        f"year of {short_number(weeks)} weeks ({_pounds(a_year)}); the annual cost is used",
+        f"the annual cost, {gbp(annual)}, is not the weekly cost, {gbp(weekly)}, for a year "
+        f"of {short_number(weeks)} weeks ({gbp(a_year)}); the annual cost is used",
         "clear the one that is wrong: one of the two is enough",
         pid,
     )

@@ -106,7 +106,7 @@ def staged_folder(folder: Path) -> Iterator[Path]:
 def _swap(folder: Path, staging: Path, written: set[str]) -> None:
     """Put ``staging`` in place of ``folder``, keeping files ras did not write there."""
     ours = (_manifest(folder) or set()) if folder.is_dir() else set()
-    if ours or folder.is_dir():
+    if folder.is_dir():
         theirs = [
             name
             for name in sorted(written)

@@ -161,9 +161,6 @@ def _plain_message(err: Any) -> str:
     if kind.startswith("decimal") or kind.startswith("float"):
         return f"{shown} is not a number; write a number such as 12 or 7.5"
     if kind.startswith("int"):
-        key = (err.get("loc") or ("",))[-1]
-        if key == "base_year":
-            return f"{shown} is not a year; write one such as 2026 (or 2026/27)"
         return f"{shown} is not a whole number; write one such as 3"
     if kind.startswith("bool"):
         return f"{shown} is not yes or no; write true or false"

@@ -145,8 +145,8 @@ _FINANCIAL_YEAR = re.compile(r"\s*(\d{4})\s*[/\-\u2013]\s*(\d{2}|\d{4})\s*")
 def parse_financial_year(value: Any) -> Any:
     """A year as people type a financial one (SPEC §15).
 
-    ``2026/27``, ``2026-27`` and ``2026/2027`` are 2026; anything else passes through
-    for the model to judge.
+    ``2026/27``, ``2026-27`` and ``2026/2027`` are 2026; other text that is not a
+    number is not a year. Anything else passes through for the model to judge.
     """
     if isinstance(value, str):
         hit = _FINANCIAL_YEAR.fullmatch(value)
@@ -158,6 +158,8 @@ def parse_financial_year(value: Any) -> Any:
                 f"{quote(value)} is not a financial year: the second year follows the first "
                 f"(write {start}/{(start + 1) % 100:02d}, or {start})"
             )
+        if not value.strip().isdigit():
+            raise ValueError(f"{quote(value)} is not a year; write one such as 2026 (or 2026/27)")
     return value
 
 

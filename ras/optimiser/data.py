@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from ras.cells import ID_SLIP_FIX, id_key
+from ras.cells import ID_SLIP_FIX, nearly_matching
 from ras.choices import match_choice
 from ras.errors import InputError, Issue, Location, Severity, quote
 from ras.models.organisations import UNASSIGNED, Organisations
@@ -161,26 +161,23 @@ def _ids_nearly_matching(registers: Registers, budgets: Mapping[str, Decimal]) -
     """
     registered: list[Placement | Member] = [*registers.placements, *registers.members]
     ids = {p.person_id for p in registered}
-    spare: dict[str, str] = {}
-    for pid in budgets:
-        if pid not in ids:
-            spare.setdefault(id_key(pid), pid)
-    out: list[Issue] = []
-    for p in registered:
-        hit = None if p.person_id in budgets else spare.get(id_key(p.person_id))
-        if hit is not None:
-            out.append(
-                Issue(
-                    "person-id-nearly-matches",
-                    Location(p.where),
-                    f"Person ID {quote(p.person_id)} has no budget in the allocations, which "
-                    f"have {quote(hit)}: planned as without an assessment",
-                    ID_SLIP_FIX,
-                    p.person_id,
-                    Severity.WARNING,
-                )
-            )
-    return tuple(out)
+    near = nearly_matching(
+        (p.person_id for p in registered if p.person_id not in budgets),
+        (pid for pid in budgets if pid not in ids),
+    )
+    return tuple(
+        Issue(
+            "person-id-nearly-matches",
+            Location(p.where),
+            f"Person ID {quote(p.person_id)} has no budget in the allocations, which "
+            f"have {quote(near[p.person_id])}: planned as without an assessment",
+            ID_SLIP_FIX,
+            p.person_id,
+            Severity.WARNING,
+        )
+        for p in registered
+        if p.person_id in near
+    )
 
 
 def build_org_data(  # noqa: C901 - one pass per register, each check with its own message
