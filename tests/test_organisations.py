@@ -383,6 +383,50 @@ def test_organisations_typed_in_the_scenario_workbook(tmp_path: Path) -> None:
     assert orgs.stream_payer("health") == "icb"  # a label matches the stream's id
 
 
+def test_settings_typed_with_commas_in_one_cell(tmp_path: Path) -> None:
+    """`Inpatient, Out of area` was refused as "not one of Inpatient, Out of area or
+    Residential": the message listed the very values typed."""
+    from ras.io.templates import write_scenario_template
+
+    book = tmp_path / "scenario.xlsx"
+    write_scenario_template(book)
+    _fill(book, "Organisations", [["nhse", "", "Inpatient, Out of area"], ["council"]])
+    orgs = load_scenario(book).scenario.organisations
+    assert orgs is not None
+    assert orgs.placements == {"inpatient": "nhse", "out_of_area": "nhse"}
+
+
+def test_a_funding_stream_no_budget_is_paid_from_is_a_warning_naming_it(tmp_path: Path) -> None:
+    """`helth: icb` beside `unassigned: council`: the council quietly paid every health
+    budget, and nothing said the ICB paid for no one."""
+    case = write_case(
+        tmp_path,
+        budgets={"A": 60000},
+        funding={"A": {"health": 45000, "social_care": 15000}},
+        placements=[placement("A", "inpatient", 100000)],
+        organisations=_orgs(budgets={"helth": "icb", "social_care": "council"}),
+    )
+    with pytest.raises(InputError, match="nobody pays the funding stream 'health'"):
+        load_inputs(load_scenario(case))  # without `unassigned`, an error already
+    case = write_case(
+        tmp_path,
+        budgets={"A": 60000},
+        funding={"A": {"health": 45000, "social_care": 15000}},
+        placements=[placement("A", "inpatient", 100000)],
+        organisations=_orgs(
+            budgets={"helth": "icb", "social_care": "council", "unassigned": "council"}
+        ),
+    )
+    data, _ = load_inputs(load_scenario(case))
+    (warning,) = [w for w in data.warnings if w.code == "funding-stream-unused"]
+    assert "the funding stream 'helth', from which no budget" in warning.problem
+    assert "the allocations' streams are health, social_care" in warning.fix
+    assert str(warning.where).startswith(f"{case}, line ")
+    assert data.orgs is not None and dict(data.orgs.payers["A"].budget) == {"council": D(1)}
+    example, _ = load_inputs(load_scenario(ROOT / "scenarios" / "example.yaml"))
+    assert not [w for w in example.warnings if w.code == "funding-stream-unused"]
+
+
 @pytest.mark.parametrize(
     ("sheet", "rows", "message"),
     [

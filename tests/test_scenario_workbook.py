@@ -222,6 +222,35 @@ def test_years_override_the_scalar_for_their_year(tmp_path: Path) -> None:
     assert sc.savings.rates == tuple(Decimal(x) for x in ("0.01", "0.03", "0.05", "0.03", "0.03"))
 
 
+def test_a_bad_years_value_is_one_line_naming_its_cell(tmp_path: Path) -> None:
+    """7.5 moves in year 2 failed as a number (the column is a list) and as a list: two
+    lines naming pydantic's types (`capacity.moves_per_year.int`, `tuple[int, ...][1]`)
+    and no cell; a negative one named only the column."""
+    path = _book(tmp_path)
+    _years(path, "Moves", {3: 7.5})
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    assert str(info.value).splitlines() == [
+        f"{path}: sheet 'Years', cell C4: capacity.moves_per_year[2]: '7.5' is not a whole "
+        "number; write one such as 3",
+    ]
+    _years(path, "Moves", {3: 4, 2: -1})
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    assert str(info.value).splitlines() == [
+        f"{path}: sheet 'Years', cell C3: capacity.moves_per_year[1]: cannot be negative",
+    ]
+    path.unlink()
+    path = _book(tmp_path)
+    cell = _set_value(path, "capacity.moves_per_year", "ten")
+    with pytest.raises(ConfigError) as info:  # one number, not a list: the number's error
+        load_scenario(path)
+    assert str(info.value).splitlines() == [
+        f"{path}: sheet 'Scenario', cell {cell}: capacity.moves_per_year: 'ten' is not a "
+        "whole number; write one such as 3"
+    ]
+
+
 def test_a_per_year_rate_under_year_on_year_is_an_error(tmp_path: Path) -> None:
     path = _book(tmp_path)
     _years(path, "Savings rate", {2: "4%"})

@@ -460,7 +460,7 @@ organisations:                  # who pays what (docs/model.md, "Organisations")
   names: {{nhse: NHS England, icb: Integrated care board, council: Council}}
   placements: {{inpatient: nhse, out_of_area: icb, residential: council}}
   contracts: council              # the block contracts (a Funder column can override)
-  budgets: {{health: icb, social_care: council, unassigned: council}}
+  budgets: {{social_care: council, unassigned: council}}  # by the table's funding streams
   dowries:                        # paid every year after a move, like s256 transfers
     - {{from: nhse, to: council, setting: inpatient, share: 0.5}}
     - {{from: icb, to: council, setting: out_of_area, share: 0.3}}

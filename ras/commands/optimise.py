@@ -39,7 +39,13 @@ def load_inputs(loaded: LoadedScenario) -> tuple[PlanData, dict[str, str]]:
     files[str(allocations)] = sha256_file(allocations)
     place = loaded.where.get(("organisations", "budgets")) or loaded.where.get(("organisations",))
     at = Location(f"{loaded.path}, {place}" if place else str(loaded.path))
-    return build_data(sc, registers, budgets, funding, at), files
+    streams = sc.organisations.budgets if sc.organisations is not None else {}
+    stream_at = {
+        s: Location(f"{loaded.path}, {loaded.where[key]}")
+        for s in streams
+        if (key := ("organisations", "budgets", s)) in loaded.where
+    }
+    return build_data(sc, registers, budgets, funding, at, stream_at), files
 
 
 def plan_scenario(loaded: LoadedScenario, options: SolveOptions) -> PlanOutcome:

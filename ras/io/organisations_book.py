@@ -30,8 +30,12 @@ def _place(sheet: str, r: int, c: int) -> str:
     return f"sheet {sheet!r}, cell {cell_ref(r, c)}"
 
 
-def _parts(raw: Any) -> list[str]:
-    return [p.strip() for p in to_text(raw).split(SEPARATOR) if p.strip()]
+def _parts(raw: Any, commas: bool = False) -> list[str]:
+    """The values typed in one cell; ``commas``: a comma separates them too (settings)."""
+    text = to_text(raw)
+    if commas:
+        text = text.replace(",", SEPARATOR)
+    return [p.strip() for p in text.split(SEPARATOR) if p.strip()]
 
 
 def _cell(raw: Any) -> Any:
@@ -98,7 +102,7 @@ def read_organisations(  # noqa: C901 - one column at a time, each with its own 
             where[(*top, "names", org)] = _place(sheet.sheet, r, c)
         for column, key in (("Pays placements", "placements"), ("Pays funding streams", "budgets")):
             raw, c = sheet.get(row, column)
-            for item in _parts(raw):
+            for item in _parts(raw, commas=key == "placements"):
                 named = match_choice(item, SETTING_LABELS) if key == "placements" else None
                 ident = named or item
                 if (key, ident) in paid_by:

@@ -731,7 +731,8 @@ SCENARIO_ORGANISATIONS = _s(
             "Pays placements",
             "text",
             False,
-            "The settings whose placements it pays, separated by `;` (`Inpatient; Out of area`).",
+            "The settings whose placements it pays, separated by `;` or `,` "
+            "(`Inpatient; Out of area`).",
         ),
         Column(
             "Pays funding streams",

@@ -9,7 +9,8 @@ by the pydantic models can name the file, the key path and the line.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -126,9 +127,11 @@ def validation_issues(
 ) -> list[Issue]:
     """Turn a pydantic error into issues naming the key path and its location."""
     issues: list[Issue] = []
-    for err in exc.errors():
+    for err in _one_member_each(exc.errors()):
         ctx_error = (err.get("ctx") or {}).get("error")
-        loc: KeyPath = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
+        loc: KeyPath = tuple(
+            p for p in err["loc"] if not str(p).startswith("function-") and not _is_member(p)
+        )
         if isinstance(ctx_error, ModelProblem):
             pairs = [((*loc, *p), m) for p, m in ctx_error.problems]
         else:
@@ -150,6 +153,39 @@ def validation_issues(
                 )
             )
     return issues
+
+
+#: How pydantic names the member of a union (``int | tuple[int, ...]``) an error is about.
+_MEMBER = re.compile(r"(int|str|float|bool|decimal|(tuple|list|dict)\[.*\])")
+
+
+def _is_member(part: object) -> bool:
+    return isinstance(part, str) and _MEMBER.fullmatch(part) is not None
+
+
+def _member_at(loc: Sequence[Any]) -> int | None:
+    return next((i for i, part in enumerate(loc) if _is_member(part)), None)
+
+
+def _one_member_each(errors: Sequence[Any]) -> list[Any]:
+    """One union member's errors per value: the member that got furthest into it.
+
+    A per-year list with 7.5 in it fails as a number (it is a list) and as a list (7.5
+    is not whole); only the second says what to fix. Errors outside unions pass as they are.
+    """
+    furthest: dict[tuple[Any, ...], tuple[int, str]] = {}
+    for err in errors:
+        loc = tuple(err["loc"])
+        at = _member_at(loc)
+        if at is not None and len(loc) - at > furthest.get(loc[:at], (0, ""))[0]:
+            furthest[loc[:at]] = (len(loc) - at, loc[at])
+    kept = []
+    for err in errors:
+        loc = tuple(err["loc"])
+        at = _member_at(loc)
+        if at is None or furthest[loc[:at]][1] == loc[at]:
+            kept.append(err)
+    return kept
 
 
 def _plain_message(err: Any) -> str:

@@ -91,6 +91,7 @@ class OrgData:
     baseline: dict[str, tuple[Decimal, ...]]  # Baseline_{o,t}, t = 0..H
     no_worse_off: tuple[str, ...]
     targets: dict[str, Savings]
+    warnings: tuple[Issue, ...] = ()  # e.g. a funding stream no budget is paid from
 
     def name(self, org: str) -> str:
         """How people read an organisation."""

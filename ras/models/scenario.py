@@ -153,10 +153,12 @@ class Scenario(Frozen):
                     )
                 )
         caps = cap if isinstance(cap, tuple) else (cap,)
-        if any(c < 0 for c in caps):
-            problems.append((("capacity", "moves_per_year"), "cannot be negative"))
-        elif any(c > COUNT_LIMIT for c in caps):
-            problems.append((("capacity", "moves_per_year"), f"must be at most {COUNT_LIMIT:,}"))
+        for i, c in enumerate(caps):
+            at: KeyPath = ("capacity", "moves_per_year", *((i,) if isinstance(cap, tuple) else ()))
+            if c < 0:
+                problems.append((at, "cannot be negative"))
+            elif c > COUNT_LIMIT:
+                problems.append((at, f"must be at most {COUNT_LIMIT:,}"))
         if not YEARS[0] <= self.base_year <= YEARS[1]:
             problems.append((("base_year",), "must be a year such as 2026 (for 2026/27)"))
         if not 0 <= self.transition.overlap_weeks <= OVERLAP_LIMIT:

@@ -28,12 +28,14 @@ def build_data(
     budgets: Mapping[str, Decimal],
     funding: Mapping[str, Mapping[str, Decimal]] | None = None,
     budgets_at: Location | None = None,
+    stream_at: Mapping[str, Location] | None = None,
 ) -> PlanData:
     """Derive the model's data; raises :class:`InputError` for inconsistent registers.
 
     ``funding`` is each person's budget by funding stream (SPEC §3.2), used to split
     budgets between organisations when the scenario has them (SPEC §14); ``budgets_at``
-    is where the scenario gives ``organisations.budgets``, for errors.
+    is where the scenario gives ``organisations.budgets``, for errors, and ``stream_at``
+    where it names each stream.
     """
     h = scenario.horizon
     pr = scenario.priority
@@ -133,6 +135,7 @@ def build_data(
             funding or {},
             (f_pl, f_c),
             budgets_at or Location("the scenario"),
+            stream_at or {},
         )
     return PlanData(
         scenario=scenario,
@@ -149,7 +152,9 @@ def build_data(
         baseline=baseline,
         missing_budgets=missing,
         orgs=orgs,
-        warnings=registers.warnings + _ids_nearly_matching(registers, budgets),
+        warnings=registers.warnings
+        + _ids_nearly_matching(registers, budgets)
+        + (orgs.warnings if orgs else ()),
     )
 
 
@@ -188,6 +193,7 @@ def build_org_data(  # noqa: C901 - one pass per register, each check with its o
     funding: Mapping[str, Mapping[str, Decimal]],
     growth: tuple[tuple[Decimal, ...], tuple[Decimal, ...]],
     budgets_at: Location,
+    stream_at: Mapping[str, Location],
 ) -> OrgData:
     """Who pays for each person and contract (SPEC §14).
 
@@ -271,6 +277,30 @@ def build_org_data(  # noqa: C901 - one pass per register, each check with its o
     if issues:
         raise InputError("\n".join(i.one_line() for i in issues), issues)
     h = len(f_pl) - 1
+    drawn = {s for split in funding.values() for s in split}
+    streams = {k: k for k in orgs.budgets if k != UNASSIGNED}
+    used = {match_choice(s, streams) for s in drawn}
+    warnings = tuple(
+        Issue(
+            "funding-stream-unused",
+            stream_at.get(named, budgets_at),
+            f"organisations.budgets names the funding stream {quote(named)}, from which no "
+            "budget in the allocations is paid, so its payer pays for no one",
+            (
+                "several streams are separated by ';', not ','; "
+                if "," in named
+                else "check the spelling; "
+            )
+            + (
+                f"the allocations' streams are {', '.join(sorted(drawn))}"
+                if drawn
+                else "the allocations split no budget by funding stream"
+            ),
+            severity=Severity.WARNING,
+        )
+        for named in streams
+        if named not in used
+    )
     baseline = {
         o: tuple(
             sum(
@@ -297,6 +327,7 @@ def build_org_data(  # noqa: C901 - one pass per register, each check with its o
         baseline=baseline,
         no_worse_off=orgs.no_worse_off,
         targets=dict(orgs.targets),
+        warnings=warnings,
     )
 
 
