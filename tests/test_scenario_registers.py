@@ -256,6 +256,40 @@ def test_a_calendar_year_typed_as_the_move_year_is_named(tmp_path: Path) -> None
     assert "sheet 'Members', cell C3: Earliest move year must be 1 or later" in lines[2]
 
 
+def test_a_formula_a_program_did_not_calculate_is_named_as_such(tmp_path: Path) -> None:
+    """A register written by a program (openpyxl) with `=4000*52`: the cell reads empty,
+    and ras said "neither a weekly nor an annual cost is given" of a cell that Excel
+    shows with a value."""
+    import openpyxl
+
+    write_case(
+        tmp_path,
+        budgets={"A": 500, "B": 500},
+        placements=[placement("A", "inpatient", 1000), placement("B", "inpatient", 1000)],
+        contracts=[contract("C1", 100000, 5, 0, 0, 0)],
+        members=[member("C1", "M1")],
+    )
+    wb = openpyxl.load_workbook(tmp_path / "placements.xlsx")
+    wb["Placements"]["E2"] = "=4000*52"  # no value saved with it
+    wb["Placements"]["E3"] = "=SUM(1000)"
+    wb.save(tmp_path / "placements.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "contracts.xlsx")
+    wb["Members"]["C2"] = "=1+1"  # Earliest move year, optional: not quietly 1 either
+    wb.save(tmp_path / "contracts.xlsx")
+    with pytest.raises(InputError) as err:
+        read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
+    lines = str(err.value).splitlines()
+    assert len(lines) == 3, lines
+    assert (
+        "sheet 'Placements', cell E2: Annual cost (£) holds a formula with no calculated"
+        in (lines[0])
+    )
+    assert "open the file in Excel or LibreOffice and save it" in lines[0]
+    assert "cell E3: Annual cost (£) holds a formula" in lines[1]
+    assert "sheet 'Members', cell C2: Earliest move year holds a formula" in lines[2]
+    assert all("neither a weekly nor an annual cost" not in line for line in lines)
+
+
 def test_a_weekly_and_an_annual_cost_that_disagree_are_warned_of(tmp_path: Path) -> None:
     row = placement("A", "inpatient", 520_000)
     row[3] = 1000  # £1,000 a week is £52,000 a year: the annual cost is ten times that

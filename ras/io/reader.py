@@ -53,11 +53,16 @@ def _find_sheet(names: Iterable[str], wanted: str) -> str | None:
 
 
 def read_sheets(
-    path: Path, names: Iterable[str], required: Iterable[str] = ()
+    path: Path,
+    names: Iterable[str],
+    required: Iterable[str] = (),
+    formulas: dict[str, frozenset[str]] | None = None,
 ) -> dict[str, list[list[Any]]]:
     """Read named sheets of a trusted-format workbook (tables, registers), guarded.
 
-    Sheet names match ignoring case. Missing optional sheets are left out.
+    Sheet names match ignoring case. Missing optional sheets are left out. Given
+    ``formulas``, each sheet's formula cells (``B7``) are put in it by name: a formula
+    that a program wrote without calculating it reads as an empty cell.
 
     Raises:
         InputError: the file is unsafe or damaged, or a required sheet is missing.
@@ -74,9 +79,11 @@ def read_sheets(
                 f"{path}: no sheet named {', '.join(repr(m) for m in missing)} "
                 f"(the sheets are: {', '.join(info.sheets) or 'none'})"
             )
-        for actual in found.values():
+        for n, actual in found.items():
             if actual is not None:
-                scan_sheet(info, info.sheets[actual], detail=False)
+                scan = scan_sheet(info, info.sheets[actual], detail=formulas is not None)
+                if formulas is not None:
+                    formulas[n] = scan.formula_cells
         wb = _open_calamine(path, data)
         try:
             for n, actual in found.items():

@@ -42,10 +42,15 @@ class _Rows:
     """Typed rows of one register sheet; problems gathered as issues."""
 
     def __init__(
-        self, path: Path, schema: SheetSchema, rows: list[list[Any]], issues: list[Issue]
+        self,
+        path: Path,
+        schema: SheetSchema,
+        sheets: tuple[dict[str, list[list[Any]]], dict[str, frozenset[str]]],
+        issues: list[Issue],
     ) -> None:
         self.path, self.schema, self.issues = path, schema, issues
-        self.rows = rows
+        rows = self.rows = sheets[0][schema.sheet]
+        self.formulas = sheets[1].get(schema.sheet, frozenset())
         self.cols: dict[str, int] = {}
         self.reported: set[tuple[int, int]] = set()  # (row, column) of each problem
         header = rows[0] if rows else []
@@ -125,6 +130,16 @@ class _Rows:
 
     def _value(self, r: int, c: int, col: Column, raw: Any) -> Any:  # noqa: C901
         if is_blank(raw):
+            if self.formulas and cell_ref(r, c) in self.formulas:
+                self.error(
+                    "formula-without-value",
+                    r,
+                    c,
+                    f"{col.name} holds a formula with no calculated value (the program that "
+                    "wrote the file did not calculate it)",
+                    "open the file in Excel or LibreOffice and save it, or type the value",
+                )
+                return None
             if col.required:
                 self.error("missing-value", r, c, f"{col.name} is missing", "fill it in")
             if col.type == "yes_no":
@@ -193,12 +208,17 @@ class _Rows:
         return d
 
 
-def _sheets(path: Path, schemas: tuple[SheetSchema, ...], issues: list[Issue]) -> dict[str, Any]:
+def _sheets(
+    path: Path, schemas: tuple[SheetSchema, ...], issues: list[Issue]
+) -> tuple[dict[str, list[list[Any]]], dict[str, frozenset[str]]] | None:
+    """The register's sheets and their formula cells; None, with the issue, if unreadable."""
+    names = [s.sheet for s in schemas]
+    formulas: dict[str, frozenset[str]] = {}
     try:
-        return read_sheets(path, [s.sheet for s in schemas], required=[s.sheet for s in schemas])
+        return read_sheets(path, names, required=names, formulas=formulas), formulas
     except InputError as exc:
         issues.append(Issue(exc.code, Location(str(path)), str(exc).removeprefix(f"{path}: ")))
-        return {}
+        return None
 
 
 def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -> Registers:  # noqa: C901
@@ -213,7 +233,7 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
     places: list[Placement] = []
     seen: dict[str, str] = {}
     if psheets:
-        rows = _Rows(placements, PLACEMENTS, psheets["Placements"], issues)
+        rows = _Rows(placements, PLACEMENTS, psheets, issues)
         for r, rec in rows.records():
             pid = rec["Person ID"] or ""
             weekly, annual = rec["Weekly cost (£)"], rec["Annual cost (£)"]
@@ -264,7 +284,7 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
     blocks: list[Contract] = []
     members: list[Member] = []
     if csheets:
-        rows = _Rows(contracts, CONTRACTS, csheets["Contracts"], issues)
+        rows = _Rows(contracts, CONTRACTS, csheets, issues)
         ids: dict[str, int] = {}  # the contracts that can be used
         listed: set[str] = set()  # every contract on the sheet, with problems or not
         for r, rec in rows.records():
@@ -333,7 +353,7 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
                     funder_at=rows.location(r, "Funder"),
                 )
             )
-        mrows = _Rows(contracts, MEMBERS, csheets["Members"], issues)
+        mrows = _Rows(contracts, MEMBERS, csheets, issues)
         count: dict[str, int] = {}
         for r, rec in mrows.records():
             cid, pid = rec["Contract ID"] or "", rec["Person ID"] or ""
