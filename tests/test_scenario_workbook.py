@@ -46,6 +46,36 @@ def test_money_as_people_type_it(typed: str, value: str) -> None:
     assert parse_money(typed) == Decimal(value)
 
 
+@pytest.mark.parametrize(
+    ("typed", "whole"),
+    [
+        ("£1.2m", "£1,200,000"),
+        ("250k", "£250,000"),
+        ("2.5 bn", "£2,500,000,000"),
+        ("1.25 million", "£1,250,000"),
+        ("£3M", "£3,000,000"),
+    ],
+)
+def test_money_in_shorthand_is_refused_with_the_whole_amount(typed: str, whole: str) -> None:
+    """ "£1.2m" said only "'1.2m' is not a number"; ras does not guess, but says what to
+    write."""
+    with pytest.raises(ValueError, match=f"write the whole amount, such as {whole}$"):
+        parse_money(typed)
+
+
+def test_shorthand_money_in_the_workbook_and_on_the_command_line(tmp_path: Path) -> None:
+    path = tmp_path / "scenario.xlsx"
+    write_scenario_template(path)
+    cell = _set_value(path, "transition.setup_cost", "£2k")
+    with pytest.raises(ConfigError, match=f"cell {cell}: transition.setup_cost: '£2k' is not a"):
+        load_scenario(path)
+    r = CliRunner().invoke(
+        main, ["calibrate", "a.xlsx", "-t", "t.yaml", "-o", "c.xlsx", "--budget", "£1.2m"]
+    )
+    assert r.exit_code == 2, r.output
+    assert "'£1.2m' is not a number; write the whole amount, such as £1,200,000" in r.output
+
+
 def _scenario(folder: Path, **changes: Any) -> Path:
     data = json.loads(json.dumps(_BASE))
     for key, value in changes.items():

@@ -116,12 +116,27 @@ def parse_share(value: Any) -> Any:
     return parse_rate(value)
 
 
+#: ``1.2m``, ``£250k``, ``2bn``: shorthand a finance lead writes, which ras does not guess at.
+_SHORTHAND = re.compile(r"([0-9]*\.?[0-9]+)(k|m|mn|bn|thousand|million|billion)", re.IGNORECASE)
+_SCALE = {"k": 3, "thousand": 3, "m": 6, "mn": 6, "million": 6, "bn": 9, "billion": 9}
+
+
 def parse_money(value: Any) -> Any:
-    """Pounds as people type them: ``£2,000``, ``2000`` and ``2,000.50`` (SPEC §15)."""
+    """Pounds as people type them: ``£2,000``, ``2000`` and ``2,000.50`` (SPEC §15).
+
+    ``£1.2m`` is refused with the whole amount to write instead (``£1,200,000``).
+    """
     if isinstance(value, bool):
         raise ValueError("an amount of money is a number such as 2000 or £2,000, not yes/no")
     if isinstance(value, str):
         text = value.strip().replace(",", "").replace("£", "").replace(" ", "")
+        short = _SHORTHAND.fullmatch(text)
+        if short is not None:
+            whole = Decimal(short.group(1)).scaleb(_SCALE[short.group(2).lower()])
+            raise ValueError(
+                f"{quote(value.strip())} is not a number; write the whole amount, "
+                f"such as £{whole:,f}"
+            )
         value = _number_text(text)
     if isinstance(value, int | float | Decimal):
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
