@@ -422,6 +422,7 @@ def scenario_check(source: Path, variant: str | None, sets: tuple[str, ...], ui:
         ui.say(f"{key:<{width}}  {'' if shown is None else shown}  [{source_}{where}]")
     for name in loaded.scenario.variants:
         ui.say(f"variant {name}: valid")
+    ui.problems(list(loaded.warnings()))
     ui.emit({k: {"value": v, "source": s, "where": w} for k, v, s, w in values})
     return 0
 

@@ -192,6 +192,61 @@ def test_variant_run_echoes_assumptions_and_files(tmp_path: Path) -> None:
     assert len(ws._charts) == 2  # baseline against spend; people moved
 
 
+def test_a_savings_value_its_kind_does_not_use_is_a_warning(tmp_path: Path) -> None:
+    """`rates` beside `kind: year_on_year`, or `--set savings.rates=...`, was dropped
+    without a word: the plan ran on savings.rate."""
+    case = write_case(
+        tmp_path,
+        budgets={"A": 60000},
+        placements=[placement("A", "out_of_area", 100000)],
+        horizon=2,
+        savings={"kind": "year_on_year", "rate": "0.03", "rates": ["0.05", "0.05"]},
+        variants={"baseline": {"savings": {"kind": "vs_baseline", "rates": ["0.01", "0.02"]}}},
+    )
+    (warning,) = load_scenario(case).warnings()
+    assert warning.code == "setting-not-used"
+    assert str(warning.where).startswith(f"{case}, line ")
+    assert warning.problem == "savings.rates is not used with the savings kind 'Year on year'"
+    assert "this kind uses rate" in warning.fix
+    # the variant switched the kind: the file's `rate` is left behind, as variants do
+    assert load_scenario(case, "baseline").warnings() == ()
+    over = [parse_set_option("savings.amounts=[1000, 2000]")]
+    (warning,) = load_scenario(case, "baseline", over).warnings()
+    assert warning.problem.startswith("savings.amounts is not used")
+    assert str(warning.where) == f"{case}, --set savings.amounts=[1000, 2000]"
+    r = CliRunner().invoke(main, ["scenario", "check", str(case)])
+    assert r.exit_code == 0, r.output
+    assert "warning: " in r.stderr and "savings.rates is not used" in r.stderr
+
+
+def test_dowries_above_the_placements_cost_are_a_warning(tmp_path: Path) -> None:
+    """SPEC §14 allows them, but 70 % and 50 % of one setting's cost were taken silently."""
+    case = write_case(
+        tmp_path,
+        budgets={"A": 60000},
+        placements=[placement("A", "inpatient", 100000)],
+        organisations={
+            "ids": ["nhse", "icb"],
+            "names": {"nhse": "NHS England"},
+            "placements": {"inpatient": "nhse"},
+            "budgets": {"unassigned": "icb"},
+            "dowries": [
+                {"from": "nhse", "to": "icb", "setting": "inpatient", "share": "70%"},
+                {"from": "nhse", "to": "icb", "setting": "inpatient", "share": "0.5"},
+            ],
+        },
+    )
+    (warning,) = load_scenario(case).warnings()
+    assert warning.code == "dowries-over-cost"
+    assert "NHS England pays for Inpatient placements add up to 120 %" in warning.problem
+    out = tmp_path / "plan.xlsx"
+    r = CliRunner().invoke(main, ["optimise", str(case), "-o", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    assert any("add up to 120 %" in w for w in json.loads(r.stdout)["warnings"])
+    assumptions = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Assumptions")
+    assert any("add up to 120 %" in str(v) for row in assumptions.to_python() for v in row)
+
+
 def test_register_problems_name_file_sheet_and_cell(tmp_path: Path) -> None:
     write_case(
         tmp_path,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,8 @@ def load_inputs(loaded: LoadedScenario) -> tuple[PlanData, dict[str, str]]:
         for s in streams
         if (key := ("organisations", "budgets", s)) in loaded.where
     }
-    return build_data(sc, registers, budgets, funding, at, stream_at), files
+    data = build_data(sc, registers, budgets, funding, at, stream_at)
+    return replace(data, warnings=loaded.warnings() + data.warnings), files
 
 
 def plan_scenario(loaded: LoadedScenario, options: SolveOptions) -> PlanOutcome:

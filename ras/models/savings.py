@@ -18,6 +18,9 @@ SavingsKind = Annotated[
 
 #: The savings values, of which each kind uses one.
 _KIND_VALUES = ("rate", "rates", "amounts")
+#: The one of those each kind of target uses; the others are dropped (a variant may
+#: switch the kind, leaving the base file's value behind).
+KIND_USES = {"year_on_year": "rate", "vs_baseline": "rates", "absolute": "amounts"}
 
 
 class Savings(Frozen):
@@ -48,9 +51,7 @@ class Savings(Frozen):
         if not isinstance(data, dict):
             return data
         kind = match_choice(data.get("kind", ""), SAVINGS_KIND_LABELS)
-        uses = {"year_on_year": "rate", "vs_baseline": "rates", "absolute": "amounts"}.get(
-            kind or ""
-        )
+        uses = KIND_USES.get(kind or "")
         if uses is None:
             return data
         return {k: v for k, v in data.items() if k == uses or k not in _KIND_VALUES}

@@ -10,8 +10,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from ras.choices import OBJECTIVE_LABELS
-from ras.errors import InputError, KeyPath, ModelProblem, quote
+from ras.choices import (
+    OBJECTIVE_LABELS,
+    SAVINGS_KIND_LABELS,
+    SETTING_LABELS,
+    label_of,
+    match_choice,
+)
+from ras.errors import InputError, Issue, KeyPath, Location, ModelProblem, Severity, quote
 from ras.models.base import (
     COUNT_LIMIT,
     HORIZON_LIMIT,
@@ -27,7 +33,7 @@ from ras.models.base import (
     value_kind,
 )
 from ras.models.organisations import Organisations
-from ras.models.savings import Savings, savings_problems
+from ras.models.savings import KIND_USES, Savings, savings_problems
 from ras.models.uncertainty import Uncertainty
 
 #: The years a base year may be, and the most weeks of double running a move may have.
@@ -319,6 +325,86 @@ class LoadedScenario:
                 source = "variant"
             out.append((dotted, value, source, place))
         return out
+
+    def warnings(self) -> tuple[Issue, ...]:
+        """What the run is given but does not use, or allows but finds unusual.
+
+        - ``setting-not-used``: a savings ``rate``, ``rates`` or ``amounts`` (of the plan or
+          an organisation's target) that the target's kind does not use. Not when a
+          variant or ``--set`` changed the kind away from the file's value: that is what
+          variants are for.
+        - ``dowries-over-cost``: the dowries one organisation pays for one setting add up
+          to more than the placement's cost (SPEC §14 allows it).
+        """
+        out: list[Issue] = []
+        sections: list[KeyPath] = [("savings",)]
+        orgs = self.raw.get("organisations")
+        targets = orgs.get("targets") if isinstance(orgs, dict) else None
+        if isinstance(targets, dict):
+            sections += [("organisations", "targets", org) for org in targets]
+        for path in sections:
+            section: Any = self.raw
+            for key in path:
+                section = section.get(key) if isinstance(section, dict) else None
+            if not isinstance(section, dict):
+                continue
+            kind = match_choice(section.get("kind", ""), SAVINGS_KIND_LABELS)
+            uses = KIND_USES.get(kind or "")
+            if kind is None or uses is None:
+                continue
+            for key in KIND_USES.values():
+                if key == uses or section.get(key) is None:
+                    continue
+                if self._layer((*path, key)) < self._layer((*path, "kind")):
+                    continue  # left behind by a variant or --set that changed the kind
+                dotted = ".".join(str(k) for k in (*path, key))
+                out.append(
+                    Issue(
+                        "setting-not-used",
+                        self._location((*path, key)),
+                        f"{dotted} is not used with the savings kind "
+                        f"{label_of(kind, SAVINGS_KIND_LABELS)!r}",
+                        f"remove it, or change the kind; this kind uses {uses}",
+                        severity=Severity.WARNING,
+                    )
+                )
+        o = self.scenario.organisations
+        if o is not None:
+            shares: dict[tuple[str, str], tuple[Decimal, int]] = {}
+            for i, d in enumerate(o.dowries):
+                total, first = shares.get((d.payer, d.setting), (Decimal(0), i))
+                shares[d.payer, d.setting] = (total + d.share, first)
+            for (payer, setting), (total, first) in shares.items():
+                if total > 1:
+                    out.append(
+                        Issue(
+                            "dowries-over-cost",
+                            self._location(("organisations", "dowries", first)),
+                            f"the dowries {o.name(payer)} pays for "
+                            f"{label_of(setting, SETTING_LABELS)} placements add up to "
+                            f"{decimal_text(total * 100)} % of the placement's cost: after a "
+                            "move it pays more each year than the placement cost",
+                            "check the shares; each is a share of the placement's cost",
+                            severity=Severity.WARNING,
+                        )
+                    )
+        return tuple(out)
+
+    def _layer(self, keys: KeyPath) -> int:
+        """Which layer last gave ``keys``: 0 the file, 1 a variant, 2 ``--set``."""
+        dotted = ".".join(str(k) for k in keys)
+        for key, _, source in reversed(self.overrides):
+            if dotted == key or dotted.startswith(key + "."):
+                return 1 if source.startswith("variant") else 2
+        return 0
+
+    def _location(self, keys: KeyPath) -> Location:
+        place = ""
+        for n in range(len(keys), 0, -1):
+            place = self.where.get(keys[:n], "")
+            if place:
+                break
+        return Location(f"{self.path}, {place}" if place else str(self.path))
 
     def assumptions(self) -> list[tuple[str, str]]:
         """Every value used, flattened to dotted keys (variants left out)."""
