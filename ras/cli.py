@@ -1203,6 +1203,7 @@ def compare(
 def parse_set_option(option: str) -> Override:
     """``--set savings.rate=0.05``: the key path and the value (read as YAML)."""
     from ras.errors import ConfigError, UsageError
+    from ras.io.scenario_book import typed_list
     from ras.io.strict_yaml import parse_yaml_text
     from ras.models.scenario import Override
 
@@ -1214,6 +1215,7 @@ def parse_set_option(option: str) -> Override:
     except ConfigError as exc:
         raise UsageError(f"--set {quote(option)}: the value is not valid ({exc})") from exc
     keys = tuple(k.strip() for k in key.strip().split("."))
+    value = typed_list(value, ".".join(keys))  # `10; 12; 12`, as typed in the workbook
     return Override(keys, value, "--set", f"--set {option}")
 
 

@@ -48,6 +48,17 @@ def test_precedence_set_over_variant_over_file(tmp_path: Path) -> None:
     assert ("savings.rates", "['0.07', '0.08']", "--set") in loaded.overrides
 
 
+def test_a_per_year_list_set_as_in_the_workbook(tmp_path: Path) -> None:
+    """`--set capacity.moves_per_year=1; 2` (as typed in a workbook cell) was "not a
+    whole number"; only keys that take a list are split."""
+    path = base_case(tmp_path)
+    sets = ["capacity.moves_per_year=1; 2", "savings.rates=4%;5%", "name=Plan A; B"]
+    loaded = load_scenario(path, None, [parse_set_option(s) for s in sets])
+    assert loaded.scenario.capacity.moves_per_year == (1, 2)
+    assert [str(r) for r in loaded.scenario.savings.rates or ()] == ["0.04", "0.05"]
+    assert loaded.scenario.name == "Plan A; B"
+
+
 def test_unknown_and_duplicate_keys_name_the_line(tmp_path: Path) -> None:
     path = base_case(tmp_path)
     data = json.loads(path.read_text())

@@ -55,6 +55,13 @@ def _keys() -> dict[str, ScenarioKey]:
     return {k.key: k for k in scenario_keys()}
 
 
+def typed_list(value: Any, dotted: str) -> Any:
+    """``10; 12; 12`` as the list it means, for a key that takes one (as in a cell)."""
+    if isinstance(value, str) and LIST_SEPARATOR in value:
+        return _value(value, _keys().get(dotted))
+    return value
+
+
 def _place(sheet: str, r: int, c: int) -> str:
     return f"sheet {sheet!r}, cell {cell_ref(r, c)}"
 
