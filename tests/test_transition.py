@@ -393,3 +393,29 @@ def test_a_previous_budget_under_an_id_that_lost_its_zeros_is_pointed_out(tmp_pa
     ]
     listed = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Warnings").to_python()
     assert any("'42' is only in --previous" in str(row) for row in listed)
+
+
+@pytest.mark.parametrize(("typed", "percent"), [("10%", "10"), (" 12.5 % ", "12.5"), (10, "10")])
+def test_a_cap_in_percent_may_carry_its_percent_sign(typed: object, percent: str) -> None:
+    """`max_percent_per_year: 10%` was "not a number" on a key that is in percent."""
+    cap = Policy.model_validate({"cuts": {"max_percent_per_year": typed}}).cuts
+    assert cap is not None and cap.max_percent_per_year == Decimal(percent)
+
+
+def test_a_cap_below_one_percent_written_as_a_rate_is_refused(tmp_path: Path) -> None:
+    """`0.1` (ten percent, as ras's rates are written) quietly meant a cap of 0.1 % a year:
+    on the demo, about four times the cost of protection."""
+    from ras.errors import ConfigError
+    from ras.io.transition_files import load_policy
+
+    path = tmp_path / "p.yaml"
+    path.write_text("cuts: {max_percent_per_year: 0.1}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_policy(path)
+    assert str(err.value) == (
+        f"{path}: line 1: cuts.max_percent_per_year: 0.1 is 0.1 %: this key is in percent, "
+        "so write 10 for 10 %, or 0.1% if 0.1 % is meant"
+    )
+    path.write_text("cuts: {max_percent_per_year: 0.5%}\n", encoding="utf-8")
+    cuts = load_policy(path).cuts
+    assert cuts is not None and cuts.max_percent_per_year == Decimal("0.5")
