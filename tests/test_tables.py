@@ -301,3 +301,30 @@ def test_one_option_given_two_rates_is_named(tmp_path: Path) -> None:
         "Group ('Mental health'); give it one rate" in said
     )
     assert "'OTHER' and 'other' are one option of Group ('Other'); give it one ceiling" in said
+
+
+def test_an_adjustment_typed_in_excel_as_a_percentage(tmp_path: Path) -> None:
+    """Excel keeps `-15%` typed in the Percent cell as -0.15, which ras read as a cut of
+    0.15 %: budgets 15 % too high, without a word. A YAML `-15%` was "not a number"."""
+    adjusted = MINIMAL + "adjustments:\n  - {id: a, when: [{question: Q1, answer: Yes}], "
+    t = load_table(write(tmp_path, adjusted + "percent: -15%}\n"))
+    assert t.adjustments[0].percent == Decimal(-15)
+    book = tmp_path / "t.xlsx"
+    save_table(t, book)
+    wb = load_workbook(book)
+    wb["Adjustments"]["B2"] = -0.15
+    wb["Adjustments"]["B2"].number_format = "0%"
+    wb.save(book)
+    with pytest.raises(ConfigError) as err:
+        load_table(book)
+    assert str(err.value) == (
+        f"{book}: sheet 'Adjustments', cell B2: Percent is -0.15, which is how Excel keeps "
+        "-15% typed in a cell; the column is in percent, so type -15 (or the text -0.15% "
+        "for -0.15 %)"
+    )
+    # under 1 %, on purpose: written as text, and read back the same
+    half = load_table(write(tmp_path, adjusted + "percent: 0.5}\n"))
+    save_table(half, book)
+    assert load_workbook(book)["Adjustments"]["B2"].value == "0.5%"
+    assert load_table(book).adjustments[0].percent == Decimal("0.5")
+    assert fingerprint(load_table(book)) == fingerprint(half)

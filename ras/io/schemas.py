@@ -597,7 +597,13 @@ TABLE_ADJUSTMENTS = _t(
     "Adjustments",
     (
         Column("ID", "text", True, "The adjustment's ID."),
-        Column("Percent", "number", True, "Applied when every condition holds."),
+        Column(
+            "Percent",
+            "number",
+            True,
+            "Applied when every condition holds, in percent: -15 for a 15 % cut (a cell "
+            "formatted as a percentage keeps -15% as -0.15, which is refused).",
+        ),
         *_CONDITION,
     ),
     "One row per condition.",

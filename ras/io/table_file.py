@@ -231,7 +231,10 @@ def write_table_workbook(table: PointTable, path: Path, deterministic: bool = Fa
         rows = []
         for adj in table.adjustments:
             for c in adj.when:
-                rows.append([adj.id, adj.percent, c.question, c.answer, c.field, c.equals])
+                percent: Any = adj.percent  # under 1 %: as text, not read back as Excel's
+                if 0 < abs(percent) < 1:
+                    percent = f"{decimal_text(percent)}%"
+                rows.append([adj.id, percent, c.question, c.answer, c.field, c.equals])
         book.write_table("Adjustments", TABLE_ADJUSTMENTS.headers, rows)
         rows = []
         for tu in table.top_ups:
@@ -351,6 +354,23 @@ class _Sheet:
 
         col = self.header.get(column.casefold(), 0)
         return f"sheet {self.name!r}, cell {cell_ref(row, col)}"
+
+
+def _not_a_formatted_fraction(path: Path, place: str, value: Any) -> None:
+    """Refuse a number of percent between 0 and 1 in a cell: Excel keeps ``-15%`` as -0.15.
+
+    Raises:
+        ConfigError: naming the cell, what Excel did, and what to type.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < abs(value) < 1:
+        return
+    shown = decimal_text(Decimal(repr(value)))
+    times = decimal_text(Decimal(repr(value)) * 100)
+    raise ConfigError(
+        f"{path}: {place}: Percent is {shown}, which is how Excel keeps {times}% typed in a "
+        f"cell; the column is in percent, so type {times} (or the text {shown}% for "
+        f"{shown} %)"
+    )
 
 
 def _num(v: Any) -> Any:
@@ -504,6 +524,8 @@ def _read_table_workbook(path: Path) -> tuple[dict[str, Any], Locator]:  # noqa:
         for r, rec in s.records(("ID", value_col, *CONDITION_COLUMNS)) if s.rows else []:
             iid = _txt(rec["ID"])
             if not items or items[-1]["id"] != iid:
+                if key == "adjustments":
+                    _not_a_formatted_fraction(path, s.cell(r, value_col), rec[value_col])
                 items.append({"id": iid, value_col.lower(): _num(rec[value_col]), "when": []})
                 where[(key, len(items) - 1)] = s.cell(r, "ID")
             cond = {k.lower(): _txt(rec[k]) for k in CONDITION_COLUMNS if not is_blank(rec[k])}

@@ -147,6 +147,39 @@ def parse_money(value: Any) -> Any:
     return value
 
 
+def strip_percent(value: Any) -> Any:
+    """A number of percent as people type it: ``-15``, ``-15%`` and ``-15 %`` are all -15."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        return value.strip()[:-1].strip()
+    return value
+
+
+def whole_percent(value: Any) -> Any:
+    """:func:`strip_percent`, refusing a bare number between 0 and 1.
+
+    ``0.1`` is more likely ten percent written as a rate is (SPEC §15) than 0.1 %, so it
+    must be written ``10`` or, if meant, ``0.1%``.
+    """
+    if isinstance(value, str) and value.strip().endswith("%"):
+        return strip_percent(value)
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else repr(value))
+    except (InvalidOperation, ValueError, TypeError):
+        return value  # the model says it is not a number
+    if number.is_finite() and 0 < abs(number) < 1:
+        shown, times = decimal_text(number), decimal_text(number * 100)
+        raise ValueError(
+            f"{shown} is {shown} %: this key is in percent, so write {times} for {times} %, "
+            f"or {shown}% if {shown} % is meant"
+        )
+    return value
+
+
+#: A number of percent (``-15`` or ``-15%``), not a rate.
+Percent = Annotated[Dec, BeforeValidator(strip_percent)]
+#: A number of percent where a bare number between 0 and 1 is refused as a likely rate.
+WholePercent = Annotated[Dec, BeforeValidator(whole_percent)]
+
 #: A fraction that may be typed as a percentage (``3%``); canonical text like :data:`Dec`.
 Rate = Annotated[Dec, BeforeValidator(parse_rate)]
 #: Pounds that may be typed with ``£`` and thousands separators; canonical like :data:`Dec`.

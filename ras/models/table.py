@@ -17,6 +17,7 @@ from ras.models.base import (
     Dec,
     Frozen,
     Money,
+    Percent,
     short_number,
 )
 
@@ -167,7 +168,7 @@ class Adjustment(Frozen):
 
     id: str
     when: tuple[Condition, ...] = Field(description="Conditions that must all hold.")
-    percent: Dec = Field(description="Percentage change, e.g. -15.")
+    percent: Percent = Field(description="Percentage change, e.g. -15 (or -15%).")
 
 
 class TopUp(Frozen):

@@ -3,48 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import Field, model_validator
 
 from ras.errors import Issue, ModelProblem
-from ras.models.base import Dec, Frozen, Money, Rate, decimal_text
-
-
-def parse_percent(value: Any) -> Any:
-    """A number of percent: ``10``, ``10%`` or ``10 %`` are all ten percent.
-
-    A bare number below 1 is an error, as a bare rate of 1 or more is (SPEC §15):
-    ``0.1`` is more likely a tenth, written as a rate is, than 0.1 %.
-    """
-    if isinstance(value, str):
-        text = value.strip()
-        if text.endswith("%"):
-            return text[:-1].strip()
-        value = text
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return value  # the model says it is not a number
-    if number.is_finite() and 0 < number < 1:
-        raise ValueError(
-            f"{decimal_text(number)} is {decimal_text(number)} %: this key is in percent, so "
-            f"write {decimal_text(number * 100)} for {decimal_text(number * 100)} %, "
-            f"or {decimal_text(number)}% if {decimal_text(number)} % is meant"
-        )
-    return value
-
-
-#: A number of percent (``10`` or ``10%``), not a rate.
-Percent = Annotated[Dec, BeforeValidator(parse_percent)]
+from ras.models.base import Frozen, Money, Rate, WholePercent
 
 
 class Cuts(Frozen):
     """How cuts are protected: a cap a year, or phased in (not both)."""
 
-    max_percent_per_year: Percent | None = Field(
+    max_percent_per_year: WholePercent | None = Field(
         default=None, description="A cut is at most this % of last year's budget a year."
     )
     phase_in_years: int | None = Field(
