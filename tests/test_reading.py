@@ -56,6 +56,7 @@ def test_every_hostile_file_is_an_exception_and_good_ones_score(
     assert cells["unknown-answer.xlsx"] == ("Questionnaire", "D2")
     assert cells["missing-answer.xlsx"] == ("Questionnaire", "D12")
     assert cells["no-id.xlsx"] == ("Person", "B2")
+    assert cells["dup-b.xlsx"] == ("Person", "B2")  # was the Questionnaire, with no cell
     assert cells["formula-nocache.xlsx"] == ("Questionnaire", "D2")
     # Lock and hidden files are skipped, not reported as exceptions.
     assert not any(Path(str(r[0])).name.startswith(("~$", ".")) for r in rows)

@@ -60,9 +60,10 @@ class Assessment:
     source: str
     fields: dict[str, str | Decimal | None]  # person field id -> value
     answers: dict[str, str]  # question id -> canonical answer label (answered only)
-    sheet: str = ""
+    sheet: str = ""  # where the Person ID is: the Person sheet, or the bulk table's
     row: int = 0  # bulk rows: 1-based row number; 0 for workbooks
     warnings: tuple[str, ...] = ()
+    cell: str = ""  # workbooks: the Person ID's cell
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Compact pickling: workers send hundreds of thousands of these."""
@@ -76,5 +77,6 @@ class Assessment:
                 self.sheet,
                 self.row,
                 self.warnings,
+                self.cell,
             ),
         )

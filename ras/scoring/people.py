@@ -21,10 +21,12 @@ def score_people(
     ]
 
 
-def _duplicate(source: str, sheet: str, row: int, person_id: str, first: str) -> Issue:
+def _duplicate(
+    source: str, sheet: str, row: int, person_id: str, first: str, cell: str = ""
+) -> Issue:
     return Issue(
         "duplicate-person",
-        Location(source, sheet, row=row),
+        Location(source, sheet, cell, row),
         f"duplicate Person ID {person_id!r}: first seen in {first}",
         "give each person one assessment; remove or correct this copy",
         person_id,
@@ -61,7 +63,12 @@ def score_results(
             if a.person_id in first_seen:
                 issues.append(
                     _duplicate(
-                        a.source, a.sheet, a.row, a.person_id, where(first_seen[a.person_id])
+                        a.source,
+                        a.sheet,
+                        a.row,
+                        a.person_id,
+                        where(first_seen[a.person_id]),
+                        a.cell,
                     )
                 )
                 continue

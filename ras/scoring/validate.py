@@ -287,7 +287,14 @@ def validate_workbook(
         )
     return [
         Assessment(
-            pid, result.source, fields, answers, raw.questionnaire_sheet, 0, tuple(rec.warnings)
+            pid,
+            result.source,
+            fields,
+            answers,
+            raw.person_sheet,
+            0,
+            tuple(rec.warnings),
+            pid_cell.cell if pid_cell else "",
         )
     ], rec.issues
 
