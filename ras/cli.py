@@ -754,7 +754,7 @@ def calibrate(
     from ras.io.table_file import load_table
 
     money = _money(budget, "--budget") if budget else None
-    held_back = _rate(contingency, "--contingency")
+    held_back = _rate(contingency, "--contingency", below_all=True)
     step = _step(rate_step)
     _needs(ui, "--rate-step", _given("rate_step"), "--write-table", write_table is not None)
     _needs(ui, "--contingency", _given("contingency"), "--budget", budget is not None)
@@ -835,23 +835,32 @@ def _money(text: str, option: str) -> Decimal:
 def _step(text: str) -> Decimal:
     from ras.errors import UsageError
 
+    if text.strip().startswith("-"):  # said as for 0, not "0 or more"
+        raise UsageError(f"--rate-step {quote(text)}: must be above 0, e.g. 0.01")
     step = _money(text, "--rate-step")
     if step <= 0:
         raise UsageError(f"--rate-step {quote(text)}: must be above 0, e.g. 0.01")
     return step
 
 
-def _rate(text: str, option: str) -> Decimal:
-    """A rate option as people type it: ``5%``, ``5 %`` or ``0.05``."""
+def _rate(text: str, option: str, below_all: bool = False) -> Decimal:
+    """A rate option as people type it: ``5%``, ``5 %`` or ``0.05``.
+
+    ``below_all``: a share held back, so less than 100 % (all of it leaves nothing).
+    """
     from ras.errors import UsageError
     from ras.models.base import parse_rate
 
+    if text.strip().startswith("-"):  # not "-1 as a rate is -100 %; write -1%"
+        raise UsageError(f"{option} {quote(text)}: must be 0 or more")
     try:
         value = Decimal(parse_rate(text))
     except ValueError as exc:
         raise UsageError(f"{option} {quote(text)}: {exc}") from exc
     if value < 0:
         raise UsageError(f"{option} {quote(text)}: must be 0 or more")
+    if below_all and value >= 1:
+        raise UsageError(f"{option} {quote(text)}: must be below 100 % (it is held back)")
     return value
 
 

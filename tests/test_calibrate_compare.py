@@ -371,6 +371,9 @@ def test_costs_that_call_for_a_table_beyond_belief_are_named(tmp_path: Path) -> 
         (["--budget", "-5"], "must be 0 or more"),
         (["--rate-step", "1e300"], "1E+300 is more than £100,000,000,000"),
         (["--rate-step", "0"], "must be above 0"),
+        (["--rate-step", "-1"], "'-1': must be above 0"),  # was "must be 0 or more"
+        (["--tolerance", "-1"], "'-1': must be 0 or more"),  # was "write -1%"
+        (["--budget", "9", "--contingency", "100%"], "must be below 100 %"),  # was accepted
     ],
 )
 def test_money_options_are_checked(tmp_path: Path, option: list[str], said: str) -> None:

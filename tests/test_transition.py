@@ -419,3 +419,11 @@ def test_a_cap_below_one_percent_written_as_a_rate_is_refused(tmp_path: Path) ->
     path.write_text("cuts: {max_percent_per_year: 0.5%}\n", encoding="utf-8")
     cuts = load_policy(path).cuts
     assert cuts is not None and cuts.max_percent_per_year == Decimal("0.5")
+
+
+def test_an_affordability_contingency_of_everything_is_refused() -> None:
+    """100 % held back left £0 to spend: "NOT AFFORDABLE" for any budget."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="below 100 %"):
+        Policy.model_validate({"affordability": {"budget": 1000, "contingency": "100%"}})

@@ -48,6 +48,10 @@ class PolicyAffordability(Frozen):
     def _money_to_spend(self) -> PolicyAffordability:
         if self.budget < 0:  # as calibrate's --budget
             raise ModelProblem([(("budget",), "must be 0 or more (the money available a year)")])
+        if not Decimal(0) <= self.contingency < 1:  # as calibrate's --contingency
+            raise ModelProblem(
+                [(("contingency",), "must be 0 or more and below 100 % (it is held back)")]
+            )
         return self
 
 
