@@ -808,6 +808,19 @@ def _given(name: str) -> bool:
     return source is not None and source != click.core.ParameterSource.DEFAULT
 
 
+def _cores_at_most(ui: Ui, jobs: int | None, scheduler: str | None) -> None:
+    """Say so when a local cluster is asked for more workers than there are cores."""
+    from ras.cluster import local_workers
+
+    if jobs and not scheduler and local_workers(jobs) < jobs:
+        n = local_workers(jobs)
+        ui.say(
+            f"warning: --jobs {jobs}: this machine gives ras {n} core{'s' if n > 1 else ''}; "
+            f"the local cluster has {n} worker process{'es' if n > 1 else ''} (solves take "
+            "a core each, so more would only slow the run)"
+        )
+
+
 def _needs(ui: Ui, option: str, given: bool, needed: str, with_it: bool) -> None:
     """Say so when an option that does nothing without another is given without it.
 
@@ -981,6 +994,7 @@ def simulate(
     from ras.commands.simulate import risk_summary, run_simulate
     from ras.models.plan import SolveOptions
 
+    _cores_at_most(ui, jobs, scheduler)
     outcome = run_simulate(
         scenario,
         out,
@@ -1178,6 +1192,7 @@ def compare(
     from ras.commands.compare import compare_summary, frontier_rates, run_compare
     from ras.models.plan import SolveOptions
 
+    _cores_at_most(ui, jobs, scheduler)
     outcome = run_compare(
         scenario,
         out,

@@ -19,12 +19,14 @@ import numpy as np
 import pytest
 from python_calamine import CalamineWorkbook
 
+from ras.cluster import local_workers
 from ras.commands.optimise import load_inputs, run_optimise
 from ras.commands.simulate import SolveTask, _met, run_simulate, solve_task
 from ras.io.scenario_file import load_scenario
 from ras.models.plan import SolveOptions
 from ras.models.risk import MARGIN_STEP
 from ras.money import pence
+from ras.parallel import default_jobs
 from ras.simulation.draws import extra_spend
 from tests.conftest import ROOT
 from tests.planning import placement, write_case
@@ -132,6 +134,44 @@ def test_breakdowns_compound_from_their_year(tmp_path: Path) -> None:
     assert np.allclose(extra, [[10000, 25000]] * 3)
 
 
+def test_a_scheduler_address_dask_cannot_read_is_named_with_the_form_to_write(
+    tmp_path: Path,
+) -> None:
+    """`--scheduler localhost` said "cannot reach ... (ValueError)"."""
+    from click.testing import CliRunner
+
+    from ras.cli import main
+
+    scenario = _example(tmp_path, {"samples": 10})
+    out = tmp_path / "risk.xlsx"
+    args = ["simulate", str(scenario), "-o", str(out), "--scheduler", "localhost"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 1, r.output
+    assert "--scheduler localhost: not a Dask scheduler's address; write it as tcp://" in r.output
+    assert not out.exists()
+
+
+def test_more_jobs_than_cores_start_one_worker_a_core_and_say_so(tmp_path: Path) -> None:
+    """On two cores, `-j 8` made a 3 s simulation take 16 s, and `-j 64` did not start
+    in two minutes: every worker process imports the solver before the first task."""
+    from click.testing import CliRunner
+
+    from ras.cli import main
+
+    assert local_workers(None) == default_jobs() == local_workers(10_000)
+    assert local_workers(1) == 1
+    scenario = _example(tmp_path, {"samples": 10})
+    start = time.perf_counter()
+    r = CliRunner().invoke(
+        main, ["simulate", str(scenario), "-o", str(tmp_path / "r.xlsx"), "-j", "64"]
+    )
+    assert r.exit_code == 0, r.output
+    assert time.perf_counter() - start < 60
+    n = default_jobs()
+    assert f"warning: --jobs 64: this machine gives ras {n} core" in r.output
+    assert f"on a local cluster ({n} worker" in r.output
+
+
 def test_the_same_seed_gives_the_same_numbers_on_one_and_two_workers(tmp_path: Path) -> None:
     unc = {
         "budgets": {"sd": 0.15},
@@ -144,7 +184,7 @@ def test_the_same_seed_gives_the_same_numbers_on_one_and_two_workers(tmp_path: P
     one = run_simulate(scenario, None, jobs=1)
     two = run_simulate(scenario, None, jobs=2)
     here = run_simulate(scenario, None, jobs=0)
-    assert one.workers == 1 and two.workers == 2
+    assert one.workers == 1 and two.workers == min(2, default_jobs())
     assert one.years == two.years == here.years
     assert one.optimised_share == two.optimised_share == here.optimised_share
     other = run_simulate(scenario, None, jobs=0, seed=1)
