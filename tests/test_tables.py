@@ -328,3 +328,24 @@ def test_an_adjustment_typed_in_excel_as_a_percentage(tmp_path: Path) -> None:
     assert load_workbook(book)["Adjustments"]["B2"].value == "0.5%"
     assert load_table(book).adjustments[0].percent == Decimal("0.5")
     assert fingerprint(load_table(book)) == fingerprint(half)
+
+
+def test_a_table_saved_by_a_windows_editor_is_read_and_its_comments_kept(
+    tmp_path: Path,
+) -> None:
+    """A `£` in a comment, saved as "ANSI" (cp1252), was "not UTF-8 text"; calibration's
+    copy of the table then lost every comment."""
+    text = MINIMAL.replace("name: Tiny", "name: Tiny £ table  # costs in £ a year")
+    path = tmp_path / "t.yaml"
+    path.write_bytes(text.encode("cp1252"))
+    t = load_table(path)
+    assert t.name == "Tiny £ table"
+    out = tmp_path / "new.yaml"
+    save_table(t.model_copy(update={"version": "2"}), out, like=path)
+    assert "# costs in £ a year" in out.read_text(encoding="utf-8")
+    path.write_bytes(MINIMAL.replace("version:", "\tversion:").encode())
+    with pytest.raises(ConfigError, match="indent YAML with spaces, not tabs"):
+        load_table(path)
+    path.write_bytes(b"ras_table: 1\x00\x01\xff")
+    with pytest.raises(ConfigError, match="not a text file"):
+        load_table(path)

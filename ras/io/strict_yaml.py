@@ -9,6 +9,7 @@ by the pydantic models can name the file, the key path and the line.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -88,7 +89,10 @@ def parse_yaml_text(text: str) -> tuple[Any, Locator]:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f"line {mark.line + 1}: " if mark is not None else ""
-        raise ConfigError(f"{line}not valid YAML: {exc.problem or exc.context}") from exc
+        problem = str(exc.problem or exc.context)
+        if "'\\t'" in problem:  # ruamel's words for a tab: "found character '\t' ..."
+            problem += " (indent YAML with spaces, not tabs)"
+        raise ConfigError(f"{line}not valid YAML: {problem}") from exc
     except YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}") from exc
     if node is None:
@@ -98,14 +102,30 @@ def parse_yaml_text(text: str) -> tuple[Any, Locator]:
     return data, where
 
 
+def yaml_text(data: bytes) -> str:
+    """A YAML file's text: UTF-8, else UTF-16 with its byte-order mark, else cp1252.
+
+    cp1252 is what Windows editors save as "ANSI": a `£` in a name or comment is one
+    byte there, and UTF-8 refused it. Binary content raises UnicodeDecodeError.
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if b"\x00" in data:
+            raise
+        return data.decode("cp1252")
+
+
 def read_yaml(path: Path) -> tuple[Any, Locator]:
     """Read a YAML file; errors are :class:`ConfigError` naming the file and line."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = yaml_text(path.read_bytes())
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: file not found") from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from exc
+        raise ConfigError(f"{path}: not a text file; save it as UTF-8 text") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
     try:

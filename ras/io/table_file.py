@@ -28,7 +28,7 @@ from ras.io.schemas import (
     TABLE_SHEETS,
     TABLE_TOP_UPS,
 )
-from ras.io.strict_yaml import Locator, build_model, parse_yaml_text, read_yaml
+from ras.io.strict_yaml import Locator, build_model, parse_yaml_text, read_yaml, yaml_text
 from ras.io.xlsx import Book
 from ras.models.base import decimal_text
 from ras.models.table import PointTable
@@ -285,7 +285,7 @@ def _edited_yaml(table: PointTable, like: Path) -> str | None:
     yaml.preserve_quotes = True
     yaml.width = 4096
     try:
-        source = like.read_text(encoding="utf-8-sig")
+        source = yaml_text(like.read_bytes())
         _, indent, offset = load_yaml_guess_indent(source)  # "  - " lists: (4, 2)
         yaml.indent(mapping=2, sequence=indent or 2, offset=offset or 0)
         doc = yaml.load(source)
