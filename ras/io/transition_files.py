@@ -15,7 +15,7 @@ from typing import Any
 from ras.cells import col_letters, is_blank, to_decimal, to_text
 from ras.errors import InputError, quote
 from ras.io.allocations import POINTER
-from ras.io.reader import csv_rows, read_sheets, sniff
+from ras.io.reader import HEADER_SEARCH_ROWS, csv_rows, read_sheets, sniff
 from ras.io.schemas import BUDGET, PERSON_ID
 from ras.io.strict_yaml import build_model, read_yaml
 from ras.models.base import too_much_money
@@ -200,13 +200,36 @@ def _answers(path: Path, rows: list[list[Any]]) -> dict[str, dict[str, tuple[str
     return out
 
 
+#: How a register of current budgets may head its budget column (as ras matches labels).
+_BUDGET_HEADINGS = {norm(h) for h in (CURRENT_BUDGET, "Current budget", "Current budget (£)")}
+
+
+def _register_header(path: Path, rows: list[list[Any]]) -> tuple[int, list[str], int, int]:
+    """The register's header row: its index, its text, the Person ID's and budget's columns.
+
+    It is found within the first rows (a finance system's export may start with a title).
+    Headings match as labels do (case and spaces aside); the budget's may leave out
+    ``(£/year)``.
+    """
+    for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        names = [norm(to_text(v)) for v in row]
+        budget = next((c for c, n in enumerate(names) if n in _BUDGET_HEADINGS), None)
+        if norm(PERSON_ID) in names and budget is not None:
+            return r, [to_text(v) for v in row], names.index(norm(PERSON_ID)), budget
+    first = [to_text(v) for v in rows[0]] if rows else []
+    raise InputError(
+        f"{path}: no row with both a {PERSON_ID!r} and a {CURRENT_BUDGET!r} column in the "
+        f"first {HEADER_SEARCH_ROWS} rows (row 1's columns are: "
+        f"{', '.join(h for h in first if h) or 'none'})"
+    )
+
+
 def _from_register(path: Path, rows: list[list[Any]], table: PointTable | None) -> list[Side]:
-    header = _header(path, "", rows, (PERSON_ID, CURRENT_BUDGET))
-    pid_c, b_c = header.index(PERSON_ID), header.index(CURRENT_BUDGET)
+    top, header, pid_c, b_c = _register_header(path, rows)
     others = [c for c, h in enumerate(header) if h and c not in (pid_c, b_c)]
     fields = _fields_by_column(header, table, others)
     people = []
-    for r, row in enumerate(rows[1:], start=2):
+    for r, row in enumerate(rows[top + 1 :], start=top + 2):
         if len(row) <= max(pid_c, b_c) or is_blank(row[pid_c]):
             continue
         people.append(
