@@ -356,6 +356,34 @@ def test_a_formula_a_program_did_not_calculate_is_named_as_such(tmp_path: Path) 
     assert all("neither a weekly nor an annual cost" not in line for line in lines)
 
 
+def test_registers_kept_by_hand_may_have_a_title_above_the_header(tmp_path: Path) -> None:
+    """A title row above the headings was "no column 'Person ID' in the header row"."""
+    write_case(
+        tmp_path,
+        budgets={"A": 500, "M1": 500},
+        placements=[placement("A", "inpatient", 1000), placement("B", "inpatient", 1000)],
+        contracts=[contract("C1", 100000, 5, 0, 0, 0)],
+        members=[member("C1", "M1")],
+    )
+    for name, sheets in (
+        ("placements.xlsx", ["Placements"]),
+        ("contracts.xlsx", ["Contracts", "Members"]),
+    ):
+        wb = load_workbook(tmp_path / name)
+        for sheet in sheets:
+            wb[sheet].insert_rows(1, 2)
+            wb[sheet]["A1"] = f"{sheet} at 1 April 2026"
+        wb.save(tmp_path / name)
+    regs = read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
+    assert [p.person_id for p in regs.placements] == ["A", "B"]
+    assert [m.person_id for m in regs.members] == ["M1"] and len(regs.contracts) == 1
+    wb = load_workbook(tmp_path / "placements.xlsx")
+    wb["Placements"]["C5"] = "hospital"  # B's setting, four rows down
+    wb.save(tmp_path / "placements.xlsx")
+    with pytest.raises(InputError, match="sheet 'Placements', cell C5: Setting is 'hospital'"):
+        read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
+
+
 def test_a_weekly_and_an_annual_cost_that_disagree_are_warned_of(tmp_path: Path) -> None:
     row = placement("A", "inpatient", 520_000)
     row[3] = 1000  # £1,000 a week is £52,000 a year: the annual cost is ten times that

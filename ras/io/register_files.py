@@ -13,7 +13,7 @@ from typing import Any
 from ras.cells import cell_ref, is_blank, to_decimal, to_text
 from ras.choices import label_list, match_choice
 from ras.errors import InputError, Issue, Location, Severity, quote
-from ras.io.reader import read_sheets, sha256_file
+from ras.io.reader import HEADER_SEARCH_ROWS, read_sheets, sha256_file
 from ras.io.schemas import CONTRACTS, MEMBERS, PLACEMENTS, Column, SheetSchema
 from ras.models.base import (
     COUNT_LIMIT,
@@ -53,7 +53,8 @@ class _Rows:
         self.formulas = sheets[1].get(schema.sheet, frozenset())
         self.cols: dict[str, int] = {}
         self.reported: set[tuple[int, int]] = set()  # (row, column) of each problem
-        header = rows[0] if rows else []
+        self.top = self._header_row(rows, schema)
+        header = rows[self.top] if rows else []
         for c, v in enumerate(header):
             if not is_blank(v):
                 self.cols.setdefault(norm(to_text(v)), c)
@@ -61,11 +62,23 @@ class _Rows:
             if col.required and norm(col.name) not in self.cols:
                 self.error(
                     "column-missing",
-                    0,
+                    self.top,
                     0,
                     f"no column {col.name!r} in the header row",
                     f"add it; the columns are {', '.join(c.name for c in schema.columns)}",
                 )
+
+    @staticmethod
+    def _header_row(rows: list[list[Any]], schema: SheetSchema) -> int:
+        """The row of the column headings: the first with every required one, else row 1.
+
+        A register kept by hand may have a title above its headings.
+        """
+        needed = {norm(col.name) for col in schema.columns if col.required}
+        for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+            if needed <= {norm(to_text(v)) for v in row if not is_blank(v)}:
+                return r
+        return 0
 
     def error(
         self, code: str, r: int, c: int, problem: str, fix: str = "", person_id: str = ""
@@ -116,7 +129,7 @@ class _Rows:
 
     def records(self) -> list[tuple[int, dict[str, Any]]]:
         out = []
-        for r in range(1, len(self.rows)):
+        for r in range(self.top + 1, len(self.rows)):
             row = self.rows[r]
             if all(is_blank(v) for v in row):
                 continue
