@@ -310,6 +310,28 @@ def test_variants_sheet(tmp_path: Path) -> None:
     assert "slow:\n    capacity:\n      moves_per_year:\n      - 3\n" in text
 
 
+def test_keys_retyped_in_another_case_and_an_unknown_variant_key_named_at_its_row(
+    tmp_path: Path,
+) -> None:
+    """`Savings.Rate` typed in a Key cell was an unknown key; on the Variants sheet the
+    error named no sheet or cell at all ("s.xlsx: Savings: unknown key")."""
+    path = _book(tmp_path)
+    wb = openpyxl.load_workbook(path)
+    row = next(r for r in wb["Scenario"].iter_rows(min_row=2) if r[0].value == "savings.rate")
+    row[0].value = " Savings.Rate"
+    row[1].value = "4%"
+    wb["Variants"].append(["slow", "Capacity.Moves_Per_Year", 3])
+    wb.save(path)
+    assert load_scenario(path).scenario.savings.rate == Decimal("0.04")
+    assert load_scenario(path, "slow").scenario.capacity.moves_per_year == 3
+    wb["Variants"].append(["slow", "Savngs.rate", "5%"])
+    wb.save(path)
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    n = wb["Variants"].max_row
+    assert f"sheet 'Variants', cell C{n}: Savngs: unknown key" in str(info.value)
+
+
 def test_check_reports_every_value_and_its_source(tmp_path: Path) -> None:
     source = _example_copy(tmp_path)
     r = CliRunner().invoke(

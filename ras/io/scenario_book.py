@@ -55,6 +55,15 @@ def _keys() -> dict[str, ScenarioKey]:
     return {k.key: k for k in scenario_keys()}
 
 
+def _key_typed(name: str, keys: Mapping[str, ScenarioKey]) -> str:
+    """The key a cell names, in any case and with stray spaces (``Savings.Rate``)."""
+    text = name.strip()
+    if text in keys:
+        return text
+    folded = "".join(text.split()).casefold()
+    return next((k for k in keys if k.casefold() == folded), text)
+
+
 def typed_list(value: Any, dotted: str) -> Any:
     """``10; 12; 12`` as the list it means, for a key that takes one (as in a cell)."""
     if isinstance(value, str) and LIST_SEPARATOR in value:
@@ -175,7 +184,7 @@ def _read_pairs(
         name = to_text(sheet.cell(row, kc))
         if not name:
             continue
-        key = prefix + (norm(name) if prefix else name)
+        key = prefix + norm(name) if prefix else _key_typed(name, keys)
         place = _place(sheet.name, r, vc)
         if key in seen:
             sheet.error(r, kc, f"{name} is given twice (first at {seen[key]})", "keep one row")
@@ -296,7 +305,7 @@ def _read_variants(
     variants: dict[str, Any] = {}
     seen: dict[tuple[str, str], str] = {}
     for r, row in enumerate(rows[1:], start=1):
-        name, key = to_text(sheet.cell(row, nc)), to_text(sheet.cell(row, kc))
+        name, key = to_text(sheet.cell(row, nc)), _key_typed(to_text(sheet.cell(row, kc)), keys)
         raw = sheet.cell(row, vc)
         if not name and not key and is_blank(raw):
             continue
@@ -313,7 +322,10 @@ def _read_variants(
             continue
         seen[(name, key)] = place
         where[("variants", name)] = where.get(("variants", name), _place(sheet.name, r, nc))
-        where[("variants", name, *key.split("."))] = place
+        parts = tuple(key.split("."))
+        for n in range(1, len(parts)):  # an unknown section is named at its first cell
+            where.setdefault(("variants", name, *parts[:n]), place)
+        where[("variants", name, *parts)] = place
         set_path(variants.setdefault(name, {}), key.split("."), _value(raw, keys.get(key)))
     if variants:
         data["variants"] = variants
