@@ -349,3 +349,16 @@ def test_a_table_saved_by_a_windows_editor_is_read_and_its_comments_kept(
     path.write_bytes(b"ras_table: 1\x00\x01\xff")
     with pytest.raises(ConfigError, match="not a text file"):
         load_table(path)
+
+
+def test_table_workbook_keys_retyped_in_another_case(tmp_path: Path) -> None:
+    """` Method ` retyped in the Table sheet's Key cell was an unknown key."""
+    t = load_table(ROOT / "ras" / "data" / "tables" / "adult-social-care.yaml")
+    book = tmp_path / "t.xlsx"
+    save_table(t, book)
+    wb = load_workbook(book)
+    for row in wb["Table"].iter_rows(min_row=2):
+        if row[0].value in ("method", "weeks_per_year"):
+            row[0].value = f" {row[0].value.title()} "
+    wb.save(book)
+    assert fingerprint(load_table(book)) == fingerprint(t)

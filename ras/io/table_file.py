@@ -408,7 +408,7 @@ def _read_table_workbook(path: Path) -> tuple[dict[str, Any], Locator]:  # noqa:
     alloc: dict[str, Any] = {}
     limits: dict[str, Any] = {}
     for r, rec in t.records(TABLE.headers):
-        key = to_text(rec["Key"]).strip()
+        key = "".join(to_text(rec["Key"]).split()).casefold()  # `Method`, ` rate `: as typed
         value = rec["Value"]
         if is_blank(value):
             continue
