@@ -466,13 +466,37 @@ def test_an_id_that_lost_its_leading_zeros_is_pointed_out(tmp_path: Path) -> Non
     )
     assert r.exit_code == 0, r.output
     said = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
-    assert len(said) == 2, said
-    assert "row 2: Person ID '123' has no budget in the allocations, which have '00123'" in said[0]
-    assert "Excel drops the leading zeros" in said[0]
-    assert "Person ID 'b7' has no budget in the allocations, which have 'B7'" in said[1]
+    assert len(said) == 3, said
+    assert "none of the 3 registered people has a budget in allocations.xlsx" in said[0]
+    assert "row 2: Person ID '123' has no budget in the allocations, which have '00123'" in said[1]
+    assert "Excel drops the leading zeros" in said[1]
+    assert "Person ID 'b7' has no budget in the allocations, which have 'B7'" in said[2]
     assert "3 registered people have no budget in the allocations" in r.stderr
     summary = json.loads(r.stdout)
-    assert summary["people_without_budget"] == 3 and len(summary["warnings"]) == 2
+    assert summary["people_without_budget"] == 3 and len(summary["warnings"]) == 3
+
+
+def test_allocations_with_none_of_the_registered_people_are_a_warning(tmp_path: Path) -> None:
+    """The wrong allocations workbook gave a plan with no moves and one line among the
+    year figures ("2 registered people have no budget"), nothing in --json's warnings."""
+    from ras.commands.optimise import load_inputs
+
+    case = write_case(
+        tmp_path,
+        budgets={"Z1": 500, "Z2": 500},
+        placements=[placement("A", "inpatient", 1000), placement("B", "inpatient", 1000)],
+    )
+    data, _ = load_inputs(load_scenario(case))
+    (warning,) = [w for w in data.warnings if w.code == "no-one-budgeted"]
+    assert warning.problem.startswith("none of the 2 registered people has a budget in ")
+    assert str(warning.where).startswith(f"{case}, line ")
+    case = write_case(
+        tmp_path,
+        budgets={"A": 500},
+        placements=[placement("A", "inpatient", 1000), placement("B", "inpatient", 1000)],
+    )
+    data, _ = load_inputs(load_scenario(case))
+    assert not [w for w in data.warnings if w.code == "no-one-budgeted"]  # one has
 
 
 def test_a_person_twice_in_the_allocations_is_named(tmp_path: Path) -> None:

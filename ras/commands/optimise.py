@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ras.errors import Location
+from ras.errors import Issue, Location, Severity
 from ras.io.allocations import read_allocated
 from ras.io.plan_writer import write_plan
 from ras.io.reader import sha256_file
@@ -47,7 +47,27 @@ def load_inputs(loaded: LoadedScenario) -> tuple[PlanData, dict[str, str]]:
         if (key := ("organisations", "budgets", s)) in loaded.where
     }
     data = build_data(sc, registers, budgets, funding, at, stream_at)
-    return replace(data, warnings=loaded.warnings() + data.warnings), files
+    warnings = loaded.warnings() + _none_budgeted(loaded, data, allocations) + data.warnings
+    return replace(data, warnings=warnings), files
+
+
+def _none_budgeted(loaded: LoadedScenario, data: PlanData, allocations: Path) -> tuple[Issue, ...]:
+    """A warning when no registered person has a budget: most likely the wrong workbook."""
+    n = len(data.people)
+    if not n or len(data.missing_budgets) < n:
+        return ()
+    place = loaded.where.get(("data", "allocations"), "")
+    return (
+        Issue(
+            "no-one-budgeted",
+            Location(f"{loaded.path}, {place}" if place else str(loaded.path)),
+            f"none of the {n:,} registered people has a budget in {allocations.name}, so no "
+            "one can move",
+            "check that data.allocations names the allocations of these people, and that "
+            "their Person IDs are written alike in both",
+            severity=Severity.WARNING,
+        ),
+    )
 
 
 def plan_scenario(loaded: LoadedScenario, options: SolveOptions) -> PlanOutcome:
