@@ -545,8 +545,9 @@ def validate(inputs: tuple[Path, ...], table_path: Path, jobs: int | None, ui: U
     run = outcome.run
     ui.problems(run.issues)
     ui.say(
-        f"{len(run.files)} files: {len(run.scored)} assessments valid, "
-        f"{run.rejected()} rejected, {len(run.warnings)} warnings"
+        f"{count(len(run.files), 'file', 'files')}: "
+        f"{count(len(run.scored), 'assessment', 'assessments')} valid, "
+        f"{run.rejected():,} rejected, {count(len(run.warnings), 'warning', 'warnings')}"
     )
     ui.emit(outcome.summary())
     return ExitCode.INVALID_INPUT if run.exceptions else ExitCode.OK

@@ -88,8 +88,10 @@ class Location:
         parts = [self.source]
         if self.sheet:
             parts.append(f"sheet {self.sheet!r}")
-        if self.cell or self.row:
-            parts.append(f"cell {self.cell_text()}")
+        if self.cell:
+            parts.append(f"cell {self.cell}")
+        elif self.row:
+            parts.append(f"row {self.row}")  # a bulk table's row, as a spreadsheet numbers it
         return ", ".join(p for p in parts if p)
 
 

@@ -6,6 +6,7 @@ import zipfile
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 import xlsxwriter
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
@@ -196,6 +197,34 @@ def test_bulk_csv_and_xlsx_name_row_and_column(tmp_path: Path, adult: PointTable
     run2 = score_inputs([xlsx], adult, jobs=0)
     assert [s.budget.annual for s in run2.scored] == [s.budget.annual for s in run.scored]
     assert {(i.person_id, i.cell) for i in run2.exceptions} == set(problems)
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        ("KS1", "the column 'KS1' appears twice (first at "),  # the first was used
+        ("person id", "the column 'person id' appears twice (first at A1)"),
+        ("Client group", "'Client group' has two columns, by its id"),
+    ],
+)
+def test_a_heading_ras_reads_twice_in_a_bulk_table_is_named(
+    tmp_path: Path, adult: PointTable, extra: str, said: str
+) -> None:
+    """Two columns headed KS1 (a pasted block): the first was scored, without a word."""
+    header = ["Person ID", "client_group", *GOOD_ANSWERS, "Notes", "Notes", extra]
+    row = ["B-1", "mental_health", *GOOD_ANSWERS.values(), "", "", "x"]
+    csv_path = tmp_path / "bulk.csv"
+    csv_path.write_text(",".join(header) + "\n" + ",".join(row) + "\n", encoding="utf-8")
+    run = score_inputs([csv_path], adult, jobs=0)
+    assert not run.scored
+    (issue,) = run.exceptions
+    assert issue.code == "column-twice" and said in issue.problem
+    assert issue.cell == f"{chr(65 + len(header) - 1)}1"  # the later heading's cell
+    header[-1] = "Something else"  # "Notes" twice is not read: no problem
+    csv_path.write_text(",".join(header) + "\n" + ",".join(row) + "\n", encoding="utf-8")
+    assert [s.assessment.person_id for s in score_inputs([csv_path], adult, jobs=0).scored] == [
+        "B-1"
+    ]
 
 
 def test_worker_crash_loses_one_file_not_the_run(tmp_path: Path) -> None:

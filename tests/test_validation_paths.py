@@ -103,3 +103,11 @@ def test_the_fast_path_is_taken_for_clean_rows() -> None:
         mp.setattr(validate, "_check_answers", lambda *a, **k: pytest.fail("full path taken"))
         assessments, issues = validate_bulk(_result([clean]), INDEX)
     assert len(assessments) == 1 and not issues
+
+
+def test_a_bulk_rows_place_reads_as_a_row_not_a_cell() -> None:
+    """A problem of a whole bulk row was placed at "cell row 2"."""
+    from ras.errors import Location
+
+    assert str(Location("people.csv", "", row=2)) == "people.csv, row 2"
+    assert str(Location("people.xlsx", "People", "C7")) == "people.xlsx, sheet 'People', cell C7"

@@ -28,6 +28,14 @@ class TableIndex:
     question_keys: tuple[tuple[str, str], ...]  # (question id, normalised id)
     field_keys: tuple[tuple[str, str, str], ...]  # (field id, normalised label, normalised id)
 
+    @property
+    def headings(self) -> frozenset[str]:
+        """Every bulk table heading ras reads, normalised: Person ID, fields, questions."""
+        return frozenset(
+            [norm(PERSON_ID), *(k for _, k in self.question_keys)]
+            + [k for _, label, ident in self.field_keys for k in (label, ident)]
+        )
+
     @classmethod
     def build(cls, table: PointTable, fingerprint: str) -> TableIndex:
         """Index a table."""
@@ -401,9 +409,29 @@ def bulk_layout(result: FileResult, index: TableIndex) -> BulkLayout | Issue:
     bulk = result.bulk
     assert bulk is not None
     cols: dict[str, int] = {}
+    read = index.headings  # every heading ras reads: Person ID, fields, questions
     for c, h in enumerate(bulk.header):
-        if h and norm(h) not in cols:
-            cols[norm(h)] = c
+        key = norm(h) if h else ""
+        if key in cols and key in read:  # which column is the answer? (the first was used)
+            first = f"{col_letters(cols[key])}{bulk.header_row}"
+            return Issue(
+                "column-twice",
+                Location(result.source, bulk.sheet, f"{col_letters(c)}{bulk.header_row}"),
+                f"the column {quote(h)} appears twice (first at {first})",
+                "keep one of them",
+            )
+        if key and key not in cols:
+            cols[key] = c
+    for f in index.table.person_fields:
+        by_id, by_label = cols.get(norm(f.id)), cols.get(norm(f.label))
+        if by_id is not None and by_label is not None and by_id != by_label:
+            return Issue(
+                "column-twice",
+                Location(result.source, bulk.sheet, f"{col_letters(by_label)}{bulk.header_row}"),
+                f"{f.label!r} has two columns, by its id ({f.id!r}, "
+                f"{col_letters(by_id)}{bulk.header_row}) and by its label",
+                "keep one of them",
+            )
     pid_col = cols.get(norm(PERSON_ID))
     if pid_col is None:
         return Issue(
