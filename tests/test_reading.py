@@ -227,6 +227,31 @@ def test_a_heading_ras_reads_twice_in_a_bulk_table_is_named(
     ]
 
 
+def test_a_second_person_pasted_below_the_first_is_named(tmp_path: Path, adult: PointTable) -> None:
+    """A Person sheet with a second Person ID (a second person's details pasted below
+    the first): the first was scored, the second dropped without a word."""
+    from openpyxl import load_workbook
+
+    path = good(tmp_path / "two.xlsx", "P-1")
+    wb = load_workbook(path)
+    ws = wb["Person"]
+    ws.append([])
+    ws.append(["Person ID", "P-2"])
+    ws.append(["Client group", "learning_disability"])  # the same value: no problem
+    n = ws.max_row
+    wb.save(path)
+    run = score_inputs([path], adult, jobs=0)
+    assert not run.scored
+    (issue,) = run.exceptions
+    assert (issue.code, issue.sheet, issue.cell) == ("field-twice", "Person", f"B{n - 1}")
+    assert "'Person ID' is given twice, with another value (first at B2)" in issue.problem
+    path = good(tmp_path / "again.xlsx", "P-3")  # the same field twice, alike: still one
+    wb = load_workbook(path)
+    wb["Person"].append(["Person ID", "P-3"])
+    wb.save(path)
+    assert [s.assessment.person_id for s in score_inputs([path], adult, jobs=0).scored] == ["P-3"]
+
+
 def test_worker_crash_loses_one_file_not_the_run(tmp_path: Path) -> None:
     from ras.parallel import run_parallel
     from tests.crashy import read_or_crash

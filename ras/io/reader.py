@@ -154,7 +154,12 @@ def _header_row(
 
 
 def _read_person(
-    path: Path, sheet: str, rows: list[list[Any]], scan: SheetScan, merged: dict[str, str]
+    path: Path,
+    sheet: str,
+    rows: list[list[Any]],
+    scan: SheetScan,
+    merged: dict[str, str],
+    repeated: dict[str, Cell],
 ) -> dict[str, Cell]:
     head = _header_row(rows, PERSON.headers)
     if head is not None:
@@ -186,6 +191,10 @@ def _read_person(
         key = norm(to_text(label))
         if key not in fields:
             fields[key] = _cell(rows, r, value_col, scan, merged)
+        elif key not in repeated:  # a second person pasted below the first, perhaps
+            again = _cell(rows, r, value_col, scan, merged)
+            if again.value is not None and to_text(again.value) != to_text(fields[key].value):
+                repeated[key] = again
     return fields
 
 
@@ -466,7 +475,8 @@ def _read_workbook(
         assert person is not None and quest is not None
         prows = wb.get_sheet_by_name(person).to_python(skip_empty_area=False)
         qrows = wb.get_sheet_by_name(quest).to_python(skip_empty_area=False)
-        fields = _read_person(path, person, prows, pscan, _merged_lookup(pscan.merged))
+        repeated: dict[str, Cell] = {}
+        fields = _read_person(path, person, prows, pscan, _merged_lookup(pscan.merged), repeated)
         answers = _read_questionnaire(path, quest, qrows, qscan, _merged_lookup(qscan.merged))
         meta_values: dict[str, str] = {}
         if meta is not None:
@@ -477,6 +487,7 @@ def _read_workbook(
             fields=fields,
             answers=answers,
             meta=meta_values,
+            repeated=repeated,
         )
     finally:
         wb.close()

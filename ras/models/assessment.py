@@ -28,6 +28,8 @@ class RawWorkbook:
     fields: dict[str, Cell]  # normalised label on the Person sheet -> value
     answers: dict[str, Cell]  # normalised question ID -> Answer cell
     meta: dict[str, str]  # from the very hidden `ras` sheet: name, version, fingerprint
+    #: a label given again on the Person sheet with another value -> that later cell
+    repeated: dict[str, Cell] = field(default_factory=dict)
 
 
 @dataclass

@@ -264,6 +264,21 @@ def validate_workbook(
             "the Person ID is missing",
             "type the person's ID next to 'Person ID' on the Person sheet",
         )
+    read = [(PERSON_ID, norm(PERSON_ID))] + [
+        (f.label, k)
+        for f, (_, lk, ik) in zip(index.table.person_fields, index.field_keys, strict=True)
+        for k in (lk, ik)
+    ]
+    for label, key in read:
+        again = raw.repeated.get(key)
+        if again is not None:
+            rec.error(
+                "field-twice",
+                raw.person_sheet,
+                again.cell,
+                f"{label!r} is given twice, with another value (first at {raw.fields[key].cell})",
+                "keep one row per field: one workbook is one person's assessment",
+            )
     fields: dict[str, str | Decimal | None] = {}
     for f, (_, label_key, id_key) in zip(index.table.person_fields, index.field_keys, strict=True):
         c = raw.fields.get(label_key) or raw.fields.get(id_key)
