@@ -394,11 +394,11 @@ def scenario() -> None:
 @common
 def scenario_convert(source: Path, dest: Path, ui: Ui) -> int:
     """Convert SOURCE to DEST (.yaml or .xlsx, by extension), in canonical form."""
-    from ras.io.scenario_file import canonical_scenario, write_scenario
+    from ras.io.scenario_file import convert_scenario
     from ras.outputs import refuse_overwriting
 
     refuse_overwriting(dest, {"the SOURCE": source}, "DEST")  # its comments would be lost
-    write_scenario(canonical_scenario(source), dest, deterministic=False)
+    ui.problems(convert_scenario(source, dest))
     ui.say(f"wrote {dest}")
     ui.emit({"written": [str(dest)]})
     return 0

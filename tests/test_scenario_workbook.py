@@ -180,6 +180,17 @@ def test_the_cli_converts_both_ways(tmp_path: Path) -> None:
     )
     assert r.exit_code == 0, r.output
     assert canonical_scenario(tmp_path / "t.yaml") == canonical_scenario(source)
+    assert "warning" not in r.output
+    # a value the scenario does not use is left out of the copy: said, not silent
+    text = source.read_text(encoding="utf-8").replace(
+        "  rate: 0.03", "  rate: 0.03\n  rates: [1%, 2%, 3%, 4%, 5%]"
+    )
+    assert "rates:" in text
+    source.write_text(text, encoding="utf-8")
+    r = runner.invoke(main, ["scenario", "convert", str(source), str(tmp_path / "u.xlsx")])
+    assert r.exit_code == 0, r.output
+    assert "savings.rates is not used with the savings kind 'Year on year'" in r.output
+    assert "it is not written to u.xlsx" in r.output
 
 
 def _book(tmp_path: Path) -> Path:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ras.errors import ConfigError, UsageError
+from ras.errors import ConfigError, Issue, UsageError
 from ras.io.scenario_book import leaves, read_scenario_book, set_path, write_scenario_book
 from ras.io.strict_yaml import Locator, build_model, read_yaml
 from ras.models.base import decimal_text
@@ -136,6 +137,22 @@ def canonical_scenario(path: Path | str) -> dict[str, Any]:
     path = Path(path)
     data, where = read_scenario_source(path)
     return canonical_of(data, where, path)
+
+
+def convert_scenario(source: Path | str, dest: Path, deterministic: bool = False) -> list[Issue]:
+    """Write ``source`` to ``dest`` in canonical form; the warnings of what it loses.
+
+    A value the scenario does not use (a ``rates`` beside ``kind: year_on_year``) is not
+    part of the canonical form, so it is not written: its warning says so.
+    """
+    source = Path(source)
+    data, where = read_scenario_source(source)
+    write_scenario(canonical_of(data, where, source), dest, deterministic=deterministic)
+    return [
+        replace(w, fix=f"{w.fix}; it is not written to {dest.name}")
+        for w in scenario_from_data(data, where, source).warnings()
+        if w.code == "setting-not-used"
+    ]
 
 
 def canonical_of(data: Any, where: Locator, path: Path) -> dict[str, Any]:
