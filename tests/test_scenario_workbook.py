@@ -392,7 +392,9 @@ def test_the_workbook_template_and_the_yaml_template_agree(tmp_path: Path) -> No
     assert canonical_scenario(tmp_path / "s.xlsx") == canonical_scenario(tmp_path / "s.yaml")
 
 
-def test_a_missing_data_file_names_the_key_and_the_resolved_path(tmp_path: Path) -> None:
+def test_a_missing_data_file_names_the_key_and_the_resolved_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runner = CliRunner()
     folder = tmp_path / "plan"
     assert runner.invoke(main, ["template", "registers", str(folder)]).exit_code == 0
@@ -403,6 +405,17 @@ def test_a_missing_data_file_names_the_key_and_the_resolved_path(tmp_path: Path)
     assert "sheet 'Data', cell B4: data.contracts is 'contracts.xlsx'" in r.output
     assert f"no file {folder / 'contracts.xlsx'}" in r.output
     assert not (tmp_path / "p.xlsx").exists()
+    # `--set` typed from another folder: the path is the scenario folder's, and ras says
+    # how to write the file it meant
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "contracts.xlsx").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    args = ["optimise", "plan/s.xlsx", "--out", "p.xlsx", "--set"]
+    r = runner.invoke(main, [*args, "data.contracts=mine/contracts.xlsx"])
+    assert r.exit_code == 1
+    assert "mine/contracts.xlsx is in the current folder: give it as ../mine/contracts.xlsx" in (
+        r.output
+    )
 
 
 def test_libreoffice_opens_the_workbook_and_shows_financial_years(

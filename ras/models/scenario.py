@@ -279,10 +279,14 @@ class LoadedScenario:
         path = self.resolve(given)
         if not path.is_file():
             place = self.where.get(("data", key), "")
+            fix = "correct the path or put the file there"
+            here = Path(given)
+            if not here.is_absolute() and here.is_file():  # typed from where ras was run
+                there = os.path.relpath(here.resolve(), self.path.parent.resolve())
+                fix = f"{given} is in the current folder: give it as {there}, or in full"
             raise InputError(
                 f"{self.path}: {place + ': ' if place else ''}data.{key} is {quote(given)}, "
-                f"but there is no file {path} (paths are relative to the scenario's folder); "
-                "correct the path or put the file there"
+                f"but there is no file {path} (paths are relative to the scenario's folder); " + fix
             )
         return path
 
