@@ -165,6 +165,32 @@ def test_number_typed_for_numeric_label(tmp_path: Path) -> None:
     assert [s.budget.annual for s in run.scored] == [Decimal(1000), Decimal(500)]
 
 
+def test_answers_with_autocorrected_quotes_and_dashes_match(tmp_path: Path) -> None:
+    """Excel's autocorrect makes "Don't know" typed in a cell "Don’t know" (and "-" a
+    dash): refused as "not allowed", next to a list showing the same words."""
+    from ras.io.table_file import load_table
+
+    t = tmp_path / "t.yaml"
+    t.write_text(
+        'ras_table: 1\nname: N\nversion: "1"\ndomains:\n  - id: d\n    label: D\n    questions:\n'
+        '      - {id: Q1, text: q, answers: {"Don\'t know": 0, Yes - often: 5, No: 1}}\n'
+        "allocation: {method: rate, rate: 100}\n",
+        encoding="utf-8",
+    )
+    table = load_table(t)
+    write_assessment(tmp_path / "a.xlsx", {"Person ID": "N1"}, {"Q1": "Don\u2019t know"})
+    write_assessment(tmp_path / "b.xlsx", {"Person ID": "N2"}, {"Q1": "Yes \u2013 often"})
+    csv_path = tmp_path / "c.csv"
+    csv_path.write_text("Person ID,Q1\nN3,Don\u2019t  KNOW\n", encoding="utf-8")
+    run = score_inputs([tmp_path / "a.xlsx", tmp_path / "b.xlsx", csv_path], table, jobs=0)
+    assert not run.exceptions, run.exceptions
+    assert [s.assessment.answers["Q1"] for s in run.scored] == [
+        "Don't know",
+        "Yes - often",
+        "Don't know",
+    ]
+
+
 def test_bulk_csv_and_xlsx_name_row_and_column(tmp_path: Path, adult: PointTable) -> None:
     header = ["Person ID", "client_group", "Current annual cost", *GOOD_ANSWERS]
     rows = [

@@ -21,13 +21,21 @@ from ras.models.base import (
     short_number,
 )
 
+#: Typographic quotes and dashes, as a spreadsheet's autocorrect types them, and the
+#: plain characters a table is written with: "Don’t know" is "Don't know".
+_PLAIN = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+                        "\u2013": "-", "\u2014": "-", "\u2212": "-"})  # fmt: skip
+
 
 def norm(text: object) -> str:
-    """Normalise a label for matching: trimmed, case-folded, inner spaces collapsed."""
+    """Normalise a label for matching: trimmed, case-folded, inner spaces collapsed.
+
+    Typographic quotes and dashes are made plain.
+    """
     text = text if type(text) is str else str(text)
     if text.isalnum():  # most labels and ids: nothing to trim or collapse
         return text.casefold()
-    return " ".join(text.split()).casefold()
+    return " ".join(text.translate(_PLAIN).split()).casefold()
 
 
 class PersonField(Frozen):
