@@ -322,19 +322,24 @@ def test_a_calendar_year_typed_as_the_move_year_is_named(tmp_path: Path) -> None
     assert "sheet 'Members', cell C3: Earliest move year must be 1 or later" in lines[2]
 
 
+def _two_placed_and_a_member(tmp_path: Path) -> None:
+    """Registers of A and B in inpatient placements and M1 in block contract C1."""
+    write_case(
+        tmp_path,
+        budgets={"A": 500, "B": 500, "M1": 500},
+        placements=[placement("A", "inpatient", 1000), placement("B", "inpatient", 1000)],
+        contracts=[contract("C1", 100000, 5, 0, 0, 0)],
+        members=[member("C1", "M1")],
+    )
+
+
 def test_a_formula_a_program_did_not_calculate_is_named_as_such(tmp_path: Path) -> None:
     """A register written by a program (openpyxl) with `=4000*52`: the cell reads empty,
     and ras said "neither a weekly nor an annual cost is given" of a cell that Excel
     shows with a value."""
     import openpyxl
 
-    write_case(
-        tmp_path,
-        budgets={"A": 500, "B": 500},
-        placements=[placement("A", "inpatient", 1000), placement("B", "inpatient", 1000)],
-        contracts=[contract("C1", 100000, 5, 0, 0, 0)],
-        members=[member("C1", "M1")],
-    )
+    _two_placed_and_a_member(tmp_path)
     wb = openpyxl.load_workbook(tmp_path / "placements.xlsx")
     wb["Placements"]["E2"] = "=4000*52"  # no value saved with it
     wb["Placements"]["E3"] = "=SUM(1000)"
@@ -358,13 +363,7 @@ def test_a_formula_a_program_did_not_calculate_is_named_as_such(tmp_path: Path) 
 
 def test_registers_kept_by_hand_may_have_a_title_above_the_header(tmp_path: Path) -> None:
     """A title row above the headings was "no column 'Person ID' in the header row"."""
-    write_case(
-        tmp_path,
-        budgets={"A": 500, "M1": 500},
-        placements=[placement("A", "inpatient", 1000), placement("B", "inpatient", 1000)],
-        contracts=[contract("C1", 100000, 5, 0, 0, 0)],
-        members=[member("C1", "M1")],
-    )
+    _two_placed_and_a_member(tmp_path)
     for name, sheets in (
         ("placements.xlsx", ["Placements"]),
         ("contracts.xlsx", ["Contracts", "Members"]),

@@ -332,18 +332,11 @@ def test_usage_and_policy_errors(tmp_path: Path) -> None:
     assert r.exit_code == 1 and "cell B2: '1e300' is not a budget" in r.output, r.output
     # A finance system's export: a title above the header, headings in its own case, the
     # budget's without "(£/year)". It was "row 1: no 'Person ID' ... column".
-    (tmp_path / "reg.csv").write_text(
-        'Current budgets at 1 April,,\n,,\nPERSON ID,Current Budget,Group\nP1,"£1,000",Group A\n'
-        "X,500,b\nP2,1e300,c\n",
-        encoding="utf-8",
-    )
+    export = 'Current budgets at 1 April,,\n,,\nPERSON ID,Current Budget,Group\nP1,"£1,000",A\n'
+    (tmp_path / "reg.csv").write_text(export + "X,500,b\nP2,1e300,c\n", encoding="utf-8")
     r = CliRunner().invoke(main, base)
     assert r.exit_code == 1 and "cell B6: '1e300' is not a budget" in r.output, r.output
-    (tmp_path / "reg.csv").write_text(
-        'Current budgets at 1 April,,\n,,\nPERSON ID,Current Budget,Group\nP1,"£1,000",Group A\n'
-        "X,500,b\n",
-        encoding="utf-8",
-    )
+    (tmp_path / "reg.csv").write_text(export + "X,500,b\n", encoding="utf-8")
     r = CliRunner().invoke(main, [*base, "-t", str(tmp_path / "new.yaml"), "--json", "-q"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout) == summary
