@@ -278,6 +278,28 @@ def test_a_second_person_pasted_below_the_first_is_named(tmp_path: Path, adult: 
     assert [s.assessment.person_id for s in score_inputs([path], adult, jobs=0).scored] == ["P-3"]
 
 
+def test_a_required_column_missing_from_a_bulk_table_is_one_problem(
+    tmp_path: Path, adult: PointTable
+) -> None:
+    """Without a KS1 column, every row was its own "no column for question KS1": a
+    100,000-row table gave 100,000 lines of Exceptions saying one thing."""
+    answers = {k: v for k, v in GOOD_ANSWERS.items() if k not in ("KS1", "CO2")}  # CO2: optional
+    header = ["Person ID", "client_group", *answers]
+    rows = [[f"B-{i}", "mental_health", *answers.values()] for i in range(3)]
+    csv_path = tmp_path / "bulk.csv"
+    csv_path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+    run = score_inputs([csv_path], adult, jobs=0)
+    assert not run.scored
+    (issue,) = run.exceptions
+    assert (issue.code, issue.where.row) == ("column-missing", 1)
+    assert issue.problem == "no column for the required question KS1"
+    header.append("KS1")  # given: the optional CO2 may still be left out
+    rows = [[*r, GOOD_ANSWERS["KS1"]] for r in rows]
+    csv_path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+    run = score_inputs([csv_path], adult, jobs=0)
+    assert not run.exceptions and len(run.scored) == 3
+
+
 def test_worker_crash_loses_one_file_not_the_run(tmp_path: Path) -> None:
     from ras.parallel import run_parallel
     from tests.crashy import read_or_crash

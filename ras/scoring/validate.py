@@ -459,6 +459,19 @@ def bulk_layout(result: FileResult, index: TableIndex) -> BulkLayout | Issue:
     for f in index.table.person_fields:
         field_cols[f.id] = cols.get(norm(f.id), cols.get(norm(f.label)))
     q_cols: dict[str, int | None] = {q.id: cols.get(norm(q.id)) for _, q in index.table.questions()}
+    lacking = [
+        f"field {f.label!r} ({f.id})"
+        for f in index.table.person_fields
+        if f.required and field_cols[f.id] is None
+    ] + [f"question {q}" for q, col in q_cols.items() if col is None and q in index.required]
+    if lacking:  # every row would fail for it: said once, of the file
+        more = f" and {len(lacking) - 5} more" if len(lacking) > 5 else ""
+        return Issue(
+            "column-missing",
+            Location(result.source, bulk.sheet, row=bulk.header_row),
+            f"no column for the required {', '.join(lacking[:5])}{more}",
+            "add a column for each, headed by the question's id or the field's id or label",
+        )
     letters = {c: col_letters(c) for c in range(len(bulk.header) + 1)}
     return BulkLayout(
         result.source,
@@ -501,31 +514,10 @@ def check_bulk_row(
             "fill in the 'Person ID' column",
         )
     fields: dict[str, str | Decimal | None] = {}
-    for f in index.table.person_fields:
-        fc = cell(layout.field_cols[f.id])
-        if fc is None and f.required:
-            rec.error(
-                "column-missing",
-                sheet,
-                rownum,
-                f"no column for '{f.label}' ({f.id})",
-                f"add a column headed {f.id!r}",
-            )
-            continue
-        _check_field(rec, f, index, sheet, fc, fields)
+    for f in index.table.person_fields:  # a required one has a column (bulk_layout)
+        _check_field(rec, f, index, sheet, cell(layout.field_cols[f.id]), fields)
     cells = {qid: cell(col) for qid, col in layout.q_cols.items()}
-    no_column = frozenset(
-        q for q, col in layout.q_cols.items() if col is None and q in index.required
-    )
-    for qid in sorted(no_column):
-        rec.error(
-            "column-missing",
-            sheet,
-            rownum,
-            f"no column for question {qid}",
-            f"add a column headed {quote(qid)}",
-        )
-    answers = _check_answers(rec, index, sheet, cells, no_column)
+    answers = _check_answers(rec, index, sheet, cells, frozenset())
     if any(i.severity == "error" for i in rec.issues):
         return None, rec.issues
     assessment = Assessment(pid, layout.source, fields, answers, sheet, rownum, tuple(rec.warnings))
