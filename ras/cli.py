@@ -813,8 +813,8 @@ def _cores_at_most(ui: Ui, jobs: int | None, scheduler: str | None) -> None:
     """Say so when a local cluster is asked for more workers than there are cores."""
     from ras.cluster import local_workers
 
-    if jobs and not scheduler and local_workers(jobs) < jobs:
-        n = local_workers(jobs)
+    n = local_workers(jobs)
+    if jobs and not scheduler and n < jobs:
         ui.say(
             f"warning: --jobs {jobs}: this machine gives ras {n} core{'s' if n > 1 else ''}; "
             f"the local cluster has {n} worker process{'es' if n > 1 else ''} (solves take "
@@ -871,8 +871,6 @@ def _rate(text: str, option: str, below_all: bool = False) -> Decimal:
         value = Decimal(parse_rate(text))
     except ValueError as exc:
         raise UsageError(f"{option} {quote(text)}: {exc}") from exc
-    if value < 0:
-        raise UsageError(f"{option} {quote(text)}: must be 0 or more")
     if below_all and value >= 1:
         raise UsageError(f"{option} {quote(text)}: must be below 100 % (it is held back)")
     return value

@@ -9,6 +9,7 @@ maps each to a fixed exit code (see ``docs`` and SPEC §2).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
@@ -159,6 +160,14 @@ class Issue:
 
 
 KeyPath = tuple[str | int, ...]
+
+
+def locate(where: Mapping[KeyPath, str], path: KeyPath) -> str:
+    """Where the deepest prefix of ``path`` that ``where`` knows was given ("" if none)."""
+    for n in range(len(path), -1, -1):
+        if path[:n] in where:
+            return where[path[:n]]
+    return ""
 
 
 class ModelProblem(ValueError):

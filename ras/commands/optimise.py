@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ras.errors import Issue, Location, Severity
+from ras.errors import Issue, Severity
 from ras.io.allocations import read_allocated
 from ras.io.plan_writer import write_plan
 from ras.io.reader import sha256_file
@@ -38,15 +38,7 @@ def load_inputs(loaded: LoadedScenario) -> tuple[PlanData, dict[str, str]]:
     budgets, funding = read_allocated(allocations, funding=sc.organisations is not None)
     files = dict(registers.files)
     files[str(allocations)] = sha256_file(allocations)
-    place = loaded.where.get(("organisations", "budgets")) or loaded.where.get(("organisations",))
-    at = Location(f"{loaded.path}, {place}" if place else str(loaded.path))
-    streams = sc.organisations.budgets if sc.organisations is not None else {}
-    stream_at = {
-        s: Location(f"{loaded.path}, {loaded.where[key]}")
-        for s in streams
-        if (key := ("organisations", "budgets", s)) in loaded.where
-    }
-    data = build_data(sc, registers, budgets, funding, at, stream_at)
+    data = build_data(sc, registers, budgets, funding, loaded.location)
     warnings = loaded.warnings() + _none_budgeted(loaded, data, allocations) + data.warnings
     return replace(data, warnings=warnings), files
 
@@ -56,11 +48,10 @@ def _none_budgeted(loaded: LoadedScenario, data: PlanData, allocations: Path) ->
     n = len(data.people)
     if not n or len(data.missing_budgets) < n:
         return ()
-    place = loaded.where.get(("data", "allocations"), "")
     return (
         Issue(
             "no-one-budgeted",
-            Location(f"{loaded.path}, {place}" if place else str(loaded.path)),
+            loaded.location(("data", "allocations")),
             f"none of the {n:,} registered people has a budget in {allocations.name}, so no "
             "one can move",
             "check that data.allocations names the allocations of these people, and that "

@@ -143,9 +143,11 @@ def _cell(rows: list[list[Any]], r: int, c: int, scan: SheetScan, merged: dict[s
     )
 
 
-def _header_row(
-    rows: list[list[Any]], needed: tuple[str, ...]
-) -> tuple[int, dict[str, int]] | None:
+def header_row(rows: list[list[Any]], needed: tuple[str, ...]) -> tuple[int, dict[str, int]] | None:
+    """The first row (of the first 50) with every heading ``needed``, and its columns.
+
+    Headings match as labels do; None if no row has them all.
+    """
     for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         cols = {norm(v): c for c, v in enumerate(row) if isinstance(v, str) and v.strip()}
         if all(norm(n) in cols for n in needed):
@@ -161,7 +163,7 @@ def _read_person(
     merged: dict[str, str],
     repeated: dict[str, Cell],
 ) -> dict[str, Cell]:
-    head = _header_row(rows, PERSON.headers)
+    head = header_row(rows, PERSON.headers)
     if head is not None:
         start, cols = head
         label_col, value_col = (cols[norm(h)] for h in PERSON.headers)
@@ -201,7 +203,7 @@ def _read_person(
 def _read_questionnaire(
     path: Path, sheet: str, rows: list[list[Any]], scan: SheetScan, merged: dict[str, str]
 ) -> dict[str, Cell]:
-    head = _header_row(rows, (QUESTION_ID, ANSWER))
+    head = header_row(rows, (QUESTION_ID, ANSWER))
     if head is None:
         raise InputError(
             f"{path}: sheet {sheet!r}: no header row with 'Question ID' and 'Answer'; "

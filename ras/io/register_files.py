@@ -13,7 +13,7 @@ from typing import Any
 from ras.cells import cell_ref, is_blank, to_decimal, to_text
 from ras.choices import label_list, match_choice
 from ras.errors import InputError, Issue, Location, Severity, quote
-from ras.io.reader import HEADER_SEARCH_ROWS, read_sheets, sha256_file
+from ras.io.reader import header_row, read_sheets, sha256_file
 from ras.io.schemas import CONTRACTS, MEMBERS, PLACEMENTS, Column, SheetSchema
 from ras.models.base import (
     COUNT_LIMIT,
@@ -53,7 +53,9 @@ class _Rows:
         self.formulas = sheets[1].get(schema.sheet, frozenset())
         self.cols: dict[str, int] = {}
         self.reported: set[tuple[int, int]] = set()  # (row, column) of each problem
-        self.top = self._header_row(rows, schema)
+        # the headings may sit below a title: the first row with every required one
+        head = header_row(rows, tuple(col.name for col in schema.columns if col.required))
+        self.top = head[0] if head is not None else 0
         header = rows[self.top] if rows else []
         for c, v in enumerate(header):
             if not is_blank(v):
@@ -67,18 +69,6 @@ class _Rows:
                     f"no column {col.name!r} in the header row",
                     f"add it; the columns are {', '.join(c.name for c in schema.columns)}",
                 )
-
-    @staticmethod
-    def _header_row(rows: list[list[Any]], schema: SheetSchema) -> int:
-        """The row of the column headings: the first with every required one, else row 1.
-
-        A register kept by hand may have a title above its headings.
-        """
-        needed = {norm(col.name) for col in schema.columns if col.required}
-        for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-            if needed <= {norm(to_text(v)) for v in row if not is_blank(v)}:
-                return r
-        return 0
 
     def error(
         self, code: str, r: int, c: int, problem: str, fix: str = "", person_id: str = ""

@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ras.errors import ConfigError, Issue, KeyPath, Location, ModelProblem, quote
+from ras.errors import ConfigError, Issue, KeyPath, Location, ModelProblem, locate, quote
 
 M = TypeVar("M", bound="BaseModel")
 Locator = dict[KeyPath, str]
@@ -132,14 +132,6 @@ def read_yaml(path: Path) -> tuple[Any, Locator]:
         return parse_yaml_text(text)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-
-
-def locate(where: Mapping[KeyPath, str], path: KeyPath) -> str:
-    """Return the location of the deepest known prefix of ``path``."""
-    for n in range(len(path), -1, -1):
-        if path[:n] in where:
-            return where[path[:n]]
-    return ""
 
 
 def validation_issues(

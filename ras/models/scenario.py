@@ -17,7 +17,16 @@ from ras.choices import (
     label_of,
     match_choice,
 )
-from ras.errors import InputError, Issue, KeyPath, Location, ModelProblem, Severity, quote
+from ras.errors import (
+    InputError,
+    Issue,
+    KeyPath,
+    Location,
+    ModelProblem,
+    Severity,
+    locate,
+    quote,
+)
 from ras.models.base import (
     COUNT_LIMIT,
     HORIZON_LIMIT,
@@ -365,7 +374,7 @@ class LoadedScenario:
                 out.append(
                     Issue(
                         "setting-not-used",
-                        self._location((*path, key)),
+                        self.location((*path, key)),
                         f"{dotted} is not used with the savings kind "
                         f"{label_of(kind, SAVINGS_KIND_LABELS)!r}",
                         f"remove it, or change the kind; this kind uses {uses}",
@@ -383,7 +392,7 @@ class LoadedScenario:
                     out.append(
                         Issue(
                             "dowries-over-cost",
-                            self._location(("organisations", "dowries", first)),
+                            self.location(("organisations", "dowries", first)),
                             f"the dowries {o.name(payer)} pays for "
                             f"{label_of(setting, SETTING_LABELS)} placements add up to "
                             f"{decimal_text(total * 100)} % of the placement's cost: after a "
@@ -402,12 +411,9 @@ class LoadedScenario:
                 return 1 if source.startswith("variant") else 2
         return 0
 
-    def _location(self, keys: KeyPath) -> Location:
-        place = ""
-        for n in range(len(keys), 0, -1):
-            place = self.where.get(keys[:n], "")
-            if place:
-                break
+    def location(self, keys: KeyPath) -> Location:
+        """Where the scenario gives ``keys`` (or the deepest part of them it gives)."""
+        place = locate(self.where, keys)
         return Location(f"{self.path}, {place}" if place else str(self.path))
 
     def assumptions(self) -> list[tuple[str, str]]:

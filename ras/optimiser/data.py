@@ -6,12 +6,12 @@ only at the edge of the solver.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
 from ras.cells import ID_SLIP_FIX, nearly_matching
 from ras.choices import match_choice
-from ras.errors import InputError, Issue, Location, Severity, quote
+from ras.errors import InputError, Issue, KeyPath, Location, Severity, quote
 from ras.models.organisations import UNASSIGNED, Organisations
 from ras.models.plan import ONE, ZERO, ContractData, OrgData, Payers, PersonData, PlanData
 from ras.models.registers import Member, Placement, Registers
@@ -27,15 +27,13 @@ def build_data(
     registers: Registers,
     budgets: Mapping[str, Decimal],
     funding: Mapping[str, Mapping[str, Decimal]] | None = None,
-    budgets_at: Location | None = None,
-    stream_at: Mapping[str, Location] | None = None,
+    given_at: Callable[[KeyPath], Location] | None = None,
 ) -> PlanData:
     """Derive the model's data; raises :class:`InputError` for inconsistent registers.
 
     ``funding`` is each person's budget by funding stream (SPEC §3.2), used to split
-    budgets between organisations when the scenario has them (SPEC §14); ``budgets_at``
-    is where the scenario gives ``organisations.budgets``, for errors, and ``stream_at``
-    where it names each stream.
+    budgets between organisations when the scenario has them (SPEC §14); ``given_at``
+    says where the scenario gives a key (``organisations.budgets.health``), for problems.
     """
     h = scenario.horizon
     pr = scenario.priority
@@ -134,8 +132,7 @@ def build_data(
             contracts,
             funding or {},
             (f_pl, f_c),
-            budgets_at or Location("the scenario"),
-            stream_at or {},
+            given_at or (lambda _: Location("the scenario")),
         )
     return PlanData(
         scenario=scenario,
@@ -192,8 +189,7 @@ def build_org_data(  # noqa: C901 - one pass per register, each check with its o
     contracts: Sequence[ContractData],
     funding: Mapping[str, Mapping[str, Decimal]],
     growth: tuple[tuple[Decimal, ...], tuple[Decimal, ...]],
-    budgets_at: Location,
-    stream_at: Mapping[str, Location],
+    given_at: Callable[[KeyPath], Location],
 ) -> OrgData:
     """Who pays for each person and contract (SPEC §14).
 
@@ -204,6 +200,7 @@ def build_org_data(  # noqa: C901 - one pass per register, each check with its o
     issues: list[Issue] = []
     labels = orgs.labels()
     f_pl, f_c = growth
+    budgets_at = given_at(("organisations", "budgets"))
 
     def funder(typed: str | None, at: Location | None, fallback: str | None, what: str) -> str:
         if typed:
@@ -283,7 +280,7 @@ def build_org_data(  # noqa: C901 - one pass per register, each check with its o
     warnings = tuple(
         Issue(
             "funding-stream-unused",
-            stream_at.get(named, budgets_at),
+            given_at(("organisations", "budgets", named)),
             f"organisations.budgets names the funding stream {quote(named)}, from which no "
             "budget in the allocations is paid, so its payer pays for no one",
             (
