@@ -120,3 +120,47 @@ def test_budget_sheets_and_summary_recalculate_to_ras_figures(
     assert numbers > 10
     total = sum(float(s.budget.annual) for s in outcome.run.scored)
     assert any(total in r for r in after)
+
+
+@pytest.mark.libreoffice
+def test_a_formula_calculated_to_an_empty_text_is_a_blank_cell_not_an_uncalculated_one(
+    tmp_path: Path, adult: PointTable, need_soffice: str
+) -> None:
+    """`=IF(…,"",…)` saved by a spreadsheet program holds a calculated empty text. ras took
+    it for a formula no program had calculated: the person was not scored ("holds a formula
+    with no calculated value") over an optional field left empty, and a register refused."""
+    from openpyxl import load_workbook
+
+    from ras.commands.score import score_inputs
+    from ras.io.register_files import read_registers
+    from tests.planning import contract, member, placement, write_case
+
+    src = tmp_path / "src"
+    src.mkdir()
+    path = write_assessment(src / "a.xlsx", {"Person ID": "F-1", **CASES["zero"][0]}, GOOD_ANSWERS)
+    wb = load_workbook(path)
+    wb["Person"].append(["Current annual cost", '=IF(1=1,"",12000)'])
+    quest = wb["Questionnaire"]
+    row = next(r for r in quest.iter_rows() if r[1].value == "CO2")
+    row[3].value = '=IF(1=1,"","Some support")'  # CO2 is optional
+    wb.save(path)
+    write_case(
+        src,
+        budgets={"A": 500, "B": 500, "M1": 500},
+        placements=[placement("A", "inpatient", 1000), placement("B", "inpatient", 1000)],
+        contracts=[contract("C1", 100000, 5, 0, 0, 0)],
+        members=[member("C1", "M1")],
+    )
+    wb = load_workbook(src / "placements.xlsx")
+    wb["Placements"]["G2"] = '=IF(E2>0,"",1500)'  # Set-up cost (£), optional
+    wb["Placements"]["G3"] = '=IF(E3>0,"",1500)'
+    wb.save(src / "placements.xlsx")
+    calc = tmp_path / "calc"
+    recalculate([path, src / "placements.xlsx", src / "contracts.xlsx"], calc)
+    run = score_inputs([calc / "a.xlsx"], adult, jobs=0)
+    assert not run.exceptions, [i.one_line() for i in run.exceptions]
+    assert [s.assessment.person_id for s in run.scored] == ["F-1"]
+    assert run.scored[0].assessment.fields["current_annual_cost"] is None
+    assert "CO2" not in run.scored[0].assessment.answers
+    registers = read_registers(calc / "placements.xlsx", calc / "contracts.xlsx", 52)  # type: ignore[arg-type]
+    assert [p.setup_cost for p in registers.placements] == [None, None]

@@ -18,7 +18,7 @@ from ras.io.register_files import read_registers
 from ras.io.scenario_file import canonical_scenario, load_scenario, scenario_yaml, write_scenario
 from ras.io.templates import SCENARIO_TEMPLATE, write_scenario_template
 from ras.models.base import parse_money, parse_rate
-from tests.helpers import recalculate
+from tests.helpers import recalculate, soffice
 from tests.planning import placement, write_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -441,3 +441,21 @@ def test_libreoffice_opens_the_workbook_and_shows_financial_years(
     wb = openpyxl.load_workbook(out, data_only=True)
     assert wb["Years"].cell(row=2, column=2).value == "2031/32"
     assert load_scenario(out).scenario.base_year == 2030
+
+
+def test_a_formula_no_program_calculated_is_refused_not_left_to_the_default(
+    tmp_path: Path,
+) -> None:
+    """A scenario workbook filled in by a script with `=3/100` as the rate: the cell read
+    as empty, and the plan quietly ran on the default rate."""
+    path = _book(tmp_path)
+    cell = _set_value(path, "savings.rate", "=3/100")
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    assert f"sheet 'Scenario', cell {cell}: holds a formula with no calculated value" in str(
+        err.value
+    )
+    # Calculated by a spreadsheet program, the same workbook is read.
+    if soffice():
+        (done,) = recalculate([path], tmp_path / "calc")
+        assert load_scenario(done).scenario.savings.rate == Decimal("0.03")

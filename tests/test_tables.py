@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from ras.errors import ConfigError
+from ras.errors import ConfigError, InputError
 from ras.io.table_file import fingerprint, load_table, save_table, table_to_yaml
 from ras.models.table import PointTable
 from tests.conftest import ROOT
@@ -362,3 +362,21 @@ def test_table_workbook_keys_retyped_in_another_case(tmp_path: Path) -> None:
             row[0].value = f" {row[0].value.title()} "
     wb.save(book)
     assert fingerprint(load_table(book)) == fingerprint(t)
+
+
+def test_a_formula_no_program_calculated_is_refused_not_read_as_empty(
+    tmp_path: Path, adult: PointTable
+) -> None:
+    """A table workbook edited by a script (openpyxl) with `=5+1` in a points cell: the
+    cell read as empty, and the answer silently scored nothing."""
+    save_table(adult, tmp_path / "t.xlsx")
+    wb = load_workbook(tmp_path / "t.xlsx")
+    wb["Questions"]["I3"] = "=5+1"  # points of the second answer of PC1, no value saved
+    wb.save(tmp_path / "bad.xlsx")
+    with pytest.raises(InputError) as err:
+        load_table(tmp_path / "bad.xlsx")
+    message = str(err.value)
+    assert "bad.xlsx, sheet 'Questions', cell I3: holds a formula with no calculated value" in (
+        message
+    )
+    assert "open the file in Excel or LibreOffice and save it" in message

@@ -440,6 +440,9 @@ class SheetScan:
     cols: int
     formula_cells: frozenset[str]
     merged: tuple[str, ...]
+    #: Formula cells whose saved result is text (``t="str"``): blank there means a program
+    #: calculated an empty text (``=IF(…,"",…)``), not that no program calculated it.
+    text_results: frozenset[str] = frozenset()
 
 
 #: Bytes kept from one piece of a large sheet to the next, so that no cell reference is
@@ -548,16 +551,22 @@ def _scan_sheet(info: WorkbookInfo, sheet: SheetInfo, part: Member, detail: bool
             f"more than ras reads ({MAX_CELLS:,} cells); delete the stray cells far from the data"
         )
     formulas: frozenset[str] = frozenset()
+    text_results: frozenset[str] = frozenset()
     merged: tuple[str, ...] = ()
     if detail:
         found = set()
+        texts = set()
         for start in _formula_tags(whole):
             # The nearest ` r="` before the formula is its cell's reference.
             at = whole.rfind(b' r="', 0, start)
             cell = _C_REF.match(whole, at) if at >= 0 else None
             if cell is not None:
-                found.add(cell.group(1).decode())
+                ref = cell.group(1).decode()
+                found.add(ref)
+                if whole.find(b' t="str"', whole.rfind(b"<", 0, at), whole.find(b">", at)) >= 0:
+                    texts.add(ref)
         formulas = frozenset(found)
+        text_results = frozenset(texts)
         if b"mergeCell " in whole:
             merged = tuple(m.group(1).decode() for m in _MERGE.finditer(whole))
-    return SheetScan(rows=max_row, cols=max_col, formula_cells=formulas, merged=merged)
+    return SheetScan(max_row, max_col, formulas, merged, text_results)

@@ -23,7 +23,7 @@ from python_calamine import CalamineWorkbook
 from ras.cells import cell_ref, col_index, col_letters, is_blank, to_text
 from ras.errors import InputError, Issue, Location, Severity
 from ras.io.guard import SheetScan, file_bytes, inspect_workbook, scan_sheet, sniff
-from ras.io.schemas import PERSON, QUESTIONNAIRE
+from ras.io.schemas import PERSON, QUESTIONNAIRE, SheetSchema
 from ras.models.assessment import Cell, FileResult, RawBulk, RawWorkbook
 from ras.models.table import norm
 
@@ -57,15 +57,20 @@ def read_sheets(
     names: Iterable[str],
     required: Iterable[str] = (),
     formulas: dict[str, frozenset[str]] | None = None,
+    refuse_uncalculated: Iterable[SheetSchema] = (),
 ) -> dict[str, list[list[Any]]]:
     """Read named sheets of a trusted-format workbook (tables, registers), guarded.
 
     Sheet names match ignoring case. Missing optional sheets are left out. Given
-    ``formulas``, each sheet's formula cells (``B7``) are put in it by name: a formula
-    that a program wrote without calculating it reads as an empty cell.
+    ``formulas``, each sheet's formula cells (``B7``) are put in it by name, less those
+    whose result is saved as text: a formula that a program wrote without calculating it
+    reads as an empty cell, and so does one calculated to an empty text (``=IF(…,"",…)``).
+    On the sheets of ``refuse_uncalculated``, a formula that reads empty for want of a
+    calculated value is refused instead, except in the columns the schema never reads.
 
     Raises:
-        InputError: the file is unsafe or damaged, or a required sheet is missing.
+        InputError: the file is unsafe or damaged, a required sheet is missing, or a
+            formula has no calculated value.
     """
     out: dict[str, list[list[Any]]] = {}
     with file_bytes(path) as data:
@@ -79,11 +84,15 @@ def read_sheets(
                 f"{path}: no sheet named {', '.join(repr(m) for m in missing)} "
                 f"(the sheets are: {', '.join(info.sheets) or 'none'})"
             )
+        refuse = {s.sheet: s for s in refuse_uncalculated}
+        detail = formulas is not None or bool(refuse)
+        cells: dict[str, frozenset[str]] = {}
         for n, actual in found.items():
             if actual is not None:
-                scan = scan_sheet(info, info.sheets[actual], detail=formulas is not None)
-                if formulas is not None:
-                    formulas[n] = scan.formula_cells
+                scan = scan_sheet(info, info.sheets[actual], detail=detail)
+                cells[n] = scan.formula_cells - scan.text_results
+        if formulas is not None:
+            formulas.update(cells)
         wb = _open_calamine(path, data)
         try:
             for n, actual in found.items():
@@ -91,7 +100,48 @@ def read_sheets(
                     out[n] = wb.get_sheet_by_name(actual).to_python(skip_empty_area=False)
         finally:
             wb.close()
+    for n, rows in out.items():
+        if n in refuse:
+            _refuse_uncalculated(path, found[n] or n, rows, cells[n], refuse[n])
     return out
+
+
+def _refuse_uncalculated(
+    path: Path, sheet: str, rows: list[list[Any]], formulas: frozenset[str], schema: SheetSchema
+) -> None:
+    """Raise if a formula cell reads empty because no program calculated it.
+
+    Columns that ras never reads (notes, the financial year ras writes as a formula) are
+    left alone: a script that saves the workbook drops their values too.
+    """
+    if not formulas:
+        return
+    shown = {norm(c.name) for c in schema.columns if not c.read}
+    heads = [norm(to_text(v)) for v in rows[0]] if rows else []
+
+    def read(ref: str) -> bool:
+        c = _cell_order(ref)[1]
+        return c >= len(heads) or heads[c] not in shown
+
+    blank = sorted((r for r in formulas if read(r) and is_blank(_at(rows, r))), key=_cell_order)
+    if blank:
+        more = f" (and {len(blank) - 1} more)" if len(blank) > 1 else ""
+        raise InputError(
+            f"{path}, sheet {sheet!r}, cell {blank[0]}{more}: holds a formula with no "
+            "calculated value (the program that wrote the file did not calculate it); "
+            "open the file in Excel or LibreOffice and save it, or type the value"
+        )
+
+
+def _cell_order(ref: str) -> tuple[int, int]:
+    letters = ref.rstrip("0123456789")
+    return int(ref[len(letters) :]), col_index(letters)
+
+
+def _at(rows: list[list[Any]], ref: str) -> Any:
+    r, c = _cell_order(ref)
+    row = rows[r - 1] if r - 1 < len(rows) else []
+    return row[c] if c < len(row) else None
 
 
 def _open_calamine(path: Path, data: bytes | mmap.mmap) -> CalamineWorkbook:
@@ -135,10 +185,13 @@ def _cell(rows: list[list[Any]], r: int, c: int, scan: SheetScan, merged: dict[s
     row = rows[r] if r < len(rows) else ()
     value = row[c] if c < len(row) else None
     ref = (_LETTERS[c] if c < 64 else col_letters(c)) + str(r + 1)
+    blank = is_blank(value)
     return Cell(
-        None if is_blank(value) else value,
+        None if blank else value,
         ref,
-        bool(scan.formula_cells) and ref in scan.formula_cells,
+        bool(scan.formula_cells)
+        and ref in scan.formula_cells
+        and not (blank and ref in scan.text_results),  # a calculated "" is a blank cell
         merged.get(ref, "") if merged else "",
     )
 

@@ -143,7 +143,12 @@ def read_scenario_book(path: Path) -> tuple[dict[str, Any], dict[KeyPath, str]]:
     Raises:
         ConfigError: every problem with the sheets' layout at once (sheet and cell).
     """
-    sheets = read_sheets(path, [s.sheet for s in SCENARIO_SHEETS], required=[SCENARIO_VALUES.sheet])
+    sheets = read_sheets(
+        path,
+        [s.sheet for s in SCENARIO_SHEETS],
+        required=[SCENARIO_VALUES.sheet],
+        refuse_uncalculated=SCENARIO_SHEETS,
+    )
     keys = _keys()
     issues: list[Issue] = []
     data: dict[str, Any] = {}

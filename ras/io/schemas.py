@@ -25,6 +25,7 @@ class Column:
     choices: tuple[str, ...] = ()  # ids, as files keep them
     default: str = ""
     labels: tuple[str, ...] = ()  # how people read the choices (same order), if not the ids
+    read: bool = True  # False: shown for people (notes, a formula of ras's), never read
 
     @property
     def choice_labels(self) -> dict[str, str]:
@@ -500,7 +501,7 @@ QUESTIONNAIRE = SheetSchema(
         Column("Question ID", "text", True, "The question's ID in the table."),
         Column("Question", "text", False, "The question (for reading only)."),
         Column("Answer", "text", True, "The answer, from the drop-down."),
-        Column("Notes", "text", False, "Free text; never read, logged or copied."),
+        Column("Notes", "text", False, "Free text; never read, logged or copied.", read=False),
     ),
     "One row per question; found by the header row with `Question ID` and `Answer`.",
     "assessment.xlsx",
@@ -677,7 +678,7 @@ SCENARIO_VALUES = _s(
     (
         Column("Key", "text", True, "A scenario key, dotted: `inflation.placements`."),
         Column("Value", "text", False, "Its value; empty for the default."),
-        Column("Notes", "text", False, "What the key means (ras ignores this column)."),
+        Column("Notes", "text", False, "What the key means (ras ignores this column).", read=False),
     ),
     "One row per key (every key is listed below).",
 )
@@ -685,7 +686,13 @@ SCENARIO_YEARS = _s(
     "Years",
     (
         Column("Year", "integer", True, "Plan year, 1 to the horizon."),
-        Column("Financial year", "text", False, "Shown for reading (`2027/28`); ras ignores it."),
+        Column(
+            "Financial year",
+            "text",
+            False,
+            "Shown for reading (`2027/28`); ras ignores it.",
+            read=False,
+        ),
         Column("Moves", "integer", False, "Moves that year; overrides capacity.moves_per_year."),
         Column(
             "Savings rate",
@@ -708,7 +715,7 @@ SCENARIO_DATA = _s(
             ("allocations", "placements", "contracts"),
         ),
         Column("Path", "text", True, "The file, relative to the scenario workbook's folder."),
-        Column("Notes", "text", False, "What the file is (ras ignores this column)."),
+        Column("Notes", "text", False, "What the file is (ras ignores this column).", read=False),
     ),
     "One row per input file.",
 )

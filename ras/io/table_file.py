@@ -396,7 +396,10 @@ def _bool(v: Any) -> Any:
 def _read_table_workbook(path: Path) -> tuple[dict[str, Any], Locator]:  # noqa: C901
 
     sheets = read_sheets(
-        path, [t.sheet for t in TABLE_SHEETS], required=(TABLE.sheet, TABLE_QUESTIONS.sheet)
+        path,
+        [t.sheet for t in TABLE_SHEETS],
+        required=(TABLE.sheet, TABLE_QUESTIONS.sheet),
+        refuse_uncalculated=TABLE_SHEETS,
     )
     where: Locator = {}
     data: dict[str, Any] = {}
