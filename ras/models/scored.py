@@ -107,15 +107,13 @@ class ScoreRun:
 
     def rejected(self) -> int:
         """How many assessments (or whole files) were rejected."""
-        keys = {
-            (i.source, i.person_id, i.sheet if i.cell.startswith("row") else "", _row(i.cell))
-            for i in self.exceptions
-        }
+        keys = {(i.source, i.person_id, _row(i.cell)) for i in self.exceptions}
         return len(keys)
 
 
 def _row(cell: str) -> str:
-    return "".join(ch for ch in cell if ch.isdigit())
+    """A bulk table's ``row 7`` (each row is an assessment); a workbook's cells are one."""
+    return cell if cell.startswith("row") else ""
 
 
 @dataclass
