@@ -16,7 +16,7 @@ from ras.cli import main
 from ras.io.allocation_rows import allocation_headers
 from ras.models.table import PointTable
 from tests.conftest import ROOT
-from tests.hostile import good
+from tests.hostile import GOOD_ANSWERS, good
 
 
 def all_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
@@ -341,3 +341,54 @@ def test_nan_is_not_a_number_for_an_option(tmp_path: Path, option: str) -> None:
     r = CliRunner().invoke(main, ["optimise", str(scenario), "-o", str(out), option, "nan"])
     assert r.exit_code == 2, r.output
     assert "'nan' is not a number" in r.output and not out.exists()
+
+
+def test_rejected_counts_assessments_not_their_problems(tmp_path: Path, adult_path: Path) -> None:
+    """A blank assessment from `ras template assessment` (14 problems) was "12 rejected":
+    one for each row its problems were on. A bulk row with two problems is one rejected."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    r = CliRunner().invoke(
+        main, ["template", "assessment", str(folder / "blank.xlsx"), "-t", str(adult_path)]
+    )
+    assert r.exit_code == 0, r.output
+    good(folder / "two.xlsx", "T-2", PC1="Nope", PC2="Nope either")
+    head = ["Person ID", "Client group", *GOOD_ANSWERS]
+    rows = [
+        ["B-1", "older_people", "Nope", "Nope", *list(GOOD_ANSWERS.values())[2:]],
+        ["B-2", "nobody", "Nope", *list(GOOD_ANSWERS.values())[1:]],
+        ["B-3", "older_people", *GOOD_ANSWERS.values()],
+    ]
+    (folder / "bulk.csv").write_text(
+        "\n".join(",".join(r) for r in [head, *rows]) + "\n", encoding="utf-8"
+    )
+    r = CliRunner().invoke(
+        main, ["validate", str(folder), str(folder / "bulk.csv"), "-t", str(adult_path), "--json"]
+    )
+    assert r.exit_code == 1, r.output
+    summary = json.loads(r.stdout)
+    assert len(summary["problems"]) > 14
+    assert summary["rejected"] == 4  # the blank one, two.xlsx, B-1 and B-2
+
+
+def test_a_csv_in_a_folder_is_named_not_read(tmp_path: Path, adult_path: Path) -> None:
+    """A bulk table dropped into a folder of workbooks was skipped without a word, and a
+    folder of CSV files said "no input files (.xlsx, .xlsm or .csv) found"."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "bulk.csv").write_text("Person ID\nB-1\n", encoding="utf-8")
+    (folder / "allocations.explanations.csv").write_text("x\n", encoding="utf-8")  # ras's
+    r = CliRunner().invoke(main, ["validate", str(folder), "-t", str(adult_path)])
+    assert r.exit_code == 2, r.output
+    assert "no assessment workbooks (.xlsx, .xlsm) found in" in r.output
+    assert f"a bulk table is read when named: {folder / 'bulk.csv'}" in r.output
+    good(folder / "a.xlsx", "A-1")
+    r = CliRunner().invoke(main, ["validate", str(folder), "-t", str(adult_path), "--json"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["people_scored"] == 1 and summary["warnings"] == 1
+    assert (
+        f"warning: {folder / 'bulk.csv'}: is a CSV file in a folder; it was not read "
+        "(to score it as a bulk table, give the file itself as an INPUT)"
+    ) in r.stderr
+    assert "explanations.csv" not in r.stderr

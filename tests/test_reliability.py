@@ -250,7 +250,7 @@ def test_usage_errors_write_nothing(tmp_path: Path, adult_path: Path) -> None:
         ),
         (
             ["score", str(tmp_path / "empty"), "-t", str(adult_path), "-o", str(out)],
-            "no input files",
+            "no assessment workbooks",
         ),
         (["score", str(inputs), "-t", str(adult_path), "-o", str(tmp_path / "a.csv")], ".xlsx"),
         (  # the folder of sheets was quietly left unwritten

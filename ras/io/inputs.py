@@ -63,6 +63,7 @@ def collect_inputs(
     inputs = list(inputs)
     out = Collected()
     missing: list[str] = []
+    left_out: list[Path] = []  # CSV files met in folders
     for item in inputs:
         p = Path(item)
         if p.is_dir():
@@ -77,6 +78,7 @@ def collect_inputs(
                 )
             top = p.resolve()
             found: list[Path] = []
+            csvs: list[Path] = []
             for root, dirs, names in os.walk(p):
                 dirs[:] = [
                     d
@@ -96,6 +98,8 @@ def collect_inputs(
                 listed = set(names)
                 for name in names:
                     if name.startswith(".") or not name.lower().endswith(SCANNED):
+                        if _a_table_left_out(name):
+                            csvs.append(Path(root, name))
                         continue
                     path = Path(root, name)
                     if name.startswith("~$"):
@@ -119,6 +123,7 @@ def collect_inputs(
                             out.links.append((str(path), str(target)))
                     found.append(path)
             out.files.extend(sorted(found))
+            left_out.extend(sorted(csvs))
         elif p.exists():
             if p.name.startswith("~$"):
                 out.skipped.append(str(p))
@@ -152,10 +157,36 @@ def collect_inputs(
     out.files = unique
     if not out.files and not out.issues:
         given = ", ".join(str(i) for i in inputs)
+        hint = f"; a bulk table is read when named: {left_out[0]}" if left_out else ""
         raise UsageError(
-            f"no input files (.xlsx, .xlsm or .csv) found in {given}; nothing was written"
+            f"no assessment workbooks (.xlsx, .xlsm) found in {given}{hint}; "
+            "nothing was written"
         )
+    out.issues.extend(
+        Issue(
+            "csv-not-read",
+            Location(str(path)),
+            "is a CSV file in a folder; it was not read",
+            "to score it as a bulk table, give the file itself as an INPUT",
+            severity=Severity.WARNING,
+        )
+        for path in left_out
+    )
     return out
+
+
+#: The files ``ras score`` writes beside ``allocations.xlsx`` when a sheet is too long.
+_OVERFLOW = (".allocations.csv", ".explanations.csv", ".answers.csv")
+
+
+def _a_table_left_out(name: str) -> bool:
+    """Whether a file in a folder is a CSV that may be a bulk table (so is worth naming).
+
+    A folder's CSV files are not read: they may be registers, exports, or the files ras
+    writes beside an allocations workbook (which are not named either).
+    """
+    lower = name.lower()
+    return lower.endswith(".csv") and not lower.endswith(_OVERFLOW) and not name.startswith(".")
 
 
 def _backup_of(path: Path) -> str | None:
