@@ -159,8 +159,7 @@ def collect_inputs(
         given = ", ".join(str(i) for i in inputs)
         hint = f"; a bulk table is read when named: {left_out[0]}" if left_out else ""
         raise UsageError(
-            f"no assessment workbooks (.xlsx, .xlsm) found in {given}{hint}; "
-            "nothing was written"
+            f"no assessment workbooks (.xlsx, .xlsm) found in {given}{hint}; nothing was written"
         )
     out.issues.extend(
         Issue(
