@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ras.number_text import number_text
+
 
 def is_blank(value: Any) -> bool:
     """Whether a cell is empty (None, '' or only spaces)."""
@@ -52,7 +54,7 @@ def to_decimal(value: Any) -> Decimal | None:
     if isinstance(value, Decimal):
         return value
     if isinstance(value, str):
-        text = value.strip().replace(",", "").replace("£", "").replace(" ", "")
+        text = number_text(value)
         if not text:
             return None
         try:

@@ -538,3 +538,38 @@ def test_a_file_of_another_kind_is_named_as_such(tmp_path: Path, adult_path: Pat
         assert r.exit_code == 1, r.output
         errors = [line for line in r.output.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and said in errors[0], r.output
+
+
+def test_a_decimal_comma_in_a_register_or_a_bulk_table_is_an_error_not_a_bigger_cost(
+    tmp_path: Path, adult_path: Path
+) -> None:
+    """`1200,50` typed as text (a decimal comma, as a provider abroad or another locale's
+    export writes it) was read with its comma dropped: £120,050 a week; in a bulk table a
+    current annual cost of `12500,50` was £1,250,050 (and calibration fitted to it)."""
+    row = placement("A", "inpatient", 1000)
+    row[3], row[4] = "1200,50", None
+    write_case(tmp_path, budgets={"A": 500}, placements=[row])
+    with pytest.raises(InputError) as err:
+        read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
+    assert (
+        "sheet 'Placements', cell D2: Weekly cost (£) is '1200,50', which is not a number "
+        "(type a number; a comma separates thousands (12,000.50); write a decimal point as a dot)"
+    ) in str(err.value)
+    from tests.hostile import GOOD_ANSWERS
+
+    bulk = tmp_path / "bulk.csv"
+    head = ["Person ID", "Client group", "Current annual cost", *GOOD_ANSWERS]
+    rows = [["B-1", "older_people", "12500,50", *GOOD_ANSWERS.values()]]
+    rows.append(["B-2", "older_people", "12,500.50", *GOOD_ANSWERS.values()])
+    bulk.write_text(
+        "\n".join(",".join(f'"{v}"' for v in r) for r in [head, *rows]) + "\n", encoding="utf-8"
+    )
+    r = CliRunner().invoke(main, ["validate", str(bulk), "-t", str(adult_path), "--json"])
+    assert r.exit_code == 1, r.output
+    summary = json.loads(r.stdout)
+    assert summary["people_scored"] == 1 and summary["rejected"] == 1
+    assert summary["problems"] == [
+        f"{bulk}, cell C2: 'Current annual cost' is '12500,50', which is not an amount of money "
+        "(type a number such as 12500.00; a comma separates thousands (12,000.50); write a "
+        "decimal point as a dot)"
+    ]

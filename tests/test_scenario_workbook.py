@@ -40,10 +40,27 @@ def test_a_bare_rate_of_one_or_more_is_an_error(typed: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("typed", "value"), [("£2,000", "2000"), ("2000", "2000"), ("2,000.50", "2000.50")]
+    ("typed", "value"),
+    [
+        ("£2,000", "2000"),
+        ("2000", "2000"),
+        ("2,000.50", "2000.50"),
+        ("-£1,200,000.5", "-1200000.5"),
+        ("2\u00a0000", "2000"),  # a no-break space, as numbers copied from a page have
+    ],
 )
 def test_money_as_people_type_it(typed: str, value: str) -> None:
     assert parse_money(typed) == Decimal(value)
+
+
+@pytest.mark.parametrize("typed", ["1,20", "12,5", "1.200,50", "1 200,50", ",5", "1,2345"])
+def test_a_comma_that_does_not_group_thousands_is_refused(typed: str) -> None:
+    """A decimal comma (`1.200,50`, as other countries write it) was read with its commas
+    dropped: £1.2005, and `12,5` was £125."""
+    with pytest.raises(ValueError, match="a comma separates thousands"):
+        parse_money(typed)
+    with pytest.raises(ValueError, match="a comma separates thousands"):
+        parse_rate(typed + "%")
 
 
 @pytest.mark.parametrize(

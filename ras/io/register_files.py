@@ -25,6 +25,7 @@ from ras.models.base import (
 from ras.models.registers import Contract, Member, Placement, Registers
 from ras.models.table import norm
 from ras.money import gbp
+from ras.number_text import number_fix
 
 _YES = {"y", "yes", "true", "1"}
 _NO = {"n", "no", "false", "0", ""}
@@ -178,7 +179,7 @@ class _Rows:
                 r,
                 c,
                 f"{col.name} is {quote(to_text(raw))}, which is not a number",
-                "type a number",
+                number_fix(raw, "type a number"),
             )
             return None
         if d < 0:

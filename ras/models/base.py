@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
 from ras.choices import label_list, match_choice
 from ras.errors import quote
+from ras.number_text import COMMA_HINT, number_text
 
 
 def decimal_text(value: Decimal) -> str:
@@ -67,13 +68,22 @@ def too_much_money(value: Decimal) -> bool:
     return abs(value) > MONEY_LIMIT
 
 
-def _number_text(text: str) -> Decimal:
+def _number_text(typed: str, shown: str = "") -> Decimal:
+    """A number typed as text (``£2,000``, ``-15``).
+
+    Raises:
+        ValueError: not a number, quoting ``shown`` (all that was typed: ``3,5%``) or it.
+    """
+    said = quote((shown or typed).strip())
+    text = number_text(typed)
+    if text is None:
+        raise ValueError(f"{said} is not a number: {COMMA_HINT}")
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"{quote(text)} is not a number") from None
+        raise ValueError(f"{said} is not a number") from None
     if not number.is_finite():
-        raise ValueError(f"{quote(text)} is not a number")
+        raise ValueError(f"{said} is not a number")
     return number
 
 
@@ -87,9 +97,9 @@ def parse_rate(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("a rate is a number such as 0.03 or 3%, not yes/no")
     if isinstance(value, str):
-        text = value.strip().replace(",", "")
+        text = value.strip()
         if text.endswith("%"):
-            return _number_text(text[:-1].strip()) / 100
+            return _number_text(text[:-1], text) / 100
         value = _number_text(text)
     if isinstance(value, int | float | Decimal):
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
@@ -137,7 +147,7 @@ def parse_money(value: Any) -> Any:
                 f"{quote(value.strip())} is not a number; write the whole amount, "
                 f"such as £{whole:,f}"
             )
-        value = _number_text(text)
+        value = _number_text(value)
     if isinstance(value, int | float | Decimal):
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         if number.is_finite() and too_much_money(number):

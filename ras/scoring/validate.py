@@ -12,6 +12,7 @@ from ras.errors import Issue, Location, Severity, quote
 from ras.models.assessment import Assessment, Cell, FileResult
 from ras.models.base import MONEY_LIMIT
 from ras.models.table import PersonField, PointTable, norm
+from ras.number_text import number_fix
 
 PERSON_ID = "Person ID"
 
@@ -182,7 +183,7 @@ def _check_field(
                 sheet,
                 cell,
                 f"'{f.label}' is {quote(to_text(value))}, which is not {kind}",
-                "type a number such as 12500.00",
+                number_fix(value, "type a number such as 12500.00"),
             )
             return
         out[f.id] = d
