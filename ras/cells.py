@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -92,9 +93,11 @@ def id_key(person_id: str) -> str:
     """A Person ID as a slip would leave it: no spaces, case or leading zeros.
 
     Two IDs with one key but not equal are most often one person, one of whose IDs
-    Excel turned from ``00123`` into the number 123.
+    Excel turned from ``00123`` into the number 123, or that was typed with spaces
+    (``943 476 5919``) or pasted with an invisible character (a zero-width space).
     """
-    return person_id.strip().casefold().lstrip("0") or "0"
+    kept = "".join(ch for ch in person_id if not ch.isspace() and unicodedata.category(ch) != "Cf")
+    return kept.casefold().lstrip("0") or "0"
 
 
 def nearly_matching(lonely: Iterable[str], others: Iterable[str]) -> dict[str, str]:

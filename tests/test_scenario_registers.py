@@ -453,11 +453,12 @@ def test_an_id_that_lost_its_leading_zeros_is_pointed_out(tmp_path: Path) -> Non
     and the person was planned as having no assessment without a word."""
     scenario = write_case(
         tmp_path,
-        budgets={"00123": 60000, "B7": 50000},
+        budgets={"00123": 60000, "B7": 50000, "9434765919": 50000},
         placements=[
             placement(123, "inpatient", 100000),  # type: ignore[arg-type]
             placement("b7", "inpatient", 90000),  # case: a different person, but say so
             placement("C1", "inpatient", 90000),  # no budget, and nothing like it
+            placement("943 476\u200b5919", "inpatient", 90000),  # spaced, a pasted ZWSP
         ],
     )
     r = CliRunner().invoke(
@@ -465,14 +466,18 @@ def test_an_id_that_lost_its_leading_zeros_is_pointed_out(tmp_path: Path) -> Non
     )
     assert r.exit_code == 0, r.output
     said = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
-    assert len(said) == 3, said
-    assert "none of the 3 registered people has a budget in allocations.xlsx" in said[0]
+    assert len(said) == 4, said
+    assert "none of the 4 registered people has a budget in allocations.xlsx" in said[0]
     assert "row 2: Person ID '123' has no budget in the allocations, which have '00123'" in said[1]
     assert "Excel drops the leading zeros" in said[1]
     assert "Person ID 'b7' has no budget in the allocations, which have 'B7'" in said[2]
-    assert "3 registered people have no budget in the allocations" in r.stderr
+    assert (
+        "row 5: Person ID '943 476\\u200b5919' has no budget in the allocations, which have "
+        "'9434765919'"
+    ) in said[3]
+    assert "4 registered people have no budget in the allocations" in r.stderr
     summary = json.loads(r.stdout)
-    assert summary["people_without_budget"] == 3 and len(summary["warnings"]) == 3
+    assert summary["people_without_budget"] == 4 and len(summary["warnings"]) == 4
 
 
 def test_allocations_with_none_of_the_registered_people_are_a_warning(tmp_path: Path) -> None:
