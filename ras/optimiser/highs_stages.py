@@ -43,6 +43,10 @@ TIEBREAK_SHARE = 0.25
 #: for this many seconds: they only look for a good first plan.
 SEARCH_SHARE = 0.25
 SEARCH_STALL = 10.0
+#: ... on a model of this many columns (about 1,000 people) or more; a smaller one gets a
+#: share of it in proportion, and at least SEARCH_STALL_MIN seconds (see ``search_stall``).
+SEARCH_FULL_COLUMNS = 4_000
+SEARCH_STALL_MIN = 1.0
 #: ... or this many times the seconds the stage's LP relaxation took, if longer (at 5,000
 #: people on a busy machine, the search near the plan needed more than 5 s to find a
 #: plan it finds in one on an idle one).
@@ -322,9 +326,7 @@ class HighsStages:
             return float("nan")
         if relaxed is None:
             return None
-        # A large model (or a busy machine) takes longer to find each better plan: the
-        # stall grows with the time the LP took.
-        stall = max(SEARCH_STALL, SEARCH_STALL_LP * (time.perf_counter() - began))
+        stall = search_stall(self.steps.matrix.num_cols, time.perf_counter() - began)
         share = None if left is None else left * SEARCH_SHARE
         # Progress shows the stage's own objective of the plan in hand, against the
         # stage's LP bound: not the blend, nor the neighbourhood's bound.
@@ -492,6 +494,18 @@ class HighsStages:
         }
         shortfall = {t: max(0.0, float(x[col(v.name)])) for t, v in self.built.shortfall.items()}
         return moves, releases, shortfall
+
+
+def search_stall(columns: int, lp_seconds: float) -> float:
+    """How long a first-plan search may go without finding a better plan.
+
+    A large model (or a busy machine) takes longer to find each better plan: the stall
+    grows with the time the LP took. A small one is searched in a fraction of the time:
+    SEARCH_STALL is for SEARCH_FULL_COLUMNS columns (about 1,000 people) and up, and a
+    smaller model gets a share of it in proportion, but at least SEARCH_STALL_MIN.
+    """
+    sized = SEARCH_STALL * min(1.0, columns / SEARCH_FULL_COLUMNS)
+    return max(SEARCH_STALL_MIN, sized, SEARCH_STALL_LP * lp_seconds)
 
 
 def couples_years(data: PlanData) -> bool:
