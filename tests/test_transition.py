@@ -21,6 +21,7 @@ from ras.models.table import PointTable
 from ras.models.transition import Policy
 from ras.scoring.budgets import compute_budget
 from ras.transition.protection import band_of, protected_years
+from tests.helpers import recalculate, soffice
 
 D = Decimal
 
@@ -442,3 +443,63 @@ def test_an_affordability_contingency_of_everything_is_refused() -> None:
 
     with pytest.raises(ValidationError, match="below 100 %"):
         Policy.model_validate({"affordability": {"budget": 1000, "contingency": "100%"}})
+
+
+def test_a_totals_row_or_a_repeated_person_is_named_at_its_cell(
+    tmp_path: Path, adult: PointTable
+) -> None:
+    """A finance lead's `Total` row at the foot of OLD was read as a person called Total
+    (counted as someone who had left), and a current cost column, read back without the
+    table, was broken down on the Summary one row per amount."""
+    from openpyxl import load_workbook
+
+    from ras.errors import InputError
+    from ras.io.allocations import read_allocated
+    from tests.hostile import GOOD_ANSWERS
+
+    head = ["Person ID", "Client group", "Current annual cost", *GOOD_ANSWERS]
+    lines = [",".join(head)] + [
+        ",".join([f"P{n}", "older_people", str(1000 * n), *GOOD_ANSWERS.values()])
+        for n in range(1, 4)
+    ]
+    (tmp_path / "people.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    new = tmp_path / "new.xlsx"
+    run_score([tmp_path / "people.csv"], adult, new, jobs=0)
+    r = CliRunner().invoke(main, ["transition", str(new), str(new), "-o", str(tmp_path / "t.xlsx")])
+    assert r.exit_code == 0, r.output
+    wb = CalamineWorkbook.from_path(str(tmp_path / "t.xlsx"))
+    groups = [row[0] for row in wb.get_sheet_by_name("Summary").to_python()]
+    assert "By client group" in groups and "By current annual cost" not in groups
+    people = wb.get_sheet_by_name("People").to_python()
+    assert [row[people[0].index("Current annual cost")] for row in people[1:]] == [1000, 2000, 3000]
+
+    book = load_workbook(new)
+    book["Allocations"].append([])
+    book["Allocations"].append(["Total", None, None, None])
+    sheet = book["Allocations"]
+    budget = [c.value for c in sheet[1]].index("Indicative budget (£/year)") + 1
+    letter = sheet.cell(1, budget).column_letter
+    sheet.cell(6, budget, f"=SUM({letter}2:{letter}4)")
+    book.save(tmp_path / "old.xlsx")
+    recalculated = recalculate([tmp_path / "old.xlsx"], tmp_path / "calc")[0] if soffice() else None
+    for old in [tmp_path / "old.xlsx", recalculated]:
+        if old is None:
+            continue
+        r = CliRunner().invoke(
+            main, ["transition", str(old), str(new), "-o", str(tmp_path / "x.xlsx")]
+        )
+        assert r.exit_code == 1, r.output
+        assert (
+            f"{old}: sheet 'Allocations', cell A6: Person ID 'Total' is a totals row, not a "
+            "person; delete the row (ras adds the budgets up itself)"
+        ) in r.output
+        with pytest.raises(InputError, match="cell A6: Person ID 'Total' is a totals row"):
+            read_allocated(old)
+    (tmp_path / "old.csv").write_text(
+        "Person ID,Current budget (£/year)\nP1,900\nP2,3000\nP1,500\n", "utf-8"
+    )
+    r = CliRunner().invoke(
+        main, ["transition", str(tmp_path / "old.csv"), str(new), "-o", str(tmp_path / "x.xlsx")]
+    )
+    assert r.exit_code == 1, r.output
+    assert "old.csv: cell A4: Person ID 'P1' appears twice (first at row 2)" in r.output

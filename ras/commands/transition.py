@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ras.cells import ID_SLIP_FIX, nearly_matching
-from ras.errors import InputError, Issue, Location, Severity, UsageError, quote
+from ras.errors import Issue, Location, Severity, UsageError, quote
 from ras.io.allocation_rows import answer_rows
 from ras.io.allocations import read_scored_people
 from ras.io.reader import sha256_file
@@ -21,16 +21,6 @@ from ras.models.table import PointTable
 from ras.models.transition import PersonChange, Side, TransitionOutcome
 from ras.outputs import refuse_overwriting
 from ras.transition.changes import affordable_budgets, person_changes
-
-
-def _unique(path: Path, people: list[Side]) -> None:
-    seen: set[str] = set()
-    for s in people:
-        if s.person_id in seen:
-            raise InputError(
-                f"{path}: Person ID {s.person_id!r} appears twice; each person once, please"
-            )
-        seen.add(s.person_id)
 
 
 def run_transition(
@@ -55,8 +45,6 @@ def run_transition(
         )
     olds, _, _ = read_side(old, table, register_allowed=True)
     news, run_rounding, labels = read_side(new, table, register_allowed=False)
-    _unique(old, olds)
-    _unique(new, news)
     rounding = table.rounding if table is not None else (run_rounding or Decimal(1))
     new_budgets: dict[str, Decimal] = {}
     scale = rate = total = None
@@ -143,7 +131,6 @@ def previous_changes(
     """
     policy = load_policy(policy_path)
     olds, _, _ = read_side(previous, run.table, register_allowed=True)
-    _unique(previous, olds)
     points: dict[str, dict[str, tuple[str, Decimal]]] = {}
     for pid, qid, answer, pts in answer_rows(run):
         points.setdefault(pid, {})[qid] = (answer, pts)

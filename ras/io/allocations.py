@@ -514,6 +514,8 @@ def read_allocated(
     for r, row in enumerate(rows[1:], start=2):
         if len(row) <= max(pid_col, budget_col) or is_blank(row[pid_col]):
             continue
+        pid = to_text(row[pid_col])
+        person_row(path, seen, pid, r, pid_col)
         value = to_decimal(row[budget_col])
         if value is None or value < 0 or too_much_money(value):
             raise InputError(
@@ -521,8 +523,6 @@ def read_allocated(
                 f"{quote(to_text(row[budget_col]))} is not a budget; use the workbook "
                 "`ras score` wrote"
             )
-        pid = to_text(row[pid_col])
-        _first_time(path, seen, pid, r, pid_col)
         budgets[pid] = pence(value)
         split: dict[str, Decimal] = {}
         for c, stream in streams.items():
@@ -546,15 +546,29 @@ def read_allocated(
     return budgets, splits
 
 
-def _first_time(path: Path, seen: dict[str, int], pid: str, r: int, col: int) -> None:
-    """Note that row ``r`` holds ``pid``; a second row for one person is an error.
+#: Person IDs that are a totals row added by hand, not a person (as ``norm`` leaves them).
+TOTALS = frozenset({"total", "totals", "grand total", "sum", "total budgets"})
 
-    ``ras score`` never writes one, but an edited or pasted-together workbook may, and
-    the last row's budget was quietly the one used.
+
+def person_row(
+    path: Path, seen: dict[str, int], pid: str, r: int, col: int, sheet: str = "Allocations"
+) -> None:
+    """Note that row ``r`` of the ``sheet`` (Allocations, or a register's) holds ``pid``.
+
+    A second row for one person is an error: ``ras score`` never writes one, but an
+    edited or pasted-together workbook may, and the last row's budget was quietly the
+    one used. So is a totals row added by hand: it was read as a person called Total,
+    whose budget was everyone's (a transition counted it as someone who had left).
     """
+    at = f"{path}: " + (f"sheet {sheet!r}, " if sheet else "") + f"cell {col_letters(col)}{r}"
+    if norm(pid) in TOTALS:
+        raise InputError(
+            f"{at}: Person ID {quote(pid)} is a totals row, not a person; delete the row "
+            "(ras adds the budgets up itself)"
+        )
     if pid in seen:
         raise InputError(
-            f"{path}: sheet 'Allocations', cell {col_letters(col)}{r}: Person ID {quote(pid)} "
+            f"{at}: Person ID {quote(pid)} "
             f"appears twice (first at row {seen[pid]}); keep one row per person"
         )
     seen[pid] = r
@@ -612,7 +626,7 @@ def read_scored_people(path: Path, table: PointTable) -> list[Any]:
         if len(row) <= pid_col or is_blank(row[pid_col]):
             continue
         pid = to_text(row[pid_col])
-        _first_time(path, seen, pid, r, pid_col)
+        person_row(path, seen, pid, r, pid_col)
         fields: dict[str, object] = {}
         for fid, c in field_cols.items():
             v = row[c] if c < len(row) else None

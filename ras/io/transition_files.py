@@ -14,7 +14,7 @@ from typing import Any
 
 from ras.cells import col_letters, is_blank, to_decimal, to_text
 from ras.errors import InputError, quote
-from ras.io.allocations import POINTER
+from ras.io.allocations import POINTER, person_row
 from ras.io.reader import HEADER_SEARCH_ROWS, csv_rows, read_sheets, sniff
 from ras.io.schemas import BUDGET, PERSON_ID
 from ras.io.strict_yaml import build_model, read_yaml
@@ -124,6 +124,8 @@ def _field_value(table: PointTable | None, fid: str, raw: Any) -> object:
     f = table.field(fid) if table is not None else None
     if f is not None and f.type in ("money", "number"):
         return to_decimal(raw)
+    if f is None and isinstance(raw, int | float) and not isinstance(raw, bool):
+        return to_decimal(raw)  # a number (a current cost), not a group: no table to ask
     text = to_text(raw)
     return f.id_of(text) if f is not None and f.options else text
 
@@ -167,10 +169,12 @@ def _from_allocations(
     pid_c, b_c, p_c = header.index(PERSON_ID), header.index(BUDGET), header.index("Total points")
     answers = _answers(path, sheets.get("Answers", []))
     people: list[Side] = []
+    seen: dict[str, int] = {}
     for r, row in enumerate(rows[1:], start=2):
         if len(row) <= max(pid_c, b_c) or is_blank(row[pid_c]):
             continue
         pid = to_text(row[pid_c])
+        person_row(path, seen, pid, r, pid_c)
         people.append(
             Side(
                 pid,
@@ -229,9 +233,11 @@ def _from_register(path: Path, rows: list[list[Any]], table: PointTable | None) 
     others = [c for c, h in enumerate(header) if h and c not in (pid_c, b_c)]
     fields = _fields_by_column(header, table, others)
     people = []
+    seen: dict[str, int] = {}
     for r, row in enumerate(rows[top + 1 :], start=top + 2):
         if len(row) <= max(pid_c, b_c) or is_blank(row[pid_c]):
             continue
+        person_row(path, seen, to_text(row[pid_c]), r, pid_c, sheet="")
         people.append(
             Side(
                 to_text(row[pid_c]),
