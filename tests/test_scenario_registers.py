@@ -578,3 +578,18 @@ def test_a_decimal_comma_in_a_register_or_a_bulk_table_is_an_error_not_a_bigger_
         "(type a number such as 12500.00; a comma separates thousands (12,000.50); write a "
         "decimal point as a dot)"
     ]
+
+
+def test_a_totals_row_at_the_foot_of_a_register_is_named_as_such(tmp_path: Path) -> None:
+    """`Total` with the costs summed, below the people: "Provider is missing (fill it in)"
+    and "Setting is missing (fill it in)", which is not the fix."""
+    _two_placed_and_a_member(tmp_path)
+    wb = load_workbook(tmp_path / "placements.xlsx")
+    wb["Placements"].append(["TOTAL", None, None, None, 2000])
+    wb.save(tmp_path / "placements.xlsx")
+    with pytest.raises(InputError) as err:
+        read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
+    assert str(err.value).splitlines() == [
+        f"{tmp_path / 'placements.xlsx'}, sheet 'Placements', cell A4: 'TOTAL' is a totals "
+        "row, not a person (delete the row; ras adds the costs up itself)"
+    ]

@@ -13,6 +13,7 @@ from typing import Any
 from ras.cells import cell_ref, is_blank, to_decimal, to_text
 from ras.choices import label_list, match_choice
 from ras.errors import InputError, Issue, Location, Severity, quote
+from ras.io.allocations import TOTALS
 from ras.io.reader import header_row, read_sheets, sha256_file
 from ras.io.schemas import CONTRACTS, MEMBERS, PLACEMENTS, Column, SheetSchema
 from ras.models.base import (
@@ -120,9 +121,20 @@ class _Rows:
 
     def records(self) -> list[tuple[int, dict[str, Any]]]:
         out = []
+        first = self.cols.get(norm(self.schema.columns[0].name))
         for r in range(self.top + 1, len(self.rows)):
             row = self.rows[r]
             if all(is_blank(v) for v in row):
+                continue
+            if first is not None and first < len(row) and norm(to_text(row[first])) in TOTALS:
+                self.error(
+                    "totals-row",
+                    r,
+                    first,
+                    f"{quote(to_text(row[first]))} is a totals row, not a "
+                    f"{self.schema.columns[0].name.removesuffix(' ID').lower()}",
+                    "delete the row; ras adds the costs up itself",
+                )
                 continue
             rec: dict[str, Any] = {}
             for col in self.schema.columns:
