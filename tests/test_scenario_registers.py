@@ -593,3 +593,21 @@ def test_a_totals_row_at_the_foot_of_a_register_is_named_as_such(tmp_path: Path)
         f"{tmp_path / 'placements.xlsx'}, sheet 'Placements', cell A4: 'TOTAL' is a totals "
         "row, not a person (delete the row; ras adds the costs up itself)"
     ]
+
+
+def test_the_blank_registers_plan_nothing_and_say_so(tmp_path: Path) -> None:
+    """The blank registers and scenario of `ras template` gave "OPTIMAL, 0 people move"
+    and a plan of zeros, without a word that the registers were empty."""
+    runner = CliRunner()
+    assert runner.invoke(main, ["template", "registers", str(tmp_path)]).exit_code == 0
+    sc = tmp_path / "scenario.yaml"
+    assert runner.invoke(main, ["template", "scenario", str(sc)]).exit_code == 0
+    r = runner.invoke(main, ["optimise", str(sc), "-o", str(tmp_path / "p.xlsx"), "--json"])
+    assert r.exit_code == 0, r.output
+    said = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
+    assert said == [
+        f"warning: {sc}, line 8: the registers hold no placements and no block contracts, so "
+        "there is nothing to plan (fill in the registers: a row for each person in a placement "
+        "on Placements, a row for each block contract on Contracts)"
+    ]
+    assert json.loads(r.stdout)["warnings"] == [said[0].removeprefix("warning: ")]

@@ -44,8 +44,24 @@ def load_inputs(loaded: LoadedScenario) -> tuple[PlanData, dict[str, str]]:
 
 
 def _none_budgeted(loaded: LoadedScenario, data: PlanData, allocations: Path) -> tuple[Issue, ...]:
-    """A warning when no registered person has a budget: most likely the wrong workbook."""
+    """A warning when no registered person has a budget: most likely the wrong workbook.
+
+    Empty registers (the blank ones ``ras template registers`` writes) are said as such:
+    the plan of nobody was "OPTIMAL, 0 people move" without a word.
+    """
     n = len(data.people)
+    if not n and not data.contracts:
+        return (
+            Issue(
+                "registers-empty",
+                loaded.location(("data", "placements")),
+                "the registers hold no placements and no block contracts, so there is "
+                "nothing to plan",
+                "fill in the registers: a row for each person in a placement on "
+                "Placements, a row for each block contract on Contracts",
+                severity=Severity.WARNING,
+            ),
+        )
     if not n or len(data.missing_budgets) < n:
         return ()
     return (
