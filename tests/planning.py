@@ -168,3 +168,14 @@ def golden_orgs_case(folder: Path) -> Path:
             "targets": {"icb": {"kind": "year_on_year", "rate": "5%"}},
         },
     )
+
+
+def two_placed_and_a_member(folder: Path) -> Path:
+    """Registers of A and B in inpatient placements and M1 in block contract C1."""
+    return write_case(
+        folder,
+        budgets={"A": 500, "B": 500, "M1": 500},
+        placements=[placement("A", "inpatient", 1000), placement("B", "inpatient", 1000)],
+        contracts=[contract("C1", 100000, 5, 0, 0, 0)],
+        members=[member("C1", "M1")],
+    )

@@ -133,7 +133,7 @@ def test_a_formula_calculated_to_an_empty_text_is_a_blank_cell_not_an_uncalculat
 
     from ras.commands.score import score_inputs
     from ras.io.register_files import read_registers
-    from tests.planning import contract, member, placement, write_case
+    from tests.planning import two_placed_and_a_member
 
     src = tmp_path / "src"
     src.mkdir()
@@ -144,13 +144,7 @@ def test_a_formula_calculated_to_an_empty_text_is_a_blank_cell_not_an_uncalculat
     row = next(r for r in quest.iter_rows() if r[1].value == "CO2")
     row[3].value = '=IF(1=1,"","Some support")'  # CO2 is optional
     wb.save(path)
-    write_case(
-        src,
-        budgets={"A": 500, "B": 500, "M1": 500},
-        placements=[placement("A", "inpatient", 1000), placement("B", "inpatient", 1000)],
-        contracts=[contract("C1", 100000, 5, 0, 0, 0)],
-        members=[member("C1", "M1")],
-    )
+    two_placed_and_a_member(src)
     wb = load_workbook(src / "placements.xlsx")
     wb["Placements"]["G2"] = '=IF(E2>0,"",1500)'  # Set-up cost (£), optional
     wb["Placements"]["G3"] = '=IF(E3>0,"",1500)'

@@ -14,7 +14,7 @@ from ras.cli import main, parse_set_option
 from ras.errors import ConfigError, InputError, UsageError
 from ras.io.register_files import read_registers
 from ras.io.scenario_file import load_scenario
-from tests.planning import contract, member, placement, write_case
+from tests.planning import contract, member, placement, two_placed_and_a_member, write_case
 
 
 def base_case(tmp_path: Path) -> Path:
@@ -322,24 +322,13 @@ def test_a_calendar_year_typed_as_the_move_year_is_named(tmp_path: Path) -> None
     assert "sheet 'Members', cell C3: Earliest move year must be 1 or later" in lines[2]
 
 
-def _two_placed_and_a_member(tmp_path: Path) -> None:
-    """Registers of A and B in inpatient placements and M1 in block contract C1."""
-    write_case(
-        tmp_path,
-        budgets={"A": 500, "B": 500, "M1": 500},
-        placements=[placement("A", "inpatient", 1000), placement("B", "inpatient", 1000)],
-        contracts=[contract("C1", 100000, 5, 0, 0, 0)],
-        members=[member("C1", "M1")],
-    )
-
-
 def test_a_formula_a_program_did_not_calculate_is_named_as_such(tmp_path: Path) -> None:
     """A register written by a program (openpyxl) with `=4000*52`: the cell reads empty,
     and ras said "neither a weekly nor an annual cost is given" of a cell that Excel
     shows with a value."""
     import openpyxl
 
-    _two_placed_and_a_member(tmp_path)
+    two_placed_and_a_member(tmp_path)
     wb = openpyxl.load_workbook(tmp_path / "placements.xlsx")
     wb["Placements"]["E2"] = "=4000*52"  # no value saved with it
     wb["Placements"]["E3"] = "=SUM(1000)"
@@ -363,7 +352,7 @@ def test_a_formula_a_program_did_not_calculate_is_named_as_such(tmp_path: Path) 
 
 def test_registers_kept_by_hand_may_have_a_title_above_the_header(tmp_path: Path) -> None:
     """A title row above the headings was "no column 'Person ID' in the header row"."""
-    _two_placed_and_a_member(tmp_path)
+    two_placed_and_a_member(tmp_path)
     for name, sheets in (
         ("placements.xlsx", ["Placements"]),
         ("contracts.xlsx", ["Contracts", "Members"]),
@@ -583,7 +572,7 @@ def test_a_decimal_comma_in_a_register_or_a_bulk_table_is_an_error_not_a_bigger_
 def test_a_totals_row_at_the_foot_of_a_register_is_named_as_such(tmp_path: Path) -> None:
     """`Total` with the costs summed, below the people: "Provider is missing (fill it in)"
     and "Setting is missing (fill it in)", which is not the fix."""
-    _two_placed_and_a_member(tmp_path)
+    two_placed_and_a_member(tmp_path)
     wb = load_workbook(tmp_path / "placements.xlsx")
     wb["Placements"].append(["TOTAL", None, None, None, 2000])
     wb.save(tmp_path / "placements.xlsx")
