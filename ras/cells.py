@@ -84,6 +84,12 @@ def col_index(letters: str) -> int:
     return n - 1
 
 
+def ref_position(ref: str) -> tuple[int, int]:
+    """The 1-based row and 0-based column of an A1 reference (``B7`` -> (7, 1))."""
+    letters = ref.rstrip("0123456789")
+    return int(ref[len(letters) :]), col_index(letters)
+
+
 def cell_ref(row: int, col: int) -> str:
     """A1-style reference for 0-based row and column."""
     return f"{col_letters(col)}{row + 1}"

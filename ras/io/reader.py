@@ -20,7 +20,7 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
-from ras.cells import cell_ref, col_index, col_letters, is_blank, to_text
+from ras.cells import cell_ref, col_letters, is_blank, ref_position, to_text
 from ras.errors import InputError, Issue, Location, Severity
 from ras.io.guard import SheetScan, file_bytes, inspect_workbook, scan_sheet, sniff
 from ras.io.schemas import PERSON, QUESTIONNAIRE, SheetSchema
@@ -120,10 +120,10 @@ def _refuse_uncalculated(
     heads = [norm(to_text(v)) for v in rows[0]] if rows else []
 
     def read(ref: str) -> bool:
-        c = _cell_order(ref)[1]
+        c = ref_position(ref)[1]
         return c >= len(heads) or heads[c] not in shown
 
-    blank = sorted((r for r in formulas if read(r) and is_blank(_at(rows, r))), key=_cell_order)
+    blank = sorted((r for r in formulas if read(r) and is_blank(_at(rows, r))), key=ref_position)
     if blank:
         more = f" (and {len(blank) - 1} more)" if len(blank) > 1 else ""
         raise InputError(
@@ -133,13 +133,8 @@ def _refuse_uncalculated(
         )
 
 
-def _cell_order(ref: str) -> tuple[int, int]:
-    letters = ref.rstrip("0123456789")
-    return int(ref[len(letters) :]), col_index(letters)
-
-
 def _at(rows: list[list[Any]], ref: str) -> Any:
-    r, c = _cell_order(ref)
+    r, c = ref_position(ref)
     row = rows[r - 1] if r - 1 < len(rows) else []
     return row[c] if c < len(row) else None
 
@@ -166,9 +161,7 @@ def _merged_lookup(merged: tuple[str, ...]) -> dict[str, str]:
     out: dict[str, str] = {}
     for rng in merged:
         a, b = rng.split(":")
-        la, lb = a.rstrip("0123456789"), b.rstrip("0123456789")
-        r0, r1 = int(a[len(la) :]), int(b[len(lb) :])
-        c0, c1 = col_index(la), col_index(lb)
+        (r0, c0), (r1, c1) = ref_position(a), ref_position(b)
         if (r1 - r0 + 1) * (c1 - c0 + 1) > 10_000:
             continue
         for r in range(r0, r1 + 1):
