@@ -139,8 +139,7 @@ def parse_money(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("an amount of money is a number such as 2000 or £2,000, not yes/no")
     if isinstance(value, str):
-        text = value.strip().replace(",", "").replace("£", "").replace(" ", "")
-        short = _SHORTHAND.fullmatch(text)
+        short = _SHORTHAND.fullmatch(number_text(value) or "")  # (as typed: £, spaces, commas)
         if short is not None:
             whole = Decimal(short.group(1)).scaleb(_SCALE[short.group(2).lower()])
             raise ValueError(
