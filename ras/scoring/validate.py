@@ -518,7 +518,7 @@ def check_bulk_row(
     for f in index.table.person_fields:  # a required one has a column (bulk_layout)
         _check_field(rec, f, index, sheet, cell(layout.field_cols[f.id]), fields)
     cells = {qid: cell(col) for qid, col in layout.q_cols.items()}
-    answers = _check_answers(rec, index, sheet, cells, frozenset())
+    answers = _check_answers(rec, index, sheet, cells)
     if any(i.severity == "error" for i in rec.issues):
         return None, rec.issues
     assessment = Assessment(pid, layout.source, fields, answers, sheet, rownum, tuple(rec.warnings))
