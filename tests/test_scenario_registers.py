@@ -59,6 +59,24 @@ def test_a_per_year_list_set_as_in_the_workbook(tmp_path: Path) -> None:
     assert loaded.scenario.name == "Plan A; B"
 
 
+def test_a_per_year_list_typed_with_commas_is_shown_how_to_write_it(tmp_path: Path) -> None:
+    """`--set capacity.moves_per_year=10,12` said only "not a whole number; write one
+    such as 3". A thousands figure (1,200) gets no list hint: it is one number."""
+    path = base_case(tmp_path)
+    for typed, hinted in [("10,12", True), ("1,200", False)]:
+        with pytest.raises(ConfigError) as err:
+            load_scenario(path, None, [parse_set_option(f"capacity.moves_per_year={typed}")])
+        assert f"'{typed}' is not a whole number" in str(err.value)
+        assert ("[10, 12, 12] (10; 12; 12 in a workbook cell or --set)" in str(err.value)) is hinted
+    text = path.read_text()
+    listed = tmp_path / "listed.yaml"
+    data = json.loads(text)
+    data["capacity"] = {"moves_per_year": "1; 2"}
+    listed.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"for one a year write a list, \[10, 12, 12\]"):
+        load_scenario(listed)
+
+
 def test_unknown_and_duplicate_keys_name_the_line(tmp_path: Path) -> None:
     path = base_case(tmp_path)
     data = json.loads(path.read_text())

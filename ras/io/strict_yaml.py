@@ -21,6 +21,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ras.errors import ConfigError, Issue, KeyPath, Location, ModelProblem, locate, quote
+from ras.number_text import number_text
 
 M = TypeVar("M", bound="BaseModel")
 Locator = dict[KeyPath, str]
@@ -139,7 +140,14 @@ def validation_issues(
 ) -> list[Issue]:
     """Turn a pydantic error into issues naming the key path and its location."""
     issues: list[Issue] = []
-    for err in _one_member_each(exc.errors()):
+    errors = exc.errors()
+    takes_list = {
+        tuple(e["loc"][:at])
+        for e in errors
+        if (at := _member_at(e["loc"])) is not None
+        and str(e["loc"][at]).startswith(("tuple[", "list["))
+    }
+    for err in _one_member_each(errors):
         ctx_error = (err.get("ctx") or {}).get("error")
         loc: KeyPath = tuple(
             p for p in err["loc"] if not str(p).startswith("function-") and not _is_member(p)
@@ -156,6 +164,11 @@ def validation_issues(
                 msg = "required key is missing"
             elif err.get("input", "") is None:
                 msg = "no value given"
+            at = _member_at(err["loc"])
+            given = err.get("input")
+            if at is not None and tuple(err["loc"][:at]) in takes_list and isinstance(given, str):
+                if ";" in given or ("," in given and number_text(given) is None):
+                    msg += f"; for one a year write a list, {_LIST_HINT}"
             pairs = [(loc, msg)]
         for path, msg in pairs:
             place = locate(where, path)
@@ -166,6 +179,9 @@ def validation_issues(
             )
     return issues
 
+
+#: How a value a year is written where a key takes one (a workbook cell reads ``;``).
+_LIST_HINT = "[10, 12, 12] (10; 12; 12 in a workbook cell or --set)"
 
 #: How pydantic names the member of a union (``int | tuple[int, ...]``) an error is about.
 _MEMBER = re.compile(r"(int|str|float|bool|decimal|(tuple|list|dict)\[.*\])")
