@@ -390,6 +390,46 @@ def test_registers_kept_by_hand_may_have_a_title_above_the_header(tmp_path: Path
         read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
 
 
+def test_headings_typed_by_hand_are_read_or_named(tmp_path: Path) -> None:
+    """Registers kept by hand have their own headings. "Weekly cost" (no "(£)") was not
+    read, so every row lacked a cost; "Set up cost" and "Earliest move" were not read
+    and said nothing: the scenario's set-up cost and year 1 were used instead. A
+    missing required column was also said once per row."""
+    two_placed_and_a_member(tmp_path)
+    wb = load_workbook(tmp_path / "placements.xlsx")
+    ws = wb["Placements"]
+    ws["D1"], ws["D2"], ws["E2"] = "weekly cost", 20, None  # A: £20 a week
+    ws["G1"], ws["G2"] = "Set up cost", 777  # A's set-up cost
+    ws["F1"], ws["F3"] = "Earliest move", 3  # B: not before year 3 (not read)
+    ws["K1"] = "Social worker"  # a column of the user's own: not ras's, not warned of
+    wb.save(tmp_path / "placements.xlsx")
+    wb = load_workbook(tmp_path / "contracts.xlsx")
+    wb["Members"]["G1"], wb["Members"]["G2"] = "Funder", "icb"  # read on Contracts only
+    wb.save(tmp_path / "contracts.xlsx")
+    regs = read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
+    a, b = regs.placements
+    assert (a.annual_cost, a.setup_cost, b.earliest_year) == (20 * 52, 777, 1)
+    said = [(i.code, i.where.sheet, i.where.cell, i.problem) for i in regs.warnings]
+    assert said == [
+        (
+            "column-not-read",
+            "Placements",
+            "F1",
+            "column 'Earliest move' is not read (ras reads 'Earliest move year')",
+        ),
+        ("column-not-read", "Members", "G1", "column 'Funder' is not read on this sheet"),
+    ]
+    wb = load_workbook(tmp_path / "contracts.xlsx")
+    wb["Members"]["A1"] = "Contract"  # the required Contract ID, misnamed
+    wb.save(tmp_path / "contracts.xlsx")
+    with pytest.raises(InputError) as err:
+        read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
+    assert str(err.value).splitlines() == [
+        f"{tmp_path / 'contracts.xlsx'}, sheet 'Members', cell A1: no column 'Contract ID' "
+        "in the header row (if 'Contract' is it, rename that heading to 'Contract ID')"
+    ]
+
+
 def test_a_weekly_and_an_annual_cost_that_disagree_are_warned_of(tmp_path: Path) -> None:
     row = placement("A", "inpatient", 520_000)
     row[3] = 1000  # £1,000 a week is £52,000 a year: the annual cost is ten times that

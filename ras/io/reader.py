@@ -14,7 +14,7 @@ import hashlib
 import io
 import itertools
 import mmap
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -189,14 +189,16 @@ def _cell(rows: list[list[Any]], r: int, c: int, scan: SheetScan, merged: dict[s
     )
 
 
-def header_row(rows: list[list[Any]], needed: tuple[str, ...]) -> tuple[int, dict[str, int]] | None:
+def header_row(
+    rows: list[list[Any]], needed: tuple[str, ...], key: Callable[[str], str] = norm
+) -> tuple[int, dict[str, int]] | None:
     """The first row (of the first 50) with every heading ``needed``, and its columns.
 
-    Headings match as labels do; None if no row has them all.
+    Headings match by ``key`` (as labels do, by default); None if no row has them all.
     """
     for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        cols = {norm(v): c for c, v in enumerate(row) if isinstance(v, str) and v.strip()}
-        if all(norm(n) in cols for n in needed):
+        cols = {key(v): c for c, v in enumerate(row) if isinstance(v, str) and v.strip()}
+        if all(key(n) in cols for n in needed):
             return r, cols
     return None
 

@@ -6,6 +6,8 @@ file, sheet and cell, and all of them are reported together.
 
 from __future__ import annotations
 
+import difflib
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from ras.choices import label_list, match_choice
 from ras.errors import InputError, Issue, Location, Severity, quote
 from ras.io.allocations import TOTALS
 from ras.io.reader import header_row, read_sheets, sha256_file
-from ras.io.schemas import CONTRACTS, MEMBERS, PLACEMENTS, Column, SheetSchema
+from ras.io.schemas import CONTRACTS, MEMBERS, PLACEMENTS, REGISTERS, Column, SheetSchema
 from ras.models.base import (
     COUNT_LIMIT,
     HORIZON_LIMIT,
@@ -28,6 +30,8 @@ from ras.models.table import norm
 from ras.money import gbp
 from ras.number_text import number_fix
 
+#: What a heading may carry beside its words: a unit in brackets, a pound sign.
+_UNIT = re.compile(r"\([^)]*\)|£")
 _YES = {"y", "yes", "true", "1"}
 _NO = {"n", "no", "false", "0", ""}
 #: How far a row's Annual cost may stray from its Weekly cost x weeks_per_year before
@@ -56,21 +60,66 @@ class _Rows:
         self.cols: dict[str, int] = {}
         self.reported: set[tuple[int, int]] = set()  # (row, column) of each problem
         # the headings may sit below a title: the first row with every required one
-        head = header_row(rows, tuple(col.name for col in schema.columns if col.required))
+        needed = tuple(col.name for col in schema.columns if col.required)
+        head = header_row(rows, needed, key=heading_key)
         self.top = head[0] if head is not None else 0
         header = rows[self.top] if rows else []
-        for c, v in enumerate(header):
-            if not is_blank(v):
-                self.cols.setdefault(norm(to_text(v)), c)
+        typed = {c: to_text(v) for c, v in enumerate(header) if not is_blank(v)}
+        for c, text in typed.items():
+            self.cols.setdefault(norm(text), c)
+        # a heading typed by hand without the unit, or with other spaces or dashes
+        # ("Weekly cost", "Set up cost"), is the column it names, where the exact one is absent
+        read = {self.cols[norm(col.name)] for col in schema.columns if norm(col.name) in self.cols}
+        for col in schema.columns:
+            if norm(col.name) not in self.cols:
+                want = heading_key(col.name)
+                loose = next((c for c, t in typed.items() if heading_key(t) == want), None)
+                if loose is not None and loose not in read:
+                    self.cols[norm(col.name)] = loose
+                    read.add(loose)
+        unread = {c: t for c, t in typed.items() if c not in read}
         for col in schema.columns:
             if col.required and norm(col.name) not in self.cols:
+                near = _near(col.name, unread)
                 self.error(
                     "column-missing",
                     self.top,
-                    0,
+                    0 if near is None else near,
                     f"no column {col.name!r} in the header row",
-                    f"add it; the columns are {', '.join(c.name for c in schema.columns)}",
+                    f"add it; the columns are {', '.join(c.name for c in schema.columns)}"
+                    if near is None
+                    else f"if {quote(unread[near])} is it, rename that heading to {col.name!r}",
                 )
+        self._unread(unread)
+
+    def _unread(self, unread: dict[int, str]) -> None:
+        """Warn of each heading that is not read but looks meant to be.
+
+        That is a column's near miss ("Earliest move" for "Earliest move year"), or a
+        column of another sheet of the file (Funder on the Members sheet).
+        """
+        missing = [col.name for col in self.schema.columns if norm(col.name) not in self.cols]
+        others = {
+            heading_key(col.name): other.sheet
+            for other in REGISTERS.get(self.schema.workbook, ())
+            if other is not self.schema
+            for col in other.columns
+        }
+        for c, text in unread.items():
+            near = difflib.get_close_matches(
+                heading_key(text), [heading_key(m) for m in missing], n=1, cutoff=0.75
+            )
+            if near:
+                name = next(m for m in missing if heading_key(m) == near[0])
+                problem = f"column {quote(text)} is not read (ras reads {name!r})"
+                fix = f"if it holds the {name}, rename the heading to {name!r}"
+            elif heading_key(text) in others:
+                problem = f"column {quote(text)} is not read on this sheet"
+                fix = f"it is read on sheet {others[heading_key(text)]!r}"
+            else:
+                continue  # a column of the user's own (notes, a review date): not ras's
+            where = Location(str(self.path), self.schema.sheet, cell_ref(self.top, c))
+            self.issues.append(Issue("column-not-read", where, problem, fix, "", Severity.WARNING))
 
     def error(
         self, code: str, r: int, c: int, problem: str, fix: str = "", person_id: str = ""
@@ -120,7 +169,9 @@ class _Rows:
         return f"{self.path.name}, sheet {self.schema.sheet!r}, row {r + 1}"
 
     def records(self) -> list[tuple[int, dict[str, Any]]]:
-        out = []
+        out: list[tuple[int, dict[str, Any]]] = []
+        if any(col.required and norm(col.name) not in self.cols for col in self.schema.columns):
+            return out  # a required column is missing: said once, at the header row
         first = self.cols.get(norm(self.schema.columns[0].name))
         for r in range(self.top + 1, len(self.rows)):
             row = self.rows[r]
@@ -222,6 +273,22 @@ class _Rows:
                 return None
             return int(d)
         return d
+
+
+def _near(name: str, headings: dict[int, str]) -> int | None:
+    """The column of the heading most like ``name``, if one is close."""
+    keys = {heading_key(t): c for c, t in headings.items()}
+    near = difflib.get_close_matches(heading_key(name), list(keys), n=1, cutoff=0.75)
+    return keys[near[0]] if near else None
+
+
+def heading_key(text: str) -> str:
+    """A heading as it is matched when typed by hand.
+
+    ``Weekly cost (£)``, ``weekly cost`` and ``Weekly-cost £`` are one column: case,
+    spaces, punctuation and the unit aside.
+    """
+    return "".join(ch for ch in _UNIT.sub(" ", norm(text)) if ch.isalnum())
 
 
 def _sheets(
