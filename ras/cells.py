@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
@@ -93,6 +94,19 @@ def ref_position(ref: str) -> tuple[int, int]:
 def cell_ref(row: int, col: int) -> str:
     """A1-style reference for 0-based row and column."""
     return f"{col_letters(col)}{row + 1}"
+
+
+#: What a heading may carry beside its words: a unit in brackets, a pound sign.
+_UNIT = re.compile(r"\([^)]*\)|£")
+
+
+def heading_key(text: str) -> str:
+    """A heading as it is matched when typed by hand.
+
+    ``Weekly cost (£)``, ``weekly cost`` and ``Weekly-cost £`` are one column, and
+    ``person_id`` is ``Person ID``: case, spaces, punctuation and the unit aside.
+    """
+    return "".join(ch for ch in _UNIT.sub(" ", text.casefold()) if ch.isalnum())
 
 
 def id_key(person_id: str) -> str:

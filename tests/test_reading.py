@@ -278,6 +278,21 @@ def test_a_second_person_pasted_below_the_first_is_named(tmp_path: Path, adult: 
     assert [s.assessment.person_id for s in score_inputs([path], adult, jobs=0).scored] == ["P-3"]
 
 
+@pytest.mark.parametrize("heading", ["person_id", "PersonID", "Person-ID"])
+def test_a_person_id_heading_typed_as_an_id_is_read(
+    tmp_path: Path, adult: PointTable, heading: str
+) -> None:
+    """Person fields are headed by their id or label (client_group); `person_id`, as an
+    export names the ID column, was "no 'Person ID' column": nobody was scored."""
+    header = [heading, "client_group", *GOOD_ANSWERS]
+    rows = [[f"B-{i}", "mental_health", *GOOD_ANSWERS.values()] for i in range(2)]
+    csv_path = tmp_path / "bulk.csv"
+    csv_path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+    run = score_inputs([csv_path], adult, jobs=0)
+    assert not run.exceptions
+    assert [s.assessment.person_id for s in run.scored] == ["B-0", "B-1"]
+
+
 def test_a_required_column_missing_from_a_bulk_table_is_one_problem(
     tmp_path: Path, adult: PointTable
 ) -> None:

@@ -306,9 +306,10 @@ def test_usage_and_policy_errors(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, [*base, "--policy", str(tmp_path / "both.yaml")])
     assert r.exit_code == 1 and "not both" in r.output and "both.yaml" in r.output
     assert not (tmp_path / "t.xlsx").exists()
-    # A register with a quoted money value and a person only in OLD
+    # A register with a quoted money value and a person only in OLD; its headings typed
+    # as a finance system exports them (they were "no row with both a 'Person ID' and ...")
     (tmp_path / "reg.csv").write_text(
-        'Person ID,Current budget (£/year),Group\nP1,"£1,000",Group A\nX,500,b\n', encoding="utf-8"
+        'person_id,Current budget £,Group\nP1,"£1,000",Group A\nX,500,b\n', encoding="utf-8"
     )
     r = CliRunner().invoke(main, [*base, "-t", str(tmp_path / "new.yaml"), "--json", "-q"])
     assert r.exit_code == 0, r.output

@@ -20,7 +20,7 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
-from ras.cells import cell_ref, col_letters, is_blank, ref_position, to_text
+from ras.cells import cell_ref, col_letters, heading_key, is_blank, ref_position, to_text
 from ras.errors import InputError, Issue, Location, Severity
 from ras.io.guard import SheetScan, file_bytes, inspect_workbook, scan_sheet, sniff
 from ras.io.schemas import PERSON, QUESTIONNAIRE, SheetSchema
@@ -514,7 +514,7 @@ def _read_workbook(
                 )
             )
             return
-        if not any(norm(h) == norm("Person ID") for h in bulk.header):
+        if not any(heading_key(h) == heading_key("Person ID") for h in bulk.header):
             raise InputError(
                 f"{path}: neither an assessment workbook (no 'Person' and 'Questionnaire' "
                 f"sheets) nor a bulk table (no 'Person ID' column on sheet {first!r})"

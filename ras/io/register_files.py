@@ -7,12 +7,11 @@ file, sheet and cell, and all of them are reported together.
 from __future__ import annotations
 
 import difflib
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ras.cells import cell_ref, is_blank, to_decimal, to_text
+from ras.cells import cell_ref, heading_key, is_blank, to_decimal, to_text
 from ras.choices import label_list, match_choice
 from ras.errors import InputError, Issue, Location, Severity, quote
 from ras.io.allocations import TOTALS
@@ -30,8 +29,6 @@ from ras.models.table import norm
 from ras.money import gbp
 from ras.number_text import number_fix
 
-#: What a heading may carry beside its words: a unit in brackets, a pound sign.
-_UNIT = re.compile(r"\([^)]*\)|£")
 _YES = {"y", "yes", "true", "1"}
 _NO = {"n", "no", "false", "0", ""}
 #: How far a row's Annual cost may stray from its Weekly cost x weeks_per_year before
@@ -280,15 +277,6 @@ def _near(name: str, headings: dict[int, str]) -> int | None:
     keys = {heading_key(t): c for c, t in headings.items()}
     near = difflib.get_close_matches(heading_key(name), list(keys), n=1, cutoff=0.75)
     return keys[near[0]] if near else None
-
-
-def heading_key(text: str) -> str:
-    """A heading as it is matched when typed by hand.
-
-    ``Weekly cost (£)``, ``weekly cost`` and ``Weekly-cost £`` are one column: case,
-    spaces, punctuation and the unit aside.
-    """
-    return "".join(ch for ch in _UNIT.sub(" ", norm(text)) if ch.isalnum())
 
 
 def _sheets(

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ras.cells import col_letters, is_blank, to_decimal, to_text
+from ras.cells import col_letters, heading_key, is_blank, to_decimal, to_text
 from ras.errors import InputError, quote
 from ras.io.allocations import POINTER, person_row
 from ras.io.reader import HEADER_SEARCH_ROWS, csv_rows, read_sheets, sniff
@@ -205,21 +205,21 @@ def _answers(path: Path, rows: list[list[Any]]) -> dict[str, dict[str, tuple[str
 
 
 #: How a register of current budgets may head its budget column (as ras matches labels).
-_BUDGET_HEADINGS = {norm(h) for h in (CURRENT_BUDGET, "Current budget", "Current budget (£)")}
+_BUDGET_HEADINGS = {heading_key(h) for h in (CURRENT_BUDGET, "Current budget")}
 
 
 def _register_header(path: Path, rows: list[list[Any]]) -> tuple[int, list[str], int, int]:
     """The register's header row: its index, its text, the Person ID's and budget's columns.
 
     It is found within the first rows (a finance system's export may start with a title).
-    Headings match as labels do (case and spaces aside); the budget's may leave out
-    ``(£/year)``.
+    Headings match as typed by hand (case, spaces, punctuation and the unit aside:
+    ``person_id``, ``Current budget £``); the budget's may leave out ``(£/year)``.
     """
     for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        names = [norm(to_text(v)) for v in row]
+        names = [heading_key(to_text(v)) for v in row]
         budget = next((c for c, n in enumerate(names) if n in _BUDGET_HEADINGS), None)
-        if norm(PERSON_ID) in names and budget is not None:
-            return r, [to_text(v) for v in row], names.index(norm(PERSON_ID)), budget
+        if heading_key(PERSON_ID) in names and budget is not None:
+            return r, [to_text(v) for v in row], names.index(heading_key(PERSON_ID)), budget
     first = [to_text(v) for v in rows[0]] if rows else []
     raise InputError(
         f"{path}: no row with both a {PERSON_ID!r} and a {CURRENT_BUDGET!r} column in the "

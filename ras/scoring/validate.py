@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ras.cells import col_letters, is_blank, to_decimal, to_text
+from ras.cells import col_letters, heading_key, is_blank, to_decimal, to_text
 from ras.errors import Issue, Location, Severity, quote
 from ras.models.assessment import Assessment, Cell, FileResult
 from ras.models.base import MONEY_LIMIT
@@ -449,6 +449,9 @@ def bulk_layout(result: FileResult, index: TableIndex) -> BulkLayout | Issue:
                 "keep one of them",
             )
     pid_col = cols.get(norm(PERSON_ID))
+    if pid_col is None:  # typed otherwise: person_id, PersonID, Person-ID
+        want = heading_key(PERSON_ID)
+        pid_col = next((c for c, h in enumerate(bulk.header) if h and heading_key(h) == want), None)
     if pid_col is None:
         return Issue(
             "column-missing",
