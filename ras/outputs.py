@@ -7,6 +7,7 @@ import contextvars
 import os
 import signal
 import stat
+import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -136,30 +137,48 @@ def atomic_output(path: Path, mode: int | None = None) -> Iterator[Path]:
             )
     if marked_read_only(path):
         raise OutputError(read_only_problem(path))
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".ras-", suffix=path.suffix, dir=folder)
-        os.fchmod(fd, file_mode() if mode is None else mode)  # mkstemp makes 0600
-        os.close(fd)
-    except OSError as exc:
-        raise OutputError(
-            f"{path}: cannot write to the folder {folder} ({exc.strerror}); "
-            "choose a folder you can write to"
-        ) from exc
-    tmp = Path(tmp_name)
+    tmp: Path | None = None
     group = _GROUP.get()
     try:
+        with held_interrupts():  # a Ctrl-C lands once the file is ours to remove
+            tmp = _temporary(path, folder, mode)
         yield tmp
         if group is not None:
             group.append((tmp, path))  # renamed with the rest of the group
             return
         _replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise
     finally:
-        if group is None and tmp.exists():
+        if group is None and tmp is not None and tmp.exists():
             tmp.unlink()
+
+
+def _temporary(path: Path, folder: Path, mode: int | None) -> Path:
+    """A new empty file beside ``path`` with the output's permissions.
+
+    Raises:
+        OutputError: the folder cannot be written.
+    """
+    tmp: Path | None = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=".ras-", suffix=path.suffix, dir=folder)
+        tmp = Path(tmp_name)
+        try:
+            os.fchmod(fd, file_mode() if mode is None else mode)  # mkstemp makes 0600
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise OutputError(
+            f"{path}: cannot write to the folder {folder} ({exc.strerror}); "
+            "choose a folder you can write to"
+        ) from exc
+    return tmp
 
 
 def _replace(tmp: Path, path: Path) -> None:
@@ -208,8 +227,14 @@ def held_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-    if caught and previous is signal.default_int_handler:
+    if not caught:
+        return
+    if previous is signal.default_int_handler:
         raise KeyboardInterrupt
+    if callable(previous):  # a handler of ras's own (a solve's, a cluster's): as if now
+        previous(signal.SIGINT, sys._getframe())
+    elif previous == signal.SIG_DFL:
+        signal.raise_signal(signal.SIGINT)
 
 
 @contextlib.contextmanager
@@ -228,18 +253,14 @@ def committed_together() -> Iterator[None]:
     pending: list[tuple[Path, Path]] = []
     token = _GROUP.set(pending)
     try:
-        yield
-    except BaseException:
+        try:
+            yield
+        finally:
+            _GROUP.reset(token)
+        with held_interrupts():
+            for tmp, path in pending:
+                _replace(tmp, path)
+    except BaseException:  # (a Ctrl-C just before the renames too): no temporary file stays
         for tmp, _ in pending:
             tmp.unlink(missing_ok=True)
         raise
-    finally:
-        _GROUP.reset(token)
-    with held_interrupts():
-        for n, (tmp, path) in enumerate(pending):
-            try:
-                _replace(tmp, path)
-            except OutputError:
-                for left, _ in pending[n + 1 :]:
-                    left.unlink(missing_ok=True)
-                raise

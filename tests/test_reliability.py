@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -664,6 +665,50 @@ def test_outputs_committed_together_or_not_at_all(tmp_path: Path) -> None:
                 tmp.write_text("new", encoding="utf-8")
     assert a.read_text(encoding="utf-8") == b.read_text(encoding="utf-8") == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.xlsx", "b.yaml"]
+
+
+def test_a_ctrl_c_as_a_temporary_file_is_made_leaves_none_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C that landed just after the temporary file was made, before ras owned it,
+    left a `.ras-*.xlsx` behind (seen once in CI: a Ctrl-C test under load)."""
+    import tempfile
+
+    from ras.outputs import atomic_output, committed_together
+
+    made = tempfile.mkstemp
+
+    def then_ctrl_c(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        fd, name = made(*args, **kwargs)
+        signal.raise_signal(signal.SIGINT)  # the terminal's Ctrl-C, at the worst moment
+        return fd, name
+
+    def write(grouped: bool) -> None:
+        with committed_together() if grouped else contextlib.nullcontext():
+            with atomic_output(tmp_path / "a.xlsx") as tmp:
+                tmp.write_text("new", encoding="utf-8")
+
+    monkeypatch.setattr(tempfile, "mkstemp", then_ctrl_c)
+    for grouped in (False, True):
+        with pytest.raises(KeyboardInterrupt):
+            write(grouped)
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_a_ctrl_c_held_over_a_commit_reaches_a_handler_of_ras_own() -> None:
+    """A Ctrl-C held over a commit was dropped unless Python's own handler was in place:
+    under a solve's or a cluster's handler it never arrived."""
+    from ras.outputs import held_interrupts
+
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
+    try:
+        with held_interrupts():
+            signal.raise_signal(signal.SIGINT)
+            assert seen == []  # held
+        assert seen == [signal.SIGINT]  # then delivered
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_huge_sheets_written_by_a_forked_child_inside_a_group(
