@@ -217,3 +217,19 @@ class SolverError(RasError):
     """The solver gave no usable solution."""
 
     exit_code = ExitCode.SOLVER
+
+
+#: The errors a spreadsheet shows in a cell (Excel's, which LibreOffice shares): a CSV
+#: saved from a sheet keeps them as text.
+SPREADSHEET_ERRORS = frozenset(
+    {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+     "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#UNKNOWN!", "#BUSY!"}
+)  # fmt: skip
+
+#: How to put right a cell that shows an error.
+ERROR_FIX = "correct the formula or its look-up, or type the value"
+
+
+def error_problem(what: str, error: str) -> str:
+    """What to say of ``what`` (a cell, a field) that shows ``error`` (``#N/A``)."""
+    return f"{what} shows the error {quote(error)} instead of a value"

@@ -158,3 +158,44 @@ def test_a_formula_calculated_to_an_empty_text_is_a_blank_cell_not_an_uncalculat
     assert "CO2" not in run.scored[0].assessment.answers
     registers = read_registers(calc / "placements.xlsx", calc / "contracts.xlsx", 52)  # type: ignore[arg-type]
     assert [p.setup_cost for p in registers.placements] == [None, None]
+
+
+@pytest.mark.libreoffice
+def test_a_formula_that_fails_is_named_by_its_error_not_as_uncalculated(
+    tmp_path: Path, adult: PointTable, need_soffice: str
+) -> None:
+    """A register's look-up that found nothing (#N/A) or a cost divided by zero, saved by
+    a spreadsheet program, was "a formula with no calculated value (the program that wrote
+    the file did not calculate it)": saving it again, as told, changed nothing."""
+    from openpyxl import load_workbook
+
+    from ras.commands.score import score_inputs
+    from ras.errors import InputError
+    from ras.io.register_files import read_registers
+    from tests.planning import two_placed_and_a_member
+
+    src = tmp_path / "src"
+    src.mkdir()
+    path = write_assessment(src / "a.xlsx", {"Person ID": "F-1", **CASES["zero"][0]}, GOOD_ANSWERS)
+    wb = load_workbook(path)
+    wb["Person"].append(["Current annual cost", "=VLOOKUP(99,Z1:AA2,2,FALSE)"])
+    cost = f"B{wb['Person'].max_row}"
+    wb.save(path)
+    two_placed_and_a_member(src)
+    wb = load_workbook(src / "placements.xlsx")
+    wb["Placements"]["D2"], wb["Placements"]["E2"] = "=E3/0", None  # A's weekly cost
+    wb["Placements"]["G3"] = "=NA()"  # B's set-up cost (£), optional
+    wb.save(src / "placements.xlsx")
+    calc = tmp_path / "calc"
+    recalculate([path, src / "placements.xlsx", src / "contracts.xlsx"], calc)
+    run = score_inputs([calc / "a.xlsx"], adult, jobs=0)
+    assert not run.scored
+    assert [(i.code, i.where.cell, i.problem) for i in run.exceptions] == [
+        ("cell-error", cost, "'Current annual cost' shows the error '#N/A' instead of a value")
+    ]
+    with pytest.raises(InputError) as err:
+        read_registers(calc / "placements.xlsx", calc / "contracts.xlsx", 52)  # type: ignore[arg-type]
+    assert [(i.code, i.where.cell, i.problem) for i in err.value.issues] == [
+        ("cell-error", "D2", "Weekly cost (£) shows the error '#DIV/0!' instead of a value"),
+        ("cell-error", "G3", "Set-up cost (£) shows the error '#N/A' instead of a value"),
+    ]

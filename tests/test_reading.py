@@ -11,6 +11,7 @@ import xlsxwriter
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
+from ras.cells import col_letters
 from ras.cli import main
 from ras.commands.score import score_inputs
 from ras.errors import Severity
@@ -291,6 +292,39 @@ def test_a_person_id_heading_typed_as_an_id_is_read(
     run = score_inputs([csv_path], adult, jobs=0)
     assert not run.exceptions
     assert [s.assessment.person_id for s in run.scored] == ["B-0", "B-1"]
+
+
+@pytest.mark.parametrize(("kind", "spill_rows"), [("csv", 20_000), ("xlsx", 20_000), ("csv", 3)])
+def test_a_bulk_cell_showing_an_error_is_named_as_one(
+    tmp_path: Path, adult: PointTable, kind: str, spill_rows: int
+) -> None:
+    """A table made with look-ups keeps #N/A where one failed: in a workbook it read as
+    an empty cell (an optional cost or answer quietly missing); in a CSV saved from it, a
+    Person ID of #N/A was scored as a person called '#N/A'."""
+    header = ["Person ID", "client_group", "current_annual_cost", *GOOD_ANSWERS]
+    rows = [[f"B-{i}", "mental_health", 1000, *GOOD_ANSWERS.values()] for i in range(4)]
+    rows[1][0] = "#N/A"  # B-1's ID
+    rows[2][2] = "#DIV/0!"  # B-2's cost (optional)
+    rows[3][header.index("CO2")] = "#N/A"  # B-3's answer to CO2 (optional)
+    path = tmp_path / f"bulk.{kind}"
+    if kind == "csv":
+        lines = [",".join(map(str, r)) for r in [header, *rows]]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    else:
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        for r in [header, *rows]:
+            wb.active.append(r)  # openpyxl saves "#N/A" as an error value (t="e")
+        wb.save(path)
+    run = score_inputs([path], adult, jobs=0, spill_rows=spill_rows)  # 3: a column at a time
+    assert [s.assessment.person_id for s in run.scored] == ["B-0"]
+    assert [(i.code, i.where.cell, i.problem) for i in run.exceptions] == [
+        ("cell-error", "A3", "the Person ID shows the error '#N/A' instead of a value"),
+        ("cell-error", "C4", "'Current annual cost' shows the error '#DIV/0!' instead of a value"),
+        ("cell-error", f"{col_letters(header.index('CO2'))}5",
+         "the answer to CO2 shows the error '#N/A' instead of a value"),
+    ]  # fmt: skip
 
 
 def test_a_required_column_missing_from_a_bulk_table_is_one_problem(

@@ -430,6 +430,24 @@ def test_headings_typed_by_hand_are_read_or_named(tmp_path: Path) -> None:
     ]
 
 
+def test_an_error_pasted_as_a_value_is_named_not_read_as_blank(tmp_path: Path) -> None:
+    """A register copied from a sheet of look-ups and pasted as values keeps its #N/A
+    cells. They read as empty: an optional Set-up cost of #N/A silently became the
+    scenario's set-up cost."""
+    two_placed_and_a_member(tmp_path)
+    wb = load_workbook(tmp_path / "placements.xlsx")
+    wb["Placements"]["G2"] = "#N/A"  # openpyxl saves it as an error value (t="e")
+    wb["Placements"]["K3"] = "#REF!"  # Notes: ras never reads them
+    wb.save(tmp_path / "placements.xlsx")
+    with pytest.raises(InputError) as err:
+        read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
+    assert str(err.value) == (
+        f"{tmp_path / 'placements.xlsx'}, sheet 'Placements', cell G2: Set-up cost (£) shows "
+        "the error '#N/A' instead of a value (correct the formula or its look-up, or type "
+        "the value)"
+    )
+
+
 def test_a_weekly_and_an_annual_cost_that_disagree_are_warned_of(tmp_path: Path) -> None:
     row = placement("A", "inpatient", 520_000)
     row[3] = 1000  # £1,000 a week is £52,000 a year: the annual cost is ten times that

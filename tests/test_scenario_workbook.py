@@ -309,6 +309,19 @@ def test_a_bad_years_value_is_one_line_naming_its_cell(tmp_path: Path) -> None:
     ]
 
 
+def test_a_value_showing_an_error_is_named_not_read_as_blank(tmp_path: Path) -> None:
+    """`#N/A` pasted over the savings rate read as an empty cell: the plan ran on the
+    default rate without a word."""
+    path = _book(tmp_path)
+    cell = _set_value(path, "savings.rate", "#N/A")  # openpyxl saves an error value
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    assert str(info.value) == (
+        f"{path}, sheet 'Scenario', cell {cell}: the cell shows the error '#N/A' instead of "
+        "a value; correct the formula or its look-up, or type the value"
+    )
+
+
 def test_a_per_year_rate_under_year_on_year_is_an_error(tmp_path: Path) -> None:
     path = _book(tmp_path)
     _years(path, "Savings rate", {2: "4%"})

@@ -504,3 +504,57 @@ def test_a_totals_row_or_a_repeated_person_is_named_at_its_cell(
     )
     assert r.exit_code == 1, r.output
     assert "old.csv: cell A4: Person ID 'P1' appears twice (first at row 2)" in r.output
+
+
+def test_a_cell_showing_an_error_in_allocations_or_a_register_is_named(
+    tmp_path: Path, adult: PointTable
+) -> None:
+    """A finance lead fills in current costs with a look-up: #N/A where it finds no one.
+    Such a cell read as empty: calibration quietly left the person out of its sample, a
+    register of current budgets lost their budget, and a #N/A over a Person ID dropped
+    the row."""
+    from openpyxl import Workbook, load_workbook
+
+    from ras.errors import InputError
+    from ras.io.allocations import read_allocated, read_scored_people
+    from tests.hostile import GOOD_ANSWERS
+
+    head = ["Person ID", "Client group", "Current annual cost", *GOOD_ANSWERS]
+    lines = [",".join(head)] + [
+        ",".join([f"P{n}", "older_people", str(1000 * n), *GOOD_ANSWERS.values()])
+        for n in range(1, 4)
+    ]
+    (tmp_path / "people.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    new = tmp_path / "new.xlsx"
+    run_score([tmp_path / "people.csv"], adult, new, jobs=0)
+    assert len(read_scored_people(new, adult)) == 3
+    book = load_workbook(new)
+    sheet = book["Allocations"]
+    heads = [c.value for c in sheet[1]]
+    cost = sheet.cell(3, heads.index("Current annual cost") + 1)
+    cost.value = "#N/A"  # P2's cost: openpyxl saves an error value, as a paste of values does
+    book.save(tmp_path / "old.xlsx")
+    with pytest.raises(InputError) as err:
+        read_scored_people(tmp_path / "old.xlsx", adult)
+    assert str(err.value) == (
+        f"{tmp_path / 'old.xlsx'}, sheet 'Allocations', cell {cost.coordinate}: the cell shows "
+        "the error '#N/A' instead of a value; correct the formula or its look-up, or type the "
+        "value"
+    )
+    assert len(read_allocated(tmp_path / "old.xlsx")[0]) == 3  # the plan reads no costs here
+    sheet.cell(4, heads.index("Person ID") + 1).value = "#REF!"
+    book.save(tmp_path / "old.xlsx")
+    with pytest.raises(InputError, match=r"cell A4: the cell shows the error '#REF!'"):
+        read_allocated(tmp_path / "old.xlsx")
+    register = Workbook()
+    register.active.append(["Person ID", "Current budget (£/year)"])
+    register.active.append(["P1", 900])
+    register.active.append(["P2", "#N/A"])
+    register.save(tmp_path / "register.xlsx")
+    r = CliRunner().invoke(
+        main,
+        ["transition", str(tmp_path / "register.xlsx"), str(new), "-o", str(tmp_path / "x.xlsx")],
+    )
+    assert r.exit_code == 1, r.output
+    assert "register.xlsx, cell B3: the cell shows the error '#N/A' instead of a value" in r.output
+    assert not (tmp_path / "x.xlsx").exists()

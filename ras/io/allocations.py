@@ -8,7 +8,7 @@ import csv
 import math
 import multiprocessing as mp
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from ras.io.allocation_rows import (
 )
 from ras.io.parquet import read_parquet, write_parquet
 from ras.io.person_csv import PersonSheet, answer_lines, explanation_lines, write_person_csvs
-from ras.io.reader import read_sheets
+from ras.io.reader import read_sheets, refuse_errors
 from ras.io.schemas import (
     ALLOCATIONS,
     ANSWERS,
@@ -488,7 +488,8 @@ def read_allocated(
         InputError: the workbook or its Allocations sheet cannot be used (file, cell).
     """
     wanted = ["Allocations", "Run"] if funding else ["Allocations"]
-    sheets = read_sheets(path, wanted, required=["Allocations"])
+    failed: dict[str, Mapping[str, str]] = {}
+    sheets = read_sheets(path, wanted, required=["Allocations"], errors=failed)
     rows = sheets["Allocations"]
     if not rows:
         raise InputError(f"{path}: sheet 'Allocations' is empty; run `ras score` to make it")
@@ -508,6 +509,7 @@ def read_allocated(
             if h.startswith(FUNDING_PREFIX) and h.endswith(FUNDING_SUFFIX):
                 label = h[len(FUNDING_PREFIX) : -len(FUNDING_SUFFIX)]
                 streams[c] = ids.get(label, label)
+    refuse_errors(path, "Allocations", failed["Allocations"], (pid_col, budget_col, *streams))
     budgets: dict[str, Decimal] = {}
     splits: dict[str, dict[str, Decimal]] = {}
     seen: dict[str, int] = {}
@@ -596,7 +598,8 @@ def read_scored_people(path: Path, table: PointTable) -> list[Any]:
     Raises:
         InputError: the workbook does not fit the table (file, sheet, cell).
     """
-    sheets = read_sheets(path, ["Allocations", "Answers"], required=["Allocations"])
+    failed: dict[str, Mapping[str, str]] = {}
+    sheets = read_sheets(path, ["Allocations", "Answers"], required=["Allocations"], errors=failed)
     if sheets.get("Answers") is None:
         raise InputError(
             f"{path}: no sheet 'Answers': the workbook was made by an older ras; "
@@ -614,6 +617,9 @@ def read_scored_people(path: Path, table: PointTable) -> list[Any]:
     pid_col = header.index(PERSON_ID)
     cost_col = header.index(CURRENT_COST) if CURRENT_COST in header else None
     field_cols = {f.id: header.index(f.label) for f in table.person_fields if f.label in header}
+    read = (pid_col, *([] if cost_col is None else [cost_col]), *field_cols.values())
+    refuse_errors(path, "Allocations", failed["Allocations"], read)
+    refuse_errors(path, "Answers", failed.get("Answers", {}))
     options = {
         f.id: {norm(f.shown(o)): o for o in f.options or ()}
         | {o.casefold(): o for o in f.options or ()}

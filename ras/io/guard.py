@@ -15,7 +15,7 @@ import os
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -443,8 +443,13 @@ class SheetScan:
     #: Formula cells whose saved result is text (``t="str"``): blank there means a program
     #: calculated an empty text (``=IF(…,"",…)``), not that no program calculated it.
     text_results: frozenset[str] = frozenset()
+    #: Cells holding an error (``t="e"``: ``#N/A``, ``#DIV/0!``), which the parser reads as
+    #: empty: a failed look-up in a register, or its value pasted, is no blank cell.
+    errors: Mapping[str, str] = field(default_factory=dict)
 
 
+#: Error cells a large sheet's scan lists at most (a bulk table's are named row by row).
+MAX_ERRORS = 100_000
 #: Bytes kept from one piece of a large sheet to the next, so that no cell reference is
 #: missed where the pieces meet.
 _OVERLAP = 64
@@ -467,6 +472,28 @@ def _extent(data: bytes, max_row: int, max_col: int, far: str) -> tuple[int, int
         if row_match:
             max_row = max(max_row, int(row_match.group(1)))
     return max_row, max_col, far
+
+
+_ERROR_TAG = re.compile(rb'<(?:\w+:)?c\s([^>]*?\bt="e"[^>]*)>')
+_R_ATTR = re.compile(rb'(?:^|\s)r="([A-Z]{1,3}[0-9]{1,8})"')
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]{0,40})<")
+_CELL_END = re.compile(rb"</(?:\w+:)?c>")
+
+
+def _error_cells(data: bytes) -> dict[str, str]:
+    """Each cell of sheet XML that holds an error (``t="e"``), and the error (``#N/A``)."""
+    out: dict[str, str] = {}
+    if b't="e"' not in data:
+        return out
+    for m in _ERROR_TAG.finditer(data):
+        ref = _R_ATTR.search(m.group(1))
+        if ref is None:
+            continue
+        end = _CELL_END.search(data, m.end())
+        value = _VALUE.search(data, m.end(), end.start() if end else m.end())
+        text = value.group(1).decode("utf-8", "replace").strip() if value else ""
+        out[ref.group(1).decode()] = text or "#VALUE!"
+    return out
 
 
 _F_PLAIN = re.compile(rb"<f[ >/]")
@@ -519,11 +546,13 @@ def _scan_sheet(info: WorkbookInfo, sheet: SheetInfo, part: Member, detail: bool
     max_row, max_col, far = 0, 0, ""
     any_ref = False
     whole = b""
+    errors: dict[str, str] = {}
     try:
         if detail or part.file_size <= zip_members.CHUNK:
             whole = info.read(sheet.member)
             max_row, max_col, far = _extent(whole, 0, 0, "")
             any_ref = whole.find(b' r="') >= 0
+            errors = _error_cells(whole)
         else:
             carry = b""
             for i, piece in enumerate(zip_members.pieces(info.data, part, MAX_MEMBER)):
@@ -532,6 +561,8 @@ def _scan_sheet(info: WorkbookInfo, sheet: SheetInfo, part: Member, detail: bool
                 text = carry + piece
                 max_row, max_col, far = _extent(text, max_row, max_col, far)
                 any_ref = any_ref or text.find(b' r="') >= 0
+                if len(errors) < MAX_ERRORS:
+                    errors.update(_error_cells(text[: text.rfind(b"<")]))
                 carry = text[-_OVERLAP:]
     except zip_members.ZipDamaged as exc:
         raise InputError(
@@ -569,4 +600,4 @@ def _scan_sheet(info: WorkbookInfo, sheet: SheetInfo, part: Member, detail: bool
         text_results = frozenset(texts)
         if b"mergeCell " in whole:
             merged = tuple(m.group(1).decode() for m in _MERGE.finditer(whole))
-    return SheetScan(max_row, max_col, formulas, merged, text_results)
+    return SheetScan(max_row, max_col, formulas, merged, text_results, errors)

@@ -14,15 +14,15 @@ import hashlib
 import io
 import itertools
 import mmap
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from python_calamine import CalamineWorkbook
 
 from ras.cells import cell_ref, col_letters, heading_key, is_blank, ref_position, to_text
-from ras.errors import InputError, Issue, Location, Severity
-from ras.io.guard import SheetScan, file_bytes, inspect_workbook, scan_sheet, sniff
+from ras.errors import ERROR_FIX, InputError, Issue, Location, Severity, error_problem
+from ras.io.guard import SheetInfo, SheetScan, file_bytes, inspect_workbook, scan_sheet, sniff
 from ras.io.schemas import PERSON, QUESTIONNAIRE, SheetSchema
 from ras.models.assessment import Cell, FileResult, RawBulk, RawWorkbook
 from ras.models.table import norm
@@ -52,21 +52,33 @@ def _find_sheet(names: Iterable[str], wanted: str) -> str | None:
     return None
 
 
+#: The name :func:`read_sheets` reads the first visible sheet by.
+FIRST_SHEET = ""
+
+
+def _first_visible(sheets: Mapping[str, SheetInfo]) -> str | None:
+    return next((n for n, info in sheets.items() if info.state == "visible"), None)
+
+
 def read_sheets(
     path: Path,
     names: Iterable[str],
     required: Iterable[str] = (),
     formulas: dict[str, frozenset[str]] | None = None,
     refuse_uncalculated: Iterable[SheetSchema] = (),
+    errors: dict[str, Mapping[str, str]] | None = None,
 ) -> dict[str, list[list[Any]]]:
     """Read named sheets of a trusted-format workbook (tables, registers), guarded.
 
-    Sheet names match ignoring case. Missing optional sheets are left out. Given
+    Sheet names match ignoring case; ``FIRST_SHEET`` is the first visible sheet, whatever
+    its name. Missing optional sheets are left out. Given
     ``formulas``, each sheet's formula cells (``B7``) are put in it by name, less those
     whose result is saved as text: a formula that a program wrote without calculating it
     reads as an empty cell, and so does one calculated to an empty text (``=IF(…,"",…)``).
     On the sheets of ``refuse_uncalculated``, a formula that reads empty for want of a
-    calculated value is refused instead, except in the columns the schema never reads.
+    calculated value is refused instead, and so is a cell holding an error (``#N/A``),
+    except in the columns the schema never reads. Given ``errors``, each sheet's error
+    cells (``{"B7": "#N/A"}``, which read as empty) are put in it by name.
 
     Raises:
         InputError: the file is unsafe or damaged, a required sheet is missing, or a
@@ -77,7 +89,10 @@ def read_sheets(
         if sniff(path, data) != "zip":
             raise InputError(f"{path}: expected an Excel workbook (.xlsx)")
         info = inspect_workbook(path, data)
-        found = {n: _find_sheet(info.sheets, n) for n in names}
+        found = {
+            n: _find_sheet(info.sheets, n) if n != FIRST_SHEET else _first_visible(info.sheets)
+            for n in names
+        }
         missing = [n for n in required if found.get(n) is None]
         if missing:
             raise InputError(
@@ -87,12 +102,16 @@ def read_sheets(
         refuse = {s.sheet: s for s in refuse_uncalculated}
         detail = formulas is not None or bool(refuse)
         cells: dict[str, frozenset[str]] = {}
+        failed: dict[str, Mapping[str, str]] = {}
         for n, actual in found.items():
             if actual is not None:
                 scan = scan_sheet(info, info.sheets[actual], detail=detail)
                 cells[n] = scan.formula_cells - scan.text_results
+                failed[n] = scan.errors
         if formulas is not None:
             formulas.update(cells)
+        if errors is not None:
+            errors.update(failed)
         wb = _open_calamine(path, data)
         try:
             for n, actual in found.items():
@@ -102,19 +121,24 @@ def read_sheets(
             wb.close()
     for n, rows in out.items():
         if n in refuse:
-            _refuse_uncalculated(path, found[n] or n, rows, cells[n], refuse[n])
+            _refuse_uncalculated(path, found[n] or n, rows, cells[n], failed[n], refuse[n])
     return out
 
 
 def _refuse_uncalculated(
-    path: Path, sheet: str, rows: list[list[Any]], formulas: frozenset[str], schema: SheetSchema
+    path: Path,
+    sheet: str,
+    rows: list[list[Any]],
+    formulas: frozenset[str],
+    failed: Mapping[str, str],
+    schema: SheetSchema,
 ) -> None:
-    """Raise if a formula cell reads empty because no program calculated it.
+    """Raise if a cell ras reads holds an error, or a formula no program calculated.
 
     Columns that ras never reads (notes, the financial year ras writes as a formula) are
     left alone: a script that saves the workbook drops their values too.
     """
-    if not formulas:
+    if not formulas and not failed:
         return
     shown = {norm(c.name) for c in schema.columns if not c.read}
     heads = [norm(to_text(v)) for v in rows[0]] if rows else []
@@ -123,6 +147,7 @@ def _refuse_uncalculated(
         c = ref_position(ref)[1]
         return c >= len(heads) or heads[c] not in shown
 
+    refuse_errors(path, sheet, {r: e for r, e in failed.items() if read(r)})
     blank = sorted((r for r in formulas if read(r) and is_blank(_at(rows, r))), key=ref_position)
     if blank:
         more = f" (and {len(blank) - 1} more)" if len(blank) > 1 else ""
@@ -130,6 +155,27 @@ def _refuse_uncalculated(
             f"{path}, sheet {sheet!r}, cell {blank[0]}{more}: holds a formula with no "
             "calculated value (the program that wrote the file did not calculate it); "
             "open the file in Excel or LibreOffice and save it, or type the value"
+        )
+
+
+def refuse_errors(
+    path: Path, sheet: str, failed: Mapping[str, str], columns: Iterable[int] | None = None
+) -> None:
+    """Raise if a cell (of ``columns``, 0-based, if given) shows an error.
+
+    ``failed`` is a sheet's error cells from :func:`read_sheets`. Such a cell reads as
+    empty, so a budget, a cost or an ID would otherwise be lost without a word.
+    """
+    wanted = None if columns is None else set(columns)
+    wrong = sorted(
+        (r for r in failed if wanted is None or ref_position(r)[1] in wanted), key=ref_position
+    )
+    if wrong:
+        more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+        where = f", sheet {sheet!r}" if sheet else ""
+        raise InputError(
+            f"{path}{where}, cell {wrong[0]}{more}: "
+            f"{error_problem('the cell', failed[wrong[0]])}; {ERROR_FIX}"
         )
 
 
@@ -186,6 +232,7 @@ def _cell(rows: list[list[Any]], r: int, c: int, scan: SheetScan, merged: dict[s
         and ref in scan.formula_cells
         and not (blank and ref in scan.text_results),  # a calculated "" is a blank cell
         merged.get(ref, "") if merged else "",
+        scan.errors.get(ref, "") if scan.errors and blank else "",
     )
 
 
@@ -309,6 +356,20 @@ def _absolute_rows(sheet: Any) -> Iterator[list[Any]]:
             yield pad + row
     else:
         yield from sheet.iter_rows()
+
+
+def _with_errors(rows: Iterable[list[Any]], errors: Mapping[str, str]) -> Iterator[list[Any]]:
+    """``rows`` with each error cell's error (``#N/A``), which calamine reads as empty."""
+    at: dict[int, list[tuple[int, str]]] = {}
+    for ref, text in errors.items():
+        r, c = ref_position(ref)
+        at.setdefault(r - 1, []).append((c, text))
+    for i, row in enumerate(rows):
+        for c, text in at.get(i, ()):
+            if c >= len(row):
+                row = row + [None] * (c + 1 - len(row))
+            row[c] = text
+        yield row
 
 
 def _csv_encoding(path: Path) -> str:
@@ -480,7 +541,7 @@ def _read_workbook(
         if not visible:
             raise InputError(f"{path}: the workbook has no sheets")
         first = visible[0]
-        scan_sheet(info, info.sheets[first], detail=False)
+        bulk_scan = scan_sheet(info, info.sheets[first], detail=False)
         mode = "bulk"
     else:
         missing = [
@@ -501,7 +562,10 @@ def _read_workbook(
     wb = _open_calamine(path, data)
     if mode == "bulk":
         stack.callback(wb.close)
-        bulk = _bulk_from_rows(first, _absolute_rows(wb.get_sheet_by_name(first)))
+        rows = _absolute_rows(wb.get_sheet_by_name(first))
+        if bulk_scan.errors:  # #N/A read as #N/A: named as an error, not taken for blank
+            rows = _with_errors(rows, bulk_scan.errors)
+        bulk = _bulk_from_rows(first, rows)
         other = _not_an_assessment(names, bulk.header)
         if other is not None:  # a register, or an earlier run's output, among the inputs
             result.issues.append(

@@ -7,13 +7,14 @@ file, sheet and cell, and all of them are reported together.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from ras.cells import cell_ref, heading_key, is_blank, to_decimal, to_text
 from ras.choices import label_list, match_choice
-from ras.errors import InputError, Issue, Location, Severity, quote
+from ras.errors import ERROR_FIX, InputError, Issue, Location, Severity, error_problem, quote
 from ras.io.allocations import TOTALS
 from ras.io.reader import header_row, read_sheets, sha256_file
 from ras.io.schemas import CONTRACTS, MEMBERS, PLACEMENTS, REGISTERS, Column, SheetSchema
@@ -41,6 +42,12 @@ _AT_LEAST_ONE = {
 }
 
 
+#: A register's sheets as read: rows, formula cells and error cells, each by sheet.
+_Sheets: TypeAlias = tuple[
+    dict[str, list[list[Any]]], dict[str, frozenset[str]], dict[str, Mapping[str, str]]
+]
+
+
 class _Rows:
     """Typed rows of one register sheet; problems gathered as issues."""
 
@@ -48,12 +55,13 @@ class _Rows:
         self,
         path: Path,
         schema: SheetSchema,
-        sheets: tuple[dict[str, list[list[Any]]], dict[str, frozenset[str]]],
+        sheets: _Sheets,
         issues: list[Issue],
     ) -> None:
         self.path, self.schema, self.issues = path, schema, issues
         rows = self.rows = sheets[0][schema.sheet]
         self.formulas = sheets[1].get(schema.sheet, frozenset())
+        self.failed = sheets[2].get(schema.sheet, {})  # cells showing an error: #N/A
         self.cols: dict[str, int] = {}
         self.reported: set[tuple[int, int]] = set()  # (row, column) of each problem
         # the headings may sit below a title: the first row with every required one
@@ -186,6 +194,8 @@ class _Rows:
                 continue
             rec: dict[str, Any] = {}
             for col in self.schema.columns:
+                if not col.read:
+                    continue  # the user's own notes: not ras's to check
                 c = self.cols.get(norm(col.name))
                 raw = row[c] if c is not None and c < len(row) else None
                 rec[col.name] = self._value(r, c if c is not None else 0, col, raw)
@@ -194,6 +204,10 @@ class _Rows:
 
     def _value(self, r: int, c: int, col: Column, raw: Any) -> Any:  # noqa: C901
         if is_blank(raw):
+            if self.failed and cell_ref(r, c) in self.failed:
+                problem = error_problem(col.name, self.failed[cell_ref(r, c)])
+                self.error("cell-error", r, c, problem, ERROR_FIX)
+                return None
             if self.formulas and cell_ref(r, c) in self.formulas:
                 self.error(
                     "formula-without-value",
@@ -279,14 +293,14 @@ def _near(name: str, headings: dict[int, str]) -> int | None:
     return keys[near[0]] if near else None
 
 
-def _sheets(
-    path: Path, schemas: tuple[SheetSchema, ...], issues: list[Issue]
-) -> tuple[dict[str, list[list[Any]]], dict[str, frozenset[str]]] | None:
-    """The register's sheets and their formula cells; None, with the issue, if unreadable."""
+def _sheets(path: Path, schemas: tuple[SheetSchema, ...], issues: list[Issue]) -> _Sheets | None:
+    """The register's sheets, formula and error cells; None, with the issue, if unreadable."""
     names = [s.sheet for s in schemas]
     formulas: dict[str, frozenset[str]] = {}
+    failed: dict[str, Mapping[str, str]] = {}
     try:
-        return read_sheets(path, names, required=names, formulas=formulas), formulas
+        rows = read_sheets(path, names, required=names, formulas=formulas, errors=failed)
+        return rows, formulas, failed
     except InputError as exc:
         issues.append(Issue(exc.code, Location(str(path)), str(exc).removeprefix(f"{path}: ")))
         return None

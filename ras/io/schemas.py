@@ -95,7 +95,7 @@ PLACEMENTS = SheetSchema(
         Column("Priority", "number", False, "Overrides the setting's weight."),
         Column("Stay", "yes_no", False, "Y: this person never moves.", ("Y", "N"), "N"),
         Column("Funder", "text", False, FUNDER),
-        Column("Notes", "text", False, "Free text; never logged or copied to outputs."),
+        Column("Notes", "text", False, "Free text; never logged or copied to outputs.", read=False),
     ),
     "One row per person in a placement; give Weekly or Annual cost.",
     "placements.xlsx",

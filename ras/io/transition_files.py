@@ -8,6 +8,7 @@ id or label).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,14 @@ from typing import Any
 from ras.cells import col_letters, heading_key, is_blank, to_decimal, to_text
 from ras.errors import InputError, quote
 from ras.io.allocations import POINTER, person_row
-from ras.io.reader import HEADER_SEARCH_ROWS, csv_rows, read_sheets, sniff
+from ras.io.reader import (
+    FIRST_SHEET,
+    HEADER_SEARCH_ROWS,
+    csv_rows,
+    read_sheets,
+    refuse_errors,
+    sniff,
+)
 from ras.io.schemas import BUDGET, PERSON_ID
 from ras.io.strict_yaml import build_model, read_yaml
 from ras.models.base import too_much_money
@@ -41,17 +49,23 @@ def load_policy(path: Path | None) -> Policy:
     return build_model(Policy, data, str(path), where)
 
 
-def _rows_of(path: Path) -> dict[str, list[list[Any]]]:
+def _rows_of(path: Path) -> tuple[dict[str, list[list[Any]]], dict[str, Mapping[str, str]]]:
+    """The sheets a side may have, and the cells of each that show an error (``#N/A``).
+
+    A CSV's rows are its ``FIRST_SHEET``.
+    """
     if path.suffix.lower() == ".csv":
         try:
-            return {"": list(csv_rows(path))}
+            return {FIRST_SHEET: list(csv_rows(path))}, {}
         except FileNotFoundError as exc:
             raise InputError(f"{path}: file not found") from exc
     if not path.exists():
         raise InputError(f"{path}: file not found")
     if sniff(path) != "zip":
         raise InputError(f"{path}: expected an Excel workbook (.xlsx) or a .csv file")
-    return read_sheets(path, ["Allocations", "Answers", "Run", "Budgets"])
+    failed: dict[str, Mapping[str, str]] = {}
+    names = ["Allocations", "Answers", "Run", "Budgets", FIRST_SHEET]
+    return read_sheets(path, names, errors=failed), failed
 
 
 def read_side(
@@ -63,27 +77,16 @@ def read_side(
         InputError: the file is neither an allocations workbook nor (for OLD) a
             register; names the file, sheet and cell.
     """
-    sheets = _rows_of(path)
+    sheets, failed = _rows_of(path)
     if "Allocations" in sheets:
-        return _from_allocations(path, sheets, table)
+        return _from_allocations(path, sheets, failed, table)
     if not register_allowed:
         raise InputError(
             f"{path}: no sheet 'Allocations'; NEW is the allocations.xlsx `ras score` wrote "
             "with the new table"
         )
-    if path.suffix.lower() != ".csv":
-        sheets = {"": sheets.get("Budgets") or _first_sheet(path)}
-    return _from_register(path, sheets[""], table), None, {}
-
-
-def _first_sheet(path: Path) -> list[list[Any]]:
-    from python_calamine import CalamineWorkbook
-
-    wb = CalamineWorkbook.from_path(str(path))
-    try:
-        return wb.get_sheet_by_index(0).to_python()
-    finally:
-        wb.close()
+    name = "Budgets" if "Budgets" in sheets else FIRST_SHEET
+    return _from_register(path, sheets[name], failed.get(name, {}), table), None, {}
 
 
 def _header(path: Path, sheet: str, rows: list[list[Any]], needed: tuple[str, ...]) -> list[str]:
@@ -142,7 +145,10 @@ def _budget(path: Path, sheet: str, r: int, c: int, raw: Any) -> Decimal:
 
 
 def _from_allocations(
-    path: Path, sheets: dict[str, list[list[Any]]], table: PointTable | None
+    path: Path,
+    sheets: dict[str, list[list[Any]]],
+    failed: dict[str, Mapping[str, str]],
+    table: PointTable | None,
 ) -> tuple[list[Side], Decimal | None, dict[str, str]]:
     rows = sheets["Allocations"]
     if rows and rows[0] and to_text(rows[0][0]).startswith(POINTER):
@@ -167,6 +173,9 @@ def _from_allocations(
         ]
     fields = _fields_by_column(header, table, candidates)
     pid_c, b_c, p_c = header.index(PERSON_ID), header.index(BUDGET), header.index("Total points")
+    read = (pid_c, b_c, p_c, *(c for c, _ in fields.values()))
+    refuse_errors(path, "Allocations", failed.get("Allocations", {}), read)
+    refuse_errors(path, "Answers", failed.get("Answers", {}))
     answers = _answers(path, sheets.get("Answers", []))
     people: list[Side] = []
     seen: dict[str, int] = {}
@@ -228,10 +237,13 @@ def _register_header(path: Path, rows: list[list[Any]]) -> tuple[int, list[str],
     )
 
 
-def _from_register(path: Path, rows: list[list[Any]], table: PointTable | None) -> list[Side]:
+def _from_register(
+    path: Path, rows: list[list[Any]], failed: Mapping[str, str], table: PointTable | None
+) -> list[Side]:
     top, header, pid_c, b_c = _register_header(path, rows)
     others = [c for c, h in enumerate(header) if h and c not in (pid_c, b_c)]
     fields = _fields_by_column(header, table, others)
+    refuse_errors(path, "", failed, (pid_c, b_c, *(c for c, _ in fields.values())))
     people = []
     seen: dict[str, int] = {}
     for r, row in enumerate(rows[top + 1 :], start=top + 2):

@@ -17,6 +17,7 @@ class Cell(NamedTuple):
     cell: str
     formula: bool = False
     merged_into: str = ""  # the merged range this cell lies inside, if not its top-left
+    error: str = ""  # the error the cell shows (#N/A), which reads as an empty value
 
 
 @dataclass

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from ras.cells import to_decimal
-from ras.errors import Issue
+from ras.errors import SPREADSHEET_ERRORS, Issue
 from ras.models.assessment import Assessment
 from ras.models.base import MONEY_LIMIT
 from ras.models.budget import Budget
@@ -115,7 +115,11 @@ class ColumnScorer:
             return [blank if v is _BLANK else v for v in out] if _BLANK in out else out
         if f.type == "text":
             return [
-                blank if v is None or v == "" else v.strip() if type(v) is str else _BAD
+                blank
+                if v is None or v == ""
+                else v.strip()
+                if type(v) is str and v not in SPREADSHEET_ERRORS
+                else _BAD
                 for v in column
             ]
 
@@ -147,9 +151,16 @@ class ColumnScorer:
                 return columns[c] if c is not None and c < width else (None,) * n
 
             pids = list(column(layout.pid_col))
-            if set(map(type, pids)) != {str} or "" in pids or list(map(str.strip, pids)) != pids:
+            if (
+                set(map(type, pids)) != {str}
+                or "" in pids
+                or list(map(str.strip, pids)) != pids
+                or not SPREADSHEET_ERRORS.isdisjoint(pids)
+            ):
                 bad.update(
-                    i for i, p in enumerate(pids) if type(p) is not str or not p or p != p.strip()
+                    i
+                    for i, p in enumerate(pids)
+                    if type(p) is not str or not p or p != p.strip() or p in SPREADSHEET_ERRORS
                 )
             for q in self.questions:
                 idx = list(map(self.lookup[q.id].get, column(layout.q_cols[q.id])))

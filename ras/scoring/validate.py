@@ -8,7 +8,15 @@ from decimal import Decimal
 from typing import Any
 
 from ras.cells import col_letters, heading_key, is_blank, to_decimal, to_text
-from ras.errors import Issue, Location, Severity, quote
+from ras.errors import (
+    ERROR_FIX,
+    SPREADSHEET_ERRORS,
+    Issue,
+    Location,
+    Severity,
+    error_problem,
+    quote,
+)
 from ras.models.assessment import Assessment, Cell, FileResult
 from ras.models.base import MONEY_LIMIT
 from ras.models.table import PersonField, PointTable, norm
@@ -110,6 +118,9 @@ class _Record:
 
 def _cell_value(rec: _Record, sheet: str, c: Cell, what: str) -> Any:
     """The usable value of a cell, or None (problems recorded)."""
+    if c.error:
+        rec.error("cell-error", sheet, c.cell, error_problem(what, c.error), ERROR_FIX)
+        return None
     if c.merged_into:
         rec.error(
             "merged-cell",
@@ -148,7 +159,7 @@ def _check_field(
 ) -> None:
     value = None if c is None else _cell_value(rec, sheet, c, f"'{f.label}'")
     cell = c.cell if c is not None else ""
-    if c is not None and c.merged_into or (c is not None and c.formula and c.value is None):
+    if c is not None and (c.merged_into or c.error or (c.formula and c.value is None)):
         return
     if is_blank(value):
         out[f.id] = None
@@ -203,7 +214,7 @@ def _check_answers(
         if q.id in skip:
             continue
         c = cells.get(q.id)
-        if c is not None and (c.merged_into or c.formula):
+        if c is not None and (c.merged_into or c.formula or c.error):
             value = _cell_value(rec, sheet, c, f"the answer to {q.id}")
             if value is None:
                 continue
@@ -247,7 +258,7 @@ def validate_workbook(
     pid_cell = raw.fields.get(norm(PERSON_ID))
     pid = "" if pid_cell is None or is_blank(pid_cell.value) else _person_id(pid_cell.value)
     rec = _Record(result.source, pid)
-    if pid_cell is not None and (pid_cell.formula or pid_cell.merged_into):
+    if pid_cell is not None and (pid_cell.formula or pid_cell.merged_into or pid_cell.error):
         if _cell_value(rec, raw.person_sheet, pid_cell, "the Person ID") is None:
             return [], rec.issues
     if result.macros:
@@ -355,8 +366,8 @@ class _FastRow:
             return None
         n = len(row)
         pid = row[self.pid_col] if self.pid_col < n else None
-        if type(pid) is not str or not pid or pid != pid.strip():
-            return None
+        if type(pid) is not str or not pid or pid != pid.strip() or pid[0] == "#":
+            return None  # (#N/A: the full checks name an error)
         answers: dict[str, str] = {}
         for qid, col, labels, required in self.questions:
             v = row[col] if col is not None and col < n else None
@@ -381,7 +392,7 @@ class _FastRow:
                     return None
                 fields[f.id] = hit
             elif f.type == "text":
-                if type(v) is not str:
+                if type(v) is not str or v in SPREADSHEET_ERRORS:
                     return None
                 fields[f.id] = v.strip()
             else:
@@ -504,12 +515,17 @@ def check_bulk_row(
         if col is None:
             return None
         v = row[col] if col < len(row) else None
-        return Cell(None if is_blank(v) else v, f"{letters.get(col) or col_letters(col)}{rownum}")
+        ref = f"{letters.get(col) or col_letters(col)}{rownum}"
+        if type(v) is str and v in SPREADSHEET_ERRORS:  # a workbook's #N/A, or a CSV's
+            return Cell(None, ref, error=v)
+        return Cell(None if is_blank(v) else v, ref)
 
     pcell = cell(layout.pid_col)
     pid = "" if pcell is None or pcell.value is None else _person_id(pcell.value)
     rec = _Record(layout.source, pid)
-    if not pid:
+    if pcell is not None and pcell.error:
+        _cell_value(rec, sheet, pcell, "the Person ID")
+    elif not pid:
         rec.error(
             "missing-person-id",
             sheet,
