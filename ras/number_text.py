@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 #: What a typed number may hold that is not part of it: the pound sign and spaces
@@ -12,6 +13,8 @@ _GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
 
 _DIGITS = re.compile(r"[+-]?[0-9.]+")
 
+#: Why a number typed in a cell may read as a date, for messages.
+DATE_HINT = "if you typed a number, the cell is formatted as a date: format it as a number"
 #: Why text with commas elsewhere is not read, for messages.
 COMMA_HINT = "a comma separates thousands (12,000.50); write a decimal point as a dot"
 
@@ -32,7 +35,12 @@ def number_text(text: str) -> str | None:
 
 
 def number_fix(typed: object, fix: str) -> str:
-    """``fix`` for a cell that is not a number, with why its commas are not read."""
+    """``fix`` for a cell that is not a number, with why it was not read as one.
+
+    That is its commas (a decimal comma), or a date format over a number typed.
+    """
     if isinstance(typed, str) and number_text(typed) is None:
         return f"{fix}; {COMMA_HINT}"
+    if isinstance(typed, dt.date | dt.time | dt.timedelta):
+        return f"{fix}; {DATE_HINT}"
     return fix

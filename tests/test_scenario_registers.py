@@ -340,6 +340,36 @@ def test_a_calendar_year_typed_as_the_move_year_is_named(tmp_path: Path) -> None
     assert "sheet 'Members', cell C3: Earliest move year must be 1 or later" in lines[2]
 
 
+def test_a_date_where_a_number_belongs_says_how_it_came(tmp_path: Path) -> None:
+    """A move year typed as 1/4/2028, or 1200 typed into a date-formatted cost cell (Excel
+    shows 14/04/1903), was only "not a number (type a number)"."""
+    import datetime as dt
+
+    two_placed_and_a_member(tmp_path)
+    wb = load_workbook(tmp_path / "placements.xlsx")
+    ws = wb["Placements"]
+    ws["F2"] = dt.datetime(2028, 4, 1)  # A's earliest move year
+    ws["E3"] = 1200  # B's annual cost, in a cell formatted as a date
+    ws["E3"].number_format = "dd/mm/yyyy"
+    wb.save(tmp_path / "placements.xlsx")
+    with pytest.raises(InputError) as err:
+        read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
+    assert [(i.where.cell, i.problem, i.fix) for i in err.value.issues] == [
+        (
+            "F2",
+            "Earliest move year is '2028-04-01', which is not a number",
+            "give the plan year: 1 = the first plan year (not a calendar year such as 2027, "
+            "nor a date)",
+        ),
+        (
+            "E3",
+            "Annual cost (£) is '1903-04-14', which is not a number",
+            "type a number; if you typed a number, the cell is formatted as a date: format it "
+            "as a number",
+        ),
+    ]
+
+
 def test_a_formula_a_program_did_not_calculate_is_named_as_such(tmp_path: Path) -> None:
     """A register written by a program (openpyxl) with `=4000*52`: the cell reads empty,
     and ras said "neither a weekly nor an annual cost is given" of a cell that Excel

@@ -6,6 +6,7 @@ file, sheet and cell, and all of them are reported together.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from collections.abc import Mapping
 from decimal import Decimal
@@ -30,6 +31,10 @@ from ras.models.table import norm
 from ras.money import gbp
 from ras.number_text import number_fix
 
+#: How to give an Earliest move year that is a calendar year or a date.
+_PLAN_YEAR = (
+    "give the plan year: 1 = the first plan year (not a calendar year such as 2027, nor a date)"
+)
 _YES = {"y", "yes", "true", "1"}
 _NO = {"n", "no", "false", "0", ""}
 #: How far a row's Annual cost may stray from its Weekly cost x weeks_per_year before
@@ -153,7 +158,7 @@ class _Rows:
         else:
             return int(year)
         col = self.cols.get(norm("Earliest move year"), 0)
-        fix = "give the plan year: 1 = the first plan year (not a calendar year such as 2027)"
+        fix = _PLAN_YEAR
         self.error("out-of-range", r, col, problem, fix, person_id)
         return None
 
@@ -248,12 +253,15 @@ class _Rows:
             return False
         d = to_decimal(raw)
         if d is None:
+            fix = number_fix(raw, "type a number")
+            if isinstance(raw, dt.date) and col.name == "Earliest move year":
+                fix = _PLAN_YEAR
             self.error(
                 "not-a-number",
                 r,
                 c,
                 f"{col.name} is {quote(to_text(raw))}, which is not a number",
-                number_fix(raw, "type a number"),
+                fix,
             )
             return None
         if d < 0:
