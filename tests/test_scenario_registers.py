@@ -543,6 +543,25 @@ def test_a_data_path_typed_on_windows_is_found_elsewhere(tmp_path: Path) -> None
     assert "data.placements is 'nowhere\\\\p.xlsx'" in str(err.value)
 
 
+def test_a_data_path_in_other_capitals_is_named_as_the_file_is(tmp_path: Path) -> None:
+    """Windows finds `Registers\\Placements.xlsx` for registers/placements.xlsx; here it
+    was only "there is no file": the fix is to spell it as the file is."""
+    path = base_case(tmp_path)
+    (tmp_path / "registers").mkdir()
+    (tmp_path / "placements.xlsx").rename(tmp_path / "registers" / "placements.xlsx")
+    typed = "data.placements=Registers/Placements.xlsx"
+    with pytest.raises(InputError) as err:
+        load_scenario(path, None, [parse_set_option(typed)]).data_file("placements")
+    assert str(err.value).endswith(
+        "the file is 'registers/placements.xlsx': capitals count here, so give it so"
+    )
+    (tmp_path / "Registers").mkdir()  # two files that match but for capitals: no guess
+    (tmp_path / "Registers" / "placements.xlsx").write_bytes(b"")
+    with pytest.raises(InputError) as err:
+        load_scenario(path, None, [parse_set_option(typed)]).data_file("placements")
+    assert str(err.value).endswith("correct the path or put the file there")
+
+
 def test_an_id_that_lost_its_leading_zeros_is_pointed_out(tmp_path: Path) -> None:
     """The register's Person ID column was a number column: Excel made 00123 into 123,
     and the person was planned as having no assessment without a word."""

@@ -278,7 +278,7 @@ class LoadedScenario:
                     return typed_on_windows
         return p
 
-    def data_file(self, key: str) -> Path:
+    def data_file(self, key: str) -> Path:  # noqa: C901
         """The input file ``data.<key>`` names, resolved; an error names the key if absent.
 
         Raises:
@@ -293,6 +293,9 @@ class LoadedScenario:
             if not here.is_absolute() and here.is_file():  # typed from where ras was run
                 there = os.path.relpath(here.resolve(), self.path.parent.resolve())
                 fix = f"{given} is in the current folder: give it as {there}, or in full"
+            elif (other := _other_case(path)) is not None:  # typed on Windows, run elsewhere
+                spelt = other if here.is_absolute() else os.path.relpath(other, self.path.parent)
+                fix = f"the file is {quote(str(spelt))}: capitals count here, so give it so"
             raise InputError(
                 f"{self.path}: {place + ': ' if place else ''}data.{key} is {quote(given)}, "
                 f"but there is no file {path} (paths are relative to the scenario's folder); " + fix
@@ -476,3 +479,25 @@ def scenario_keys(model: type[Frozen] = Scenario, prefix: str = "") -> tuple[Sce
             ScenarioKey(key, kind, info.description or "", default, info.is_required(), choices)
         )
     return tuple(out)
+
+
+def _other_case(path: Path) -> Path | None:
+    """The one existing file whose path is ``path`` but for capitals, if there is one.
+
+    Windows finds ``Data/Allocations.xlsx`` for ``data/allocations.xlsx``; other systems
+    do not, so a scenario written on Windows may name its files so. Two files that both
+    match are no answer.
+    """
+    found = [Path(path.anchor) if path.is_absolute() else Path()]
+    for part in path.parts[1:] if path.is_absolute() else path.parts:
+        step: list[Path] = []
+        for folder in found:
+            try:
+                step += [p for p in folder.iterdir() if p.name.casefold() == part.casefold()]
+            except OSError:
+                continue
+        found = step
+        if not found or len(found) > 8:
+            return None
+    files = [p for p in found if p.is_file()]
+    return files[0] if len(files) == 1 else None
