@@ -707,6 +707,17 @@ def test_a_totals_row_at_the_foot_of_a_register_is_named_as_such(tmp_path: Path)
         f"{tmp_path / 'placements.xlsx'}, sheet 'Placements', cell A4: 'TOTAL' is a totals "
         "row, not a person (delete the row; ras adds the costs up itself)"
     ]
+    # The word under another heading, the ID left empty: it was "Person ID is missing"
+    # and "Setting is missing"
+    wb = load_workbook(tmp_path / "placements.xlsx")
+    wb["Placements"]["A4"], wb["Placements"]["B4"] = None, "Grand Total"
+    wb.save(tmp_path / "placements.xlsx")
+    with pytest.raises(InputError) as err:
+        read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
+    assert str(err.value).splitlines() == [
+        f"{tmp_path / 'placements.xlsx'}, sheet 'Placements', cell B4: 'Grand Total' is a "
+        "totals row, not a person (delete the row; ras adds the costs up itself)"
+    ]
 
 
 def test_the_blank_registers_plan_nothing_and_say_so(tmp_path: Path) -> None:

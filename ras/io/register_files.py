@@ -187,12 +187,13 @@ class _Rows:
             row = self.rows[r]
             if all(is_blank(v) for v in row):
                 continue
-            if first is not None and first < len(row) and norm(to_text(row[first])) in TOTALS:
+            at = self._totals_at(row, first)
+            if at is not None:
                 self.error(
                     "totals-row",
                     r,
-                    first,
-                    f"{quote(to_text(row[first]))} is a totals row, not a "
+                    at,
+                    f"{quote(to_text(row[at]))} is a totals row, not a "
                     f"{self.schema.columns[0].name.removesuffix(' ID').lower()}",
                     "delete the row; ras adds the costs up itself",
                 )
@@ -206,6 +207,21 @@ class _Rows:
                 rec[col.name] = self._value(r, c if c is not None else 0, col, raw)
             out.append((r, rec))
         return out
+
+    @staticmethod
+    def _totals_at(row: list[Any], first: int | None) -> int | None:
+        """The column of the word that makes ``row`` a totals row, if it is one.
+
+        That is ``Total`` (or ``Grand total``, …) as its ID, or in a text cell of a row
+        without an ID.
+        """
+        if first is None:
+            return None
+        if first < len(row) and not is_blank(row[first]):
+            return first if norm(to_text(row[first])) in TOTALS else None
+        return next(
+            (c for c, v in enumerate(row) if isinstance(v, str) and norm(v) in TOTALS), None
+        )
 
     def _value(self, r: int, c: int, col: Column, raw: Any) -> Any:  # noqa: C901
         if is_blank(raw):
