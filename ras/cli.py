@@ -965,7 +965,8 @@ _scheduler_option = click.option(
     type=_Number(min=0),
     default=600,
     show_default=True,
-    help="Seconds for each solve (0: none).",
+    help="Seconds for solving, for the whole command (0: none): the robust search stops "
+    "there and says so.",
 )
 @_scheduler_option
 @_jobs_option
@@ -1025,7 +1026,11 @@ def simulate(
             f"£{y.spend[1]:,.0f} / £{y.spend[2]:,.0f}"
         )
     if outcome.asked is not None:
-        if outcome.margin is None:
+        from ras.io.risk_writer import STOPPED
+
+        if outcome.margin is None and outcome.robust_stopped:
+            ui.say(f"  robust: not found: {STOPPED}")
+        elif outcome.margin is None:
             ui.say(
                 f"  robust: no margin up to 100 % meets every year in "
                 f"{decimal_text(outcome.asked * 100)} % of draws"
@@ -1035,6 +1040,7 @@ def simulate(
                 f"  robust margin {decimal_text(outcome.margin * 100)} %: meets every year in "
                 f"{(outcome.robust_share or 0) * 100:.1f} % of draws (asked "
                 f"{decimal_text(outcome.asked * 100)} %)"
+                + (f"; {STOPPED}, and a smaller margin may do" if outcome.robust_stopped else "")
             )
     ui.say(f"wrote {out}")
     ui.emit(risk_summary(outcome))
@@ -1165,7 +1171,8 @@ def optimise(
     type=_Number(min=0),
     default=600,
     show_default=True,
-    help="Seconds for each run's solve (0: none); a run stopped early reports its gap.",
+    help="Seconds for solving, for the whole command (0: none): a run still solving then "
+    "reports its best plan and gap; one not started is not solved.",
 )
 @_scheduler_option
 @_jobs_option

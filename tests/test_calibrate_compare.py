@@ -270,6 +270,46 @@ def test_frontier_person_years_never_rise_as_the_rate_rises(tmp_path: Path) -> N
     assert years[0] > years[-1]  # the frontier has a real trade-off here
 
 
+def test_compare_solves_within_one_time_limit_for_the_whole_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each run had the whole --time-limit: a frontier of 20 rates could take 20 times
+    it. The limit is the command's (SPEC §16): runs not started in time are not solved,
+    and say why; the command exits 4, as an optimise stopped by its limit does."""
+    import time as real
+
+    import ras.commands.compare as compare
+
+    class Clock:  # ten seconds pass between looks at the clock
+        now = 0.0
+
+        @classmethod
+        def time(cls) -> float:
+            cls.now += 10
+            return cls.now
+
+    scenario = write_case(
+        tmp_path,
+        budgets={"A": 40000, "B": 45000},
+        placements=[placement("A", "out_of_area", 50000), placement("B", "inpatient", 50000)],
+        savings={"kind": "vs_baseline", "rates": ["0"]},
+    )
+    monkeypatch.setattr(compare, "time", Clock)
+    args = ["compare", str(scenario), "-o", str(tmp_path / "c.xlsx"), "-j", "0", "--json"]
+    r = CliRunner().invoke(main, [*args, "--frontier", "0:0.04:0.01", "--time-limit", "35"])
+    assert r.exit_code == 4, r.output
+    summary = json.loads(r.stdout)
+    runs = summary["runs"] + summary["frontier"]
+    assert [x["status"] for x in runs] == ["OPTIMAL"] * 3 + ["TIME LIMIT"] * 3
+    assert runs[-1]["error"] == (
+        "not solved: the time limit was reached before this run could start (give "
+        "--time-limit more seconds, or 0 for none)"
+    )
+    monkeypatch.setattr(compare, "time", real)
+    r = CliRunner().invoke(main, [*args, "--frontier", "0:0.04:0.01", "--time-limit", "0"])
+    assert r.exit_code == 0, r.output
+
+
 def test_bad_frontier_is_a_usage_error(tmp_path: Path) -> None:
     r = CliRunner().invoke(
         main,

@@ -248,6 +248,46 @@ def test_no_margin_is_reported_plainly(tmp_path: Path) -> None:
     assert outcome.tried  # every margin it tried is listed
 
 
+def test_the_robust_search_stops_at_the_commands_time_limit_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each of the search's solves had the whole --time-limit: ten margins tried could
+    take ten times it. The limit is the command's (SPEC §16); a search it stops says so,
+    and is not reported as "no margin up to 100 % meets" it."""
+    import time as real
+
+    import ras.commands.simulate as simulate
+    from ras.io.risk_writer import summary_rows
+    from ras.models.plan import SolveOptions
+
+    class Clock:  # ten seconds pass between looks at the clock
+        now = 0.0
+
+        @classmethod
+        def monotonic(cls) -> float:
+            cls.now += 10
+            return cls.now
+
+        perf_counter = staticmethod(real.perf_counter)
+
+    monkeypatch.setattr(simulate, "time", Clock)
+    scenario = _robust_case(tmp_path, "90%")
+    outcome = simulate.run_simulate(
+        scenario, None, jobs=0, options=SolveOptions(time_limit=35)
+    )  # the optimised plan and two margins' plans fit in 35 s; the third does not
+    assert outcome.robust_stopped
+    assert len(outcome.tried) == 3  # margin 0 (the optimised plan) and the two
+    said = dict(summary_rows(outcome))
+    robust = said["Robust margin"]
+    if outcome.margin is None:
+        assert robust.startswith("not found: the search stopped at the time limit")
+    else:
+        assert robust.endswith("and a smaller margin may do")
+    monkeypatch.setattr(simulate, "time", real)
+    whole = simulate.run_simulate(scenario, None, jobs=0, options=SolveOptions(time_limit=600))
+    assert not whole.robust_stopped and len(whole.tried) > 3
+
+
 # ------------------------------------------------------------------- Dask for real
 
 

@@ -6,6 +6,7 @@ reported with its reason and does not stop the others.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -38,15 +39,31 @@ class RunJob:
     rate: Decimal | None = None  # frontier points
     error: str = ""
     end: RunEnd = RunEnd.PLAN
+    #: When the command's time for solving ends (``time.time()``; None: no limit). A run
+    #: solves in what is left of it: the whole command is bounded, not each run.
+    deadline: float | None = None
 
 
 def run_job(job: RunJob) -> RunSummary:
     """Solve one run (on a worker): build the model from its data; plain results back."""
     if job.data is None:
         return RunSummary(job.name, "FAILED", error=job.error, end=job.end, rate=job.rate)
+    options = job.options
+    if job.deadline is not None:
+        left = job.deadline - time.time()
+        if left < 1:
+            return RunSummary(
+                job.name,
+                "TIME LIMIT",
+                error="not solved: the time limit was reached before this run could start "
+                "(give --time-limit more seconds, or 0 for none)",
+                end=RunEnd.SOLVER_FAILED,
+                rate=job.rate,
+            )
+        options = replace(options, time_limit=left)
     try:
         built = build(job.data)
-        solution = solve(built, job.options, relaxed=build(job.data, with_shortfall=True))
+        solution = solve(built, options, relaxed=build(job.data, with_shortfall=True))
     except RasError as exc:
         return RunSummary(
             job.name, "FAILED", error=str(exc).splitlines()[0], end=_end_of(exc), rate=job.rate
@@ -137,6 +154,7 @@ def run_compare(
             load_scenario(scenario, name, overrides)  # an unknown name is a usage error
         names = [n for n in names if n in variants]
     opts = replace(options or SolveOptions(), progress=None)  # nothing unpicklable to workers
+    deadline = time.time() + opts.time_limit if opts.time_limit else None
     if opts.threads is None and jobs != 0:
         opts = replace(opts, threads=1)  # one core per worker: the workers share the cores
     path = str(scenario)
@@ -149,7 +167,7 @@ def run_compare(
     for rate in frontier:
         every_set = (*sets, _rate_override(sc.savings.kind, rate, sc.horizon))
         front_jobs.append(_job(path, f"rate {rate}", None, every_set, opts, rate))
-    every = run_jobs + front_jobs
+    every = [replace(job, deadline=deadline) for job in run_jobs + front_jobs]
     done = [0]
 
     def tick(n: int) -> None:

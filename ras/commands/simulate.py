@@ -101,8 +101,16 @@ def _failed_draws(task: Any, exc: BaseException) -> np.ndarray:
     raise SolverError(f"a block of draws could not be evaluated ({type(exc).__name__}: {exc})")
 
 
+class _OutOfTime(Exception):
+    """The command's time for solving ran out before a solve could start."""
+
+
 class _Sweep:
-    """The Dask side of one simulation: solves and draws, with progress."""
+    """The Dask side of one simulation: solves and draws, with progress.
+
+    The solves share one time limit, the command's (``options.time_limit``): each
+    solves in what is left of it.
+    """
 
     def __init__(
         self,
@@ -115,11 +123,24 @@ class _Sweep:
         self.client, self.data, self.unc = client, data, unc
         self.options = replace(options, progress=None)  # nothing unpicklable to workers
         self.progress = progress
+        limit = options.time_limit
+        self.deadline = time.monotonic() + limit if limit else None
 
     def solve(self, margin: Decimal) -> Solved:
+        """The plan at ``margin``, solved in what is left of the time limit.
+
+        Raises:
+            _OutOfTime: less than a second is left for a robust margin's plan.
+        """
+        options = self.options
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left < 1 and margin:  # (the optimised plan is solved first, whatever is left)
+                raise _OutOfTime
+            options = replace(options, time_limit=max(left, 0.001))
         if self.progress:
             self.progress(f"Solving at margin {decimal_text(margin * 100)} %", 0, 1)
-        task = SolveTask(self.data, margin, self.options, self.unc)
+        task = SolveTask(self.data, margin, options, self.unc)
         return run_tasks(self.client, solve_task, [task], _failed_solve)[0]
 
     def draws(self, arrays: PlanArrays) -> np.ndarray:
@@ -263,7 +284,12 @@ def _robust(
         tried[k] = MarginTried(k * MARGIN_STEP, result.target_met, share, result.status)
         return result.target_met and share >= asked
 
-    k, high = smallest_passing(passes, feasible)
+    try:
+        k, high = smallest_passing(passes, feasible)
+    except _OutOfTime:  # the smallest passing margin found so far, not proven the smallest
+        outcome.robust_stopped = True
+        high = max((m for m, t in tried.items() if t.target_met), default=0)
+        k = min((m for m, t in tried.items() if m in found and _passed(t, asked)), default=None)
     outcome.tried = list(tried.values())
     outcome.highest_margin = high * MARGIN_STEP
     if k is None:
@@ -273,6 +299,10 @@ def _robust(
     outcome.robust = result
     outcome.robust_share = float(met.all(axis=1).mean())
     outcome.years += year_risks(result, extra, met, "robust")
+
+
+def _passed(tried: MarginTried, asked: float) -> bool:
+    return tried.target_met and tried.share_met is not None and tried.share_met >= asked
 
 
 def risk_summary(outcome: RiskOutcome) -> dict[str, Any]:
@@ -299,6 +329,7 @@ def risk_summary(outcome: RiskOutcome) -> dict[str, Any]:
         "robust": plan(outcome.robust, outcome.robust_share),
         "asked": None if outcome.asked is None else str(outcome.asked),
         "robust_margin": None if outcome.margin is None else str(outcome.margin),
+        "robust_search_stopped": outcome.robust_stopped,
         "margins_tried": [
             {"margin": str(m.margin), "target_met": m.target_met, "share": m.share_met}
             for m in outcome.tried

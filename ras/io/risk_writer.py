@@ -58,6 +58,10 @@ def draw_rows(outcome: RiskOutcome) -> list[list[Any]]:
     return [[y.year, y.plan, y.extra_mean, y.extra_max, y.share_met] for y in outcome.years]
 
 
+#: What is said of a robust search that stopped at the time limit.
+STOPPED = "the search stopped at the time limit (give --time-limit more seconds, or 0)"
+
+
 def summary_rows(outcome: RiskOutcome) -> list[tuple[str, Any]]:
     """The Summary sheet's facts."""
     sc = outcome.loaded.scenario
@@ -76,11 +80,15 @@ def summary_rows(outcome: RiskOutcome) -> list[tuple[str, Any]]:
 
     if outcome.asked is None:
         robust = "not asked (uncertainty.robust.probability)"
+    elif outcome.margin is None and outcome.robust_stopped:
+        robust = f"not found: {STOPPED}"
     elif outcome.margin is None:
         robust = f"none: no margin up to 100 % meets every year in {_percent(float(outcome.asked))}"
     else:
         shown = decimal_text(outcome.margin * 100)
         robust = f"{shown} % (budgets planned {shown} % dearer)"
+        if outcome.robust_stopped:
+            robust += f"; {STOPPED}, and a smaller margin may do"
     return [
         ("Scenario", sc.name),
         ("Variant", outcome.loaded.variant or "base"),

@@ -69,6 +69,9 @@ class RiskOutcome:
     asked: Decimal | None = None  # the share asked for (uncertainty.robust.probability)
     margin: Decimal | None = None  # the robust margin found (None: none up to MARGIN_MAX)
     highest_margin: Decimal | None = None  # the largest margin whose plan meets the target
+    #: The robust search stopped at the time limit: ``margin`` (if any) passes but may not
+    #: be the smallest that does, and None says only that none tried passed.
+    robust_stopped: bool = False
     tried: list[MarginTried] = field(default_factory=list)
     workers: int = 0
     where: str = "local cluster"  # or the scheduler's address
