@@ -154,6 +154,8 @@ def compare(
 
     ``frontier`` is a list of rates (``[0, 0.02, 0.04]``) or ``(start, stop, step)``
     given as ``frontier=ras.frontier_rates(0, 0.08, 0.01)``; rates may be typed ``"3%"``.
+    ``time_limit`` (seconds; None: none) is for all the runs together: each solves in
+    what is left of it, and a run it leaves no time for is reported not solved.
     """
     from ras.commands.compare import run_compare
 
