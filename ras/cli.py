@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from ras.errors import ExitCode, Issue, RasError, printable, quote
+from ras.errors import DISK_FULL, DISK_FULL_TEXT, ExitCode, Issue, RasError, printable, quote
 from ras.models.base import decimal_text
 from ras.version import __version__
 
@@ -183,6 +183,10 @@ def _mapped(func: Callable[..., Any], ui: Ui, args: Any, kwargs: Any) -> int:
         ui.close()
         if debug:
             raise
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL:  # not where ras could tell
+            where = f"{exc.filename}: " if exc.filename else "an output "
+            _echo(f"error: {where}{printable(DISK_FULL_TEXT)}", err=True)
+            return int(ExitCode.INVALID_INPUT)
         _echo(
             f"error: internal error ({type(exc).__name__}: {printable(str(exc))}); "
             "run again with --debug and report it",

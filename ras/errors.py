@@ -8,6 +8,7 @@ maps each to a fixed exit code (see ``docs`` and SPEC §2).
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -233,3 +234,28 @@ ERROR_FIX = "correct the formula or its look-up, or type the value"
 def error_problem(what: str, error: str) -> str:
     """What to say of ``what`` (a cell, a field) that shows ``error`` (``#N/A``)."""
     return f"{what} shows the error {quote(error)} instead of a value"
+
+
+#: The errors of a disk (or quota) with no room left for an output.
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+#: What is said of an output that a full disk stopped.
+DISK_FULL_TEXT = (
+    "cannot be written: the disk is full (or your quota used up); free some space or write "
+    "the output to another folder (nothing was written)"
+)
+
+
+class DiskFull(OutputError):
+    """An output stopped by a full disk: every output of the run fails with it.
+
+    (Its own type, not only its cause, says so: it crosses from a worker process.)
+    """
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is a full disk, or was raised from one."""
+    while exc is not None:
+        if isinstance(exc, DiskFull) or isinstance(exc, OSError) and exc.errno in DISK_FULL:
+            return True
+        exc = exc.__cause__
+    return False

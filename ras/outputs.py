@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from ras.errors import OutputError, UsageError
+from ras.errors import DISK_FULL, DISK_FULL_TEXT, DiskFull, OutputError, UsageError
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -147,9 +147,11 @@ def atomic_output(path: Path, mode: int | None = None) -> Iterator[Path]:
             group.append((tmp, path))  # renamed with the rest of the group
             return
         _replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+            raise DiskFull(f"{path}: {DISK_FULL_TEXT}") from exc
         raise
     finally:
         if group is None and tmp is not None and tmp.exists():

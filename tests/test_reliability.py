@@ -711,6 +711,46 @@ def test_a_ctrl_c_held_over_a_commit_reaches_a_handler_of_ras_own() -> None:
         signal.signal(signal.SIGINT, previous)
 
 
+def test_a_full_disk_stops_the_run_with_one_line_and_writes_nothing(
+    tmp_path: Path, adult_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that filled up while budget sheets were written turned every later sheet
+    into a rejected person ("150 people scored, 144 rejected"), then wrote the workbook
+    and a folder of the sheets that fitted; a full disk under the workbook was "internal
+    error (OSError: [Errno 28] ...); report it"."""
+    import errno
+
+    import ras.io.budget_sheets as budget_sheets
+
+    inputs = _assessments(tmp_path / "in", 4)
+    real, written = budget_sheets.graft, [0]
+
+    def filling(source: Path, pages: Any, out: Path) -> None:
+        written[0] += 1
+        if written[0] > 2:  # the third sheet finds the disk full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(source, pages, out)
+
+    monkeypatch.setattr(budget_sheets, "graft", filling)
+    out, sheets = tmp_path / "out" / "a.xlsx", tmp_path / "out" / "sheets"
+    r = _score(inputs, adult_path, out, sheets, "--jobs", "0")
+    assert r.exit_code == 1, r.output
+    assert r.stderr.splitlines() == [
+        f"error: {sheets}: cannot be written: the disk is full (or your quota used up); free "
+        "some space or write the output to another folder (nothing was written)"
+    ]
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("ras.io.allocations.Book", full)  # as the workbook is written
+    r = CliRunner().invoke(main, ["score", str(inputs), "-t", str(adult_path), "-o", str(out)])
+    assert r.exit_code == 1, r.output
+    assert r.stderr.startswith(f"error: {out}: cannot be written: the disk is full")
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
 def test_huge_sheets_written_by_a_forked_child_inside_a_group(
     tmp_path: Path, adult_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -723,6 +763,38 @@ def test_huge_sheets_written_by_a_forked_child_inside_a_group(
     assert r.exit_code == 0, r.output
     assert (tmp_path / "a.explanations.csv").stat().st_size > 100
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+_FULL_DISK_CHILD = """
+import errno, sys
+from ras.io import allocations
+from ras.cli import main
+allocations.EXCEL_MAX_ROWS = 10
+def full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+allocations.write_person_csvs = full
+main(["score", *sys.argv[1:]])
+"""
+
+
+def test_a_full_disk_under_the_sheets_written_beside_the_workbook_is_one_line(
+    tmp_path: Path, adult_path: Path
+) -> None:
+    """The forked child writing the CSVs beside a huge workbook died of a full disk with
+    its traceback on stderr, then the parent said "the CSV could not be written (exit 1)"."""
+    inputs = _assessments(tmp_path / "in", 3)
+    out = tmp_path / "out" / "a.xlsx"
+    args = [str(inputs), "-t", str(adult_path), "-o", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK_CHILD, *args], capture_output=True, text=True
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines() == [
+        f"error: {tmp_path / 'out' / 'a.explanations.csv'}: cannot be written: the disk is "
+        "full (or your quota used up); free some space or write the output to another "
+        "folder (nothing was written)"
+    ]
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 def test_calibrate_writes_both_outputs_or_neither(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ras.cells import col_letters, is_blank, to_decimal, to_text
-from ras.errors import InputError, OutputError, quote
+from ras.errors import DISK_FULL, DISK_FULL_TEXT, DiskFull, InputError, OutputError, quote
 from ras.io.allocation_rows import (
     FUNDING_PREFIX,
     FUNDING_SUFFIX,
@@ -93,7 +93,12 @@ def _csv_child(run: ScoreRun, sheets: list[tuple[str, Path]]) -> None:
     """
     ignore_ctrl_c()
     leave_group()
-    _csv_job(run, sheets)
+    try:
+        _csv_job(run, sheets)
+    except OSError as exc:
+        if exc.errno not in DISK_FULL:
+            raise
+        sys.exit(_DISK_FULL_EXIT)  # said by the parent, once, of the file it names
 
 
 def _kinds(schema: SheetSchema, headers: Sequence[str], table: PointTable) -> list[str]:
@@ -168,9 +173,20 @@ def _start_csv_jobs(run: ScoreRun, alongside: dict[str, Path]) -> list[Any]:
     return []
 
 
-def _finish_csv_jobs(procs: list[Any]) -> None:
-    for proc, path in procs:
+#: A CSV child's exit code when the disk filled up.
+_DISK_FULL_EXIT = 28
+
+
+def _finish_csv_jobs(procs: list[Any], real: Mapping[Path, Path]) -> None:
+    """Wait for the CSV children.
+
+    A failed one is said of its file: ``real`` maps each temporary name to it.
+    """
+    for proc, tmp in procs:
         proc.join()
+        path = real.get(tmp, tmp)
+        if proc.exitcode == _DISK_FULL_EXIT:
+            raise DiskFull(f"{path}: {DISK_FULL_TEXT}")
         if proc.exitcode != 0:
             raise OutputError(f"{path}: the CSV could not be written (exit {proc.exitcode})")
 
@@ -213,7 +229,7 @@ def write_allocations(run: ScoreRun, out: Path, overflow: str = "csv") -> list[P
         procs = _start_csv_jobs(run, temps)
         try:
             _workbook(run, out, totals, headers, alongside)
-            _finish_csv_jobs(procs)
+            _finish_csv_jobs(procs, {tmp: alongside[sheet] for sheet, tmp in temps.items()})
         finally:  # before the temporary files go: no child writes one again after
             _stop_csv_jobs(procs)
     return extra

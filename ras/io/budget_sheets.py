@@ -22,7 +22,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ras.errors import Issue, Location, OutputError, Severity, clip
+from ras.errors import Issue, Location, OutputError, Severity, clip, is_disk_full
 from ras.io.cell_text import ooxml_escape
 from ras.io.graft import CannotGraft, graft
 from ras.io.inputs import WORKBOOK_SUFFIXES
@@ -594,6 +594,8 @@ def write_budget_sheet(job: SheetJob) -> list[Issue]:
         with atomic_output(out, mode) as tmp:
             wb.save(tmp)
     except Exception as exc:  # one person's sheet failing must not stop the others
+        if is_disk_full(exc):  # but a full disk fails them all: the run stops, writes nothing
+            raise
         return [
             Issue(
                 "sheet-not-written",

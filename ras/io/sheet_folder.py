@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from ras.errors import OutputError, UsageError
+from ras.errors import DISK_FULL_TEXT, DiskFull, OutputError, UsageError, is_disk_full
 from ras.outputs import file_mode, folder_mode, held_interrupts
 
 MANIFEST = ".ras-manifest.json"
@@ -96,10 +96,12 @@ def staged_folder(folder: Path) -> Iterator[Path]:
         manifest.chmod(file_mode())
         with held_interrupts():
             _swap(folder, staging, set(written))
-    except BaseException:
+    except BaseException as exc:
         if staging is not None and staging.exists():
             with held_interrupts():
                 shutil.rmtree(staging, ignore_errors=True)
+        if is_disk_full(exc):  # named as the folder asked for, not ras's hidden one
+            raise DiskFull(f"{folder}: {DISK_FULL_TEXT}") from exc
         raise
 
 
