@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from ras.errors import DISK_FULL, DISK_FULL_TEXT, ExitCode, Issue, RasError, printable, quote
+from ras.errors import DISK_FULL_TEXT, ExitCode, Issue, RasError, is_disk_full, printable, quote
 from ras.models.base import decimal_text
 from ras.version import __version__
 
@@ -183,8 +183,9 @@ def _mapped(func: Callable[..., Any], ui: Ui, args: Any, kwargs: Any) -> int:
         ui.close()
         if debug:
             raise
-        if isinstance(exc, OSError) and exc.errno in DISK_FULL:  # not where ras could tell
-            where = f"{exc.filename}: " if exc.filename else "an output "
+        if is_disk_full(exc):  # not where ras could tell
+            filename = getattr(exc, "filename", None)
+            where = f"{filename}: " if filename else "an output "
             _echo(f"error: {where}{printable(DISK_FULL_TEXT)}", err=True)
             return int(ExitCode.INVALID_INPUT)
         _echo(

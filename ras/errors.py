@@ -253,9 +253,13 @@ class DiskFull(OutputError):
 
 
 def is_disk_full(exc: BaseException | None) -> bool:
-    """Whether ``exc`` is a full disk, or was raised from one."""
-    while exc is not None:
+    """Whether ``exc`` is a full disk, or was raised from one or while handling one.
+
+    (XlsxWriter's ``FileCreateError`` is raised while handling the disk's ``OSError``.)
+    """
+    seen = 0
+    while exc is not None and seen < 20:
         if isinstance(exc, DiskFull) or isinstance(exc, OSError) and exc.errno in DISK_FULL:
             return True
-        exc = exc.__cause__
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return False

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from ras.errors import DISK_FULL, DISK_FULL_TEXT, DiskFull, OutputError, UsageError
+from ras.errors import DISK_FULL_TEXT, DiskFull, OutputError, UsageError, is_disk_full
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -150,7 +150,7 @@ def atomic_output(path: Path, mode: int | None = None) -> Iterator[Path]:
     except BaseException as exc:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+        if is_disk_full(exc) and not isinstance(exc, DiskFull):
             raise DiskFull(f"{path}: {DISK_FULL_TEXT}") from exc
         raise
     finally:
