@@ -895,3 +895,24 @@ def test_descendants_are_found_from_the_kernels_lists_as_from_every_parent() -> 
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
         child.wait(timeout=5)
+
+
+def test_a_full_disk_is_seen_through_a_writers_own_error() -> None:
+    """XlsxWriter raises FileCreateError while handling the disk's OSError: `ras demo`
+    onto a full disk was "internal error (FileCreateError: [Errno 28] ...)"."""
+    import errno
+
+    from xlsxwriter.exceptions import FileCreateError
+
+    from ras.errors import is_disk_full
+
+    def close_on_a_full_disk() -> None:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as e:
+            raise FileCreateError(e)  # noqa: B904 (as XlsxWriter does)
+
+    with pytest.raises(FileCreateError) as err:
+        close_on_a_full_disk()
+    assert is_disk_full(err.value)
+    assert not is_disk_full(OSError(errno.EACCES, "Permission denied"))
