@@ -108,7 +108,9 @@ class _Rows:
         That is a column's near miss ("Earliest move" for "Earliest move year"), or a
         column of another sheet of the file (Funder on the Members sheet).
         """
-        missing = [col.name for col in self.schema.columns if norm(col.name) not in self.cols]
+        missing = [
+            col.name for col in self.schema.columns if col.read and norm(col.name) not in self.cols
+        ]
         others = {
             heading_key(col.name): other.sheet
             for other in REGISTERS.get(self.schema.workbook, ())
