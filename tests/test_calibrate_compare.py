@@ -279,14 +279,7 @@ def test_compare_solves_within_one_time_limit_for_the_whole_command(
     import time as real
 
     import ras.commands.compare as compare
-
-    class Clock:  # ten seconds pass between looks at the clock
-        now = 0.0
-
-        @classmethod
-        def time(cls) -> float:
-            cls.now += 10
-            return cls.now
+    from tests.helpers import TenSecondClock
 
     scenario = write_case(
         tmp_path,
@@ -294,7 +287,7 @@ def test_compare_solves_within_one_time_limit_for_the_whole_command(
         placements=[placement("A", "out_of_area", 50000), placement("B", "inpatient", 50000)],
         savings={"kind": "vs_baseline", "rates": ["0"]},
     )
-    monkeypatch.setattr(compare, "time", Clock)
+    monkeypatch.setattr(compare, "time", TenSecondClock)
     args = ["compare", str(scenario), "-o", str(tmp_path / "c.xlsx"), "-j", "0", "--json"]
     r = CliRunner().invoke(main, [*args, "--frontier", "0:0.04:0.01", "--time-limit", "35"])
     assert r.exit_code == 4, r.output

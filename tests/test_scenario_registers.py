@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -30,6 +32,19 @@ def base_case(tmp_path: Path) -> Path:
             "slow": {"capacity": {"moves_per_year": 1}},
         },
     )
+
+
+def _read(folder: Path) -> Any:
+    """The registers two_placed_and_a_member wrote into ``folder`` (weeks of 52)."""
+    return read_registers(folder / "placements.xlsx", folder / "contracts.xlsx", Decimal(52))
+
+
+def _edit(path: Path, cells: dict[tuple[str, str], Any]) -> None:
+    """Set cells of a workbook, by (sheet, cell), as a person does in Excel."""
+    wb = load_workbook(path)
+    for (sheet, cell), value in cells.items():
+        wb[sheet][cell] = value
+    wb.save(path)
 
 
 def test_precedence_set_over_variant_over_file(tmp_path: Path) -> None:
@@ -347,13 +362,14 @@ def test_a_date_where_a_number_belongs_says_how_it_came(tmp_path: Path) -> None:
 
     two_placed_and_a_member(tmp_path)
     wb = load_workbook(tmp_path / "placements.xlsx")
-    ws = wb["Placements"]
-    ws["F2"] = dt.datetime(2028, 4, 1)  # A's earliest move year
-    ws["E3"] = 1200  # B's annual cost, in a cell formatted as a date
-    ws["E3"].number_format = "dd/mm/yyyy"
+    wb["Placements"]["E3"].number_format = "dd/mm/yyyy"  # B's annual cost: a date format
     wb.save(tmp_path / "placements.xlsx")
+    _edit(
+        tmp_path / "placements.xlsx",
+        {("Placements", "F2"): dt.datetime(2028, 4, 1), ("Placements", "E3"): 1200},
+    )  # A's earliest move year; B's cost, typed into the date-formatted cell
     with pytest.raises(InputError) as err:
-        read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
+        _read(tmp_path)
     assert [(i.where.cell, i.problem, i.fix) for i in err.value.issues] == [
         (
             "F2",
@@ -426,17 +442,18 @@ def test_headings_typed_by_hand_are_read_or_named(tmp_path: Path) -> None:
     and said nothing: the scenario's set-up cost and year 1 were used instead. A
     missing required column was also said once per row."""
     two_placed_and_a_member(tmp_path)
-    wb = load_workbook(tmp_path / "placements.xlsx")
-    ws = wb["Placements"]
-    ws["D1"], ws["D2"], ws["E2"] = "weekly cost", 20, None  # A: £20 a week
-    ws["G1"], ws["G2"] = "Set up cost", 777  # A's set-up cost
-    ws["F1"], ws["F3"] = "Earliest move", 3  # B: not before year 3 (not read)
-    ws["K1"] = "Social worker"  # a column of the user's own: not ras's, not warned of
-    wb.save(tmp_path / "placements.xlsx")
-    wb = load_workbook(tmp_path / "contracts.xlsx")
-    wb["Members"]["G1"], wb["Members"]["G2"] = "Funder", "icb"  # read on Contracts only
-    wb.save(tmp_path / "contracts.xlsx")
-    regs = read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
+    placements = {
+        **{("Placements", c): v for c, v in [("D1", "weekly cost"), ("D2", 20), ("E2", None)]},
+        ("Placements", "G1"): "Set up cost",  # A's set-up cost, below
+        ("Placements", "G2"): 777,
+        ("Placements", "F1"): "Earliest move",  # B: not before year 3 (not read)
+        ("Placements", "F3"): 3,
+        ("Placements", "K1"): "Social worker",  # the user's own column: not warned of
+    }  # (A: £20 a week)
+    _edit(tmp_path / "placements.xlsx", placements)
+    members = {("Members", "G1"): "Funder", ("Members", "G2"): "icb"}  # read on Contracts
+    _edit(tmp_path / "contracts.xlsx", members)
+    regs = _read(tmp_path)
     a, b = regs.placements
     assert (a.annual_cost, a.setup_cost, b.earliest_year) == (20 * 52, 777, 1)
     said = [(i.code, i.where.sheet, i.where.cell, i.problem) for i in regs.warnings]
@@ -449,11 +466,9 @@ def test_headings_typed_by_hand_are_read_or_named(tmp_path: Path) -> None:
         ),
         ("column-not-read", "Members", "G1", "column 'Funder' is not read on this sheet"),
     ]
-    wb = load_workbook(tmp_path / "contracts.xlsx")
-    wb["Members"]["A1"] = "Contract"  # the required Contract ID, misnamed
-    wb.save(tmp_path / "contracts.xlsx")
+    _edit(tmp_path / "contracts.xlsx", {("Members", "A1"): "Contract"})  # Contract ID, misnamed
     with pytest.raises(InputError) as err:
-        read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
+        _read(tmp_path)
     assert str(err.value).splitlines() == [
         f"{tmp_path / 'contracts.xlsx'}, sheet 'Members', cell A1: no column 'Contract ID' "
         "in the header row (if 'Contract' is it, rename that heading to 'Contract ID')"
@@ -465,12 +480,10 @@ def test_an_error_pasted_as_a_value_is_named_not_read_as_blank(tmp_path: Path) -
     cells. They read as empty: an optional Set-up cost of #N/A silently became the
     scenario's set-up cost."""
     two_placed_and_a_member(tmp_path)
-    wb = load_workbook(tmp_path / "placements.xlsx")
-    wb["Placements"]["G2"] = "#N/A"  # openpyxl saves it as an error value (t="e")
-    wb["Placements"]["K3"] = "#REF!"  # Notes: ras never reads them
-    wb.save(tmp_path / "placements.xlsx")
+    errors = {("Placements", "G2"): "#N/A", ("Placements", "K3"): "#REF!"}  # K: Notes, not read
+    _edit(tmp_path / "placements.xlsx", errors)  # openpyxl saves them as error values (t="e")
     with pytest.raises(InputError) as err:
-        read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
+        _read(tmp_path)
     assert str(err.value) == (
         f"{tmp_path / 'placements.xlsx'}, sheet 'Placements', cell G2: Set-up cost (£) shows "
         "the error '#N/A' instead of a value (correct the formula or its look-up, or type "
@@ -709,11 +722,12 @@ def test_a_totals_row_at_the_foot_of_a_register_is_named_as_such(tmp_path: Path)
     ]
     # The word under another heading, the ID left empty: it was "Person ID is missing"
     # and "Setting is missing"
-    wb = load_workbook(tmp_path / "placements.xlsx")
-    wb["Placements"]["A4"], wb["Placements"]["B4"] = None, "Grand Total"
-    wb.save(tmp_path / "placements.xlsx")
+    _edit(
+        tmp_path / "placements.xlsx",
+        {("Placements", "A4"): None, ("Placements", "B4"): "Grand Total"},
+    )
     with pytest.raises(InputError) as err:
-        read_registers(tmp_path / "placements.xlsx", tmp_path / "contracts.xlsx", 52)  # type: ignore[arg-type]
+        _read(tmp_path)
     assert str(err.value).splitlines() == [
         f"{tmp_path / 'placements.xlsx'}, sheet 'Placements', cell B4: 'Grand Total' is a "
         "totals row, not a person (delete the row; ras adds the costs up itself)"

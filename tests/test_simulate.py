@@ -259,18 +259,9 @@ def test_the_robust_search_stops_at_the_commands_time_limit_and_says_so(
     import ras.commands.simulate as simulate
     from ras.io.risk_writer import summary_rows
     from ras.models.plan import SolveOptions
+    from tests.helpers import TenSecondClock
 
-    class Clock:  # ten seconds pass between looks at the clock
-        now = 0.0
-
-        @classmethod
-        def monotonic(cls) -> float:
-            cls.now += 10
-            return cls.now
-
-        perf_counter = staticmethod(real.perf_counter)
-
-    monkeypatch.setattr(simulate, "time", Clock)
+    monkeypatch.setattr(simulate, "time", TenSecondClock)
     scenario = _robust_case(tmp_path, "90%")
     outcome = simulate.run_simulate(
         scenario, None, jobs=0, options=SolveOptions(time_limit=35)

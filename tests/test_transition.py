@@ -446,6 +446,21 @@ def test_an_affordability_contingency_of_everything_is_refused() -> None:
         Policy.model_validate({"affordability": {"budget": 1000, "contingency": "100%"}})
 
 
+def _three_scored(folder: Path, table: PointTable) -> Path:
+    """allocations.xlsx of P1, P2 and P3 (current costs £1,000, £2,000 and £3,000)."""
+    from tests.hostile import GOOD_ANSWERS
+
+    head = ["Person ID", "Client group", "Current annual cost", *GOOD_ANSWERS]
+    lines = [",".join(head)] + [
+        ",".join([f"P{n}", "older_people", str(1000 * n), *GOOD_ANSWERS.values()])
+        for n in range(1, 4)
+    ]
+    (folder / "people.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    new = folder / "new.xlsx"
+    run_score([folder / "people.csv"], table, new, jobs=0)
+    return new
+
+
 def test_a_totals_row_or_a_repeated_person_is_named_at_its_cell(
     tmp_path: Path, adult: PointTable
 ) -> None:
@@ -456,16 +471,8 @@ def test_a_totals_row_or_a_repeated_person_is_named_at_its_cell(
 
     from ras.errors import InputError
     from ras.io.allocations import read_allocated
-    from tests.hostile import GOOD_ANSWERS
 
-    head = ["Person ID", "Client group", "Current annual cost", *GOOD_ANSWERS]
-    lines = [",".join(head)] + [
-        ",".join([f"P{n}", "older_people", str(1000 * n), *GOOD_ANSWERS.values()])
-        for n in range(1, 4)
-    ]
-    (tmp_path / "people.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    new = tmp_path / "new.xlsx"
-    run_score([tmp_path / "people.csv"], adult, new, jobs=0)
+    new = _three_scored(tmp_path, adult)
     r = CliRunner().invoke(main, ["transition", str(new), str(new), "-o", str(tmp_path / "t.xlsx")])
     assert r.exit_code == 0, r.output
     wb = CalamineWorkbook.from_path(str(tmp_path / "t.xlsx"))
@@ -517,16 +524,8 @@ def test_a_cell_showing_an_error_in_allocations_or_a_register_is_named(
 
     from ras.errors import InputError
     from ras.io.allocations import read_allocated, read_scored_people
-    from tests.hostile import GOOD_ANSWERS
 
-    head = ["Person ID", "Client group", "Current annual cost", *GOOD_ANSWERS]
-    lines = [",".join(head)] + [
-        ",".join([f"P{n}", "older_people", str(1000 * n), *GOOD_ANSWERS.values()])
-        for n in range(1, 4)
-    ]
-    (tmp_path / "people.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    new = tmp_path / "new.xlsx"
-    run_score([tmp_path / "people.csv"], adult, new, jobs=0)
+    new = _three_scored(tmp_path, adult)
     assert len(read_scored_people(new, adult)) == 3
     book = load_workbook(new)
     sheet = book["Allocations"]
