@@ -1217,22 +1217,35 @@ def compare(
     )
     ui.close()
     ui.problems(outcome.warnings)
-    for r in outcome.runs + outcome.frontier:
+    every = outcome.runs + outcome.frontier
+    for n, r in enumerate(every):
         if r.error:
-            ui.say(f"  {r.name}: FAILED: {r.error}")
-        else:
-            ui.say(
-                f"  {r.name}: {r.status}; {r.moves} people move; weighted person-years "
-                f"{decimal_text(r.person_years)}; savings £{r.total_savings:,.2f}"
-                + (f"; NOTE: {r.note}" if r.note else "")
-            )
-            for name, total, kinds, met in r.organisation_savings():
-                state = "" if met is None else f"; {kinds} {'met' if met else 'NOT MET'}"
-                sign = "-" if total < 0 else ""
-                ui.say(f"    {name}: savings {sign}£{abs(total):,.2f}{state}")
+            if n and (every[n - 1].status, every[n - 1].error) == (r.status, r.error):
+                continue  # said once, of the first of the runs it is true of
+            alike = _repeats(every, n)
+            runs = f" (and the {alike} runs after it)" if alike else ""
+            ui.say(f"  {r.name}{runs}: {r.status}: {r.error}")
+            continue
+        ui.say(
+            f"  {r.name}: {r.status}; {r.moves} people move; weighted person-years "
+            f"{decimal_text(r.person_years)}; savings £{r.total_savings:,.2f}"
+            + (f"; NOTE: {r.note}" if r.note else "")
+        )
+        for name, total, kinds, met in r.organisation_savings():
+            state = "" if met is None else f"; {kinds} {'met' if met else 'NOT MET'}"
+            sign = "-" if total < 0 else ""
+            ui.say(f"    {name}: savings {sign}£{abs(total):,.2f}{state}")
     ui.say(f"wrote {out}")
     ui.emit(compare_summary(outcome))
     return max((_run_exit(r.end) for r in outcome.runs + outcome.frontier), default=ExitCode.OK)
+
+
+def _repeats(runs: list[Any], n: int) -> int:
+    """How many runs right after ``runs[n]`` failed as it did (said of it once)."""
+    k = n + 1
+    while k < len(runs) and (runs[k].status, runs[k].error) == (runs[n].status, runs[n].error):
+        k += 1
+    return k - n - 1
 
 
 def parse_set_option(option: str) -> Override:

@@ -298,6 +298,8 @@ def test_compare_solves_within_one_time_limit_for_the_whole_command(
         "not solved: the time limit was reached before this run could start (give "
         "--time-limit more seconds, or 0 for none)"
     )
+    said = [line for line in r.stderr.splitlines() if "not solved" in line]
+    assert said == [f"  rate 0.02 (and the 2 runs after it): TIME LIMIT: {runs[-1]['error']}"]
     monkeypatch.setattr(compare, "time", real)
     r = CliRunner().invoke(main, [*args, "--frontier", "0:0.04:0.01", "--time-limit", "0"])
     assert r.exit_code == 0, r.output
