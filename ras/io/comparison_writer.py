@@ -78,7 +78,7 @@ def frontier_rows(points: list[RunSummary]) -> list[list[Any]]:
             float(p.person_years) if p.years else None,
             p.moves if p.years else None,
             pence(p.total_savings) if p.years else None,
-            p.note,
+            p.remark,
         ]
         for p in points
     ]

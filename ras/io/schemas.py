@@ -474,7 +474,12 @@ FRONTIER = SheetSchema(
         _c("Weighted person-years", "number", "The personalisation objective."),
         _c("People moved", "integer", "People who move over the plan."),
         _c("Total savings (£)", "money", "Savings over the plan."),
-        _c("Note", "text", "Flags a rate that saves less in total than a lower rate."),
+        _c(
+            "Note",
+            "text",
+            "Flags a rate that saves less in total than a lower rate, or says why a rate's "
+            "run has no plan.",
+        ),
     ),
     "One row per savings rate of `--frontier`.",
     "comparison.xlsx",

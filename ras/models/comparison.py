@@ -38,6 +38,11 @@ class RunSummary:
     note: str = ""  # frontier points: what a reader should notice (a higher rate saving less)
     organisations: tuple[OrgYearRow, ...] = ()  # SPEC §14: each organisation's ledger
 
+    @property
+    def remark(self) -> str:
+        """What a reader should notice: the note, else why the run has no plan."""
+        return self.note or self.error
+
     def organisation_savings(self) -> list[tuple[str, Decimal, str, bool | None]]:
         """(name, savings over the plan, limit kinds, every limit met) per organisation."""
         out: list[tuple[str, Decimal, str, bool | None]] = []
