@@ -300,6 +300,9 @@ def test_compare_solves_within_one_time_limit_for_the_whole_command(
     )
     said = [line for line in r.stderr.splitlines() if "not solved" in line]
     assert said == [f"  rate 0.02 (and the 2 runs after it): TIME LIMIT: {runs[-1]['error']}"]
+    frontier = CalamineWorkbook.from_path(str(tmp_path / "c.xlsx")).get_sheet_by_name("Frontier")
+    rows = frontier.to_python()
+    assert [row[rows[0].index("Note")] for row in rows[1:4]] == ["", "", runs[-1]["error"]]
     monkeypatch.setattr(compare, "time", real)
     r = CliRunner().invoke(main, [*args, "--frontier", "0:0.04:0.01", "--time-limit", "0"])
     assert r.exit_code == 0, r.output
