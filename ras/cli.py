@@ -6,6 +6,7 @@ exit codes (SPEC §2). No scoring or optimisation lives here.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -215,10 +216,12 @@ def _ignore_ctrl_c(always: bool = False) -> None:
 
 
 def _exit_interrupted(ui: Ui) -> NoReturn:
-    """Exit 130 at once after Ctrl-C; a second Ctrl-C now is ignored."""
+    """Exit 130 at once after Ctrl-C (143 after SIGTERM); a second Ctrl-C now is ignored."""
     _ignore_ctrl_c(always=True)
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     ui.close()
-    _echo("interrupted", err=True)
+    _echo("terminated" if _TERMINATED else "interrupted", err=True)
     sys.stdout.flush()
     sys.stderr.flush()
     if not ui.debug:
@@ -227,7 +230,7 @@ def _exit_interrupted(ui: Ui) -> NoReturn:
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
     _stop_helpers(wait=0.5)  # of the 2 s SPEC §16 allows a Ctrl-C; then they are killed
     sys.stdout.flush()
-    os._exit(130)
+    os._exit(143 if _TERMINATED else 130)
 
 
 def _stop_helpers(wait: float | None = None) -> None:
@@ -1331,4 +1334,27 @@ def run() -> None:
     """The ``ras`` command (and ``python -m ras``): ``main`` in a process of its own."""
     global _OWN_PROCESS
     _OWN_PROCESS = True
+    signal.signal(signal.SIGTERM, _on_sigterm)
     main()
+
+
+#: Whether the run is ending for a SIGTERM (exit 143), not a Ctrl-C (exit 130).
+_TERMINATED = False
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM (a service stopping, ``kill``): the run stops as at a second Ctrl-C.
+
+    Every process ras started is stopped, temporary files are removed and nothing is
+    written (SPEC §16); the exit code is 143. The Ctrl-C handler in place is asked twice:
+    a solve's first asks the solver to stop, its second ends the run; a commit that
+    holds Ctrl-C for its few milliseconds delivers them when it is done.
+    """
+    global _TERMINATED
+    _TERMINATED = True
+    handler = signal.getsignal(signal.SIGINT)
+    if handler is signal.default_int_handler:
+        raise KeyboardInterrupt
+    if callable(handler):
+        handler(signal.SIGINT, frame)
+        handler(signal.SIGINT, frame)

@@ -234,7 +234,8 @@ def held_interrupts() -> Iterator[None]:
     if previous is signal.default_int_handler:
         raise KeyboardInterrupt
     if callable(previous):  # a handler of ras's own (a solve's, a cluster's): as if now
-        previous(signal.SIGINT, sys._getframe())
+        for _ in caught[:2]:  # (a second press means stop at once)
+            previous(signal.SIGINT, sys._getframe())
     elif previous == signal.SIG_DFL:
         signal.raise_signal(signal.SIGINT)
 

@@ -127,7 +127,7 @@ def children_deaf_to_ctrl_c() -> Iterator[None]:
     if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         yield
     finally:
@@ -135,10 +135,14 @@ def children_deaf_to_ctrl_c() -> Iterator[None]:
 
 
 def ignore_ctrl_c() -> None:
-    """In a child process: Ctrl-C is the parent's to handle (see children_deaf_to_ctrl_c)."""
+    """In a child process: Ctrl-C and SIGTERM are the parent's to handle.
+
+    The parent stops its children itself (see children_deaf_to_ctrl_c).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 def start_resource_tracker() -> None:

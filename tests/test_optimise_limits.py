@@ -228,6 +228,26 @@ def test_a_second_ctrl_c_exits_at_once(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".ras-*"))
 
 
+def test_sigterm_during_a_solve_stops_at_once_and_writes_nothing(tmp_path: Path) -> None:
+    """SIGTERM (a service stopping, `kill`) was not handled: the process died of it,
+    leaving its temporary plan behind and exit -15 (SPEC §16: 143, within 2 s, nothing
+    written)."""
+    out = tmp_path / "plan.xlsx"
+    proc = _start(tmp_path, out)
+    try:
+        _wait_for(proc, "solving personalise", 60)  # the second stage: solving now
+        proc.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        _, err = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    assert took < 2.0, took
+    assert proc.returncode == 143, err
+    assert err.splitlines()[-1] == "terminated"
+    assert not out.exists() and not list(tmp_path.glob(".ras-*"))
+
+
 def test_solve_options_default_to_a_bounded_run() -> None:
     assert SolveOptions().time_limit == 600
     assert StageResult("s", SolveStatus.FEASIBLE, 1.0, 2.0, 1.0, 0.0, 1, 1).has_plan

@@ -485,6 +485,42 @@ def test_ctrl_c_during_score_is_all_or_nothing(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.parametrize("to", ["group", "ras"])
+def test_sigterm_during_score_stops_every_process_and_writes_nothing(
+    tmp_path: Path, adult_path: Path, to: str
+) -> None:
+    """SIGTERM to the whole group (a service manager) or to ras alone (`kill PID`) was
+    not handled: ras died of it (exit -15) with its workers still running, its hidden
+    budget-sheet folder and temporary files left behind."""
+    _assessments(tmp_path / "in", 150)
+    proc = subprocess.Popen(
+        _ras("score", "in", "-t", str(adult_path), "-o", "a.xlsx", "--budget-sheets", "s"),
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60  # until its workers write the budget sheets
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any(p.name.startswith(".s.ras-new-") for p in tmp_path.iterdir()):
+            break
+        time.sleep(0.01)
+    if proc.poll() is not None:  # pragma: no cover - finished first
+        pytest.skip("the run finished before SIGTERM was sent")
+    if to == "group":
+        os.killpg(proc.pid, signal.SIGTERM)
+    else:
+        os.kill(proc.pid, signal.SIGTERM)
+    sent = time.monotonic()
+    err = _finish(proc)
+    assert time.monotonic() - sent < 2.0
+    assert proc.returncode == 143, err
+    assert err.split() == ["terminated"], err
+    time.sleep(0.2)
+    assert _group(proc.pid) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
 #: ``ras score`` with sheets past a (lowered) Excel row limit, whose forked CSV child
 #: notes that it has started and then takes its time: Ctrl-C lands while it runs.
 _SLOW_CSV_CHILD = """
@@ -550,10 +586,16 @@ def test_ctrl_c_while_sheets_go_beside_the_workbook_stops_cleanly(
     assert list(out.iterdir()) == []
 
 
-@pytest.mark.parametrize("after", [1.7, 2.0, 2.4])
-def test_ctrl_c_during_compare_stops_every_run(tmp_path: Path, after: float) -> None:
+@pytest.mark.parametrize(
+    ("after", "sent"),
+    [(1.7, signal.SIGINT), (2.0, signal.SIGINT), (2.4, signal.SIGINT), (3.0, signal.SIGTERM)],
+)
+def test_ctrl_c_during_compare_stops_every_run(
+    tmp_path: Path, after: float, sent: signal.Signals
+) -> None:
     """Ctrl-C at moments around the local cluster's start: exit 130 within 2 s, no
-    process left, nothing written, and nothing on stderr but "interrupted".
+    process left, nothing written, and nothing on stderr but "interrupted". SIGTERM the
+    same, with exit 143 and "terminated" (it killed ras and left the cluster running).
 
     Workers that took the terminal's Ctrl-C while starting printed Dask's tracebacks
     ("Nanny failed to start"), and a closing cluster logged closed comms.
@@ -570,12 +612,13 @@ def test_ctrl_c_during_compare_stops_every_run(tmp_path: Path, after: float) -> 
     time.sleep(after)
     if proc.poll() is not None:  # pragma: no cover - finished first
         pytest.skip("compare finished before Ctrl-C arrived")
-    os.killpg(proc.pid, signal.SIGINT)
-    sent = time.monotonic()
+    os.killpg(proc.pid, sent)
+    began = time.monotonic()
     err = _finish(proc)
-    assert time.monotonic() - sent < 2.0
-    assert proc.returncode == 130
-    assert err.split() == ["interrupted"], err
+    assert time.monotonic() - began < 2.0
+    term = sent == signal.SIGTERM
+    assert proc.returncode == (143 if term else 130)
+    assert err.split() == ["terminated" if term else "interrupted"], err
     time.sleep(0.2)
     assert _group(proc.pid) == []
     assert list(tmp_path.iterdir()) == []
