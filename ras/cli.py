@@ -220,6 +220,8 @@ def _exit_interrupted(ui: Ui) -> NoReturn:
     _ignore_ctrl_c(always=True)
     with contextlib.suppress(ValueError, OSError):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if _TERMINATED and _TERMINATED != signal.SIGTERM:
+            signal.signal(_TERMINATED, signal.SIG_IGN)
     ui.close()
     _echo("terminated" if _TERMINATED else "interrupted", err=True)
     sys.stdout.flush()
@@ -230,7 +232,7 @@ def _exit_interrupted(ui: Ui) -> NoReturn:
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
     _stop_helpers(wait=0.5)  # of the 2 s SPEC §16 allows a Ctrl-C; then they are killed
     sys.stdout.flush()
-    os._exit(143 if _TERMINATED else 130)
+    os._exit(128 + _TERMINATED if _TERMINATED else 130)
 
 
 def _stop_helpers(wait: float | None = None) -> None:
@@ -1335,23 +1337,27 @@ def run() -> None:
     global _OWN_PROCESS
     _OWN_PROCESS = True
     signal.signal(signal.SIGTERM, _on_sigterm)
+    hangup = getattr(signal, "SIGHUP", None)
+    if hangup is not None and signal.getsignal(hangup) == signal.SIG_DFL:  # (not nohup)
+        signal.signal(hangup, _on_sigterm)  # the terminal closed: the same
     main()
 
 
-#: Whether the run is ending for a SIGTERM (exit 143), not a Ctrl-C (exit 130).
-_TERMINATED = False
+#: The signal the run is ending for (SIGTERM: exit 143; SIGHUP: 129), if not Ctrl-C (130).
+_TERMINATED = 0
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
     """SIGTERM (a service stopping, ``kill``): the run stops as at a second Ctrl-C.
 
     Every process ras started is stopped, temporary files are removed and nothing is
-    written (SPEC §16); the exit code is 143. The Ctrl-C handler in place is asked twice:
-    a solve's first asks the solver to stop, its second ends the run; a commit that
-    holds Ctrl-C for its few milliseconds delivers them when it is done.
+    written (SPEC §16); the exit code is 143 (129 for SIGHUP, a terminal closed). The
+    Ctrl-C handler in place is asked twice: a solve's first asks the solver to stop, its
+    second ends the run; a commit that holds Ctrl-C for its few milliseconds delivers
+    them when it is done.
     """
     global _TERMINATED
-    _TERMINATED = True
+    _TERMINATED = signum
     handler = signal.getsignal(signal.SIGINT)
     if handler is signal.default_int_handler:
         raise KeyboardInterrupt

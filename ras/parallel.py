@@ -111,6 +111,13 @@ def _context() -> mp.context.BaseContext:
     return mp.get_context("spawn")  # pragma: no cover
 
 
+#: The signals that stop a run (Ctrl-C, SIGTERM, a terminal closing): the parent's to
+#: handle, held back from children as they start.
+_STOPPING = {signal.SIGINT, signal.SIGTERM} | (
+    {signal.SIGHUP} if hasattr(signal, "SIGHUP") else set()
+)
+
+
 @contextlib.contextmanager
 def children_deaf_to_ctrl_c() -> Iterator[None]:
     """Processes and threads started inside start with Ctrl-C held back.
@@ -127,7 +134,7 @@ def children_deaf_to_ctrl_c() -> Iterator[None]:
     if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
     try:
         yield
     finally:
@@ -141,8 +148,10 @@ def ignore_ctrl_c() -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) != signal.SIG_DFL:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # (the parent's handler, forked)
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
 
 
 def start_resource_tracker() -> None:

@@ -485,13 +485,17 @@ def test_ctrl_c_during_score_is_all_or_nothing(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-@pytest.mark.parametrize("to", ["group", "ras"])
+@pytest.mark.parametrize(
+    ("to", "sent"),
+    [("group", signal.SIGTERM), ("ras", signal.SIGTERM), ("group", signal.SIGHUP)],
+)
 def test_sigterm_during_score_stops_every_process_and_writes_nothing(
-    tmp_path: Path, adult_path: Path, to: str
+    tmp_path: Path, adult_path: Path, to: str, sent: signal.Signals
 ) -> None:
-    """SIGTERM to the whole group (a service manager) or to ras alone (`kill PID`) was
-    not handled: ras died of it (exit -15) with its workers still running, its hidden
-    budget-sheet folder and temporary files left behind."""
+    """SIGTERM to the whole group (a service manager) or to ras alone (`kill PID`), or
+    SIGHUP (the terminal closed), was not handled: ras died of it (exit -15) with its
+    workers still running, its hidden budget-sheet folder and temporary files left
+    behind."""
     _assessments(tmp_path / "in", 150)
     proc = subprocess.Popen(
         _ras("score", "in", "-t", str(adult_path), "-o", "a.xlsx", "--budget-sheets", "s"),
@@ -499,6 +503,8 @@ def test_sigterm_during_score_stops_every_process_and_writes_nothing(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # as from a terminal, whatever this test runs under (nohup would ignore SIGHUP)
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),  # noqa: PLW1509
     )
     deadline = time.monotonic() + 60  # until its workers write the budget sheets
     while proc.poll() is None and time.monotonic() < deadline:
@@ -508,13 +514,13 @@ def test_sigterm_during_score_stops_every_process_and_writes_nothing(
     if proc.poll() is not None:  # pragma: no cover - finished first
         pytest.skip("the run finished before SIGTERM was sent")
     if to == "group":
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, sent)
     else:
-        os.kill(proc.pid, signal.SIGTERM)
-    sent = time.monotonic()
+        os.kill(proc.pid, sent)
+    began = time.monotonic()
     err = _finish(proc)
-    assert time.monotonic() - sent < 2.0
-    assert proc.returncode == 143, err
+    assert time.monotonic() - began < 2.0
+    assert proc.returncode == 128 + sent, err
     assert err.split() == ["terminated"], err
     time.sleep(0.2)
     assert _group(proc.pid) == []
