@@ -142,14 +142,16 @@ def children_deaf_to_ctrl_c() -> Iterator[None]:
 
 
 def ignore_ctrl_c() -> None:
-    """In a child process: Ctrl-C and SIGTERM are the parent's to handle.
+    """In a child process: Ctrl-C is the parent's to handle; SIGTERM ends the child.
 
     The parent stops its children itself (see children_deaf_to_ctrl_c).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) != signal.SIG_DFL:
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # (the parent's handler, forked)
+    for stop in _STOPPING - {signal.SIGINT}:
+        if callable(signal.getsignal(stop)):  # the parent's handler, copied by the fork
+            # The child dies of SIGTERM quietly, as a process pool's terminate() asks;
+            # the parent cleans up (an ignored SIGHUP, under nohup, stays ignored).
+            signal.signal(stop, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
 
