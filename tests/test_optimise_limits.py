@@ -184,18 +184,26 @@ def _start(tmp_path: Path, out: Path) -> subprocess.Popen[str]:
     )
 
 
+def _sent_while_solving(
+    proc: subprocess.Popen[str], sig: int, pause: float = 0.0
+) -> tuple[float, str]:
+    """Send ``sig`` once the second stage is solving; how long the run took to end after
+    it, and its stderr."""
+    try:
+        _wait_for(proc, "solving personalise", 60)  # the second stage: solving now
+        time.sleep(pause)
+        proc.send_signal(sig)
+        sent = time.monotonic()
+        _, err = proc.communicate(timeout=30)
+        return time.monotonic() - sent, err
+    finally:
+        proc.kill()
+
+
 def test_ctrl_c_writes_the_best_plan_so_far(tmp_path: Path) -> None:
     out = tmp_path / "plan.xlsx"
     proc = _start(tmp_path, out)
-    try:
-        _wait_for(proc, "solving personalise", 60)  # the second stage: solving now
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        sent = time.monotonic()
-        _, err = proc.communicate(timeout=30)
-        took = time.monotonic() - sent
-    finally:
-        proc.kill()
+    took, err = _sent_while_solving(proc, signal.SIGINT, pause=0.5)
     assert took < 2.0 + 4.0, took  # stop within 2 s; writing the plan comes on top
     assert proc.returncode == 4, err
     assert not list(tmp_path.glob(".ras-*"))
@@ -234,14 +242,7 @@ def test_sigterm_during_a_solve_stops_at_once_and_writes_nothing(tmp_path: Path)
     written)."""
     out = tmp_path / "plan.xlsx"
     proc = _start(tmp_path, out)
-    try:
-        _wait_for(proc, "solving personalise", 60)  # the second stage: solving now
-        proc.send_signal(signal.SIGTERM)
-        sent = time.monotonic()
-        _, err = proc.communicate(timeout=30)
-        took = time.monotonic() - sent
-    finally:
-        proc.kill()
+    took, err = _sent_while_solving(proc, signal.SIGTERM)
     assert took < 2.0, took
     assert proc.returncode == 143, err
     assert err.splitlines()[-1] == "terminated"

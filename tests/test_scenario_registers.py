@@ -39,6 +39,13 @@ def _read(folder: Path) -> Any:
     return read_registers(folder / "placements.xlsx", folder / "contracts.xlsx", Decimal(52))
 
 
+def _refused(folder: Path) -> list[str]:
+    """The lines of the error reading the registers in ``folder`` raises."""
+    with pytest.raises(InputError) as err:
+        _read(folder)
+    return str(err.value).splitlines()
+
+
 def _edit(path: Path, cells: dict[tuple[str, str], Any]) -> None:
     """Set cells of a workbook, by (sheet, cell), as a person does in Excel."""
     wb = load_workbook(path)
@@ -467,9 +474,7 @@ def test_headings_typed_by_hand_are_read_or_named(tmp_path: Path) -> None:
         ("column-not-read", "Members", "G1", "column 'Funder' is not read on this sheet"),
     ]
     _edit(tmp_path / "contracts.xlsx", {("Members", "A1"): "Contract"})  # Contract ID, misnamed
-    with pytest.raises(InputError) as err:
-        _read(tmp_path)
-    assert str(err.value).splitlines() == [
+    assert _refused(tmp_path) == [
         f"{tmp_path / 'contracts.xlsx'}, sheet 'Members', cell A1: no column 'Contract ID' "
         "in the header row (if 'Contract' is it, rename that heading to 'Contract ID')"
     ]
@@ -482,13 +487,11 @@ def test_an_error_pasted_as_a_value_is_named_not_read_as_blank(tmp_path: Path) -
     two_placed_and_a_member(tmp_path)
     errors = {("Placements", "G2"): "#N/A", ("Placements", "K3"): "#REF!"}  # K: Notes, not read
     _edit(tmp_path / "placements.xlsx", errors)  # openpyxl saves them as error values (t="e")
-    with pytest.raises(InputError) as err:
-        _read(tmp_path)
-    assert str(err.value) == (
+    assert _refused(tmp_path) == [
         f"{tmp_path / 'placements.xlsx'}, sheet 'Placements', cell G2: Set-up cost (£) shows "
         "the error '#N/A' instead of a value (correct the formula or its look-up, or type "
         "the value)"
-    )
+    ]
 
 
 def test_a_weekly_and_an_annual_cost_that_disagree_are_warned_of(tmp_path: Path) -> None:
@@ -726,9 +729,7 @@ def test_a_totals_row_at_the_foot_of_a_register_is_named_as_such(tmp_path: Path)
         tmp_path / "placements.xlsx",
         {("Placements", "A4"): None, ("Placements", "B4"): "Grand Total"},
     )
-    with pytest.raises(InputError) as err:
-        _read(tmp_path)
-    assert str(err.value).splitlines() == [
+    assert _refused(tmp_path) == [
         f"{tmp_path / 'placements.xlsx'}, sheet 'Placements', cell B4: 'Grand Total' is a "
         "totals row, not a person (delete the row; ras adds the costs up itself)"
     ]
