@@ -26,6 +26,7 @@ from ras.version import __version__
 
 if TYPE_CHECKING:
     from ras.models.comparison import RunEnd
+    from ras.models.risk import RiskOutcome
     from ras.models.scenario import Override
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -976,7 +977,7 @@ _scheduler_option = click.option(
     default=600,
     show_default=True,
     help="Seconds for solving, for the whole command (0: none): the robust search stops "
-    "there and says so.",
+    "there and says so, and ras exits 4.",
 )
 @_scheduler_option
 @_jobs_option
@@ -1054,6 +1055,19 @@ def simulate(
             )
     ui.say(f"wrote {out}")
     ui.emit(risk_summary(outcome))
+    return _simulate_exit(outcome)
+
+
+def _simulate_exit(outcome: RiskOutcome) -> ExitCode:
+    """The exit code of ``ras simulate``: 4 when a solve stopped short, else 0.
+
+    Short (SPEC §2): the optimised or the robust plan at the time limit, or the robust
+    search stopped before it was done. A plan whose target is not met is evaluated like
+    any other, as ``ras compare`` does.
+    """
+    robust = outcome.robust
+    if outcome.optimised.stopped or outcome.robust_stopped or (robust and robust.stopped):
+        return ExitCode.SOLVER
     return ExitCode.OK
 
 

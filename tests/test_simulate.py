@@ -279,6 +279,28 @@ def test_the_robust_search_stops_at_the_commands_time_limit_and_says_so(
     assert not whole.robust_stopped and len(whole.tried) > 3
 
 
+def test_simulate_exits_4_when_a_solve_stopped_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A robust search stopped at the time limit exited 0, as if it were done: exit 4
+    is how every other command says a solve stopped short (SPEC §2)."""
+    from click.testing import CliRunner
+
+    import ras.commands.simulate as simulate
+    from ras.cli import main
+    from tests.helpers import TenSecondClock
+
+    scenario = _robust_case(tmp_path, "90%")
+    args = ["simulate", str(scenario), "-o", str(tmp_path / "r.xlsx"), "-j", "0"]
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0, done.output
+    monkeypatch.setattr(simulate, "time", TenSecondClock)
+    stopped = CliRunner().invoke(main, [*args, "--time-limit", "35"])
+    assert stopped.exit_code == 4, stopped.output
+    assert "the search stopped at the time limit" in stopped.output
+    assert (tmp_path / "r.xlsx").exists()
+
+
 # ------------------------------------------------------------------- Dask for real
 
 

@@ -73,6 +73,7 @@ def solve_task(task: SolveTask) -> Solved:
         margin=task.margin,
         status=at_margin.status,
         target_met=at_margin.target_met and not at_margin.stopped,
+        stopped=at_margin.stopped,
         moves={movable[i].person_id: t for i, t in solution.moves.items()},
         releases={
             (contracts[j].cid, t): steps * contracts[j].contract.release_step

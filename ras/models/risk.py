@@ -29,6 +29,7 @@ class PlanResult:
     baseline: tuple[Decimal, ...]  # Baseline_t, t = 1..H
     person_years: Decimal
     total_savings: Decimal  # with nominal budgets
+    stopped: str = ""  # "" | "time limit" | "interrupted": the solve stopped short
 
 
 @dataclass(frozen=True)
