@@ -325,7 +325,9 @@ def test_an_adjustment_typed_in_excel_as_a_percentage(tmp_path: Path) -> None:
     # under 1 %, on purpose: written as text, and read back the same
     half = load_table(write(tmp_path, adjusted + "percent: 0.5}\n"))
     save_table(half, book)
-    assert load_workbook(book)["Adjustments"]["B2"].value == "0.5%"
+    cell = load_workbook(book)["Adjustments"]["B2"]
+    assert cell.value == "0.5%"
+    assert cell.alignment.horizontal == "right"  # lined up with the numbers above it
     assert load_table(book).adjustments[0].percent == Decimal("0.5")
     assert fingerprint(load_table(book)) == fingerprint(half)
 

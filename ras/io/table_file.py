@@ -235,7 +235,9 @@ def write_table_workbook(table: PointTable, path: Path, deterministic: bool = Fa
                 if 0 < abs(percent) < 1:
                     percent = f"{decimal_text(percent)}%"
                 rows.append([adj.id, percent, c.question, c.answer, c.field, c.equals])
-        book.write_table("Adjustments", TABLE_ADJUSTMENTS.headers, rows)
+        book.write_table(
+            "Adjustments", TABLE_ADJUSTMENTS.headers, rows, formats={"Percent": book.right}
+        )
         rows = []
         for tu in table.top_ups:
             for c in tu.when:

@@ -191,6 +191,7 @@ class Book:
         self.title = f({"bold": True, "font_size": 14})
         self.wrap = f({"text_wrap": True, "valign": "top"})
         self.text = f({"num_format": "@"})
+        self.right = f({"align": "right"})  # a column of numbers with some as text (0.5%)
         self.unlocked = f({"locked": False})
         self.unlocked_money = f({"locked": False, "num_format": "£#,##0.00"})
         self.bold_money = f({"bold": True, "num_format": "£#,##0.00"})
