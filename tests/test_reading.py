@@ -327,6 +327,43 @@ def test_a_bulk_cell_showing_an_error_is_named_as_one(
     ]  # fmt: skip
 
 
+def test_a_large_bulk_sheet_with_too_many_error_cells_is_refused_not_read_as_blank(
+    tmp_path: Path, adult: PointTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large sheet's scan listed at most MAX_ERRORS error cells: the rest read as empty
+    cells, without a word (an optional cost or answer quietly missing)."""
+    from openpyxl import Workbook
+
+    import ras.io.guard as guard
+    import ras.io.zip_members as zip_members
+
+    header = ["Person ID", "client_group", "current_annual_cost", *GOOD_ANSWERS]
+    rows = [[f"B-{i}", "mental_health", 1000, *GOOD_ANSWERS.values()] for i in range(80)]
+    for i in range(0, 80, 16):
+        rows[i][2] = "#N/A"  # five people's current cost (optional)
+    wb = Workbook()
+    for r in [header, *rows]:
+        wb.active.append(r)
+    path = tmp_path / "bulk.xlsx"
+    wb.save(path)
+    monkeypatch.setattr(zip_members, "CHUNK", 4096)  # the sheet is read as a large one
+    monkeypatch.setattr(guard, "MAX_ERRORS", 6)
+    run = score_inputs([path], adult, jobs=0)
+    assert len(run.scored) == 75
+    assert [i.where.cell for i in run.exceptions] == [f"C{i + 2}" for i in range(0, 80, 16)]
+    guard._SEEN.clear()
+    monkeypatch.setattr(guard, "MAX_ERRORS", 4)
+    run = score_inputs([path], adult, jobs=0)
+    assert not run.scored
+    assert [(i.problem, i.fix) for i in run.exceptions] == [
+        (
+            "sheet 'Sheet' has 4 or more cells showing an error (#N/A, #DIV/0!, ...), more "
+            "than ras names one by one",
+            "correct the formulas or their look-ups, or type the values, and save it again",
+        )
+    ]
+
+
 def test_a_required_column_missing_from_a_bulk_table_is_one_problem(
     tmp_path: Path, adult: PointTable
 ) -> None:

@@ -448,7 +448,8 @@ class SheetScan:
     errors: Mapping[str, str] = field(default_factory=dict)
 
 
-#: Error cells a large sheet's scan lists at most (a bulk table's are named row by row).
+#: Error cells a large sheet may hold (a bulk table's are named row by row); past it the
+#: sheet is refused, for the rest would read as empty cells.
 MAX_ERRORS = 100_000
 #: Bytes kept from one piece of a large sheet to the next, so that no cell reference is
 #: missed where the pieces meet.
@@ -561,8 +562,14 @@ def _scan_sheet(info: WorkbookInfo, sheet: SheetInfo, part: Member, detail: bool
                 text = carry + piece
                 max_row, max_col, far = _extent(text, max_row, max_col, far)
                 any_ref = any_ref or text.find(b' r="') >= 0
-                if len(errors) < MAX_ERRORS:
-                    errors.update(_error_cells(text[: text.rfind(b"<")]))
+                errors.update(_error_cells(text[: text.rfind(b"<")]))
+                if len(errors) >= MAX_ERRORS:
+                    raise InputError(
+                        f"{path}: sheet {sheet.name!r} has {MAX_ERRORS:,} or more cells showing "
+                        "an error (#N/A, #DIV/0!, ...), more than ras names one by one; "
+                        "correct the formulas or their look-ups, or type the values, and "
+                        "save it again"
+                    )
                 carry = text[-_OVERLAP:]
     except zip_members.ZipDamaged as exc:
         raise InputError(
