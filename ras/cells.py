@@ -11,6 +11,23 @@ from typing import Any
 
 from ras.number_text import number_text
 
+#: How to fix an ID a spreadsheet took for a date (see :func:`id_date_problem`).
+ID_DATE_FIX = "format the column (or cell) as Text, type the ID again and save"
+
+
+def id_date_problem(what: str, value: Any) -> str | None:
+    """The problem with an ID cell holding a date or time, or None if it does not.
+
+    Excel and LibreOffice turn IDs such as ``1-12`` or ``MAR1`` typed into a General cell
+    into dates: the ID is then read as the date (``2026-12-01``), and matches no one.
+    """
+    if not isinstance(value, (dt.date, dt.time)):
+        return None
+    return (
+        f"{what} is a date or time ({to_text(value)}): a spreadsheet turns an ID such as "
+        "1-12 into one, and it then matches no one else's"
+    )
+
 
 def is_blank(value: Any) -> bool:
     """Whether a cell is empty (None, '' or only spaces)."""

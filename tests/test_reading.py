@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -292,6 +293,36 @@ def test_a_person_id_heading_typed_as_an_id_is_read(
     run = score_inputs([csv_path], adult, jobs=0)
     assert not run.exceptions
     assert [s.assessment.person_id for s in run.scored] == ["B-0", "B-1"]
+
+
+def test_a_person_id_a_spreadsheet_took_for_a_date_is_warned_of(
+    tmp_path: Path, adult: PointTable
+) -> None:
+    """An ID such as 1-12 typed into a General cell becomes 1 December: it was scored as
+    '2026-12-01', without a word, and matched no one in the registers."""
+    from openpyxl import Workbook
+
+    december = dt.datetime(2026, 12, 1)
+    one = write_assessment(tmp_path / "one.xlsx", person(december), GOOD_ANSWERS)
+    header = ["Person ID", "client_group", *GOOD_ANSWERS]
+    wb = Workbook()
+    for r in [header, ["B-1", "mental_health", *GOOD_ANSWERS.values()]] + [
+        [dt.time(3, 1), "mental_health", *GOOD_ANSWERS.values()]  # "3:01"
+    ]:
+        wb.active.append(r)
+    bulk = tmp_path / "bulk.xlsx"
+    wb.save(bulk)
+    run = score_inputs([one, bulk], adult, jobs=0)
+    assert [s.assessment.person_id for s in run.scored] == ["2026-12-01", "B-1", "03:01:00"]
+    assert [(w.code, w.source, w.cell, w.person_id) for w in run.warnings] == [
+        ("id-is-a-date", str(one), "B2", "2026-12-01"),
+        ("id-is-a-date", str(bulk), "A3", "03:01:00"),
+    ]
+    assert run.warnings[0].problem == (
+        "the Person ID is a date or time (2026-12-01): a spreadsheet turns an ID such as "
+        "1-12 into one, and it then matches no one else's"
+    )
+    assert run.warnings[0].fix.startswith("format the column (or cell) as Text")
 
 
 @pytest.mark.parametrize(("kind", "spill_rows"), [("csv", 20_000), ("xlsx", 20_000), ("csv", 3)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -478,6 +479,28 @@ def test_headings_typed_by_hand_are_read_or_named(tmp_path: Path) -> None:
         f"{tmp_path / 'contracts.xlsx'}, sheet 'Members', cell A1: no column 'Contract ID' "
         "in the header row (if 'Contract' is it, rename that heading to 'Contract ID')"
     ]
+
+
+def test_an_id_a_spreadsheet_took_for_a_date_is_warned_of(tmp_path: Path) -> None:
+    """Typed into a General cell, an ID such as 1-12 becomes 1 December: it was read as
+    '2026-12-01' and matched no one, without a word (the person had "no budget")."""
+    two_placed_and_a_member(tmp_path)
+    _edit(tmp_path / "placements.xlsx", {("Placements", "A3"): dt.datetime(2026, 12, 1)})
+    march = dt.datetime(2026, 3, 1)  # a contract "3-1", on both sheets
+    _edit(tmp_path / "contracts.xlsx", {("Contracts", "A2"): march, ("Members", "A2"): march})
+    regs = _read(tmp_path)
+    assert regs.placements[1].person_id == "2026-12-01"  # read as typed, and used
+    said = [(i.code, i.where.sheet, i.where.cell, i.person_id, i.fix) for i in regs.warnings]
+    fix = "format the column (or cell) as Text, type the ID again and save"
+    assert said == [
+        ("id-is-a-date", "Placements", "A3", "2026-12-01", fix),
+        ("id-is-a-date", "Contracts", "A2", "", fix),
+        ("id-is-a-date", "Members", "A2", "", fix),
+    ]
+    assert regs.warnings[0].problem == (
+        "Person ID is a date or time (2026-12-01): a spreadsheet turns an ID such as 1-12 "
+        "into one, and it then matches no one else's"
+    )
 
 
 def test_an_error_pasted_as_a_value_is_named_not_read_as_blank(tmp_path: Path) -> None:

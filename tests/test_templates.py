@@ -62,6 +62,32 @@ def test_committed_templates_are_fresh(fresh_copies: Path, rel: str) -> None:
         assert committed.read_text() == fresh.read_text()
 
 
+def test_id_cells_of_the_templates_keep_what_is_typed(tmp_path: Path, adult: PointTable) -> None:
+    """In a General cell, Excel and LibreOffice turn 00123 into 123 and 1-12 into the 1st
+    of December: the templates' ID cells are Text, so an ID stays as typed."""
+    from ras.commands.starter import write_starter_registers
+
+    write_assessment_template(adult, tmp_path / "a.xlsx")
+    assert load_workbook(tmp_path / "a.xlsx")["Person"]["B2"].number_format == "@"
+    write_starter_registers(tmp_path / "registers")
+    text = {}
+    for name in ("placements.xlsx", "contracts.xlsx"):
+        wb = load_workbook(tmp_path / "registers" / name)
+        for ws in wb.worksheets:
+            for c in range(1, ws.max_column + 1):
+                letter = ws.cell(1, c).column_letter
+                text[(ws.title, ws.cell(1, c).value)] = (
+                    ws.column_dimensions[letter].number_format == "@"
+                )
+    ids = {k for k, v in text.items() if v}
+    assert ids == {
+        ("Placements", "Person ID"),
+        ("Contracts", "Contract ID"),
+        ("Members", "Contract ID"),
+        ("Members", "Person ID"),
+    }
+
+
 def test_assessment_template_layout(tmp_path: Path, adult: PointTable) -> None:
     path = tmp_path / "a.xlsx"
     write_assessment_template(adult, path)

@@ -13,7 +13,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from ras.cells import cell_ref, heading_key, is_blank, to_decimal, to_text
+from ras.cells import (
+    ID_DATE_FIX,
+    cell_ref,
+    heading_key,
+    id_date_problem,
+    is_blank,
+    to_decimal,
+    to_text,
+)
 from ras.choices import label_list, match_choice
 from ras.errors import ERROR_FIX, InputError, Issue, Location, Severity, error_problem, quote
 from ras.io.allocations import TOTALS
@@ -247,7 +255,12 @@ class _Rows:
                 return col.default.upper() == "Y"
             return None
         if col.type == "text":
-            return to_text(raw)
+            text = to_text(raw)
+            slip = id_date_problem(col.name, raw) if col.name.endswith(" ID") else None
+            if slip is not None:
+                pid = text if col.name == "Person ID" else ""
+                self.warn("id-is-a-date", r, col.name, slip, ID_DATE_FIX, pid)
+            return text
         if col.type == "choice":
             hit = match_choice(to_text(raw), col.choice_labels)
             if hit is None:

@@ -76,7 +76,7 @@ def write_assessment_template(
         person.write_string(0, 0, PERSON.headers[0], book.header)
         person.write_string(0, 1, PERSON.headers[1], book.header)
         person.write_string(1, 0, "Person ID", book.bold)
-        book.put(person, 1, 1, values.get("person_id"), book.unlocked)
+        book.put(person, 1, 1, values.get("person_id"), book.unlocked_text)  # 00123 kept
         asked = [f for f in table.person_fields if f.ask]
         council = [f for f in table.person_fields if not f.ask]
         placed = list(enumerate(asked, start=2))
@@ -203,11 +203,14 @@ def _register_sheet(book: Book, schema: SheetSchema, data: list[list[Any]]) -> N
     ws = book.wb.add_worksheet(schema.sheet)
     n = max(len(data), 1)
     for c, col in enumerate(schema.columns):
-        ws.set_column(c, c, max(14, len(col.name) + 4))
+        # An ID column is Text, so that what is typed stays as typed: in a General cell
+        # 00123 becomes 123, and 1-12 the 1st of December.
+        is_id = col.name.endswith(" ID")
+        ws.set_column(c, c, max(14, len(col.name) + 4), book.text if is_id else None)
         ws.write_string(0, c, col.name, book.header)
         if col.description:
             ws.write_comment(0, c, col.description + (" (required)" if col.required else ""))
-        fmt = book.money if col.type == "money" else None
+        fmt = book.money if col.type == "money" else book.text if is_id else None
         for r, row in enumerate(data, start=1):
             book.put(ws, r, c, row[c] if c < len(row) else None, fmt)
         last = max(n, 500)

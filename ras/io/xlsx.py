@@ -193,6 +193,7 @@ class Book:
         self.text = f({"num_format": "@"})
         self.right = f({"align": "right"})  # a column of numbers with some as text (0.5%)
         self.unlocked = f({"locked": False})
+        self.unlocked_text = f({"locked": False, "num_format": "@"})
         self.unlocked_money = f({"locked": False, "num_format": "£#,##0.00"})
         self.bold_money = f({"bold": True, "num_format": "£#,##0.00"})
         self._table_names: set[str] = set()

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ras.cells import col_letters, heading_key, is_blank, to_decimal, to_text
+from ras.cells import (
+    ID_DATE_FIX,
+    col_letters,
+    heading_key,
+    id_date_problem,
+    is_blank,
+    to_decimal,
+    to_text,
+)
 from ras.errors import (
     ERROR_FIX,
     SPREADSHEET_ERRORS,
@@ -109,11 +117,17 @@ class _Record:
     def error(self, code: str, sheet: str, cell: str | int, problem: str, fix: str) -> None:
         self.issues.append(Issue(code, self._where(sheet, cell), problem, fix, self.person_id))
 
-    def warn(self, code: str, sheet: str, cell: str, problem: str) -> None:
+    def warn(self, code: str, sheet: str, cell: str, problem: str, fix: str = "") -> None:
         self.warnings.append(problem)
         self.issues.append(
-            Issue(code, self._where(sheet, cell), problem, "", self.person_id, Severity.WARNING)
+            Issue(code, self._where(sheet, cell), problem, fix, self.person_id, Severity.WARNING)
         )
+
+    def id_date(self, sheet: str, cell: str, value: Any) -> None:
+        """Warn of a Person ID that a spreadsheet took for a date (``1-12``)."""
+        slip = id_date_problem("the Person ID", value)
+        if slip is not None:
+            self.warn("id-is-a-date", sheet, cell, slip, ID_DATE_FIX)
 
 
 def _cell_value(rec: _Record, sheet: str, c: Cell, what: str) -> Any:
@@ -261,6 +275,8 @@ def validate_workbook(
     if pid_cell is not None and (pid_cell.formula or pid_cell.merged_into or pid_cell.error):
         if _cell_value(rec, raw.person_sheet, pid_cell, "the Person ID") is None:
             return [], rec.issues
+    if pid_cell is not None:
+        rec.id_date(raw.person_sheet, pid_cell.cell, pid_cell.value)
     if result.macros:
         rec.warn(
             "macros-ignored",
@@ -523,6 +539,8 @@ def check_bulk_row(
     pcell = cell(layout.pid_col)
     pid = "" if pcell is None or pcell.value is None else _person_id(pcell.value)
     rec = _Record(layout.source, pid)
+    if pcell is not None:
+        rec.id_date(sheet, pcell.cell, pcell.value)
     if pcell is not None and pcell.error:
         _cell_value(rec, sheet, pcell, "the Person ID")
     elif not pid:
