@@ -306,7 +306,7 @@ def template() -> None:
     "-t",
     "table_path",
     required=True,
-    type=click.Path(path_type=Path),
+    type=click.Path(exists=True, readable=False, path_type=Path),
     help="Point table (YAML or xlsx) the assessment is made from.",
 )
 @click.option("--force", is_flag=True, help="Replace the file(s) if they exist.")
@@ -400,7 +400,9 @@ def scenario() -> None:
 
 
 @scenario.command("convert")
-@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "source", type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path)
+)
 @click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
 @common
 def scenario_convert(source: Path, dest: Path, ui: Ui) -> int:
@@ -416,7 +418,9 @@ def scenario_convert(source: Path, dest: Path, ui: Ui) -> int:
 
 
 @scenario.command("check")
-@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "source", type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path)
+)
 @click.option("--variant", help="A variant named in the scenario file.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="As for ras optimise.")
 @common
@@ -447,7 +451,7 @@ def table() -> None:
 
 
 @table.command("convert")
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("source", type=click.Path(exists=True, readable=False, path_type=Path))
 @click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
 @common
 def table_convert(source: Path, dest: Path, ui: Ui) -> int:
@@ -465,7 +469,7 @@ def table_convert(source: Path, dest: Path, ui: Ui) -> int:
 
 
 @table.command("check")
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("source", type=click.Path(exists=True, readable=False, path_type=Path))
 @common
 def table_check(source: Path, ui: Ui) -> int:
     """Validate a point table and print its fingerprint."""
@@ -522,7 +526,7 @@ def _table_option(func: F) -> F:
         "-t",
         "table_path",
         required=True,
-        type=click.Path(path_type=Path),
+        type=click.Path(exists=True, readable=False, path_type=Path),
         help="Point table (YAML or xlsx).",
     )(func)
 
@@ -604,19 +608,19 @@ def _pseudonym_key(key_file: Path | None) -> bytes:
 )
 @click.option(
     "--key-file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path),
     help="Secret key for --pseudonymise (default: $RAS_PSEUDONYMISE_KEY).",
 )
 @click.option(
     "--previous",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path),
     help="Budgets people have today (allocations.xlsx or a register): each budget sheet "
     "shows the change, this year's protected budget and the answers that changed.",
 )
 @click.option(
     "--policy",
     "policy_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path),
     help="Protection policy for --previous (as for ras transition).",
 )
 @click.option(
@@ -713,7 +717,9 @@ def _solver_option(func: F) -> F:
 
 
 @main.command()
-@click.argument("allocations", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "allocations", type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path)
+)
 @_table_option
 @_out_option("calibration.xlsx")
 @click.option("--budget", type=str, help="The money available (£ a year) for every budget.")
@@ -891,20 +897,20 @@ def _rate(text: str, option: str, below_all: bool = False) -> Decimal:
 
 
 @main.command()
-@click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("old", type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path))
 @_out_option("transition.xlsx")
 @click.option(
     "--policy",
     "policy_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path),
     help="Protection policy (YAML): cuts, rises, years, affordability.",
 )
 @click.option(
     "--table",
     "-t",
     "table_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path),
     help="The table NEW was scored with (labels, rounding; needed for affordability).",
 )
 @common
@@ -956,7 +962,9 @@ _scheduler_option = click.option(
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "scenario", type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path)
+)
 @_out_option("risk.xlsx")
 @click.option("--samples", type=click.IntRange(min=1), help="Draws (default: the scenario's).")
 @click.option(
@@ -1075,7 +1083,9 @@ def _simulate_exit(outcome: RiskOutcome) -> ExitCode:
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "scenario", type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path)
+)
 @_out_option("plan.xlsx")
 @click.option("--variant", help="A variant named in the scenario file.")
 @click.option(
@@ -1169,7 +1179,9 @@ def optimise(
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "scenario", type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path)
+)
 @_out_option("comparison.xlsx")
 @click.option(
     "--frontier",

@@ -416,6 +416,7 @@ def test_costs_that_call_for_a_table_beyond_belief_are_named(tmp_path: Path) -> 
 )
 def test_money_options_are_checked(tmp_path: Path, option: list[str], said: str) -> None:
     (tmp_path / "t.yaml").write_text(TABLE, encoding="utf-8")
+    (tmp_path / "a.xlsx").write_bytes(b"")  # never read: the options are refused first
     out = tmp_path / "c.xlsx"
     args = ["calibrate", str(tmp_path / "a.xlsx"), "-t", str(tmp_path / "t.yaml"), "-o", str(out)]
     r = CliRunner().invoke(main, [*args, *option])

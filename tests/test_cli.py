@@ -328,7 +328,8 @@ def test_a_command_run_in_process_leaves_ctrl_c_alone(adult_path: Path, tmp_path
 
     before = signal.getsignal(signal.SIGINT)
     ok = CliRunner().invoke(main, ["table", "check", str(adult_path)])
-    bad = CliRunner().invoke(main, ["table", "check", str(tmp_path / "missing.yaml")])
+    (tmp_path / "bad.yaml").write_text("not: a table\n", encoding="utf-8")
+    bad = CliRunner().invoke(main, ["table", "check", str(tmp_path / "bad.yaml")])
     assert ok.exit_code == 0 and bad.exit_code != 0
     assert signal.getsignal(signal.SIGINT) is before
 

@@ -269,6 +269,40 @@ def test_usage_errors_write_nothing(tmp_path: Path, adult_path: Path) -> None:
     assert not (tmp_path / "sheets").exists() and not (inputs / "a000.backup.xlsx").exists()
 
 
+def test_a_file_named_on_the_command_line_that_is_not_there_is_a_usage_error(
+    tmp_path: Path, adult_path: Path
+) -> None:
+    """SPEC §16: an input path or scenario that does not exist is a usage error (exit
+    2). A missing scenario, table, allocations workbook, policy or key file was exit 1,
+    as if the input were wrong; only a missing INPUT of `ras score` was exit 2."""
+    gone = str(tmp_path / "gone.yaml")
+    table, out = str(adult_path), str(tmp_path / "out.xlsx")
+    inputs = str(_assessments(tmp_path / "in", 1))
+    commands = [
+        ["optimise", gone, "-o", out],
+        ["compare", gone, "-o", out],
+        ["simulate", gone, "-o", out],
+        ["scenario", "check", gone],
+        ["scenario", "convert", gone, str(tmp_path / "s.xlsx")],
+        ["table", "check", gone],
+        ["table", "convert", gone, str(tmp_path / "t.xlsx")],
+        ["template", "assessment", out, "-t", gone],
+        ["score", inputs, "-t", gone, "-o", out],
+        ["validate", inputs, "-t", gone],
+        ["score", inputs, "-t", table, "-o", out, "--pseudonymise", "--key-file", gone],
+        ["calibrate", gone, "-t", table, "-o", out],
+        ["calibrate", table, "-t", gone, "-o", out],
+        ["transition", gone, gone, "-o", out],
+    ]
+    for args in commands:
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 2, (args, r.output)
+        assert f"'{gone}' does not exist" in r.output, (args, r.output)
+        assert "Traceback" not in r.output
+        assert not Path(out).exists()
+        assert not (tmp_path / "s.xlsx").exists() and not (tmp_path / "t.xlsx").exists()
+
+
 def test_an_option_that_does_nothing_alone_is_said_to_be_unused(
     tmp_path: Path, adult_path: Path
 ) -> None:
