@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from types import FrameType
 from typing import TypeVar
 
 from ras.outputs import leave_group
@@ -345,6 +346,7 @@ def stop_helper_processes(wait: float | None = None) -> None:
     if tracker is not None:  # stopped here, under the lock that is kept
         helpers = [(h, pid) for h, pid in helpers if h is not tracker]
         _close_tracker(tracker, deadline)
+        _unlink_unregistered()
     stopper = threading.Thread(target=stop_all, daemon=True)
     stopper.start()
     stopper.join(max(0.0, deadline - time.monotonic()))
@@ -392,6 +394,31 @@ def _kill_started(spare: int | None = None) -> None:
         if quiet == 3:
             break
         time.sleep(0.01)
+
+
+def _unlink_unregistered() -> None:
+    """Remove the named semaphores this process made but could not register.
+
+    A thread of Dask's (a nanny making a queue for its worker) that made a semaphore
+    while ras stopped waits for ever to register it with the resource tracker, whose
+    lock ras keeps: the tracker never hears of it, and it would outlive ras in /dev/shm
+    (one in a few dozen Ctrl-Cs of a sweep). Such a thread is found waiting in the
+    tracker's ``_send``, with the semaphore's name.
+    """
+    try:
+        from _multiprocessing import sem_unlink  # type: ignore[import-not-found]
+    except ImportError:  # pragma: no cover - a platform without named semaphores
+        return
+    for frame in sys._current_frames().values():
+        at: FrameType | None = frame
+        while at is not None:
+            code = at.f_code
+            if code.co_name == "_send" and code.co_filename.endswith("resource_tracker.py"):
+                names = at.f_locals
+                if names.get("cmd") == "REGISTER" and names.get("rtype") == "semaphore":
+                    with contextlib.suppress(OSError, TypeError, ValueError):
+                        sem_unlink(names.get("name"))
+            at = at.f_back
 
 
 def _close_tracker(tracker: object, deadline: float) -> None:

@@ -725,6 +725,42 @@ def test_no_process_started_while_an_interrupted_run_stops_outlives_it(
     assert _semaphores() <= before, sorted(_semaphores() - before)
 
 
+_MAKING_A_LOCK = """
+import multiprocessing as mp, os, sys, threading, time
+from ras.parallel import start_resource_tracker, stop_helper_processes
+
+def make_a_lock(stopping):
+    stopping.wait()
+    time.sleep(0.005)  # as ras stops, under the tracker's lock
+    lock = mp.get_context("spawn").Lock()  # made, then waits to register for ever
+    print("never", lock, flush=True)
+
+if __name__ == "__main__":
+    start_resource_tracker()
+    stopping = threading.Event()
+    threading.Thread(target=make_a_lock, args=(stopping,), daemon=True).start()
+    stopping.set()
+    stop_helper_processes(wait=0.5)
+    print(threading.active_count(), flush=True)
+    os._exit(130)
+"""
+
+
+def test_a_semaphore_made_while_ras_stops_does_not_outlive_it(tmp_path: Path) -> None:
+    """A Dask nanny that made a queue for its worker just as a Ctrl-C came left its
+    semaphore in /dev/shm (a Ctrl-C of compare, once in a few dozen): it waited for ever
+    to register it with the resource tracker, whose lock ras keeps as it stops."""
+    script = tmp_path / "making.py"
+    script.write_text(_MAKING_A_LOCK)
+    before = _semaphores()
+    proc = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stdout.split() == ["2"]  # the thread that made the lock is waiting still
+    assert _semaphores() <= before, sorted(_semaphores() - before)
+
+
 def test_outputs_committed_together_or_not_at_all(tmp_path: Path) -> None:
     from ras.outputs import atomic_output, committed_together
 
