@@ -20,7 +20,16 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from ras.errors import DISK_FULL_TEXT, ExitCode, Issue, RasError, is_disk_full, printable, quote
+from ras.errors import (
+    DISK_FULL_TEXT,
+    ExitCode,
+    Issue,
+    RasError,
+    UsageError,
+    is_disk_full,
+    printable,
+    quote,
+)
 from ras.models.base import decimal_text
 from ras.version import __version__
 
@@ -168,6 +177,7 @@ def _mapped(func: Callable[..., Any], ui: Ui, args: Any, kwargs: Any) -> int:
     """Run a command; an error becomes its one-line message and exit code."""
     debug = ui.debug
     try:
+        _refuse_missing(kwargs)
         return int(func(*args, ui=ui, **kwargs) or 0)
     except RasError as exc:
         _ignore_ctrl_c()
@@ -244,6 +254,39 @@ def _stop_helpers(wait: float | None = None) -> None:
         stop_helper_processes(wait)
 
 
+class _InputPath(click.Path):
+    """A file named on the command line for ras to read (a scenario, a table, OLD).
+
+    That it is there is checked as the command starts (:func:`_refuse_missing`): one not
+    there is a usage error (SPEC §16, exit 2), said in ``--json`` too, as a missing INPUT
+    of ``ras score`` is.
+    """
+
+    def __init__(self, dir_okay: bool = True) -> None:
+        super().__init__(dir_okay=dir_okay, path_type=Path)
+
+
+def _refuse_missing(kwargs: dict[str, Any]) -> None:
+    """Refuse the command's :class:`_InputPath` files that are not there (nothing is written).
+
+    Raises:
+        UsageError: naming each of them.
+    """
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return
+    missing = {
+        f"{kwargs[p.name]} does not exist": None  # once, if named twice
+        for p in ctx.command.params
+        if isinstance(p.type, _InputPath)
+        and p.name is not None
+        and kwargs.get(p.name) is not None
+        and not Path(kwargs[p.name]).exists()
+    }
+    if missing:
+        raise UsageError("; ".join(missing) + "; check the path (nothing was written)")
+
+
 class _Number(click.FloatRange):
     """A number in a range, and not ``nan``.
 
@@ -306,7 +349,7 @@ def template() -> None:
     "-t",
     "table_path",
     required=True,
-    type=click.Path(exists=True, readable=False, path_type=Path),
+    type=_InputPath(),
     help="Point table (YAML or xlsx) the assessment is made from.",
 )
 @click.option("--force", is_flag=True, help="Replace the file(s) if they exist.")
@@ -400,9 +443,7 @@ def scenario() -> None:
 
 
 @scenario.command("convert")
-@click.argument(
-    "source", type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path)
-)
+@click.argument("source", type=_InputPath(dir_okay=False))
 @click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
 @common
 def scenario_convert(source: Path, dest: Path, ui: Ui) -> int:
@@ -418,9 +459,7 @@ def scenario_convert(source: Path, dest: Path, ui: Ui) -> int:
 
 
 @scenario.command("check")
-@click.argument(
-    "source", type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path)
-)
+@click.argument("source", type=_InputPath(dir_okay=False))
 @click.option("--variant", help="A variant named in the scenario file.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="As for ras optimise.")
 @common
@@ -451,7 +490,7 @@ def table() -> None:
 
 
 @table.command("convert")
-@click.argument("source", type=click.Path(exists=True, readable=False, path_type=Path))
+@click.argument("source", type=_InputPath())
 @click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
 @common
 def table_convert(source: Path, dest: Path, ui: Ui) -> int:
@@ -469,7 +508,7 @@ def table_convert(source: Path, dest: Path, ui: Ui) -> int:
 
 
 @table.command("check")
-@click.argument("source", type=click.Path(exists=True, readable=False, path_type=Path))
+@click.argument("source", type=_InputPath())
 @common
 def table_check(source: Path, ui: Ui) -> int:
     """Validate a point table and print its fingerprint."""
@@ -526,7 +565,7 @@ def _table_option(func: F) -> F:
         "-t",
         "table_path",
         required=True,
-        type=click.Path(exists=True, readable=False, path_type=Path),
+        type=_InputPath(),
         help="Point table (YAML or xlsx).",
     )(func)
 
@@ -569,7 +608,6 @@ def validate(inputs: tuple[Path, ...], table_path: Path, jobs: int | None, ui: U
 
 
 def _pseudonym_key(key_file: Path | None) -> bytes:
-    from ras.errors import UsageError
 
     if key_file is not None:
         try:
@@ -608,19 +646,19 @@ def _pseudonym_key(key_file: Path | None) -> bytes:
 )
 @click.option(
     "--key-file",
-    type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path),
+    type=_InputPath(dir_okay=False),
     help="Secret key for --pseudonymise (default: $RAS_PSEUDONYMISE_KEY).",
 )
 @click.option(
     "--previous",
-    type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path),
+    type=_InputPath(dir_okay=False),
     help="Budgets people have today (allocations.xlsx or a register): each budget sheet "
     "shows the change, this year's protected budget and the answers that changed.",
 )
 @click.option(
     "--policy",
     "policy_path",
-    type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path),
+    type=_InputPath(dir_okay=False),
     help="Protection policy for --previous (as for ras transition).",
 )
 @click.option(
@@ -717,9 +755,7 @@ def _solver_option(func: F) -> F:
 
 
 @main.command()
-@click.argument(
-    "allocations", type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path)
-)
+@click.argument("allocations", type=_InputPath(dir_okay=False))
 @_table_option
 @_out_option("calibration.xlsx")
 @click.option("--budget", type=str, help="The money available (£ a year) for every budget.")
@@ -851,7 +887,6 @@ def _needs(ui: Ui, option: str, given: bool, needed: str, with_it: bool) -> None
 
 def _money(text: str, option: str) -> Decimal:
     """A money option as people type it (``£2,000``), at most ras's limit (docs: Limits)."""
-    from ras.errors import UsageError
     from ras.models.base import parse_money
 
     try:
@@ -864,7 +899,6 @@ def _money(text: str, option: str) -> Decimal:
 
 
 def _step(text: str) -> Decimal:
-    from ras.errors import UsageError
 
     if text.strip().startswith("-"):  # said as for 0, not "0 or more"
         raise UsageError(f"--rate-step {quote(text)}: must be above 0, e.g. 0.01")
@@ -879,7 +913,6 @@ def _rate(text: str, option: str, below_all: bool = False) -> Decimal:
 
     ``below_all``: a share held back, so less than 100 % (all of it leaves nothing).
     """
-    from ras.errors import UsageError
     from ras.models.base import parse_rate
 
     if text.strip().startswith("-"):  # not "-1 as a rate is -100 %; write -1%"
@@ -897,20 +930,20 @@ def _rate(text: str, option: str, below_all: bool = False) -> Decimal:
 
 
 @main.command()
-@click.argument("old", type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path))
-@click.argument("new", type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path))
+@click.argument("old", type=_InputPath(dir_okay=False))
+@click.argument("new", type=_InputPath(dir_okay=False))
 @_out_option("transition.xlsx")
 @click.option(
     "--policy",
     "policy_path",
-    type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path),
+    type=_InputPath(dir_okay=False),
     help="Protection policy (YAML): cuts, rises, years, affordability.",
 )
 @click.option(
     "--table",
     "-t",
     "table_path",
-    type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path),
+    type=_InputPath(dir_okay=False),
     help="The table NEW was scored with (labels, rounding; needed for affordability).",
 )
 @common
@@ -962,9 +995,7 @@ _scheduler_option = click.option(
 
 
 @main.command()
-@click.argument(
-    "scenario", type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path)
-)
+@click.argument("scenario", type=_InputPath(dir_okay=False))
 @_out_option("risk.xlsx")
 @click.option("--samples", type=click.IntRange(min=1), help="Draws (default: the scenario's).")
 @click.option(
@@ -1083,9 +1114,7 @@ def _simulate_exit(outcome: RiskOutcome) -> ExitCode:
 
 
 @main.command()
-@click.argument(
-    "scenario", type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path)
-)
+@click.argument("scenario", type=_InputPath(dir_okay=False))
 @_out_option("plan.xlsx")
 @click.option("--variant", help="A variant named in the scenario file.")
 @click.option(
@@ -1179,9 +1208,7 @@ def optimise(
 
 
 @main.command()
-@click.argument(
-    "scenario", type=click.Path(exists=True, readable=False, dir_okay=False, path_type=Path)
-)
+@click.argument("scenario", type=_InputPath(dir_okay=False))
 @_out_option("comparison.xlsx")
 @click.option(
     "--frontier",
@@ -1300,7 +1327,6 @@ def parse_set_option(option: str) -> Override:
 
 def _frontier(text: str) -> tuple[Decimal, Decimal, Decimal]:
     """``--frontier START:STOP:STEP`` as three decimals."""
-    from ras.errors import UsageError
     from ras.models.base import parse_rate
 
     try:

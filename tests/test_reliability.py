@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import stat
@@ -297,10 +298,15 @@ def test_a_file_named_on_the_command_line_that_is_not_there_is_a_usage_error(
     for args in commands:
         r = CliRunner().invoke(main, args)
         assert r.exit_code == 2, (args, r.output)
-        assert f"'{gone}' does not exist" in r.output, (args, r.output)
+        assert f"error: {gone} does not exist; check the path" in r.output, (args, r.output)
         assert "Traceback" not in r.output
         assert not Path(out).exists()
         assert not (tmp_path / "s.xlsx").exists() and not (tmp_path / "t.xlsx").exists()
+    r = CliRunner().invoke(main, [*commands[0], "--json"])
+    assert json.loads(r.stdout) == {
+        "error": f"{gone} does not exist; check the path (nothing was written)",
+        "exit_code": 2,
+    }
 
 
 def test_an_option_that_does_nothing_alone_is_said_to_be_unused(
