@@ -23,9 +23,14 @@ def id_date_problem(what: str, value: Any) -> str | None:
     """
     if not isinstance(value, (dt.date, dt.time)):
         return None
+    return id_taken_for_a_date(what, to_text(value))
+
+
+def id_taken_for_a_date(what: str, text: str) -> str:
+    """The problem with an ID read as the date or time ``text`` (its ISO form)."""
     return (
-        f"{what} is a date or time ({to_text(value)}): a spreadsheet turns an ID such as "
-        "1-12 into one, and it then matches no one else's"
+        f"{what} is a date or time ({text}): a spreadsheet turns an ID such as 1-12 into "
+        "one, and it then matches no one else's"
     )
 
 

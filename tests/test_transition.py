@@ -461,6 +461,33 @@ def _three_scored(folder: Path, table: PointTable) -> Path:
     return new
 
 
+def test_a_person_id_a_spreadsheet_took_for_a_date_is_warned_of(
+    tmp_path: Path, adult: PointTable
+) -> None:
+    """A finance lead's register of current budgets with an ID such as 1-12 typed into a
+    General cell: read as '2026-12-01', it matched no one, and nothing said why."""
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    new = _three_scored(tmp_path, adult)
+    register = Workbook()
+    register.active.append(["Person ID", "Current budget (£/year)"])
+    register.active.append(["P1", 900])
+    register.active.append([dt.datetime(2026, 12, 1), 3000])
+    register.save(tmp_path / "register.xlsx")
+    outcome = run_transition(tmp_path / "register.xlsx", new, None)
+    said = [(w.code, w.where.cell, w.person_id, w.problem) for w in outcome.warnings]
+    assert said[0] == (
+        "id-is-a-date",
+        "A3",
+        "2026-12-01",
+        "the Person ID is a date or time (2026-12-01): a spreadsheet turns an ID such as 1-12 "
+        "into one, and it then matches no one else's",
+    )
+    assert [w.code for w in outcome.warnings[1:]] == []  # no near match: P2 and P3 are far
+
+
 def test_a_totals_row_or_a_repeated_person_is_named_at_its_cell(
     tmp_path: Path, adult: PointTable
 ) -> None:

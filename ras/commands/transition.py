@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from ras.cells import ID_SLIP_FIX, nearly_matching
+from ras.cells import ID_DATE_FIX, ID_SLIP_FIX, id_taken_for_a_date, nearly_matching
 from ras.errors import Issue, Location, Severity, UsageError, quote
 from ras.io.allocation_rows import answer_rows
 from ras.io.allocations import read_scored_people
@@ -79,10 +79,29 @@ def run_transition(
         option_labels,
         frozenset(f.id for f in table.person_fields if f.type == "money") if table else frozenset(),
     )
-    outcome.warnings = _ids_nearly_matching(old, only_old, only_new, "only in OLD", "only in NEW")
+    outcome.warnings = [
+        *_ids_taken_for_dates(old, olds),
+        *_ids_nearly_matching(old, only_old, only_new, "only in OLD", "only in NEW"),
+    ]
     if out is not None:
         write_transition(outcome, out)
     return outcome
+
+
+def _ids_taken_for_dates(path: Path, sides: list[Side]) -> list[Issue]:
+    """A register's Person IDs that a spreadsheet took for dates (``1-12``)."""
+    return [
+        Issue(
+            "id-is-a-date",
+            Location(str(path), "", s.date_id_at),
+            id_taken_for_a_date("the Person ID", s.person_id),
+            ID_DATE_FIX,
+            s.person_id,
+            Severity.WARNING,
+        )
+        for s in sides
+        if s.date_id_at
+    ]
 
 
 def _ids_nearly_matching(
@@ -148,5 +167,5 @@ def previous_changes(
     slips = _ids_nearly_matching(
         previous, only_old, only_new, "only in --previous", "scored but not in --previous"
     )
-    run.issues.extend(slips)
+    run.issues.extend([*_ids_taken_for_dates(previous, olds), *slips])
     return {c.person_id: c for c in changes}

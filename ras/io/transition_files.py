@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ras.cells import col_letters, heading_key, is_blank, to_decimal, to_text
+from ras.cells import col_letters, heading_key, id_date_problem, is_blank, to_decimal, to_text
 from ras.errors import InputError, quote
 from ras.io.allocations import POINTER, person_row
 from ras.io.reader import (
@@ -250,11 +250,13 @@ def _from_register(
         if len(row) <= max(pid_c, b_c) or is_blank(row[pid_c]):
             continue
         person_row(path, seen, to_text(row[pid_c]), r, pid_c, sheet="")
+        dated = id_date_problem(PERSON_ID, row[pid_c]) is not None
         people.append(
             Side(
                 to_text(row[pid_c]),
                 _budget(path, "", r, b_c, row[b_c]),
                 {fid: _field_value(table, fid, row[c]) for fid, (c, _) in fields.items()},
+                date_id_at=f"{col_letters(pid_c)}{r}" if dated else "",
             )
         )
     return people

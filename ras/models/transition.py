@@ -108,6 +108,8 @@ class Side:
     fields: dict[str, object] = field(default_factory=dict)
     points: Decimal | None = None
     answers: dict[str, tuple[str, Decimal]] = field(default_factory=dict)  # q -> (answer, pts)
+    #: Where the Person ID is, when a spreadsheet took it for a date (it is warned of).
+    date_id_at: str = ""
 
 
 @dataclass(frozen=True)
