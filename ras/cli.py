@@ -257,13 +257,13 @@ def _stop_helpers(wait: float | None = None) -> None:
 class _InputPath(click.Path):
     """A file named on the command line for ras to read (a scenario, a table, OLD).
 
-    That it is there is checked as the command starts (:func:`_refuse_missing`): one not
-    there is a usage error (SPEC §16, exit 2), said in ``--json`` too, as a missing INPUT
-    of ``ras score`` is.
+    That it is there, and is a file, is checked as the command starts
+    (:func:`_refuse_missing`): a usage error (SPEC §16, exit 2), said in ``--json`` too,
+    as a missing INPUT of ``ras score`` is.
     """
 
-    def __init__(self, dir_okay: bool = True) -> None:
-        super().__init__(dir_okay=dir_okay, path_type=Path)
+    def __init__(self) -> None:
+        super().__init__(path_type=Path)  # click's own checks would print usage, no JSON
 
 
 def _refuse_missing(kwargs: dict[str, Any]) -> None:
@@ -275,16 +275,17 @@ def _refuse_missing(kwargs: dict[str, Any]) -> None:
     ctx = click.get_current_context(silent=True)
     if ctx is None:
         return
-    missing = {
-        f"{kwargs[p.name]} does not exist": None  # once, if named twice
-        for p in ctx.command.params
-        if isinstance(p.type, _InputPath)
-        and p.name is not None
-        and kwargs.get(p.name) is not None
-        and not Path(kwargs[p.name]).exists()
-    }
-    if missing:
-        raise UsageError("; ".join(missing) + "; check the path (nothing was written)")
+    wrong: dict[str, None] = {}  # each once, if named twice
+    for p in ctx.command.params:
+        value = kwargs.get(p.name) if p.name is not None else None
+        if not isinstance(p.type, _InputPath) or value is None:
+            continue
+        if not Path(value).exists():
+            wrong[f"{value} does not exist"] = None
+        elif Path(value).is_dir():
+            wrong[f"{value} is a folder, not a file"] = None
+    if wrong:
+        raise UsageError("; ".join(wrong) + "; check the path (nothing was written)")
 
 
 class _Number(click.FloatRange):
@@ -443,7 +444,7 @@ def scenario() -> None:
 
 
 @scenario.command("convert")
-@click.argument("source", type=_InputPath(dir_okay=False))
+@click.argument("source", type=_InputPath())
 @click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
 @common
 def scenario_convert(source: Path, dest: Path, ui: Ui) -> int:
@@ -459,7 +460,7 @@ def scenario_convert(source: Path, dest: Path, ui: Ui) -> int:
 
 
 @scenario.command("check")
-@click.argument("source", type=_InputPath(dir_okay=False))
+@click.argument("source", type=_InputPath())
 @click.option("--variant", help="A variant named in the scenario file.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="As for ras optimise.")
 @common
@@ -646,19 +647,19 @@ def _pseudonym_key(key_file: Path | None) -> bytes:
 )
 @click.option(
     "--key-file",
-    type=_InputPath(dir_okay=False),
+    type=_InputPath(),
     help="Secret key for --pseudonymise (default: $RAS_PSEUDONYMISE_KEY).",
 )
 @click.option(
     "--previous",
-    type=_InputPath(dir_okay=False),
+    type=_InputPath(),
     help="Budgets people have today (allocations.xlsx or a register): each budget sheet "
     "shows the change, this year's protected budget and the answers that changed.",
 )
 @click.option(
     "--policy",
     "policy_path",
-    type=_InputPath(dir_okay=False),
+    type=_InputPath(),
     help="Protection policy for --previous (as for ras transition).",
 )
 @click.option(
@@ -755,7 +756,7 @@ def _solver_option(func: F) -> F:
 
 
 @main.command()
-@click.argument("allocations", type=_InputPath(dir_okay=False))
+@click.argument("allocations", type=_InputPath())
 @_table_option
 @_out_option("calibration.xlsx")
 @click.option("--budget", type=str, help="The money available (£ a year) for every budget.")
@@ -930,20 +931,20 @@ def _rate(text: str, option: str, below_all: bool = False) -> Decimal:
 
 
 @main.command()
-@click.argument("old", type=_InputPath(dir_okay=False))
-@click.argument("new", type=_InputPath(dir_okay=False))
+@click.argument("old", type=_InputPath())
+@click.argument("new", type=_InputPath())
 @_out_option("transition.xlsx")
 @click.option(
     "--policy",
     "policy_path",
-    type=_InputPath(dir_okay=False),
+    type=_InputPath(),
     help="Protection policy (YAML): cuts, rises, years, affordability.",
 )
 @click.option(
     "--table",
     "-t",
     "table_path",
-    type=_InputPath(dir_okay=False),
+    type=_InputPath(),
     help="The table NEW was scored with (labels, rounding; needed for affordability).",
 )
 @common
@@ -995,7 +996,7 @@ _scheduler_option = click.option(
 
 
 @main.command()
-@click.argument("scenario", type=_InputPath(dir_okay=False))
+@click.argument("scenario", type=_InputPath())
 @_out_option("risk.xlsx")
 @click.option("--samples", type=click.IntRange(min=1), help="Draws (default: the scenario's).")
 @click.option(
@@ -1114,7 +1115,7 @@ def _simulate_exit(outcome: RiskOutcome) -> ExitCode:
 
 
 @main.command()
-@click.argument("scenario", type=_InputPath(dir_okay=False))
+@click.argument("scenario", type=_InputPath())
 @_out_option("plan.xlsx")
 @click.option("--variant", help="A variant named in the scenario file.")
 @click.option(
@@ -1208,7 +1209,7 @@ def optimise(
 
 
 @main.command()
-@click.argument("scenario", type=_InputPath(dir_okay=False))
+@click.argument("scenario", type=_InputPath())
 @_out_option("comparison.xlsx")
 @click.option(
     "--frontier",

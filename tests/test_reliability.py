@@ -307,6 +307,12 @@ def test_a_file_named_on_the_command_line_that_is_not_there_is_a_usage_error(
         "error": f"{gone} does not exist; check the path (nothing was written)",
         "exit_code": 2,
     }
+    r = CliRunner().invoke(main, ["optimise", str(tmp_path), "-o", out, "--json"])
+    assert r.exit_code == 2  # click said so, with usage text and no JSON
+    assert (
+        json.loads(r.stdout)["error"]
+        == f"{tmp_path} is a folder, not a file; check the path (nothing was written)"
+    )
 
 
 def test_an_option_that_does_nothing_alone_is_said_to_be_unused(
