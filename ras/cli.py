@@ -177,7 +177,7 @@ def _mapped(func: Callable[..., Any], ui: Ui, args: Any, kwargs: Any) -> int:
     """Run a command; an error becomes its one-line message and exit code."""
     debug = ui.debug
     try:
-        _refuse_missing(kwargs)
+        _check_paths(kwargs)
         return int(func(*args, ui=ui, **kwargs) or 0)
     except RasError as exc:
         _ignore_ctrl_c()
@@ -258,7 +258,7 @@ class _InputPath(click.Path):
     """A file named on the command line for ras to read (a scenario, a table, OLD).
 
     That it is there, and is a file, is checked as the command starts
-    (:func:`_refuse_missing`): a usage error (SPEC §16, exit 2), said in ``--json`` too,
+    (:func:`_check_paths`): a usage error (SPEC §16, exit 2), said in ``--json`` too,
     as a missing INPUT of ``ras score`` is.
     """
 
@@ -266,8 +266,11 @@ class _InputPath(click.Path):
         super().__init__(path_type=Path)  # click's own checks would print usage, no JSON
 
 
-def _refuse_missing(kwargs: dict[str, Any]) -> None:
-    """Refuse the command's :class:`_InputPath` files that are not there (nothing is written).
+def _check_paths(kwargs: dict[str, Any]) -> None:
+    """Refuse what the command line names wrongly (SPEC §16: usage errors, nothing written).
+
+    That is a file to read that is not there or is a folder, and an ``--out`` workbook not
+    named ``.xlsx``.
 
     Raises:
         UsageError: naming each of them.
@@ -278,7 +281,14 @@ def _refuse_missing(kwargs: dict[str, Any]) -> None:
     wrong: dict[str, None] = {}  # each once, if named twice
     for p in ctx.command.params:
         value = kwargs.get(p.name) if p.name is not None else None
-        if not isinstance(p.type, _InputPath) or value is None:
+        if value is None:
+            continue
+        if isinstance(p.type, _OutWorkbook) and Path(value).suffix.lower() != ".xlsx":
+            raise UsageError(
+                f"--out {quote(str(value))} is not an .xlsx name; ras writes Excel workbooks "
+                f"(for example {Path(value).with_suffix('.xlsx').name}) (nothing was written)"
+            )
+        if not isinstance(p.type, _InputPath):
             continue
         if not Path(value).exists():
             wrong[f"{value} does not exist"] = None
@@ -538,14 +548,15 @@ def table_check(source: Path, ui: Ui) -> int:
 # --------------------------------------------------------------------------- validate / score
 
 
-def _xlsx_out(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    """A workbook output must be named .xlsx (SPEC §16: a usage error, nothing written)."""
-    if value is not None and value.suffix.lower() != ".xlsx":
-        raise click.BadParameter(
-            f"{str(value)[:80]!r} is not an .xlsx name; ras writes Excel workbooks "
-            f"(for example {value.with_suffix('.xlsx').name})"
-        )
-    return value
+class _OutWorkbook(click.Path):
+    """The ``--out`` workbook, which must be named ``.xlsx``.
+
+    That is checked as the command starts (:func:`_check_paths`: SPEC §16, a usage error,
+    nothing written; in ``--json`` too).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
 
 
 def _out_option(what: str) -> Callable[[F], F]:
@@ -554,8 +565,7 @@ def _out_option(what: str) -> Callable[[F], F]:
         "--out",
         "-o",
         required=True,
-        type=click.Path(dir_okay=False, path_type=Path),
-        callback=_xlsx_out,
+        type=_OutWorkbook(),
         help=f"{what} to write.",
     )
 
