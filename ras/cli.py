@@ -313,7 +313,24 @@ class _Number(click.FloatRange):
 
 
 class _Group(click.Group):
-    """Lists each command with the whole first sentence of its help, wrapped, not cut."""
+    """Lists each command with the whole first sentence of its help, wrapped, not cut.
+
+    A command line click cannot parse (an unknown option, a missing argument) is said
+    as click says it, and also, under ``--json``, as ras's JSON error on stdout.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta.setdefault("ras.json", "--json" in args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            if ctx.parent is None and ctx.meta.get("ras.json"):
+                error = {"error": exc.format_message(), "exit_code": int(ExitCode.USAGE)}
+                _echo(json.dumps(error, indent=2))
+            raise
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []

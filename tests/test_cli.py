@@ -334,6 +334,29 @@ def test_a_command_run_in_process_leaves_ctrl_c_alone(adult_path: Path, tmp_path
     assert signal.getsignal(signal.SIGINT) is before
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["optimise", "s.yaml", "--bogus"], "No such option '--bogus'"),
+        (["optimise", "s.yaml"], "Missing option '--out' / '-o'."),
+        (["template", "table"], "Missing argument 'OUT'."),
+        (["bogus"], "No such command 'bogus'."),
+    ],
+)
+def test_a_command_line_click_cannot_parse_is_an_error_in_json_too(
+    args: list[str], said: str
+) -> None:
+    """Under --json a script read nothing on stdout when click refused the command line:
+    it gets ras's JSON error, as for any other usage error; stderr is as click says it."""
+    r = CliRunner().invoke(main, [*args, "--json"])
+    assert r.exit_code == 2
+    error = json.loads(r.stdout)
+    assert error["exit_code"] == 2 and error["error"].startswith(said)
+    assert "Usage: " in r.stderr
+    plain = CliRunner().invoke(main, args)
+    assert plain.exit_code == 2 and plain.stdout == ""
+
+
 @pytest.mark.parametrize("option", ["--gap", "--time-limit"])
 def test_nan_is_not_a_number_for_an_option(tmp_path: Path, option: str) -> None:
     """click's ranges let nan through; it reached the solver (a plan 'within nan s')."""
