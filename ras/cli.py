@@ -285,8 +285,8 @@ def _check_paths(kwargs: dict[str, Any]) -> None:
             continue
         if isinstance(p.type, _OutWorkbook) and Path(value).suffix.lower() != ".xlsx":
             raise UsageError(
-                f"--out {quote(str(value))} is not an .xlsx name; ras writes Excel workbooks "
-                f"(for example {Path(value).with_suffix('.xlsx').name}) (nothing was written)"
+                f"--out {quote(str(value))} is not an .xlsx name: ras writes Excel workbooks, "
+                f"such as {Path(value).with_suffix('.xlsx').name} (nothing was written)"
             )
         if not isinstance(p.type, _InputPath):
             continue
@@ -636,7 +636,7 @@ def validate(inputs: tuple[Path, ...], table_path: Path, jobs: int | None, ui: U
 
 
 def _pseudonym_key(key_file: Path | None) -> bytes:
-
+    """The key for --pseudonymise: the key file's, else ``$RAS_PSEUDONYMISE_KEY``'s."""
     if key_file is not None:
         try:
             key = key_file.read_bytes().strip()
