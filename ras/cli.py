@@ -266,11 +266,35 @@ class _InputPath(click.Path):
         super().__init__(path_type=Path)  # click's own checks would print usage, no JSON
 
 
+class _OutFile(click.Path):
+    """A file ras writes, of the kind its name's ending chooses: ``.xlsx`` or ``.yaml``.
+
+    ``.yaml`` (or ``.yml``) only where ras also writes YAML. Any other ending is refused
+    as the command starts (:func:`_check_paths`: SPEC §16, a usage error, nothing written;
+    in ``--json`` too): ``table.xls`` got YAML text.
+    """
+
+    def __init__(self, yaml_too: bool = False) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+        self.endings = (".xlsx", ".yaml", ".yml") if yaml_too else (".xlsx",)
+
+    def problem(self, name: str, path: Path) -> str | None:
+        """Why ``path`` cannot be written (as ``name`` on the command line), or None."""
+        if path.suffix.lower() in self.endings:
+            return None
+        kinds = "an .xlsx or .yaml" if len(self.endings) > 1 else "an .xlsx"
+        writes = "a workbook or YAML" if len(self.endings) > 1 else "Excel workbooks"
+        return (
+            f"{name} {quote(str(path))} is not {kinds} name: ras writes {writes}, such as "
+            f"{path.with_suffix('.xlsx').name} (nothing was written)"
+        )
+
+
 def _check_paths(kwargs: dict[str, Any]) -> None:
     """Refuse what the command line names wrongly (SPEC §16: usage errors, nothing written).
 
-    That is a file to read that is not there or is a folder, and an ``--out`` workbook not
-    named ``.xlsx``.
+    That is a file to read that is not there or is a folder, and an output (``--out``, ``DEST``)
+    whose name's ending is not one ras writes.
 
     Raises:
         UsageError: naming each of them.
@@ -283,11 +307,11 @@ def _check_paths(kwargs: dict[str, Any]) -> None:
         value = kwargs.get(p.name) if p.name is not None else None
         if value is None:
             continue
-        if isinstance(p.type, _OutWorkbook) and Path(value).suffix.lower() != ".xlsx":
-            raise UsageError(
-                f"--out {quote(str(value))} is not an .xlsx name: ras writes Excel workbooks, "
-                f"such as {Path(value).with_suffix('.xlsx').name} (nothing was written)"
-            )
+        if isinstance(p.type, _OutFile):
+            shown = p.opts[0] if isinstance(p, click.Option) else p.human_readable_name
+            problem = p.type.problem(shown, Path(value))
+            if problem is not None:
+                raise UsageError(problem)
         if not isinstance(p.type, _InputPath):
             continue
         if not Path(value).exists():
@@ -371,7 +395,7 @@ def template() -> None:
 
 
 @template.command("assessment")
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=_OutFile())
 @click.option(
     "--table",
     "-t",
@@ -398,7 +422,7 @@ def template_assessment(out: Path, table_path: Path, force: bool, ui: Ui) -> int
 
 
 @template.command("table")
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=_OutFile(yaml_too=True))
 @click.option(
     "--example",
     type=click.Choice(["adult-social-care", "mental-health-phb"]),
@@ -443,7 +467,7 @@ def template_registers(folder: Path, force: bool, ui: Ui) -> int:
 
 
 @template.command("scenario")
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=_OutFile(yaml_too=True))
 @click.option("--force", is_flag=True, help="Replace the file(s) if they exist.")
 @common
 def template_scenario(out: Path, force: bool, ui: Ui) -> int:
@@ -472,7 +496,7 @@ def scenario() -> None:
 
 @scenario.command("convert")
 @click.argument("source", type=_InputPath())
-@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("dest", type=_OutFile(yaml_too=True))
 @common
 def scenario_convert(source: Path, dest: Path, ui: Ui) -> int:
     """Convert SOURCE to DEST (.yaml or .xlsx, by extension), in canonical form."""
@@ -519,7 +543,7 @@ def table() -> None:
 
 @table.command("convert")
 @click.argument("source", type=_InputPath())
-@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("dest", type=_OutFile(yaml_too=True))
 @common
 def table_convert(source: Path, dest: Path, ui: Ui) -> int:
     """Convert a point table between YAML and xlsx (by extension)."""
@@ -565,24 +589,13 @@ def table_check(source: Path, ui: Ui) -> int:
 # --------------------------------------------------------------------------- validate / score
 
 
-class _OutWorkbook(click.Path):
-    """The ``--out`` workbook, which must be named ``.xlsx``.
-
-    That is checked as the command starts (:func:`_check_paths`: SPEC §16, a usage error,
-    nothing written; in ``--json`` too).
-    """
-
-    def __init__(self) -> None:
-        super().__init__(dir_okay=False, path_type=Path)
-
-
 def _out_option(what: str) -> Callable[[F], F]:
     """The required ``--out`` option of a command that writes ``what``."""
     return click.option(
         "--out",
         "-o",
         required=True,
-        type=_OutWorkbook(),
+        type=_OutFile(),
         help=f"{what} to write.",
     )
 
@@ -803,7 +816,7 @@ def _solver_option(func: F) -> F:
 )
 @click.option(
     "--write-table",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_OutFile(yaml_too=True),
     help="Write the calibrated table here (.yaml or .xlsx) with a new version; a YAML "
     "table keeps its comments.",
 )

@@ -334,6 +334,32 @@ def test_a_command_run_in_process_leaves_ctrl_c_alone(adult_path: Path, tmp_path
     assert signal.getsignal(signal.SIGINT) is before
 
 
+def test_an_output_named_with_an_ending_ras_does_not_write_is_refused(
+    tmp_path: Path, adult_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ras table convert t.yaml t.xls` wrote YAML text into t.xls, and `ras template
+    assessment blank.txt` a workbook named .txt: a usage error now, as `--out a.csv` was."""
+    scenario = ROOT / "scenarios" / "example.yaml"
+    for args, said in (
+        (["template", "assessment", "blank.txt", "-t", str(adult_path)], "OUT 'blank.txt'"),
+        (["template", "table", "t.xls"], "OUT 't.xls'"),
+        (["template", "scenario", "s.txt"], "OUT 's.txt'"),
+        (["table", "convert", str(adult_path), "t.xls"], "DEST 't.xls'"),
+        (["scenario", "convert", str(scenario), "s.csv"], "DEST 's.csv'"),
+    ):
+        here = tmp_path / f"{args[0]}-{args[1]}"
+        here.mkdir()
+        monkeypatch.chdir(here)
+        r = CliRunner().invoke(main, [*args, "--json"])
+        assert r.exit_code == 2, (args, r.output)
+        error = json.loads(r.stdout)["error"]
+        assert error.startswith(f"{said} is not an .xlsx"), error
+        assert error.endswith("(nothing was written)")
+        assert list(here.iterdir()) == []
+    r = CliRunner().invoke(main, ["table", "convert", str(adult_path), "t.yml"])
+    assert r.exit_code == 0 and (here / "t.yml").exists()
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [
