@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
 from ras.cli import main
+from tests.conftest import ROOT
 from tests.hostile import good, rewrite_member
 
 TABLE = "adult-social-care.yaml"
@@ -174,7 +176,7 @@ def test_registers_kept_beside_the_assessments_are_not_scored(
         # converting a file onto itself put the canonical form over it, comments and all
         (["scenario", "convert", "{scenario}", "{scenario}"], "is the SOURCE of this run"),
         (["table", "convert", "{dir}/t.yaml", "{dir}/./t.yaml"], "is the SOURCE of this run"),
-        (["template", "assessment", "{dir}/t.yaml", "--table", "{dir}/t.yaml", "--force"],
+        (["template", "assessment", "{dir}/t.xlsx", "--table", "{dir}/t.xlsx", "--force"],
          "is the --table of this run"),
     ],
 )  # fmt: skip
@@ -189,6 +191,7 @@ def test_an_output_is_never_written_over_an_input(
     _assessments(tmp_path / "in", 2)
     (tmp_path / "new.xlsx").write_bytes((tmp_path / "allocations.xlsx").read_bytes())
     (tmp_path / "t.yaml").write_bytes(adult_path.read_bytes())
+    shutil.copy(ROOT / "templates" / "xlsx" / "table-adult-social-care.xlsx", tmp_path / "t.xlsx")
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     fill = {"scenario": str(scenario), "dir": str(tmp_path), "table": str(adult_path)}
     r = CliRunner().invoke(main, [part.format(**fill) for part in command])
@@ -580,6 +583,7 @@ import sys, time
 from pathlib import Path
 from ras.io import allocations
 from ras.cli import main
+from tests.conftest import ROOT
 allocations.EXCEL_MAX_ROWS = 11
 real = allocations._csv_job
 def slow(run, sheets):
@@ -900,6 +904,7 @@ _FULL_DISK_CHILD = """
 import errno, sys
 from ras.io import allocations
 from ras.cli import main
+from tests.conftest import ROOT
 allocations.EXCEL_MAX_ROWS = 10
 def full(*args, **kwargs):
     raise OSError(errno.ENOSPC, "No space left on device")
