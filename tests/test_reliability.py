@@ -583,7 +583,6 @@ import sys, time
 from pathlib import Path
 from ras.io import allocations
 from ras.cli import main
-from tests.conftest import ROOT
 allocations.EXCEL_MAX_ROWS = 11
 real = allocations._csv_job
 def slow(run, sheets):
@@ -904,7 +903,6 @@ _FULL_DISK_CHILD = """
 import errno, sys
 from ras.io import allocations
 from ras.cli import main
-from tests.conftest import ROOT
 allocations.EXCEL_MAX_ROWS = 10
 def full(*args, **kwargs):
     raise OSError(errno.ENOSPC, "No space left on device")
