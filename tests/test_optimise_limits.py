@@ -485,3 +485,41 @@ def test_runs_of_one_stage_are_proven_by_the_best_plan_and_the_tightest_bound() 
     plan = HighsOutcome("feasible", "stalled", 145.5, 145.9, None, 1.0, np.array([1.0]))
     assert proven(plan, exact, 2.0)
     assert not proven(replace(plan, bound=146.0), exact, 2.0)
+
+
+def test_a_stage_stopped_at_its_limit_with_its_plan_at_its_bound_is_optimal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HiGHS can stop at a time limit holding a plan its bound proves: a 1,000-person
+    `personalise` stage found 4,822.5 against a bound of 4,822.5 as its share of the
+    time ran out, and the run was reported `TIME LIMIT`, exit 4. Whole half
+    person-years: a plan within half a person-year of the bound is the optimum."""
+    from bench.county import generate
+    from ras.optimiser import highs
+    from ras.optimiser.data import build_data
+    from ras.optimiser.formulation import build
+    from ras.optimiser.solve import solve
+
+    real = highs.HighsModel.solve_once
+    cut: list[str] = []
+
+    def stopped_at_the_limit(
+        self: highs.HighsModel, stage: str, cost: object, **kw: object
+    ) -> highs.HighsOutcome:
+        out = real(self, stage, cost, **kw)  # type: ignore[arg-type]
+        if stage == "personalise" and out.objective is not None and not cut:
+            cut.append(stage)  # as HiGHS says it when the limit comes first
+            return replace(out, status="feasible", stopped="time limit", bound=out.objective + 0.2)
+        return out
+
+    monkeypatch.setattr(highs.HighsModel, "solve_once", stopped_at_the_limit)
+    data = build_data(*generate(20, objective="personalise"))
+    solution = solve(
+        build(data), SolveOptions(time_limit=60), relaxed=build(data, with_shortfall=True)
+    )
+    first, second = solution.stages
+    assert cut == ["personalise"]
+    assert first.stage == "personalise" and first.status is SolveStatus.OPTIMAL
+    assert not first.stopped and first.gap == 0.0
+    assert second.stage == "save" and second.status is SolveStatus.OPTIMAL
+    assert solution.status is SolveStatus.OPTIMAL and not solution.stopped

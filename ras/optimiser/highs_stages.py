@@ -258,10 +258,13 @@ class HighsStages:
             best = merged(best, out, objective.maximise)
             if best.x is not None:
                 self.x = best.x  # the next run starts from it
+            if out.stopped in ("stalled", "time limit") and proven(best, proof, scale):
+                # Proven, though HiGHS had not said so when it stopped: at a time limit,
+                # its last plan can meet its bound (a 1,000-person stage found the
+                # plan of its bound at the very second its share of the time ran out).
+                return dataclasses.replace(best, status="optimal", stopped="")
             if out.stopped != "stalled":
                 return dataclasses.replace(best, stopped=out.stopped)
-            if proven(best, proof, scale):
-                return dataclasses.replace(best, status="optimal", stopped="")
             if left is not None and time.perf_counter() - began >= left:
                 return dataclasses.replace(best, stopped="time limit")
             flat *= 2
