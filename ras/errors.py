@@ -200,6 +200,22 @@ class InputError(RasError):
         self.code = code  # the Issue code when the error is reported as one file's problem
 
 
+#: Problems of one file listed in one error, at most (the rest are counted).
+MAX_LISTED = 50
+
+
+def every_problem(lines: list[str], issues: list[Issue] | None = None) -> InputError:
+    """One error for all the problems found in a file: each on its own line.
+
+    A file with many bad rows names the first MAX_LISTED and counts the rest, so that
+    one run shows what to fix rather than the first problem only.
+    """
+    shown = lines[:MAX_LISTED]
+    if len(lines) > MAX_LISTED:
+        shown.append(f"... and {len(lines) - MAX_LISTED:,} more problems in the same file")
+    return InputError("\n".join(shown), issues)
+
+
 class ConfigError(InputError):
     """A point table, scenario or option is invalid."""
 

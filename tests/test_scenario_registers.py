@@ -667,10 +667,13 @@ def test_a_person_twice_in_the_allocations_is_named(tmp_path: Path) -> None:
     ws.write_row(1, 0, ["A", "a.xlsx", 60000])
     ws.write_row(2, 0, ["B", "b.xlsx", 1000])
     ws.write_row(3, 0, ["A", "a2.xlsx", 1])
+    ws.write_row(4, 0, ["C", "c.xlsx", "n/a"])
     wb.close()
     r = CliRunner().invoke(main, ["optimise", str(scenario), "-o", str(tmp_path / "p.xlsx")])
     assert r.exit_code == 1, r.output
     assert "sheet 'Allocations', cell A4: Person ID 'A' appears twice (first at row 2)" in r.output
+    # Every bad row in one run, not the first only.
+    assert "sheet 'Allocations', cell C5: 'n/a' is not a budget" in r.output
     assert not (tmp_path / "p.xlsx").exists()
 
 

@@ -584,3 +584,40 @@ def test_a_cell_showing_an_error_in_allocations_or_a_register_is_named(
     assert r.exit_code == 1, r.output
     assert "register.xlsx, cell B3: the cell shows the error '#N/A' instead of a value" in r.output
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_every_bad_row_of_a_register_of_budgets_is_named_at_once(tmp_path: Path) -> None:
+    """A register of current budgets with several slips was refused at the first one
+    (`-500`): the user fixed it, ran again, met the next. Now every bad row is named in
+    one run, each with its cell; nothing is written."""
+    _, new_t = _tables(tmp_path)
+    run_score([_people(tmp_path / "n.csv", [("P1", "a", "some", "none")])], new_t,
+              tmp_path / "new.xlsx", jobs=0)  # fmt: skip
+    rows = ["P1,-500", "P2,", "P2,300", "P3,abc", "P4,1200"]
+    (tmp_path / "reg.csv").write_text(
+        "Person ID,Current budget (£/year)\n" + "\n".join(rows) + "\n", encoding="utf-8"
+    )
+    out = tmp_path / "t.xlsx"
+    args = ["transition", str(tmp_path / "reg.csv"), str(tmp_path / "new.xlsx"), "-o", str(out)]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 1, r.output
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        f"error: {tmp_path / 'reg.csv'}: cell B2: '-500' is not a budget; give the yearly "
+        "amount in pounds",
+        f"error: {tmp_path / 'reg.csv'}: cell B3: the budget is empty; give the yearly "
+        "amount in pounds (0 for none)",
+        f"error: {tmp_path / 'reg.csv'}: cell A4: Person ID 'P2' appears twice (first at "
+        "row 3); keep one row per person",
+        f"error: {tmp_path / 'reg.csv'}: cell B5: 'abc' is not a budget; give the yearly "
+        "amount in pounds",
+    ]
+    assert not out.exists()
+    # Hundreds of bad rows: the first 50 named, the rest counted.
+    many = "".join(f"Q{n},x\n" for n in range(120))
+    (tmp_path / "reg.csv").write_text("Person ID,Current budget (£/year)\n" + many, "utf-8")
+    r = CliRunner().invoke(main, args)
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert r.exit_code == 1 and len(errors) == 51, r.output
+    assert errors[-1] == "error: ... and 70 more problems in the same file"
+    assert not out.exists()

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from ras.cells import col_letters, is_blank, to_decimal, to_text
-from ras.errors import DISK_FULL, DISK_FULL_TEXT, DiskFull, InputError, OutputError, quote
+from ras.errors import (
+    DISK_FULL,
+    DISK_FULL_TEXT,
+    DiskFull,
+    InputError,
+    OutputError,
+    every_problem,
+    quote,
+)
 from ras.io.allocation_rows import (
     FUNDING_PREFIX,
     FUNDING_SUFFIX,
@@ -529,19 +537,24 @@ def read_allocated(
     budgets: dict[str, Decimal] = {}
     splits: dict[str, dict[str, Decimal]] = {}
     seen: dict[str, int] = {}
+    problems: list[str] = []  # every bad row named at once, not the first only
     for r, row in enumerate(rows[1:], start=2):
         if len(row) <= max(pid_col, budget_col) or is_blank(row[pid_col]):
             continue
         pid = to_text(row[pid_col])
-        person_row(path, seen, pid, r, pid_col)
+        try:
+            person_row(path, seen, pid, r, pid_col)
+        except InputError as exc:
+            problems.append(str(exc))
+            continue
         value = to_decimal(row[budget_col])
         if value is None or value < 0 or too_much_money(value):
-            raise InputError(
+            problems.append(
                 f"{path}: sheet 'Allocations', cell {col_letters(budget_col)}{r}: "
                 f"{quote(to_text(row[budget_col]))} is not a budget; use the workbook "
                 "`ras score` wrote"
             )
-        budgets[pid] = pence(value)
+            continue
         split: dict[str, Decimal] = {}
         for c, stream in streams.items():
             raw = row[c] if c < len(row) else None
@@ -552,15 +565,18 @@ def read_allocated(
                 or amount is not None
                 and (amount < 0 or too_much_money(amount))
             ):
-                raise InputError(
+                problems.append(
                     f"{path}: sheet 'Allocations', cell {col_letters(c)}{r}: "
                     f"{quote(to_text(raw))} is not an amount of money; use the workbook "
                     "`ras score` wrote"
                 )
-            if amount:
+            elif amount:
                 split[stream] = split.get(stream, ZERO) + pence(amount)
+        budgets[pid] = pence(value)
         if split:
             splits[pid] = split
+    if problems:
+        raise every_problem(problems)
     return budgets, splits
 
 

@@ -23,7 +23,16 @@ from ras.cells import (
     to_text,
 )
 from ras.choices import label_list, match_choice
-from ras.errors import ERROR_FIX, InputError, Issue, Location, Severity, error_problem, quote
+from ras.errors import (
+    ERROR_FIX,
+    InputError,
+    Issue,
+    Location,
+    Severity,
+    error_problem,
+    every_problem,
+    quote,
+)
 from ras.io.allocations import TOTALS
 from ras.io.reader import header_row, read_sheets, sha256_file
 from ras.io.schemas import CONTRACTS, MEMBERS, PLACEMENTS, REGISTERS, Column, SheetSchema
@@ -536,7 +545,7 @@ def read_registers(placements: Path, contracts: Path, weeks_per_year: Decimal) -
                 )
     errors = [i for i in issues if i.severity == "error"]
     if errors:
-        raise InputError("\n".join(i.one_line() for i in errors), errors)
+        raise every_problem([i.one_line() for i in errors], errors)
     files = {str(p): sha256_file(p) for p in (placements, contracts)}
     warnings = tuple(i for i in issues if i.severity == "warning")
     return Registers(tuple(places), tuple(blocks), tuple(members), files, warnings)

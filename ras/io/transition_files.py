@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ras.cells import col_letters, heading_key, id_date_problem, is_blank, to_decimal, to_text
-from ras.errors import InputError, quote
+from ras.errors import InputError, every_problem, quote
 from ras.io.allocations import POINTER, person_row
 from ras.io.reader import (
     FIRST_SHEET,
@@ -134,12 +134,15 @@ def _field_value(table: PointTable | None, fid: str, raw: Any) -> object:
 
 
 def _budget(path: Path, sheet: str, r: int, c: int, raw: Any) -> Decimal:
+    at = f"{path}: " + (f"sheet {sheet!r}, " if sheet else "") + f"cell {col_letters(c)}{r}"
+    if is_blank(raw):
+        raise InputError(
+            f"{at}: the budget is empty; give the yearly amount in pounds (0 for none)"
+        )
     value = to_decimal(raw)
     if value is None or value < 0 or too_much_money(value):
-        where = f", sheet {sheet!r}" if sheet else ""
         raise InputError(
-            f"{path}{where}, cell {col_letters(c)}{r}: {quote(to_text(raw))} is not a budget; "
-            "give the yearly amount in pounds"
+            f"{at}: {quote(to_text(raw))} is not a budget; give the yearly amount in pounds"
         )
     return value
 
@@ -179,20 +182,28 @@ def _from_allocations(
     answers = _answers(path, sheets.get("Answers", []))
     people: list[Side] = []
     seen: dict[str, int] = {}
+    problems: list[str] = []
     for r, row in enumerate(rows[1:], start=2):
         if len(row) <= max(pid_c, b_c) or is_blank(row[pid_c]):
             continue
         pid = to_text(row[pid_c])
-        person_row(path, seen, pid, r, pid_c)
+        try:
+            person_row(path, seen, pid, r, pid_c)
+            budget = _budget(path, "Allocations", r, b_c, row[b_c])
+        except InputError as exc:  # every bad row named at once, not the first only
+            problems.append(str(exc))
+            continue
         people.append(
             Side(
                 pid,
-                _budget(path, "Allocations", r, b_c, row[b_c]),
+                budget,
                 {fid: _field_value(table, fid, row[c]) for fid, (c, _) in fields.items()},
                 to_decimal(row[p_c]) if p_c < len(row) else None,
                 answers.get(pid, {}),
             )
         )
+    if problems:
+        raise every_problem(problems)
     return people, rounding, {fid: label for fid, (_, label) in fields.items()}
 
 
@@ -246,17 +257,25 @@ def _from_register(
     refuse_errors(path, "", failed, (pid_c, b_c, *(c for c, _ in fields.values())))
     people = []
     seen: dict[str, int] = {}
+    problems: list[str] = []
     for r, row in enumerate(rows[top + 1 :], start=top + 2):
         if len(row) <= max(pid_c, b_c) or is_blank(row[pid_c]):
             continue
-        person_row(path, seen, to_text(row[pid_c]), r, pid_c, sheet="")
+        try:
+            person_row(path, seen, to_text(row[pid_c]), r, pid_c, sheet="")
+            budget = _budget(path, "", r, b_c, row[b_c])
+        except InputError as exc:  # every bad row named at once, not the first only
+            problems.append(str(exc))
+            continue
         dated = id_date_problem(PERSON_ID, row[pid_c]) is not None
         people.append(
             Side(
                 to_text(row[pid_c]),
-                _budget(path, "", r, b_c, row[b_c]),
+                budget,
                 {fid: _field_value(table, fid, row[c]) for fid, (c, _) in fields.items()},
                 date_id_at=f"{col_letters(pid_c)}{r}" if dated else "",
             )
         )
+    if problems:
+        raise every_problem(problems)
     return people
