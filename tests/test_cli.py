@@ -394,8 +394,9 @@ def test_nan_is_not_a_number_for_an_option(tmp_path: Path, option: str) -> None:
 
 
 def test_rejected_counts_assessments_not_their_problems(tmp_path: Path, adult_path: Path) -> None:
-    """A blank assessment from `ras template assessment` (14 problems) was "12 rejected":
-    one for each row its problems were on. A bulk row with two problems is one rejected."""
+    """A blank assessment from `ras template assessment` (14 problems then) was "12
+    rejected": one for each row its problems were on. A workbook or a bulk row with two
+    problems is one rejected (the blank one is now one problem, `blank-assessment`)."""
     folder = tmp_path / "in"
     folder.mkdir()
     r = CliRunner().invoke(
@@ -417,7 +418,7 @@ def test_rejected_counts_assessments_not_their_problems(tmp_path: Path, adult_pa
     )
     assert r.exit_code == 1, r.output
     summary = json.loads(r.stdout)
-    assert len(summary["problems"]) > 14
+    assert len(summary["problems"]) == 7  # 1 + 2 for two.xlsx, 2 for each bulk row
     assert summary["rejected"] == 4  # the blank one, two.xlsx, B-1 and B-2
 
 

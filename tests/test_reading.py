@@ -519,3 +519,30 @@ def test_parts_checked_once_are_checked_again_when_their_bytes_differ(
         problems = {Path(i.where.source).name: i.problem for i in run.issues}
         assert "entities" in problems["dtd.xlsx"], problems
         assert "XFD900000" in problems["stray.xlsx"], problems
+
+
+def test_a_blank_copy_of_the_template_is_one_exception(
+    tmp_path: Path, adult: PointTable, adult_path: Path
+) -> None:
+    """A blank `ras template assessment` copied among the completed ones gave 15 lines,
+    one per field and question. It is one: the assessment is blank. One filled cell is
+    enough for the detailed problems again (it is then a half-done assessment)."""
+    from ras.io.templates import write_assessment_template
+
+    folder = tmp_path / "completed"
+    folder.mkdir()
+    write_assessment_template(adult, folder / "blank.xlsx")
+    write_assessment_template(adult, folder / "started.xlsx", values={"person_id": "P7"})
+    write_assessment(folder / "done.xlsx", person("P1"), GOOD_ANSWERS)
+    run = score_inputs([folder], adult, jobs=0)
+    by_file: dict[str, list[str]] = {}
+    for issue in run.exceptions:
+        by_file.setdefault(Path(issue.source).name, []).append(issue.code)
+    assert by_file["blank.xlsx"] == ["blank-assessment"]
+    assert "missing-person-id" not in by_file["started.xlsx"]
+    assert "not-answered" in by_file["started.xlsx"] and len(by_file["started.xlsx"]) > 5
+    assert [s.assessment.person_id for s in run.scored] == ["P1"]
+    r = CliRunner().invoke(main, ["validate", str(folder / "blank.xlsx"), "-t", str(adult_path)])
+    assert r.exit_code == 1
+    (line,) = [x for x in r.stderr.splitlines() if x.startswith("error: ")]
+    assert "cell B2: the assessment is blank: no Person ID, no details and no answers" in line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,7 +26,7 @@ from ras.errors import (
     error_problem,
     quote,
 )
-from ras.models.assessment import Assessment, Cell, FileResult
+from ras.models.assessment import Assessment, Cell, FileResult, RawWorkbook
 from ras.models.base import MONEY_LIMIT
 from ras.models.table import PersonField, PointTable, norm
 from ras.number_text import number_fix
@@ -263,6 +264,15 @@ def _person_id(value: Any) -> str:
     return to_text(value)
 
 
+def _nothing_filled_in(raw: RawWorkbook) -> bool:
+    """Whether no field and no answer of a workbook holds anything.
+
+    A cell showing an error, such as #N/A, holds something.
+    """
+    cells = itertools.chain(raw.fields.values(), raw.answers.values())
+    return all(is_blank(c.value) and not c.error for c in cells)
+
+
 def validate_workbook(
     result: FileResult, index: TableIndex
 ) -> tuple[list[Assessment], list[Issue]]:
@@ -275,6 +285,17 @@ def validate_workbook(
     if pid_cell is not None and (pid_cell.formula or pid_cell.merged_into or pid_cell.error):
         if _cell_value(rec, raw.person_sheet, pid_cell, "the Person ID") is None:
             return [], rec.issues
+    if not pid and _nothing_filled_in(raw):
+        # A blank copy of the template among the completed ones: one line, not one for
+        # every field and question (a 13-question table gave 15).
+        rec.error(
+            "blank-assessment",
+            raw.person_sheet,
+            pid_cell.cell if pid_cell else "",
+            "the assessment is blank: no Person ID, no details and no answers",
+            "fill it in, or take it out of the folder of completed assessments",
+        )
+        return [], rec.issues
     if pid_cell is not None:
         rec.id_date(raw.person_sheet, pid_cell.cell, pid_cell.value)
     if result.macros:
