@@ -315,7 +315,9 @@ def _check_paths(kwargs: dict[str, Any]) -> None:
         if not isinstance(p.type, _InputPath):
             continue
         if not Path(value).exists():
-            wrong[f"{value} does not exist"] = None
+            from ras.io.inputs import not_there  # only now: the reader is slow to import
+
+            wrong[not_there(Path(value))] = None
         elif Path(value).is_dir():
             wrong[f"{value} is a folder, not a file"] = None
     if wrong:

@@ -310,6 +310,16 @@ def test_a_file_named_on_the_command_line_that_is_not_there_is_a_usage_error(
         "error": f"{gone} does not exist; check the path (nothing was written)",
         "exit_code": 2,
     }
+    # A link to a file that is gone says where it leads, as a missing INPUT of `score` did.
+    link = tmp_path / "link.yaml"
+    link.symlink_to(tmp_path / "moved" / "s.yaml")
+    for args in (["optimise", str(link), "-o", out], ["score", str(link), "-t", table, "-o", out]):
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 2, r.output
+        assert (
+            f"error: {link} does not exist (it is a link to {tmp_path / 'moved' / 's.yaml'}, "
+            "which does not exist); check the path"
+        ) in r.output, r.output
     r = CliRunner().invoke(main, ["optimise", str(tmp_path), "-o", out, "--json"])
     assert r.exit_code == 2  # click said so, with usage text and no JSON
     assert (

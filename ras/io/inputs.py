@@ -44,6 +44,13 @@ def _broken_link(p: Path) -> str:
         return "it cannot be read"
 
 
+def not_there(p: Path) -> str:
+    """Why a path given to ras cannot be read: it does not exist (a link, where to)."""
+    if p.is_symlink():
+        return f"{p} does not exist ({_broken_link(p)})"
+    return f"{p} does not exist"
+
+
 def collect_inputs(
     inputs: Iterable[Path | str], out_file: Path | None = None, out_folder: Path | None = None
 ) -> Collected:
@@ -134,10 +141,8 @@ def collect_inputs(
                 )
             else:
                 out.files.append(p)
-        elif p.is_symlink():
-            missing.append(f"{p} does not exist ({_broken_link(p)})")
         else:
-            missing.append(f"{p} does not exist")
+            missing.append(not_there(p))
     if missing:
         raise UsageError("; ".join(missing) + "; check the path (nothing was written)")
     named = [f for f in out.files if _named_like(f, out_file)]
