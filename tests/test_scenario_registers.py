@@ -777,3 +777,37 @@ def test_the_blank_registers_plan_nothing_and_say_so(tmp_path: Path) -> None:
         "on Placements, a row for each block contract on Contracts)"
     ]
     assert json.loads(r.stdout)["warnings"] == [said[0].removeprefix("warning: ")]
+
+
+def test_every_bad_setting_of_a_scenario_is_named_in_one_run(tmp_path: Path) -> None:
+    """A range checked across the whole scenario ran only once every key was valid:
+    `horizon: 0` and a priority of -3 gave the horizon alone; the priority came after
+    it was fixed. Each part now checks its own values, so both come at once, each at
+    its line; what ties keys together (a value a year against the horizon) still waits
+    for the horizon."""
+    example = Path(__file__).resolve().parent.parent / "scenarios" / "example.yaml"
+    text = example.read_text(encoding="utf-8")
+    assert "\nhorizon: 5\n" in text and "inpatient: 3," in text
+    bad = text.replace("\nhorizon: 5\n", "\nhorizon: 0\n").replace(
+        "inpatient: 3,", "inpatient: -3,"
+    )
+    (tmp_path / "s.yaml").write_text(bad, encoding="utf-8")
+    sets = ["transition.overlap_weeks=999", "inflation.budgets=-200%", "weeks_per_year=0",
+            "base_year=1800", "capacity.moves_per_year=-1"]  # fmt: skip
+    args = ["scenario", "check", str(tmp_path / "s.yaml")]
+    r = CliRunner().invoke(main, [*args, *(x for s in sets for x in ("--set", s))])
+    assert r.exit_code == 1, r.output
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    for said in [
+        "horizon: '0' is too small",
+        "priority.inpatient: must be from 0 to 1,000,000",
+        "transition.overlap_weeks: must be from 0 to 520 weeks",
+        "inflation.budgets: must be above -1",
+        "weeks_per_year: must be above 0",
+        "base_year: must be a year such as 2026",
+        "capacity.moves_per_year: cannot be negative",
+    ]:
+        assert sum(said in line for line in errors) == 1, (said, r.stderr)
+    assert len(errors) == 7
+    assert any(line.startswith(f"error: {tmp_path / 's.yaml'}: line ") and "priority" in line
+               for line in errors)  # fmt: skip

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path, PureWindowsPath
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ras.choices import (
     OBJECTIVE_LABELS,
@@ -73,6 +73,16 @@ class Inflation(Frozen):
         default=Decimal(0), description="Yearly growth of individual budgets and overheads."
     )
 
+    @model_validator(mode="after")
+    def _above_minus_one(self) -> Inflation:
+        # Each part checks its own values, so that its problems are listed with every
+        # other key's, not only once those are right (a check of the whole scenario
+        # runs only when each of its keys is valid).
+        wrong = [k for k in ("placements", "contracts", "budgets") if getattr(self, k) <= -1]
+        if wrong:
+            raise ModelProblem([((k,), "must be above -1") for k in wrong])
+        return self
+
 
 class Transition(Frozen):
     """One-off costs of a move."""
@@ -86,6 +96,12 @@ class Transition(Frozen):
         description="One-off cost of setting up each move (£); a register's Set-up cost "
         "overrides it.",
     )
+
+    @model_validator(mode="after")
+    def _weeks_in_range(self) -> Transition:
+        if not 0 <= self.overlap_weeks <= OVERLAP_LIMIT:
+            raise ModelProblem([(("overlap_weeks",), f"must be from 0 to {OVERLAP_LIMIT} weeks")])
+        return self
 
 
 class Overheads(Frozen):
@@ -104,6 +120,20 @@ class Capacity(Frozen):
         description="Moves the team can make each year: one number, or one per plan year."
     )
 
+    @model_validator(mode="after")
+    def _counts_in_range(self) -> Capacity:
+        cap = self.moves_per_year
+        problems: list[tuple[KeyPath, str]] = []
+        for i, c in enumerate(cap if isinstance(cap, tuple) else (cap,)):
+            at: KeyPath = ("moves_per_year", *((i,) if isinstance(cap, tuple) else ()))
+            if c < 0:
+                problems.append((at, "cannot be negative"))
+            elif c > COUNT_LIMIT:
+                problems.append((at, f"must be at most {COUNT_LIMIT:,}"))
+        if problems:
+            raise ModelProblem(problems)
+        return self
+
 
 class Priority(Frozen):
     """Weights per setting (a person's Priority overrides)."""
@@ -116,6 +146,14 @@ class Priority(Frozen):
         default=Decimal("1.5"), description="Weight of a year out of residential care."
     )
     block: Dec = Field(default=Decimal(1), description="Weight of a year out of a block contract.")
+
+    @model_validator(mode="after")
+    def _weights_in_range(self) -> Priority:
+        keys = ("inpatient", "out_of_area", "residential", "block")
+        wrong = [k for k in keys if not 0 <= getattr(self, k) <= COUNT_LIMIT]
+        if wrong:
+            raise ModelProblem([((k,), f"must be from 0 to {COUNT_LIMIT:,}") for k in wrong])
+        return self
 
 
 Objective = Annotated[Literal["personalise", "save"], choice_of(OBJECTIVE_LABELS)]
@@ -151,46 +189,44 @@ class Scenario(Frozen):
     )
     variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
+    @field_validator("ras_scenario")
+    @classmethod
+    def _format_one(cls, value: int) -> int:
+        if value != 1:
+            raise ValueError("this version of ras reads scenarios of format 1")
+        return value
+
+    @field_validator("base_year")
+    @classmethod
+    def _a_year(cls, value: int) -> int:
+        if not YEARS[0] <= value <= YEARS[1]:
+            raise ValueError("must be a year such as 2026 (for 2026/27)")
+        return value
+
+    @field_validator("weeks_per_year")
+    @classmethod
+    def _weeks(cls, value: Decimal) -> Decimal:
+        if not 0 < value <= WEEKS_LIMIT:
+            raise ValueError(WEEKS_PROBLEM)
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
+        """What ties keys together: the values a year against the horizon."""
         problems: list[tuple[KeyPath, str]] = []
-        if self.ras_scenario != 1:
-            problems.append((("ras_scenario",), "this version of ras reads scenarios of format 1"))
-        if not 0 < self.weeks_per_year <= WEEKS_LIMIT:
-            problems.append((("weeks_per_year",), WEEKS_PROBLEM))
         cap = self.capacity.moves_per_year
-        if isinstance(cap, tuple):
-            if len(cap) != self.horizon:
-                problems.append(
-                    (
-                        ("capacity", "moves_per_year"),
-                        f"give one number per plan year ({self.horizon}), not {len(cap)}",
-                    )
-                )
-        caps = cap if isinstance(cap, tuple) else (cap,)
-        for i, c in enumerate(caps):
-            at: KeyPath = ("capacity", "moves_per_year", *((i,) if isinstance(cap, tuple) else ()))
-            if c < 0:
-                problems.append((at, "cannot be negative"))
-            elif c > COUNT_LIMIT:
-                problems.append((at, f"must be at most {COUNT_LIMIT:,}"))
-        if not YEARS[0] <= self.base_year <= YEARS[1]:
-            problems.append((("base_year",), "must be a year such as 2026 (for 2026/27)"))
-        if not 0 <= self.transition.overlap_weeks <= OVERLAP_LIMIT:
+        if isinstance(cap, tuple) and len(cap) != self.horizon:
             problems.append(
-                (("transition", "overlap_weeks"), f"must be from 0 to {OVERLAP_LIMIT} weeks")
+                (
+                    ("capacity", "moves_per_year"),
+                    f"give one number per plan year ({self.horizon}), not {len(cap)}",
+                )
             )
-        for key in ("inpatient", "out_of_area", "residential", "block"):
-            if not 0 <= getattr(self.priority, key) <= COUNT_LIMIT:
-                problems.append((("priority", key), f"must be from 0 to {COUNT_LIMIT:,}"))
         problems += savings_problems(self.savings, self.horizon, ("savings",))
         if self.organisations is not None:
             for org, target in self.organisations.targets.items():
                 path = ("organisations", "targets", org)
                 problems += savings_problems(target, self.horizon, path)
-        for key in ("placements", "contracts", "budgets"):
-            if getattr(self.inflation, key) <= -1:
-                problems.append((("inflation", key), "must be above -1"))
         if problems:
             raise ModelProblem(problems)
         return self
