@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import functools
 import hashlib
 import io
 import itertools
@@ -45,9 +46,21 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+@functools.lru_cache(maxsize=4096)
+def label_key(text: str) -> str:
+    """``norm`` of a sheet name, heading, field label or question ID, remembered.
+
+    Workbooks from one template repeat the same few dozen of these (each read a
+    workbook is looked up, not normalised again); cell values are not, and go
+    through ``norm`` itself.
+    """
+    return norm(text)
+
+
 def _find_sheet(names: Iterable[str], wanted: str) -> str | None:
+    key = label_key(wanted)
     for n in names:
-        if norm(n) == norm(wanted):
+        if label_key(n) == key:
             return n
     return None
 
@@ -258,10 +271,10 @@ def _read_person(
     merged: dict[str, str],
     repeated: dict[str, Cell],
 ) -> dict[str, Cell]:
-    head = header_row(rows, PERSON.headers)
+    head = header_row(rows, PERSON.headers, label_key)
     if head is not None:
         start, cols = head
-        label_col, value_col = (cols[norm(h)] for h in PERSON.headers)
+        label_col, value_col = (cols[label_key(h)] for h in PERSON.headers)
         start += 1
     else:
         found = None
@@ -285,7 +298,7 @@ def _read_person(
         label = row[label_col] if label_col < len(row) else None
         if is_blank(label):
             continue
-        key = norm(to_text(label))
+        key = label_key(to_text(label))
         if key not in fields:
             fields[key] = _cell(rows, r, value_col, scan, merged)
         elif key not in repeated:  # a second person pasted below the first, perhaps
@@ -298,21 +311,21 @@ def _read_person(
 def _read_questionnaire(
     path: Path, sheet: str, rows: list[list[Any]], scan: SheetScan, merged: dict[str, str]
 ) -> dict[str, Cell]:
-    head = header_row(rows, (QUESTION_ID, ANSWER))
+    head = header_row(rows, (QUESTION_ID, ANSWER), label_key)
     if head is None:
         raise InputError(
             f"{path}: sheet {sheet!r}: no header row with 'Question ID' and 'Answer'; "
             "use the sheet from `ras template assessment`"
         )
     start, cols = head
-    qcol, acol = cols[norm(QUESTION_ID)], cols[norm(ANSWER)]
+    qcol, acol = cols[label_key(QUESTION_ID)], cols[label_key(ANSWER)]
     answers: dict[str, Cell] = {}
     for r in range(start + 1, len(rows)):
         row = rows[r]
         qid = row[qcol] if qcol < len(row) else None
         if is_blank(qid):
             continue
-        key = norm(to_text(qid))
+        key = label_key(to_text(qid))
         if key in answers:
             raise InputError(
                 f"{path}: sheet {sheet!r}, cell {cell_ref(r, qcol)}: question "
