@@ -782,9 +782,9 @@ def test_the_blank_registers_plan_nothing_and_say_so(tmp_path: Path) -> None:
 def test_every_bad_setting_of_a_scenario_is_named_in_one_run(tmp_path: Path) -> None:
     """A range checked across the whole scenario ran only once every key was valid:
     `horizon: 0` and a priority of -3 gave the horizon alone; the priority came after
-    it was fixed. Each part now checks its own values, so both come at once, each at
-    its line; what ties keys together (a value a year against the horizon) still waits
-    for the horizon."""
+    it was fixed. Each key now checks its own values, so both come at once, each at its
+    line; a value a year is checked against the horizon as soon as the horizon is
+    valid, with the rest."""
     example = Path(__file__).resolve().parent.parent / "scenarios" / "example.yaml"
     text = example.read_text(encoding="utf-8")
     assert "\nhorizon: 5\n" in text and "inpatient: 3," in text
@@ -809,5 +809,25 @@ def test_every_bad_setting_of_a_scenario_is_named_in_one_run(tmp_path: Path) -> 
     ]:
         assert sum(said in line for line in errors) == 1, (said, r.stderr)
     assert len(errors) == 7
+    # A value a year against the horizon is checked as its key is: with the others.
+    r = CliRunner().invoke(
+        main,
+        [
+            *args,
+            "--set",
+            "horizon=3",
+            "--set",
+            "capacity.moves_per_year=[1,2]",
+            "--set",
+            "savings.kind=absolute",
+            "--set",
+            "savings.amounts=[1,2]",
+        ],  # fmt: skip
+    )
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert r.exit_code == 1 and len(errors) == 3, r.stderr
+    assert "priority.inpatient: must be from 0" in errors[1]
+    assert errors[0].endswith("capacity.moves_per_year: give one number per plan year (3), not 2")
+    assert errors[2].endswith("savings.amounts: absolute needs one amount per year (3)")
     assert any(line.startswith(f"error: {tmp_path / 's.yaml'}: line ") and "priority" in line
                for line in errors)  # fmt: skip

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path, PureWindowsPath
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ras.choices import (
     OBJECTIVE_LABELS,
@@ -210,26 +210,43 @@ class Scenario(Frozen):
             raise ValueError(WEEKS_PROBLEM)
         return value
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Scenario:
-        """What ties keys together: the values a year against the horizon."""
-        problems: list[tuple[KeyPath, str]] = []
-        cap = self.capacity.moves_per_year
-        if isinstance(cap, tuple) and len(cap) != self.horizon:
-            problems.append(
-                (
-                    ("capacity", "moves_per_year"),
-                    f"give one number per plan year ({self.horizon}), not {len(cap)}",
-                )
-            )
-        problems += savings_problems(self.savings, self.horizon, ("savings",))
-        if self.organisations is not None:
-            for org, target in self.organisations.targets.items():
-                path = ("organisations", "targets", org)
-                problems += savings_problems(target, self.horizon, path)
+    # Every check is a key's own, so that pydantic lists each key's problems with every
+    # other's: a check of the whole scenario would run only once every key was valid (a
+    # horizon of 0 hid a priority of -3). Checks against the horizon read it from the
+    # keys validated before (``info.data``), and wait only for the horizon itself.
+
+    @field_validator("capacity")
+    @classmethod
+    def _a_number_a_year(cls, value: Capacity, info: ValidationInfo) -> Capacity:
+        cap, horizon = value.moves_per_year, info.data.get("horizon")
+        if isinstance(cap, tuple) and horizon is not None and len(cap) != horizon:
+            problem = f"give one number per plan year ({horizon}), not {len(cap)}"
+            raise ModelProblem([(("moves_per_year",), problem)])
+        return value
+
+    @field_validator("savings")
+    @classmethod
+    def _target_for_each_year(cls, value: Savings, info: ValidationInfo) -> Savings:
+        horizon = info.data.get("horizon")
+        problems = [] if horizon is None else savings_problems(value, horizon, ())
         if problems:
             raise ModelProblem(problems)
-        return self
+        return value
+
+    @field_validator("organisations")
+    @classmethod
+    def _targets_for_each_year(
+        cls, value: Organisations | None, info: ValidationInfo
+    ) -> Organisations | None:
+        horizon = info.data.get("horizon")
+        if value is None or horizon is None:
+            return value
+        problems: list[tuple[KeyPath, str]] = []
+        for org, target in value.targets.items():
+            problems += savings_problems(target, horizon, ("targets", org))
+        if problems:
+            raise ModelProblem(problems)
+        return value
 
     def financial_year(self, year: int) -> str:
         """Plan year ``year`` as a financial year: with base_year 2026, year 1 is ``2027/28``."""
