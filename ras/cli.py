@@ -266,6 +266,10 @@ class _InputPath(click.Path):
         super().__init__(path_type=Path)  # click's own checks would print usage, no JSON
 
 
+#: Endings of files ras reads or writes: a new folder named so was meant as a file.
+_FILE_ENDINGS = (".xlsx", ".xlsm", ".xls", ".yaml", ".yml", ".csv")
+
+
 class _OutFile(click.Path):
     """A file ras writes, of the kind its name's ending chooses: ``.xlsx`` or ``.yaml``.
 
@@ -460,6 +464,12 @@ def template_registers(folder: Path, force: bool, ui: Ui) -> int:
     from ras.io.templates import REGISTERS
     from ras.outputs import refuse_existing
 
+    if not folder.exists() and folder.suffix.lower() in _FILE_ENDINGS:  # a new folder: `x.xlsx`
+        raise UsageError(
+            f"FOLDER {quote(str(folder))} is named like a file: ras writes a folder of "
+            f"workbooks ({', '.join([*REGISTERS, 'allocations.xlsx'])}); name a folder, such as "
+            f"{quote(str(folder.with_suffix('')))} (nothing was written)"
+        )
     refuse_existing([folder / name for name in REGISTERS], force)
     written = write_starter_registers(folder)
     for p in written:

@@ -219,6 +219,15 @@ def test_template_commands(tmp_path: Path, adult_path: Path) -> None:
     assert wb.sheet_names[:2] == ["Contracts", "Members"]
     assert runner.invoke(main, ["template", "scenario", str(tmp_path / "s.yaml")]).exit_code == 0
     assert "ras_scenario: 1" in (tmp_path / "s.yaml").read_text()
+    # `registers plan.xlsx` made a folder called plan.xlsx: a new folder named like a file
+    # is a usage error; a folder of that name that is there already is the user's.
+    r = runner.invoke(main, ["template", "registers", str(tmp_path / "plan.xlsx")])
+    assert r.exit_code == 2 and not (tmp_path / "plan.xlsx").exists()
+    assert "is named like a file: ras writes a folder of workbooks" in r.output
+    assert f"such as '{tmp_path / 'plan'}'" in r.output
+    (tmp_path / "odd.xlsx").mkdir()
+    assert runner.invoke(main, ["template", "registers", str(tmp_path / "odd.xlsx")]).exit_code == 0
+    assert (tmp_path / "odd.xlsx" / "placements.xlsx").is_file()
 
 
 def test_large_tables_are_spliced_and_huge_sheets_go_to_csv(
