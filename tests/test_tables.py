@@ -382,3 +382,48 @@ def test_a_formula_no_program_calculated_is_refused_not_read_as_empty(
         message
     )
     assert "open the file in Excel or LibreOffice and save it" in message
+
+
+def test_every_problem_of_a_table_is_named_in_one_run(tmp_path: Path) -> None:
+    """A check of the whole table ran only once every key was valid: a points value
+    typed as text hid a negative cap, a week count of 0 and a rate picked by a field
+    the table does not have. Each part now checks its own values, and the references
+    to person fields and questions are checked as soon as those are valid."""
+    text = """\
+ras_table: 1
+name: Tiny
+version: "1"
+weeks_per_year: 0
+domains:
+  - id: d
+    label: D
+    cap: -4
+    questions:
+      - {id: Q1, text: Q one, answers: {Yes: 5, No: 0}}
+  - id: e
+    label: E
+    questions:
+      - {id: Q2, text: two, answers: {a: lots}}
+adjustments:
+  - {id: x, when: [{question: Q9, answer: a}], percent: 5}
+allocation: {method: rate, rate: 10, rates_by: nope}
+"""
+    with pytest.raises(ConfigError) as err:
+        load_table(write(tmp_path, text))
+    lines = str(err.value).splitlines()
+    for said in [
+        "line 4: weeks_per_year: must be above 0",
+        "line 8: domains[0].cap: a cap cannot be negative",
+        "line 14: domains[1].questions[0].answers.a: 'lots' is not a number",
+        "line 17: allocation.rates_by: 'nope' is not a person field",
+    ]:
+        assert sum(said in line for line in lines) == 1, (said, lines)
+    # The adjustment names a question while the domains are wrong: not checked until
+    # they are (Q9 would be called unknown where the domain holding it may be mistyped).
+    assert len(lines) == 4, lines
+    fixed = text.replace("weeks_per_year: 0\n", "").replace("cap: -4", "cap: 4")
+    fixed = fixed.replace("lots", "3").replace(", rates_by: nope", "")
+    with pytest.raises(
+        ConfigError, match="adjustments\\[0\\].when\\[0\\].question: unknown question 'Q9'"
+    ):
+        load_table(write(tmp_path, fixed))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ras.errors import KeyPath, ModelProblem, quote
 from ras.models.base import (
@@ -81,6 +81,10 @@ class PersonField(Frozen):
             out["labels"] = labels
         return out
 
+    @model_validator(mode="after")
+    def _sound(self) -> PersonField:
+        return _checked(self, _one_field_problems(self))
+
     def id_of(self, text: object) -> str:
         """The option id that ``text`` names (by id or label, any case); else ``text``."""
         key = norm(text)
@@ -118,6 +122,10 @@ class Question(Frozen):
             raise ValueError("a question needs at least one answer")
         return value
 
+    @model_validator(mode="after")
+    def _points(self) -> Question:
+        return _checked(self, _question_problems(self))
+
 
 class Domain(Frozen):
     """A group of questions whose points may be capped and funded by one stream."""
@@ -127,6 +135,10 @@ class Domain(Frozen):
     funding: str | None = Field(default=None, description="Funding stream, e.g. health.")
     cap: Dec | None = Field(default=None, description="Most points the domain can give.")
     questions: tuple[Question, ...] = Field(description="The domain's questions, in order.")
+
+    @model_validator(mode="after")
+    def _sound(self) -> Domain:
+        return _checked(self, _domain_problems(self))
 
 
 class Band(Frozen):
@@ -220,6 +232,83 @@ class PointTable(Frozen):
     rounding: Money = Decimal(1)
     range: Dec = Decimal("0.10")
 
+    # Each key checks its own values, so that pydantic lists its problems with every
+    # other key's (a check of the whole table runs only once every key is valid: a
+    # points value typed as text hid a negative cap). Checks against the person fields
+    # or the questions read them from the keys validated before (``info.data``).
+
+    @field_validator("ras_table")
+    @classmethod
+    def _format_one(cls, value: int) -> int:
+        if value != 1:
+            raise ValueError("this version of ras reads point tables of format 1")
+        return value
+
+    @field_validator("weeks_per_year")
+    @classmethod
+    def _weeks(cls, value: Decimal) -> Decimal:
+        if not 0 < value <= WEEKS_LIMIT:
+            raise ValueError(WEEKS_PROBLEM)
+        return value
+
+    @field_validator("rounding")
+    @classmethod
+    def _pence(cls, value: Decimal) -> Decimal:
+        if value <= 0 or value % Decimal("0.01"):  # budgets are pounds and pence
+            raise ValueError(
+                "must be a whole number of pence, 0.01 or more (1 rounds to the nearest pound)"
+            )
+        return value
+
+    @field_validator("range")
+    @classmethod
+    def _a_share(cls, value: Decimal) -> Decimal:
+        if not 0 <= value < 1:
+            raise ValueError("must be from 0 up to (not including) 1, e.g. 0.10")
+        return value
+
+    @field_validator("person_fields")
+    @classmethod
+    def _fields(cls, value: tuple[PersonField, ...]) -> tuple[PersonField, ...]:
+        return _checked(value, field_problems(value))
+
+    @field_validator("domains")
+    @classmethod
+    def _domains(cls, value: tuple[Domain, ...]) -> tuple[Domain, ...]:
+        return _checked(value, domain_problems(value))
+
+    @field_validator("allocation")
+    @classmethod
+    def _allocation(cls, value: Allocation, info: ValidationInfo) -> Allocation:
+        return _checked(value, allocation_problems(value, info.data.get("person_fields")))
+
+    @field_validator("adjustments")
+    @classmethod
+    def _adjustments(
+        cls, value: tuple[Adjustment, ...], info: ValidationInfo
+    ) -> tuple[Adjustment, ...]:
+        domains, fields = info.data.get("domains"), info.data.get("person_fields")
+        out: Problems = []
+        for i, adj in enumerate(value):
+            out += condition_problems(adj.when, domains, fields, (i, "when"))
+            if not -100 < adj.percent <= PERCENT_LIMIT:
+                out.append(((i, "percent"), f"must be above -100 and at most {PERCENT_LIMIT:,}"))
+        return _checked(value, out)
+
+    @field_validator("top_ups")
+    @classmethod
+    def _top_ups(cls, value: tuple[TopUp, ...], info: ValidationInfo) -> tuple[TopUp, ...]:
+        domains, fields = info.data.get("domains"), info.data.get("person_fields")
+        out: Problems = []
+        for i, tu in enumerate(value):
+            out += condition_problems(tu.when, domains, fields, (i, "when"))
+        return _checked(value, out)
+
+    @field_validator("limits")
+    @classmethod
+    def _limits(cls, value: Limits, info: ValidationInfo) -> Limits:
+        return _checked(value, limits_problems(value, info.data.get("person_fields")))
+
     @model_validator(mode="after")
     def _consistent(self) -> PointTable:
         problems = table_problems(self)
@@ -263,6 +352,16 @@ class PointTable(Frozen):
         return out
 
 
+T = TypeVar("T")
+
+
+def _checked(value: T, problems: list[tuple[KeyPath, str]]) -> T:
+    """``value``, or its problems raised (their paths from the key ``value`` is of)."""
+    if problems:
+        raise ModelProblem(problems)
+    return value
+
+
 def _dupes(items: list[str]) -> set[str]:
     seen: set[str] = set()
     dup: set[str] = set()
@@ -289,32 +388,6 @@ def _one_each(
             )
         else:
             first[option] = k
-    return out
-
-
-def _check_conditions(
-    table: PointTable, conds: tuple[Condition, ...], base: KeyPath
-) -> list[tuple[KeyPath, str]]:
-    out: list[tuple[KeyPath, str]] = []
-    for i, c in enumerate(conds):
-        if c.question is not None:
-            q = table.question(c.question)
-            if q is None:
-                out.append(((*base, i, "question"), f"unknown question {c.question!r}"))
-            elif norm(c.answer) not in {norm(a) for a in q.answers}:
-                out.append(
-                    (
-                        (*base, i, "answer"),
-                        f"question {c.question!r} has no answer {c.answer!r}; "
-                        f"its answers are {', '.join(q.answers)}",
-                    )
-                )
-        elif c.field is not None:
-            f = table.field(c.field)
-            if f is None:
-                out.append(((*base, i, "field"), f"unknown person field {c.field!r}"))
-            elif f.options is not None and f.id_of(c.equals) not in f.options:
-                out.append(((*base, i, "equals"), f"field {c.field!r} has no option {c.equals!r}"))
     return out
 
 
@@ -357,39 +430,217 @@ def largest_budget(t: PointTable) -> Decimal:
     return max(base, lim.floor)
 
 
-def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
-    """Every semantic problem in a table, each with its key path."""
-    out: list[tuple[KeyPath, str]] = []
-    if t.ras_table != 1:
-        out.append((("ras_table",), "this version of ras reads point tables of format 1"))
-    if not 0 < t.weeks_per_year <= WEEKS_LIMIT:
-        out.append((("weeks_per_year",), WEEKS_PROBLEM))
-    if t.rounding <= 0 or t.rounding % Decimal("0.01"):  # budgets are pounds and pence
-        out.append(
-            (
-                ("rounding",),
-                "must be a whole number of pence, 0.01 or more (1 rounds to the nearest pound)",
-            )
-        )
-    if not 0 <= t.range < 1:
-        out.append((("range",), "must be from 0 up to (not including) 1, e.g. 0.10"))
-    if not t.domains:
-        out.append((("domains",), "a table needs at least one domain"))
-    for fid in _dupes(["person_id", *[f.id for f in t.person_fields]]):
-        out.append((("person_fields",), f"duplicate person field id {fid!r}"))
-    for i, f in enumerate(t.person_fields):
-        if f.options is not None:
-            if f.type != "text":
-                out.append((("person_fields", i, "options"), "only text fields take options"))
-            for o in _dupes([norm(o) for o in f.options]):
-                out.append((("person_fields", i, "options"), f"duplicate option {o!r}"))
-            for o in _dupes([norm(f.shown(o)) for o in f.options]):
-                out.append((("person_fields", i, "labels"), f"duplicate label {o!r}"))
-        for key in f.labels:
-            if f.options is None or key not in f.options:
+Problems = list[tuple[KeyPath, str]]
+
+
+def field_problems(fields: tuple[PersonField, ...]) -> Problems:
+    """An id given to two person fields (each field checks its own values)."""
+    out: Problems = []
+    for fid in _dupes(["person_id", *[f.id for f in fields]]):
+        out.append(((), f"duplicate person field id {fid!r}"))
+    return out
+
+
+def _one_field_problems(f: PersonField) -> Problems:
+    out: Problems = []
+    if f.options is not None:
+        if f.type != "text":
+            out.append((("options",), "only text fields take options"))
+        for o in _dupes([norm(o) for o in f.options]):
+            out.append((("options",), f"duplicate option {o!r}"))
+        for o in _dupes([norm(f.shown(o)) for o in f.options]):
+            out.append((("labels",), f"duplicate label {o!r}"))
+    for key in f.labels:
+        if f.options is None or key not in f.options:
+            out.append((("labels", key), f"{quote(key)} is not one of its options"))
+    return out
+
+
+def domain_problems(domains: tuple[Domain, ...]) -> Problems:
+    """What the domains have twice (paths from ``domains``).
+
+    Each domain and each question checks its own values.
+    """
+    out: Problems = []
+    if not domains:
+        out.append(((), "a table needs at least one domain"))
+    for did in _dupes([d.id for d in domains]):
+        out.append(((), f"duplicate domain id {did!r}"))
+    for qid in _dupes([q.id for d in domains for q in d.questions]):
+        out.append(((), f"duplicate question id {quote(qid)}"))
+    return out
+
+
+def _question_problems(q: Question) -> Problems:
+    out: Problems = []
+    for a in _dupes([norm(a) for a in q.answers]):
+        out.append((("answers",), f"duplicate answer {a!r}"))
+    for a, pts in q.answers.items():
+        if pts < 0:
+            out.append((("answers", a), "points cannot be negative"))
+        elif pts > COUNT_LIMIT:
+            out.append((("answers", a), _TOO_MANY_POINTS))
+    return out
+
+
+def _domain_problems(d: Domain) -> Problems:
+    out: Problems = []
+    if d.cap is not None and d.cap < 0:
+        out.append((("cap",), "a cap cannot be negative"))
+    elif d.cap is not None and d.cap > COUNT_LIMIT:
+        out.append((("cap",), _TOO_MANY_POINTS))
+    if not d.questions:
+        out.append((("questions",), "a domain needs at least one question"))
+    return out
+
+
+def _field_of(fields: tuple[PersonField, ...] | None, fid: str) -> PersonField | None:
+    return next((f for f in fields or () if f.id == fid), None)
+
+
+def allocation_problems(  # noqa: C901
+    alloc: Allocation, fields: tuple[PersonField, ...] | None
+) -> Problems:
+    """The allocation's problems (paths from ``allocation``).
+
+    ``fields``: the table's person fields, None when they are invalid themselves (a
+    ``rates_by`` is then not checked against them).
+    """
+    out: Problems = []
+    if alloc.method == "rate":
+        if alloc.rate is None:
+            out.append((("rate",), "method rate needs a rate (£ per point)"))
+        elif alloc.rate < 0:
+            out.append((("rate",), "a rate cannot be negative"))
+        if alloc.rates_by is not None and fields is not None:
+            rb_field = _field_of(fields, alloc.rates_by)
+            if rb_field is None:
                 out.append(
-                    (("person_fields", i, "labels", key), f"{quote(key)} is not one of its options")
+                    (
+                        ("rates_by",),
+                        f"{quote(alloc.rates_by)} is not a person field; the fields are "
+                        + ", ".join(f.id for f in fields),
+                    )
                 )
+            elif rb_field.options is not None:
+                out += _one_each(rb_field, list(alloc.rates), ("rates",), "rate")
+                for v in alloc.rates:
+                    if rb_field.id_of(v) not in rb_field.options:
+                        out.append(
+                            (
+                                ("rates", v, "[key]"),
+                                f"{quote(v)} is not one of the options of {rb_field.label}: "
+                                + ", ".join(rb_field.options),
+                            )
+                        )
+        elif alloc.rates_by is None and alloc.rates:
+            out.append((("rates",), "rates need rates_by (the field that picks)"))
+        for v, r in alloc.rates.items():
+            if r < 0:
+                out.append((("rates", v), "a rate cannot be negative"))
+    if alloc.method == "bands":
+        if not alloc.bands:
+            out.append((("bands",), "method bands needs at least one band"))
+        expected = Decimal(0)
+        for i, b in enumerate(alloc.bands):
+            if b.min != expected:
+                kind = "a gap" if b.min > expected else "an overlap"
+                out.append(
+                    (
+                        ("bands", i, "min"),
+                        f"{kind}: this band starts at {b.min} but should start at {expected}",
+                    )
+                )
+            if b.max < b.min:
+                out.append((("bands", i, "max"), "max is below min"))
+            elif b.max > COUNT_LIMIT * 1000:  # every question's most points, and more
+                out.append((("bands", i, "max"), _TOO_MANY_POINTS))
+            if b.amount < 0:
+                out.append((("bands", i, "amount"), "cannot be negative"))
+            expected = b.max + 1
+    if alloc.method == "curve":
+        if len(alloc.curve) < 2:
+            out.append((("curve",), "a curve needs at least two knots"))
+        for i in range(1, len(alloc.curve)):
+            if alloc.curve[i][0] <= alloc.curve[i - 1][0]:
+                out.append((("curve", i), "knots must rise in points"))
+        if alloc.curve and alloc.curve[0][0] != 0:
+            out.append((("curve", 0), "the first knot must be at 0 points"))
+        for i, (points, amount) in enumerate(alloc.curve):
+            if points > COUNT_LIMIT * 1000:
+                out.append((("curve", i), _TOO_MANY_POINTS))
+            if amount < 0:
+                out.append((("curve", i), "an amount cannot be negative"))
+    return out
+
+
+def condition_problems(
+    conds: tuple[Condition, ...],
+    domains: tuple[Domain, ...] | None,
+    fields: tuple[PersonField, ...] | None,
+    base: KeyPath,
+) -> Problems:
+    """Conditions naming a question, answer, field or option the table does not have.
+
+    ``domains`` or ``fields`` None (invalid themselves): those references not checked.
+    """
+    out: Problems = []
+    questions = {q.id: q for d in domains or () for q in d.questions}
+    for i, c in enumerate(conds):
+        if c.question is not None and domains is not None:
+            q = questions.get(c.question)
+            if q is None:
+                out.append(((*base, i, "question"), f"unknown question {c.question!r}"))
+            elif norm(c.answer) not in {norm(a) for a in q.answers}:
+                out.append(
+                    (
+                        (*base, i, "answer"),
+                        f"question {c.question!r} has no answer {c.answer!r}; "
+                        f"its answers are {', '.join(q.answers)}",
+                    )
+                )
+        elif c.field is not None and fields is not None:
+            f = _field_of(fields, c.field)
+            if f is None:
+                out.append(((*base, i, "field"), f"unknown person field {c.field!r}"))
+            elif f.options is not None and f.id_of(c.equals) not in f.options:
+                out.append(((*base, i, "equals"), f"field {c.field!r} has no option {c.equals!r}"))
+    return out
+
+
+def limits_problems(lim: Limits, fields: tuple[PersonField, ...] | None) -> Problems:
+    """The limits' problems (paths from ``limits``); see :func:`allocation_problems`."""
+    out: Problems = []
+    if lim.floor < 0:
+        out.append((("floor",), "a floor cannot be negative"))
+    if lim.ceiling is not None and lim.ceiling < lim.floor:
+        out.append((("ceiling",), "the ceiling is below the floor"))
+    if lim.ceilings_by is not None and fields is not None:
+        cb_field = _field_of(fields, lim.ceilings_by.field)
+        if cb_field is None:
+            out.append((("ceilings_by", "field"), f"unknown field {lim.ceilings_by.field!r}"))
+        elif cb_field.options is not None:
+            values = list(lim.ceilings_by.values)
+            out += _one_each(cb_field, values, ("ceilings_by", "values"), "ceiling")
+            for v in lim.ceilings_by.values:
+                if cb_field.id_of(v) not in cb_field.options:
+                    out.append(
+                        (
+                            ("ceilings_by", "values", v, "[key]"),
+                            f"{quote(v)} is not one of the options of {cb_field.label}: "
+                            + ", ".join(cb_field.options),
+                        )
+                    )
+    return out
+
+
+def table_problems(t: PointTable) -> Problems:
+    """What ties a valid table's parts together (each part checks its own values).
+
+    Funding streams that no domain uses, an id given to two adjustments or top-ups, and
+    -- when all is sound -- a budget beyond belief.
+    """
+    out: Problems = []
     known = set(t.streams())
     for k, fs in enumerate(t.funding_streams):
         if fs.id not in known:
@@ -400,99 +651,6 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
                     + ", ".join(sorted(known)),
                 )
             )
-    for did in _dupes([d.id for d in t.domains]):
-        out.append((("domains",), f"duplicate domain id {did!r}"))
-    for qid in _dupes([q.id for _, q in t.questions()]):
-        out.append((("domains",), f"duplicate question id {quote(qid)}"))
-    for di, d in enumerate(t.domains):
-        if d.cap is not None and d.cap < 0:
-            out.append((("domains", di, "cap"), "a cap cannot be negative"))
-        elif d.cap is not None and d.cap > COUNT_LIMIT:
-            out.append((("domains", di, "cap"), _TOO_MANY_POINTS))
-        if not d.questions:
-            out.append((("domains", di, "questions"), "a domain needs at least one question"))
-        for qi, q in enumerate(d.questions):
-            path: KeyPath = ("domains", di, "questions", qi, "answers")
-            for a in _dupes([norm(a) for a in q.answers]):
-                out.append((path, f"duplicate answer {a!r}"))
-            for a, pts in q.answers.items():
-                if pts < 0:
-                    out.append(((*path, a), "points cannot be negative"))
-                elif pts > COUNT_LIMIT:
-                    out.append(((*path, a), _TOO_MANY_POINTS))
-    alloc = t.allocation
-    if alloc.method == "rate":
-        if alloc.rate is None:
-            out.append((("allocation", "rate"), "method rate needs a rate (£ per point)"))
-        elif alloc.rate < 0:
-            out.append((("allocation", "rate"), "a rate cannot be negative"))
-        if alloc.rates_by is not None:
-            rb_field = t.field(alloc.rates_by)
-            if rb_field is None:
-                out.append(
-                    (
-                        ("allocation", "rates_by"),
-                        f"{quote(alloc.rates_by)} is not a person field; the fields are "
-                        + ", ".join(f.id for f in t.person_fields),
-                    )
-                )
-            elif rb_field.options is not None:
-                out += _one_each(rb_field, list(alloc.rates), ("allocation", "rates"), "rate")
-                for v in alloc.rates:
-                    if rb_field.id_of(v) not in rb_field.options:
-                        out.append(
-                            (
-                                ("allocation", "rates", v, "[key]"),
-                                f"{quote(v)} is not one of the options of {rb_field.label}: "
-                                + ", ".join(rb_field.options),
-                            )
-                        )
-        elif alloc.rates:
-            out.append((("allocation", "rates"), "rates need rates_by (the field that picks)"))
-        for v, r in alloc.rates.items():
-            if r < 0:
-                out.append((("allocation", "rates", v), "a rate cannot be negative"))
-    if alloc.method == "bands":
-        if not alloc.bands:
-            out.append((("allocation", "bands"), "method bands needs at least one band"))
-        expected = Decimal(0)
-        for i, b in enumerate(alloc.bands):
-            if b.min != expected:
-                kind = "a gap" if b.min > expected else "an overlap"
-                out.append(
-                    (
-                        ("allocation", "bands", i, "min"),
-                        f"{kind}: this band starts at {b.min} but should start at {expected}",
-                    )
-                )
-            if b.max < b.min:
-                out.append((("allocation", "bands", i, "max"), "max is below min"))
-            elif b.max > COUNT_LIMIT * 1000:  # every question's most points, and more
-                out.append((("allocation", "bands", i, "max"), _TOO_MANY_POINTS))
-            if b.amount < 0:
-                out.append((("allocation", "bands", i, "amount"), "cannot be negative"))
-            expected = b.max + 1
-    if alloc.method == "curve":
-        if len(alloc.curve) < 2:
-            out.append((("allocation", "curve"), "a curve needs at least two knots"))
-        for i in range(1, len(alloc.curve)):
-            if alloc.curve[i][0] <= alloc.curve[i - 1][0]:
-                out.append((("allocation", "curve", i), "knots must rise in points"))
-        if alloc.curve and alloc.curve[0][0] != 0:
-            out.append((("allocation", "curve", 0), "the first knot must be at 0 points"))
-        for i, (points, amount) in enumerate(alloc.curve):
-            if points > COUNT_LIMIT * 1000:
-                out.append((("allocation", "curve", i), _TOO_MANY_POINTS))
-            if amount < 0:
-                out.append((("allocation", "curve", i), "an amount cannot be negative"))
-    for i, adj in enumerate(t.adjustments):
-        out += _check_conditions(t, adj.when, ("adjustments", i, "when"))
-        if not -100 < adj.percent <= PERCENT_LIMIT:
-            out.append(
-                (("adjustments", i, "percent"), f"must be above -100 and at most {PERCENT_LIMIT:,}")
-            )
-    for i, tu in enumerate(t.top_ups):
-        out += _check_conditions(t, tu.when, ("top_ups", i, "when"))
     for aid in _dupes([x.id for x in t.adjustments] + [x.id for x in t.top_ups]):
         out.append((("adjustments",), f"duplicate adjustment or top-up id {aid!r}"))
     if not out:  # each figure is sound: can they together give a budget beyond belief?
@@ -506,27 +664,4 @@ def table_problems(t: PointTable) -> list[tuple[KeyPath, str]]:  # noqa: C901
                     "limits.ceiling",
                 )
             )
-    lim = t.limits
-    if lim.floor < 0:
-        out.append((("limits", "floor"), "a floor cannot be negative"))
-    if lim.ceiling is not None and lim.ceiling < lim.floor:
-        out.append((("limits", "ceiling"), "the ceiling is below the floor"))
-    if lim.ceilings_by is not None:
-        cb_field = t.field(lim.ceilings_by.field)
-        if cb_field is None:
-            out.append(
-                (("limits", "ceilings_by", "field"), f"unknown field {lim.ceilings_by.field!r}")
-            )
-        elif cb_field.options is not None:
-            values = list(lim.ceilings_by.values)
-            out += _one_each(cb_field, values, ("limits", "ceilings_by", "values"), "ceiling")
-            for v in lim.ceilings_by.values:
-                if cb_field.id_of(v) not in cb_field.options:
-                    out.append(
-                        (
-                            ("limits", "ceilings_by", "values", v, "[key]"),
-                            f"{quote(v)} is not one of the options of {cb_field.label}: "
-                            + ", ".join(cb_field.options),
-                        )
-                    )
     return out
