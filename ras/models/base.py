@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
 from ras.choices import label_list, match_choice
 from ras.errors import quote
@@ -55,6 +55,16 @@ HORIZON_LIMIT = 50
 #: Weeks in a year, for weekly figures: above 0 and at most 53 (52.143 is usual).
 WEEKS_LIMIT = Decimal(53)
 WEEKS_PROBLEM = "must be above 0 and at most 53 (a year has about 52.143 weeks)"
+
+
+def _weeks_in_a_year(value: Decimal) -> Decimal:
+    if not 0 < value <= WEEKS_LIMIT:
+        raise ValueError(WEEKS_PROBLEM)
+    return value
+
+
+#: Weeks in a year (a table's or a scenario's ``weeks_per_year``): above 0, at most 53.
+Weeks = Annotated[Dec, AfterValidator(_weeks_in_a_year)]
 
 
 def short_number(value: Decimal) -> str:

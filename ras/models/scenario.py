@@ -30,12 +30,11 @@ from ras.errors import (
 from ras.models.base import (
     COUNT_LIMIT,
     HORIZON_LIMIT,
-    WEEKS_LIMIT,
-    WEEKS_PROBLEM,
     Dec,
     Frozen,
     Money,
     Rate,
+    Weeks,
     Year,
     choice_of,
     decimal_text,
@@ -169,7 +168,7 @@ class Scenario(Frozen):
     )
     horizon: int = Field(ge=1, le=HORIZON_LIMIT, description="Plan years: 5 plans 1 to 5.")
     data: DataFiles
-    weeks_per_year: Dec = Field(
+    weeks_per_year: Weeks = Field(
         default=Decimal("52.143"), description="Weeks in a year, for weekly costs."
     )
     inflation: Inflation = Inflation()
@@ -201,13 +200,6 @@ class Scenario(Frozen):
     def _a_year(cls, value: int) -> int:
         if not YEARS[0] <= value <= YEARS[1]:
             raise ValueError("must be a year such as 2026 (for 2026/27)")
-        return value
-
-    @field_validator("weeks_per_year")
-    @classmethod
-    def _weeks(cls, value: Decimal) -> Decimal:
-        if not 0 < value <= WEEKS_LIMIT:
-            raise ValueError(WEEKS_PROBLEM)
         return value
 
     # Every check is a key's own, so that pydantic lists each key's problems with every

@@ -12,12 +12,11 @@ from ras.models.base import (
     COUNT_LIMIT,
     MONEY_LIMIT,
     MONEY_LIMIT_TEXT,
-    WEEKS_LIMIT,
-    WEEKS_PROBLEM,
     Dec,
     Frozen,
     Money,
     Percent,
+    Weeks,
     short_number,
 )
 
@@ -221,7 +220,7 @@ class PointTable(Frozen):
     name: str
     version: str
     currency: str = "GBP"
-    weeks_per_year: Dec = Decimal("52.143")
+    weeks_per_year: Weeks = Decimal("52.143")
     person_fields: tuple[PersonField, ...] = ()
     funding_streams: tuple[FundingStream, ...] = ()
     domains: tuple[Domain, ...]
@@ -242,13 +241,6 @@ class PointTable(Frozen):
     def _format_one(cls, value: int) -> int:
         if value != 1:
             raise ValueError("this version of ras reads point tables of format 1")
-        return value
-
-    @field_validator("weeks_per_year")
-    @classmethod
-    def _weeks(cls, value: Decimal) -> Decimal:
-        if not 0 < value <= WEEKS_LIMIT:
-            raise ValueError(WEEKS_PROBLEM)
         return value
 
     @field_validator("rounding")
