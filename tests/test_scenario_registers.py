@@ -793,7 +793,7 @@ def test_every_bad_setting_of_a_scenario_is_named_in_one_run(tmp_path: Path) -> 
     )
     (tmp_path / "s.yaml").write_text(bad, encoding="utf-8")
     sets = ["transition.overlap_weeks=999", "inflation.budgets=-200%", "weeks_per_year=0",
-            "base_year=1800", "capacity.moves_per_year=-1"]  # fmt: skip
+            "base_year=1800", "capacity.moves_per_year=-1", "savings.rate=100%"]  # fmt: skip
     args = ["scenario", "check", str(tmp_path / "s.yaml")]
     r = CliRunner().invoke(main, [*args, *(x for s in sets for x in ("--set", s))])
     assert r.exit_code == 1, r.output
@@ -806,9 +806,11 @@ def test_every_bad_setting_of_a_scenario_is_named_in_one_run(tmp_path: Path) -> 
         "weeks_per_year: must be above 0",
         "base_year: must be a year such as 2026",
         "capacity.moves_per_year: cannot be negative",
+        # a rate needs no horizon: it waited for a valid one before
+        "savings.rate: must be at least 0 % and below 100 %",
     ]:
         assert sum(said in line for line in errors) == 1, (said, r.stderr)
-    assert len(errors) == 7
+    assert len(errors) == 8
     # A value a year against the horizon is checked as its key is: with the others.
     r = CliRunner().invoke(
         main,

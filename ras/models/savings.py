@@ -57,14 +57,20 @@ class Savings(Frozen):
         return {k: v for k, v in data.items() if k == uses or k not in _KIND_VALUES}
 
 
-def savings_problems(s: Savings, horizon: int, path: KeyPath) -> list[tuple[KeyPath, str]]:
-    """What is wrong with a savings target for a plan of ``horizon`` years."""
+def savings_problems(s: Savings, horizon: int | None, path: KeyPath) -> list[tuple[KeyPath, str]]:
+    """What is wrong with a savings target for a plan of ``horizon`` years.
+
+    With no valid horizon (``None``) the values per year wait for it; a rate is checked
+    at once.
+    """
     problems: list[tuple[KeyPath, str]] = []
     if s.kind == "year_on_year":
         if s.rate is None:
             problems.append(((*path, "rate"), "year_on_year needs a rate, e.g. 0.03"))
         elif not Decimal(0) <= s.rate < 1:
-            problems.append(((*path, "rate"), "must be from 0 up to 1"))
+            problems.append(((*path, "rate"), "must be at least 0 % and below 100 %, e.g. 3%"))
+    elif horizon is None:
+        pass
     elif s.kind == "vs_baseline":
         if s.rates is None or len(s.rates) != horizon:
             problems.append(((*path, "rates"), f"vs_baseline needs one rate per year ({horizon})"))

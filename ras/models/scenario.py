@@ -219,8 +219,7 @@ class Scenario(Frozen):
     @field_validator("savings")
     @classmethod
     def _target_for_each_year(cls, value: Savings, info: ValidationInfo) -> Savings:
-        horizon = info.data.get("horizon")
-        problems = [] if horizon is None else savings_problems(value, horizon, ())
+        problems = savings_problems(value, info.data.get("horizon"), ())
         if problems:
             raise ModelProblem(problems)
         return value
@@ -231,7 +230,7 @@ class Scenario(Frozen):
         cls, value: Organisations | None, info: ValidationInfo
     ) -> Organisations | None:
         horizon = info.data.get("horizon")
-        if value is None or horizon is None:
+        if value is None:
             return value
         problems: list[tuple[KeyPath, str]] = []
         for org, target in value.targets.items():
