@@ -31,6 +31,7 @@ from ras.errors import (
     quote,
 )
 from ras.models.base import decimal_text
+from ras.money import pounds
 from ras.version import __version__
 
 if TYPE_CHECKING:
@@ -880,9 +881,9 @@ def calibrate(
     fit = outcome.fit
     ui.say(f"sample: {len(fit.sample)} of {len(outcome.people)} people have a current cost")
     if fit.rate is not None:
-        ui.say(f"fitted rate: £{fit.rate:,.2f} a point (table: £{t.allocation.rate})")
+        ui.say(f"fitted rate: {pounds(fit.rate)} a point (table: £{t.allocation.rate})")
     for g, r in fit.group_rates.items():
-        ui.say(f"  {g}: £{r:,.2f} a point")
+        ui.say(f"  {g}: {pounds(r)} a point")
     if fit.method != "rate" and fit.factor is not None:
         ui.say(f"fitted scale on the table's amounts: {fit.factor:.6f}")
     if fit.r_squared is not None:
@@ -1022,7 +1023,7 @@ def transition(
     )
     for band, people, change in band_rows(outcome.people):
         if people:
-            ui.say(f"  {band}: {people} (£{change:,.2f})")
+            ui.say(f"  {band}: {people} ({pounds(change)})")
     cost = outcome.cost_of_protection()
     ui.say("cost of protection by year: " + ", ".join(f"£{c:,.2f}" for c in cost))
     if outcome.affordable is False:
@@ -1231,7 +1232,7 @@ def optimise(
     ui.say(f"{outcome.loaded.scenario.name} ({outcome.loaded.variant or 'base'}): {plan.status}")
     ui.say(
         f"  {len(plan.moves)} people move; weighted person-years {plan.person_years}; "
-        f"savings over the plan £{plan.total_savings:,.2f}"
+        f"savings over the plan {pounds(plan.total_savings)}"
     )
     sc = outcome.loaded.scenario
     ui.say(f"  target: {sc.target_sentence()}")
@@ -1245,8 +1246,8 @@ def optimise(
         mark = "met" if r.met else f"SHORT by £{r.shortfall:,.2f}"
         ui.say(
             f"  year {r.year} ({sc.financial_year(r.year)}): spend £{r.spend:,.2f}, "
-            f"savings £{r.savings:,.2f} "
-            f"(target £{r.target:,.2f}, {mark}), {r.moves} moves, "
+            f"savings {pounds(r.savings)} "
+            f"(target {pounds(r.target)}, {mark}), {r.moves} moves, "
             f"{r.units_released} units released"
         )
     for line in plan.binding:
@@ -1339,13 +1340,12 @@ def compare(
             continue
         ui.say(
             f"  {r.name}: {r.status}; {r.moves} people move; weighted person-years "
-            f"{decimal_text(r.person_years)}; savings £{r.total_savings:,.2f}"
+            f"{decimal_text(r.person_years)}; savings {pounds(r.total_savings)}"
             + (f"; NOTE: {r.note}" if r.note else "")
         )
         for name, total, kinds, met in r.organisation_savings():
             state = "" if met is None else f"; {kinds} {'met' if met else 'NOT MET'}"
-            sign = "-" if total < 0 else ""
-            ui.say(f"    {name}: savings {sign}£{abs(total):,.2f}{state}")
+            ui.say(f"    {name}: savings {pounds(total)}{state}")
     ui.say(f"wrote {out}")
     ui.emit(compare_summary(outcome))
     return max((_run_exit(r.end) for r in outcome.runs + outcome.frontier), default=ExitCode.OK)

@@ -42,6 +42,19 @@ def whole(value: Decimal) -> Decimal:
     return value.quantize(ONE, rounding=ROUND_HALF_UP)
 
 
+def pounds(value: Decimal | float, places: int = 2) -> str:
+    """Money in a printed line: ``£1,234.50``, and ``-£1,234.50`` below zero (not ``£-1,234.50``).
+
+    A decimal is rounded half-up here (format strings round half to even); one that
+    shows as zero has no sign.
+    """
+    if isinstance(value, Decimal):
+        value = round_places(value, places)
+    text = f"{abs(value):,.{places}f}"
+    sign = "-" if value < 0 and text.strip("0.,") else ""
+    return f"{sign}£{text}"
+
+
 def gbp(value: Decimal) -> str:
     """Format money for notes: ``£1,234.50`` or ``£1,234``."""
     value = pence(value)

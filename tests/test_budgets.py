@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ras.models.table import PointTable
+from ras.money import pounds
 from ras.scoring.budgets import compute_budget, round_half_up
 
 D = Decimal
@@ -355,3 +356,19 @@ def test_funding_example_in_docs(mh: PointTable) -> None:
     )
     shares, _ = split_funding(mh, pts, D(26000))
     assert shares == {"health": D("17727.27"), "social_care": D("8272.73")}
+
+
+@pytest.mark.parametrize(
+    ("value", "places", "text"),
+    [
+        (D("-146415"), 2, "-£146,415.00"),
+        (D("1234.5"), 2, "£1,234.50"),
+        (D("0.125"), 2, "£0.13"),  # half-up, where a format string rounds half to even
+        (D("-0.125"), 2, "-£0.13"),
+        (D("-0.004"), 2, "£0.00"),  # shows as zero: no sign
+        (D("2.5"), 0, "£3"),
+        (-1234.5, 0, "-£1,234"),  # a float (a simulated spend) is shown as it is
+    ],
+)
+def test_money_in_a_printed_line(value: Decimal | float, places: int, text: str) -> None:
+    assert pounds(value, places) == text

@@ -222,6 +222,13 @@ def test_a_transition_workbook_read_back(tmp_path: Path) -> None:
     assert by["GONE"]["Band"] == "only in OLD" and by["NEWBIE"]["Band"] == "only in NEW"
     policy_rows = dict(wb.get_sheet_by_name("Policy").to_python()[1:])
     assert policy_rows["cuts.max_percent_per_year"] == "10"
+    # Printed, a fall in money reads as one: "-£300.00", not "£-300.00".
+    printed = CliRunner().invoke(
+        main,
+        ["transition", str(tmp_path / "old.xlsx"), str(tmp_path / "new.xlsx"), "-o",
+         str(tmp_path / "again.xlsx"), "--policy", str(tmp_path / "p.yaml")],
+    )  # fmt: skip
+    assert "  down 10–20 %: 1 (-£300.00)" in printed.output.splitlines(), printed.output
 
 
 def test_affordability_with_protection(tmp_path: Path) -> None:

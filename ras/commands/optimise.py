@@ -20,7 +20,7 @@ from ras.io.register_files import read_registers
 from ras.io.scenario_file import load_scenario
 from ras.models.plan import Plan, PlanData, PlanOutcome, SolveOptions
 from ras.models.scenario import LoadedScenario, Override
-from ras.money import pence
+from ras.money import pence, pounds
 from ras.optimiser.data import build_data
 from ras.optimiser.formulation import build
 from ras.optimiser.readback import make_plan
@@ -178,8 +178,7 @@ def organisation_lines(plan: Plan) -> list[str]:
     for org in dict.fromkeys(r.org for r in rows):
         mine = [r for r in rows if r.org == org]
         total = sum((r.savings for r in mine), Decimal(0))
-        sign = "-" if total < 0 else ""
-        line = f"{mine[0].name}: savings over the plan {sign}£{abs(pence(total)):,.2f}"
+        line = f"{mine[0].name}: savings over the plan {pounds(pence(total))}"
         kinds = " / ".join(dict.fromkeys(r.limit_kind for r in mine if r.limit_kind))
         if kinds:
             missed = [str(r.year) for r in mine if r.met is False]
