@@ -374,8 +374,12 @@ def test_a_date_where_a_number_belongs_says_how_it_came(tmp_path: Path) -> None:
     wb.save(tmp_path / "placements.xlsx")
     _edit(
         tmp_path / "placements.xlsx",
-        {("Placements", "F2"): dt.datetime(2028, 4, 1), ("Placements", "E3"): 1200},
-    )  # A's earliest move year; B's cost, typed into the date-formatted cell
+        {
+            ("Placements", "F2"): dt.datetime(2028, 4, 1),
+            ("Placements", "E3"): 1200,
+            ("Placements", "F3"): "2028/29",
+        },
+    )  # A's earliest move year; B's cost, typed into the date-formatted cell; B's year
     with pytest.raises(InputError) as err:
         _read(tmp_path)
     assert [(i.where.cell, i.problem, i.fix) for i in err.value.issues] == [
@@ -390,6 +394,12 @@ def test_a_date_where_a_number_belongs_says_how_it_came(tmp_path: Path) -> None:
             "Annual cost (£) is '1903-04-14', which is not a number",
             "type a number; if you typed a number, the cell is formatted as a date: format it "
             "as a number",
+        ),
+        (  # a financial year, as a commissioner would name it: the same fix
+            "F3",
+            "Earliest move year is '2028/29', which is not a number",
+            "give the plan year: 1 = the first plan year (not a calendar year such as 2027, "
+            "nor a date)",
         ),
     ]
 

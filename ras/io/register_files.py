@@ -48,7 +48,7 @@ from ras.models.table import norm
 from ras.money import gbp
 from ras.number_text import number_fix
 
-#: How to give an Earliest move year that is a calendar year or a date.
+#: How to give an Earliest move year that is a calendar year, a date or any other text.
 _PLAN_YEAR = (
     "give the plan year: 1 = the first plan year (not a calendar year such as 2027, nor a date)"
 )
@@ -294,7 +294,7 @@ class _Rows:
         d = to_decimal(raw)
         if d is None:
             fix = number_fix(raw, "type a number")
-            if isinstance(raw, dt.date) and col.name == "Earliest move year":
+            if col.name == "Earliest move year":  # a date, "2028/29", "April 2028"
                 fix = _PLAN_YEAR
             self.error(
                 "not-a-number",
