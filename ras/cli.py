@@ -542,6 +542,7 @@ def scenario_check(source: Path, variant: str | None, sets: tuple[str, ...], ui:
     for name in loaded.scenario.variants:
         ui.say(f"variant {name}: valid")
     ui.problems(list(loaded.warnings()))
+    loaded.data_files()  # a run would stop at a data file that is not there: say so now
     ui.emit({k: {"value": v, "source": s, "where": w} for k, v, s, w in values})
     return 0
 

@@ -611,6 +611,26 @@ def test_a_data_path_in_other_capitals_is_named_as_the_file_is(tmp_path: Path) -
     assert str(err.value).endswith("correct the path or put the file there")
 
 
+def test_every_missing_data_file_is_named_at_once(tmp_path: Path) -> None:
+    """Two data paths wrong: the run named the first, and the second only once it was
+    fixed; `ras scenario check` said nothing of either and exited 0."""
+    path = base_case(tmp_path)
+    (tmp_path / "allocations.xlsx").rename(tmp_path / "budgets.xlsx")
+    (tmp_path / "contracts.xlsx").rename(tmp_path / "blocks.xlsx")
+    for command in (["optimise", str(path), "-o", str(tmp_path / "p.xlsx")],
+                    ["scenario", "check", str(path)]):  # fmt: skip
+        r = CliRunner().invoke(main, command)
+        assert r.exit_code == 1, r.output
+        errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 2, r.stderr
+        assert "data.allocations is 'allocations.xlsx', but there is no file" in errors[0]
+        assert "data.contracts is 'contracts.xlsx', but there is no file" in errors[1]
+    assert not (tmp_path / "p.xlsx").exists()
+    assert "data.placements  " in r.stderr  # check still prints the values it read
+    r = CliRunner().invoke(main, ["compare", str(path), "-o", str(tmp_path / "c.xlsx")])
+    assert "FAILED" in r.output and "(and 1 more problem:" in r.output, r.output
+
+
 def test_an_id_that_lost_its_leading_zeros_is_pointed_out(tmp_path: Path) -> None:
     """The register's Person ID column was a number column: Excel made 00123 into 123,
     and the person was planned as having no assessment without a word."""

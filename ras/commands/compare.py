@@ -66,7 +66,7 @@ def run_job(job: RunJob) -> RunSummary:
         solution = solve(built, options, relaxed=build(job.data, with_shortfall=True))
     except RasError as exc:
         return RunSummary(
-            job.name, "FAILED", error=str(exc).splitlines()[0], end=_end_of(exc), rate=job.rate
+            job.name, "FAILED", error=_first_problem(exc), end=_end_of(exc), rate=job.rate
         )
     p = make_plan(job.data, solution)
     return RunSummary(
@@ -81,6 +81,16 @@ def run_job(job: RunJob) -> RunSummary:
         end=RunEnd.STOPPED if p.stopped else RunEnd.PLAN,
         organisations=tuple(p.organisations),
     )
+
+
+def _first_problem(exc: RasError) -> str:
+    """A failed run's error in one line (one cell of the Runs sheet), counting the rest."""
+    lines = str(exc).splitlines() or [type(exc).__name__]
+    more = len(lines) - 1
+    if not more:
+        return lines[0]
+    rest = "problem" if more == 1 else "problems"
+    return f"{lines[0]} (and {more} more {rest}: `ras optimise` on this run lists them all)"
 
 
 def _end_of(exc: RasError) -> RunEnd:
@@ -118,7 +128,7 @@ def _job(
     try:
         data, _ = load_inputs(load_scenario(scenario, variant, overrides))
     except RasError as exc:
-        return RunJob(name, None, options, rate, str(exc).splitlines()[0], _end_of(exc))
+        return RunJob(name, None, options, rate, _first_problem(exc), _end_of(exc))
     return RunJob(name, data, options, rate)
 
 

@@ -31,10 +31,9 @@ from ras.outputs import refuse_overwriting
 def load_inputs(loaded: LoadedScenario) -> tuple[PlanData, dict[str, str]]:
     """Read the registers and the budgets a scenario names; derive the model's data."""
     sc = loaded.scenario
-    allocations = loaded.data_file("allocations")
-    registers = read_registers(
-        loaded.data_file("placements"), loaded.data_file("contracts"), sc.weeks_per_year
-    )
+    paths = loaded.data_files()  # every missing file named at once
+    allocations = paths["allocations"]
+    registers = read_registers(paths["placements"], paths["contracts"], sc.weeks_per_year)
     budgets, funding = read_allocated(allocations, funding=sc.organisations is not None)
     files = dict(registers.files)
     files[str(allocations)] = sha256_file(allocations)

@@ -6,7 +6,6 @@ file, sheet and cell, and all of them are reported together.
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 from collections.abc import Mapping
 from decimal import Decimal

@@ -59,6 +59,10 @@ class DataFiles(Frozen):
     contracts: str = Field(description="The block contracts register (contracts.xlsx).")
 
 
+#: The keys of ``data``, in the order their files are read.
+DATA_KEYS = ("allocations", "placements", "contracts")
+
+
 class Inflation(Frozen):
     """Yearly growth rates."""
 
@@ -345,6 +349,23 @@ class LoadedScenario:
                 f"but there is no file {path} (paths are relative to the scenario's folder); " + fix
             )
         return path
+
+    def data_files(self) -> dict[str, Path]:
+        """Every input file of ``data`` (:meth:`data_file`), checked together.
+
+        Raises:
+            InputError: one line for each file that is not there.
+        """
+        found: dict[str, Path] = {}
+        missing: list[str] = []
+        for key in DATA_KEYS:
+            try:
+                found[key] = self.data_file(key)
+            except InputError as exc:
+                missing.append(str(exc))
+        if missing:
+            raise InputError("\n".join(missing))
+        return found
 
     def inputs(self) -> dict[str, Path]:
         """The files a run of this scenario reads, by what each is."""
