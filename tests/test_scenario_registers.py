@@ -699,11 +699,14 @@ def test_a_person_twice_in_the_allocations_is_named(tmp_path: Path) -> None:
     ws.write_row(3, 0, ["A", "a2.xlsx", 1])
     ws.write_row(4, 0, ["C", "c.xlsx", "n/a"])
     wb.close()
+    _edit(tmp_path / "placements.xlsx", {("Placements", "E2"): "lots"})  # and a register's
     r = CliRunner().invoke(main, ["optimise", str(scenario), "-o", str(tmp_path / "p.xlsx")])
     assert r.exit_code == 1, r.output
     assert "sheet 'Allocations', cell A4: Person ID 'A' appears twice (first at row 2)" in r.output
-    # Every bad row in one run, not the first only.
+    # Every bad row in one run, not the first only; and the register's problem with them
+    # (the allocations' waited for the registers to be put right).
     assert "sheet 'Allocations', cell C5: 'n/a' is not a budget" in r.output
+    assert "sheet 'Placements', cell E2: Annual cost (£) is 'lots'" in r.output
     assert not (tmp_path / "p.xlsx").exists()
 
 

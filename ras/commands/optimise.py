@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ras.errors import Issue, Severity
+from ras.errors import InputError, Issue, Severity
 from ras.io.allocations import read_allocated
 from ras.io.plan_writer import write_plan
 from ras.io.reader import sha256_file
@@ -33,8 +33,22 @@ def load_inputs(loaded: LoadedScenario) -> tuple[PlanData, dict[str, str]]:
     sc = loaded.scenario
     paths = loaded.data_files()  # every missing file named at once
     allocations = paths["allocations"]
-    registers = read_registers(paths["placements"], paths["contracts"], sc.weeks_per_year)
-    budgets, funding = read_allocated(allocations, funding=sc.organisations is not None)
+    # Both read before either's problems are raised: each file's are named in one run.
+    failed: list[InputError] = []
+    try:
+        registers = read_registers(paths["placements"], paths["contracts"], sc.weeks_per_year)
+    except InputError as exc:
+        failed.append(exc)
+    try:
+        budgets, funding = read_allocated(allocations, funding=sc.organisations is not None)
+    except InputError as exc:
+        failed.append(exc)
+    if len(failed) == 1:
+        raise failed[0]
+    if failed:
+        raise InputError(
+            "\n".join(str(e) for e in failed), [i for e in failed for i in e.issues]
+        ) from failed[0]
     files = dict(registers.files)
     files[str(allocations)] = sha256_file(allocations)
     data = build_data(sc, registers, budgets, funding, loaded.location)
