@@ -137,6 +137,43 @@ def test_the_persons_own_parts_are_copied_byte_for_byte(tmp_path: Path, adult: P
     assert out["Person"]["B2"].value == "CX-1"
 
 
+def _strict_copy(src: Path, dest: Path) -> Path:
+    """``src`` as Excel's "Strict Open XML Spreadsheet" writes it: the ISO namespaces."""
+    spaces = [
+        (b"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+         b"http://purl.oclc.org/ooxml/spreadsheetml/main"),
+        (b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+         b"http://purl.oclc.org/ooxml/officeDocument/relationships"),
+    ]  # fmt: skip
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename != "[Content_Types].xml":
+                for a, b in spaces:
+                    data = data.replace(a, b)
+            zout.writestr(item, data)
+    return dest
+
+
+def test_a_strict_open_xml_workbook_is_never_half_copied(tmp_path: Path, adult: PointTable) -> None:
+    """openpyxl reads no sheet of a Strict Open XML workbook: the budget sheet held ras's
+    two pages and none of the person's own, without a word."""
+    src = tmp_path / "in"
+    src.mkdir()
+    strict = _strict_copy(good(tmp_path / "made.xlsx", "ST-1"), src / "strict.xlsx")
+    good(src / "plain.xlsx", "ST-2")
+    before = strict.read_bytes()
+    outcome = run_score([src], adult, None, budget_sheets=tmp_path / "out", jobs=0)
+    assert len(outcome.run.scored) == 2  # calamine reads it: the person is scored
+    (issue,) = [i for i in outcome.run.issues if i.code == "sheet-not-copied"]
+    assert issue.person_id == "ST-1" and "Strict Open XML" in issue.problem
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.xlsx")) == ["ST-2.xlsx"]
+    outcome = run_score([src], adult, None, in_place=True, jobs=0)
+    assert [i.person_id for i in outcome.run.issues if i.code == "sheet-not-copied"] == ["ST-1"]
+    assert strict.read_bytes() == before and not (src / "strict.backup.xlsx").exists()
+    assert SHEET in load_workbook(src / "plain.xlsx").sheetnames
+
+
 def test_a_workbook_that_has_the_pages_already_is_loaded_in_full(
     tmp_path: Path, adult: PointTable
 ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import stat
+import warnings
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -542,8 +543,34 @@ def _grafted(job: SheetJob, src: Path, out: Path) -> bool:
         with atomic_output(out, _mode(src) if job.in_place else None) as tmp:
             graft(source, book, tmp)
     except (CannotGraft, zipfile.BadZipFile, KeyError, UnicodeDecodeError):
+        if source is not src:  # the full load below makes its own copy, if it writes
+            source.unlink(missing_ok=True)
         return False
     return True
+
+
+def _sheets_lost(src: Path, loaded: list[str]) -> list[str]:
+    """The sheets ``src`` lists that a load of it (``loaded``: their names) did not read."""
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(src))
+    try:
+        return [n for n in wb.sheet_names if n not in loaded]
+    finally:
+        wb.close()
+
+
+#: The namespace of a workbook saved as "Strict Open XML Spreadsheet" (ISO/IEC 29500 strict).
+_STRICT = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
+
+
+def _strict(src: Path) -> bool:
+    """Whether ``src`` is a Strict Open XML workbook, which openpyxl reads no sheets of."""
+    with zipfile.ZipFile(src) as z:
+        try:
+            return _STRICT in z.read("xl/workbook.xml")[:4096]
+        except KeyError:
+            return False
 
 
 def _mode(path: Path) -> int:
@@ -566,7 +593,9 @@ def write_budget_sheet(job: SheetJob) -> list[Issue]:
             return []
         if src.suffix.lower() in (".xlsx", ".xlsm"):
             try:
-                wb = load_workbook(src, keep_vba=False, keep_links=False, rich_text=False)
+                with warnings.catch_warnings():  # what it cannot read is checked below
+                    warnings.simplefilter("ignore")
+                    wb = load_workbook(src, keep_vba=False, keep_links=False, rich_text=False)
             except Exception as exc:  # the input, not the output folder, is at fault
                 return [
                     Issue(
@@ -574,6 +603,21 @@ def write_budget_sheet(job: SheetJob) -> list[Issue]:
                         Location(job.source),
                         f"the workbook could not be copied into a budget sheet ({clip(str(exc))})",
                         "open it in Excel or LibreOffice and save it again",
+                        person_id=job.assessment.person_id,
+                    )
+                ]
+            lost = _sheets_lost(src, wb.sheetnames)
+            if lost:  # openpyxl read the file but not all its sheets: never half a copy
+                return [
+                    Issue(
+                        "sheet-not-copied",
+                        Location(job.source),
+                        "it is saved as Strict Open XML, whose sheets ras cannot copy into a "
+                        "budget sheet"
+                        if _strict(src)
+                        else "the workbook's own sheets could not be copied into a budget sheet "
+                        f"({len(lost)} of them, such as {lost[0]!r}, were not read)",
+                        "open it in Excel and save it as an Excel Workbook (.xlsx)",
                         person_id=job.assessment.person_id,
                     )
                 ]
