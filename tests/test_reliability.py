@@ -855,6 +855,46 @@ def test_a_ctrl_c_held_over_a_commit_reaches_a_handler_of_ras_own() -> None:
         signal.signal(signal.SIGINT, previous)
 
 
+#: A child that presses Ctrl-C (raises SIGINT in itself) as the module MODULE starts to
+#: be imported, then imports or runs what RUN says.
+_CTRL_C_AT_IMPORT = """
+import importlib.abc, signal, sys
+class Press(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == MODULE:
+            sys.meta_path.remove(self)
+            signal.raise_signal(signal.SIGINT)
+        return None
+sys.meta_path.insert(0, Press())
+RUN
+"""
+
+
+def _pressed_at_import(module: str, run: str) -> subprocess.CompletedProcess[str]:
+    script = _CTRL_C_AT_IMPORT.replace("MODULE", repr(module)).replace("RUN", run)
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+
+
+def test_a_ctrl_c_while_pulp_loads_is_not_lost() -> None:
+    """PuLP imports each solver's package inside a bare ``except:``: a Ctrl-C while it
+    loaded HiGHS was swallowed, and `ras compare` ran to its end (once in a full run of
+    the suite: no "interrupted" after 60 s)."""
+    run = "try:\n    import ras.optimiser.formulation\nexcept KeyboardInterrupt:\n" \
+          "    print('interrupted')\nelse:\n    print('lost')\n"  # fmt: skip
+    done = _pressed_at_import("highspy.highs", run)  # (PuLP looks "highspy" up unguarded)
+    assert done.stdout.split() == ["interrupted"], done.stdout + done.stderr
+
+
+def test_a_ctrl_c_while_ras_loads_is_one_word() -> None:
+    """A Ctrl-C in the first few tenths of a second printed the traceback of whichever
+    import it met, and exit 1; later it prints "interrupted" and exits 130."""
+    run = "sys.argv = ['ras', '--help']\nfrom ras.__main__ import main\nmain()\n"
+    done = _pressed_at_import("click", run)
+    assert (done.returncode, done.stderr, done.stdout) == (130, "interrupted\n", "")
+
+
 def test_a_full_disk_stops_the_run_with_one_line_and_writes_nothing(
     tmp_path: Path, adult_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
