@@ -781,6 +781,12 @@ def score(
         f"{count(len(run.scored), 'person', 'people')} scored, "
         + (f"{rejected:,} rejected (see the Exceptions sheet)" if rejected else "none rejected")
         + f", {count(len(run.warnings), 'warning', 'warnings')}"
+        + (
+            f"; {count(unwritten, 'budget sheet', 'budget sheets')} not written "
+            "(see the Exceptions sheet)"
+            if (unwritten := run.sheets_not_written())
+            else ""
+        )
     )
     where = ""
     if in_place:

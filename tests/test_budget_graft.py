@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
+from ras.cli import main
 from ras.commands.score import run_score
 from ras.io import budget_sheets
 from ras.io.budget_sheets import CALCULATION, SHEET
@@ -155,7 +157,9 @@ def _strict_copy(src: Path, dest: Path) -> Path:
     return dest
 
 
-def test_a_strict_open_xml_workbook_is_never_half_copied(tmp_path: Path, adult: PointTable) -> None:
+def test_a_strict_open_xml_workbook_is_never_half_copied(
+    tmp_path: Path, adult: PointTable, adult_path: Path
+) -> None:
     """openpyxl reads no sheet of a Strict Open XML workbook: the budget sheet held ras's
     two pages and none of the person's own, without a word."""
     src = tmp_path / "in"
@@ -167,11 +171,28 @@ def test_a_strict_open_xml_workbook_is_never_half_copied(tmp_path: Path, adult: 
     assert len(outcome.run.scored) == 2  # calamine reads it: the person is scored
     (issue,) = [i for i in outcome.run.issues if i.code == "sheet-not-copied"]
     assert issue.person_id == "ST-1" and "Strict Open XML" in issue.problem
+    # Scored, not rejected (SPEC §4.4: one or the other); its sheet is counted apart.
+    assert (outcome.run.rejected(), outcome.run.sheets_not_written()) == (0, 1)
     assert sorted(p.name for p in (tmp_path / "out").glob("*.xlsx")) == ["ST-2.xlsx"]
     outcome = run_score([src], adult, None, in_place=True, jobs=0)
     assert [i.person_id for i in outcome.run.issues if i.code == "sheet-not-copied"] == ["ST-1"]
     assert strict.read_bytes() == before and not (src / "strict.backup.xlsx").exists()
     assert SHEET in load_workbook(src / "plain.xlsx").sheetnames
+    args = ["score", str(src), "-t", str(adult_path), "-o", str(tmp_path / "a.xlsx")]
+    r = CliRunner().invoke(main, [*args, "--budget-sheets", str(tmp_path / "again")])
+    assert r.exit_code == 1, r.output
+    assert (
+        "2 files: 2 people scored, none rejected, 0 warnings; 1 budget sheet not written "
+        "(see the Exceptions sheet)"
+    ) in r.output
+    summary = dict(
+        (row[0], row[1])
+        for row in CalamineWorkbook.from_path(str(tmp_path / "a.xlsx"))
+        .get_sheet_by_name("Summary")
+        .to_python()
+        if row and row[0]
+    )
+    assert summary["People scored"] == 2 and summary["Exceptions (inputs rejected)"] == 0
 
 
 def test_a_workbook_that_has_the_pages_already_is_loaded_in_full(

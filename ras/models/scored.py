@@ -106,9 +106,27 @@ class ScoreRun:
         return [i for i in self.issues if i.severity == "warning"]
 
     def rejected(self) -> int:
-        """How many assessments (or whole files) were rejected."""
-        keys = {(i.source, i.person_id, _row(i.cell)) for i in self.exceptions}
+        """How many assessments (or whole files) were rejected.
+
+        A person whose budget sheet could not be written was scored, not rejected
+        (SPEC §4.4: each assessment is one or the other): see :meth:`sheets_not_written`.
+        """
+        keys = {
+            (i.source, i.person_id, _row(i.cell))
+            for i in self.exceptions
+            if i.code not in SHEET_PROBLEMS
+        }
         return len(keys)
+
+    def sheets_not_written(self) -> int:
+        """How many people were scored but have no budget sheet (an Exceptions row each)."""
+        return len({(i.source, i.person_id) for i in self.exceptions if i.code in SHEET_PROBLEMS})
+
+
+#: The problems of writing a scored person's budget sheet (listed with the exceptions).
+SHEET_PROBLEMS = frozenset(
+    {"sheet-not-copied", "sheet-not-written", "sheet-writer-crashed", "macro-workbook-not-written"}
+)
 
 
 def _row(cell: str) -> str:
@@ -180,6 +198,7 @@ class ScoreOutcome:
             "people_scored": len(run.scored),
             "exceptions": len(run.exceptions),
             "rejected": run.rejected(),
+            "budget_sheets_not_written": run.sheets_not_written(),
             "warnings": len(run.warnings),
             "lock_files_skipped": len(run.skipped),
             "total_indicative": str(
