@@ -629,6 +629,12 @@ def test_every_missing_data_file_is_named_at_once(tmp_path: Path) -> None:
     assert "data.placements  " in r.stderr  # check still prints the values it read
     r = CliRunner().invoke(main, ["compare", str(path), "-o", str(tmp_path / "c.xlsx")])
     assert "FAILED" in r.output and "(and 1 more problem:" in r.output, r.output
+    # A bad setting too: the files were named only once the scenario was valid.
+    r = CliRunner().invoke(main, ["scenario", "check", str(path), "--set", "horizon=0"])
+    assert r.exit_code == 1, r.output
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 3 and "horizon: '0' is too small" in errors[0], r.stderr
+    assert "data.allocations is" in errors[1] and "data.contracts is" in errors[2]
 
 
 def test_an_id_that_lost_its_leading_zeros_is_pointed_out(tmp_path: Path) -> None:

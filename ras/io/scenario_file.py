@@ -17,7 +17,7 @@ from ras.errors import ConfigError, Issue, UsageError
 from ras.io.scenario_book import leaves, read_scenario_book, set_path, write_scenario_book
 from ras.io.strict_yaml import Locator, build_model, read_yaml
 from ras.models.base import decimal_text
-from ras.models.scenario import LoadedScenario, Override, Scenario
+from ras.models.scenario import LoadedScenario, Override, Scenario, missing_data_files
 from ras.outputs import atomic_output
 
 
@@ -102,7 +102,13 @@ def scenario_from_data(
         _forget_below(loc, tuple(keys))  # the file's lines for what the override replaced
         loc[tuple(keys)] = override.where
         echoed.append((".".join(keys), str(value), override.source))
-    scenario = build_model(Scenario, merged, str(path), loc)
+    try:
+        scenario = build_model(Scenario, merged, str(path), loc)
+    except ConfigError as exc:  # the data files that are not there, with the rest
+        missing = missing_data_files(path, loc, merged.get("data"))
+        if not missing:
+            raise
+        raise ConfigError("\n".join([str(exc), *missing]), exc.issues) from exc
     for name, body in scenario.variants.items():
         if not isinstance(body, dict):
             raise ConfigError(f"{path}: variant {name!r} must be a mapping of keys")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path, PureWindowsPath
@@ -311,44 +312,16 @@ class LoadedScenario:
     where: dict[KeyPath, str] = field(default_factory=dict)  # key path -> line, or sheet and cell
 
     def resolve(self, relative: str) -> Path:
-        """A data path, relative to the scenario file.
+        """A data path, relative to the scenario file (see :func:`resolve_data_path`)."""
+        return resolve_data_path(self.path, relative)
 
-        A relative path typed on Windows, with backslashes between its folders, is found
-        on other systems too, where a backslash is not a separator.
-        """
-        p = Path(relative)
-        p = p if p.is_absolute() else (self.path.parent / p)
-        if "\\" in relative and os.sep == "/" and not p.exists():
-            win = PureWindowsPath(relative)
-            if not win.anchor and win.parts:
-                typed_on_windows = self.path.parent.joinpath(*win.parts)
-                if typed_on_windows.exists():
-                    return typed_on_windows
-        return p
-
-    def data_file(self, key: str) -> Path:  # noqa: C901
+    def data_file(self, key: str) -> Path:
         """The input file ``data.<key>`` names, resolved; an error names the key if absent.
 
         Raises:
             InputError: no such file (the key, where it was given, the resolved path).
         """
-        given = getattr(self.scenario.data, key)
-        path = self.resolve(given)
-        if not path.is_file():
-            place = self.where.get(("data", key), "")
-            fix = "correct the path or put the file there"
-            here = Path(given)
-            if not here.is_absolute() and here.is_file():  # typed from where ras was run
-                there = os.path.relpath(here.resolve(), self.path.parent.resolve())
-                fix = f"{given} is in the current folder: give it as {there}, or in full"
-            elif (other := _other_case(path)) is not None:  # typed on Windows, run elsewhere
-                spelt = other if here.is_absolute() else os.path.relpath(other, self.path.parent)
-                fix = f"the file is {quote(str(spelt))}: capitals count here, so give it so"
-            raise InputError(
-                f"{self.path}: {place + ': ' if place else ''}data.{key} is {quote(given)}, "
-                f"but there is no file {path} (paths are relative to the scenario's folder); " + fix
-            )
-        return path
+        return data_file(self.path, self.where, key, getattr(self.scenario.data, key))
 
     def data_files(self) -> dict[str, Path]:
         """Every input file of ``data`` (:meth:`data_file`), checked together.
@@ -544,6 +517,62 @@ def scenario_keys(model: type[Frozen] = Scenario, prefix: str = "") -> tuple[Sce
             ScenarioKey(key, kind, info.description or "", default, info.is_required(), choices)
         )
     return tuple(out)
+
+
+def resolve_data_path(scenario: Path, relative: str) -> Path:
+    """A data path, relative to the scenario file ``scenario``.
+
+    A relative path typed on Windows, with backslashes between its folders, is found
+    on other systems too, where a backslash is not a separator.
+    """
+    p = Path(relative)
+    p = p if p.is_absolute() else (scenario.parent / p)
+    if "\\" in relative and os.sep == "/" and not p.exists():
+        win = PureWindowsPath(relative)
+        if not win.anchor and win.parts:
+            typed_on_windows = scenario.parent.joinpath(*win.parts)
+            if typed_on_windows.exists():
+                return typed_on_windows
+    return p
+
+
+def data_file(scenario: Path, where: Mapping[KeyPath, str], key: str, given: str) -> Path:
+    """The input file ``data.<key>`` of the scenario file ``scenario`` names (``given``).
+
+    Raises:
+        InputError: no such file (the key, where it was given, the resolved path).
+    """
+    path = resolve_data_path(scenario, given)
+    if not path.is_file():
+        place = where.get(("data", key), "")
+        fix = "correct the path or put the file there"
+        here = Path(given)
+        if not here.is_absolute() and here.is_file():  # typed from where ras was run
+            there = os.path.relpath(here.resolve(), scenario.parent.resolve())
+            fix = f"{given} is in the current folder: give it as {there}, or in full"
+        elif (other := _other_case(path)) is not None:  # typed on Windows, run elsewhere
+            spelt = other if here.is_absolute() else os.path.relpath(other, scenario.parent)
+            fix = f"the file is {quote(str(spelt))}: capitals count here, so give it so"
+        raise InputError(
+            f"{scenario}: {place + ': ' if place else ''}data.{key} is {quote(given)}, "
+            f"but there is no file {path} (paths are relative to the scenario's folder); " + fix
+        )
+    return path
+
+
+def missing_data_files(scenario: Path, where: Mapping[KeyPath, str], data: Any) -> list[str]:
+    """A line for each file of a scenario's ``data`` (as given: not yet validated) not there."""
+    if not isinstance(data, dict):
+        return []
+    lines = []
+    for key in DATA_KEYS:
+        given = data.get(key)
+        if isinstance(given, str) and given.strip():
+            try:
+                data_file(scenario, where, key, given)
+            except InputError as exc:
+                lines.append(str(exc))
+    return lines
 
 
 def _other_case(path: Path) -> Path | None:
