@@ -532,7 +532,7 @@ def scenario_check(source: Path, variant: str | None, sets: tuple[str, ...], ui:
     """Validate a scenario and print every value used and where it came from."""
     from ras.io.scenario_file import load_scenario
 
-    loaded = load_scenario(source, variant, [parse_set_option(o) for o in sets])
+    loaded = load_scenario(source, variant, [parse_set_option(o) for o in sets], for_a_run=True)
     values = loaded.values()
     width = max(len(k) for k, *_ in values)
     for key, value, source_, place in values:

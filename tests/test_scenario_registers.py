@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -831,6 +832,7 @@ def test_every_bad_setting_of_a_scenario_is_named_in_one_run(tmp_path: Path) -> 
         "inpatient: 3,", "inpatient: -3,"
     )
     (tmp_path / "s.yaml").write_text(bad, encoding="utf-8")
+    shutil.copytree(example.parent / "example", tmp_path / "example")  # its data files
     sets = ["transition.overlap_weeks=999", "inflation.budgets=-200%", "weeks_per_year=0",
             "base_year=1800", "capacity.moves_per_year=-1", "savings.rate=100%"]  # fmt: skip
     args = ["scenario", "check", str(tmp_path / "s.yaml")]

@@ -126,7 +126,7 @@ def _job(
 ) -> RunJob:
     """A run's job, its inputs read here (a run with bad inputs fails alone)."""
     try:
-        data, _ = load_inputs(load_scenario(scenario, variant, overrides))
+        data, _ = load_inputs(load_scenario(scenario, variant, overrides, for_a_run=True))
     except RasError as exc:
         return RunJob(name, None, options, rate, _first_problem(exc), _end_of(exc))
     return RunJob(name, data, options, rate)
@@ -156,7 +156,7 @@ def run_compare(
         UsageError: a variant that the scenario does not name.
         ConfigError: the scenario (or an override) is invalid.
     """
-    loaded = load_scenario(scenario, None, overrides)  # fails early on a bad file
+    loaded = load_scenario(scenario, None, overrides, for_a_run=True)  # fails early
     refuse_overwriting(out, loaded.inputs())
     names = list(loaded.scenario.variants)
     if variants is not None:

@@ -112,7 +112,7 @@ def run_optimise(
     options: SolveOptions | None = None,
 ) -> PlanOutcome:
     """``ras optimise``: the plan for a scenario, written to ``out`` (plan.xlsx)."""
-    loaded = load_scenario(scenario, variant, overrides)
+    loaded = load_scenario(scenario, variant, overrides, for_a_run=True)
     refuse_overwriting(out, loaded.inputs())
     outcome = plan_scenario(loaded, options or SolveOptions())
     if out is not None:

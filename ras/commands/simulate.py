@@ -210,7 +210,7 @@ def run_simulate(
         extra_sets.append(Override(("uncertainty", "samples"), samples, "--samples", "--samples"))
     if seed is not None:
         extra_sets.append(Override(("uncertainty", "seed"), seed, "--seed", "--seed"))
-    loaded = load_scenario(scenario, variant, extra_sets)
+    loaded = load_scenario(scenario, variant, extra_sets, for_a_run=True)
     refuse_overwriting(out, loaded.inputs())
     data, files = load_inputs(loaded)
     unc = loaded.scenario.uncertainty

@@ -53,9 +53,16 @@ def _with_variant(where: Locator, name: str, body: dict[str, Any], mark: str = "
 
 
 def load_scenario(
-    path: Path | str, variant: str | None = None, overrides: Sequence[Override] = ()
+    path: Path | str,
+    variant: str | None = None,
+    overrides: Sequence[Override] = (),
+    *,
+    for_a_run: bool = False,
 ) -> LoadedScenario:
     """Load a scenario with a variant and overrides (``--set``) applied.
+
+    ``for_a_run``: the scenario is loaded to be run, so that an invalid one's error also
+    names the data files that are not there (a run would stop at them next).
 
     Raises:
         ConfigError: the file, the variant or an override is invalid (file, key, line).
@@ -63,7 +70,7 @@ def load_scenario(
     """
     path = Path(path)
     data, where = read_scenario_source(path)
-    return scenario_from_data(data, where, path, variant, overrides)
+    return scenario_from_data(data, where, path, variant, overrides, for_a_run=for_a_run)
 
 
 def scenario_from_data(
@@ -72,6 +79,8 @@ def scenario_from_data(
     path: Path,
     variant: str | None = None,
     overrides: Sequence[Override] = (),
+    *,
+    for_a_run: bool = False,
 ) -> LoadedScenario:
     """:func:`load_scenario` on data already read (``path`` names it in errors)."""
     if not isinstance(data, dict):
@@ -105,7 +114,7 @@ def scenario_from_data(
     try:
         scenario = build_model(Scenario, merged, str(path), loc)
     except ConfigError as exc:  # the data files that are not there, with the rest
-        missing = missing_data_files(path, loc, merged.get("data"))
+        missing = missing_data_files(path, loc, merged.get("data")) if for_a_run else []
         if not missing:
             raise
         raise ConfigError("\n".join([str(exc), *missing]), exc.issues) from exc
