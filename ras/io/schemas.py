@@ -214,8 +214,9 @@ EXCEPTIONS = SheetSchema(
         _c("Problem", "text", "What is wrong, quoting at most 80 characters of the input."),
         _c("How to fix", "text", "What to do about it."),
     ),
-    "One row per problem that rejected an input (`Warnings`: the same columns, for inputs "
-    "scored with a caveat).",
+    "One row per problem that rejected an input, and one per budget sheet that could not "
+    "be written for a person scored (`Warnings`: the same columns, for inputs scored with "
+    "a caveat).",
     "allocations.xlsx",
 )
 RUN = SheetSchema(
