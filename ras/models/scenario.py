@@ -329,16 +329,11 @@ class LoadedScenario:
         Raises:
             InputError: one line for each file that is not there.
         """
-        found: dict[str, Path] = {}
-        missing: list[str] = []
-        for key in DATA_KEYS:
-            try:
-                found[key] = self.data_file(key)
-            except InputError as exc:
-                missing.append(str(exc))
+        given = {key: getattr(self.scenario.data, key) for key in DATA_KEYS}
+        missing = missing_data_files(self.path, self.where, given)
         if missing:
             raise InputError("\n".join(missing))
-        return found
+        return {key: self.data_file(key) for key in DATA_KEYS}
 
     def inputs(self) -> dict[str, Path]:
         """The files a run of this scenario reads, by what each is."""
