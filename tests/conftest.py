@@ -12,6 +12,24 @@ from tests.helpers import soffice
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow", action="store_true", help="also run the tests marked slow (CI runs them)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the tests marked slow, unless asked for: ``--slow``, a ``-m`` of one's own
+    (``-m slow`` runs only them), or a test named by its id (``file.py::test``)."""
+    named = any("::" in arg for arg in config.args)
+    if config.getoption("--slow") or config.option.markexpr or named:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
 @pytest.fixture(scope="session")
 def adult() -> PointTable:
     return example_table("adult-social-care")

@@ -11,6 +11,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from python_calamine import CalamineWorkbook
 
 import ras
@@ -27,6 +28,7 @@ def _python(script: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_the_readme_api_example_runs_as_a_script(tmp_path: Path) -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     match = re.search(r"After `ras demo`, from the repository:\n\n```python\n(.*?)```", text, re.S)

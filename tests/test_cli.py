@@ -187,6 +187,7 @@ def test_python_api_matches_cli(tmp_path: Path, adult_path: Path) -> None:
     assert list(frame["Person ID"]) == [f"API-{i}" for i in range(4)]
 
 
+@pytest.mark.slow
 def test_demo_writes_everything(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / "d"), "--people", "12"])
     assert r.exit_code == 0, r.output

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import openpyxl
+import pytest
 from python_calamine import CalamineWorkbook
 
 from ras.commands.demo import make_person
@@ -76,6 +77,7 @@ def fill_like_excel(
     wb.save(out)
 
 
+@pytest.mark.slow
 def test_the_readme_own_data_section_runs_as_written(tmp_path: Path) -> None:
     blocks = readme_blocks("Using it on your own data")
     assert len(blocks) == 3, "the section has three command blocks"
@@ -170,6 +172,7 @@ def _edit_scenario(path: Path, values: dict[str, Any], variants: list[list[Any]]
     wb.save(path)
 
 
+@pytest.mark.slow
 def test_a_commissioners_first_hour(tmp_path: Path) -> None:
     folder = tmp_path / "plan"
     assert run(f"ras template registers {folder}", tmp_path).returncode == 0

@@ -123,6 +123,7 @@ def test_a_solve_stopped_on_purpose_does_not_stop_the_next() -> None:
     assert second.stopped == "" and second.status == "optimal"
 
 
+@pytest.mark.slow
 def test_columns_fixed_for_a_search_are_freed_after_it() -> None:
     """The search near a plan fixes columns: inside, plans keep them; after, HiGHS has
     the model's own bounds again and finds the optimum the fixing excluded."""

@@ -200,6 +200,7 @@ def _sent_while_solving(
         proc.kill()
 
 
+@pytest.mark.slow
 def test_ctrl_c_writes_the_best_plan_so_far(tmp_path: Path) -> None:
     out = tmp_path / "plan.xlsx"
     proc = _start(tmp_path, out)
@@ -214,6 +215,7 @@ def test_ctrl_c_writes_the_best_plan_so_far(tmp_path: Path) -> None:
         assert "interrupted before the solver found any plan" in err
 
 
+@pytest.mark.slow
 def test_a_second_ctrl_c_exits_at_once(tmp_path: Path) -> None:
     out = tmp_path / "plan.xlsx"
     proc = _start(tmp_path, out)
@@ -236,6 +238,7 @@ def test_a_second_ctrl_c_exits_at_once(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".ras-*"))
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_solve_stops_at_once_and_writes_nothing(tmp_path: Path) -> None:
     """SIGTERM (a service stopping, `kill`) was not handled: the process died of it,
     leaving its temporary plan behind and exit -15 (SPEC §16: 143, within 2 s, nothing
@@ -254,6 +257,7 @@ def test_solve_options_default_to_a_bounded_run() -> None:
     assert StageResult("s", SolveStatus.FEASIBLE, 1.0, 2.0, 1.0, 0.0, 1, 1).has_plan
 
 
+@pytest.mark.slow
 def test_a_small_shortfall_is_not_chased_for_minutes(tmp_path: Path) -> None:
     """The 20-person demo at a 10 % yearly rate: the least shortfall (about £830,000) took
     HiGHS 190 s to prove to 0.1 %; to within £1,000 it takes seconds."""
@@ -356,6 +360,7 @@ def test_a_solver_run_that_will_not_stop_is_given_up(
     assert (tmp_path / "plan.xlsx").exists()
 
 
+@pytest.mark.slow
 def test_progress_of_the_first_plan_searches_is_in_the_stages_terms() -> None:
     """The searches before the person-years stage of `save` optimise a blend of the
     person-years and the held savings, or a neighbourhood with columns fixed; progress
@@ -388,6 +393,7 @@ def test_progress_of_the_first_plan_searches_is_in_the_stages_terms() -> None:
     assert shown == sorted(shown)  # the plan in hand only gets better
 
 
+@pytest.mark.slow
 def test_a_flat_solve_is_run_again_from_its_best_plan_with_another_seed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -981,6 +981,7 @@ def test_a_full_disk_under_the_sheets_written_beside_the_workbook_is_one_line(
     assert list((tmp_path / "out").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_calibrate_writes_both_outputs_or_neither(
     tmp_path: Path, adult_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1017,6 +1018,7 @@ def test_the_demo_does_not_take_over_a_folder_of_someone_elses(tmp_path: Path) -
     assert (tmp_path / "plan.xlsx").read_bytes() == b"a commissioner's plan"
 
 
+@pytest.mark.slow
 def test_an_interrupted_demo_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
     first = subprocess.run(_ras("demo", "-q"), cwd=tmp_path, capture_output=True, timeout=300)
     assert first.returncode == 0, first.stderr

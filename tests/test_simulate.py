@@ -375,6 +375,7 @@ def dask_cluster(tmp_path: Path) -> Any:
                 proc.kill()
 
 
+@pytest.mark.slow
 def test_simulate_and_compare_on_a_real_scheduler_and_worker(
     tmp_path: Path, dask_cluster: str
 ) -> None:
@@ -434,6 +435,7 @@ def test_simulate_and_compare_on_a_real_scheduler_and_worker(
     assert "stretch: OPTIMAL" in compared.stdout + compared.stderr
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_one_line_and_nothing_written(tmp_path: Path) -> None:
     scenario = _example(tmp_path, {"samples": 10})
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -522,6 +524,7 @@ def test_the_margin_search_agrees_with_a_scan_of_every_step() -> None:
         assert high == feasible_to or found == 0
 
 
+@pytest.mark.slow
 def test_a_cluster_without_workers_stops_the_run_with_one_line(tmp_path: Path) -> None:
     """A scheduler no worker ever joins: the run stops (SPEC §16), it does not wait."""
     from distributed import Client

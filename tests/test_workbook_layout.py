@@ -74,6 +74,7 @@ def test_equal_formats_of_two_columns_reach_every_row(tmp_path: Path) -> None:
     assert [ws.cell(r, c).number_format for r in (2, 3) for c in (2, 3)] == ["#,##0.00"] * 4
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 def test_no_hash_marks_when_printed(tmp_path: Path, need_soffice: str) -> None:
     """Every workbook of a full run, printed to PDF by LibreOffice: no figure is ``###``.
