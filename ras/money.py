@@ -55,9 +55,25 @@ def pounds(value: Decimal | float, places: int = 2) -> str:
     return f"{sign}£{text}"
 
 
+def change(value: Decimal) -> str:
+    """A change of money in notes: ``+£500``, ``-£1,234.50`` (``gbp``'s pounds and pence)."""
+    text = gbp(value)
+    return text if text.startswith("-") else f"+{text}"
+
+
+def change_in_whole_pounds(value: Decimal) -> str:
+    """A change of money in whole pounds: ``+£3``, ``−£1,235``.
+
+    Rounded half-up, with a true minus sign as the workbooks' other changes have.
+    """
+    rounded = whole(value)
+    return ("−" if rounded < 0 else "+") + f"£{abs(rounded):,}"
+
+
 def gbp(value: Decimal) -> str:
-    """Format money for notes: ``£1,234.50`` or ``£1,234``."""
+    """Format money for notes: ``£1,234.50``, or ``£1,234`` for whole pounds.
+
+    Below zero it reads ``-£1,234``, as ``pounds`` prints it.
+    """
     value = pence(value)
-    if value == value.to_integral_value():
-        return f"£{value:,.0f}"
-    return f"£{value:,.2f}"
+    return pounds(value, 0 if value == value.to_integral_value() else 2)

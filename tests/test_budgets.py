@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ras.models.table import PointTable
-from ras.money import pounds
+from ras.money import change, change_in_whole_pounds, pounds
 from ras.scoring.budgets import compute_budget, round_half_up
 
 D = Decimal
@@ -372,3 +372,38 @@ def test_funding_example_in_docs(mh: PointTable) -> None:
 )
 def test_money_in_a_printed_line(value: Decimal | float, places: int, text: str) -> None:
     assert pounds(value, places) == text
+
+
+@pytest.mark.parametrize(
+    ("how", "value", "text"),
+    [
+        ("notes", D("8000"), "+£8,000"),
+        ("notes", D("-500"), "-£500"),  # was "+£-500": a top-up may take money off
+        ("notes", D("-0.125"), "-£0.13"),
+        ("whole", D("2.5"), "+£3"),  # half-up; the format string gave "+£2"
+        ("whole", D("-1234.5"), "−£1,235"),
+        ("whole", D("-0.4"), "+£0"),  # shows as no change: no minus
+    ],
+)
+def test_a_change_of_money_is_signed_once_and_rounded_half_up(
+    how: str, value: Decimal, text: str
+) -> None:
+    assert (change(value) if how == "notes" else change_in_whole_pounds(value)) == text
+
+
+def test_a_top_up_that_takes_money_off_reads_as_one() -> None:
+    from ras.io.budget_sheets import _paragraph
+    from ras.models.assessment import Assessment
+
+    deduction = [
+        {"id": "respite", "when": [{"question": "C2", "answer": "Lots"}], "amount": "-500"}
+    ]
+    t = table(top_ups=deduction)
+    answers = {"C1": "Lots", "C2": "Lots", "H1": "Some", "F1": "No"}
+    fields: dict[str, str | Decimal | None] = {"group": "a", "home": "own"}
+    b = compute_budget(t, answers, fields)
+    step = next(s for s in b.steps if s.step == "Top-up")
+    assert step.note == "-£500"
+    text = _paragraph(t, Assessment("P1", "p1.xlsx", fields, answers), b)
+    assert "£500 was taken off (respite)." in text
+    assert "top-up of" not in text

@@ -122,7 +122,10 @@ def _paragraph(table: PointTable, a: Assessment, b: Budget) -> str:
         word = "reduced" if adj.value < 0 else "increased"
         parts.append(f"It was {word} by {decimal_text(abs(adj.value))}% ({adj.id}).")
     for tu in b.top_ups:
-        parts.append(f"A top-up of {gbp(tu.value)} was added ({tu.id}).")
+        if tu.value < 0:
+            parts.append(f"{gbp(-tu.value)} was taken off ({tu.id}).")
+        else:
+            parts.append(f"A top-up of {gbp(tu.value)} was added ({tu.id}).")
     if "floor" in b.flags:
         parts.append(f"It was raised to the minimum of {gbp(b.floor)}.")
     if any(f.startswith("ceiling") for f in b.flags):

@@ -10,7 +10,7 @@ from ras.io.schemas import TRANSITION_PEOPLE
 from ras.io.xlsx import Book
 from ras.models.base import decimal_text
 from ras.models.transition import BANDS, PersonChange, TransitionOutcome
-from ras.money import pence
+from ras.money import change_in_whole_pounds, pence
 from ras.outputs import atomic_output
 from ras.version import __version__
 
@@ -213,15 +213,12 @@ def _summary(book: Book, outcome: TransitionOutcome) -> None:  # noqa: C901
             r += 1
             ws.write_string(r, 0, key)
             for c, (_, count, amount) in enumerate(band_rows(groups[key]), start=1):
-                ws.write_string(r, c, f"{count}" + (f" ({_gbp(amount)})" if count else ""))
+                shown = f" ({change_in_whole_pounds(amount)})" if count else ""
+                ws.write_string(r, c, f"{count}{shown}")
 
 
 #: A person field with more distinct values than this is not broken down by band.
 MAX_GROUPS = 30
-
-
-def _gbp(value: Decimal) -> str:
-    return ("−" if value < 0 else "+") + f"£{abs(value):,.0f}"
 
 
 def _policy(book: Book, outcome: TransitionOutcome) -> None:

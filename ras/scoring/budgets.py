@@ -14,7 +14,7 @@ from ras.models.base import decimal_text
 from ras.models.budget import Applied, Budget, Step
 from ras.models.scored import BatchSteps, Scored, ScoredBatch
 from ras.models.table import Condition, PointTable, norm
-from ras.money import gbp, pence, round_half_up
+from ras.money import change, gbp, pence, round_half_up
 from ras.scoring.points import Points, score_points
 
 ZERO = Decimal(0)
@@ -372,7 +372,7 @@ def money_steps(
         )
         running = after
     for tu in b.top_ups:
-        add(Step("Top-up", tu.id, None, tu.effect, f"+{gbp(tu.effect)}"))
+        add(Step("Top-up", tu.id, None, tu.effect, change(tu.effect)))
     if "floor" in b.flags:
         limit_note = f"raised to the floor of {gbp(b.floor)}"
     elif b.flags and b.flags[0].startswith("ceiling"):
