@@ -902,15 +902,15 @@ def calibrate(
         ui.say(f"WARNING: {warning}")
     a = outcome.affordability
     if a is not None:
-        what = f"rate £{a.rate:,.2f} a point" if a.rate is not None else f"scale {a.factor:.4f}"
-        ui.say(f"affordability: {what}, total £{a.total:,.2f}: {a.message}")
+        what = f"rate {pounds(a.rate)} a point" if a.rate is not None else f"scale {a.factor:.4f}"
+        ui.say(f"affordability: {what}, total {pounds(a.total)}: {a.message}")
     if outcome.written_table is not None:
         version = outcome.new_table.version if outcome.new_table else ""
         total = outcome.written_total
         ui.say(
             f"wrote {outcome.written_table} (version {version}; figures rounded "
             f"{'down ' if a is not None else ''}to £{rate_step}"
-            + (f"; its budgets total £{total:,.2f})" if total is not None else ")")
+            + (f"; its budgets total {pounds(total)})" if total is not None else ")")
         )
     ui.say(f"wrote {out}")
     ui.emit(outcome.summary())
@@ -1032,14 +1032,15 @@ def transition(
         if people:
             ui.say(f"  {band}: {people} ({pounds(change)})")
     cost = outcome.cost_of_protection()
-    ui.say("cost of protection by year: " + ", ".join(f"£{c:,.2f}" for c in cost))
-    if outcome.affordable is False:
+    ui.say("cost of protection by year: " + ", ".join(f"{pounds(c)}" for c in cost))
+    limit = outcome.affordable_total
+    if outcome.affordable is False and limit is not None:  # (False only with a limit)
         ui.say(
             f"NOT AFFORDABLE: even at a rate of 0 the year-1 budgets (with protection) cost "
-            f"£{outcome.year_total(1):,.2f}, above the affordable £{outcome.affordable_total:,.2f}"
+            f"{pounds(outcome.year_total(1))}, above the affordable {pounds(limit)}"
         )
     elif outcome.rate is not None:
-        ui.say(f"affordable: the new table's rate is £{outcome.rate:,.4f} a point")
+        ui.say(f"affordable: the new table's rate is {pounds(outcome.rate, 4)} a point")
     ui.say(f"wrote {out}")
     ui.emit(summary)
     return 0
@@ -1133,8 +1134,8 @@ def simulate(
     for y in outcome.years:
         ui.say(
             f"    {y.plan} year {y.year} ({sc.financial_year(y.year)}): target met in "
-            f"{y.share_met * 100:.1f} %; spend P10/P50/P90 £{y.spend[0]:,.0f} / "
-            f"£{y.spend[1]:,.0f} / £{y.spend[2]:,.0f}"
+            f"{y.share_met * 100:.1f} %; spend P10/P50/P90 {pounds(y.spend[0], 0)} / "
+            f"{pounds(y.spend[1], 0)} / {pounds(y.spend[2], 0)}"
         )
     if outcome.asked is not None:
         from ras.io.risk_writer import STOPPED
@@ -1250,9 +1251,9 @@ def optimise(
             "the allocations: they stay (People sheet: no assessment)"
         )
     for r in plan.years:
-        mark = "met" if r.met else f"SHORT by £{r.shortfall:,.2f}"
+        mark = "met" if r.met else f"SHORT by {pounds(r.shortfall)}"
         ui.say(
-            f"  year {r.year} ({sc.financial_year(r.year)}): spend £{r.spend:,.2f}, "
+            f"  year {r.year} ({sc.financial_year(r.year)}): spend {pounds(r.spend)}, "
             f"savings {pounds(r.savings)} "
             f"(target {pounds(r.target)}, {mark}), {r.moves} moves, "
             f"{r.units_released} units released"

@@ -72,3 +72,20 @@ def test_the_scoring_runner_starts_no_thread() -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["1", "False"], r.stdout
+
+
+def test_money_is_printed_by_one_formatter() -> None:
+    """A format string rounds a decimal half to even and prints ``£-5``: money in ras's
+    lines goes through ``ras.money`` (half-up, ``-£5``). Records may not import it
+    (their figures are amounts as typed), and a column's width only measures."""
+    import re
+
+    allowed = {"ras/money.py", "ras/io/xlsx.py"}
+    found = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in sorted((ROOT / "ras").rglob("*.py"))
+        if str(path.relative_to(ROOT)) not in allowed and "models" not in path.parts
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if re.search(r"£\{[^{}]*:[^{}]*f\}", line)
+    ]
+    assert found == []

@@ -17,7 +17,7 @@ from ras.errors import InputError
 from ras.models.budget import Budget
 from ras.models.calibration import Affordability, Fit, Person, SampleRow
 from ras.models.table import PointTable, norm
-from ras.money import floor_step, round_half_up
+from ras.money import floor_step, pounds, round_half_up
 from ras.scoring.budgets import compute_budget, convert
 
 ZERO = Decimal(0)
@@ -255,7 +255,7 @@ def affordability(
             None,
             (lo, t_lo),
             f"cannot be met: even at a rate of 0 the floors and top-ups "
-            f"total £{t_lo:,.2f}, above the affordable £{target:,.2f}",
+            f"total {pounds(t_lo)}, above the affordable {pounds(target)}",
             rate,
             factor,
         )
@@ -272,8 +272,8 @@ def affordability(
                 False,
                 (hi, t_hi),
                 None,
-                f"cannot be met: ceilings hold the total at £{t_hi:,.2f}, "
-                f"below the affordable £{target:,.2f}",
+                f"cannot be met: ceilings hold the total at {pounds(t_hi)}, "
+                f"below the affordable {pounds(target)}",
                 rate,
                 factor,
             )
@@ -302,7 +302,7 @@ def affordability(
             True,
             (lo, t_lo),
             (hi, t_hi),
-            f"met exactly: the budgets total £{t_hi:,.2f}",
+            f"met exactly: the budgets total {pounds(t_hi)}",
             rate,
             factor,
         )
@@ -317,8 +317,8 @@ def affordability(
         (lo, t_lo),
         (hi, t_hi),
         f"cannot be hit exactly (budgets are rounded and clamped by floors and ceilings): "
-        f"the nearest totals are £{t_lo:,.2f} below and £{t_hi:,.2f} above the affordable "
-        f"£{target:,.2f}; the rate given is the highest that stays within it",
+        f"the nearest totals are {pounds(t_lo)} below and {pounds(t_hi)} above the affordable "
+        f"{pounds(target)}; the rate given is the highest that stays within it",
         rate,
         factor,
     )

@@ -22,7 +22,7 @@ from ras.models.base import decimal_text
 from ras.models.comparison import CompareOutcome, RunEnd, RunSummary
 from ras.models.plan import PlanData, SolveOptions
 from ras.models.scenario import Override
-from ras.money import pence
+from ras.money import pence, pounds
 from ras.optimiser.formulation import build
 from ras.optimiser.readback import make_plan
 from ras.optimiser.solve import solve
@@ -210,7 +210,7 @@ def flag_lower_savings(points: Sequence[RunSummary]) -> list[RunSummary]:
             at = decimal_text(best.rate * 100) if best.rate is not None else "?"
             p = replace(
                 p,
-                note=f"saves £{best.total_savings - p.total_savings:,.2f} less than at {at} %",
+                note=f"saves {pounds(best.total_savings - p.total_savings)} less than at {at} %",
             )
         if p.years and (best is None or p.total_savings > best.total_savings):
             best = p

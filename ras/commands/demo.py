@@ -28,7 +28,7 @@ from ras.io.templates import (
 )
 from ras.models.base import decimal_text
 from ras.models.table import PointTable
-from ras.money import round_half_up, whole
+from ras.money import pounds, round_half_up, whole
 from ras.scoring.budgets import compute_budget
 
 CLIENT_GROUPS = (
@@ -190,7 +190,7 @@ class DemoResult:
             (
                 "allocations.xlsx",
                 f"{len(run.scored)} {'person' if len(run.scored) == 1 else 'people'} scored, "
-                f"total £{total:,.0f} a year; "
+                f"total {pounds(total, 0)} a year; "
                 + (
                     f"{rejected} inputs rejected (Exceptions sheet)"
                     if rejected
@@ -338,9 +338,10 @@ def _demo_in(
         budget=affordable,
         write_table=out / "calibrated-table.yaml",
     )
+    assert cal.fit.rate is not None  # the example table converts points at a rate
     result.extra[
-        f"calibration: fitted rate £{cal.fit.rate:,.2f} a point; affordable within "
-        f"£{affordable:,.0f}"
+        f"calibration: fitted rate {pounds(cal.fit.rate)} a point; affordable within "
+        f"{pounds(affordable, 0)}"
     ] = out / "calibration.xlsx"
     result.extra["the calibrated point table"] = out / "calibrated-table.yaml"
     calibrated = load_table(out / "calibrated-table.yaml")

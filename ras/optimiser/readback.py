@@ -19,6 +19,7 @@ from ras.models.plan import (
     Solution,
     YearRow,
 )
+from ras.money import pounds
 
 
 def make_plan(data: PlanData, solution: Solution) -> Plan:  # noqa: C901
@@ -260,12 +261,12 @@ def organisation_limits(plan: Plan) -> tuple[list[str], list[str]]:
             if missed:
                 total = sum((r.shortfall for r in missed), ZERO)
                 short.append(
-                    f"organisation {name} ({what}): spends £{total:,.2f} more than it may "
+                    f"organisation {name} ({what}): spends {pounds(total)} more than it may "
                     f"in year(s) {', '.join(str(r.year) for r in missed)}"
                 )
             at = [r for r in of_kind if r.met and _little_room(r)]
             if at:
-                each = ", ".join(f"{r.year} (£{r.limit - r.spend:,.2f})" for r in at if r.limit)
+                each = ", ".join(f"{r.year} ({pounds(r.limit - r.spend)})" for r in at if r.limit)
                 tight.append(f"organisation {name} ({what}): little room left in year(s) {each}")
     return short, tight
 
