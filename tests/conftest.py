@@ -20,8 +20,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Leave out the tests marked slow, unless asked for: ``--slow``, a ``-m`` of one's own
-    (``-m slow`` runs only them), or a test named by its id (``file.py::test``)."""
-    named = any("::" in arg for arg in config.args)
+    (``-m slow`` runs only them), or tests named (``file.py::test``, or ``-k``)."""
+    named = any("::" in arg for arg in config.args) or config.option.keyword
     if config.getoption("--slow") or config.option.markexpr or named:
         return
     slow = [item for item in items if item.get_closest_marker("slow")]
