@@ -1032,7 +1032,7 @@ def transition(
         if people:
             ui.say(f"  {band}: {people} ({pounds(change)})")
     cost = outcome.cost_of_protection()
-    ui.say("cost of protection by year: " + ", ".join(f"{pounds(c)}" for c in cost))
+    ui.say("cost of protection by year: " + ", ".join(pounds(c) for c in cost))
     limit = outcome.affordable_total
     if outcome.affordable is False and limit is not None:  # (False only with a limit)
         ui.say(
