@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if slow:
         config.hook.pytest_deselected(items=slow)
         items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A finished ``ras demo``: its folder and what it printed."""
+
+    folder: Path
+    output: str  # what it printed (on stderr: stdout is for --json)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """One ``ras demo`` as a new user runs it (the command, default size), shared by the
+    slow tests that read its outputs. It takes about half a minute; a test that changes
+    anything works on a copy."""
+    where = tmp_path_factory.mktemp("demo")
+    done = subprocess.run(
+        [sys.executable, "-m", "ras", "demo", "--out", "ras-demo"],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    return Demo(where / "ras-demo", done.stdout + done.stderr)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 import ras
+from tests.conftest import Demo
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -29,15 +30,12 @@ def _python(script: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_the_readme_api_example_runs_as_a_script(tmp_path: Path) -> None:
+def test_the_readme_api_example_runs_as_a_script(tmp_path: Path, demo: Demo) -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     match = re.search(r"After `ras demo`, from the repository:\n\n```python\n(.*?)```", text, re.S)
     assert match, "the README's Python example"
     shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
-    demo = subprocess.run(
-        [str(BIN / "ras"), "demo", "--out", "ras-demo", "-q"], cwd=tmp_path, timeout=600
-    )
-    assert demo.returncode == 0
+    shutil.copytree(demo.folder, tmp_path / "ras-demo")
     script = tmp_path / "example.py"
     script.write_text(match.group(1), encoding="utf-8")
     r = _python(script, tmp_path)

@@ -15,7 +15,7 @@ import ras
 from ras.cli import main
 from ras.io.allocation_rows import allocation_headers
 from ras.models.table import PointTable
-from tests.conftest import ROOT
+from tests.conftest import ROOT, Demo
 from tests.hostile import GOOD_ANSWERS, good
 
 
@@ -188,16 +188,16 @@ def test_python_api_matches_cli(tmp_path: Path, adult_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_demo_writes_everything(tmp_path: Path) -> None:
-    r = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / "d"), "--people", "12"])
-    assert r.exit_code == 0, r.output
-    assert "allocations.xlsx" in r.output and "Where to look" in r.output
-    wb = CalamineWorkbook.from_path(str(tmp_path / "d" / "allocations.xlsx"))
+def test_demo_writes_everything(demo: Demo) -> None:
+    assert "allocations.xlsx" in demo.output and "Where to look" in demo.output
+    wb = CalamineWorkbook.from_path(str(demo.folder / "allocations.xlsx"))
     alloc = wb.get_sheet_by_name("Allocations").to_python()
-    assert len(alloc) == 13
+    assert len(alloc) == 151  # the heading and 150 people
     exc = wb.get_sheet_by_name("Exceptions").to_python()
     assert len({r[0] for r in exc[1:]}) == 6
-    assert len(list((tmp_path / "d" / "budget-sheets").glob("*.xlsx"))) == 12
+    assert len(list((demo.folder / "budget-sheets").glob("*.xlsx"))) == 150
+    for name in ("plan", "calibration", "transition", "comparison", "risk"):
+        assert (demo.folder / f"{name}.xlsx").is_file(), name
 
 
 def test_template_commands(tmp_path: Path, adult_path: Path) -> None:
