@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -420,8 +421,8 @@ def check_against_brute_force(d: PlanData, funding: dict[str, dict[str, Decimal]
     plan = make_plan(d, solution)
     e = every_plan(d, funding)
     ok = e["allowed"]
-    tol = 1e-6 * float(sum(d.baseline)) + 0.01
-    feasible = ok & (e["shortfall"] <= tol)
+    tol = 1e-6 * float(sum(d.baseline)) + 0.01  # float noise in the solver's figures
+    feasible = ok & (e["shortfall"] <= 0.01)  # a target is met to the penny, not to ``tol``
     money_tol = 1e-4 * max(1.0, float(abs(e["savings"][ok]).max())) + 0.01
     ras_py, ras_sav = float(plan.person_years), float(plan.total_savings)
     stages = {s.stage: s for s in solution.stages}
@@ -462,6 +463,42 @@ def check_against_brute_force(d: PlanData, funding: dict[str, dict[str, Decimal]
         allowed = pool & (e["savings"] >= level + 0.01)
         assert not allowed.any() or ras_py >= best(e["py"], allowed)
         assert ras_py <= best(e["py"], pool & (e["savings"] >= ras_sav - 0.01))
+
+
+def test_a_plan_63p_short_of_a_year_is_not_counted_as_meeting_it() -> None:
+    """Found by the test above on a fresh clone: its brute force counted as feasible any
+    plan within ``tol`` (£2.65 here) of every year's target, and so expected £501,567.60
+    of savings from a plan that spends 63p more in year 3 than in year 2 (a 0 % year on
+    year target). ras's plan, £474,689.72, is the best that meets every year."""
+    scenario = brute_scenario(
+        overlap_weeks=0,
+        overhead=0,
+        moves_per_year=3,
+        savings={"kind": "year_on_year", "rate": "0"},
+        objective="save",
+    )
+    people = [  # (cost, set-up, budget)
+        (147000, 0, 114637),
+        (89000, 0, 60193),
+        (149000, 1000, 149000),
+        (81000, 0, 20250),
+        (37000, 1000, 30496),
+        (81000, 1000, 72074),
+        (27000, 1000, 18246),
+    ]
+    placements = tuple(
+        Placement(f"P{n}", "Prov", "inpatient", Decimal(cost), 1, Decimal(setup), None)
+        for n, (cost, setup, _) in enumerate(people)
+    )
+    contract = Contract("C0", "Block", "Service", Decimal(20000), 1, 0, 0, Decimal(0), 1)
+    budgets = {f"P{n}": Decimal(b) for n, (_, _, b) in enumerate(people)}
+    d = build_data(scenario, Registers(placements, (contract,), ()), budgets)
+    e = every_plan(d)
+    near = e["allowed"] & (e["shortfall"] <= 1e-6 * float(sum(d.baseline)) + 0.01)
+    met = e["allowed"] & (e["shortfall"] <= 0.01)
+    assert best(e["savings"], near) == pytest.approx(501567.60, abs=0.01)
+    assert best(e["savings"], met) == pytest.approx(474689.72, abs=0.01)
+    check_against_brute_force(d, {})
 
 
 def test_a_case_highs_presolve_once_got_wrong() -> None:
