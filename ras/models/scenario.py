@@ -333,7 +333,7 @@ class LoadedScenario:
         missing = missing_data_files(self.path, self.where, given)
         if missing:
             raise InputError("\n".join(missing))
-        return {key: self.data_file(key) for key in DATA_KEYS}
+        return {key: resolve_data_path(self.path, value) for key, value in given.items()}
 
     def inputs(self) -> dict[str, Path]:
         """The files a run of this scenario reads, by what each is."""
