@@ -16,13 +16,14 @@ import logging
 import multiprocessing as mp
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from ras.errors import InputError
+from ras.errors import InputError, clip
 from ras.parallel import (
     _main_hidden,
     children_deaf_to_ctrl_c,
@@ -121,6 +122,7 @@ def sweep_client(scheduler: str | None = None, workers: int | None = None) -> It
     }
     with dask.config.set(settings), _ctrl_c_noted():
         if scheduler:
+            _probe(scheduler)
             try:
                 client = Client(scheduler, timeout=CONNECT_TIMEOUT)
             except ValueError as exc:  # `localhost`, `http://...`: not an address Dask reads
@@ -130,8 +132,8 @@ def sweep_client(scheduler: str | None = None, workers: int | None = None) -> It
                 ) from exc
             except (OSError, TimeoutError) as exc:
                 raise InputError(
-                    f"cannot reach the Dask scheduler at {scheduler} ({type(exc).__name__}); "
-                    "start one with `dask scheduler`, or leave out --scheduler to run here"
+                    f"cannot reach the Dask scheduler at {clip(scheduler)} "
+                    f"({type(exc).__name__}); {_START_ONE}"
                 ) from exc
             try:
                 yield client
@@ -193,6 +195,78 @@ def sweep_client(scheduler: str | None = None, workers: int | None = None) -> It
                     cluster.close(timeout=wait)
             with contextlib.suppress(Exception):
                 runner.stop(timeout=wait)
+
+
+#: Where to start a scheduler, said with every address that cannot be reached.
+_START_ONE = "start one with `dask scheduler`, or leave out --scheduler to run here"
+
+
+def _probe(scheduler: str) -> None:
+    """Say at once, in one line, that no Dask scheduler answers at a TCP address.
+
+    Dask tries a refused connection again and again until its timeout (11 s); a
+    connection refused, a host nobody knows or a network that cannot be reached is
+    known in milliseconds. And where something else listens (the dashboard's port,
+    8787, a web server), Dask waits for ever for the scheduler's greeting, or reads the
+    reply as a message of exabytes: the scheduler is asked who it is, in at most
+    CONNECT_TIMEOUT seconds. Addresses Dask reads otherwise (other protocols, or not an
+    address at all) are left to Dask and :func:`sweep_client`.
+
+    Raises:
+        InputError: nothing answered as a Dask scheduler.
+    """
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
+
+    try:
+        scheme, where = parse_address(scheduler)
+        if scheme not in ("tcp", "tls"):
+            return
+        host, port = parse_host_port(where)  # no port: not an address Dask reads either
+    except ValueError:
+        return
+
+    def unreachable(why: str) -> InputError:
+        return InputError(
+            f"cannot reach the Dask scheduler at {clip(scheduler)} ({why}); {_START_ONE}"
+        )
+
+    try:
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT):
+            pass
+    except ConnectionRefusedError as exc:
+        raise unreachable("nothing is listening there: the connection was refused") from exc
+    except socket.gaierror as exc:
+        why = f"no host is known by the name {clip(str(host))!r}: check the spelling"
+        raise unreachable(why) from exc
+    except TimeoutError as exc:
+        raise unreachable(f"no answer in {CONNECT_TIMEOUT} s") from exc
+    except OSError as exc:
+        raise unreachable(exc.strerror or type(exc).__name__) from exc
+    if scheme == "tcp":  # (over TLS the greeting needs the cluster's certificates)
+        _greeted(scheduler)
+
+
+def _greeted(scheduler: str) -> None:
+    """Ask the scheduler at ``scheduler`` who it is; a one-line error if it does not say."""
+    import asyncio
+
+    from distributed.core import rpc
+
+    async def identity() -> Any:
+        async with rpc(scheduler) as scheduler_rpc:
+            return await scheduler_rpc.identity()
+
+    try:
+        answer = asyncio.run(asyncio.wait_for(identity(), CONNECT_TIMEOUT))
+    except Exception as exc:  # TimeoutError, or anything a reply that is not Dask's gives
+        answer = exc
+    if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+        raise InputError(
+            f"something answers at {clip(scheduler)}, but not as a Dask scheduler: give the "
+            "scheduler's own address (what `dask scheduler` prints, usually port 8786; "
+            "8787 is its dashboard)"
+        )
 
 
 def _stop_now(cluster: Any) -> None:

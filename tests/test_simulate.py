@@ -435,11 +435,12 @@ def test_simulate_and_compare_on_a_real_scheduler_and_worker(
     assert "stretch: OPTIMAL" in compared.stdout + compared.stderr
 
 
-@pytest.mark.slow
-def test_an_unreachable_scheduler_is_one_line_and_nothing_written(tmp_path: Path) -> None:
+def test_an_unreachable_scheduler_is_one_line_at_once_and_nothing_written(tmp_path: Path) -> None:
+    """Nothing listens at the address: it was said after Dask's 11 s of retries."""
     scenario = _example(tmp_path, {"samples": 10})
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = tmp_path / "risk.xlsx"
+    began = time.monotonic()
     done = subprocess.run(
         [
             sys.executable,
@@ -457,10 +458,73 @@ def test_an_unreachable_scheduler_is_one_line_and_nothing_written(tmp_path: Path
         env=env,
         timeout=120,
     )
+    took = time.monotonic() - began
     assert done.returncode == 1
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "cannot reach the Dask scheduler" in lines[0], done.stderr
+    assert "the connection was refused" in lines[0]
+    assert took < 8, took  # start-up and the refusal; Dask's retries took 11 s more
     assert not out.exists()
+
+
+@contextlib.contextmanager
+def _listening(reply: bytes | None) -> Any:
+    """A server on a free port of 127.0.0.1 that is not Dask's: it sends ``reply`` to each
+    connection and closes it, or (None) says nothing and keeps it open."""
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            if reply is None:
+                held.append(conn)
+            else:
+                with conn:
+                    conn.sendall(reply)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        server.close()
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [None, b"HTTP/1.1 400 Bad Request\r\n\r\n" + b"\xff" * 64],
+    ids=["silent", "web-server"],
+)
+def test_a_server_that_is_not_a_scheduler_is_one_line_not_a_hang(
+    monkeypatch: pytest.MonkeyPatch, reply: bytes | None
+) -> None:
+    """`--scheduler` at the dashboard's port, or any server that is not Dask's: ras waited
+    for ever for the greeting (Dask's handshake has no time limit), or, where a reply
+    came, stopped with "internal error (MemoryError: Unable to allocate 3.07 EiB ...)"."""
+    from ras import cluster
+    from ras.errors import InputError
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1)
+    with _listening(reply) as address:
+        began = time.monotonic()
+        with pytest.raises(InputError) as caught, cluster.sweep_client(address):
+            pass
+    assert time.monotonic() - began < 5
+    message = str(caught.value)
+    assert message.startswith(f"something answers at {address}, but not as a Dask scheduler")
+    assert "8786" in message and "\n" not in message
 
 
 def test_a_task_whose_worker_dies_is_retried_then_reported_and_the_rest_go_on() -> None:
