@@ -14,7 +14,6 @@ import mmap
 import os
 import posixpath
 import re
-import stat
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -70,42 +69,6 @@ def _looks_like_text(head: bytes) -> bool:
     return bool(text) and printable / len(text) > 0.95
 
 
-#: What a path that is not a file on disk is, by its type (see ``not_a_file``).
-_SPECIAL_FILES = (
-    (stat.S_ISFIFO, "a named pipe"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a device"),
-    (stat.S_ISBLK, "a device"),
-)
-
-
-def not_a_file(path: Path) -> str | None:
-    """A one-line problem when ``path`` is a pipe, socket or device rather than a file.
-
-    Opening a named pipe waits, for ever, for something to write into it: a pipe left in
-    a folder of assessments stopped ``ras score`` for good. Nothing is opened here (a
-    ``stat``); a path that cannot be looked at is left to the reading that follows.
-    """
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return None
-    for test, what in _SPECIAL_FILES:
-        if test(mode):
-            return (
-                f"{path}: this is {what}, not a file saved on disk; save what it holds "
-                "as a file and give that"
-            )
-    return None
-
-
-def refuse_unless_a_file(path: Path) -> None:
-    """Raise :class:`InputError` when ``path`` is a pipe, socket or device (see ``not_a_file``)."""
-    problem = not_a_file(path)
-    if problem is not None:
-        raise InputError(problem)
-
-
 def sniff(path: Path, data: bytes | mmap.mmap | None = None) -> str:
     """Say what a file really is: ``zip``, ``csv`` or raise with the reason.
 
@@ -118,7 +81,6 @@ def sniff(path: Path, data: bytes | mmap.mmap | None = None) -> str:
     if data is not None:
         size, head = len(data), bytes(data[:8192])
     else:
-        refuse_unless_a_file(path)
         try:
             size = path.stat().st_size
             with path.open("rb") as fh:
@@ -174,9 +136,8 @@ def file_bytes(path: Path) -> Iterator[bytes | mmap.mmap]:
     """A file's bytes: read whole when small, else memory-mapped (closed afterwards).
 
     Raises:
-        InputError: the file cannot be read, or is a pipe, socket or device.
+        InputError: the file cannot be read.
     """
-    refuse_unless_a_file(path)
     try:
         with path.open("rb") as fh:
             size = os.fstat(fh.fileno()).st_size

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,30 @@ def not_there(p: Path) -> str:
     if p.is_symlink():
         return f"{p} does not exist ({_broken_link(p)})"
     return f"{p} does not exist"
+
+
+#: What an entry of a folder that is not a file is (see ``_not_a_file``).
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+)
+
+
+def _not_a_file(path: Path) -> str | None:
+    """What ``path`` is when it is a pipe, socket or device rather than a file, else None.
+
+    Opening a named pipe waits, for ever, for something to write into it: one left in a
+    folder of assessments stopped ``ras score`` for good. Only entries met in a folder
+    are looked at so (a ``stat``, nothing opened): a pipe named on the command line is
+    read, as the shell's ``<(...)`` gives one to be.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None  # left to the reading, which names what is wrong
+    return next((what for test, what in _SPECIAL_FILES if test(mode)), None)
 
 
 def collect_inputs(
@@ -114,6 +139,17 @@ def collect_inputs(
                         continue
                     if _backup_of(path) in listed or _ours(path, out_file):
                         continue  # ras wrote it: --in-place's backup, an earlier output
+                    special = _not_a_file(path)
+                    if special is not None:
+                        out.issues.append(
+                            Issue(
+                                "not-a-file",
+                                Location(str(path)),
+                                f"is {special}, not a file saved on disk; it was not opened",
+                                "save what it holds as a workbook, or move it out of the folder",
+                            )
+                        )
+                        continue
                     if path.is_symlink():
                         if not path.exists():
                             out.issues.append(

@@ -21,7 +21,6 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ras.errors import ConfigError, Issue, KeyPath, Location, ModelProblem, locate, quote
-from ras.io.guard import not_a_file
 from ras.number_text import number_text
 
 M = TypeVar("M", bound="BaseModel")
@@ -122,9 +121,6 @@ def yaml_text(data: bytes) -> str:
 
 def read_yaml(path: Path) -> tuple[Any, Locator]:
     """Read a YAML file; errors are :class:`ConfigError` naming the file and line."""
-    problem = not_a_file(path)
-    if problem is not None:
-        raise ConfigError(problem)
     try:
         text = yaml_text(path.read_bytes())
     except FileNotFoundError as exc:
