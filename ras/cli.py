@@ -22,13 +22,18 @@ import click
 
 from ras.errors import (
     DISK_FULL_TEXT,
+    NAME_FIX,
+    NAME_NOT_TEXT,
     ExitCode,
     Issue,
     RasError,
     UsageError,
+    clip,
     is_disk_full,
+    is_text,
     printable,
     quote,
+    shown_name,
 )
 from ras.models.base import decimal_text
 from ras.money import pounds
@@ -312,6 +317,14 @@ def _check_paths(kwargs: dict[str, Any]) -> None:
         value = kwargs.get(p.name) if p.name is not None else None
         if value is None:
             continue
+        if isinstance(p.type, click.Path):
+            shown = p.opts[0] if isinstance(p, click.Option) else p.human_readable_name
+            for one in value if isinstance(value, (list, tuple)) else [value]:
+                if not is_text(str(one)):
+                    name = clip(shown_name(str(one)))
+                    raise UsageError(
+                        f"{shown} {name}: {NAME_NOT_TEXT}; {NAME_FIX} (nothing was written)"
+                    )
         if isinstance(p.type, _OutFile):
             shown = p.opts[0] if isinstance(p, click.Option) else p.human_readable_name
             problem = p.type.problem(shown, Path(value))

@@ -50,6 +50,40 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
 
 
+#: Characters a file name read from the system holds for bytes that are not UTF-8.
+_NOT_TEXT = re.compile("[\ud800-\udfff]")
+
+
+def is_text(name: str) -> bool:
+    """Whether ``name`` (a path as the system gave it) is text that can be written out.
+
+    Python hands over a name's bytes that are not UTF-8 (names unpacked from some
+    Windows zip files are cp1252 or cp437) as lone surrogates, which no workbook, CSV
+    or JSON can hold.
+    """
+    return _NOT_TEXT.search(name) is None
+
+
+def shown_name(name: str) -> str:
+    r"""``name`` as it can be written out: ``\xNN`` for each byte that is not UTF-8."""
+    return _NOT_TEXT.sub(
+        lambda m: (
+            f"\\x{ord(m.group(0)) - 0xDC00:02x}"
+            if 0xDC80 <= ord(m.group(0)) <= 0xDCFF
+            else f"\\u{ord(m.group(0)):04x}"
+        ),
+        name,
+    )
+
+
+#: What is wrong with a name that is not UTF-8 text, and its fix (see ``is_text``).
+NAME_NOT_TEXT = (
+    "the name is not UTF-8 text (shown with \\xNN for the bytes that are not, as in names "
+    "unpacked from some Windows zip files)"
+)
+NAME_FIX = "rename it"
+
+
 def clip(text: str, limit: int = QUOTE_LIMIT) -> str:
     """``text`` cut to ``limit`` characters (with an ellipsis when cut), on one line."""
     return _cut(printable(text), limit)

@@ -437,6 +437,40 @@ def test_a_named_pipe_in_a_folder_is_named_not_waited_on_for_ever(
     assert table.returncode == 0, table.stderr
 
 
+def test_a_name_that_is_not_utf8_is_named_not_an_internal_error(
+    tmp_path: Path, adult_path: Path
+) -> None:
+    """Names unpacked from a Windows zip file can be cp1252 bytes (``caf\\xe9.xlsx``):
+    every such name among the inputs, or as the table or ``--out``, stopped the run
+    with "internal error (UnicodeEncodeError: ... surrogates not allowed)"."""
+    inputs = _assessments(tmp_path / "in", 1)
+    good(inputs / os.fsdecode(b"caf\xe9.xlsx"), "CAFE")
+    (inputs / os.fsdecode(b"r\xe9sum\xe9s")).mkdir()
+    good(inputs / os.fsdecode(b"r\xe9sum\xe9s") / "inner.xlsx", "INNER")
+    out = tmp_path / "allocations.xlsx"
+    r = CliRunner().invoke(main, ["score", str(inputs), "-t", str(adult_path), "-o", str(out)])
+    assert r.exit_code == 1, r.output
+    assert "internal error" not in r.output
+    wb = CalamineWorkbook.from_path(str(out))
+    assert [row[0] for row in wb.get_sheet_by_name("Allocations").to_python()[1:]] == ["A000"]
+    exceptions = wb.get_sheet_by_name("Exceptions").to_python()[1:]
+    assert sorted(row[0] for row in exceptions) == [
+        f"{inputs}/caf\\xe9.xlsx",
+        f"{inputs}/r\\xe9sum\\xe9s/inner.xlsx",
+    ]
+    assert all(row[4].startswith("the name is not UTF-8 text") for row in exceptions)
+    assert all(row[5] == "rename it" for row in exceptions)
+    for option in ("-o", "-t"):
+        named = {"-o": str(out), "-t": str(adult_path)}
+        named[option] = str(tmp_path / os.fsdecode(b"\xe9t\xe9.xlsx"))
+        args = ["score", str(inputs / "a000.xlsx"), "-t", named["-t"], "-o", named["-o"]]
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 2, r.output
+        assert f"{option.replace('-o', '--out').replace('-t', '--table')} " in r.output
+        assert "\\xe9t\\xe9.xlsx: the name is not UTF-8 text" in r.output
+    assert not (tmp_path / os.fsdecode(b"\xe9t\xe9.xlsx")).exists()
+
+
 def test_in_place_leaves_a_read_only_workbook_and_keeps_each_ones_permissions(
     tmp_path: Path, adult_path: Path
 ) -> None:

@@ -10,7 +10,16 @@ from pathlib import Path
 
 from python_calamine import CalamineWorkbook
 
-from ras.errors import Issue, Location, Severity, UsageError
+from ras.errors import (
+    NAME_FIX,
+    NAME_NOT_TEXT,
+    Issue,
+    Location,
+    Severity,
+    UsageError,
+    is_text,
+    shown_name,
+)
 from ras.io.reader import ALLOCATIONS_SHEETS
 from ras.io.sheet_folder import MANIFEST
 from ras.outputs import same_file
@@ -139,6 +148,10 @@ def collect_inputs(
                         continue
                     if _backup_of(path) in listed or _ours(path, out_file):
                         continue  # ras wrote it: --in-place's backup, an earlier output
+                    if not is_text(str(path)):  # no workbook can hold the name as it is
+                        where = Location(shown_name(str(path)))
+                        out.issues.append(Issue("name-not-text", where, NAME_NOT_TEXT, NAME_FIX))
+                        continue
                     special = _not_a_file(path)
                     if special is not None:
                         out.issues.append(
