@@ -7,6 +7,7 @@ exit codes (SPEC §2). No scoring or optimisation lives here.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
 import os
@@ -206,8 +207,16 @@ def _mapped(func: Callable[..., Any], ui: Ui, args: Any, kwargs: Any) -> int:
             where = f"{filename}: " if filename else "an output "
             _echo(f"error: {where}{printable(DISK_FULL_TEXT)}", err=True)
             return int(ExitCode.INVALID_INPUT)
+        filename = getattr(exc, "filename", None)
+        if isinstance(exc, OSError) and exc.strerror and filename:
+            # The system refused a file ras named (a name too long, a folder it may not
+            # enter): not a fault of ras's, and said of that file. Outputs are written
+            # whole or not at all, so nothing is half-written.
+            hint = "; choose a shorter name" if exc.errno == errno.ENAMETOOLONG else ""
+            _echo(f"error: {clip(shown_name(str(filename)))}: {exc.strerror}{hint}", err=True)
+            return int(ExitCode.INVALID_INPUT)
         _echo(
-            f"error: internal error ({type(exc).__name__}: {printable(str(exc))}); "
+            f"error: internal error ({type(exc).__name__}: {clip(str(exc), 300)}); "
             "run again with --debug and report it",
             err=True,
         )

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from ras.errors import DISK_FULL_TEXT, DiskFull, OutputError, UsageError, is_disk_full
+from ras.errors import DISK_FULL_TEXT, DiskFull, OutputError, UsageError, clip, is_disk_full
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -130,7 +130,15 @@ def atomic_output(path: Path, mode: int | None = None) -> Iterator[Path]:
     path = Path(path)
     folder = path.parent if str(path.parent) else Path()
     for lock in (lock_file(path), path.with_name(".~lock." + path.name + "#")):
-        if lock.exists():
+        try:
+            locked = lock.exists()
+        except OSError as exc:  # a name too long for the file system, with the lock's
+            raise OutputError(
+                f"{clip(str(path))}: cannot write the file ({exc.strerror}: the name and "
+                f"Excel's lock file {clip(lock.name, 20)} must each fit the file system); "
+                "choose a shorter name"
+            ) from exc
+        if locked:
             raise OutputError(
                 f"{path}: the file is open in another program (lock file {lock.name}); "
                 "close it and run again, or choose another output name"

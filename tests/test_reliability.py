@@ -471,6 +471,25 @@ def test_a_name_that_is_not_utf8_is_named_not_an_internal_error(
     assert not (tmp_path / os.fsdecode(b"\xe9t\xe9.xlsx")).exists()
 
 
+def test_a_name_too_long_for_the_file_system_is_one_short_line(
+    tmp_path: Path, adult_path: Path
+) -> None:
+    """A 300-character --out or --budget-sheets stopped the run with an internal error
+    quoting the whole name (File name too long)."""
+    inputs = _assessments(tmp_path / "in", 1)
+    long_name = "x" * 300
+    for extra in (
+        ["-o", str(tmp_path / f"{long_name}.xlsx")],
+        ["-o", str(tmp_path / "allocations.xlsx"), "--budget-sheets", str(tmp_path / long_name)],
+    ):
+        r = CliRunner().invoke(main, ["score", str(inputs), "-t", str(adult_path), *extra])
+        assert r.exit_code == 1, r.output
+        lines = [line for line in r.output.splitlines() if line.startswith("error:")]
+        assert len(lines) == 1 and "internal error" not in lines[0], r.output
+        assert "choose a shorter name" in lines[0] and "x" * 81 not in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
 def test_in_place_leaves_a_read_only_workbook_and_keeps_each_ones_permissions(
     tmp_path: Path, adult_path: Path
 ) -> None:
