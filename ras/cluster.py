@@ -136,10 +136,12 @@ def sweep_client(scheduler: str | None = None, workers: int | None = None) -> It
                     f"({type(exc).__name__}); {_START_ONE}"
                 ) from exc
             try:
-                yield client
-                _raise_if_ctrl_c()
+                with _dask_errors_unlogged():
+                    yield client
+                    _raise_if_ctrl_c()
             finally:
-                client.close()
+                with _dask_errors_unlogged(), contextlib.suppress(Exception):
+                    client.close()
             return
         if workers == 0:
             yield None
@@ -348,6 +350,12 @@ def run_tasks(
                 try:
                     results[n] = future.result()
                 except Exception as exc:  # a lost worker (KilledWorker) or a task that raised
+                    if _scheduler_lost(client, exc):
+                        raise InputError(
+                            f"lost the connection to the Dask scheduler at "
+                            f"{clip(str(client.scheduler.address))}: it stopped, or the "
+                            "network to it failed; run again when it is back"
+                        ) from exc
                     results[n] = on_crash(items[n], exc)
                 if progress:
                     progress(1)
@@ -357,6 +365,39 @@ def run_tasks(
         client.cancel(futures)
         raise
     return results
+
+
+def _scheduler_lost(client: Any, exc: BaseException) -> bool:
+    """Whether a task failed because the client lost its scheduler, not on a worker.
+
+    Every task still out is then cancelled ("scheduler-connection-lost"): each was
+    reported as a block that could not be evaluated, in two lines of Dask's own.
+    """
+    from concurrent.futures import CancelledError
+
+    from distributed.comm import CommClosedError
+
+    if isinstance(exc, CommClosedError):  # a result being fetched when it went
+        return True
+    if not isinstance(exc, CancelledError):
+        return False
+    reason = getattr(exc, "reason", None)  # distributed >= 2024.12
+    return reason == "scheduler-connection-lost" or client.status != "running"
+
+
+@contextlib.contextmanager
+def _dask_errors_unlogged() -> Iterator[None]:
+    """Dask's client logs a lost scheduler as an error with its traceback, on stderr.
+
+    ras says what happened in one line (SPEC §16: no traceback); the log is held back
+    while the sweep runs on an existing cluster, and let through again after.
+    """
+    before = logging.root.manager.disable
+    logging.disable(max(before, logging.ERROR))
+    try:
+        yield
+    finally:
+        logging.disable(before)
 
 
 def worker_count(client: Any) -> int:

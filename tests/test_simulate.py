@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -311,8 +312,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def dask_cluster(tmp_path: Path) -> Any:
-    """A `dask scheduler` and a `dask worker` started as processes on 127.0.0.1."""
+def dask_cluster(dask_processes: tuple[str, subprocess.Popen[bytes]]) -> str:
+    """The address of a `dask scheduler` with a `dask worker`, processes on 127.0.0.1."""
+    return dask_processes[0]
+
+
+@pytest.fixture
+def dask_processes(tmp_path: Path) -> Any:
+    """A `dask scheduler` and a `dask worker` started as processes on 127.0.0.1: the
+    scheduler's address and its process."""
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     bin_dir = Path(sys.executable).parent
@@ -364,7 +372,7 @@ def dask_cluster(tmp_path: Path) -> Any:
             if time.monotonic() > deadline:
                 pytest.fail("the dask scheduler and worker did not start")
             time.sleep(0.5)
-        yield address
+        yield address, scheduler
     finally:
         for proc in (worker, scheduler):
             proc.terminate()
@@ -373,6 +381,39 @@ def dask_cluster(tmp_path: Path) -> Any:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.mark.slow
+def test_a_scheduler_that_stops_mid_run_is_one_line_and_nothing_written(
+    tmp_path: Path, dask_processes: tuple[str, subprocess.Popen[bytes]]
+) -> None:
+    """The scheduler stopped (or the network to it failed) while draws were out: Dask's
+    client logged the loss with a 30-line traceback, then each block was "could not be
+    evaluated (FutureCancelledError ...)" over two lines, exit 4."""
+    address, scheduler = dask_processes
+    scenario = _example(tmp_path, {"samples": 1_000_000})
+    out = tmp_path / "risk.xlsx"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = ["simulate", str(scenario), "--out", str(out), "--scheduler", address]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "ras", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    time.sleep(4)  # the draws are under way (a million take well over a minute)
+    assert run.poll() is None
+    os.killpg(scheduler.pid, signal.SIGKILL)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 1, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: lost the connection to the Dask scheduler at {address}: it stopped, or the "
+        "network to it failed; run again when it is back"
+    ], stderr
+    assert "Traceback" not in stderr
+    assert not out.exists()
 
 
 @pytest.mark.slow
