@@ -12,6 +12,7 @@ workers, so a sweep's output does not depend on where it ran.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import multiprocessing as mp
 import os
@@ -30,6 +31,7 @@ from ras.parallel import (
     default_jobs,
     start_resource_tracker,
 )
+from ras.version import __version__
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -319,7 +321,8 @@ def run_tasks(
         return out
     from distributed import as_completed
 
-    futures = client.map(func, list(items), pure=False)
+    checked_func = functools.partial(_as_version, RAS_VERSION, func)
+    futures = client.map(checked_func, list(items), pure=False)
     index = {f.key: n for n, f in enumerate(futures)}
     results: list[Any] = [None] * len(items)
     try:
@@ -350,6 +353,9 @@ def run_tasks(
                 try:
                     results[n] = future.result()
                 except Exception as exc:  # a lost worker (KilledWorker) or a task that raised
+                    unfit = _unfit_worker(exc)
+                    if unfit is not None:
+                        raise InputError(unfit) from exc
                     if _scheduler_lost(client, exc):
                         raise InputError(
                             f"lost the connection to the Dask scheduler at "
@@ -365,6 +371,46 @@ def run_tasks(
         client.cancel(futures)
         raise
     return results
+
+
+#: The version of ras every worker must run (a constant, so a test can pretend otherwise).
+RAS_VERSION = __version__
+
+
+class OtherVersion(RuntimeError):
+    """A worker runs another version of ras than the client (raised on the worker)."""
+
+
+def _as_version(version: str, func: Callable[[T], R], item: T) -> R:
+    """``func(item)`` on a worker that runs ras ``version``; else :class:`OtherVersion`.
+
+    The tasks are ras's own functions, looked up on the worker by name: a worker with
+    another version of ras installed would run its own arithmetic, and its results
+    would be mixed, unsaid, with those of the rest.
+    """
+    if __version__ != version:
+        raise OtherVersion(f"a worker runs ras {__version__}, and this is ras {version}")
+    return func(item)
+
+
+def _unfit_worker(exc: BaseException) -> str | None:
+    """One line on a worker that cannot run ras's tasks as this ras would, else None."""
+    if isinstance(exc, OtherVersion):
+        return (
+            f"{exc}: install ras {RAS_VERSION} on every worker (the same version), or run "
+            "without --scheduler"
+        )
+    if isinstance(exc, AttributeError) and "_as_version" in str(exc):  # an older ras
+        return (
+            f"a worker runs an older version of ras: install ras {RAS_VERSION} on every "
+            "worker (the same version), or run without --scheduler"
+        )
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == "ras":
+        return (
+            f"a worker cannot import ras: install ras {RAS_VERSION} where the workers run "
+            "(the same version), or run without --scheduler"
+        )
+    return None
 
 
 def _scheduler_lost(client: Any, exc: BaseException) -> bool:

@@ -568,6 +568,28 @@ def test_a_server_that_is_not_a_scheduler_is_one_line_not_a_hang(
     assert "8786" in message and "\n" not in message
 
 
+def test_a_worker_with_another_version_of_ras_stops_the_sweep_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tasks are ras's functions, looked up by name on each worker: one with another
+    version of ras installed ran its own arithmetic, mixed unsaid with the others'."""
+    from ras import cluster
+    from ras.errors import InputError
+    from ras.version import __version__
+    from tests.crashy import square_or_crash
+
+    monkeypatch.setattr(cluster, "RAS_VERSION", "0.0.1")  # this side; workers run the real one
+    with cluster.sweep_client(workers=1) as client:
+        with pytest.raises(InputError) as caught:
+            cluster.run_tasks(client, square_or_crash, [1, 2], lambda item, exc: -1)
+        monkeypatch.setattr(cluster, "RAS_VERSION", __version__)
+        assert cluster.run_tasks(client, square_or_crash, [1, 2], lambda item, exc: -1) == [1, 4]
+    assert str(caught.value) == (
+        f"a worker runs ras {__version__}, and this is ras 0.0.1: install ras 0.0.1 on every "
+        "worker (the same version), or run without --scheduler"
+    )
+
+
 def test_a_task_whose_worker_dies_is_retried_then_reported_and_the_rest_go_on() -> None:
     from ras.cluster import run_tasks, sweep_client
     from tests.crashy import square_or_crash
