@@ -19,6 +19,9 @@ from ras.optimiser import highs
 from ras.optimiser.formulation import Built, build
 from ras.optimiser.stage import Clock, Objective, Snapshot, hold_level, skipped, solve_status
 
+#: A stage that ends without a plan after this share of its time limit ran out of time.
+TIMED_OUT = 0.9
+
 
 def cbc_available() -> bool:
     """Whether CBC can be used here."""
@@ -69,9 +72,8 @@ class CbcStages:
             return skipped(objective.name, prob.numVariables(), prob.numConstraints())
         prob.sense = pulp.LpMaximize if objective.maximise else pulp.LpMinimize
         prob.setObjective(objective.expr)
-        solver = _cbc(
-            self.options, None if left is None else left * share, 0.0 if objective.exact else gap
-        )
+        limit = None if left is None else left * share
+        solver = _cbc(self.options, limit, 0.0 if objective.exact else gap)
         start = time.perf_counter()
         with highs.quiet_stdout():
             try:
@@ -82,8 +84,11 @@ class CbcStages:
         status = _pulp_status(prob, result)
         value = pulp.value(objective.expr) if status in _WITH_PLAN else None
         stopped = ""
+        # CBC stopped by its share of the time says "not solved", as when it fails: the
+        # time it took tells them apart (its limit is whole seconds, at least one).
+        out_of_time = limit is not None and seconds >= TIMED_OUT * max(1, round(limit))
         if status is SolveStatus.FEASIBLE or (
-            status is SolveStatus.NO_SOLUTION and self.clock.expired()
+            status is SolveStatus.NO_SOLUTION and (self.clock.expired() or out_of_time)
         ):
             stopped = "time limit"
         stage_gap = 0.0 if status is SolveStatus.OPTIMAL else None
