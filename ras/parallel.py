@@ -462,6 +462,22 @@ def kill_descendants(spare: int | None = None) -> set[int]:
     return found
 
 
+def interrupt_descendants(name: str) -> int:
+    """Send SIGINT (a Ctrl-C) to each process descended from this one called ``name``.
+
+    How many there were. A solver running as a program of its own (CBC) stops at a
+    Ctrl-C and writes the best plan it has: a Ctrl-C sent to ras alone (``kill -INT``, a
+    job scheduler) passes it on, as a terminal's reaches the whole process group.
+    """
+    sent = 0
+    for pid in _descendants(os.getpid()):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/comm").read_text().strip() == name:
+                os.kill(pid, signal.SIGINT)
+                sent += 1
+    return sent
+
+
 def _descendants(me: int) -> set[int]:
     """The processes descended from ``me``, from the kernel's lists of children.
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -222,6 +224,62 @@ def test_ctrl_c_writes_the_best_plan_so_far(tmp_path: Path) -> None:
         assert status.startswith("INTERRUPTED (gap ") or status.startswith("INTERRUPTED"), status
     else:
         assert "interrupted before the solver found any plan" in err
+
+
+def _cbc_children(pid: int) -> list[int]:
+    """The CBC processes among ``pid``'s children."""
+    found = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{child}/comm").read_text().strip() == "cbc":
+                found.append(int(child))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+@pytest.mark.parametrize("after", [1.0, 15.0])
+def test_ctrl_c_stops_cbc_and_keeps_its_best_plan(tmp_path: Path, after: float) -> None:
+    """With --solver cbc a Ctrl-C ended the run with exit 130 and nothing written,
+    whatever plan CBC had found (SPEC 16: the best plan so far, INTERRUPTED, exit 4).
+    Sent here to ras alone (kill -INT, a job scheduler): ras passes it on to CBC."""
+    from ras.optimiser.solve import cbc_available
+
+    if not cbc_available() or not shutil.which("cbc"):
+        pytest.skip("CBC is not installed as a program")
+    out = tmp_path / "plan.xlsx"
+    scenario = _county(tmp_path)
+    proc = subprocess.Popen(
+        _ras("optimise", str(scenario), "-o", str(out), "--solver", "cbc"),
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _cbc_children(proc.pid):
+            assert proc.poll() is None and time.monotonic() < deadline, "CBC never started"
+            time.sleep(0.1)
+        time.sleep(after)  # 1 s: no plan yet; 15 s: CBC has plans (the county case)
+        cbc = _cbc_children(proc.pid)
+        assert cbc, "CBC ended before the Ctrl-C: the case is too easy to test this"
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        _, err = proc.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    assert took < 2.0 + 4.0, took  # stop within 2 s; writing the plan comes on top
+    assert proc.returncode == 4, err
+    assert not any(Path(f"/proc/{pid}").exists() for pid in cbc)
+    assert not list(tmp_path.glob(".ras-*"))
+    if out.exists():
+        assert _summary_status(out).startswith("INTERRUPTED"), err
+        assert "INTERRUPTED" in err
+    else:
+        assert "interrupted before the solver found any plan; nothing was written" in err
+    assert "check the registers" not in err
 
 
 @pytest.mark.slow

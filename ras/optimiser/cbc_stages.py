@@ -18,6 +18,7 @@ from ras.models.plan import SolveOptions, SolveStatus, StageResult
 from ras.optimiser import highs
 from ras.optimiser.formulation import Built, build
 from ras.optimiser.stage import Clock, Objective, Snapshot, hold_level, skipped, solve_status
+from ras.parallel import interrupt_descendants
 
 #: A stage that ends without a plan after this share of its time limit ran out of time.
 TIMED_OUT = 0.9
@@ -60,9 +61,13 @@ class CbcStages:
         self.requested = False  # Ctrl-C: see ``stop``
 
     def stop(self) -> None:
-        """Ctrl-C: CBC runs in PuLP's own process; stopping it is PuLP's (as before)."""
+        """Ctrl-C: CBC, in a process of its own, stops and writes the best plan it has.
+
+        A terminal's Ctrl-C reaches CBC itself; one sent to ras alone is passed on. The
+        stage then reports that plan, marked interrupted, and no later stage starts.
+        """
         self.requested = True
-        raise KeyboardInterrupt
+        interrupt_descendants("cbc")
 
     def run(self, objective: Objective, gap: float, share: float = 1.0) -> StageResult:
         """CBC on the PuLP model; its gap is the one asked (PuLP reports no bound)."""
@@ -70,6 +75,19 @@ class CbcStages:
         left = self.clock.remaining()
         if left is not None and left <= 0:
             return skipped(objective.name, prob.numVariables(), prob.numConstraints())
+        if self.requested:  # Ctrl-C before this stage: not started; the plan so far
+            so_far = pulp.value(objective.expr)
+            return StageResult(
+                objective.name,
+                SolveStatus.NO_SOLUTION if so_far is None else SolveStatus.FEASIBLE,
+                so_far,
+                None,
+                None,
+                0.0,
+                prob.numVariables(),
+                prob.numConstraints(),
+                "interrupted",
+            )
         prob.sense = pulp.LpMaximize if objective.maximise else pulp.LpMinimize
         prob.setObjective(objective.expr)
         limit = None if left is None else left * share
@@ -87,7 +105,9 @@ class CbcStages:
         # CBC stopped by its share of the time says "not solved", as when it fails: the
         # time it took tells them apart (its limit is whole seconds, at least one).
         out_of_time = limit is not None and seconds >= TIMED_OUT * max(1, round(limit))
-        if status is SolveStatus.FEASIBLE or (
+        if self.requested:  # stopped by Ctrl-C: with the best plan CBC had, if any
+            stopped = "interrupted"
+        elif status is SolveStatus.FEASIBLE or (
             status is SolveStatus.NO_SOLUTION and (self.clock.expired() or out_of_time)
         ):
             stopped = "time limit"
