@@ -202,24 +202,23 @@ def _mapped(func: Callable[..., Any], ui: Ui, args: Any, kwargs: Any) -> int:
         ui.close()
         if debug:
             raise
-        if is_disk_full(exc):  # not where ras could tell
-            filename = getattr(exc, "filename", None)
-            where = f"{filename}: " if filename else "an output "
-            _echo(f"error: {where}{printable(DISK_FULL_TEXT)}", err=True)
-            return int(ExitCode.INVALID_INPUT)
         filename = getattr(exc, "filename", None)
-        if isinstance(exc, OSError) and exc.strerror and filename:
+        if is_disk_full(exc):  # not where ras could tell
+            where = f"{filename}: " if filename else "an output "
+            message = f"{where}{printable(DISK_FULL_TEXT)}"
+        elif isinstance(exc, OSError) and exc.strerror and filename:
             # The system refused a file ras named (a name too long, a folder it may not
             # enter): not a fault of ras's, and said of that file. Outputs are written
             # whole or not at all, so nothing is half-written.
             hint = "; choose a shorter name" if exc.errno == errno.ENAMETOOLONG else ""
-            _echo(f"error: {clip(shown_name(str(filename)))}: {exc.strerror}{hint}", err=True)
-            return int(ExitCode.INVALID_INPUT)
-        _echo(
-            f"error: internal error ({type(exc).__name__}: {clip(str(exc), 300)}); "
-            "run again with --debug and report it",
-            err=True,
-        )
+            message = f"{clip(shown_name(str(filename)))}: {exc.strerror}{hint}"
+        else:
+            message = (
+                f"internal error ({type(exc).__name__}: {clip(str(exc), 300)}); "
+                "run again with --debug and report it"
+            )
+        _echo(f"error: {message}", err=True)
+        ui.emit({"error": message, "exit_code": int(ExitCode.INVALID_INPUT)})
         return int(ExitCode.INVALID_INPUT)
 
 

@@ -487,6 +487,12 @@ def test_a_name_too_long_for_the_file_system_is_one_short_line(
         lines = [line for line in r.output.splitlines() if line.startswith("error:")]
         assert len(lines) == 1 and "internal error" not in lines[0], r.output
         assert "choose a shorter name" in lines[0] and "x" * 81 not in lines[0]
+    # under --json, said on stdout too (an error ras had not foreseen printed no JSON)
+    sheets = ["--budget-sheets", str(tmp_path / long_name)]
+    args = ["score", str(inputs), "-t", str(adult_path), "-o", str(tmp_path / "a.xlsx"), *sheets]
+    r = CliRunner().invoke(main, [*args, "--json"])
+    said = json.loads(r.stdout)
+    assert said["exit_code"] == 1 and said["error"].endswith("choose a shorter name")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
