@@ -261,10 +261,18 @@ def _greeted(scheduler: str) -> None:
         async with rpc(scheduler) as scheduler_rpc:
             return await scheduler_rpc.identity()
 
-    try:
-        answer = asyncio.run(asyncio.wait_for(identity(), CONNECT_TIMEOUT))
-    except Exception as exc:  # TimeoutError, or anything a reply that is not Dask's gives
-        answer = exc
+    answers: list[Any] = []
+
+    def ask() -> None:  # in a thread of its own: the caller may be running a loop (Jupyter)
+        try:
+            answers.append(asyncio.run(asyncio.wait_for(identity(), CONNECT_TIMEOUT)))
+        except Exception as exc:  # TimeoutError, or anything a reply that is not Dask's gives
+            answers.append(exc)
+
+    asking = threading.Thread(target=ask, name="ras-scheduler-greeting", daemon=True)
+    asking.start()
+    asking.join(CONNECT_TIMEOUT + 5)
+    answer = answers[0] if answers else None
     if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
         raise InputError(
             f"something answers at {clip(scheduler)}, but not as a Dask scheduler: give the "

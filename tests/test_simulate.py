@@ -384,6 +384,21 @@ def dask_processes(tmp_path: Path) -> Any:
 
 
 @pytest.mark.slow
+def test_a_real_scheduler_is_greeted_from_a_running_event_loop(dask_cluster: str) -> None:
+    """The check that a scheduler answers runs its own event loop: from a caller that
+    runs one already (a Jupyter notebook), `asyncio.run` there would refuse."""
+    import asyncio
+
+    from ras.cluster import sweep_client
+
+    async def notebook() -> int:
+        with sweep_client(dask_cluster) as client:
+            return len(client.scheduler_info()["workers"])
+
+    assert asyncio.run(notebook()) == 2
+
+
+@pytest.mark.slow
 def test_a_scheduler_that_stops_mid_run_is_one_line_and_nothing_written(
     tmp_path: Path, dask_processes: tuple[str, subprocess.Popen[bytes]]
 ) -> None:
