@@ -325,8 +325,8 @@ def _check_paths(kwargs: dict[str, Any]) -> None:
         value = kwargs.get(p.name) if p.name is not None else None
         if value is None:
             continue
+        shown = p.opts[0] if isinstance(p, click.Option) else p.human_readable_name
         if isinstance(p.type, click.Path):
-            shown = p.opts[0] if isinstance(p, click.Option) else p.human_readable_name
             for one in value if isinstance(value, (list, tuple)) else [value]:
                 if not is_text(str(one)):
                     name = clip(shown_name(str(one)))
@@ -334,7 +334,6 @@ def _check_paths(kwargs: dict[str, Any]) -> None:
                         f"{shown} {name}: {NAME_NOT_TEXT}; {NAME_FIX} (nothing was written)"
                     )
         if isinstance(p.type, _OutFile):
-            shown = p.opts[0] if isinstance(p, click.Option) else p.human_readable_name
             problem = p.type.problem(shown, Path(value))
             if problem is not None:
                 raise UsageError(problem)
